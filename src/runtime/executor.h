@@ -1,0 +1,55 @@
+#pragma once
+// Runs a graph: kernels made once, shapes inferred and oneDNN primitives created
+// once per input-shape signature, activations placed in a static arena planned
+// by liveness, oneDNN layouts kept between consecutive oneDNN ops.
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.h"
+#include "qtune/tensor.h"
+
+namespace qtune {
+
+struct ExecutorOptions {
+  int threads = 0;      // 0: all cores
+  bool profile = false; // collect per-node wall time
+};
+
+struct NodeProfile {
+  std::string name;
+  std::string op_type;
+  double total_ms = 0;
+  int64_t calls = 0;
+};
+
+class Executor {
+public:
+  Executor(std::shared_ptr<const Graph> graph, ExecutorOptions options = {});
+  ~Executor();
+  Executor(Executor&&) noexcept;
+  Executor& operator=(Executor&&) noexcept;
+
+  // Inputs by graph-input name; returns graph outputs in graph order, as owned
+  // plain-layout tensors. Throws InputError for a missing input or one of the
+  // wrong dtype/shape (naming the input, expected and actual).
+  std::vector<Tensor> run(const std::unordered_map<std::string, Tensor>& inputs);
+
+  // Called after each node runs with its outputs in plain layout (used by
+  // calibration observers and per-layer error measurement). Slows execution.
+  using NodeHook = std::function<void(const Node&, std::span<const Tensor> outputs)>;
+  void set_node_hook(NodeHook hook);
+
+  std::vector<NodeProfile> profile() const; // sorted by total time, descending
+  void reset_profile();
+  const Graph& graph() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace qtune

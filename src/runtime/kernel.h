@@ -1,0 +1,72 @@
+#pragma once
+// The operator interface (ncnn style): a kernel is made once per node, told its
+// input shapes in prepare() (create oneDNN primitives, pack weights), then run
+// many times. One op family per file under kernels/.
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.h"
+#include "qtune/tensor.h"
+
+namespace dnnl {
+struct engine;
+struct stream;
+} // namespace dnnl
+
+namespace qtune {
+
+// What the executor lends to kernels.
+struct KernelEnv {
+  dnnl::engine* engine = nullptr;
+  dnnl::stream* stream = nullptr;
+  int threads = 1;
+};
+
+struct TensorType {
+  DType dtype = DType::undefined;
+  Shape shape;
+};
+
+class Kernel {
+public:
+  virtual ~Kernel() = default;
+
+  // Output dtypes and shapes from the actual inputs. Inputs carry their values,
+  // so shape-computing ops (Reshape reading its shape tensor) can look at them.
+  // Called whenever an input shape changes, before prepare().
+  virtual std::vector<TensorType> infer(std::span<const Tensor> inputs) = 0;
+
+  // One-time work for these input shapes (primitives, packed weights).
+  virtual void prepare(std::span<const Tensor> inputs) {}
+
+  // Computes outputs into preallocated tensors of the inferred types.
+  virtual void run(std::span<const Tensor> inputs, std::span<Tensor> outputs) = 0;
+
+  // True when output shapes depend on input *values* that change between runs
+  // (NonMaxSuppression, NonZero): infer() is then called on every run.
+  virtual bool value_dependent_shapes() const { return false; }
+};
+
+// Makes the kernel for one node; throws UnsupportedError on attributes or
+// input combinations it does not handle (naming the node).
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const Node&, const KernelEnv&)>;
+
+class KernelRegistry {
+public:
+  static KernelRegistry& instance(); // filled by register_all_kernels() on first use
+  void add(const std::string& op_type, KernelFactory f, const std::string& domain = "");
+  const KernelFactory* find(const std::string& op_type, const std::string& domain = "") const;
+  std::vector<std::string> op_types() const; // sorted, "domain:op" for non-default domains
+
+private:
+  std::unordered_map<std::string, KernelFactory> factories_;
+};
+
+// Throws UnsupportedError("... op 'X' used by node 'Y' is not supported") if absent.
+std::unique_ptr<Kernel> make_kernel(const Node& node, const KernelEnv& env);
+
+} // namespace qtune

@@ -1,0 +1,14 @@
+#pragma once
+// Every kernel family registers itself here. Static libraries drop objects that
+// nothing references, so registration is an explicit call list, not static
+// initialisers. Adding an op family: write kernels/<family>.cpp with
+// `void register_<family>_kernels(KernelRegistry&)` and add one line below.
+#define QTUNE_KERNEL_FAMILIES(X) \
+  X(identity)
+
+namespace qtune {
+class KernelRegistry;
+#define QTUNE_DECLARE_FAMILY(f) void register_##f##_kernels(KernelRegistry&);
+QTUNE_KERNEL_FAMILIES(QTUNE_DECLARE_FAMILY)
+#undef QTUNE_DECLARE_FAMILY
+} // namespace qtune
