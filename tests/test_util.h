@@ -1,0 +1,28 @@
+#pragma once
+// Where tests find ../shared/data: $QTUNE_SHARED_DATA, else the path compiled in
+// from the source tree. Missing data is a loud failure, never a silent skip.
+#include <cstdlib>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <string>
+
+namespace qtune::test {
+
+inline std::string shared_data(const std::string& rel = "") {
+  const char* env = std::getenv("QTUNE_SHARED_DATA");
+  std::filesystem::path root = env && *env ? env : QTUNE_DEFAULT_SHARED_DATA;
+  if (!std::filesystem::exists(root)) {
+    ADD_FAILURE() << "shared test data not found at " << root
+                  << "; set QTUNE_SHARED_DATA to the shared/data folder";
+    throw std::runtime_error("shared data missing");
+  }
+  return (root / rel).string();
+}
+
+inline std::string source_dir(const std::string& rel = "") {
+  return (std::filesystem::path(QTUNE_SOURCE_DIR) / rel).string();
+}
+
+inline std::string qtune_binary() { return std::string(QTUNE_BINARY_DIR) + "/qtune"; }
+
+} // namespace qtune::test
