@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages qtune builds, tests and runs with.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends \
+  build-essential cmake g++ git pkg-config \
+  libdnnl-dev ocl-icd-opencl-dev \
+  libonnx-dev libprotobuf-dev protobuf-compiler \
+  libyaml-cpp-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev \
+  libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libonnx-testdata dataset-fashion-mnist

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# README command (b): build and run the whole test suite (GoogleTest via CTest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+ctest --test-dir build -j"$(nproc)" --output-on-failure --timeout 900
