@@ -1,0 +1,103 @@
+#include "data/image_decode.h"
+
+#include <cstring>
+#include <fstream>
+#include <png.h>
+#include <turbojpeg.h>
+
+#include "qtune/error.h"
+
+namespace qtune::data {
+
+bool is_jpeg(std::string_view b) {
+  return b.size() >= 3 && uint8_t(b[0]) == 0xff && uint8_t(b[1]) == 0xd8 && uint8_t(b[2]) == 0xff;
+}
+
+bool is_png(std::string_view b) {
+  return b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+}
+
+namespace {
+
+struct TjHandle {
+  tjhandle h = tjInitDecompress();
+  ~TjHandle() {
+    if (h)
+      tjDestroy(h);
+  }
+};
+
+Image decode_jpeg(std::string_view bytes, const std::string &name) {
+  thread_local TjHandle tj; // one decompressor per worker thread, reused
+  if (!tj.h)
+    throw Error("cannot initialise libjpeg-turbo");
+  auto *src = reinterpret_cast<const unsigned char *>(bytes.data());
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(tj.h, src, bytes.size(), &w, &h, &subsamp, &colorspace) != 0)
+    throw InputError(name + ": corrupt JPEG header: " + tjGetErrorStr2(tj.h));
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.channels = 3;
+  img.pixels.resize(size_t(w) * h * 3);
+  // Accurate integer DCT and fancy upsampling: libjpeg's defaults, which is what
+  // OpenCV's and PIL's decoders use, so our pixels match theirs.
+  if (tjDecompress2(tj.h, src, bytes.size(), img.pixels.data(), w, 0, h, TJPF_RGB,
+                    TJFLAG_ACCURATEDCT) != 0) {
+    // Warnings (e.g. extraneous bytes) still leave a complete image.
+    if (tjGetErrorCode(tj.h) != TJERR_WARNING)
+      throw InputError(name + ": corrupt JPEG data: " + tjGetErrorStr2(tj.h));
+  }
+  return img;
+}
+
+Image decode_png(std::string_view bytes, const std::string &name) {
+  png_image png;
+  std::memset(&png, 0, sizeof png);
+  png.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()))
+    throw InputError(name + ": corrupt PNG header: " + png.message);
+  png.format = PNG_FORMAT_RGB; // alpha is composited onto black, 16-bit reduced
+  Image img;
+  img.width = static_cast<int>(png.width);
+  img.height = static_cast<int>(png.height);
+  img.channels = 3;
+  img.pixels.resize(PNG_IMAGE_SIZE(png));
+  if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr)) {
+    std::string msg = png.message;
+    png_image_free(&png);
+    throw InputError(name + ": corrupt PNG data: " + msg);
+  }
+  return img;
+}
+
+} // namespace
+
+Image decode_image(std::string_view bytes, const std::string &name) {
+  if (is_jpeg(bytes))
+    return decode_jpeg(bytes, name);
+  if (is_png(bytes))
+    return decode_png(bytes, name);
+  if (bytes.empty())
+    throw InputError(name + ": empty image data");
+  throw InputError(name + ": not a JPEG or PNG image (unknown signature)");
+}
+
+std::string read_file_bytes(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(path + ": cannot open file");
+  in.seekg(0, std::ios::end);
+  std::string bytes(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in)
+    throw InputError(path + ": read error");
+  return bytes;
+}
+
+Image load_image_file(const std::string &path) {
+  return decode_image(read_file_bytes(path), path);
+}
+
+} // namespace qtune::data
