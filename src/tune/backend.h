@@ -1,0 +1,39 @@
+#pragma once
+// What the strategies need from the world: the quantizable ops, a full
+// accuracy evaluation of a plan, its objective (latency or size), and a cheap
+// per-op damage estimate. The real backend quantizes ONNX graphs and runs the
+// executor; tests use a fake one.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tune/config.h"
+#include "tune/plan.h"
+
+namespace qtune::tune {
+
+class TuningBackend {
+public:
+  virtual ~TuningBackend() = default;
+
+  // Quantizable ops in topological order.
+  virtual std::vector<TuneOp> quantizable_ops() = 0;
+  // Model-wise options the backend implements (used where the YAML gives none).
+  virtual OpOptions supported_options() = 0;
+  // Full evaluation on the evaluation set; plan == nullptr means FP32.
+  virtual double evaluate(const TunePlan *plan) = 0;
+  // Objective, lower is better: latency in ms ("performance") or bytes ("modelsize").
+  virtual double objective(const TunePlan *plan, const std::string &kind) = 0;
+  // Damage each int8 op of `plan` does, measured cheaply on a small subset
+  // (larger = more harmful). Ops not at int8 may be absent.
+  virtual std::map<std::string, double> op_damage(const TunePlan &plan) = 0;
+  // Writes the model for `plan` (nullptr: FP32) to `path`.
+  virtual void save(const TunePlan *plan, const std::string &path) = 0;
+  // Identifies model + evaluation data + metric, for the baseline cache and history.
+  virtual std::string context_key() = 0;
+  // Bytes of the serialized model for `plan` (nullptr: FP32).
+  virtual int64_t model_bytes(const TunePlan *plan) = 0;
+};
+
+} // namespace qtune::tune

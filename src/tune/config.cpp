@@ -1,0 +1,493 @@
+// LPOT 1.x YAML loading. Every mapping is checked against the keys LPOT knows
+// (unknown keys fail with their path and a did-you-mean); every scalar is read
+// through helpers that report file:line:column on a wrong type or value.
+#include "tune/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "qtune/error.h"
+
+namespace qtune::tune {
+
+namespace {
+
+using Keys = std::vector<std::string>;
+
+struct Reader {
+  std::string file;
+
+  std::string where(const YAML::Node &n) const {
+    YAML::Mark m = n.Mark();
+    if (m.is_null())
+      return file;
+    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  [[noreturn]] void fail(const YAML::Node &n, const std::string &problem) const {
+    throw InputError(where(n) + ": " + problem);
+  }
+
+  void expect_map(const YAML::Node &n, const std::string &path) const {
+    if (!n.IsMap())
+      fail(n, "'" + path + "' must be a mapping");
+  }
+
+  // Fails on the first key of `n` that is not in `allowed`.
+  void check_keys(const YAML::Node &n, const std::string &path, const Keys &allowed) const {
+    expect_map(n, path);
+    for (const auto &kv : n) {
+      std::string key = kv.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end())
+        continue;
+      std::string msg = "unknown key '" + (path.empty() ? key : path + "." + key) + "'";
+      std::string near = closest_name(key, allowed);
+      if (!near.empty())
+        msg += "; did you mean '" + near + "'?";
+      fail(kv.first, msg);
+    }
+  }
+
+  std::string str(const YAML::Node &n, const std::string &path) const {
+    if (!n.IsScalar())
+      fail(n, "'" + path + "' must be a string");
+    return n.Scalar();
+  }
+  double num(const YAML::Node &n, const std::string &path) const {
+    if (!n.IsScalar())
+      fail(n, "'" + path + "' must be a number");
+    try {
+      return n.as<double>();
+    } catch (const YAML::Exception &) {
+      fail(n, "'" + path + "' must be a number, got '" + n.Scalar() + "'");
+    }
+  }
+  int64_t integer(const YAML::Node &n, const std::string &path) const {
+    if (!n.IsScalar())
+      fail(n, "'" + path + "' must be an integer");
+    try {
+      return n.as<int64_t>();
+    } catch (const YAML::Exception &) {
+      fail(n, "'" + path + "' must be an integer, got '" + n.Scalar() + "'");
+    }
+  }
+  bool boolean(const YAML::Node &n, const std::string &path) const {
+    if (!n.IsScalar())
+      fail(n, "'" + path + "' must be true or false");
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception &) {
+      fail(n, "'" + path + "' must be true or false, got '" + n.Scalar() + "'");
+    }
+  }
+  std::string one_of(const YAML::Node &n, const std::string &path, const Keys &values) const {
+    std::string v = str(n, path);
+    if (std::find(values.begin(), values.end(), v) != values.end())
+      return v;
+    std::string msg = "'" + path + "' has invalid value '" + v + "'";
+    std::string near = closest_name(v, values);
+    if (!near.empty())
+      msg += "; did you mean '" + near + "'?";
+    fail(n, msg);
+  }
+  // A string, a comma-separated string or a list of strings.
+  std::vector<std::string> names(const YAML::Node &n, const std::string &path) const {
+    std::vector<std::string> out;
+    if (n.IsSequence()) {
+      for (const auto &e : n)
+        out.push_back(str(e, path));
+      return out;
+    }
+    std::stringstream ss(str(n, path));
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      item.erase(0, item.find_first_not_of(" \t"));
+      item.erase(item.find_last_not_of(" \t") + 1);
+      if (!item.empty())
+        out.push_back(item);
+    }
+    return out;
+  }
+  std::vector<std::string> list_of(const YAML::Node &n, const std::string &path,
+                                   const Keys &values) const {
+    std::vector<std::string> out;
+    if (n.IsSequence()) {
+      for (const auto &e : n)
+        out.push_back(one_of(e, path, values));
+    } else {
+      out.push_back(one_of(n, path, values));
+    }
+    return out;
+  }
+};
+
+const Keys kDTypes = {"int8", "uint8", "bf16", "fp32", "fp16"};
+const Keys kSchemes = {"sym", "asym"};
+const Keys kGranularities = {"per_channel", "per_tensor"};
+const Keys kAlgorithms = {"minmax", "kl", "percentile"};
+
+TensorOptions read_tensor_options(const Reader &r, const YAML::Node &n, const std::string &path) {
+  TensorOptions t;
+  r.check_keys(n, path, {"dtype", "scheme", "granularity", "algorithm", "bit"});
+  if (n["dtype"])
+    t.dtype = r.list_of(n["dtype"], path + ".dtype", kDTypes);
+  if (n["scheme"])
+    t.scheme = r.list_of(n["scheme"], path + ".scheme", kSchemes);
+  if (n["granularity"])
+    t.granularity = r.list_of(n["granularity"], path + ".granularity", kGranularities);
+  if (n["algorithm"])
+    t.algorithm = r.list_of(n["algorithm"], path + ".algorithm", kAlgorithms);
+  if (n["bit"] && r.integer(n["bit"], path + ".bit") != 8)
+    r.fail(n["bit"], "'" + path + ".bit' must be 8");
+  return t;
+}
+
+OpOptions read_op_options(const Reader &r, const YAML::Node &n, const std::string &path) {
+  OpOptions o;
+  r.check_keys(n, path, {"weight", "activation"});
+  if (n["weight"])
+    o.weight = read_tensor_options(r, n["weight"], path + ".weight");
+  if (n["activation"])
+    o.activation = read_tensor_options(r, n["activation"], path + ".activation");
+  return o;
+}
+
+std::map<std::string, OpOptions> read_op_map(const Reader &r, const YAML::Node &n,
+                                             const std::string &path) {
+  std::map<std::string, OpOptions> out;
+  r.expect_map(n, path);
+  for (const auto &kv : n) {
+    std::string name = kv.first.as<std::string>();
+    out[name] = read_op_options(r, kv.second, path + "." + name);
+  }
+  return out;
+}
+
+// Names LPOT 1.x (and our data engineer's factory) use for datasets and transforms.
+const Keys kDatasets = {"COCORecord", "COCORaw",      "COCONpy", "ImageFolder", "ImagenetRaw",
+                        "MNIST",      "FashionMNIST", "CIFAR10", "dummy",       "dummy_v2"};
+const Keys kTransforms = {"Resize",
+                          "CenterCrop",
+                          "Normalize",
+                          "Transpose",
+                          "Cast",
+                          "Rescale",
+                          "Letterbox",
+                          "ToArray",
+                          "RandomCrop",
+                          "Reshape",
+                          "BilinearImagenet",
+                          "ResizeCropImagenet",
+                          "ParseDecodeCoco",
+                          "ParseDecodeImagenet",
+                          "ColorConvert",
+                          "ExpandDims"};
+
+// {Name: params} with exactly one entry for datasets; any number for transforms.
+void check_named_entries(const Reader &r, const YAML::Node &n, const std::string &path,
+                         const Keys &names) {
+  r.expect_map(n, path);
+  for (const auto &kv : n) {
+    std::string name = kv.first.as<std::string>();
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      continue;
+    std::string msg = "unknown " + path.substr(path.rfind('.') + 1) + " '" + name + "' at '" +
+                      path + "." + name + "'";
+    std::string near = closest_name(name, names);
+    if (!near.empty())
+      msg += "; did you mean '" + near + "'?";
+    r.fail(kv.first, msg);
+  }
+}
+
+DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std::string &path) {
+  DataloaderConfig d;
+  r.check_keys(
+      n, path,
+      {"batch_size", "last_batch", "dataset", "transform", "filter", "shuffle", "distributed"});
+  d.node = n;
+  if (n["batch_size"]) {
+    d.batch_size = r.integer(n["batch_size"], path + ".batch_size");
+    if (d.batch_size < 1)
+      r.fail(n["batch_size"], "'" + path + ".batch_size' must be >= 1");
+  }
+  if (n["last_batch"])
+    r.one_of(n["last_batch"], path + ".last_batch", {"rollover", "no_rollover"});
+  if (n["shuffle"])
+    r.boolean(n["shuffle"], path + ".shuffle");
+  if (!n["dataset"])
+    r.fail(n, "'" + path + "' needs a 'dataset'");
+  check_named_entries(r, n["dataset"], path + ".dataset", kDatasets);
+  if (n["dataset"].size() != 1)
+    r.fail(n["dataset"], "'" + path + ".dataset' must name exactly one dataset");
+  d.dataset_type = n["dataset"].begin()->first.as<std::string>();
+  if (n["transform"] && !n["transform"].IsNull())
+    check_named_entries(r, n["transform"], path + ".transform", kTransforms);
+  return d;
+}
+
+void read_model(const Reader &r, const YAML::Node &n, Config &c) {
+  r.check_keys(n, "model", {"name", "framework", "inputs", "outputs", "path"});
+  if (n["name"])
+    c.model.name = r.str(n["name"], "model.name");
+  if (!n["framework"])
+    r.fail(n, "'model.framework' is required");
+  c.model.framework = r.one_of(n["framework"], "model.framework",
+                               {"onnxrt_integerops", "onnxrt_qlinearops", "onnxrt_qdq", "onnx",
+                                "onnxruntime", "tensorflow", "pytorch", "mxnet"});
+  if (n["path"])
+    c.model.path = r.str(n["path"], "model.path");
+  if (n["inputs"])
+    c.model.inputs = r.names(n["inputs"], "model.inputs");
+  if (n["outputs"])
+    c.model.outputs = r.names(n["outputs"], "model.outputs");
+}
+
+void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
+  auto &q = c.quantization;
+  r.check_keys(n, "quantization",
+               {"approach", "calibration", "model_wise", "optype_wise", "op_wise", "recipes"});
+  if (n["approach"])
+    q.approach = r.one_of(n["approach"], "quantization.approach",
+                          {"post_training_static_quant", "post_training_dynamic_quant"});
+  if (const YAML::Node cal = n["calibration"]) {
+    r.check_keys(cal, "quantization.calibration", {"sampling_size", "dataloader", "iterations"});
+    if (const YAML::Node s = cal["sampling_size"]) {
+      if (s.IsSequence()) {
+        for (const auto &e : s)
+          q.calibration.sampling_size.push_back(
+              r.integer(e, "quantization.calibration.sampling_size"));
+      } else if (s.IsScalar() && s.Scalar().find(',') != std::string::npos) {
+        for (const auto &part : r.names(s, "quantization.calibration.sampling_size")) {
+          try {
+            q.calibration.sampling_size.push_back(std::stoll(part));
+          } catch (const std::exception &) {
+            r.fail(s, "'quantization.calibration.sampling_size' must be integers");
+          }
+        }
+      } else {
+        q.calibration.sampling_size.push_back(
+            r.integer(s, "quantization.calibration.sampling_size"));
+      }
+      for (int64_t v : q.calibration.sampling_size)
+        if (v < 1)
+          r.fail(s, "'quantization.calibration.sampling_size' must be >= 1");
+    }
+    if (cal["dataloader"])
+      q.calibration.dataloader =
+          read_dataloader(r, cal["dataloader"], "quantization.calibration.dataloader");
+  }
+  if (n["model_wise"])
+    q.model_wise = read_op_options(r, n["model_wise"], "quantization.model_wise");
+  if (n["optype_wise"])
+    q.optype_wise = read_op_map(r, n["optype_wise"], "quantization.optype_wise");
+  if (n["op_wise"])
+    q.op_wise = read_op_map(r, n["op_wise"], "quantization.op_wise");
+  if (const YAML::Node rec = n["recipes"]) {
+    const Keys known = {"scale_propagation_max_pooling",
+                        "scale_propagation_concat",
+                        "first_conv_or_matmul_quantization",
+                        "last_conv_or_matmul_quantization",
+                        "fast_bias_correction",
+                        "weight_correction"};
+    r.check_keys(rec, "quantization.recipes", known);
+    for (const auto &kv : rec) {
+      std::string k = kv.first.as<std::string>();
+      q.recipes[k] = r.boolean(kv.second, "quantization.recipes." + k);
+    }
+  }
+}
+
+void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
+  r.check_keys(n, "evaluation", {"accuracy", "performance"});
+  if (const YAML::Node a = n["accuracy"]) {
+    r.check_keys(a, "evaluation.accuracy", {"metric", "dataloader", "postprocess", "configs"});
+    if (!a["metric"])
+      r.fail(a, "'evaluation.accuracy' needs a 'metric'");
+    const YAML::Node m = a["metric"];
+    const Keys metrics = {"COCOmAP", "topk", "Accuracy", "MSE", "RMSE", "MAE", "Loss"};
+    check_named_entries(r, m, "evaluation.accuracy.metric", metrics);
+    if (m.size() != 1)
+      r.fail(m, "'evaluation.accuracy.metric' must name exactly one metric");
+    c.accuracy.metric = m;
+    c.accuracy.metric_name = m.begin()->first.as<std::string>();
+    if (c.accuracy.metric_name == "topk") {
+      int64_t k = r.integer(m["topk"], "evaluation.accuracy.metric.topk");
+      if (k < 1)
+        r.fail(m["topk"], "'evaluation.accuracy.metric.topk' must be >= 1");
+    } else if (c.accuracy.metric_name == "COCOmAP" && !m["COCOmAP"].IsNull()) {
+      r.check_keys(m["COCOmAP"], "evaluation.accuracy.metric.COCOmAP",
+                   {"anno_path", "map_key", "map_points"});
+    }
+    if (a["dataloader"])
+      c.accuracy.dataloader = read_dataloader(r, a["dataloader"], "evaluation.accuracy.dataloader");
+    if (const YAML::Node p = a["postprocess"]) {
+      r.check_keys(p, "evaluation.accuracy.postprocess", {"transform"});
+      c.accuracy.postprocess = p;
+    }
+  }
+  if (const YAML::Node p = n["performance"]) {
+    auto &perf = c.performance;
+    r.check_keys(p, "evaluation.performance",
+                 {"warmup", "iteration", "configs", "dataloader", "postprocess"});
+    if (p["warmup"])
+      perf.warmup = r.integer(p["warmup"], "evaluation.performance.warmup");
+    if (p["iteration"])
+      perf.iteration = r.integer(p["iteration"], "evaluation.performance.iteration");
+    if (perf.warmup < 0)
+      r.fail(p["warmup"], "'evaluation.performance.warmup' must be >= 0");
+    if (const YAML::Node cf = p["configs"]) {
+      r.check_keys(cf, "evaluation.performance.configs",
+                   {"cores_per_instance", "num_of_instance", "inter_num_of_threads",
+                    "intra_num_of_threads", "kmp_blocktime"});
+      if (cf["cores_per_instance"])
+        perf.cores_per_instance = r.integer(cf["cores_per_instance"],
+                                            "evaluation.performance.configs.cores_per_instance");
+      if (cf["num_of_instance"])
+        perf.num_of_instance =
+            r.integer(cf["num_of_instance"], "evaluation.performance.configs.num_of_instance");
+      for (const char *k : {"inter_num_of_threads", "intra_num_of_threads", "kmp_blocktime"})
+        if (cf[k])
+          r.integer(cf[k], std::string("evaluation.performance.configs.") + k);
+    }
+    if (p["dataloader"])
+      perf.dataloader = read_dataloader(r, p["dataloader"], "evaluation.performance.dataloader");
+  }
+}
+
+void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
+  auto &t = c.tuning;
+  r.check_keys(n, "tuning",
+               {"strategy", "accuracy_criterion", "objective", "exit_policy", "random_seed",
+                "tensorboard", "workspace", "diagnosis"});
+  if (const YAML::Node s = n["strategy"]) {
+    r.check_keys(s, "tuning.strategy", {"name", "accuracy_weight", "latency_weight"});
+    if (s["name"])
+      t.strategy = r.one_of(s["name"], "tuning.strategy.name",
+                            {"basic", "sensitivity", "mse", "random", "exhaustive"});
+  }
+  if (const YAML::Node a = n["accuracy_criterion"]) {
+    r.check_keys(a, "tuning.accuracy_criterion", {"relative", "absolute", "higher_is_better"});
+    if (a["relative"] && a["absolute"])
+      r.fail(a, "'tuning.accuracy_criterion' takes 'relative' or 'absolute', not both");
+    if (a["relative"])
+      t.criterion = r.num(a["relative"], "tuning.accuracy_criterion.relative");
+    if (a["absolute"]) {
+      t.relative = false;
+      t.criterion = r.num(a["absolute"], "tuning.accuracy_criterion.absolute");
+    }
+    if (t.criterion < 0)
+      r.fail(a["relative"] ? a["relative"] : a["absolute"], "accuracy criterion must be >= 0");
+    if (a["higher_is_better"])
+      t.higher_is_better =
+          r.boolean(a["higher_is_better"], "tuning.accuracy_criterion.higher_is_better");
+  }
+  if (n["objective"])
+    t.objective =
+        r.one_of(n["objective"], "tuning.objective", {"performance", "modelsize", "footprint"});
+  if (const YAML::Node e = n["exit_policy"]) {
+    r.check_keys(e, "tuning.exit_policy", {"timeout", "max_trials", "performance_only"});
+    if (e["timeout"])
+      t.timeout = r.num(e["timeout"], "tuning.exit_policy.timeout");
+    if (t.timeout < 0)
+      r.fail(e["timeout"], "'tuning.exit_policy.timeout' must be >= 0");
+    if (e["max_trials"])
+      t.max_trials = r.integer(e["max_trials"], "tuning.exit_policy.max_trials");
+    if (t.max_trials < 1)
+      r.fail(e["max_trials"], "'tuning.exit_policy.max_trials' must be >= 1");
+    if (e["performance_only"])
+      t.performance_only = r.boolean(e["performance_only"], "tuning.exit_policy.performance_only");
+  }
+  if (n["random_seed"]) {
+    int64_t s = r.integer(n["random_seed"], "tuning.random_seed");
+    if (s < 0)
+      r.fail(n["random_seed"], "'tuning.random_seed' must be >= 0");
+    t.random_seed = static_cast<uint64_t>(s);
+  }
+  if (n["tensorboard"])
+    r.boolean(n["tensorboard"], "tuning.tensorboard");
+  if (n["diagnosis"])
+    r.boolean(n["diagnosis"], "tuning.diagnosis");
+  if (const YAML::Node w = n["workspace"]) {
+    r.check_keys(w, "tuning.workspace", {"path", "resume"});
+    if (w["path"])
+      t.workspace_path = r.str(w["path"], "tuning.workspace.path");
+    if (w["resume"])
+      t.resume = r.boolean(w["resume"], "tuning.workspace.resume");
+  }
+}
+
+} // namespace
+
+std::string closest_name(const std::string &word, const std::vector<std::string> &candidates) {
+  auto lower = [](std::string s) {
+    for (char &ch : s)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  };
+  std::string w = lower(word);
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto &cand : candidates) {
+    std::string c = lower(cand);
+    // Levenshtein distance, one row at a time.
+    std::vector<size_t> row(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j)
+      row[j] = j;
+    for (size_t i = 1; i <= w.size(); ++i) {
+      size_t diag = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j) {
+        size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (w[i - 1] == c[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    if (row[c.size()] < best_d) {
+      best_d = row[c.size()];
+      best = cand;
+    }
+  }
+  // Close enough: at most a third of the word changed (and at least one edit allowed).
+  size_t limit = std::max<size_t>(2, (w.size() + 2) / 3);
+  return best_d <= limit ? best : "";
+}
+
+Config parse_config(const std::string &yaml_text, const std::string &file_name) {
+  Reader r{file_name};
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException &e) {
+    throw InputError(file_name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
+  }
+  if (!root.IsMap())
+    throw InputError(file_name + ": the configuration must be a YAML mapping");
+  r.check_keys(root, "", {"version", "model", "device", "quantization", "evaluation", "tuning"});
+  Config c;
+  c.file = file_name;
+  if (!root["model"])
+    throw InputError(file_name + ": 'model' section is required");
+  read_model(r, root["model"], c);
+  if (root["device"])
+    c.device = r.one_of(root["device"], "device", {"cpu"});
+  if (root["quantization"])
+    read_quantization(r, root["quantization"], c);
+  if (root["evaluation"])
+    read_evaluation(r, root["evaluation"], c);
+  if (root["tuning"])
+    read_tuning(r, root["tuning"], c);
+  return c;
+}
+
+Config load_config(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(path + ": cannot open configuration file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+} // namespace qtune::tune

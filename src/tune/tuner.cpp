@@ -1,0 +1,438 @@
+#include "tune/tuner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <unistd.h>
+
+#include "qtune/error.h"
+#include "tune/workspace.h"
+
+namespace qtune::tune {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof(buf), "%.1fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(s) / 3600,
+                  static_cast<int>(s) % 3600 / 60);
+  return buf;
+}
+
+std::string format_objective(double v, const std::string &kind) {
+  char buf[48];
+  if (kind == "performance")
+    std::snprintf(buf, sizeof(buf), "%.3f ms", v);
+  else
+    std::snprintf(buf, sizeof(buf), "%.1f KB", v / 1024.0);
+  return buf;
+}
+
+class Session : public TuneSession {
+public:
+  Session(const Config &c, TuningBackend &b, Workspace &w, std::vector<TuneOp> ops,
+          std::vector<QuantChoice> space, double baseline, std::FILE *progress,
+          Clock::time_point start)
+      : config_(c), backend_(b), workspace_(w), ops_(std::move(ops)), space_(std::move(space)),
+        baseline_(baseline), progress_(progress), start_(start), rng_(c.tuning.random_seed) {}
+
+  const std::vector<TuneOp> &ops() const override { return ops_; }
+  const std::vector<QuantChoice> &quant_space() const override { return space_; }
+  double baseline() const override { return baseline_; }
+  bool higher_is_better() const override { return config_.tuning.higher_is_better; }
+  bool finished() const override { return finished_; }
+  std::mt19937_64 &rng() override { return rng_; }
+  void set_planned_trials(int64_t n) override { planned_ = n; }
+  std::map<std::string, double> op_damage(const TunePlan &plan) override {
+    if (progress_)
+      std::fprintf(progress_, "[rank] measuring per-op damage (%s)\n", plan.summary().c_str());
+    return backend_.op_damage(plan);
+  }
+
+  bool meets(double acc) const {
+    const auto &t = config_.tuning;
+    double b = baseline_;
+    if (t.relative) {
+      double margin = std::fabs(b) * t.criterion;
+      return t.higher_is_better ? acc >= b - margin : acc <= b + margin;
+    }
+    return t.higher_is_better ? acc >= b - t.criterion : acc <= b + t.criterion;
+  }
+
+  double relative_loss(double acc) const {
+    if (baseline_ == 0)
+      return 0;
+    double loss = (baseline_ - acc) / std::fabs(baseline_);
+    return config_.tuning.higher_is_better ? loss : -loss;
+  }
+
+  const Trial *evaluate(const TunePlan &plan) override {
+    if (finished_)
+      return nullptr;
+    std::string key = plan.key();
+    auto seen = by_key_.find(key);
+    if (seen != by_key_.end())
+      return &trials_[seen->second];
+
+    Trial t;
+    t.plan = plan;
+    if (const TrialRecord *r = workspace_.resumed(key)) {
+      t.accuracy = r->accuracy;
+      t.objective = r->objective;
+      t.seconds = r->seconds;
+      t.resumed = true;
+    } else {
+      auto t0 = Clock::now();
+      t.accuracy = backend_.evaluate(&plan);
+      ++full_evaluations;
+      t.objective = backend_.objective(&plan, config_.tuning.objective);
+      t.seconds = seconds_since(t0);
+      workspace_.append_trial({key, plan, t.accuracy, t.objective, t.seconds});
+    }
+    t.meets = meets(t.accuracy);
+    t.index = static_cast<int>(trials_.size()) + 1;
+    by_key_[key] = trials_.size();
+    trials_.push_back(std::move(t));
+    const Trial &done = trials_.back();
+    report(done);
+
+    const auto &ex = config_.tuning;
+    if (done.meets && ex.timeout == 0)
+      finished_ = true;
+    if (static_cast<int64_t>(trials_.size()) >= ex.max_trials)
+      finished_ = true;
+    if (ex.timeout > 0 && seconds_since(start_) >= ex.timeout)
+      finished_ = true;
+    return &done;
+  }
+
+  // Best passing trial by objective (then accuracy); else the most accurate.
+  const Trial *best() const {
+    const Trial *best = nullptr;
+    for (const auto &t : trials_) {
+      if (!best) {
+        best = &t;
+        continue;
+      }
+      if (t.meets != best->meets) {
+        if (t.meets)
+          best = &t;
+        continue;
+      }
+      if (t.meets) {
+        if (t.objective < best->objective ||
+            (t.objective == best->objective && better(t.accuracy, best->accuracy)))
+          best = &t;
+      } else if (better(t.accuracy, best->accuracy)) {
+        best = &t;
+      }
+    }
+    return best;
+  }
+
+  const std::deque<Trial> &trials() const { return trials_; }
+  int64_t full_evaluations = 0;
+
+private:
+  void report(const Trial &t) {
+    if (!progress_)
+      return;
+    int64_t total = std::min<int64_t>(planned_ > 0 ? planned_ : config_.tuning.max_trials,
+                                      config_.tuning.max_trials);
+    total = std::max<int64_t>(total, t.index);
+    double elapsed = seconds_since(start_);
+    double per_trial = 0;
+    int evaluated = 0;
+    for (const auto &x : trials_)
+      if (!x.resumed) {
+        per_trial += x.seconds;
+        ++evaluated;
+      }
+    std::string eta = "?";
+    if (evaluated > 0) {
+      double left = per_trial / evaluated * static_cast<double>(total - t.index);
+      if (config_.tuning.timeout > 0)
+        left = std::min(left, std::max(0.0, config_.tuning.timeout - elapsed));
+      eta = format_duration(left);
+    }
+    std::fprintf(
+        progress_,
+        "[trial %d/%lld] %s | %s | acc %.4f (loss %+.2f%%) | %s | elapsed %s | ETA %s%s%s\n",
+        t.index, static_cast<long long>(total), t.plan.summary().c_str(),
+        t.plan.quant.summary().c_str(), t.accuracy, 100.0 * relative_loss(t.accuracy),
+        format_objective(t.objective, config_.tuning.objective).c_str(),
+        format_duration(elapsed).c_str(), eta.c_str(), t.resumed ? " [from history]" : "",
+        t.meets ? " [meets goal]" : "");
+    std::fflush(progress_);
+  }
+
+  const Config &config_;
+  TuningBackend &backend_;
+  Workspace &workspace_;
+  std::vector<TuneOp> ops_;
+  std::vector<QuantChoice> space_;
+  double baseline_;
+  std::FILE *progress_;
+  Clock::time_point start_;
+  std::mt19937_64 rng_;
+  std::deque<Trial> trials_; // deque: pointers handed out stay valid
+  std::map<std::string, size_t> by_key_;
+  int64_t planned_ = 0;
+  bool finished_ = false;
+};
+
+template <typename T>
+std::vector<T> or_default(const std::vector<T> &given, const std::vector<T> &fallback,
+                          const T &last_resort) {
+  if (!given.empty())
+    return given;
+  if (!fallback.empty())
+    return fallback;
+  return {last_resort};
+}
+
+std::string deploy_yaml(const Config &c, const TuneResult &r) {
+  YAML::Emitter e;
+  const TunePlan &p = r.best.plan;
+  e << YAML::BeginMap;
+  e << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << c.model.name;
+  e << YAML::Key << "framework" << YAML::Value << c.model.framework;
+  e << YAML::EndMap;
+  e << YAML::Key << "quantization" << YAML::Value << YAML::BeginMap;
+  if (p.quant.sampling_size > 0)
+    e << YAML::Key << "calibration" << YAML::Value << YAML::BeginMap << YAML::Key << "sampling_size"
+      << YAML::Value << p.quant.sampling_size << YAML::EndMap;
+  e << YAML::Key << "model_wise" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "weight" << YAML::Value << YAML::BeginMap << YAML::Key << "scheme"
+    << YAML::Value << p.quant.weight_scheme << YAML::Key << "granularity" << YAML::Value
+    << p.quant.weight_granularity << YAML::Key << "algorithm" << YAML::Value
+    << p.quant.weight_algorithm << YAML::EndMap;
+  e << YAML::Key << "activation" << YAML::Value << YAML::BeginMap << YAML::Key << "scheme"
+    << YAML::Value << p.quant.activation_scheme << YAML::Key << "granularity" << YAML::Value
+    << p.quant.activation_granularity << YAML::Key << "algorithm" << YAML::Value
+    << p.quant.activation_algorithm << YAML::EndMap;
+  e << YAML::EndMap;
+  e << YAML::Key << "op_wise" << YAML::Value << YAML::BeginMap;
+  for (const auto &[name, prec] : p.ops) {
+    if (prec == Precision::int8)
+      continue;
+    e << YAML::Key << name << YAML::Value << YAML::BeginMap << YAML::Key << "activation"
+      << YAML::Value << YAML::BeginMap << YAML::Key << "dtype" << YAML::Value << YAML::Flow
+      << YAML::BeginSeq << precision_name(prec) << YAML::EndSeq << YAML::EndMap << YAML::Key
+      << "weight" << YAML::Value << YAML::BeginMap << YAML::Key << "dtype" << YAML::Value
+      << YAML::Flow << YAML::BeginSeq << precision_name(prec) << YAML::EndSeq << YAML::EndMap
+      << YAML::EndMap;
+  }
+  e << YAML::EndMap << YAML::EndMap;
+  e << YAML::Key << "tuning_result" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "goal_met" << YAML::Value << r.goal_met;
+  e << YAML::Key << "baseline_accuracy" << YAML::Value << r.baseline_accuracy;
+  e << YAML::Key << "accuracy" << YAML::Value << r.best.accuracy;
+  e << YAML::Key << "relative_loss" << YAML::Value << r.relative_loss;
+  e << YAML::Key << "objective" << YAML::Value << r.objective_kind;
+  e << YAML::Key << "baseline_objective" << YAML::Value << r.baseline_objective;
+  e << YAML::Key << "best_objective" << YAML::Value << r.best.objective;
+  e << YAML::Key << "ops_int8" << YAML::Value << p.count(Precision::int8);
+  e << YAML::Key << "ops_bf16" << YAML::Value << p.count(Precision::bf16);
+  e << YAML::Key << "ops_fp32" << YAML::Value << p.count(Precision::fp32);
+  e << YAML::Key << "output" << YAML::Value << r.output;
+  e << YAML::EndMap << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+void save_model_atomic(TuningBackend &backend, const TunePlan *plan, const std::string &path) {
+  fs::path dir = fs::path(path).parent_path();
+  if (!dir.empty())
+    fs::create_directories(dir);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    backend.save(plan, tmp);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    throw Error(path + ": cannot move the written model into place: " + ec.message());
+}
+
+} // namespace
+
+std::vector<QuantChoice> quant_space(const QuantizationConfig &q, const OpOptions &sup) {
+  const auto &w = q.model_wise.weight;
+  const auto &a = q.model_wise.activation;
+  auto ws = or_default(w.scheme, sup.weight.scheme, std::string("sym"));
+  auto wg = or_default(w.granularity, sup.weight.granularity, std::string("per_channel"));
+  auto wa = or_default(w.algorithm, sup.weight.algorithm, std::string("minmax"));
+  auto as = or_default(a.scheme, sup.activation.scheme, std::string("asym"));
+  auto ag = or_default(a.granularity, sup.activation.granularity, std::string("per_tensor"));
+  auto aa = or_default(a.algorithm, sup.activation.algorithm, std::string("minmax"));
+  std::vector<int64_t> sizes = q.calibration.sampling_size;
+  if (sizes.empty())
+    sizes.push_back(0);
+  std::vector<QuantChoice> out;
+  // Sampling size is the outer loop (LPOT), then activation, then weight options.
+  for (int64_t n : sizes)
+    for (const auto &x1 : aa)
+      for (const auto &x2 : as)
+        for (const auto &x3 : ag)
+          for (const auto &x4 : wg)
+            for (const auto &x5 : ws)
+              for (const auto &x6 : wa) {
+                QuantChoice c;
+                c.sampling_size = n;
+                c.activation_algorithm = x1;
+                c.activation_scheme = x2;
+                c.activation_granularity = x3;
+                c.weight_granularity = x4;
+                c.weight_scheme = x5;
+                c.weight_algorithm = x6;
+                out.push_back(c);
+              }
+  return out;
+}
+
+namespace {
+
+// Precisions named by an op_wise / optype_wise entry (activation dtype wins).
+std::vector<Precision> allowed_precisions(const OpOptions &o) {
+  const auto &names = !o.activation.dtype.empty() ? o.activation.dtype : o.weight.dtype;
+  std::vector<Precision> out;
+  for (const auto &n : names)
+    if (n != "fp16")
+      out.push_back(precision_from_name(n));
+  return out;
+}
+
+void restrict_op(TuneOp &op, const OpOptions &o, const std::string &where) {
+  std::vector<Precision> allowed = allowed_precisions(o);
+  if (allowed.empty())
+    return;
+  std::vector<Precision> kept;
+  for (Precision p : op.options)
+    if (std::find(allowed.begin(), allowed.end(), p) != allowed.end())
+      kept.push_back(p);
+  if (kept.empty())
+    throw InputError(where + ": none of the requested dtypes is possible for " + op.op_type + " '" +
+                     op.name + "'");
+  op.options = kept;
+}
+
+} // namespace
+
+std::vector<TuneOp> constrain_ops(std::vector<TuneOp> ops, const QuantizationConfig &q) {
+  for (auto &op : ops) {
+    auto t = q.optype_wise.find(op.op_type);
+    if (t != q.optype_wise.end())
+      restrict_op(op, t->second, "quantization.optype_wise." + op.op_type);
+    auto n = q.op_wise.find(op.name);
+    if (n != q.op_wise.end())
+      restrict_op(op, n->second, "quantization.op_wise." + op.name);
+  }
+  return ops;
+}
+
+TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOptions &options) {
+  auto start = Clock::now();
+  std::FILE *out = options.progress;
+  const auto &tc = config.tuning;
+  TuneResult r;
+  r.objective_kind = tc.objective == "performance" ? "performance" : "modelsize";
+
+  Workspace ws(tc.workspace_path, backend.context_key(), tc.resume);
+  r.history = ws.history_path();
+  r.deploy = ws.deploy_path();
+  std::string name = config.model.name.empty() ? "model" : config.model.name;
+  r.output = options.output.empty() ? (fs::path(tc.workspace_path) / (name + "_int8.onnx")).string()
+                                    : options.output;
+  if (ws.resumed_count() > 0 && out)
+    std::fprintf(out, "[resume] %zu trials found in %s\n", ws.resumed_count(), r.history.c_str());
+
+  std::vector<TuneOp> ops = constrain_ops(backend.quantizable_ops(), config.quantization);
+  std::vector<QuantChoice> space = quant_space(config.quantization, backend.supported_options());
+  if (out) {
+    for (const auto &[op_name, o] : config.quantization.op_wise)
+      if (!find_op(ops, op_name))
+        std::fprintf(out, "[config] note: op_wise names '%s', which is not a quantizable op\n",
+                     op_name.c_str());
+    std::fprintf(out, "[setup] %zu quantizable ops, %zu model-wise choices, strategy %s\n",
+                 ops.size(), space.size(), tc.strategy.c_str());
+  }
+  r.fp32_bytes = backend.model_bytes(nullptr);
+
+  ws.begin_run(tc.strategy);
+  if (tc.performance_only) {
+    // Quantize once with the first choice; no accuracy evaluation.
+    r.best.plan = preferred_plan(ops, space.front());
+    r.best.objective = backend.objective(&r.best.plan, tc.objective);
+    r.baseline_objective = backend.objective(nullptr, tc.objective);
+    r.best.meets = true;
+    r.has_best = true;
+    r.goal_met = true;
+    r.trials = 1;
+  } else {
+    if (auto cached = ws.cached_baseline()) {
+      r.baseline_accuracy = cached->accuracy;
+      r.baseline_objective = cached->objective;
+      if (out)
+        std::fprintf(out, "[baseline] FP32 accuracy %.4f, %s (cached in %s)\n", r.baseline_accuracy,
+                     format_objective(r.baseline_objective, tc.objective).c_str(),
+                     ws.dir().c_str());
+    } else {
+      if (out)
+        std::fprintf(out, "[baseline] evaluating the FP32 model ...\n"), std::fflush(out);
+      auto t0 = Clock::now();
+      r.baseline_accuracy = backend.evaluate(nullptr);
+      r.full_evaluations++;
+      r.baseline_objective = backend.objective(nullptr, tc.objective);
+      ws.store_baseline({r.baseline_accuracy, r.baseline_objective});
+      if (out)
+        std::fprintf(out, "[baseline] FP32 accuracy %.4f, %s (%s)\n", r.baseline_accuracy,
+                     format_objective(r.baseline_objective, tc.objective).c_str(),
+                     format_duration(seconds_since(t0)).c_str());
+    }
+    if (out)
+      std::fflush(out);
+    Session session(config, backend, ws, ops, space, r.baseline_accuracy, out, start);
+    make_strategy(tc.strategy)->run(session);
+    r.full_evaluations += session.full_evaluations;
+    r.trials = static_cast<int64_t>(session.trials().size());
+    for (const auto &t : session.trials()) {
+      r.history_trials.push_back(t);
+      r.resumed_trials += t.resumed;
+    }
+    if (const Trial *b = session.best()) {
+      r.best = *b;
+      r.has_best = true;
+      r.goal_met = b->meets;
+      r.relative_loss = session.relative_loss(b->accuracy);
+    }
+  }
+  if (r.has_best) {
+    save_model_atomic(backend, &r.best.plan, r.output);
+    r.best_bytes = static_cast<int64_t>(fs::file_size(r.output));
+    write_file_atomic(r.deploy, deploy_yaml(config, r));
+  }
+  ws.end_run(r.goal_met);
+  r.wall_s = seconds_since(start);
+  return r;
+}
+
+} // namespace qtune::tune

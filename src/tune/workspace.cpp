@@ -1,0 +1,208 @@
+#include "tune/workspace.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "qtune/error.h"
+
+namespace qtune::tune {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+void write_all(int fd, const std::string &text, const std::string &path) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      throw Error(path + ": write failed: " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+}
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+} // namespace
+
+void write_file_atomic(const std::string &path, const std::string &text) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    throw Error(tmp + ": cannot create: " + std::strerror(errno));
+  try {
+    write_all(fd, text, tmp);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error(path + ": cannot rename temp file into place: " + std::strerror(errno));
+  }
+}
+
+std::string file_hash(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(path + ": cannot open");
+  uint64_t h = 1469598103934665603ull;
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof(buf));
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ull;
+    }
+  }
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+Workspace::Workspace(const std::string &dir, const std::string &context, bool resume)
+    : dir_(dir), context_(context) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec)
+    throw InputError(dir_ + ": cannot create workspace folder: " + ec.message());
+  load_history(resume);
+  fd_ = ::open(history_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd_ < 0)
+    throw Error(history_path() + ": cannot open: " + std::strerror(errno));
+  // A run killed in the middle of a write leaves a partial last line: end it so
+  // our next line starts clean (the partial one is skipped when reading).
+  auto size = fs::file_size(history_path(), ec);
+  if (!ec && size > 0) {
+    std::ifstream in(history_path(), std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(size - 1));
+    if (in.get() != '\n')
+      write_all(fd_, "\n", history_path());
+  }
+}
+
+Workspace::~Workspace() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+std::string Workspace::history_path() const {
+  return (fs::path(dir_) / "history.jsonl").string();
+}
+std::string Workspace::deploy_path() const {
+  return (fs::path(dir_) / "deploy.yaml").string();
+}
+
+void Workspace::load_history(bool resume) {
+  std::ifstream in(history_path());
+  if (!in)
+    return;
+  std::string line;
+  bool last_run_ended = true;
+  while (std::getline(in, line)) {
+    if (line.empty())
+      continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("event"))
+      continue; // partial line
+    if (j.value("context", "") != context_)
+      continue;
+    std::string ev = j["event"];
+    if (ev == "start") {
+      if (!resume && last_run_ended)
+        resumed_.clear();
+      last_run_ended = false;
+    } else if (ev == "end") {
+      last_run_ended = true;
+    } else if (ev == "trial") {
+      TrialRecord t;
+      t.key = j["key"];
+      t.plan = TunePlan::from_json(j["plan"]);
+      t.accuracy = j["accuracy"];
+      t.objective = j["objective"];
+      t.seconds = j["seconds"];
+      resumed_[t.key] = std::move(t);
+    }
+  }
+  if (!resume && last_run_ended)
+    resumed_.clear();
+}
+
+const TrialRecord *Workspace::resumed(const std::string &plan_key) const {
+  auto it = resumed_.find(plan_key);
+  return it == resumed_.end() ? nullptr : &it->second;
+}
+
+std::optional<BaselineRecord> Workspace::cached_baseline() const {
+  std::string path = (fs::path(dir_) / "baseline_cache.json").string();
+  if (!fs::exists(path))
+    return std::nullopt;
+  json j = json::parse(read_file(path), nullptr, false);
+  if (j.is_discarded() || !j.contains(context_))
+    return std::nullopt;
+  return BaselineRecord{j[context_]["accuracy"], j[context_]["objective"]};
+}
+
+void Workspace::store_baseline(const BaselineRecord &b) {
+  std::string path = (fs::path(dir_) / "baseline_cache.json").string();
+  json j = json::object();
+  if (fs::exists(path)) {
+    j = json::parse(read_file(path), nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      j = json::object();
+  }
+  j[context_] = {{"accuracy", b.accuracy}, {"objective", b.objective}};
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+void Workspace::append_line(const std::string &line) {
+  write_all(fd_, line + "\n", history_path());
+  ::fsync(fd_);
+}
+
+void Workspace::begin_run(const std::string &strategy) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  run_id_ = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) +
+            "-" + std::to_string(::getpid());
+  append_line(
+      json{{"event", "start"}, {"run", run_id_}, {"context", context_}, {"strategy", strategy}}
+          .dump());
+}
+
+void Workspace::append_trial(const TrialRecord &t) {
+  append_line(json{
+      {"event", "trial"},
+      {"run", run_id_},
+      {"context", context_},
+      {"key", t.key},
+      {"plan", t.plan.to_json()},
+      {"accuracy", t.accuracy},
+      {"objective", t.objective},
+      {"seconds",
+       t.seconds}}.dump());
+}
+
+void Workspace::end_run(bool goal_met) {
+  append_line(
+      json{{"event", "end"}, {"run", run_id_}, {"context", context_}, {"goal_met", goal_met}}
+          .dump());
+}
+
+} // namespace qtune::tune

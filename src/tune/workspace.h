@@ -1,0 +1,67 @@
+#pragma once
+// The tuning workspace folder: history.jsonl (one fsync'ed JSON line per event,
+// only ever appended), baseline_cache.json (FP32 results keyed by model hash +
+// evaluation data + metric), deploy.yaml (the final plan).
+// Resume: with `resume: true` every earlier trial of the same context is reused;
+// without it, trials of a run that never finished (crash, kill -9) are reused.
+#include <map>
+#include <optional>
+#include <string>
+
+#include "tune/plan.h"
+
+namespace qtune::tune {
+
+struct TrialRecord {
+  std::string key;
+  TunePlan plan;
+  double accuracy = 0;
+  double objective = 0;
+  double seconds = 0;
+};
+
+struct BaselineRecord {
+  double accuracy = 0;
+  double objective = 0;
+};
+
+class Workspace {
+public:
+  Workspace(const std::string &dir, const std::string &context, bool resume);
+  ~Workspace();
+  Workspace(const Workspace &) = delete;
+  Workspace &operator=(const Workspace &) = delete;
+
+  const std::string &dir() const { return dir_; }
+  std::string history_path() const;
+  std::string deploy_path() const;
+
+  std::optional<BaselineRecord> cached_baseline() const;
+  void store_baseline(const BaselineRecord &b);
+
+  // A trial of this context found in the history (resume), or null.
+  const TrialRecord *resumed(const std::string &plan_key) const;
+  size_t resumed_count() const { return resumed_.size(); }
+
+  void begin_run(const std::string &strategy);
+  void append_trial(const TrialRecord &t);
+  void end_run(bool goal_met);
+
+private:
+  void append_line(const std::string &line);
+  void load_history(bool resume);
+
+  std::string dir_;
+  std::string context_;
+  std::string run_id_;
+  int fd_ = -1;
+  std::map<std::string, TrialRecord> resumed_;
+};
+
+// Writes `text` to `path` through a temp file + fsync + rename.
+void write_file_atomic(const std::string &path, const std::string &text);
+
+// FNV-1a 64 of a file's bytes, as 16 hex digits.
+std::string file_hash(const std::string &path);
+
+} // namespace qtune::tune
