@@ -1,0 +1,228 @@
+// COCO results files (pycocotools COCO.loadRes) and the CocoMap metric.
+#include <nlohmann/json.hpp>
+
+#include "metrics/coco_eval.h"
+#include "qtune/error.h"
+
+namespace qtune::metrics {
+
+using nlohmann::json;
+
+IouType parse_iou_type(std::string_view name) {
+  if (name == "bbox")
+    return IouType::bbox;
+  if (name == "segm")
+    return IouType::segm;
+  throw InputError("unknown IoU type \"" + std::string(name) + "\" (expected bbox or segm)");
+}
+
+const char *iou_type_name(IouType t) {
+  return t == IouType::bbox ? "bbox" : "segm";
+}
+
+static uint32_t dim32(int64_t v, const std::string &where) {
+  if (v < 0 || v > int64_t(UINT32_MAX))
+    throw InputError(where + ": mask size " + std::to_string(v) + " out of range");
+  return static_cast<uint32_t>(v);
+}
+
+mask::Rle segmentation_to_rle(const coco::Segmentation &seg, int64_t h, int64_t w,
+                              const std::string &where) {
+  using Kind = coco::Segmentation::Kind;
+  switch (seg.kind) {
+  case Kind::rle_string:
+    return mask::rle_from_string(seg.counts_string, dim32(seg.rle_height, where),
+                                 dim32(seg.rle_width, where), where);
+  case Kind::rle_counts:
+    return {dim32(seg.rle_height, where), dim32(seg.rle_width, where), seg.counts};
+  case Kind::polygons: {
+    uint32_t h32 = dim32(h, where), w32 = dim32(w, where);
+    if (seg.polygons.empty())
+      return {h32, w32, {h32 * w32}};
+    // frPyObjects decides by the first entry: 4 numbers = a list of boxes.
+    bool boxes = seg.polygons[0].size() == 4;
+    std::vector<mask::Rle> parts;
+    parts.reserve(seg.polygons.size());
+    for (const auto &poly : seg.polygons) {
+      if (boxes) {
+        if (poly.size() != 4)
+          throw InputError(where + ": mixed boxes and polygons");
+        parts.push_back(mask::rle_from_bbox({poly[0], poly[1], poly[2], poly[3]}, h32, w32));
+      } else {
+        if (poly.size() < 4)
+          throw InputError(where + ": polygon with fewer than 2 points");
+        parts.push_back(mask::rle_from_polygon(poly, h32, w32));
+      }
+    }
+    return mask::rle_merge(parts);
+  }
+  case Kind::none:
+    break;
+  }
+  throw InputError(where + ": annotation has no segmentation");
+}
+
+static const json &require(const json &obj, const char *key, const std::string &where) {
+  auto it = obj.find(key);
+  if (it == obj.end())
+    throw InputError(where + ": missing field \"" + key + "\"");
+  return *it;
+}
+
+static int64_t require_id(const json &obj, const char *key, const std::string &where) {
+  const json &v = require(obj, key, where);
+  if (v.is_number_integer())
+    return v.get<int64_t>();
+  if (v.is_number_float() && v.get<double>() == double(int64_t(v.get<double>())))
+    return int64_t(v.get<double>());
+  throw InputError(where + "." + key + ": expected an integer id, got " + v.dump());
+}
+
+static bool has_nonempty(const json &obj, const char *key) {
+  auto it = obj.find(key);
+  return it != obj.end() && !it->is_null() && !(it->is_array() && it->empty());
+}
+
+std::vector<coco::Annotation> load_results(const coco::Dataset &gt, std::string_view json_text,
+                                           const std::string &source) {
+  json root = coco::parse_json(json_text, source);
+  if (!root.is_array())
+    throw InputError(source + ": results must be a JSON array of detections");
+  // Like loadRes, the first entry decides: a non-empty bbox means box results.
+  bool box_results = root.empty() || (root[0].is_object() && has_nonempty(root[0], "bbox"));
+  std::vector<coco::Annotation> out;
+  out.reserve(root.size());
+  for (size_t i = 0; i < root.size(); ++i) {
+    const json &r = root[i];
+    std::string where = source + ": [" + std::to_string(i) + "]";
+    if (!r.is_object())
+      throw InputError(where + ": expected an object");
+    coco::Annotation a;
+    a.id = static_cast<int64_t>(i) + 1;
+    a.image_id = require_id(r, "image_id", where);
+    a.category_id = require_id(r, "category_id", where);
+    const json &score = require(r, "score", where);
+    if (!score.is_number())
+      throw InputError(where + ".score: expected a number");
+    a.score = score.get<double>();
+    int64_t img = gt.image_index(a.image_id);
+    if (img < 0)
+      throw InputError(where + ": image_id " + std::to_string(a.image_id) +
+                       " is not in the ground truth " + gt.source);
+    if (gt.category_index(a.category_id) < 0)
+      throw InputError(where + ": category_id " + std::to_string(a.category_id) +
+                       " is not a category of the ground truth " + gt.source);
+    if (auto it = r.find("segmentation"); it != r.end() && !it->is_null())
+      a.segmentation = coco::parse_segmentation(*it, where + ".segmentation");
+    if (box_results) {
+      a.bbox = coco::parse_bbox(require(r, "bbox", where), where + ".bbox");
+      a.has_bbox = true;
+      a.area = a.bbox[2] * a.bbox[3];
+      if (a.segmentation.kind == coco::Segmentation::Kind::none) {
+        double x1 = a.bbox[0], x2 = a.bbox[0] + a.bbox[2];
+        double y1 = a.bbox[1], y2 = a.bbox[1] + a.bbox[3];
+        a.segmentation.kind = coco::Segmentation::Kind::polygons;
+        a.segmentation.polygons = {{x1, y1, x1, y2, x2, y2, x2, y1}};
+      }
+    } else {
+      if (a.segmentation.kind == coco::Segmentation::Kind::none)
+        throw InputError(where + ": missing \"segmentation\" (the first result has no bbox)");
+      const coco::Image &image = gt.images[img];
+      mask::Rle rle =
+          segmentation_to_rle(a.segmentation, image.height, image.width, where + ".segmentation");
+      a.area = static_cast<double>(mask::rle_area(rle));
+      if (has_nonempty(r, "bbox")) {
+        a.bbox = coco::parse_bbox(r["bbox"], where + ".bbox");
+      } else {
+        auto box = mask::rle_to_bbox(rle);
+        a.bbox = {box[0], box[1], box[2], box[3]};
+      }
+      a.has_bbox = true;
+    }
+    a.has_area = true;
+    a.iscrowd = false;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::vector<coco::Annotation> load_results_file(const coco::Dataset &gt, const std::string &path) {
+  return load_results(gt, coco::read_text_file(path), path);
+}
+
+std::vector<coco::Annotation> results_from_detections(const coco::Dataset &gt,
+                                                      std::span<const Detection> detections) {
+  std::vector<coco::Annotation> out;
+  out.reserve(detections.size());
+  for (size_t i = 0; i < detections.size(); ++i) {
+    const Detection &d = detections[i];
+    std::string where = "detection " + std::to_string(i);
+    if (gt.image_index(d.image_id) < 0)
+      throw InputError(where + ": image_id " + std::to_string(d.image_id) +
+                       " is not in the ground truth " + gt.source);
+    if (gt.category_index(d.category_id) < 0)
+      throw InputError(where + ": category_id " + std::to_string(d.category_id) +
+                       " is not a category of the ground truth " + gt.source);
+    coco::Annotation a;
+    a.id = static_cast<int64_t>(i) + 1;
+    a.image_id = d.image_id;
+    a.category_id = d.category_id;
+    a.bbox = {d.x, d.y, d.w, d.h};
+    a.has_bbox = true;
+    a.area = d.w * d.h;
+    a.has_area = true;
+    a.score = d.score;
+    a.segmentation.kind = coco::Segmentation::Kind::polygons;
+    a.segmentation.polygons = {{d.x, d.y, d.x, d.y + d.h, d.x + d.w, d.y + d.h, d.x + d.w, d.y}};
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::array<double, 12> evaluate_results_file(const std::string &gt_json,
+                                             const std::string &results_json, IouType iou_type) {
+  coco::Dataset gt = coco::load_coco(gt_json);
+  std::vector<coco::Annotation> results = load_results_file(gt, results_json);
+  return coco_evaluate(gt, results, iou_type).stats;
+}
+
+CocoMap::CocoMap(coco::Dataset gt, IouType iou_type) : gt_(std::move(gt)), iou_type_(iou_type) {
+  if (iou_type_ != IouType::bbox)
+    throw UnsupportedError("CocoMap: detections carry boxes only; use coco_evaluate for segm");
+}
+
+CocoMap CocoMap::from_file(const std::string &annotations_json, IouType iou_type) {
+  return CocoMap(coco::load_coco(annotations_json), iou_type);
+}
+
+void CocoMap::update(std::span<const Tensor> predictions, std::span<const Tensor> labels) {
+  if (predictions.empty())
+    throw InputError("COCOmAP: no prediction tensor given");
+  const Tensor &t = predictions[0];
+  if (t.rank() != 2 || t.dim(1) != 7)
+    throw InputError("COCOmAP: detections must be [M, 7] (image_id, category_id, x, y, w, h, "
+                     "score), got " +
+                     shape_str(t.shape()));
+  for (int64_t i = 0; i < t.dim(0); ++i) {
+    Detection d;
+    d.image_id = static_cast<int64_t>(t.get_f64(i * 7 + 0));
+    d.category_id = static_cast<int64_t>(t.get_f64(i * 7 + 1));
+    d.x = t.get_f64(i * 7 + 2);
+    d.y = t.get_f64(i * 7 + 3);
+    d.w = t.get_f64(i * 7 + 4);
+    d.h = t.get_f64(i * 7 + 5);
+    d.score = t.get_f64(i * 7 + 6);
+    detections_.push_back(d);
+  }
+}
+
+void CocoMap::add(std::span<const Detection> detections) {
+  detections_.insert(detections_.end(), detections.begin(), detections.end());
+}
+
+CocoEvalResult CocoMap::evaluate() const {
+  std::vector<coco::Annotation> results = results_from_detections(gt_, detections_);
+  return coco_evaluate(gt_, results, iou_type_);
+}
+
+} // namespace qtune::metrics

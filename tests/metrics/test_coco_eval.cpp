@@ -1,0 +1,59 @@
+// COCOeval reproduction: our 12 stats against numbers pycocotools printed for
+// the same inputs (../shared/data/reference/stats.json).
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "../test_util.h"
+#include "metrics/coco_eval.h"
+#include "qtune/error.h"
+
+namespace qtune::metrics {
+namespace {
+
+std::array<double, 12> reference_stats(const std::string &key) {
+  std::ifstream in(test::shared_data("reference/stats.json"));
+  nlohmann::json j = nlohmann::json::parse(in);
+  std::array<double, 12> out{};
+  for (int i = 0; i < 12; ++i)
+    out[i] = j.at(key).at(i).get<double>();
+  return out;
+}
+
+void expect_stats_near(const std::array<double, 12> &got, const std::array<double, 12> &want) {
+  for (int i = 0; i < 12; ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-4) << "stat " << i << " (" << kCocoStatNames[i] << ")";
+}
+
+TEST(CocoEval, GoldenBboxMatchesPycocotools) {
+  std::string dir = test::shared_data("coco/cocoapi_golden/");
+  auto stats =
+      evaluate_results_file(dir + "instances_val2014_100.json",
+                            dir + "instances_val2014_fakebbox100_results.json", IouType::bbox);
+  expect_stats_near(stats, reference_stats("cocoapi_golden_bbox"));
+}
+
+TEST(CocoEval, GoldenSegmMatchesPycocotools) {
+  std::string dir = test::shared_data("coco/cocoapi_golden/");
+  auto stats =
+      evaluate_results_file(dir + "instances_val2014_100.json",
+                            dir + "instances_val2014_fakesegm100_results.json", IouType::segm);
+  expect_stats_near(stats, reference_stats("cocoapi_golden_segm"));
+}
+
+TEST(CocoEval, YoloxNanoTinyMatchesPycocotools) {
+  auto stats = evaluate_results_file(
+      test::shared_data("coco/val2017_tiny/annotations/instances_val2017.json"),
+      test::shared_data("reference/yolox_nano_val2017_tiny.detections.json"), IouType::bbox);
+  expect_stats_near(stats, reference_stats("yolox_nano_val2017_tiny_bbox"));
+}
+
+TEST(CocoEval, CenternetTinyMatchesPycocotools) {
+  auto stats = evaluate_results_file(
+      test::shared_data("coco/val2017_tiny/annotations/instances_val2017.json"),
+      test::shared_data("reference/centernet_val2017_tiny.detections.json"), IouType::bbox);
+  expect_stats_near(stats, reference_stats("centernet_val2017_tiny_bbox"));
+}
+
+} // namespace
+} // namespace qtune::metrics
