@@ -164,24 +164,11 @@ std::map<std::string, OpOptions> read_op_map(const Reader &r, const YAML::Node &
 }
 
 // Names LPOT 1.x (and our data engineer's factory) use for datasets and transforms.
-const Keys kDatasets = {"COCORecord", "COCORaw",      "COCONpy", "ImageFolder", "ImagenetRaw",
-                        "MNIST",      "FashionMNIST", "CIFAR10", "dummy",       "dummy_v2"};
-const Keys kTransforms = {"Resize",
-                          "CenterCrop",
-                          "Normalize",
-                          "Transpose",
-                          "Cast",
-                          "Rescale",
-                          "Letterbox",
-                          "ToArray",
-                          "RandomCrop",
-                          "Reshape",
-                          "BilinearImagenet",
-                          "ResizeCropImagenet",
-                          "ParseDecodeCoco",
-                          "ParseDecodeImagenet",
-                          "ColorConvert",
-                          "ExpandDims"};
+// Names the data factory (src/data/dataloader_factory.h) builds.
+const Keys kDatasets = {"COCORaw",   "COCORecord", "ImageFolder",
+                        "ImageList", "MNIST",      "FashionMNIST"};
+const Keys kTransforms = {"Resize",       "Letterbox", "CenterCrop", "Normalize", "Rescale",
+                          "ChannelOrder", "Transpose", "Layout",     "Cast"};
 
 // {Name: params} with exactly one entry for datasets; any number for transforms.
 void check_named_entries(const Reader &r, const YAML::Node &n, const std::string &path,
@@ -322,7 +309,8 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
     if (a["dataloader"])
       c.accuracy.dataloader = read_dataloader(r, a["dataloader"], "evaluation.accuracy.dataloader");
     if (const YAML::Node p = a["postprocess"]) {
-      r.check_keys(p, "evaluation.accuracy.postprocess", {"transform"});
+      // Decoder names and parameters are checked by the data factory's decoders.
+      r.expect_map(p, "evaluation.accuracy.postprocess");
       c.accuracy.postprocess = p;
     }
   }
