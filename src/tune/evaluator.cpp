@@ -1,0 +1,176 @@
+#include "tune/evaluator.h"
+
+#include <cstring>
+#include <filesystem>
+
+#include "data/dataloader_factory.h"
+#include "data/decoders.h"
+#include "metrics/coco_eval.h"
+#include "metrics/topk.h"
+#include "qtune/error.h"
+
+namespace qtune::tune {
+
+struct BatchSource::Impl {
+  data::DataloaderConfig dl;
+  std::string input_name;
+};
+
+namespace {
+
+// LPOT keys our data factory does not take (it always reads in order, keeps the
+// last partial batch).
+YAML::Node factory_section(const YAML::Node &section) {
+  YAML::Node copy = YAML::Clone(section);
+  for (const char *k : {"last_batch", "shuffle", "distributed"})
+    copy.remove(k);
+  return copy;
+}
+
+// Stacks [1,...] tensors of equal shape into [N,...].
+Tensor stack(const std::vector<Tensor> &parts, const std::string &where) {
+  Shape shape = parts.front().shape();
+  for (const auto &p : parts)
+    if (p.shape() != shape)
+      throw InputError(where + ": samples of one batch have different shapes " + shape_str(shape) +
+                       " and " + shape_str(p.shape()) +
+                       " (use batch_size 1 or a fixed-size transform)");
+  shape[0] = static_cast<int64_t>(parts.size());
+  Tensor out(parts.front().dtype(), shape);
+  size_t each = parts.front().nbytes();
+  for (size_t i = 0; i < parts.size(); ++i)
+    std::memcpy(static_cast<char *>(out.raw()) + i * each, parts[i].raw(), each);
+  return out;
+}
+
+} // namespace
+
+BatchSource::BatchSource(const DataloaderConfig &section, const std::string &where,
+                         const std::string &input_name)
+    : impl_(std::make_unique<Impl>()) {
+  if (!section.present())
+    throw InputError(where + ": no dataloader section");
+  // Relative paths are relative to the working directory, as in LPOT.
+  impl_->dl = data::make_dataloader(factory_section(section.node), ".", where);
+  impl_->input_name = input_name;
+}
+
+BatchSource::~BatchSource() = default;
+
+size_t BatchSource::size() const {
+  return impl_->dl.dataset->size();
+}
+std::string BatchSource::describe() const {
+  return impl_->dl.dataset->describe();
+}
+
+void BatchSource::for_each(size_t limit, const BatchFn &fn) {
+  data::PipelineOptions opt;
+  opt.threads = 1; // the other core runs the model
+  opt.limit = limit;
+  opt.skip_bad_images = impl_->dl.skip_bad_images;
+  data::Pipeline pipe(*impl_->dl.dataset, impl_->dl.transforms, opt);
+  std::vector<data::PreparedSample> batch;
+  std::vector<Tensor> parts;
+  auto flush = [&] {
+    if (batch.empty())
+      return;
+    Inputs in;
+    in[impl_->input_name] = parts.size() == 1 ? parts.front() : stack(parts, "dataloader");
+    fn(in, batch);
+    batch.clear();
+    parts.clear();
+  };
+  while (auto s = pipe.next()) {
+    parts.push_back(data::frame_to_tensor(s->frame));
+    batch.push_back(std::move(*s));
+    if (static_cast<int>(batch.size()) >= impl_->dl.batch_size)
+      flush();
+  }
+  flush();
+}
+
+struct AccuracyEvaluator::Impl {
+  std::unique_ptr<BatchSource> source;
+  std::unique_ptr<Metric> metric;
+  metrics::CocoMap *coco = nullptr; // metric, when it is COCO mAP
+  std::unique_ptr<data::DetectionDecoder> decoder;
+  std::string metric_name;
+  std::vector<std::string> output_names;
+};
+
+AccuracyEvaluator::AccuracyEvaluator(const Config &c, const std::string &input_name,
+                                     std::vector<std::string> output_names)
+    : impl_(std::make_unique<Impl>()) {
+  if (!c.accuracy.present())
+    throw InputError(c.file + ": 'evaluation.accuracy' with a metric is needed to tune "
+                              "(or pass an eval_func through the C++ API)");
+  if (!c.accuracy.dataloader.present())
+    throw InputError(c.file + ": 'evaluation.accuracy.dataloader' is missing");
+  impl_->source = std::make_unique<BatchSource>(c.accuracy.dataloader,
+                                                "evaluation.accuracy.dataloader", input_name);
+  impl_->metric_name = c.accuracy.metric_name;
+  impl_->output_names = std::move(output_names);
+  if (impl_->metric_name == "topk") {
+    impl_->metric = std::make_unique<metrics::TopK>(c.accuracy.metric["topk"].as<int>());
+  } else if (impl_->metric_name == "COCOmAP") {
+    const YAML::Node m = c.accuracy.metric["COCOmAP"];
+    std::unique_ptr<metrics::CocoMap> coco;
+    if (m && m.IsMap() && m["anno_path"]) {
+      coco = std::make_unique<metrics::CocoMap>(
+          metrics::CocoMap::from_file(m["anno_path"].as<std::string>()));
+    } else {
+      // Ground truth from the evaluation dataset itself (COCORaw / COCORecord).
+      data::DataloaderConfig dl = data::make_dataloader(factory_section(c.accuracy.dataloader.node),
+                                                        ".", "evaluation.accuracy.dataloader");
+      const coco::Dataset *gt = dl.dataset->coco_ground_truth();
+      if (!gt)
+        throw InputError(c.file + ": COCOmAP needs a COCO dataset or 'anno_path' in "
+                                  "evaluation.accuracy.metric.COCOmAP");
+      coco = std::make_unique<metrics::CocoMap>(*gt);
+    }
+    impl_->coco = coco.get();
+    impl_->metric = std::move(coco);
+    if (!c.accuracy.postprocess.IsDefined() || c.accuracy.postprocess.IsNull())
+      throw InputError(c.file + ": COCOmAP needs a detection decoder in "
+                                "'evaluation.accuracy.postprocess' (e.g. yolox: {})");
+    impl_->decoder = data::make_decoder(c.accuracy.postprocess);
+  } else {
+    throw UnsupportedError(c.file + ": metric '" + impl_->metric_name +
+                           "' is not available for tuning (use topk or COCOmAP)");
+  }
+}
+
+AccuracyEvaluator::~AccuracyEvaluator() = default;
+
+bool AccuracyEvaluator::higher_is_better() const {
+  return impl_->metric->higher_is_better();
+}
+
+std::string AccuracyEvaluator::describe() const {
+  return impl_->metric_name + " on " + impl_->source->describe();
+}
+
+double AccuracyEvaluator::evaluate(const RunFn &run) {
+  impl_->metric->reset();
+  impl_->source->for_each(0, [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
+    std::vector<Tensor> out = run(in);
+    if (impl_->coco) {
+      for (size_t i = 0; i < b.size(); ++i) {
+        std::vector<Detection> dets = impl_->decoder->decode(
+            out, impl_->output_names, static_cast<int>(i), b[i].truth.image_id, b[i].frame.geo);
+        impl_->coco->add(dets);
+      }
+      return;
+    }
+    std::vector<int64_t> labels;
+    for (const auto &s : b)
+      labels.push_back(s.truth.class_label);
+    Tensor label_t = Tensor::from_vector<int64_t>({static_cast<int64_t>(labels.size())}, labels);
+    impl_->metric->update(std::span<const Tensor>(out.data(), 1),
+                          std::span<const Tensor>(&label_t, 1));
+  });
+  return impl_->metric->result();
+}
+
+} // namespace qtune::tune

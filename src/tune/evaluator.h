@@ -1,0 +1,54 @@
+#pragma once
+// The YAML's built-in evaluation: the accuracy dataloader (data factory), an
+// optional detection decoder (postprocess) and the metric (topk / COCOmAP),
+// driven over any function that runs the model on one batch. Also turns a
+// dataloader section into input batches for calibration and benchmarking.
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "data/pipeline.h"
+#include "qtune/tensor.h"
+#include "tune/config.h"
+
+namespace qtune::tune {
+
+using Inputs = std::unordered_map<std::string, Tensor>;
+using RunFn = std::function<std::vector<Tensor>(const Inputs &)>;
+
+// Preprocessed batches from a dataloader section, fed as `input_name`.
+class BatchSource {
+public:
+  BatchSource(const DataloaderConfig &section, const std::string &where,
+              const std::string &input_name);
+  ~BatchSource();
+  // Up to `limit` samples (0: all) in batches of the section's batch_size.
+  // fn(inputs, samples-in-batch) is called once per batch.
+  using BatchFn = std::function<void(const Inputs &, const std::vector<data::PreparedSample> &)>;
+  void for_each(size_t limit, const BatchFn &fn);
+  size_t size() const;
+  std::string describe() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class AccuracyEvaluator {
+public:
+  // `output_names`: the model's outputs in order (detection decoders find them by name).
+  AccuracyEvaluator(const Config &config, const std::string &input_name,
+                    std::vector<std::string> output_names);
+  ~AccuracyEvaluator();
+  double evaluate(const RunFn &run);
+  std::string describe() const; // "topk on FashionMNIST ... (10000 samples)"
+  bool higher_is_better() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace qtune::tune

@@ -1,0 +1,73 @@
+#include "tune/report.h"
+
+namespace qtune::tune {
+
+namespace {
+
+double speedup(const TuneResult &r) {
+  if (r.objective_kind != "performance" || r.best.objective <= 0)
+    return 0;
+  return r.baseline_objective / r.best.objective;
+}
+
+} // namespace
+
+void print_summary(std::FILE *out, const Config &c, const TuneResult &r) {
+  const bool perf = r.objective_kind == "performance";
+  const char *unit = perf ? "latency (ms)" : "size (KB)";
+  double scale = perf ? 1.0 : 1.0 / 1024.0;
+  std::fprintf(out, "\n%-22s %14s %14s\n", "", "FP32", "best");
+  if (!c.tuning.performance_only)
+    std::fprintf(out, "%-22s %14.4f %14.4f\n", "accuracy", r.baseline_accuracy, r.best.accuracy);
+  std::fprintf(out, "%-22s %14.3f %14.3f\n", unit, r.baseline_objective * scale,
+               r.best.objective * scale);
+  if (perf)
+    std::fprintf(out, "%-22s %14s %13.2fx\n", "speedup", "", speedup(r));
+  std::fprintf(out, "%-22s %14.1f %14.1f\n", "model size (KB)", r.fp32_bytes / 1024.0,
+               r.best_bytes / 1024.0);
+  std::fprintf(out, "%-22s %14s %14s\n", "ops int8/bf16/fp32", "",
+               (std::to_string(r.best.plan.count(Precision::int8)) + "/" +
+                std::to_string(r.best.plan.count(Precision::bf16)) + "/" +
+                std::to_string(r.best.plan.count(Precision::fp32)))
+                   .c_str());
+  std::fprintf(out, "\ngoal %s: relative loss %.2f%% (criterion: %s %g)\n",
+               r.goal_met ? "met" : "NOT met", 100.0 * r.relative_loss,
+               c.tuning.relative ? "relative" : "absolute", c.tuning.criterion);
+  std::fprintf(out,
+               "strategy %s: %lld trials (%lld from history), %lld full evaluations, wall %.1f s\n",
+               c.tuning.strategy.c_str(), static_cast<long long>(r.trials),
+               static_cast<long long>(r.resumed_trials), static_cast<long long>(r.full_evaluations),
+               r.wall_s);
+  std::fprintf(out, "model:   %s\ndeploy:  %s\nhistory: %s\n", r.output.c_str(), r.deploy.c_str(),
+               r.history.c_str());
+}
+
+nlohmann::json result_json(const Config &c, const TuneResult &r) {
+  nlohmann::json j;
+  j["goal_met"] = r.goal_met;
+  j["strategy"] = c.tuning.strategy;
+  j["objective"] = r.objective_kind;
+  j["baseline"] = {{"accuracy", r.baseline_accuracy},
+                   {"objective", r.baseline_objective},
+                   {"model_bytes", r.fp32_bytes}};
+  j["best"] = {{"accuracy", r.best.accuracy},
+               {"objective", r.best.objective},
+               {"model_bytes", r.best_bytes},
+               {"ops_int8", r.best.plan.count(Precision::int8)},
+               {"ops_bf16", r.best.plan.count(Precision::bf16)},
+               {"ops_fp32", r.best.plan.count(Precision::fp32)},
+               {"fp32_ops", r.best.plan.ops_at(Precision::fp32)},
+               {"plan", r.best.plan.to_json()}};
+  j["relative_loss"] = r.relative_loss;
+  j["trials"] = r.trials;
+  j["resumed_trials"] = r.resumed_trials;
+  j["full_evaluations"] = r.full_evaluations;
+  j["wall_s"] = r.wall_s;
+  j["speedup"] = speedup(r);
+  j["output"] = r.output;
+  j["deploy"] = r.deploy;
+  j["history"] = r.history;
+  return j;
+}
+
+} // namespace qtune::tune

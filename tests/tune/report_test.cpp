@@ -1,0 +1,45 @@
+// The final table and the --json object carry what the CLI promises.
+#include <cstdio>
+#include <filesystem>
+#include <gtest/gtest.h>
+
+#include "fake_backend.h"
+#include "tune/report.h"
+
+namespace qtune::tune {
+namespace {
+
+TEST(Report, JsonHasTheDocumentedFieldsAndSummaryPrints) {
+  std::string ws = (std::filesystem::temp_directory_path() / "qtune_tune_test_report").string();
+  std::filesystem::remove_all(ws);
+  std::vector<double> d(5, 0.0005);
+  d[2] = 0.05;
+  test::FakeBackend b(d);
+  Config c;
+  c.model.name = "fake";
+  c.tuning.workspace_path = ws;
+  TuneResult r = run_tuning(c, b, {});
+  nlohmann::json j = result_json(c, r);
+  for (const char *k : {"goal_met", "baseline", "best", "relative_loss", "trials",
+                        "full_evaluations", "wall_s", "speedup", "output"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_TRUE(j["goal_met"].get<bool>());
+  EXPECT_EQ(j["best"]["fp32_ops"], nlohmann::json::array({"op2"}));
+  // 15 ms FP32 (10 + 5 ops) vs 11 ms with four int8 ops.
+  EXPECT_NEAR(j["speedup"].get<double>(), 15.0 / 11.0, 1e-9);
+  EXPECT_NEAR(j["relative_loss"].get<double>(), 0.002 / 0.8, 1e-9);
+
+  char *buf = nullptr;
+  size_t len = 0;
+  std::FILE *mem = open_memstream(&buf, &len);
+  print_summary(mem, c, r);
+  std::fclose(mem);
+  std::string text(buf, len);
+  std::free(buf);
+  EXPECT_NE(text.find("goal met"), std::string::npos) << text;
+  EXPECT_NE(text.find("speedup"), std::string::npos) << text;
+  EXPECT_NE(text.find(r.output), std::string::npos) << text;
+}
+
+} // namespace
+} // namespace qtune::tune
