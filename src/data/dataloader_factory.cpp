@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "data/yaml_util.h"
 #include "qtune/error.h"
 
 namespace qtune::data {
@@ -10,46 +11,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void fail(const std::string &where, const std::string &what) {
-  throw InputError(where + ": " + what);
-}
-
-void check_keys(const YAML::Node &n, const std::string &where,
-                std::initializer_list<const char *> allowed) {
-  if (!n || n.IsNull())
-    return;
-  if (!n.IsMap())
-    fail(where, "expected a mapping");
-  for (const auto &kv : n) {
-    std::string k = kv.first.as<std::string>();
-    bool ok = false;
-    for (const char *a : allowed)
-      ok = ok || k == a;
-    if (!ok) {
-      std::string list;
-      for (const char *a : allowed)
-        list += std::string(list.empty() ? "" : ", ") + a;
-      fail(where + "." + k, "unknown key (accepted: " + list + ")");
-    }
-  }
-}
-
-template <typename T> T get(const YAML::Node &n, const char *key, const std::string &where, T def) {
-  if (!n || !n.IsMap() || !n[key])
-    return def;
-  try {
-    return n[key].as<T>();
-  } catch (const YAML::Exception &) {
-    fail(where + "." + key,
-         "has the wrong type (line " + std::to_string(n[key].Mark().line + 1) + ")");
-  }
-}
-
-std::string require_str(const YAML::Node &n, const char *key, const std::string &where) {
-  if (!n || !n.IsMap() || !n[key])
-    fail(where + "." + key, "required key is missing");
-  return get<std::string>(n, key, where, "");
-}
+using yaml::check_keys;
+using yaml::fail;
+using yaml::get;
+using yaml::get_floats;
+using yaml::require_str;
 
 std::string resolve(const std::string &base, const std::string &p) {
   if (p.empty() || fs::path(p).is_absolute() || base.empty())
@@ -75,21 +41,6 @@ std::pair<int, int> get_size(const YAML::Node &n, const std::string &where) {
   } catch (const YAML::Exception &) {
   }
   fail(where + ".size", "expected a positive integer or [height, width]");
-}
-
-std::vector<float> get_floats(const YAML::Node &n, const char *key, const std::string &where,
-                              std::vector<float> def) {
-  if (!n || !n.IsMap() || !n[key])
-    return def;
-  const YAML::Node v = n[key];
-  try {
-    if (v.IsScalar())
-      return {v.as<float>()};
-    if (v.IsSequence() && v.size() > 0)
-      return v.as<std::vector<float>>();
-  } catch (const YAML::Exception &) {
-  }
-  fail(where + "." + key, "expected a number or a list of numbers");
 }
 
 Interp get_interp(const YAML::Node &n, const std::string &where) {

@@ -1,0 +1,126 @@
+#include "data/decoders.h"
+
+#include <algorithm>
+#include <array>
+
+#include "data/decoders_impl.h"
+#include "data/yaml_util.h"
+
+namespace qtune::data {
+
+int64_t coco80_to_coco91(int index) {
+  // COCO's 80 detection classes use ids 1..90 with gaps (12, 26, 29, 30, 45, 66,
+  // 68, 69, 71, 83 are unused).
+  static const std::array<int64_t, 80> ids = {
+      1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+      22, 23, 24, 25, 27, 28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44,
+      46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65,
+      67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88, 89, 90};
+  if (index < 0 || index >= 80)
+    throw InputError("class index " + std::to_string(index) + " is outside COCO's 80 classes");
+  return ids[index];
+}
+
+namespace {
+
+float iou(const BoxCandidate &a, const BoxCandidate &b) {
+  float iw = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  float ih = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (iw <= 0 || ih <= 0)
+    return 0;
+  float inter = iw * ih;
+  float ua = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
+  return ua > 0 ? inter / ua : 0;
+}
+
+bool by_score(const BoxCandidate &a, const BoxCandidate &b) {
+  return a.score > b.score;
+}
+
+} // namespace
+
+std::vector<BoxCandidate> nms_per_class(std::vector<BoxCandidate> boxes, float iou_threshold,
+                                        size_t max_keep) {
+  // Stable sort: equal scores keep their anchor order, so results are reproducible.
+  std::stable_sort(boxes.begin(), boxes.end(), [](const BoxCandidate &a, const BoxCandidate &b) {
+    return a.cls != b.cls ? a.cls < b.cls : a.score > b.score;
+  });
+  std::vector<BoxCandidate> kept;
+  for (size_t start = 0; start < boxes.size();) {
+    size_t end = start;
+    while (end < boxes.size() && boxes[end].cls == boxes[start].cls)
+      ++end;
+    size_t first_kept = kept.size();
+    for (size_t i = start; i < end; ++i) {
+      bool keep = true;
+      if (iou_threshold < 1.f)
+        for (size_t k = first_kept; k < kept.size() && keep; ++k)
+          keep = iou(boxes[i], kept[k]) <= iou_threshold;
+      if (keep)
+        kept.push_back(boxes[i]);
+    }
+    start = end;
+  }
+  std::stable_sort(kept.begin(), kept.end(), by_score);
+  if (kept.size() > max_keep)
+    kept.resize(max_keep);
+  return kept;
+}
+
+ClassMap read_class_map(const YAML::Node &n, const std::string &where, const char *def) {
+  std::string m = yaml::get<std::string>(n, "class_map", where, def);
+  if (m == "coco80")
+    return {true, 0};
+  if (m == "none")
+    return {false, 0};
+  yaml::fail(where + ".class_map", "expected coco80 or none, got '" + m + "'");
+}
+
+std::vector<Detection> to_detections(const std::vector<BoxCandidate> &boxes, int64_t image_id,
+                                     const Geometry &geo, const ClassMap &map) {
+  std::vector<Detection> out;
+  out.reserve(boxes.size());
+  for (const auto &b : boxes) {
+    Detection d;
+    d.image_id = image_id;
+    d.category_id = map.category_id(b.cls);
+    d.x = geo.to_orig_x(b.x1);
+    d.y = geo.to_orig_y(b.y1);
+    d.w = geo.to_orig_x(b.x2) - d.x;
+    d.h = geo.to_orig_y(b.y2) - d.y;
+    d.score = b.score;
+    out.push_back(d);
+  }
+  return out;
+}
+
+const float *f32_data(const Tensor &t, int rank, const std::string &what) {
+  if (t.dtype() != DType::f32)
+    throw InputError(what + ": expected a float32 tensor, got " +
+                     std::string(dtype_name(t.dtype())));
+  if (t.rank() != rank)
+    throw InputError(what + ": expected rank " + std::to_string(rank) + ", got shape " +
+                     shape_str(t.shape()));
+  return t.data<float>();
+}
+
+std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std::string &where) {
+  if (!node || !node.IsMap() || node.size() != 1)
+    yaml::fail(where, "expected exactly one decoder (yolox, tf_object_detection, "
+                      "boxes_scores_classes, ssd)");
+  std::string type = node.begin()->first.as<std::string>();
+  const YAML::Node n = node.begin()->second;
+  std::string at = where + "." + type;
+  if (type == "yolox")
+    return make_yolox_decoder(n, at);
+  if (type == "tf_object_detection")
+    return make_tf_od_decoder(n, at);
+  if (type == "boxes_scores_classes")
+    return make_bsc_decoder(n, at);
+  if (type == "ssd")
+    return make_ssd_decoder(n, at);
+  yaml::fail(at, "unknown decoder (accepted: yolox, tf_object_detection, boxes_scores_classes, "
+                 "ssd)");
+}
+
+} // namespace qtune::data

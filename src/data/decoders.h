@@ -1,0 +1,66 @@
+#pragma once
+// Detection decoders: model outputs -> COCO-style detections in original-image
+// pixels. Chosen and parameterised by the `postprocess` YAML section:
+//
+// postprocess:                       # exactly one of:
+//   yolox: {strides: [8, 16, 32], score_threshold: 0.01, nms_iou: 0.65, max_detections: 100,
+//           class_map: coco80}
+//     output [1, A, 5+C]: per anchor cx, cy, w, h (grid-relative), objectness, C class
+//     scores (already sigmoid); grids of input/stride cells, row-major, per stride.
+//   tf_object_detection: {score_threshold: 0.0, max_detections: 100, label_offset: 0}
+//     outputs num_detections [1], detection_boxes [1,N,4] normalized ymin,xmin,ymax,xmax,
+//     detection_scores [1,N], detection_classes [1,N] COCO ids (found by name, else
+//     in the order boxes, classes, scores, num_detections).
+//   boxes_scores_classes: {score_threshold: 0.0, max_detections: 100, normalized: false,
+//                          nms_iou: 1.0, class_map: coco80}
+//     output [1, N, 6]: x1, y1, x2, y2 (input pixels, or 0..1 if normalized), score,
+//     class index (e.g. CenterNet).
+//   ssd: {variances: [0.1, 0.2], priors: {strides: [...], min_sizes: [[...], ...]},
+//         score_threshold: 0.3, nms_iou: 0.45, max_detections: 200, background: true,
+//         class_map: none | coco80, scores: softmax | sigmoid | probabilities}
+//     outputs box deltas [1, P, 4] (dx, dy, dw, dh) and class scores [1, P, C] against
+//     prior boxes built for the model input size (center-size, one per min_size per cell).
+// class_map: coco80 maps contiguous 0..79 to COCO ids 1..90; none keeps index (+1 if
+// the set has a background class at 0).
+// NMS is per class (greedy, IoU > nms_iou suppresses), then the top max_detections
+// by score are kept. Boxes are mapped back through the preprocessing Geometry.
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+#include "data/transforms.h"
+#include "qtune/metric.h"
+#include "qtune/tensor.h"
+
+namespace qtune::data {
+
+// COCO category id of contiguous class index 0..79 (the 80 classes in id order).
+int64_t coco80_to_coco91(int index);
+
+struct BoxCandidate {
+  float x1, y1, x2, y2; // model-input pixels
+  float score;
+  int cls; // contiguous class index
+};
+
+// Greedy per-class NMS (IoU > iou_threshold suppresses), then top `max_keep` by score.
+std::vector<BoxCandidate> nms_per_class(std::vector<BoxCandidate> boxes, float iou_threshold,
+                                        size_t max_keep);
+
+class DetectionDecoder {
+public:
+  virtual ~DetectionDecoder() = default;
+  // `outputs`/`names`: the model's outputs for one batch; `b`: which batch item.
+  virtual std::vector<Detection> decode(std::span<const Tensor> outputs,
+                                        std::span<const std::string> names, int b, int64_t image_id,
+                                        const Geometry &geo) const = 0;
+  virtual std::string name() const = 0;
+};
+
+// `node` is the `postprocess` mapping; `where` names it in errors.
+std::unique_ptr<DetectionDecoder>
+make_decoder(const YAML::Node &node, const std::string &where = "evaluation.accuracy.postprocess");
+
+} // namespace qtune::data

@@ -1,0 +1,28 @@
+#pragma once
+// Internal: one factory per decoder family (decoder_<family>.cpp) and the helpers
+// they share (decoders.cpp).
+#include "data/decoders.h"
+
+namespace qtune::data {
+
+std::unique_ptr<DetectionDecoder> make_yolox_decoder(const YAML::Node &n, const std::string &where);
+std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const std::string &where);
+std::unique_ptr<DetectionDecoder> make_bsc_decoder(const YAML::Node &n, const std::string &where);
+std::unique_ptr<DetectionDecoder> make_ssd_decoder(const YAML::Node &n, const std::string &where);
+
+// class_map: "coco80" (contiguous -> COCO ids) or "none" (index + offset).
+struct ClassMap {
+  bool coco80 = true;
+  int64_t offset = 0;
+  int64_t category_id(int cls) const { return coco80 ? coco80_to_coco91(cls) : cls + offset; }
+};
+ClassMap read_class_map(const YAML::Node &n, const std::string &where, const char *def);
+
+// Candidates (model-input pixels) -> detections in original pixels.
+std::vector<Detection> to_detections(const std::vector<BoxCandidate> &boxes, int64_t image_id,
+                                     const Geometry &geo, const ClassMap &map);
+
+// Checks a tensor is float32 with the given rank; `what` names it in errors.
+const float *f32_data(const Tensor &t, int rank, const std::string &what);
+
+} // namespace qtune::data

@@ -1,0 +1,38 @@
+#pragma once
+// Small YAML readers shared by the data factories: every error is an InputError
+// naming the key path (e.g. "dataloader.transform.Resize.size: ...").
+#include <initializer_list>
+#include <string>
+#include <vector>
+#include <yaml-cpp/yaml.h>
+
+#include "qtune/error.h"
+
+namespace qtune::data::yaml {
+
+[[noreturn]] inline void fail(const std::string &where, const std::string &what) {
+  throw InputError(where + ": " + what);
+}
+
+// Throws for keys of mapping `n` not in `allowed`.
+void check_keys(const YAML::Node &n, const std::string &where,
+                std::initializer_list<const char *> allowed);
+
+// n[key] as T, `def` when absent.
+template <typename T> T get(const YAML::Node &n, const char *key, const std::string &where, T def) {
+  if (!n || !n.IsMap() || !n[key])
+    return def;
+  try {
+    return n[key].as<T>();
+  } catch (const YAML::Exception &) {
+    fail(where + "." + key,
+         "has the wrong type (line " + std::to_string(n[key].Mark().line + 1) + ")");
+  }
+}
+
+std::string require_str(const YAML::Node &n, const char *key, const std::string &where);
+// A number or a list of numbers.
+std::vector<float> get_floats(const YAML::Node &n, const char *key, const std::string &where,
+                              std::vector<float> def);
+
+} // namespace qtune::data::yaml
