@@ -143,6 +143,11 @@ static void upsample_edges(std::span<const double> xy, std::vector<int> &u, std:
   }
   x[k] = x[0];
   y[k] = y[0];
+  size_t total = 0;
+  for (size_t j = 0; j < k; ++j)
+    total += size_t(std::max(std::abs(x[j] - x[j + 1]), std::abs(y[j] - y[j + 1]))) + 1;
+  u.reserve(total);
+  v.reserve(total);
   for (size_t j = 0; j < k; ++j) {
     int xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
     int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
@@ -175,6 +180,7 @@ Rle rle_from_polygon(std::span<const double> xy, uint32_t h, uint32_t w) {
     upsample_edges(xy, u, v);
   // Keep points where the boundary crosses a pixel column centre, downsampled.
   std::vector<uint32_t> a;
+  a.reserve(u.size() / 4 + 1);
   for (size_t j = 1; j < u.size(); ++j) {
     if (u[j] == u[j - 1])
       continue;
