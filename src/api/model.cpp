@@ -1,0 +1,91 @@
+#include "qtune/model.h"
+
+#include <filesystem>
+#include <mutex>
+#include <unistd.h>
+
+#include "qtune/error.h"
+#include "runtime/executor.h"
+#include "tune/model_backend.h"
+
+namespace qtune {
+
+struct Model::Impl {
+  std::shared_ptr<const Graph> graph;
+  std::string path;
+  std::mutex mutex; // the executor is built once, on first run
+  std::unique_ptr<Executor> executor;
+};
+
+Model::Model() : impl_(std::make_shared<Impl>()) {}
+
+Model::Model(const std::string &path) : impl_(std::make_shared<Impl>()) {
+  impl_->graph = tune::load_model_file(path);
+  impl_->path = path;
+}
+
+Model::Model(std::shared_ptr<const Graph> graph, std::string path)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->graph = std::move(graph);
+  impl_->path = std::move(path);
+}
+
+Model::~Model() = default;
+Model::Model(const Model &) = default;
+Model &Model::operator=(const Model &) = default;
+Model::Model(Model &&) noexcept = default;
+Model &Model::operator=(Model &&) noexcept = default;
+
+bool Model::empty() const {
+  return !impl_ || !impl_->graph;
+}
+
+const Graph &Model::graph() const {
+  if (empty())
+    throw Error("qtune::Model: no model loaded");
+  return *impl_->graph;
+}
+
+std::shared_ptr<const Graph> Model::graph_ptr() const {
+  return impl_ ? impl_->graph : nullptr;
+}
+
+const std::string &Model::path() const {
+  return impl_->path;
+}
+
+std::vector<std::string> Model::input_names() const {
+  std::vector<std::string> out;
+  for (const auto &v : graph().inputs)
+    out.push_back(v.name);
+  return out;
+}
+
+std::vector<std::string> Model::output_names() const {
+  std::vector<std::string> out;
+  for (const auto &v : graph().outputs)
+    out.push_back(v.name);
+  return out;
+}
+
+std::vector<Tensor> Model::run(const std::unordered_map<std::string, Tensor> &inputs) {
+  graph();
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (!impl_->executor)
+    impl_->executor = std::make_unique<Executor>(impl_->graph);
+  return impl_->executor->run(inputs);
+}
+
+void Model::save(const std::string &path) const {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  tune::save_model_file(graph(), tmp);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error(path + ": cannot move the written model into place");
+  }
+  impl_->path = path;
+}
+
+} // namespace qtune

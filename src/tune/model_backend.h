@@ -1,0 +1,41 @@
+#pragma once
+// The real tuning backend: an FP32 ONNX graph, calibrated once per model-wise
+// choice (statistics cached), quantized per plan into a QDQ graph, lowered to
+// int8 kernels and run by the executor. Accuracy comes from the user's
+// function or the YAML's evaluation; latency from the executor on one batch.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ir/graph.h"
+#include "tune/backend.h"
+#include "tune/evaluator.h"
+
+namespace qtune::tune {
+
+// Scores a candidate (FP32 or quantized+lowered) graph.
+using EvalGraphFn = std::function<double(const std::shared_ptr<const Graph> &graph)>;
+// Calls `fn` for up to `limit` calibration batches (0: all).
+using CalibSource =
+    std::function<void(size_t limit, const std::function<void(const Inputs &)> &fn)>;
+
+struct ModelBackendSetup {
+  const Config *config = nullptr;
+  std::shared_ptr<const Graph> fp32;
+  std::string model_path;  // hashed into the workspace context
+  EvalGraphFn eval;        // empty: the YAML's evaluation section
+  CalibSource calibration; // empty: the YAML's calibration dataloader
+  std::FILE *progress = nullptr;
+};
+
+std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup);
+
+// Loads / saves ONNX (the frontend), the bridge for the API and CLI.
+std::shared_ptr<Graph> load_model_file(const std::string &path);
+void save_model_file(const Graph &graph, const std::string &path);
+
+// Median wall time of `iterations` runs after `warmup` runs, in ms.
+double median_latency_ms(const std::function<void()> &run, int warmup, int iterations);
+
+} // namespace qtune::tune
