@@ -5,7 +5,9 @@
 #include <functional>
 
 #define QTUNE_CLI_COMMANDS(X) \
-  X(version)
+  X(version) \
+  X(dataset) \
+  X(evaluate)
 
 namespace qtune::cli {
 
