@@ -4,7 +4,14 @@
 // initialisers. Adding an op family: write kernels/<family>.cpp with
 // `void register_<family>_kernels(KernelRegistry&)` and add one line below.
 #define QTUNE_KERNEL_FAMILIES(X) \
-  X(identity)
+  X(identity) \
+  X(elementwise) \
+  X(unary) \
+  X(activation) \
+  X(softmax) \
+  X(shape_ops) \
+  X(quantize_linear) \
+  X(qconv)
 
 namespace qtune {
 class KernelRegistry;

@@ -1,0 +1,40 @@
+#pragma once
+// Shared pieces of the int8 kernel family (qconv, qmatmul, qlinear_*, *_integer):
+// conv geometry from ONNX attributes, fused activations as oneDNN post-ops, and
+// an engine for kernels tested without an executor.
+#include <dnnl.hpp>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+
+namespace qtune::int8 {
+
+// 2-D convolution geometry resolved against an input shape [N, C, H, W] and
+// weight shape [O, C/group, KH, KW].
+struct ConvGeometry {
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  int64_t oc = 0, kh = 0, kw = 0, group = 1;
+  int64_t oh = 0, ow = 0;
+  int64_t stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
+  int64_t pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
+};
+
+// Reads strides/pads/dilations/group/auto_pad of a Conv-like node; throws
+// InputError naming the node for inconsistent shapes, UnsupportedError for
+// non-2-D convolutions.
+ConvGeometry conv_geometry(const Node &node, const Shape &x, const Shape &w);
+
+// Appends `activation` (a qtune:FusedConv activation name with its params) to
+// post-ops; throws UnsupportedError for an unknown name.
+void append_activation(dnnl::post_ops &ops, const Node &node, const std::string &activation,
+                       const std::vector<float> &params);
+
+// The executor's engine/stream when given, else a process-wide CPU engine.
+dnnl::engine &engine_of(const KernelEnv &env);
+dnnl::stream &stream_of(const KernelEnv &env);
+
+dnnl::memory::data_type dnnl_dtype(DType t);
+
+} // namespace qtune::int8

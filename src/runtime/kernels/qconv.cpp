@@ -1,0 +1,214 @@
+// qtune:QConv: int8 2-D convolution on oneDNN, made by the QDQ lowering pass
+// from DQ(x) -> Conv(DQ(w), b) [-> act] [-> Add(sum)] -> Q.
+//
+// Inputs: X (u8/i8, zero point x_zero_point, scale x_scale), W (i8 [O,C/g,KH,KW],
+// symmetric, per-output-channel w_scales), B (f32 in real units, optional),
+// Sum (optional, added after the activation; dtype of the output, with
+// sum_scale / sum_zero_point when int8).
+// Attrs: Conv attrs, x_scale, x_zero_point, w_scales, y_dtype ("u8", "i8",
+// "f32"), y_scale, y_zero_point, activation(+_params), sum, post_activation(+_params).
+//
+// oneDNN 2.6 adds the bias *before* output scales, so the real-unit bias is
+// divided by x_scale * w_scale. The output scale takes the accumulator to real
+// units, activations then run in real units (so SiLU etc. are exact), the sum
+// post-op adds sum_scale * (sum - sum_zero_point), and a final linear post-op
+// requantises with 1 / y_scale and + y_zero_point; the dst conversion rounds and
+// saturates.
+#include <cstring>
+#include <fmt/format.h>
+
+#include "qtune/error.h"
+#include "runtime/kernel.h"
+#include "runtime/kernels/int8_util.h"
+
+namespace qtune {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+class QConvKernel : public Kernel {
+public:
+  QConvKernel(const Node &n, const KernelEnv &env) : node_(n), env_(env) {
+    x_scale_ = n.attr_float("x_scale", 1.f);
+    x_zero_point_ = static_cast<int32_t>(n.attr_int("x_zero_point", 0));
+    w_scales_ = n.attr_floats("w_scales");
+    y_dtype_ = dtype_from_name(n.attr_string("y_dtype", "u8"));
+    y_scale_ = n.attr_float("y_scale", 1.f);
+    y_zero_point_ = static_cast<int32_t>(n.attr_int("y_zero_point", 0));
+    has_sum_ = n.attr_int("sum", 0) != 0;
+    if (w_scales_.empty())
+      throw InputError(fmt::format("{}: attribute 'w_scales' is missing", n.describe()));
+    if (y_dtype_ != DType::u8 && y_dtype_ != DType::i8 && y_dtype_ != DType::f32)
+      throw UnsupportedError(
+          fmt::format("{}: y_dtype {} is not supported", n.describe(), dtype_name(y_dtype_)));
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    const Tensor &x = in[0];
+    if (x.dtype() != DType::u8 && x.dtype() != DType::i8)
+      throw InputError(
+          fmt::format("{}: input type {} is not int8", node_.describe(), dtype_name(x.dtype())));
+    if (in[1].dtype() != DType::i8)
+      throw InputError(
+          fmt::format("{}: weight type {} is not i8", node_.describe(), dtype_name(in[1].dtype())));
+    geo_ = int8::conv_geometry(node_, x.shape(), in[1].shape());
+    if (w_scales_.size() != 1 && static_cast<int64_t>(w_scales_.size()) != geo_.oc)
+      throw InputError(fmt::format("{}: {} weight scales for {} output channels", node_.describe(),
+                                   w_scales_.size(), geo_.oc));
+    return {{y_dtype_, {geo_.n, geo_.oc, geo_.oh, geo_.ow}}};
+  }
+
+  void prepare(std::span<const Tensor> in) override {
+    const auto &g = geo_;
+    dnnl::engine &eng = int8::engine_of(env_);
+    auto src_dt = int8::dnnl_dtype(in[0].dtype());
+    auto dst_dt = int8::dnnl_dtype(y_dtype_);
+    memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.oc, g.oh, g.ow};
+    memory::dims w_dims = g.group == 1
+                              ? memory::dims{g.oc, g.c, g.kh, g.kw}
+                              : memory::dims{g.group, g.oc / g.group, g.c / g.group, g.kh, g.kw};
+    tag w_plain = g.group == 1 ? tag::oihw : tag::goihw;
+
+    memory::desc src_any(src_dims, src_dt, tag::any), dst_any(dst_dims, dst_dt, tag::any);
+    memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
+    memory::desc b_md({g.oc}, memory::data_type::f32, tag::x);
+    bool has_bias = in.size() > 2 && in[2].defined();
+
+    dnnl::primitive_attr attr;
+    std::vector<float> out_scales(w_scales_.size());
+    for (size_t i = 0; i < w_scales_.size(); ++i)
+      out_scales[i] = x_scale_ * w_scales_[i];
+    attr.set_output_scales(w_scales_.size() == 1 ? 0 : 1 << 1, out_scales);
+    if (x_zero_point_ != 0)
+      attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    attr.set_post_ops(make_post_ops(in));
+
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
+        has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+        {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    } catch (const dnnl::error &e) {
+      throw UnsupportedError(fmt::format("{}: oneDNN has no int8 convolution for this case ({})",
+                                         node_.describe(), e.what()));
+    }
+    conv_ = dnnl::convolution_forward(pd);
+
+    src_plain_ = memory::desc(src_dims, src_dt, tag::nchw);
+    dst_plain_ = memory::desc(dst_dims, dst_dt, tag::nchw);
+    src_mem_ = pd.src_desc() == src_plain_ ? memory() : memory(pd.src_desc(), eng);
+    dst_mem_ = pd.dst_desc() == dst_plain_ ? memory() : memory(pd.dst_desc(), eng);
+
+    // Weights: reorder once into the primitive's layout (which may carry the
+    // zero-point compensation oneDNN computes during this reorder).
+    memory w_user({w_dims, memory::data_type::s8, w_plain}, eng, const_cast<void *>(in[1].raw()));
+    weights_ = memory(pd.weights_desc(), eng);
+    dnnl::reorder(w_user, weights_).execute(int8::stream_of(env_), w_user, weights_);
+    if (has_bias) {
+      bias_ = memory(b_md, eng);
+      std::vector<float> b = in[2].to_f32_vector();
+      float *dst = static_cast<float *>(bias_.get_data_handle());
+      for (int64_t o = 0; o < g.oc; ++o)
+        dst[o] = b.at(o) / out_scales[w_scales_.size() == 1 ? 0 : o];
+    }
+    if (x_zero_point_ != 0) {
+      zp_mem_ = memory({{1}, memory::data_type::s32, tag::x}, eng);
+      *static_cast<int32_t *>(zp_mem_.get_data_handle()) = x_zero_point_;
+    }
+    int8::stream_of(env_).wait();
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    dnnl::engine &eng = int8::engine_of(env_);
+    dnnl::stream &s = int8::stream_of(env_);
+    memory x_user(src_plain_, eng, const_cast<void *>(in[0].raw()));
+    memory y_user(dst_plain_, eng, out[0].raw());
+    memory src = x_user;
+    if (src_mem_) {
+      dnnl::reorder(x_user, src_mem_).execute(s, x_user, src_mem_);
+      src = src_mem_;
+    }
+    memory dst = dst_mem_ ? dst_mem_ : y_user;
+    if (has_sum_) {
+      // The sum post-op reads the addend from dst.
+      memory sum_user({dst_plain_.dims(), int8::dnnl_dtype(in[3].dtype()), tag::nchw}, eng,
+                      const_cast<void *>(in[3].raw()));
+      if (dst_mem_)
+        reorder_same_size(sum_user, dst_mem_);
+      else
+        std::memcpy(out[0].raw(), in[3].raw(), out[0].nbytes());
+    }
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+    if (bias_)
+      args[DNNL_ARG_BIAS] = bias_;
+    if (zp_mem_)
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
+    conv_.execute(s, args);
+    if (dst_mem_)
+      dnnl::reorder(dst_mem_, y_user).execute(s, dst_mem_, y_user);
+    s.wait();
+  }
+
+private:
+  dnnl::post_ops make_post_ops(std::span<const Tensor> in) {
+    dnnl::post_ops ops;
+    int8::append_activation(ops, node_, node_.attr_string("activation", ""),
+                            node_.attr_floats("activation_params"));
+    if (has_sum_) {
+      if (in.size() < 4 || !in[3].defined())
+        throw InputError(fmt::format("{}: sum=1 but input 3 is missing", node_.describe()));
+      DType sum_t = in[3].dtype();
+      if (dtype_size(sum_t) != dtype_size(y_dtype_))
+        throw UnsupportedError(fmt::format("{}: sum input {} does not fit output {}",
+                                           node_.describe(), dtype_name(sum_t),
+                                           dtype_name(y_dtype_)));
+      float scale = node_.attr_float("sum_scale", 1.f);
+      auto zp = static_cast<int32_t>(node_.attr_int("sum_zero_point", 0));
+      ops.append_sum(scale, zp, int8::dnnl_dtype(sum_t));
+    }
+    int8::append_activation(ops, node_, node_.attr_string("post_activation", ""),
+                            node_.attr_floats("post_activation_params"));
+    if (y_dtype_ != DType::f32)
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / y_scale_,
+                         static_cast<float>(y_zero_point_));
+    return ops;
+  }
+
+  // Reorders a plain addend into dst's blocked layout keeping its own dtype
+  // (u8 and s8 have the same size, oneDNN reinterprets per the sum post-op).
+  void reorder_same_size(const memory &from, const memory &to) {
+    dnnl::engine &eng = int8::engine_of(env_);
+    memory::desc to_desc = to.get_desc();
+    to_desc.data.data_type = from.get_desc().data.data_type;
+    memory to_typed(to_desc, eng, to.get_data_handle());
+    dnnl::reorder(from, to_typed)
+        .execute(int8::stream_of(env_), const_cast<memory &>(from), to_typed);
+  }
+
+  Node node_;
+  KernelEnv env_;
+  float x_scale_ = 1, y_scale_ = 1;
+  int32_t x_zero_point_ = 0, y_zero_point_ = 0;
+  std::vector<float> w_scales_;
+  DType y_dtype_ = DType::u8;
+  bool has_sum_ = false;
+  int8::ConvGeometry geo_;
+  dnnl::convolution_forward conv_;
+  memory::desc src_plain_, dst_plain_;
+  memory src_mem_, dst_mem_, weights_, bias_, zp_mem_;
+};
+
+} // namespace
+
+void register_qconv_kernels(KernelRegistry &r) {
+  r.add(
+      "QConv",
+      [](const Node &n, const KernelEnv &env) { return std::make_unique<QConvKernel>(n, env); },
+      "qtune");
+}
+
+} // namespace qtune

@@ -1,0 +1,219 @@
+// int8 kernels against float references computed from the dequantized operands:
+// the int8 result must be within one quantization step of quantize(reference).
+#include <cmath>
+#include <gtest/gtest.h>
+#include <random>
+
+#include "qtune/error.h"
+#include "runtime/kernel.h"
+
+namespace qtune {
+namespace {
+
+std::vector<Tensor> run_node(const Node &node, const std::vector<Tensor> &inputs) {
+  auto k = make_kernel(node, KernelEnv{});
+  auto types = k->infer(inputs);
+  k->prepare(inputs);
+  std::vector<Tensor> outs;
+  for (auto &t : types)
+    outs.emplace_back(t.dtype, t.shape);
+  k->run(inputs, outs);
+  return outs;
+}
+
+template <typename T> Tensor random_int(Shape shape, int lo, int hi, std::mt19937 &rng) {
+  Tensor t(dtype_of<T>(), std::move(shape));
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (auto &v : t.span<T>())
+    v = static_cast<T>(d(rng));
+  return t;
+}
+
+struct ConvCase {
+  int64_t n = 1, c = 8, h = 9, w = 7, oc = 16, k = 3, stride = 1, pad = 1, group = 1;
+  std::string activation;
+  bool sum = false;
+  DType x_dtype = DType::u8, y_dtype = DType::u8;
+};
+
+// Float reference: conv(dq(x), dq(w)) + b, activation, + dq(sum).
+std::vector<float> reference_conv(const ConvCase &cc, const Tensor &x, float xs, int xz,
+                                  const Tensor &w, const std::vector<float> &ws,
+                                  const std::vector<float> &b, const std::vector<float> &sum,
+                                  int64_t oh, int64_t ow) {
+  std::vector<float> y(cc.n * cc.oc * oh * ow);
+  int64_t cg = cc.c / cc.group, og = cc.oc / cc.group;
+  auto xv = [&](int64_t n, int64_t c, int64_t i, int64_t j) -> float {
+    if (i < 0 || j < 0 || i >= cc.h || j >= cc.w)
+      return 0.f;
+    int64_t idx = ((n * cc.c + c) * cc.h + i) * cc.w + j;
+    int v = x.dtype() == DType::u8 ? x.data<uint8_t>()[idx] : x.data<int8_t>()[idx];
+    return (v - xz) * xs;
+  };
+  for (int64_t n = 0; n < cc.n; ++n)
+    for (int64_t o = 0; o < cc.oc; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double acc = b[o];
+          int64_t g = o / og;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t ki = 0; ki < cc.k; ++ki)
+              for (int64_t kj = 0; kj < cc.k; ++kj) {
+                float wv = w.data<int8_t>()[((o * cg + c) * cc.k + ki) * cc.k + kj] * ws[o];
+                acc += wv *
+                       xv(n, g * cg + c, i * cc.stride - cc.pad + ki, j * cc.stride - cc.pad + kj);
+              }
+          float v = static_cast<float>(acc);
+          if (cc.activation == "Relu")
+            v = std::max(v, 0.f);
+          if (cc.activation == "SiLU")
+            v = v / (1.f + std::exp(-v));
+          int64_t idx = ((n * cc.oc + o) * oh + i) * ow + j;
+          if (cc.sum)
+            v += sum[idx];
+          y[idx] = v;
+        }
+  return y;
+}
+
+void check_qconv(const ConvCase &cc) {
+  std::mt19937 rng(42);
+  float xs = 0.05f, ys = 0.08f;
+  int xz = cc.x_dtype == DType::u8 ? 119 : 0, yz = cc.y_dtype == DType::u8 ? 101 : 0;
+  Tensor x = cc.x_dtype == DType::u8 ? random_int<uint8_t>({cc.n, cc.c, cc.h, cc.w}, 0, 255, rng)
+                                     : random_int<int8_t>({cc.n, cc.c, cc.h, cc.w}, -127, 127, rng);
+  Tensor w = random_int<int8_t>({cc.oc, cc.c / cc.group, cc.k, cc.k}, -127, 127, rng);
+  std::vector<float> ws(cc.oc), b(cc.oc);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  for (int64_t o = 0; o < cc.oc; ++o) {
+    ws[o] = 0.002f * u(rng);
+    b[o] = (u(rng) - 1.f) * 2.f;
+  }
+  int64_t oh = (cc.h + 2 * cc.pad - cc.k) / cc.stride + 1,
+          ow = (cc.w + 2 * cc.pad - cc.k) / cc.stride + 1;
+  Node node;
+  node.name = "qconv";
+  node.op_type = "QConv";
+  node.domain = "qtune";
+  node.attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
+  node.attrs["pads"] = std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad};
+  node.attrs["group"] = cc.group;
+  node.attrs["x_scale"] = xs;
+  node.attrs["x_zero_point"] = int64_t{xz};
+  node.attrs["w_scales"] = ws;
+  node.attrs["y_dtype"] = std::string(dtype_name(cc.y_dtype));
+  node.attrs["y_scale"] = ys;
+  node.attrs["y_zero_point"] = int64_t{yz};
+  if (!cc.activation.empty())
+    node.attrs["activation"] = cc.activation;
+  std::vector<Tensor> inputs{x, w, Tensor::from_vector<float>({cc.oc}, b)};
+  std::vector<float> sum_real;
+  float ss = 0.06f;
+  int sz = 90;
+  if (cc.sum) {
+    node.attrs["sum"] = int64_t{1};
+    node.attrs["sum_scale"] = ss;
+    node.attrs["sum_zero_point"] = int64_t{sz};
+    Tensor s = random_int<uint8_t>({cc.n, cc.oc, oh, ow}, 0, 255, rng);
+    for (uint8_t v : s.span<uint8_t>())
+      sum_real.push_back((v - sz) * ss);
+    inputs.push_back(s);
+  }
+  Tensor y = run_node(node, inputs)[0];
+  ASSERT_EQ(y.shape(), (Shape{cc.n, cc.oc, oh, ow}));
+  std::vector<float> ref = reference_conv(cc, x, xs, xz, w, ws, b, sum_real, oh, ow);
+  int bad = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (cc.y_dtype == DType::f32) {
+      // f32 output: only the float accumulation order differs.
+      if (std::abs(y.data<float>()[i] - ref[i]) > 1e-3f * (1 + std::abs(ref[i])))
+        ++bad;
+      continue;
+    }
+    float q = std::nearbyint(ref[i] / ys) + yz;
+    float lo = cc.y_dtype == DType::u8 ? 0.f : -128.f, hi = cc.y_dtype == DType::u8 ? 255.f : 127.f;
+    q = std::clamp(q, lo, hi);
+    float got = cc.y_dtype == DType::u8 ? y.data<uint8_t>()[i] : y.data<int8_t>()[i];
+    if (std::abs(got - q) > 1)
+      ++bad;
+  }
+  EXPECT_EQ(bad, 0) << "of " << ref.size();
+}
+
+TEST(QConv, U8PaddedMatchesFloatReference) {
+  check_qconv({});
+}
+
+TEST(QConv, StridedReluS8Output) {
+  ConvCase cc;
+  cc.stride = 2, cc.activation = "Relu", cc.y_dtype = DType::i8, cc.h = 13, cc.w = 12;
+  check_qconv(cc);
+}
+
+TEST(QConv, S8InputSiLU) {
+  ConvCase cc;
+  cc.x_dtype = DType::i8, cc.activation = "SiLU";
+  check_qconv(cc);
+}
+
+TEST(QConv, DepthwiseGroups) {
+  ConvCase cc;
+  cc.group = 8, cc.oc = 8, cc.n = 2;
+  check_qconv(cc);
+}
+
+TEST(QConv, PointwiseWithResidualSum) {
+  ConvCase cc;
+  cc.k = 1, cc.pad = 0, cc.sum = true, cc.activation = "Relu";
+  check_qconv(cc);
+}
+
+TEST(QConv, FloatOutput) {
+  ConvCase cc;
+  cc.y_dtype = DType::f32;
+  check_qconv(cc);
+}
+
+TEST(QConv, RejectsFloatInputNamingNode) {
+  Node node;
+  node.name = "bad";
+  node.op_type = "QConv";
+  node.domain = "qtune";
+  node.attrs["w_scales"] = std::vector<float>{1.f};
+  Tensor x(DType::f32, {1, 1, 3, 3}), w(DType::i8, {1, 1, 1, 1});
+  try {
+    run_node(node, {x, w});
+    FAIL() << "no error";
+  } catch (const InputError &e) {
+    EXPECT_NE(std::string(e.what()).find("'bad'"), std::string::npos) << e.what();
+  }
+}
+
+// QuantizeLinear / DequantizeLinear values from the ONNX operator spec examples.
+TEST(QuantizeLinear, SpecExampleRoundsHalfToEvenAndSaturates) {
+  Node node;
+  node.name = "q";
+  node.op_type = "QuantizeLinear";
+  Tensor x = Tensor::from_vector<float>({6}, {0, 2, 3, 1000, -254, -1000});
+  Tensor zp(DType::u8, {});
+  zp.data<uint8_t>()[0] = 128;
+  Tensor y = run_node(node, {x, Tensor::scalar_f32(2.f), zp})[0];
+  std::vector<uint8_t> want{128, 129, 130, 255, 1, 0};
+  EXPECT_EQ(std::vector<uint8_t>(y.span<uint8_t>().begin(), y.span<uint8_t>().end()), want);
+}
+
+TEST(DequantizeLinear, PerAxis) {
+  Node node;
+  node.name = "dq";
+  node.op_type = "DequantizeLinear";
+  node.attrs["axis"] = int64_t{1};
+  Tensor x = Tensor::from_vector<uint8_t>({1, 3, 2}, {0, 255, 10, 20, 30, 40});
+  Tensor s = Tensor::from_vector<float>({3}, {1.f, 2.f, 0.5f});
+  Tensor z = Tensor::from_vector<uint8_t>({3}, {0, 10, 40});
+  Tensor y = run_node(node, {x, s, z})[0];
+  std::vector<float> want{0, 255, 0, 20, -5, 0};
+  EXPECT_EQ(y.to_f32_vector(), want);
+}
+
+} // namespace
+} // namespace qtune
