@@ -41,10 +41,46 @@ struct Buckets {
   }
 };
 
-// Geometry of one side (gt or results), computed once per annotation.
+// Geometry of one side (gt or results). Boxes are made up front; masks (segm)
+// only for annotations that meet the other side in an (image, category), since
+// rasterising every polygon would dominate the run time.
 struct Geometry {
+  std::span<const coco::Annotation> anns;
+  std::string source;
   std::vector<mask::Box> boxes;
-  std::vector<mask::Rle> rles; // segm only
+  std::vector<mask::Rle> rles;
+  std::vector<uint8_t> ready;
+
+  void init(std::span<const coco::Annotation> a, std::string src, IouType type) {
+    anns = a;
+    source = std::move(src);
+    boxes.resize(anns.size());
+    if (type == IouType::segm) {
+      rles.resize(anns.size());
+      ready.assign(anns.size(), 0);
+      return;
+    }
+    for (size_t j = 0; j < anns.size(); ++j) {
+      if (!anns[j].has_bbox)
+        throw InputError(where(j) + ": no bbox (needed for bbox evaluation)");
+      boxes[j] = {anns[j].bbox[0], anns[j].bbox[1], anns[j].bbox[2], anns[j].bbox[3]};
+    }
+  }
+
+  std::string where(size_t j) const {
+    return source + ": annotation " + std::to_string(anns[j].id);
+  }
+
+  // pycocotools' _toMask (annToRLE) for annotation j, and its bbox from the mask.
+  void ensure_mask(size_t j, const coco::Dataset &gt) {
+    if (ready[j])
+      return;
+    const coco::Image &img = gt.image(anns[j].image_id);
+    rles[j] = segmentation_to_rle(anns[j].segmentation, img.height, img.width,
+                                  where(j) + " segmentation");
+    boxes[j] = mask::rle_to_bbox(rles[j]);
+    ready[j] = 1;
+  }
 };
 
 // What evaluate_image keeps for accumulate (pycocotools' evalImgs entry).
@@ -73,8 +109,8 @@ public:
       rank_of_pos_[order[r]] = r;
     gt_buckets_ = make_buckets(gt.annotations, "ground truth");
     dt_buckets_ = make_buckets(dt, "results");
-    gt_geo_ = make_geometry(gt.annotations, gt.source);
-    dt_geo_ = make_geometry(dt, "results");
+    gt_geo_.init(gt.annotations, gt.source, type);
+    dt_geo_.init(dt, "results", type);
   }
 
   CocoEvalResult run() {
@@ -132,28 +168,6 @@ private:
     return b;
   }
 
-  Geometry make_geometry(std::span<const coco::Annotation> anns, const std::string &source) const {
-    Geometry g;
-    g.boxes.resize(anns.size());
-    if (type_ == IouType::segm)
-      g.rles.resize(anns.size());
-    for (size_t j = 0; j < anns.size(); ++j) {
-      const coco::Annotation &a = anns[j];
-      std::string where = source + ": annotation " + std::to_string(a.id);
-      if (type_ == IouType::bbox) {
-        if (!a.has_bbox)
-          throw InputError(where + ": no bbox (needed for bbox evaluation)");
-        g.boxes[j] = {a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]};
-      } else {
-        const coco::Image &img = gt_.image(a.image_id);
-        g.rles[j] =
-            segmentation_to_rle(a.segmentation, img.height, img.width, where + " segmentation");
-        g.boxes[j] = mask::rle_to_bbox(g.rles[j]);
-      }
-    }
-    return g;
-  }
-
   static double area_of(const coco::Annotation &a) {
     return a.has_area ? a.area : a.bbox[2] * a.bbox[3];
   }
@@ -167,6 +181,12 @@ private:
       crowd_[g] = gt_.annotations[gts[g]].iscrowd;
     if (D == 0 || G == 0)
       return;
+    if (type_ == IouType::segm) {
+      for (size_t d = 0; d < D; ++d)
+        dt_geo_.ensure_mask(dt_sorted_[d], gt_);
+      for (size_t g = 0; g < G; ++g)
+        gt_geo_.ensure_mask(gts[g], gt_);
+    }
     box_a_.resize(D);
     box_b_.resize(G);
     for (size_t d = 0; d < D; ++d)

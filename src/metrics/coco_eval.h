@@ -66,6 +66,10 @@ std::array<double, 12> evaluate_results_file(const std::string &gt_json,
                                              const std::string &results_json, IouType iou_type);
 
 // The COCO mAP metric for the tuner: result() is AP@[.5:.95] (stats[0]).
+// Detections of a category the ground truth does not list (e.g. a TFRecord whose
+// ground truth only names the categories it contains) are left out and counted:
+// pycocotools gives the same numbers, since a category without ground truth is
+// excluded from every mean. Unknown image ids are errors.
 class CocoMap : public Metric {
 public:
   explicit CocoMap(coco::Dataset gt, IouType iou_type = IouType::bbox);
@@ -80,11 +84,14 @@ public:
   std::string name() const override { return "COCOmAP"; }
   CocoEvalResult evaluate() const;
   const coco::Dataset &ground_truth() const { return gt_; }
+  // Detections skipped by the last evaluate() for an unknown category.
+  int64_t skipped_detections() const { return skipped_; }
 
 private:
   coco::Dataset gt_;
   IouType iou_type_;
   std::vector<Detection> detections_;
+  mutable int64_t skipped_ = 0;
 };
 
 } // namespace qtune::metrics

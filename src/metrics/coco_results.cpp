@@ -221,7 +221,13 @@ void CocoMap::add(std::span<const Detection> detections) {
 }
 
 CocoEvalResult CocoMap::evaluate() const {
-  std::vector<coco::Annotation> results = results_from_detections(gt_, detections_);
+  std::vector<Detection> known;
+  known.reserve(detections_.size());
+  for (const Detection &d : detections_)
+    if (gt_.category_index(d.category_id) >= 0)
+      known.push_back(d);
+  skipped_ = static_cast<int64_t>(detections_.size() - known.size());
+  std::vector<coco::Annotation> results = results_from_detections(gt_, known);
   return coco_evaluate(gt_, results, iou_type_);
 }
 

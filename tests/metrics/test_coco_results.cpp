@@ -124,3 +124,42 @@ TEST(CocoResults, BboxResultsScoredAsSegmUseTheBoxMask) {
 
 } // namespace
 } // namespace qtune::metrics
+
+namespace qtune::metrics {
+namespace {
+
+TEST(CocoResults, MetricSkipsCategoriesMissingFromGroundTruth) {
+  // Ground truth without "person" (id 1) at all vs. with the category listed but
+  // no person boxes: pycocotools excludes a category without gt from every mean,
+  // so both must give the same stats; the metric counts the skipped detections.
+  coco::Dataset listed = tiny_gt();
+  std::erase_if(listed.annotations, [](const coco::Annotation &a) { return a.category_id == 1; });
+  listed.build_index();
+  coco::Dataset unlisted = listed;
+  std::erase_if(unlisted.categories, [](const coco::Category &c) { return c.id == 1; });
+  unlisted.build_index();
+
+  std::string path = test::shared_data("reference/yolox_nano_val2017_tiny.detections.json");
+  auto results = load_results_file(listed, path);
+  CocoEvalResult want = coco_evaluate(listed, results, IouType::bbox);
+  std::vector<Detection> dets;
+  int64_t persons = 0;
+  for (const coco::Annotation &r : results) {
+    dets.push_back(
+        {r.image_id, r.category_id, r.bbox[0], r.bbox[1], r.bbox[2], r.bbox[3], r.score});
+    persons += r.category_id == 1;
+  }
+  CocoMap metric(unlisted);
+  metric.add(dets);
+  CocoEvalResult got = metric.evaluate();
+  EXPECT_GT(persons, 0);
+  EXPECT_EQ(metric.skipped_detections(), persons);
+  for (int i = 0; i < 12; ++i)
+    EXPECT_DOUBLE_EQ(got.stats[i], want.stats[i]) << kCocoStatNames[i];
+  // Unknown image ids stay errors.
+  metric.add(std::vector<Detection>{{123456789, 2, 0, 0, 5, 5, 0.5}});
+  EXPECT_THROW(metric.evaluate(), InputError);
+}
+
+} // namespace
+} // namespace qtune::metrics
