@@ -32,3 +32,16 @@ TEST(Examples, FashionMnistConfigFeedsNormalizedNchwBatches) {
 
 } // namespace
 } // namespace qtune::tune
+
+namespace qtune::tune {
+namespace {
+
+TEST(Examples, YoloxEvaluationConfigLoads) {
+  Config c = load_config(test::source_dir("examples/coco/yolox_nano_eval.yaml"));
+  EXPECT_EQ(c.accuracy.metric_name, "COCOmAP");
+  EXPECT_EQ(c.accuracy.dataloader.dataset_type, "COCORaw");
+  EXPECT_TRUE(c.accuracy.postprocess["yolox"].IsDefined());
+}
+
+} // namespace
+} // namespace qtune::tune
