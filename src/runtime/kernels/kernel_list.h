@@ -5,6 +5,12 @@
 // `void register_<family>_kernels(KernelRegistry&)` and add one line below.
 #define QTUNE_KERNEL_FAMILIES(X) \
   X(identity) \
+  X(conv) \
+  X(elementwise) \
+  X(unary) \
+  X(activation) \
+  X(softmax) \
+  X(shape_ops) \
   X(quantize_linear) \
   X(qconv)
 
