@@ -12,7 +12,8 @@
   X(softmax) \
   X(shape_ops) \
   X(quantize_linear) \
-  X(qconv)
+  X(qconv) \
+  X(qpool)
 
 namespace qtune {
 class KernelRegistry;

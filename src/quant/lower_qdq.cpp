@@ -1,0 +1,366 @@
+// Lowering QDQ patterns into int8 kernels (rules documented in lower_qdq.h).
+// Every rule follows the same steps: match from the compute node outwards,
+// build the replacement node, then mark the matched nodes for removal. The
+// replacement takes the place of the last matched node so all its inputs are
+// already produced there; DequantizeLinear nodes left without readers go at
+// the end.
+#include "quant/lower_qdq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <optional>
+#include <set>
+
+#include "qtune/error.h"
+
+namespace qtune::quant {
+
+namespace {
+
+// Scale/zero point of a per-tensor DequantizeLinear or QuantizeLinear node.
+struct QParams {
+  float scale = 1;
+  int32_t zero_point = 0;
+  DType dtype = DType::u8;
+};
+
+const std::set<std::string> kFusableActivations{"Relu",        "LeakyRelu", "Clip", "Sigmoid",
+                                                "HardSigmoid", "HardSwish", "Tanh"};
+
+class Lowering {
+public:
+  explicit Lowering(Graph &g) : g_(g) { refresh(); }
+
+  LowerReport run() {
+    LowerReport report;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const Node &n = g_.nodes[i];
+      bool conv = (n.op_type == "Conv" && n.domain.empty()) ||
+                  (n.op_type == "FusedConv" && n.domain == "qtune");
+      bool pool = n.op_type == "MaxPool" && n.domain.empty();
+      if (conv && lower_conv(i))
+        ++report.qconv;
+      else if (pool && lower_maxpool(i))
+        ++report.qpool;
+    }
+    report.removed_nodes = remove_dead();
+    g_.toposort();
+    return report;
+  }
+
+private:
+  void refresh() {
+    producers_ = g_.producers();
+    consumers_ = g_.consumers();
+  }
+
+  const Node *producer(const std::string &v, const char *op) const {
+    auto it = producers_.find(v);
+    if (it == producers_.end())
+      return nullptr;
+    const Node &n = g_.nodes[it->second];
+    return n.op_type == op && n.domain.empty() ? &n : nullptr;
+  }
+
+  // The only reader of `v` (and `v` is no graph output), else nullopt.
+  std::optional<size_t> sole_consumer(const std::string &v) const {
+    auto it = consumers_.find(v);
+    if (it == consumers_.end() || it->second.size() != 1 || g_.is_graph_output(v))
+      return std::nullopt;
+    return it->second[0];
+  }
+
+  // Per-tensor parameters of a Q or DQ node with constant scale/zero point.
+  std::optional<QParams> per_tensor_params(const Node &n) const {
+    const Tensor *s = g_.initializer(n.inputs.at(1));
+    const Tensor *z = n.has_input(2) ? g_.initializer(n.inputs[2]) : nullptr;
+    if (!s || s->numel() != 1 || (n.has_input(2) && (!z || z->numel() != 1)))
+      return std::nullopt;
+    QParams p;
+    p.scale = static_cast<float>(s->get_f64(0));
+    p.zero_point = z ? static_cast<int32_t>(z->get_i64(0)) : 0;
+    p.dtype = z ? z->dtype() : DType::u8;
+    if (p.dtype != DType::u8 && p.dtype != DType::i8)
+      return std::nullopt;
+    return p;
+  }
+
+  // Per-channel (axis 0) or per-tensor scales of a DQ of a constant symmetric
+  // i8 weight; empty when the DQ does not fit.
+  std::vector<float> weight_scales(const Node &dq) const {
+    const Tensor *w = g_.initializer(dq.inputs[0]);
+    const Tensor *s = g_.initializer(dq.inputs.at(1));
+    if (!w || w->dtype() != DType::i8 || !s)
+      return {};
+    if (dq.has_input(2)) {
+      const Tensor *z = g_.initializer(dq.inputs[2]);
+      if (!z)
+        return {};
+      for (int64_t i = 0; i < z->numel(); ++i)
+        if (z->get_i64(i) != 0)
+          return {};
+    }
+    if (s->numel() != 1 && (dq.attr_int("axis", 1) != 0 || s->numel() != w->dim(0)))
+      return {};
+    return s->to_f32_vector();
+  }
+
+  // Real-unit f32 bias: an f32 initializer as is, or DQ(int32 initializer).
+  // Returns the value name to read, "" when absent, nullopt when unusable.
+  std::optional<std::string> real_bias(const Node &op, size_t index) {
+    if (!op.has_input(index))
+      return std::string();
+    const std::string &b = op.inputs[index];
+    if (const Tensor *t = g_.initializer(b)) {
+      if (t->dtype() != DType::f32)
+        return std::nullopt;
+      return b;
+    }
+    const Node *dq = producer(b, "DequantizeLinear");
+    if (!dq)
+      return std::nullopt;
+    const Tensor *q = g_.initializer(dq->inputs[0]);
+    const Tensor *s = g_.initializer(dq->inputs.at(1));
+    const Tensor *z = dq->has_input(2) ? g_.initializer(dq->inputs[2]) : nullptr;
+    if (!q || q->dtype() != DType::i32 || q->rank() != 1 || !s || (dq->has_input(2) && !z))
+      return std::nullopt;
+    if (s->numel() != 1 && s->numel() != q->numel())
+      return std::nullopt;
+    Tensor real(DType::f32, q->shape());
+    for (int64_t i = 0; i < q->numel(); ++i) {
+      int64_t c = s->numel() == 1 ? 0 : i;
+      int64_t zp = z ? z->get_i64(z->numel() == 1 ? 0 : i) : 0;
+      real.data<float>()[i] = static_cast<float>((q->get_i64(i) - zp) * s->get_f64(c));
+    }
+    std::string name = g_.unique_name(b + "_real");
+    g_.initializers[name] = std::move(real);
+    return name;
+  }
+
+  // Activation node attrs for FusedConv-style "activation"/"activation_params";
+  // nullopt for an op we cannot fuse (or a Clip with non-constant bounds).
+  std::optional<std::pair<std::string, std::vector<float>>> activation_of(const Node &n) const {
+    if (!n.domain.empty() || !kFusableActivations.count(n.op_type))
+      return std::nullopt;
+    std::vector<float> params;
+    if (n.op_type == "LeakyRelu")
+      params = {n.attr_float("alpha", 0.01f)};
+    if (n.op_type == "HardSigmoid")
+      params = {n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
+    if (n.op_type == "Clip") {
+      float lo = -3.4e38f, hi = 3.4e38f;
+      for (size_t k = 1; k <= 2; ++k) {
+        if (!n.has_input(k))
+          continue;
+        const Tensor *t = g_.initializer(n.inputs[k]);
+        if (!t || t->numel() != 1)
+          return std::nullopt;
+        (k == 1 ? lo : hi) = static_cast<float>(t->get_f64(0));
+      }
+      params = {lo, hi};
+    }
+    return std::make_pair(n.op_type, params);
+  }
+
+  bool lower_conv(size_t ci) {
+    const Node conv = g_.nodes[ci];
+    const Node *x_dq = producer(conv.inputs.at(0), "DequantizeLinear");
+    const Node *w_dq = conv.has_input(1) ? producer(conv.inputs[1], "DequantizeLinear") : nullptr;
+    if (!x_dq || !w_dq)
+      return false;
+    auto xp = per_tensor_params(*x_dq);
+    std::vector<float> w_scales = weight_scales(*w_dq);
+    const Tensor *w = g_.initializer(w_dq->inputs[0]);
+    if (!xp || w_scales.empty() || w->rank() != 4)
+      return false;
+    bool fused_sum = conv.op_type == "FusedConv" && conv.attr_int("sum", 0) != 0;
+    if (fused_sum)
+      return false; // a pre-fused f32 sum has no int8 scale to use
+    auto bias = real_bias(conv, 2);
+    if (!bias)
+      return false;
+
+    Node q;
+    q.name = conv.name;
+    q.op_type = "QConv";
+    q.domain = "qtune";
+    for (const char *a : {"strides", "pads", "dilations", "group", "auto_pad", "kernel_shape",
+                          "activation", "activation_params"})
+      if (conv.has_attr(a))
+        q.attrs[a] = conv.attrs.at(a);
+    q.attrs["x_scale"] = xp->scale;
+    q.attrs["x_zero_point"] = int64_t{xp->zero_point};
+    q.attrs["w_scales"] = w_scales;
+    q.inputs = {x_dq->inputs[0], w_dq->inputs[0], *bias};
+
+    std::vector<size_t> matched{ci};
+    std::string out = conv.outputs.at(0);
+    // Walk forward: [activation] [Add(DQ) [post activation]] [Q].
+    auto next = sole_consumer(out);
+    if (next && !q.has_attr("activation")) {
+      if (auto act = activation_of(g_.nodes[*next])) {
+        q.attrs["activation"] = act->first;
+        q.attrs["activation_params"] = act->second;
+        matched.push_back(*next);
+        out = g_.nodes[*next].outputs.at(0);
+        next = sole_consumer(out);
+      }
+    }
+    std::optional<size_t> add;
+    std::optional<QParams> sum_params;
+    std::string sum_value;
+    if (next && g_.nodes[*next].op_type == "Add" && g_.nodes[*next].domain.empty()) {
+      const Node &a = g_.nodes[*next];
+      const std::string &other = a.inputs.at(0) == out ? a.inputs.at(1) : a.inputs.at(0);
+      const Node *s_dq = producer(other, "DequantizeLinear");
+      if (s_dq && other != out)
+        sum_params = per_tensor_params(*s_dq);
+      if (sum_params) {
+        add = *next;
+        sum_value = s_dq->inputs[0];
+      }
+    }
+    std::vector<size_t> tail; // nodes matched after the Add (only kept with a trailing Q)
+    std::string tail_out = out;
+    std::optional<std::pair<std::string, std::vector<float>>> post_act;
+    if (add) {
+      tail.push_back(*add);
+      tail_out = g_.nodes[*add].outputs.at(0);
+      auto n2 = sole_consumer(tail_out);
+      if (n2) {
+        post_act = activation_of(g_.nodes[*n2]);
+        if (post_act) {
+          tail.push_back(*n2);
+          tail_out = g_.nodes[*n2].outputs.at(0);
+        }
+      }
+    }
+    // A sum needs an int8 output of the same element size; without a trailing
+    // Q after the Add the conv is lowered alone with f32 output.
+    auto q_after = [&](const std::string &v) -> std::optional<std::pair<size_t, QParams>> {
+      auto c = sole_consumer(v);
+      if (!c || g_.nodes[*c].op_type != "QuantizeLinear" || !g_.nodes[*c].domain.empty())
+        return std::nullopt;
+      auto p = per_tensor_params(g_.nodes[*c]);
+      if (!p)
+        return std::nullopt;
+      return std::make_pair(*c, *p);
+    };
+    auto yq = add ? q_after(tail_out) : std::nullopt;
+    if (yq) {
+      matched.insert(matched.end(), tail.begin(), tail.end());
+      q.attrs["sum"] = int64_t{1};
+      q.attrs["sum_scale"] = sum_params->scale;
+      q.attrs["sum_zero_point"] = int64_t{sum_params->zero_point};
+      q.inputs.push_back(sum_value);
+      if (post_act) {
+        q.attrs["post_activation"] = post_act->first;
+        q.attrs["post_activation_params"] = post_act->second;
+      }
+    } else {
+      yq = q_after(out);
+    }
+    if (yq) {
+      matched.push_back(yq->first);
+      q.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
+      q.attrs["y_scale"] = yq->second.scale;
+      q.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+      out = g_.nodes[yq->first].outputs.at(0);
+    } else {
+      q.attrs["y_dtype"] = std::string("f32");
+    }
+    q.outputs = {out};
+    replace(matched, std::move(q));
+    return true;
+  }
+
+  // DQ(x) -> MaxPool -> Q with identical parameters: max commutes with a
+  // monotonic affine map, so the pool runs on the int8 values directly.
+  bool lower_maxpool(size_t pi) {
+    const Node pool = g_.nodes[pi];
+    if (pool.outputs.size() > 1 && !pool.outputs[1].empty())
+      return false; // Indices output
+    const Node *dq = producer(pool.inputs.at(0), "DequantizeLinear");
+    auto c = sole_consumer(pool.outputs.at(0));
+    if (!dq || !c || g_.nodes[*c].op_type != "QuantizeLinear")
+      return false;
+    auto in = per_tensor_params(*dq), outp = per_tensor_params(g_.nodes[*c]);
+    const Tensor *in_t = g_.initializer(dq->inputs[0]);
+    if (in_t || !in || !outp || in->scale != outp->scale || in->zero_point != outp->zero_point ||
+        in->dtype != outp->dtype)
+      return false;
+    Node p = pool;
+    p.op_type = "QMaxPool";
+    p.domain = "qtune";
+    p.inputs = {dq->inputs[0]};
+    p.outputs = {g_.nodes[*c].outputs.at(0)};
+    replace({pi, *c}, std::move(p));
+    return true;
+  }
+
+  // Puts `node` at the last matched position and blanks the other matched nodes.
+  void replace(std::vector<size_t> matched, Node node) {
+    size_t last = *std::max_element(matched.begin(), matched.end());
+    for (size_t i : matched) {
+      removed_inputs_.insert(g_.nodes[i].inputs.begin(), g_.nodes[i].inputs.end());
+      g_.nodes[i] = Node{};
+      g_.nodes[i].op_type = ""; // removed below
+    }
+    g_.nodes[last] = std::move(node);
+    refresh();
+  }
+
+  // Drops blanked nodes and DequantizeLinear / QuantizeLinear nodes nothing reads.
+  int remove_dead() {
+    int removed = 0;
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      auto consumers = g_.consumers();
+      std::vector<Node> kept;
+      for (Node &n : g_.nodes) {
+        bool qdq =
+            n.domain.empty() && (n.op_type == "DequantizeLinear" || n.op_type == "QuantizeLinear");
+        bool unread =
+            qdq && !consumers.count(n.outputs.at(0)) && !g_.is_graph_output(n.outputs.at(0));
+        if (n.op_type.empty() || unread) {
+          ++removed;
+          removed_inputs_.insert(n.inputs.begin(), n.inputs.end());
+          changed = changed || unread;
+          continue;
+        }
+        kept.push_back(std::move(n));
+      }
+      g_.nodes = std::move(kept);
+    }
+    // Initializers only the removed nodes read (weights, scales, zero points).
+    std::set<std::string> used;
+    for (const Node &n : g_.nodes)
+      for (const std::string &v : n.inputs)
+        used.insert(v);
+    for (const std::string &v : removed_inputs_)
+      if (!used.count(v) && !g_.is_graph_output(v))
+        g_.initializers.erase(v);
+    refresh();
+    return removed;
+  }
+
+  Graph &g_;
+  std::set<std::string> removed_inputs_;
+  std::unordered_map<std::string, size_t> producers_;
+  std::unordered_map<std::string, std::vector<size_t>> consumers_;
+};
+
+} // namespace
+
+std::string LowerReport::summary() const {
+  return fmt::format("qconv {}, qmatmul {}, qpool {}, removed {}", qconv, qmatmul, qpool,
+                     removed_nodes);
+}
+
+LowerReport lower_qdq(Graph &graph) {
+  return Lowering(graph).run();
+}
+
+} // namespace qtune::quant

@@ -1,0 +1,83 @@
+// qtune:QMaxPool: MaxPool on u8/s8 values, made by the QDQ lowering when the
+// DQ before and the Q after a MaxPool share scale and zero point (max commutes
+// with the affine map, so no requantisation is needed). 2-D, oneDNN pooling.
+#include <fmt/format.h>
+
+#include "qtune/error.h"
+#include "runtime/kernel.h"
+#include "runtime/kernels/int8_util.h"
+
+namespace qtune {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+class QMaxPoolKernel : public Kernel {
+public:
+  QMaxPoolKernel(const Node &n, const KernelEnv &env) : node_(n), env_(env) {}
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    const Tensor &x = in[0];
+    if ((x.dtype() != DType::u8 && x.dtype() != DType::i8) || x.rank() != 4)
+      throw UnsupportedError(fmt::format("{}: needs a 4-D u8/i8 input, got {} {}", node_.describe(),
+                                         dtype_name(x.dtype()), shape_str(x.shape())));
+    auto k = node_.attr_ints("kernel_shape");
+    if (k.size() != 2)
+      throw InputError(fmt::format("{}: kernel_shape must have 2 values", node_.describe()));
+    // A pool is a depthwise window: reuse conv geometry with a [C,1,KH,KW] weight.
+    Node as_conv = node_;
+    as_conv.attrs["group"] = x.dim(1);
+    geo_ = int8::conv_geometry(as_conv, x.shape(), {x.dim(1), 1, k[0], k[1]});
+    if (node_.attr_int("ceil_mode", 0) != 0) {
+      auto ceil_out = [](int64_t in, int64_t pads, int64_t k, int64_t d, int64_t s) {
+        return (in + pads - ((k - 1) * d + 1) + s - 1) / s + 1;
+      };
+      geo_.oh = ceil_out(geo_.h, geo_.pad_t + geo_.pad_b, geo_.kh, geo_.dil_h, geo_.stride_h);
+      geo_.ow = ceil_out(geo_.w, geo_.pad_l + geo_.pad_r, geo_.kw, geo_.dil_w, geo_.stride_w);
+      geo_.pad_b =
+          (geo_.oh - 1) * geo_.stride_h + (geo_.kh - 1) * geo_.dil_h + 1 - geo_.h - geo_.pad_t;
+      geo_.pad_r =
+          (geo_.ow - 1) * geo_.stride_w + (geo_.kw - 1) * geo_.dil_w + 1 - geo_.w - geo_.pad_l;
+    }
+    return {{x.dtype(), {geo_.n, geo_.c, geo_.oh, geo_.ow}}};
+  }
+
+  void prepare(std::span<const Tensor> in) override {
+    const auto &g = geo_;
+    auto dt = int8::dnnl_dtype(in[0].dtype());
+    src_md_ = memory::desc({g.n, g.c, g.h, g.w}, dt, tag::nchw);
+    dst_md_ = memory::desc({g.n, g.c, g.oh, g.ow}, dt, tag::nchw);
+    dnnl::pooling_v2_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_md_, dst_md_,
+        {g.stride_h, g.stride_w}, {g.kh, g.kw}, {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l},
+        {g.pad_b, g.pad_r});
+    pool_ = dnnl::pooling_v2_forward({desc, int8::engine_of(env_)});
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    dnnl::engine &eng = int8::engine_of(env_);
+    memory src(src_md_, eng, const_cast<void *>(in[0].raw()));
+    memory dst(dst_md_, eng, out[0].raw());
+    pool_.execute(int8::stream_of(env_), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    int8::stream_of(env_).wait();
+  }
+
+private:
+  Node node_;
+  KernelEnv env_;
+  int8::ConvGeometry geo_;
+  memory::desc src_md_, dst_md_;
+  dnnl::pooling_v2_forward pool_;
+};
+
+} // namespace
+
+void register_qpool_kernels(KernelRegistry &r) {
+  r.add(
+      "QMaxPool",
+      [](const Node &n, const KernelEnv &env) { return std::make_unique<QMaxPoolKernel>(n, env); },
+      "qtune");
+}
+
+} // namespace qtune
