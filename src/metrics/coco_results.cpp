@@ -39,8 +39,11 @@ mask::Rle segmentation_to_rle(const coco::Segmentation &seg, int64_t h, int64_t 
     uint32_t h32 = dim32(h, where), w32 = dim32(w, where);
     if (seg.polygons.empty())
       return {h32, w32, {h32 * w32}};
-    // frPyObjects decides by the first entry: 4 numbers = a list of boxes.
+    // frPyObjects decides by the first entry: 4 numbers = a list of boxes, more =
+    // polygons (later ones may be degenerate), fewer = unsupported.
     bool boxes = seg.polygons[0].size() == 4;
+    if (seg.polygons[0].size() < 4)
+      throw InputError(where + ": first polygon has fewer than 2 points");
     std::vector<mask::Rle> parts;
     parts.reserve(seg.polygons.size());
     for (const auto &poly : seg.polygons) {
@@ -49,8 +52,6 @@ mask::Rle segmentation_to_rle(const coco::Segmentation &seg, int64_t h, int64_t 
           throw InputError(where + ": mixed boxes and polygons");
         parts.push_back(mask::rle_from_bbox({poly[0], poly[1], poly[2], poly[3]}, h32, w32));
       } else {
-        if (poly.size() < 4)
-          throw InputError(where + ": polygon with fewer than 2 points");
         parts.push_back(mask::rle_from_polygon(poly, h32, w32));
       }
     }
