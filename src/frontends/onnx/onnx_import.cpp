@@ -1,0 +1,275 @@
+// ONNX model -> Graph: protobuf parse, ONNX shape inference for intermediate
+// value types, initializers (Constant nodes become initializers), attributes,
+// sub-graphs, then canonical op forms and a topological sort.
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+#include <sstream>
+#include <unordered_set>
+
+#include "frontends/onnx/onnx_canonicalize.h"
+#include "frontends/onnx/onnx_import.h"
+#include "qtune/error.h"
+
+namespace qtune {
+
+namespace {
+
+struct ImportContext {
+  std::string source;    // model file, for messages
+  std::string model_dir; // anchors external data
+};
+
+ValueInfo value_info_from_proto(const onnx::ValueInfoProto &p) {
+  ValueInfo v;
+  v.name = p.name();
+  if (!p.type().has_tensor_type())
+    return v;
+  const auto &tt = p.type().tensor_type();
+  v.dtype = dtype_from_onnx(tt.elem_type());
+  if (!tt.has_shape())
+    return v;
+  v.has_shape = true;
+  for (const auto &d : tt.shape().dim()) {
+    Dim dim;
+    if (d.has_dim_value())
+      dim.value = d.dim_value();
+    else if (d.has_dim_param())
+      dim.symbol = d.dim_param();
+    v.dims.push_back(dim);
+  }
+  return v;
+}
+
+Graph graph_from_proto(const onnx::GraphProto &gp, const ImportContext &ctx, int64_t opset);
+
+std::string attr_place(const Node &n, const std::string &attr) {
+  return fmt::format("{}: attribute '{}'", n.describe(), attr);
+}
+
+Attribute attribute_from_proto(const onnx::AttributeProto &a, const Node &n,
+                               const ImportContext &ctx, int64_t opset) {
+  using A = onnx::AttributeProto;
+  auto type = a.type();
+  if (type == A::UNDEFINED) { // very old models leave the type out
+    if (a.has_f())
+      type = A::FLOAT;
+    else if (a.has_i())
+      type = A::INT;
+    else if (a.has_s())
+      type = A::STRING;
+    else if (a.has_t())
+      type = A::TENSOR;
+    else if (a.has_g())
+      type = A::GRAPH;
+    else if (a.floats_size())
+      type = A::FLOATS;
+    else if (a.ints_size())
+      type = A::INTS;
+    else if (a.strings_size())
+      type = A::STRINGS;
+  }
+  switch (type) {
+  case A::FLOAT:
+    return a.f();
+  case A::INT:
+    return a.i();
+  case A::STRING:
+    return a.s();
+  case A::TENSOR:
+    return tensor_from_proto(a.t(), ctx.model_dir);
+  case A::GRAPH:
+    return std::make_shared<Graph>(graph_from_proto(a.g(), ctx, opset));
+  case A::FLOATS:
+    return std::vector<float>(a.floats().begin(), a.floats().end());
+  case A::INTS:
+    return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+  case A::STRINGS:
+    return std::vector<std::string>(a.strings().begin(), a.strings().end());
+  default:
+    throw UnsupportedError(
+        fmt::format("{} has unsupported attribute type {}", attr_place(n, a.name()), (int)type));
+  }
+}
+
+// A Constant node's value as a tensor (value, value_float(s), value_int(s), value_string(s)).
+Tensor constant_value(const onnx::NodeProto &np, const Node &n, const ImportContext &ctx) {
+  for (const auto &a : np.attribute()) {
+    const std::string &k = a.name();
+    if (k == "value")
+      return tensor_from_proto(a.t(), ctx.model_dir);
+    if (k == "value_float")
+      return Tensor::scalar_f32(a.f());
+    if (k == "value_int")
+      return Tensor::scalar_i64(a.i());
+    if (k == "value_floats")
+      return Tensor::from_vector<float>({a.floats_size()}, {a.floats().begin(), a.floats().end()});
+    if (k == "value_ints")
+      return Tensor::from_vector<int64_t>({a.ints_size()}, {a.ints().begin(), a.ints().end()});
+    if (k == "value_string") {
+      Tensor t(DType::string, {});
+      t.strings[0] = a.s();
+      return t;
+    }
+    if (k == "value_strings") {
+      Tensor t(DType::string, {a.strings_size()});
+      t.strings.assign(a.strings().begin(), a.strings().end());
+      return t;
+    }
+  }
+  throw UnsupportedError(
+      fmt::format("{}: no supported value attribute (sparse_value?)", n.describe()));
+}
+
+std::string fresh_node_name(const std::string &op, size_t index,
+                            std::unordered_set<std::string> &used) {
+  std::string name = fmt::format("{}_{}", op, index);
+  while (used.count(name))
+    name += "_";
+  return name;
+}
+
+Graph graph_from_proto(const onnx::GraphProto &gp, const ImportContext &ctx, int64_t opset) {
+  Graph g;
+  g.name = gp.name();
+  g.opset = opset;
+  g.source = ctx.source;
+  for (const auto &init : gp.initializer())
+    g.initializers[init.name()] = tensor_from_proto(init, ctx.model_dir);
+  for (const auto &sp : gp.sparse_initializer())
+    throw UnsupportedError(
+        fmt::format("sparse initializer '{}' is not supported", sp.values().name()));
+  // Older exporters list weights as graph inputs too: the initializer wins.
+  for (const auto &in : gp.input())
+    if (!g.is_initializer(in.name()))
+      g.inputs.push_back(value_info_from_proto(in));
+  for (const auto &out : gp.output())
+    g.outputs.push_back(value_info_from_proto(out));
+  for (const auto &vi : gp.value_info())
+    g.value_info[vi.name()] = value_info_from_proto(vi);
+
+  std::unordered_set<std::string> used_names;
+  for (const auto &np : gp.node())
+    used_names.insert(np.name());
+  g.nodes.reserve(gp.node_size());
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const auto &np = gp.node(i);
+    Node n;
+    n.op_type = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.name = np.name().empty() ? fresh_node_name(n.op_type, i, used_names) : np.name();
+    used_names.insert(n.name);
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1) {
+      g.initializers[n.outputs[0]] = constant_value(np, n, ctx);
+      continue;
+    }
+    for (const auto &a : np.attribute())
+      n.attrs[a.name()] = attribute_from_proto(a, n, ctx, opset);
+    g.nodes.push_back(std::move(n));
+  }
+  return g;
+}
+
+// Names visible inside sub-graphs: everything the outer graph defines.
+std::unordered_set<std::string> visible_names(const Graph &g,
+                                              const std::unordered_set<std::string> &outer) {
+  std::unordered_set<std::string> names = outer;
+  for (const auto &in : g.inputs)
+    names.insert(in.name);
+  for (const auto &[k, v] : g.initializers)
+    names.insert(k);
+  for (const auto &n : g.nodes)
+    for (const auto &o : n.outputs)
+      names.insert(o);
+  return names;
+}
+
+void sort_recursive(Graph &g, const std::unordered_set<std::string> &outer) {
+  g.toposort(outer);
+  std::unordered_set<std::string> names;
+  bool has_subgraphs = false;
+  for (auto &n : g.nodes)
+    for (auto &[k, a] : n.attrs)
+      if (std::holds_alternative<std::shared_ptr<Graph>>(a))
+        has_subgraphs = true;
+  if (!has_subgraphs)
+    return;
+  names = visible_names(g, outer);
+  for (auto &n : g.nodes)
+    for (auto &[k, a] : n.attrs)
+      if (auto *sub = std::get_if<std::shared_ptr<Graph>>(&a))
+        sort_recursive(**sub, names);
+}
+
+int64_t default_opset(const onnx::ModelProto &m) {
+  for (const auto &op : m.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx")
+      return op.version();
+  return 0;
+}
+
+// ONNX's own shape inference fills value_info for intermediates. Best effort:
+// newer opsets or custom domains may defeat it, and the runtime infers shapes
+// itself, so a failure here only leaves value_info empty.
+void infer_shapes_best_effort(onnx::ModelProto &m) {
+  try {
+    onnx::ShapeInferenceOptions opts;
+    opts.check_type = false;
+    opts.error_mode = 0;
+    opts.enable_data_propagation = true;
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
+  } catch (const std::exception &) {
+  }
+}
+
+} // namespace
+
+Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &source,
+                             const std::string &model_dir) {
+  if (!model.has_graph())
+    throw InputError(fmt::format("{}: not a valid ONNX model (no graph)", source));
+  int64_t opset = default_opset(model);
+  if (opset <= 0)
+    throw InputError(
+        fmt::format("{}: not a valid ONNX model (no default-domain opset_import)", source));
+  onnx::ModelProto inferred = model;
+  infer_shapes_best_effort(inferred);
+  ImportContext ctx{source, model_dir};
+  Graph g;
+  try {
+    g = graph_from_proto(inferred.graph(), ctx, opset);
+  } catch (const UnsupportedError &e) {
+    throw UnsupportedError(fmt::format("{}: {}", source, e.what()));
+  } catch (const Error &e) {
+    throw InputError(fmt::format("{}: {}", source, e.what()));
+  }
+  g.source = source;
+  canonicalize_onnx_ops(g);
+  sort_recursive(g, {});
+  return g;
+}
+
+Graph load_onnx(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(fmt::format("{}: cannot open model file", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string bytes = buf.str();
+  if (bytes.empty())
+    throw InputError(fmt::format("{}: not a valid ONNX model (empty file)", path));
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes))
+    throw InputError(fmt::format(
+        "{}: not a valid ONNX model (protobuf parse failed; truncated or not ONNX)", path));
+  if (model.ir_version() <= 0)
+    throw InputError(fmt::format("{}: not a valid ONNX model (no ir_version)", path));
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return graph_from_model_proto(model, path, dir);
+}
+
+} // namespace qtune
