@@ -1,5 +1,7 @@
 #include "runtime/kernels/int8_util.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 #include "qtune/error.h"
@@ -111,6 +113,153 @@ dnnl::memory::data_type dnnl_dtype(DType t) {
     return dt::s32;
   default:
     throw UnsupportedError(fmt::format("dtype {} has no oneDNN equivalent", dtype_name(t)));
+  }
+}
+
+} // namespace qtune::int8
+
+namespace qtune::int8 {
+
+std::vector<int32_t> centered(const Tensor &t, const Tensor *zp, int axis) {
+  int64_t n = t.numel();
+  std::vector<int32_t> v(n);
+  switch (t.dtype()) {
+  case DType::u8:
+    std::copy_n(t.data<uint8_t>(), n, v.begin());
+    break;
+  case DType::i8:
+    std::copy_n(t.data<int8_t>(), n, v.begin());
+    break;
+  case DType::i32:
+    std::copy_n(t.data<int32_t>(), n, v.begin());
+    break;
+  default:
+    throw UnsupportedError(fmt::format("integer op input of type {}", dtype_name(t.dtype())));
+  }
+  if (!zp || !zp->defined() || zp->numel() == 0)
+    return v;
+  if (zp->numel() == 1) {
+    auto z = static_cast<int32_t>(zp->get_i64(0));
+    for (auto &x : v)
+      x -= z;
+    return v;
+  }
+  if (axis < 0)
+    axis += t.rank();
+  int64_t inner = 1;
+  for (int i = axis + 1; i < t.rank(); ++i)
+    inner *= t.dim(i);
+  int64_t channels = t.dim(axis);
+  if (zp->numel() != channels)
+    throw InputError(
+        fmt::format("zero point has {} values for an axis of size {}", zp->numel(), channels));
+  for (int64_t i = 0; i < n; ++i)
+    v[i] -= static_cast<int32_t>(zp->get_i64((i / inner) % channels));
+  return v;
+}
+
+void conv_integer(const ConvGeometry &g, const std::vector<int32_t> &x32,
+                  const std::vector<int32_t> &w32, int32_t *y) {
+  int64_t cg = g.c / g.group, og = g.oc / g.group;
+#pragma omp parallel for collapse(2)
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t o = 0; o < g.oc; ++o) {
+      int64_t c0 = (o / og) * cg;
+      int32_t *out = y + (n * g.oc + o) * g.oh * g.ow;
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) {
+          int32_t acc = 0;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t ki = 0; ki < g.kh; ++ki) {
+              int64_t yi = i * g.stride_h - g.pad_t + ki * g.dil_h;
+              if (yi < 0 || yi >= g.h)
+                continue;
+              const int32_t *xrow = x32.data() + ((n * g.c + c0 + c) * g.h + yi) * g.w;
+              const int32_t *wrow = w32.data() + ((o * cg + c) * g.kh + ki) * g.kw;
+              for (int64_t kj = 0; kj < g.kw; ++kj) {
+                int64_t xj = j * g.stride_w - g.pad_l + kj * g.dil_w;
+                if (xj >= 0 && xj < g.w)
+                  acc += xrow[xj] * wrow[kj];
+              }
+            }
+          out[i * g.ow + j] = acc;
+        }
+    }
+}
+
+Shape matmul_shape(const Node &node, const Shape &a, const Shape &b) {
+  if (a.empty() || b.empty())
+    throw InputError(fmt::format("{}: MatMul of a scalar", node.describe()));
+  Shape a2 = a.size() == 1 ? Shape{1, a[0]} : a;
+  Shape b2 = b.size() == 1 ? Shape{b[0], 1} : b;
+  if (a2.back() != b2[b2.size() - 2])
+    throw InputError(
+        fmt::format("{}: cannot multiply {} by {}", node.describe(), shape_str(a), shape_str(b)));
+  size_t batch = std::max(a2.size(), b2.size()) - 2;
+  Shape y(batch);
+  for (size_t i = 0; i < batch; ++i) {
+    int64_t da = i + a2.size() >= batch + 2 ? a2[i + a2.size() - 2 - batch] : 1;
+    int64_t db = i + b2.size() >= batch + 2 ? b2[i + b2.size() - 2 - batch] : 1;
+    if (da != db && da != 1 && db != 1)
+      throw InputError(fmt::format("{}: batch dims of {} and {} do not broadcast", node.describe(),
+                                   shape_str(a), shape_str(b)));
+    y[i] = std::max(da, db);
+  }
+  if (a.size() > 1)
+    y.push_back(a2[a2.size() - 2]);
+  if (b.size() > 1)
+    y.push_back(b2.back());
+  return y;
+}
+
+void matmul_integer(const Shape &a_shape, const std::vector<int32_t> &a32, const Shape &b_shape,
+                    const std::vector<int32_t> &b32, const Shape &y_shape, int32_t *y) {
+  Shape a2 = a_shape.size() == 1 ? Shape{1, a_shape[0]} : a_shape;
+  Shape b2 = b_shape.size() == 1 ? Shape{b_shape[0], 1} : b_shape;
+  int64_t m = a2[a2.size() - 2], k = a2.back(), n = b2.back();
+  size_t batch_rank = std::max(a2.size(), b2.size()) - 2;
+  int64_t batches = 1;
+  for (size_t i = 0; i < batch_rank; ++i)
+    batches *= y_shape[i];
+  (void)y_shape;
+  // Offset of batch `bi` into an operand whose batch dims broadcast to the output's.
+  auto offset = [&](const Shape &s, int64_t bi) {
+    int64_t off = 0, stride = s[s.size() - 2] * s.back();
+    int64_t rem = bi;
+    for (size_t d = batch_rank; d-- > 0;) {
+      int64_t out_dim = y_shape[d];
+      int64_t idx = rem % out_dim;
+      rem /= out_dim;
+      int64_t sd = d + s.size() >= batch_rank + 2 ? s[d + s.size() - 2 - batch_rank] : 1;
+      if (sd != 1)
+        off += idx * stride;
+      stride *= sd;
+    }
+    return off;
+  };
+#pragma omp parallel for collapse(2)
+  for (int64_t bi = 0; bi < batches; ++bi)
+    for (int64_t i = 0; i < m; ++i) {
+      const int32_t *a = a32.data() + offset(a2, bi) + i * k;
+      const int32_t *b = b32.data() + offset(b2, bi);
+      int32_t *out = y + (bi * m + i) * n;
+      for (int64_t j = 0; j < n; ++j)
+        out[j] = 0;
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t j = 0; j < n; ++j)
+          out[j] += a[p] * b[p * n + j];
+    }
+}
+
+void requantize(const float *v, int64_t n, int32_t zp, Tensor &y) {
+  bool u8 = y.dtype() == DType::u8;
+  float lo = u8 ? 0.f : -128.f, hi = u8 ? 255.f : 127.f;
+  for (int64_t i = 0; i < n; ++i) {
+    float q = std::clamp(std::nearbyint(v[i]) + static_cast<float>(zp), lo, hi);
+    if (u8)
+      y.data<uint8_t>()[i] = static_cast<uint8_t>(q);
+    else
+      y.data<int8_t>()[i] = static_cast<int8_t>(q);
   }
 }
 

@@ -38,3 +38,28 @@ dnnl::stream &stream_of(const KernelEnv &env);
 dnnl::memory::data_type dnnl_dtype(DType t);
 
 } // namespace qtune::int8
+
+namespace qtune::int8 {
+
+// Integer values of a u8/i8/i32 tensor minus a zero point that is per-tensor
+// (zp.size() == 1) or per-slice along `axis` of the tensor; absent zp = 0.
+std::vector<int32_t> centered(const Tensor &t, const Tensor *zp, int axis);
+
+// Reference integer convolution: y[n,o,i,j] = sum x32 * w32 (x32, w32 from
+// centered()), int32 accumulation, threaded over (n, o).
+void conv_integer(const ConvGeometry &g, const std::vector<int32_t> &x32,
+                  const std::vector<int32_t> &w32, int32_t *y);
+
+// Output shape of an ONNX MatMul (numpy broadcasting over batch dims; 1-D
+// operands promoted); throws InputError naming the node on a mismatch.
+Shape matmul_shape(const Node &node, const Shape &a, const Shape &b);
+
+// Batched integer matmul of centered operands with broadcasting; y has
+// matmul_shape(a, b).
+void matmul_integer(const Shape &a_shape, const std::vector<int32_t> &a32, const Shape &b_shape,
+                    const std::vector<int32_t> &b32, const Shape &y_shape, int32_t *y);
+
+// saturate(round_half_even(v) + zp) into u8 or i8 storage.
+void requantize(const float *real_over_scale, int64_t n, int32_t zp, Tensor &y);
+
+} // namespace qtune::int8

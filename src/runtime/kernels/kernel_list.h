@@ -13,7 +13,11 @@
   X(shape_ops) \
   X(quantize_linear) \
   X(qconv) \
-  X(qpool)
+  X(qpool) \
+  X(conv_integer) \
+  X(matmul_integer) \
+  X(qlinear_conv) \
+  X(qlinear_matmul)
 
 namespace qtune {
 class KernelRegistry;
