@@ -9,6 +9,20 @@
 
 namespace qtune::data {
 
+// Everything but the pixels (which callers fill), to avoid copying them.
+static Frame frame_like(const Frame &f) {
+  Frame out;
+  out.width = f.width;
+  out.height = f.height;
+  out.channels = f.channels;
+  out.integral = f.integral;
+  out.bgr = f.bgr;
+  out.chw = f.chw;
+  out.dtype = f.dtype;
+  out.geo = f.geo;
+  return out;
+}
+
 Frame frame_from_image(const Image &img) {
   Frame f;
   f.width = img.width;
@@ -29,9 +43,12 @@ void frame_write(const Frame &f, void *dst) {
       std::memcpy(out, f.px.data(), f.px.size() * sizeof(float));
       return;
     }
-    for (int p = 0; p < hw; ++p)
-      for (int ch = 0; ch < c; ++ch)
-        out[idx(p, ch)] = f.px[size_t(p) * c + ch];
+    for (int ch = 0; ch < c; ++ch) { // contiguous writes, strided reads
+      float *o = out + size_t(ch) * hw;
+      const float *in = f.px.data() + ch;
+      for (int p = 0; p < hw; ++p)
+        o[p] = in[size_t(p) * c];
+    }
   } else if (f.dtype == DType::u8) {
     auto *out = static_cast<uint8_t *>(dst);
     for (int p = 0; p < hw; ++p)
@@ -193,6 +210,22 @@ Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp) {
       continue;
     const float *src = f.px.data() + size_t(y) * f.width * c;
     float *dst = tmp.data() + size_t(y) * out_w * c;
+    if (c == 3) { // the common case, unrolled over channels
+      for (int x = 0; x < out_w; ++x) {
+        const float *w = ax.w.data() + ax.off[x];
+        const float *s = src + size_t(ax.first[x]) * 3;
+        float a0 = 0, a1 = 0, a2 = 0;
+        for (int k = 0; k < ax.taps[x]; ++k) {
+          a0 += w[k] * s[3 * k];
+          a1 += w[k] * s[3 * k + 1];
+          a2 += w[k] * s[3 * k + 2];
+        }
+        dst[3 * x] = a0;
+        dst[3 * x + 1] = a1;
+        dst[3 * x + 2] = a2;
+      }
+      continue;
+    }
     for (int x = 0; x < out_w; ++x) {
       const float *w = ax.w.data() + ax.off[x];
       const float *s = src + size_t(ax.first[x]) * c;
@@ -204,23 +237,27 @@ Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp) {
       }
     }
   }
-  Frame out = f;
+  Frame out = frame_like(f);
   out.width = out_w;
   out.height = out_h;
-  out.px.assign(size_t(out_w) * out_h * c, 0.f);
+  out.px.resize(size_t(out_w) * out_h * c);
   const size_t row = size_t(out_w) * c;
   for (int y = 0; y < out_h; ++y) {
     const float *w = ay.w.data() + ay.off[y];
     float *dst = out.px.data() + size_t(y) * row;
-    for (int k = 0; k < ay.taps[y]; ++k) {
-      const float *s = tmp.data() + size_t(ay.first[y] + k) * row;
+    const float *s0 = tmp.data() + size_t(ay.first[y]) * row;
+    for (size_t i = 0; i < row; ++i)
+      dst[i] = w[0] * s0[i];
+    for (int k = 1; k < ay.taps[y]; ++k) {
+      const float *s = s0 + size_t(k) * row;
+      const float wk = w[k];
       for (size_t i = 0; i < row; ++i)
-        dst[i] += w[k] * s[i];
+        dst[i] += wk * s[i];
     }
-    // An 8-bit image resized stays 8-bit (as in OpenCV and PIL).
+    // An 8-bit image resized stays 8-bit (as in OpenCV and PIL): round half up.
     if (f.integral)
       for (size_t i = 0; i < row; ++i)
-        dst[i] = std::clamp(std::nearbyint(dst[i]), 0.f, 255.f);
+        dst[i] = static_cast<float>(static_cast<int>(std::clamp(dst[i], 0.f, 255.f) + 0.5f));
   }
   out.geo.sx *= double(out_w) / f.width;
   out.geo.ox *= double(out_w) / f.width;
@@ -257,7 +294,7 @@ private:
 // Pastes `src` into a new canvas of size w x h filled with `fill`, at (left, top)
 // (negative offsets crop).
 Frame paste(const Frame &src, int w, int h, int left, int top, float fill) {
-  Frame out = src;
+  Frame out = frame_like(src);
   out.width = w;
   out.height = h;
   const int c = src.channels;
