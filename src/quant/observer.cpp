@@ -1,0 +1,329 @@
+#include "quant/observer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "qtune/error.h"
+
+namespace qtune::quant {
+
+const char *calib_algorithm_name(CalibAlgorithm a) {
+  switch (a) {
+  case CalibAlgorithm::minmax:
+    return "minmax";
+  case CalibAlgorithm::kl:
+    return "kl";
+  case CalibAlgorithm::percentile:
+    return "percentile";
+  case CalibAlgorithm::mse:
+    return "mse";
+  }
+  return "?";
+}
+
+CalibAlgorithm calib_algorithm_from_name(const std::string &s) {
+  if (s == "minmax")
+    return CalibAlgorithm::minmax;
+  if (s == "kl" || s == "entropy")
+    return CalibAlgorithm::kl;
+  if (s == "percentile")
+    return CalibAlgorithm::percentile;
+  if (s == "mse")
+    return CalibAlgorithm::mse;
+  throw InputError("unknown calibration algorithm '" + s +
+                   "' (expected minmax, kl, percentile or mse)");
+}
+
+// Doubles the covered range until it reaches `needed`, merging bin pairs.
+static void grow_histogram(TensorStats &s, double needed) {
+  while (s.range < needed) {
+    std::vector<double> &h = s.histogram;
+    for (int i = 0; i < kHistogramBins / 2; ++i)
+      h[i] = h[2 * i] + h[2 * i + 1];
+    std::fill(h.begin() + kHistogramBins / 2, h.end(), 0.0);
+    s.range *= 2;
+  }
+}
+
+void TensorStats::add(std::span<const float> values) {
+  if (values.empty())
+    return;
+  float lo = values[0], hi = values[0];
+  for (float v : values) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (count == 0) {
+    min = lo;
+    max = hi;
+  } else {
+    min = std::min(min, double(lo));
+    max = std::max(max, double(hi));
+  }
+  count += static_cast<int64_t>(values.size());
+  double maxabs = std::max(std::fabs(double(lo)), std::fabs(double(hi)));
+  if (histogram.empty())
+    histogram.assign(kHistogramBins, 0.0);
+  if (range == 0) {
+    range = maxabs; // all-zero data so far sits in bin 0 either way
+  } else if (maxabs > range) {
+    grow_histogram(*this, maxabs);
+  }
+  if (range == 0) {
+    histogram[0] += double(values.size());
+    return;
+  }
+  const double inv_width = kHistogramBins / range;
+  std::vector<int64_t> local(kHistogramBins, 0);
+  for (float v : values) {
+    int bin = static_cast<int>(std::fabs(v) * inv_width);
+    local[std::min(bin, kHistogramBins - 1)] += 1;
+  }
+  for (int i = 0; i < kHistogramBins; ++i)
+    histogram[i] += double(local[i]);
+}
+
+void TensorStats::add_channel_sums(std::span<const float> values, std::span<const int64_t> shape) {
+  if (shape.size() < 2)
+    return;
+  const int64_t n = shape[0], c = shape[1];
+  int64_t inner = 1;
+  for (size_t i = 2; i < shape.size(); ++i)
+    inner *= shape[i];
+  if (channel_sum.empty())
+    channel_sum.assign(c, 0.0);
+  if (int64_t(channel_sum.size()) != c)
+    return; // shape changed: keep the first layout
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float *p = values.data() + (b * c + ch) * inner;
+      double acc = 0;
+      for (int64_t i = 0; i < inner; ++i)
+        acc += p[i];
+      channel_sum[ch] += acc;
+    }
+  channel_count += n * inner;
+}
+
+std::vector<double> TensorStats::channel_mean() const {
+  std::vector<double> m(channel_sum.size(), 0.0);
+  if (channel_count == 0)
+    return m;
+  for (size_t i = 0; i < m.size(); ++i)
+    m[i] = channel_sum[i] / double(channel_count);
+  return m;
+}
+
+void TensorStats::merge(const TensorStats &o) {
+  if (o.count == 0)
+    return;
+  if (count == 0) {
+    *this = o;
+    return;
+  }
+  min = std::min(min, o.min);
+  max = std::max(max, o.max);
+  count += o.count;
+  TensorStats other = o;
+  // Bring both histograms to the larger range (power-of-two multiples only merge
+  // exactly; otherwise the other's bins are re-placed at their centres).
+  if (other.range > range)
+    grow_histogram(*this, other.range);
+  if (range > 0 && other.range > 0) {
+    double w = other.bin_width();
+    for (int i = 0; i < kHistogramBins; ++i) {
+      if (other.histogram[i] == 0)
+        continue;
+      int bin = static_cast<int>((i + 0.5) * w / bin_width());
+      histogram[std::min(bin, kHistogramBins - 1)] += other.histogram[i];
+    }
+  } else if (!other.histogram.empty()) {
+    histogram[0] += other.histogram[0];
+  }
+  if (channel_sum.size() == other.channel_sum.size()) {
+    for (size_t i = 0; i < channel_sum.size(); ++i)
+      channel_sum[i] += other.channel_sum[i];
+    channel_count += other.channel_count;
+  }
+}
+
+nlohmann::json TensorStats::to_json() const {
+  // Histograms are sparse in practice: store (bin, count) pairs.
+  nlohmann::json bins = nlohmann::json::array();
+  for (size_t i = 0; i < histogram.size(); ++i)
+    if (histogram[i] != 0)
+      bins.push_back({i, histogram[i]});
+  nlohmann::json j = {
+      {"min", min}, {"max", max}, {"count", count}, {"range", range}, {"histogram", bins}};
+  if (!channel_sum.empty()) {
+    j["channel_sum"] = channel_sum;
+    j["channel_count"] = channel_count;
+  }
+  return j;
+}
+
+TensorStats TensorStats::from_json(const nlohmann::json &j, const std::string &where) {
+  TensorStats s;
+  try {
+    s.min = j.at("min").get<double>();
+    s.max = j.at("max").get<double>();
+    s.count = j.at("count").get<int64_t>();
+    s.range = j.at("range").get<double>();
+    s.histogram.assign(kHistogramBins, 0.0);
+    for (const auto &b : j.at("histogram")) {
+      int64_t i = b.at(0).get<int64_t>();
+      if (i < 0 || i >= kHistogramBins)
+        throw InputError(where + ": histogram bin out of range");
+      s.histogram[i] = b.at(1).get<double>();
+    }
+    if (j.contains("channel_sum")) {
+      s.channel_sum = j.at("channel_sum").get<std::vector<double>>();
+      s.channel_count = j.at("channel_count").get<int64_t>();
+    }
+  } catch (const nlohmann::json::exception &e) {
+    throw InputError(where + ": bad tensor statistics: " + e.what());
+  }
+  return s;
+}
+
+double threshold_minmax(const TensorStats &s) {
+  return std::max(std::fabs(s.min), std::fabs(s.max));
+}
+
+static double histogram_total(const TensorStats &s) {
+  double t = 0;
+  for (double c : s.histogram)
+    t += c;
+  return t;
+}
+
+// KL(p || q) for candidate i (TensorRT's entropy calibration): p is the first i
+// bins with the tail folded into bin i-1; q quantizes the same bins *without*
+// the tail into `levels` groups and spreads each group over p's non-empty bins,
+// so thresholds that clip much mass pay for it.
+static double kl_for_candidate(const std::vector<double> &hist, double tail, int i, int levels) {
+  std::vector<double> p(hist.begin(), hist.begin() + i);
+  p[i - 1] += tail;
+  const int merged = i / levels;
+  std::vector<double> q(i, 0.0);
+  for (int j = 0; j < levels; ++j) {
+    int start = j * merged;
+    int stop = j == levels - 1 ? i : start + merged; // last level takes the remainder
+    double sum = 0;
+    int nonzero = 0;
+    for (int k = start; k < stop; ++k) {
+      sum += hist[k];
+      nonzero += p[k] != 0;
+    }
+    if (nonzero == 0)
+      continue;
+    for (int k = start; k < stop; ++k)
+      if (p[k] != 0)
+        q[k] = sum / nonzero;
+  }
+  double psum = 0, qsum = 0;
+  for (int k = 0; k < i; ++k) {
+    psum += p[k];
+    qsum += q[k];
+  }
+  if (psum == 0 || qsum == 0)
+    return 0;
+  const double eps = 1e-4; // stands in for an empty q bin where p has mass
+  double kl = 0;
+  for (int k = 0; k < i; ++k) {
+    if (p[k] == 0)
+      continue;
+    double pk = p[k] / psum, qk = std::max(q[k] / qsum, eps / i);
+    kl += pk * std::log(pk / qk);
+  }
+  return kl;
+}
+
+double threshold_kl(const TensorStats &s, int levels) {
+  if (s.range == 0 || s.histogram.empty())
+    return threshold_minmax(s);
+  int best_i = kHistogramBins;
+  double best_kl = std::numeric_limits<double>::infinity();
+  std::vector<double> tail(kHistogramBins + 1, 0.0); // tail[i] = sum of bins >= i
+  for (int i = kHistogramBins - 1; i >= 0; --i)
+    tail[i] = tail[i + 1] + s.histogram[i];
+  for (int i = levels; i <= kHistogramBins; ++i) {
+    double kl = kl_for_candidate(s.histogram, tail[i], i, levels);
+    if (kl < best_kl) {
+      best_kl = kl;
+      best_i = i;
+    }
+  }
+  return std::min((best_i + 0.5) * s.bin_width(), threshold_minmax(s));
+}
+
+double threshold_percentile(const TensorStats &s, double percent) {
+  if (s.range == 0 || s.histogram.empty())
+    return threshold_minmax(s);
+  if (!(percent > 0 && percent <= 100))
+    throw InputError("percentile must be in (0, 100], got " + std::to_string(percent));
+  const double target = histogram_total(s) * percent / 100.0;
+  double acc = 0;
+  for (int i = 0; i < kHistogramBins; ++i) {
+    double c = s.histogram[i];
+    if (c > 0 && acc + c >= target) {
+      double frac = (target - acc) / c; // linear inside the bin
+      return std::min((i + frac) * s.bin_width(), threshold_minmax(s));
+    }
+    acc += c;
+  }
+  return threshold_minmax(s);
+}
+
+double threshold_mse(const TensorStats &s, int levels) {
+  if (s.range == 0 || s.histogram.empty())
+    return threshold_minmax(s);
+  const double w = s.bin_width();
+  double best_t = threshold_minmax(s), best_err = std::numeric_limits<double>::infinity();
+  // Candidates every 8 bins (256 of them) keep this cheap; the error curve is smooth.
+  for (int c = 8; c <= kHistogramBins; c += 8) {
+    const double t = c * w;
+    const double step = t / (levels - 1);
+    double err = 0;
+    for (int i = 0; i < kHistogramBins; ++i) {
+      double n = s.histogram[i];
+      if (n == 0)
+        continue;
+      double x = (i + 0.5) * w;
+      if (x <= t) {
+        err += n * step * step / 12.0;
+      } else {
+        err += n * (x - t) * (x - t);
+      }
+    }
+    if (err < best_err) {
+      best_err = err;
+      best_t = t;
+    }
+  }
+  return std::min(best_t, threshold_minmax(s));
+}
+
+double threshold_for(const TensorStats &s, CalibAlgorithm a, double percentile) {
+  switch (a) {
+  case CalibAlgorithm::minmax:
+    return threshold_minmax(s);
+  case CalibAlgorithm::kl:
+    return threshold_kl(s);
+  case CalibAlgorithm::percentile:
+    return threshold_percentile(s, percentile);
+  case CalibAlgorithm::mse:
+    return threshold_mse(s);
+  }
+  return threshold_minmax(s);
+}
+
+ClipRange clip_range(const TensorStats &s, CalibAlgorithm a, double percentile) {
+  if (a == CalibAlgorithm::minmax)
+    return {s.min, s.max};
+  double t = threshold_for(s, a, percentile);
+  return {std::max(s.min, -t), std::min(s.max, t)};
+}
+
+} // namespace qtune::quant

@@ -1,0 +1,66 @@
+#pragma once
+// Calibration statistics of one tensor and the clipping thresholds derived from
+// them. Memory is bounded: min/max plus a fixed 2048-bin histogram of |x|,
+// whatever the number of samples.
+//
+// The histogram is adaptive (one calibration pass instead of two): it covers
+// [0, range) where range starts at the first batch's max|x| and doubles whenever
+// a later batch exceeds it; each doubling merges neighbouring bin pairs, so the
+// result equals a histogram built directly with the final range, except that
+// values seen before the last doubling are placed at half resolution.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qtune::quant {
+
+constexpr int kHistogramBins = 2048;
+
+enum class CalibAlgorithm { minmax, kl, percentile, mse };
+const char *calib_algorithm_name(CalibAlgorithm a);
+CalibAlgorithm calib_algorithm_from_name(const std::string &s); // throws InputError
+
+struct TensorStats {
+  double min = 0, max = 0;         // signed extremes seen
+  int64_t count = 0;               // elements observed
+  double range = 0;                // histogram covers |x| in [0, range)
+  std::vector<double> histogram;   // kHistogramBins counts of |x| (empty before first add)
+  std::vector<double> channel_sum; // per-channel sums (axis 1) when tracked, for bias correction
+  int64_t channel_count = 0;       // elements per channel summed so far
+
+  void add(std::span<const float> values);
+  // Also accumulate per-channel sums of an NCHW-like tensor (axis 1 of `shape`).
+  void add_channel_sums(std::span<const float> values, std::span<const int64_t> shape);
+  void merge(const TensorStats &other);
+  double bin_width() const { return range / kHistogramBins; }
+  std::vector<double> channel_mean() const;
+
+  nlohmann::json to_json() const;
+  static TensorStats from_json(const nlohmann::json &j, const std::string &where);
+};
+
+// Threshold T on |x| (clip to [-T, T]) chosen by the algorithm.
+double threshold_minmax(const TensorStats &s);
+// Entropy calibration as TensorRT / ncnn: for each candidate i in [128, 2048),
+// the reference distribution is the first i bins with the tail folded into the
+// last one; it is quantized to 128 levels and expanded back over the non-empty
+// bins; the i with the smallest KL divergence gives T = (i + 0.5) * bin width.
+double threshold_kl(const TensorStats &s, int levels = 128);
+// Smallest T such that `percent` % of the |x| values lie below it (linear
+// interpolation inside the bin).
+double threshold_percentile(const TensorStats &s, double percent);
+// T minimising the expected squared error of quantizing |x| with `levels` steps
+// in [0, T]: rounding noise step^2/12 inside, (|x| - T)^2 outside.
+double threshold_mse(const TensorStats &s, int levels = 128);
+
+double threshold_for(const TensorStats &s, CalibAlgorithm a, double percentile = 99.99);
+
+// Clipped [lo, hi] range: the signed min/max limited to [-T, T].
+struct ClipRange {
+  double lo = 0, hi = 0;
+};
+ClipRange clip_range(const TensorStats &s, CalibAlgorithm a, double percentile = 99.99);
+
+} // namespace qtune::quant

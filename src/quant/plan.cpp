@@ -1,0 +1,238 @@
+#include "quant/plan.h"
+
+#include "qtune/error.h"
+
+namespace qtune::quant {
+
+const char *precision_name(Precision p) {
+  switch (p) {
+  case Precision::int8:
+    return "int8";
+  case Precision::bf16:
+    return "bf16";
+  case Precision::fp32:
+    return "fp32";
+  }
+  return "?";
+}
+
+Precision precision_from_name(const std::string &s) {
+  if (s == "int8")
+    return Precision::int8;
+  if (s == "bf16")
+    return Precision::bf16;
+  if (s == "fp32")
+    return Precision::fp32;
+  throw InputError("unknown precision '" + s + "' (expected int8, bf16 or fp32)");
+}
+
+void DecisionOverride::apply(NodeDecision &d) const {
+  if (precision)
+    d.precision = *precision;
+  if (weight_per_channel)
+    d.weight.per_channel = *weight_per_channel;
+  if (activation_asymmetric)
+    d.activation.asymmetric = *activation_asymmetric;
+  if (activation_algorithm)
+    d.activation.algorithm = *activation_algorithm;
+  if (activation_percentile)
+    d.activation.percentile = *activation_percentile;
+}
+
+// JSON mirrors LPOT's YAML words: {"precision": "int8", "weight": {"granularity":
+// "per_channel"}, "activation": {"scheme": "asym", "algorithm": "kl"}}.
+nlohmann::json DecisionOverride::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  if (precision)
+    j["precision"] = precision_name(*precision);
+  if (weight_per_channel)
+    j["weight"]["granularity"] = *weight_per_channel ? "per_channel" : "per_tensor";
+  if (activation_asymmetric)
+    j["activation"]["scheme"] = *activation_asymmetric ? "asym" : "sym";
+  if (activation_algorithm)
+    j["activation"]["algorithm"] = calib_algorithm_name(*activation_algorithm);
+  if (activation_percentile)
+    j["activation"]["percentile"] = *activation_percentile;
+  return j;
+}
+
+static std::string json_string(const nlohmann::json &j, const char *key, const std::string &where) {
+  if (!j.at(key).is_string())
+    throw InputError(where + "." + key + ": expected a string");
+  return j.at(key).get<std::string>();
+}
+
+static bool parse_granularity(const std::string &s, const std::string &where) {
+  if (s == "per_channel")
+    return true;
+  if (s == "per_tensor")
+    return false;
+  throw InputError(where + ": unknown granularity '" + s + "' (per_channel or per_tensor)");
+}
+
+static bool parse_scheme(const std::string &s, const std::string &where) {
+  if (s == "asym")
+    return true;
+  if (s == "sym")
+    return false;
+  throw InputError(where + ": unknown scheme '" + s + "' (asym or sym)");
+}
+
+DecisionOverride DecisionOverride::from_json(const nlohmann::json &j, const std::string &where) {
+  if (!j.is_object())
+    throw InputError(where + ": expected an object");
+  DecisionOverride o;
+  try {
+    if (j.contains("precision")) {
+      o.precision = precision_from_name(json_string(j, "precision", where));
+    }
+    if (j.contains("weight")) {
+      const auto &w = j.at("weight");
+      if (w.contains("granularity"))
+        o.weight_per_channel = parse_granularity(json_string(w, "granularity", where + ".weight"),
+                                                 where + ".weight.granularity");
+      if (w.contains("scheme") && json_string(w, "scheme", where + ".weight") != "sym")
+        throw InputError(where + ".weight.scheme: only sym weights are supported");
+    }
+    if (j.contains("activation")) {
+      const auto &a = j.at("activation");
+      const std::string aw = where + ".activation";
+      if (a.contains("scheme"))
+        o.activation_asymmetric = parse_scheme(json_string(a, "scheme", aw), aw + ".scheme");
+      if (a.contains("algorithm"))
+        o.activation_algorithm = calib_algorithm_from_name(json_string(a, "algorithm", aw));
+      if (a.contains("percentile"))
+        o.activation_percentile = a.at("percentile").get<double>();
+    }
+  } catch (const InputError &e) {
+    if (std::string(e.what()).rfind(where, 0) == 0)
+      throw;
+    throw InputError(where + ": " + e.what());
+  } catch (const nlohmann::json::exception &e) {
+    throw InputError(where + ": " + e.what());
+  }
+  return o;
+}
+
+NodeDecision Plan::decide(const Node &node) const {
+  NodeDecision d = model_wise;
+  if (auto it = optype_wise.find(node.op_type); it != optype_wise.end())
+    it->second.apply(d);
+  if (auto it = op_wise.find(node.name); it != op_wise.end())
+    it->second.apply(d);
+  return d;
+}
+
+static DecisionOverride full_override(const NodeDecision &d) {
+  DecisionOverride o;
+  o.precision = d.precision;
+  o.weight_per_channel = d.weight.per_channel;
+  o.activation_asymmetric = d.activation.asymmetric;
+  o.activation_algorithm = d.activation.algorithm;
+  o.activation_percentile = d.activation.percentile;
+  return o;
+}
+
+nlohmann::json Plan::to_json() const {
+  nlohmann::json j;
+  j["model_wise"] = full_override(model_wise).to_json();
+  j["optype_wise"] = nlohmann::json::object();
+  for (const auto &[k, v] : optype_wise)
+    j["optype_wise"][k] = v.to_json();
+  j["op_wise"] = nlohmann::json::object();
+  for (const auto &[k, v] : op_wise)
+    j["op_wise"][k] = v.to_json();
+  j["recipes"] = {{"first_conv_or_matmul_quantization", recipes.first_conv_or_matmul_quantization},
+                  {"scale_propagation_max_pooling", recipes.scale_propagation_max_pooling},
+                  {"scale_propagation_concat", recipes.scale_propagation_concat},
+                  {"fast_bias_correction", recipes.fast_bias_correction}};
+  return j;
+}
+
+Plan Plan::from_json(const nlohmann::json &j, const std::string &where) {
+  if (!j.is_object())
+    throw InputError(where + ": expected an object");
+  Plan p;
+  if (j.contains("model_wise"))
+    DecisionOverride::from_json(j.at("model_wise"), where + ".model_wise").apply(p.model_wise);
+  for (const char *level : {"optype_wise", "op_wise"}) {
+    if (!j.contains(level))
+      continue;
+    auto &dst = std::string(level) == "optype_wise" ? p.optype_wise : p.op_wise;
+    if (!j.at(level).is_object())
+      throw InputError(where + "." + level + ": expected an object");
+    for (const auto &[k, v] : j.at(level).items())
+      dst[k] = DecisionOverride::from_json(v, where + "." + level + "." + k);
+  }
+  if (j.contains("recipes")) {
+    const auto &r = j.at("recipes");
+    auto flag = [&](const char *key, bool &out) {
+      if (!r.contains(key))
+        return;
+      if (!r.at(key).is_boolean())
+        throw InputError(where + ".recipes." + key + ": expected true or false");
+      out = r.at(key).get<bool>();
+    };
+    flag("first_conv_or_matmul_quantization", p.recipes.first_conv_or_matmul_quantization);
+    flag("scale_propagation_max_pooling", p.recipes.scale_propagation_max_pooling);
+    flag("scale_propagation_concat", p.recipes.scale_propagation_concat);
+    flag("fast_bias_correction", p.recipes.fast_bias_correction);
+  }
+  return p;
+}
+
+std::optional<QuantRole> quant_role(const Node &n) {
+  const std::string &t = n.op_type;
+  if (n.domain == "qtune") {
+    if (t == "FusedConv" || t == "FusedGemm" || t == "FusedMatMul")
+      return QuantRole::compute;
+    return std::nullopt;
+  }
+  if (!n.domain.empty() && n.domain != "ai.onnx")
+    return std::nullopt;
+  if (t == "Conv" || t == "MatMul" || t == "Gemm")
+    return QuantRole::compute;
+  if (t == "Add" || t == "Mul")
+    return QuantRole::elementwise;
+  if (t == "MaxPool" || t == "Concat" || t == "Reshape" || t == "Flatten" || t == "Transpose" ||
+      t == "Squeeze" || t == "Unsqueeze" || t == "Resize" || t == "Slice")
+    return QuantRole::passthrough;
+  if (t == "AveragePool" || t == "GlobalAveragePool")
+    return QuantRole::pooling;
+  return std::nullopt;
+}
+
+// MaxPool with an Indices output cannot stay int8 (indices are a different tensor).
+static bool is_quantizable(const Node &n) {
+  if (!quant_role(n))
+    return false;
+  return !(n.op_type == "MaxPool" && n.outputs.size() > 1 && !n.outputs[1].empty());
+}
+
+std::vector<QuantizableNode> list_quantizable_nodes(const Graph &g) {
+  std::vector<QuantizableNode> out;
+  for (const Node &n : g.nodes)
+    if (is_quantizable(n))
+      out.push_back({n.name, n.op_type, *quant_role(n)});
+  return out;
+}
+
+std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan) {
+  std::map<std::string, NodeDecision> out;
+  bool first_compute_seen = false;
+  for (const Node &n : g.nodes) {
+    if (!is_quantizable(n))
+      continue;
+    NodeDecision d = plan.decide(n);
+    if (*quant_role(n) == QuantRole::compute && !first_compute_seen) {
+      first_compute_seen = true;
+      // An explicit op_wise entry wins over the recipe.
+      if (!plan.recipes.first_conv_or_matmul_quantization && !plan.op_wise.count(n.name))
+        d.precision = Precision::fp32;
+    }
+    out[n.name] = d;
+  }
+  return out;
+}
+
+} // namespace qtune::quant

@@ -1,0 +1,91 @@
+#pragma once
+// The precision plan: one decision per quantizable node (int8 with its weight and
+// activation scheme, bf16, or fp32), set model-wide, per op type (LPOT
+// `optype_wise`) and per node name (`op_wise`); later levels override earlier ones.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "quant/observer.h"
+
+namespace qtune::quant {
+
+enum class Precision { int8, bf16, fp32 };
+const char *precision_name(Precision p);
+Precision precision_from_name(const std::string &s); // throws InputError
+
+struct WeightScheme {
+  bool per_channel = true; // else per tensor; always s8 symmetric
+  bool operator==(const WeightScheme &) const = default;
+};
+
+struct ActivationScheme {
+  bool asymmetric = true; // u8 asymmetric, else s8 symmetric
+  CalibAlgorithm algorithm = CalibAlgorithm::minmax;
+  double percentile = 99.99; // for CalibAlgorithm::percentile
+  bool operator==(const ActivationScheme &) const = default;
+};
+
+struct NodeDecision {
+  Precision precision = Precision::int8;
+  WeightScheme weight;
+  ActivationScheme activation;
+  bool operator==(const NodeDecision &) const = default;
+};
+
+// A partial override (unset fields inherit from the level below).
+struct DecisionOverride {
+  std::optional<Precision> precision;
+  std::optional<bool> weight_per_channel;
+  std::optional<bool> activation_asymmetric;
+  std::optional<CalibAlgorithm> activation_algorithm;
+  std::optional<double> activation_percentile;
+  void apply(NodeDecision &d) const;
+  nlohmann::json to_json() const;
+  static DecisionOverride from_json(const nlohmann::json &j, const std::string &where);
+};
+
+// LPOT graph-optimisation recipes that change how QDQ is inserted.
+struct Recipes {
+  bool first_conv_or_matmul_quantization = true; // false: first Conv/MatMul/Gemm stays fp32
+  bool scale_propagation_max_pooling = true;     // MaxPool output reuses its input's scale
+  bool scale_propagation_concat = true;          // Concat inputs share the output's scale
+  bool fast_bias_correction = false;             // shift conv bias by the mean output change
+};
+
+struct Plan {
+  NodeDecision model_wise;
+  std::map<std::string, DecisionOverride> optype_wise; // by op type ("Conv")
+  std::map<std::string, DecisionOverride> op_wise;     // by node name
+  Recipes recipes;
+
+  // The decision for one node (model_wise, then optype_wise, then op_wise).
+  NodeDecision decide(const Node &node) const;
+  nlohmann::json to_json() const;
+  static Plan from_json(const nlohmann::json &j, const std::string &where = "plan");
+};
+
+// What a quantizable op does with its inputs.
+enum class QuantRole {
+  compute,     // Conv / MatMul / Gemm (+ qtune fused forms): weights and activations
+  elementwise, // Add / Mul: both inputs quantized, own output scale
+  passthrough, // MaxPool / Reshape / Concat ...: int8 in, int8 out, scale kept
+  pooling,     // AveragePool / GlobalAveragePool: int8 in, own output scale
+};
+std::optional<QuantRole> quant_role(const Node &node);
+
+struct QuantizableNode {
+  std::string name;
+  std::string op_type;
+  QuantRole role;
+};
+// Nodes the plan can set, in graph (topological) order.
+std::vector<QuantizableNode> list_quantizable_nodes(const Graph &g);
+
+// Every quantizable node's decision after applying the plan and its recipes.
+std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan);
+
+} // namespace qtune::quant
