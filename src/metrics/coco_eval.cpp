@@ -76,8 +76,14 @@ struct Geometry {
     if (ready[j])
       return;
     const coco::Image &img = gt.image(anns[j].image_id);
-    rles[j] = segmentation_to_rle(anns[j].segmentation, img.height, img.width,
-                                  where(j) + " segmentation");
+    const coco::Annotation &a = anns[j];
+    if (a.segmentation.kind == coco::Segmentation::Kind::none && a.has_bbox) // box results
+      rles[j] =
+          mask::rle_from_bbox({a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]},
+                              static_cast<uint32_t>(img.height), static_cast<uint32_t>(img.width));
+    else
+      rles[j] =
+          segmentation_to_rle(a.segmentation, img.height, img.width, where(j) + " segmentation");
     boxes[j] = mask::rle_to_bbox(rles[j]);
     ready[j] = 1;
   }

@@ -49,7 +49,7 @@ mask::Rle segmentation_to_rle(const coco::Segmentation &seg, int64_t h, int64_t 
 
 // pycocotools COCO.loadRes: results JSON (a list of {image_id, category_id,
 // bbox|segmentation, score}) -> annotations with area, ids 1..N and iscrowd 0.
-// bbox results get area w*h (and the box as polygon); segm results get area and
+// bbox results get area w*h (and, for segm, the box as mask); segm results get area and
 // bbox from the mask. Unknown image ids or categories -> InputError.
 std::vector<coco::Annotation> load_results(const coco::Dataset &gt, std::string_view json_text,
                                            const std::string &source);

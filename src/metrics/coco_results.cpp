@@ -119,12 +119,8 @@ std::vector<coco::Annotation> load_results(const coco::Dataset &gt, std::string_
       a.bbox = coco::parse_bbox(require(r, "bbox", where), where + ".bbox");
       a.has_bbox = true;
       a.area = a.bbox[2] * a.bbox[3];
-      if (a.segmentation.kind == coco::Segmentation::Kind::none) {
-        double x1 = a.bbox[0], x2 = a.bbox[0] + a.bbox[2];
-        double y1 = a.bbox[1], y2 = a.bbox[1] + a.bbox[3];
-        a.segmentation.kind = coco::Segmentation::Kind::polygons;
-        a.segmentation.polygons = {{x1, y1, x1, y2, x2, y2, x2, y1}};
-      }
+      // No segmentation: loadRes uses the box polygon; the evaluator does the same
+      // (Geometry::ensure_mask in coco_eval.cpp) without storing it.
     } else {
       if (a.segmentation.kind == coco::Segmentation::Kind::none)
         throw InputError(where + ": missing \"segmentation\" (the first result has no bbox)");
@@ -173,8 +169,6 @@ std::vector<coco::Annotation> results_from_detections(const coco::Dataset &gt,
     a.area = d.w * d.h;
     a.has_area = true;
     a.score = d.score;
-    a.segmentation.kind = coco::Segmentation::Kind::polygons;
-    a.segmentation.polygons = {{d.x, d.y, d.x, d.y + d.h, d.x + d.w, d.y + d.h, d.x + d.w, d.y}};
     out.push_back(std::move(a));
   }
   return out;
