@@ -1,0 +1,39 @@
+// The pass pipeline and the driver that repeats it until nothing changes.
+#include <fmt/format.h>
+
+#include "ir/passes/pass.h"
+
+namespace qtune {
+
+bool run_passes(Graph &g, std::span<const Pass> passes, int max_rounds) {
+  bool any = false;
+  for (int round = 0; round < max_rounds; ++round) {
+    bool changed = false;
+    for (const auto &p : passes)
+      changed |= p.run(g);
+    any |= changed;
+    if (!changed)
+      break;
+  }
+  return any;
+}
+
+void optimize_graph(Graph &g, const ConstantEvaluator &eval, OptimizeLevel level) {
+  if (level == OptimizeLevel::none)
+    return;
+  std::vector<Pass> passes = {
+      {"fold_constants", [&](Graph &x) { return fold_constants(x, eval); }},
+      {"eliminate_dead_nodes", eliminate_dead_nodes},
+  };
+  if (level >= OptimizeLevel::fold_bn)
+    passes.push_back({"fold_batchnorm", fold_batchnorm});
+  if (level >= OptimizeLevel::all) {
+    passes.push_back({"fuse_matmul_add", fuse_matmul_add});
+    passes.push_back({"fuse_activations", fuse_activations});
+    passes.push_back({"fuse_residual_add", fuse_residual_add});
+    passes.push_back({"eliminate_dead_nodes", eliminate_dead_nodes});
+  }
+  run_passes(g, passes);
+}
+
+} // namespace qtune

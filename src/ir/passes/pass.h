@@ -1,0 +1,48 @@
+#pragma once
+// Graph passes (ONNX Runtime optimizer style): a pass is a named function that
+// rewrites a Graph in place and says whether it changed anything. Fusions are
+// small named rules (pattern -> rewrite), each testable alone.
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "qtune/tensor.h"
+
+namespace qtune {
+
+// Evaluates one node on constant inputs (the runtime supplies this from
+// make_kernel, see runtime/fold_constants.h), so ir does not depend on runtime.
+using ConstantEvaluator = std::function<std::vector<Tensor>(const Node &, std::span<const Tensor>)>;
+
+struct Pass {
+  std::string name;
+  std::function<bool(Graph &)> run; // true if the graph changed
+};
+
+// Runs the passes in order, repeating the whole list until nothing changes
+// (at most `max_rounds` times). Returns true if anything changed.
+bool run_passes(Graph &graph, std::span<const Pass> passes, int max_rounds = 4);
+
+// The passes.
+bool eliminate_dead_nodes(Graph &graph); // nodes and initializers no output needs
+bool fold_constants(Graph &graph, const ConstantEvaluator &eval);
+bool fold_batchnorm(Graph &graph);    // Conv/Gemm -> BatchNormalization
+bool fuse_matmul_add(Graph &graph);   // 2-D MatMul + bias Add -> Gemm
+bool fuse_activations(Graph &graph);  // Conv/Gemm/MatMul + activation -> qtune:Fused*
+bool fuse_residual_add(Graph &graph); // FusedConv + Add (+Relu) -> FusedConv with sum
+
+enum class OptimizeLevel {
+  none,    // nothing
+  basic,   // dead nodes, constant folding: the graph stays plain ONNX (for quantization)
+  fold_bn, // basic + BatchNorm folding (still plain ONNX)
+  all,     // + fusions into qtune:Fused* ops (for FP32 execution)
+};
+
+// The standard pipeline, in order: constant folding, dead nodes, BN folding,
+// MatMul+Add, activation fusion, residual fusion, dead nodes.
+void optimize_graph(Graph &graph, const ConstantEvaluator &eval,
+                    OptimizeLevel level = OptimizeLevel::all);
+
+} // namespace qtune
