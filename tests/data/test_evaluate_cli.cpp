@@ -130,20 +130,28 @@ TEST(EvaluateCli, YoloxNanoEndToEndRawAndRecord) {
   fs::remove_all(dir);
 }
 
+// A missing image stops conversion with its file name (no runtime needed); with a
+// model, `evaluate --skip-bad-images` skips and counts it instead.
 TEST(EvaluateCli, MissingImageFailsOrIsSkipped) {
   fs::path dir = temp_dir("missing");
   for (const auto &e : fs::directory_iterator(tiny_images()))
     if (e.path().filename().string() != "000000184324.jpg")
       fs::copy_file(e.path(), dir / e.path().filename());
-  std::string base = "evaluate --config examples/coco/yolox_nano_eval.yaml --annotations " +
-                     tiny_json() + " --images " + dir.string() + " --limit 8";
-  RunResult r = run(base);
+  RunResult r = run("dataset convert --annotations " + tiny_json() + " --images " + dir.string() +
+                    " " + (dir / "out.record").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("000000184324.jpg"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "out.record")); // nothing half-written
+
+  std::string base = "evaluate --config examples/coco/yolox_nano_eval.yaml --annotations " +
+                     tiny_json() + " --images " + dir.string() + " --limit 8";
   r = run(base + " --skip-bad-images --json");
-  ASSERT_EQ(r.code, 0) << r.out;
+  ASSERT_EQ(r.code, 0) << r.out; // needs the runtime
   nlohmann::json j = parse_json_output(r);
   EXPECT_EQ(j.at("skipped_images").get<int>(), 1);
   EXPECT_EQ(j.at("images").get<int>(), 7);
+  r = run(base);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("000000184324.jpg"), std::string::npos) << r.out;
   fs::remove_all(dir);
 }
