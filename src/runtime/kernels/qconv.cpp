@@ -97,10 +97,41 @@ public:
     }
     conv_ = dnnl::convolution_forward(pd);
 
-    src_plain_ = memory::desc(src_dims, src_dt, tag::nchw);
-    dst_plain_ = memory::desc(dst_dims, dst_dt, tag::nchw);
-    src_mem_ = pd.src_desc() == src_plain_ ? memory() : memory(pd.src_desc(), eng);
-    dst_mem_ = pd.dst_desc() == dst_plain_ ? memory() : memory(pd.dst_desc(), eng);
+    // Source: the layout the producer wrote (plain unless the executor says
+    // otherwise), reordered to the primitive's choice only if they differ.
+    memory::desc given = layout_of(0, memory::desc(src_dims, src_dt, tag::nchw));
+    x_mem_ = memory(given, eng, nullptr);
+    src_reorder_ = {};
+    src_mem_ = x_mem_;
+    if (given != pd.src_desc()) {
+      src_mem_ = memory(pd.src_desc(), eng);
+      src_reorder_ = dnnl::reorder(x_mem_, src_mem_);
+    }
+    // Destination: the primitive's layout when the executor keeps oneDNN
+    // layouts between kernels, else a private buffer reordered to plain.
+    memory::desc dst_plain(dst_dims, dst_dt, tag::nchw);
+    dst_desc_ = pd.dst_desc();
+    dst_is_plain_ = dst_desc_ == dst_plain;
+    dst_reorder_ = {};
+    if (layouts_enabled_ || dst_is_plain_) {
+      y_mem_ = memory(dst_desc_, eng, nullptr);
+      conv_dst_ = y_mem_;
+    } else {
+      y_mem_ = memory(dst_plain, eng, nullptr);
+      conv_dst_ = memory(dst_desc_, eng);
+      dst_reorder_ = dnnl::reorder(conv_dst_, y_mem_);
+    }
+    if (has_sum_) {
+      // The sum post-op reads the addend from dst, in the addend's dtype.
+      auto sum_dt = int8::dnnl_dtype(in[3].dtype());
+      memory::desc sum_given = layout_of(3, memory::desc(dst_dims, sum_dt, tag::nchw));
+      memory::desc dst_as_sum = conv_dst_.get_desc();
+      dst_as_sum.data.data_type = static_cast<dnnl_data_type_t>(sum_dt);
+      sum_mem_ = memory(sum_given, eng, nullptr);
+      sum_copy_ = sum_given == dst_as_sum;
+      sum_dst_ = memory(dst_as_sum, eng, nullptr);
+      sum_reorder_ = sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, sum_dst_);
+    }
 
     // Weights: reorder once into the primitive's layout (which may carry the
     // zero-point compensation oneDNN computes during this reorder).
@@ -122,35 +153,42 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    dnnl::engine &eng = int8::engine_of(env_);
     dnnl::stream &s = int8::stream_of(env_);
-    memory x_user(src_plain_, eng, const_cast<void *>(in[0].raw()));
-    memory y_user(dst_plain_, eng, out[0].raw());
-    memory src = x_user;
-    if (src_mem_) {
-      dnnl::reorder(x_user, src_mem_).execute(s, x_user, src_mem_);
-      src = src_mem_;
-    }
-    memory dst = dst_mem_ ? dst_mem_ : y_user;
+    x_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
+    y_mem_.set_data_handle(out[0].raw());
+    if (src_reorder_)
+      src_reorder_.execute(s, x_mem_, src_mem_);
     if (has_sum_) {
-      // The sum post-op reads the addend from dst.
-      memory sum_user({dst_plain_.dims(), int8::dnnl_dtype(in[3].dtype()), tag::nchw}, eng,
-                      const_cast<void *>(in[3].raw()));
-      if (dst_mem_)
-        reorder_same_size(sum_user, dst_mem_);
-      else
-        std::memcpy(out[0].raw(), in[3].raw(), out[0].nbytes());
+      sum_dst_.set_data_handle(conv_dst_.get_data_handle());
+      if (sum_copy_) {
+        std::memcpy(conv_dst_.get_data_handle(), in[3].raw(), conv_dst_.get_desc().get_size());
+      } else {
+        sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
+        sum_reorder_.execute(s, sum_mem_, sum_dst_);
+      }
     }
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst}};
+        {DNNL_ARG_SRC, src_mem_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, conv_dst_}};
     if (bias_)
       args[DNNL_ARG_BIAS] = bias_;
     if (zp_mem_)
       args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
     conv_.execute(s, args);
-    if (dst_mem_)
-      dnnl::reorder(dst_mem_, y_user).execute(s, dst_mem_, y_user);
+    if (dst_reorder_)
+      dst_reorder_.execute(s, conv_dst_, y_mem_);
     s.wait();
+  }
+
+  // oneDNN layout opt-in (runtime/kernel.h): int8 activations stay in the
+  // convolution's blocked layout between int8 kernels. No `override` so this
+  // file also builds against a kernel.h without the opt-in.
+  bool accepts_dnnl_layouts() const { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {
+    layouts_enabled_ = true;
+    in_layouts_.assign(layouts.begin(), layouts.end());
+  }
+  const dnnl_memory_desc_t *output_layout(size_t) const {
+    return dst_is_plain_ ? nullptr : &dst_desc_.data;
   }
 
 private:
@@ -178,15 +216,10 @@ private:
     return ops;
   }
 
-  // Reorders a plain addend into dst's blocked layout keeping its own dtype
-  // (u8 and s8 have the same size, oneDNN reinterprets per the sum post-op).
-  void reorder_same_size(const memory &from, const memory &to) {
-    dnnl::engine &eng = int8::engine_of(env_);
-    memory::desc to_desc = to.get_desc();
-    to_desc.data.data_type = from.get_desc().data.data_type;
-    memory to_typed(to_desc, eng, to.get_data_handle());
-    dnnl::reorder(from, to_typed)
-        .execute(int8::stream_of(env_), const_cast<memory &>(from), to_typed);
+  memory::desc layout_of(size_t i, const memory::desc &plain) const {
+    if (i < in_layouts_.size() && in_layouts_[i])
+      return memory::desc(*in_layouts_[i]);
+    return plain;
   }
 
   Node node_;
@@ -198,8 +231,11 @@ private:
   bool has_sum_ = false;
   int8::ConvGeometry geo_;
   dnnl::convolution_forward conv_;
-  memory::desc src_plain_, dst_plain_;
-  memory src_mem_, dst_mem_, weights_, bias_, zp_mem_;
+  std::vector<const dnnl_memory_desc_t *> in_layouts_;
+  bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false;
+  memory::desc dst_desc_;
+  dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
+  memory x_mem_, src_mem_, y_mem_, conv_dst_, sum_mem_, sum_dst_, weights_, bias_, zp_mem_;
 };
 
 } // namespace

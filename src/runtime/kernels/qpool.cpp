@@ -46,13 +46,31 @@ public:
   void prepare(std::span<const Tensor> in) override {
     const auto &g = geo_;
     auto dt = int8::dnnl_dtype(in[0].dtype());
-    src_md_ = memory::desc({g.n, g.c, g.h, g.w}, dt, tag::nchw);
-    dst_md_ = memory::desc({g.n, g.c, g.oh, g.ow}, dt, tag::nchw);
+    memory::desc src_plain({g.n, g.c, g.h, g.w}, dt, tag::nchw);
+    memory::desc dst_plain({g.n, g.c, g.oh, g.ow}, dt, tag::nchw);
+    // With the executor's layout opt-in the pool reads the producer's layout
+    // and writes the matching one; otherwise plain in, plain out.
+    bool blocked_in = !in_layouts_.empty() && in_layouts_[0];
+    src_md_ = blocked_in ? memory::desc(*in_layouts_[0]) : src_plain;
+    memory::desc dst_any({g.n, g.c, g.oh, g.ow}, dt, blocked_in ? tag::any : tag::nchw);
     dnnl::pooling_v2_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_md_, dst_md_,
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_md_, dst_any,
         {g.stride_h, g.stride_w}, {g.kh, g.kw}, {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l},
         {g.pad_b, g.pad_r});
-    pool_ = dnnl::pooling_v2_forward({desc, int8::engine_of(env_)});
+    dnnl::pooling_v2_forward::primitive_desc pd(desc, int8::engine_of(env_));
+    pool_ = dnnl::pooling_v2_forward(pd);
+    dst_md_ = pd.dst_desc();
+    dst_is_plain_ = dst_md_ == dst_plain;
+  }
+
+  // oneDNN layout opt-in (runtime/kernel.h); no `override` so this also builds
+  // against a kernel.h without it.
+  bool accepts_dnnl_layouts() const { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {
+    in_layouts_.assign(layouts.begin(), layouts.end());
+  }
+  const dnnl_memory_desc_t *output_layout(size_t) const {
+    return dst_is_plain_ ? nullptr : &dst_md_.data;
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
@@ -67,6 +85,8 @@ private:
   Node node_;
   KernelEnv env_;
   int8::ConvGeometry geo_;
+  std::vector<const dnnl_memory_desc_t *> in_layouts_;
+  bool dst_is_plain_ = true;
   memory::desc src_md_, dst_md_;
   dnnl::pooling_v2_forward pool_;
 };
