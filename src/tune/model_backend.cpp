@@ -1,0 +1,301 @@
+#include "tune/model_backend.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+#include <set>
+
+#include "frontends/onnx/onnx_import.h"
+#include "qtune/error.h"
+#include "quant/calibrate.h"
+#include "quant/lower_qdq.h"
+#include "quant/plan.h"
+#include "quant/quantize_graph.h"
+#include "runtime/executor.h"
+#include "tune/workspace.h"
+
+namespace qtune::tune {
+
+namespace fs = std::filesystem;
+
+std::shared_ptr<Graph> load_model_file(const std::string &path) {
+  return std::make_shared<Graph>(load_onnx(path));
+}
+
+void save_model_file(const Graph &graph, const std::string &path) {
+  save_onnx(graph, path);
+}
+
+double median_latency_ms(const std::function<void()> &run, int warmup, int iterations) {
+  for (int i = 0; i < warmup; ++i)
+    run();
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, iterations); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+namespace {
+
+// The tuner's plan in the quantizer's terms: model-wise scheme, fallbacks by name.
+quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
+  quant::Plan q;
+  q.model_wise.precision = quant::Precision::int8;
+  q.model_wise.weight.per_channel = p.quant.weight_granularity == "per_channel";
+  q.model_wise.activation.asymmetric = p.quant.activation_scheme == "asym";
+  q.model_wise.activation.algorithm =
+      quant::calib_algorithm_from_name(p.quant.activation_algorithm);
+  for (const auto &[name, prec] : p.ops) {
+    if (prec == Precision::int8)
+      continue;
+    quant::DecisionOverride o;
+    o.precision = prec == Precision::bf16 ? quant::Precision::bf16 : quant::Precision::fp32;
+    q.op_wise[name] = o;
+  }
+  const auto &r = c.quantization.recipes;
+  auto recipe = [&](const char *k, bool def) {
+    auto it = r.find(k);
+    return it == r.end() ? def : it->second;
+  };
+  q.recipes.first_conv_or_matmul_quantization =
+      recipe("first_conv_or_matmul_quantization", q.recipes.first_conv_or_matmul_quantization);
+  q.recipes.scale_propagation_max_pooling =
+      recipe("scale_propagation_max_pooling", q.recipes.scale_propagation_max_pooling);
+  q.recipes.scale_propagation_concat =
+      recipe("scale_propagation_concat", q.recipes.scale_propagation_concat);
+  q.recipes.fast_bias_correction = recipe("fast_bias_correction", q.recipes.fast_bias_correction);
+  return q;
+}
+
+// Sum of squared differences over sum of squares: the share of the signal lost.
+double normalized_mse(const Tensor &ref, const Tensor &got) {
+  if (ref.dtype() != DType::f32 || got.dtype() != DType::f32 || ref.numel() != got.numel())
+    return 0;
+  auto a = ref.span<float>();
+  auto b = got.span<float>();
+  double err = 0, sig = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = double(a[i]) - double(b[i]);
+    err += d * d;
+    sig += double(a[i]) * double(a[i]);
+  }
+  return sig > 0 ? err / sig : err;
+}
+
+class ModelBackend : public TuningBackend {
+public:
+  explicit ModelBackend(ModelBackendSetup s) : s_(std::move(s)), c_(*s_.config) {
+    const Graph &g = *s_.fp32;
+    if (!c_.model.inputs.empty()) {
+      input_name_ = c_.model.inputs.front();
+    } else {
+      for (const auto &v : g.inputs)
+        if (!g.is_initializer(v.name)) {
+          input_name_ = v.name;
+          break;
+        }
+    }
+    for (const auto &v : g.outputs)
+      output_names_.push_back(v.name);
+    if (!s_.eval)
+      evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_);
+    if (!s_.calibration) {
+      if (!c_.quantization.calibration.dataloader.present())
+        throw InputError(c_.file + ": 'quantization.calibration.dataloader' is needed "
+                                   "(or pass a q_dataloader through the C++ API)");
+      calib_source_ =
+          std::make_unique<BatchSource>(c_.quantization.calibration.dataloader,
+                                        "quantization.calibration.dataloader", input_name_);
+      s_.calibration = [this](size_t limit, const std::function<void(const Inputs &)> &fn) {
+        calib_source_->for_each(limit, [&](const Inputs &in, const auto &) { fn(in); });
+      };
+    }
+  }
+
+  std::vector<TuneOp> quantizable_ops() override {
+    std::vector<TuneOp> ops;
+    for (const auto &n : quant::list_quantizable_nodes(*s_.fp32)) {
+      if (n.role == quant::QuantRole::passthrough)
+        continue; // follows its neighbours
+      ops.push_back({n.name, n.op_type, {Precision::int8, Precision::fp32}});
+    }
+    return ops;
+  }
+
+  OpOptions supported_options() override {
+    OpOptions o;
+    o.weight.scheme = {"sym"};
+    o.weight.granularity = {"per_channel", "per_tensor"};
+    o.weight.algorithm = {"minmax"};
+    o.activation.scheme = {"asym"};
+    o.activation.granularity = {"per_tensor"};
+    o.activation.algorithm = {"minmax", "kl"};
+    return o;
+  }
+
+  double evaluate(const TunePlan *plan) override {
+    std::shared_ptr<const Graph> g = plan ? built(*plan).lowered : s_.fp32;
+    if (s_.eval)
+      return s_.eval(g);
+    Executor ex(g);
+    return evaluator_->evaluate([&](const Inputs &in) { return ex.run(in); });
+  }
+
+  double objective(const TunePlan *plan, const std::string &kind) override {
+    if (kind != "performance")
+      return static_cast<double>(model_bytes(plan));
+    std::shared_ptr<const Graph> g = plan ? built(*plan).lowered : s_.fp32;
+    const Inputs &in = sample_batch();
+    Executor ex(g);
+    int warmup = static_cast<int>(c_.performance.warmup);
+    int iters = static_cast<int>(c_.performance.iteration);
+    return median_latency_ms([&] { ex.run(in); }, warmup, iters);
+  }
+
+  std::map<std::string, double> op_damage(const TunePlan &plan) override {
+    // FP32 vs fake-quantized (QDQ, unlowered: node names kept) outputs of every
+    // tuned op on a few calibration batches.
+    std::map<std::string, double> damage;
+    std::shared_ptr<const Graph> qdq = built(plan).qdq;
+    std::set<std::string> wanted;
+    for (const auto &[name, p] : plan.ops)
+      if (p == Precision::int8)
+        wanted.insert(name);
+    Executor fp(s_.fp32), q(qdq);
+    std::map<std::string, Tensor> ref;
+    fp.set_node_hook([&](const Node &n, std::span<const Tensor> outs) {
+      if (wanted.count(n.name) && !outs.empty())
+        ref[n.name] = outs[0].clone();
+    });
+    q.set_node_hook([&](const Node &n, std::span<const Tensor> outs) {
+      auto it = ref.find(n.name);
+      if (it != ref.end() && !outs.empty())
+        damage[n.name] += normalized_mse(it->second, outs[0]);
+    });
+    s_.calibration(kDamageSamples, [&](const Inputs &in) {
+      ref.clear();
+      fp.run(in);
+      q.run(in);
+    });
+    return damage;
+  }
+
+  void save(const TunePlan *plan, const std::string &path) override {
+    save_model_file(plan ? *built(*plan).qdq : *s_.fp32, path);
+  }
+
+  std::string context_key() override {
+    std::string model =
+        fs::exists(s_.model_path) ? file_hash(s_.model_path) : "graph:" + s_.fp32->name;
+    std::string eval = "eval_func";
+    if (!s_.eval) {
+      YAML::Emitter e;
+      e << c_.accuracy.dataloader.node << c_.accuracy.metric << c_.accuracy.postprocess;
+      eval = e.c_str();
+    }
+    std::string key = model + "|" + eval;
+    char buf[17];
+    uint64_t h = 1469598103934665603ull;
+    for (char ch : key)
+      h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+    return model + "-" + buf;
+  }
+
+  int64_t model_bytes(const TunePlan *plan) override {
+    if (!plan && fs::exists(s_.model_path))
+      return static_cast<int64_t>(fs::file_size(s_.model_path));
+    std::string tmp =
+        (fs::temp_directory_path() / ("qtune_size_" + std::to_string(::getpid()) + ".onnx"))
+            .string();
+    save(plan, tmp);
+    int64_t n = static_cast<int64_t>(fs::file_size(tmp));
+    fs::remove(tmp);
+    return n;
+  }
+
+private:
+  static constexpr size_t kDamageSamples = 8;
+
+  struct Built {
+    std::string key;
+    std::shared_ptr<const Graph> qdq, lowered;
+  };
+
+  const quant::CalibrationStats &stats(int64_t sampling_size) {
+    auto it = stats_.find(sampling_size);
+    if (it != stats_.end())
+      return it->second;
+    if (s_.progress) {
+      std::fprintf(s_.progress, "[calibration] collecting statistics on %s samples ...\n",
+                   sampling_size > 0 ? std::to_string(sampling_size).c_str() : "all");
+      std::fflush(s_.progress);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    auto &st = stats_[sampling_size] = collect_stats(static_cast<size_t>(sampling_size));
+    if (s_.progress)
+      std::fprintf(s_.progress, "[calibration] done in %.1f s\n",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return st;
+  }
+
+  // One calibration pass (the quantizer's observers) over `limit` samples.
+  quant::CalibrationStats collect_stats(size_t limit) {
+    quant::Calibrator cal(s_.fp32);
+    s_.calibration(limit, [&](const Inputs &in) { cal.add(in); });
+    return cal.take();
+  }
+
+  const Built &built(const TunePlan &plan) {
+    std::string key = plan.key();
+    if (last_.key == key)
+      return last_;
+    const auto &st = stats(plan.quant.sampling_size);
+    auto qdq =
+        std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, to_quant_plan(plan, c_)));
+    auto lowered = std::make_shared<Graph>(*qdq);
+    quant::lower_qdq(*lowered);
+    last_ = {key, qdq, lowered};
+    return last_;
+  }
+
+  // One calibration batch, the input the latency is measured on.
+  const Inputs &sample_batch() {
+    if (latency_input_.empty())
+      s_.calibration(1, [&](const Inputs &in) {
+        if (latency_input_.empty())
+          latency_input_ = in;
+      });
+    if (latency_input_.empty())
+      throw InputError(c_.file + ": the calibration data is empty");
+    return latency_input_;
+  }
+
+  ModelBackendSetup s_;
+  const Config &c_;
+  std::string input_name_;
+  std::vector<std::string> output_names_;
+  std::unique_ptr<AccuracyEvaluator> evaluator_;
+  std::unique_ptr<BatchSource> calib_source_;
+  std::map<int64_t, quant::CalibrationStats> stats_;
+  Built last_;
+  Inputs latency_input_;
+};
+
+} // namespace
+
+std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup) {
+  if (!setup.config || !setup.fp32)
+    throw Error("make_model_backend: config and model required");
+  return std::make_unique<ModelBackend>(std::move(setup));
+}
+
+} // namespace qtune::tune

@@ -1,0 +1,78 @@
+// `qtune tune --config conf.yaml [--model M] [--output OUT] [--json]`: the
+// accuracy-driven search. Progress goes to stdout (stderr with --json, which
+// prints one JSON object on stdout). Exit 0 when the accuracy goal was met,
+// 3 when not (the best plan found is still saved), 1 on errors.
+#include <cstdio>
+
+#include "commands.h"
+#include "qtune/error.h"
+#include "tune/config.h"
+#include "tune/model_backend.h"
+#include "tune/report.h"
+#include "tune/tuner.h"
+
+namespace qtune::cli {
+
+namespace {
+
+struct TuneArgs {
+  std::string config, model, output, strategy, workspace;
+  bool json = false;
+  bool resume = false;
+};
+
+int run_tune(const TuneArgs &a) {
+  tune::Config c = tune::load_config(a.config);
+  if (!a.model.empty())
+    c.model.path = a.model;
+  if (!a.strategy.empty()) {
+    tune::make_strategy(a.strategy); // validates
+    c.tuning.strategy = a.strategy;
+  }
+  if (!a.workspace.empty())
+    c.tuning.workspace_path = a.workspace;
+  if (a.resume)
+    c.tuning.resume = true;
+  if (c.model.path.empty())
+    throw InputError(a.config + ": no model file: give --model or 'model.path' in the YAML");
+
+  std::FILE *progress = a.json ? stderr : stdout;
+  std::fprintf(progress, "[load] %s\n", c.model.path.c_str());
+  tune::ModelBackendSetup setup;
+  setup.config = &c;
+  setup.fp32 = tune::load_model_file(c.model.path);
+  setup.model_path = c.model.path;
+  setup.progress = progress;
+  auto backend = tune::make_model_backend(setup);
+
+  tune::TuneOptions opt;
+  opt.progress = progress;
+  opt.output = a.output;
+  tune::TuneResult r = tune::run_tuning(c, *backend, opt);
+  if (a.json) {
+    std::printf("%s\n", tune::result_json(c, r).dump(2).c_str());
+  } else {
+    tune::print_summary(stdout, c, r);
+  }
+  return r.goal_met ? 0 : tune::kExitGoalNotMet;
+}
+
+} // namespace
+
+Command add_tune_command(CLI::App &app) {
+  auto *sub = app.add_subcommand(
+      "tune", "Accuracy-driven quantization: search for the fastest plan within the accuracy goal");
+  auto args = std::make_shared<TuneArgs>();
+  sub->add_option("--config,-c", args->config, "LPOT 1.x YAML configuration")->required();
+  sub->add_option("--model,-m", args->model, "FP32 ONNX model (overrides model.path)");
+  sub->add_option("--output,-o", args->output,
+                  "where to write the best model (default: <workspace>/<name>_int8.onnx)");
+  sub->add_option("--strategy", args->strategy,
+                  "basic | sensitivity | mse | random | exhaustive (overrides the YAML)");
+  sub->add_option("--workspace", args->workspace, "workspace folder (overrides the YAML)");
+  sub->add_flag("--resume", args->resume, "reuse every trial recorded in the workspace history");
+  sub->add_flag("--json", args->json, "print one JSON object with the result");
+  return {sub, [args] { return run_tune(*args); }};
+}
+
+} // namespace qtune::cli
