@@ -6,8 +6,11 @@
 
 #define QTUNE_CLI_COMMANDS(X) \
   X(version) \
+  X(inspect) \
   X(dataset) \
-  X(evaluate)
+  X(evaluate) \
+  X(tune) \
+  X(quantize)
 
 namespace qtune::cli {
 
