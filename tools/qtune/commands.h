@@ -6,11 +6,9 @@
 
 #define QTUNE_CLI_COMMANDS(X) \
   X(version) \
-  X(inspect) \
   X(dataset) \
   X(evaluate) \
-  X(tune) \
-  X(quantize)
+  X(tune)
 
 namespace qtune::cli {
 
