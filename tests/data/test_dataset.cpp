@@ -9,6 +9,7 @@
 #include "data/dataset.h"
 #include "data/dataset_convert.h"
 #include "data/pipeline.h"
+#include "data_test_util.h"
 #include "metrics/coco_eval.h"
 #include "qtune/error.h"
 
@@ -23,23 +24,6 @@ std::string tiny(const std::string &rel = "") {
 }
 std::string tiny_json() {
   return tiny("annotations/instances_val2017.json");
-}
-
-fs::path temp_dir(const std::string &name) {
-  fs::path p =
-      fs::temp_directory_path() / ("qtune_data_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
-template <typename F> std::string error_of(F &&f) {
-  try {
-    f();
-  } catch (const qtune::InputError &e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 } // namespace
@@ -59,7 +43,7 @@ TEST(Datasets, CocoRawReadsVal2017Tiny) {
 // scoring the reference YOLOX detections (pycocotools AP 0.296087) against the
 // ground truth from the record gives the same 12 numbers as from the JSON.
 TEST(Datasets, CocoRecordMatchesRawJson) {
-  fs::path dir = temp_dir("record");
+  fs::path dir = qtune::test::scratch_dir("record");
   std::string rec = (dir / "val2017_tiny.record").string();
   ConvertStats st = convert_coco_to_tfrecord(tiny_json(), tiny("val2017"), rec);
   EXPECT_EQ(st.images, 80u);
@@ -92,7 +76,7 @@ TEST(Datasets, CocoRecordMatchesRawJson) {
 }
 
 TEST(Datasets, MissingImageNamesFileOrIsSkipped) {
-  fs::path dir = temp_dir("missing");
+  fs::path dir = qtune::test::scratch_dir("missing");
   // Only half of the images present; one of them corrupt.
   CocoRawDataset full(tiny_json(), tiny("val2017"));
   const auto &images = full.coco_ground_truth()->images;
@@ -100,7 +84,7 @@ TEST(Datasets, MissingImageNamesFileOrIsSkipped) {
     fs::copy_file(fs::path(tiny("val2017")) / images[i].file_name, dir / images[i].file_name);
   std::ofstream(dir / images[2].file_name, std::ios::trunc) << "garbage";
   CocoRawDataset ds(tiny_json(), dir.string());
-  std::string msg = error_of([&] { ds.get(1); });
+  std::string msg = qtune::test::input_error_of([&] { ds.get(1); });
   EXPECT_NE(msg.find(images[1].file_name), std::string::npos) << msg;
 
   TransformList t;
@@ -108,7 +92,7 @@ TEST(Datasets, MissingImageNamesFileOrIsSkipped) {
   {
     Pipeline p(ds, t, {.threads = 2, .queue_depth = 4});
     EXPECT_TRUE(p.next().has_value());
-    std::string m2 = error_of([&] { p.next(); });
+    std::string m2 = qtune::test::input_error_of([&] { p.next(); });
     EXPECT_NE(m2.find(images[1].file_name), std::string::npos) << m2;
   }
   Pipeline p(ds, t, {.threads = 2, .queue_depth = 4, .skip_bad_images = true});
@@ -170,7 +154,7 @@ TEST(Datasets, RawMnistFromSharedData) {
   ASSERT_TRUE(s.image.has_value());
   EXPECT_EQ(s.image->channels, 1);
   EXPECT_LT(s.truth.class_label, 10);
-  std::string msg = error_of([&] {
+  std::string msg = qtune::test::input_error_of([&] {
     MnistDataset bad(shared_data("mnist/images_10000x28x28_u8.bin"),
                      "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz");
   });
@@ -178,7 +162,7 @@ TEST(Datasets, RawMnistFromSharedData) {
 }
 
 TEST(Datasets, ImageFolderAndList) {
-  fs::path dir = temp_dir("folder");
+  fs::path dir = qtune::test::scratch_dir("folder");
   std::string dog = shared_data("models/yolox_nano/dog.jpg");
   fs::create_directories(dir / "b_dog");
   fs::create_directories(dir / "a_cat");
@@ -196,7 +180,8 @@ TEST(Datasets, ImageFolderAndList) {
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list.get(0).truth.class_label, 7);
   std::ofstream(dir / "bad.txt") << "b_dog/1.jpg 7\nno_label.jpg\n";
-  std::string msg = error_of([&] { ImageListDataset((dir / "bad.txt").string(), ""); });
+  std::string msg =
+      qtune::test::input_error_of([&] { ImageListDataset((dir / "bad.txt").string(), ""); });
   EXPECT_NE(msg.find("bad.txt:2"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
@@ -222,16 +207,17 @@ transform:
 
 TEST(Factories, ErrorsNameKeyPath) {
   auto err = [](const std::string &yaml) {
-    return error_of([&] { make_dataloader(YAML::Load(yaml), "/nonexistent"); });
+    return qtune::test::input_error_of([&] { make_dataloader(YAML::Load(yaml), "/nonexistent"); });
   };
   EXPECT_NE(err("dataset: {COCORecord: {root: x.record}}\ntransform: {Resize: {size: -3}}")
                 .find("x.record"),
             std::string::npos);
   std::string m = err("dataset: {ImageFolder: {root: /tmp}}\ntransform: {Resize: {size: [1]}}");
   EXPECT_NE(m.find("dataloader.transform.Resize.size"), std::string::npos) << m;
-  m = error_of([] { make_transforms(YAML::Load("Resize: {size: 4, interpolation: cubic}")); });
+  m = qtune::test::input_error_of(
+      [] { make_transforms(YAML::Load("Resize: {size: 4, interpolation: cubic}")); });
   EXPECT_NE(m.find("dataloader.transform.Resize.interpolation"), std::string::npos) << m;
-  m = error_of([] { make_transforms(YAML::Load("Blur: {}")); });
+  m = qtune::test::input_error_of([] { make_transforms(YAML::Load("Blur: {}")); });
   EXPECT_NE(m.find("dataloader.transform.Blur"), std::string::npos) << m;
   m = err("dataset: {COCORaw: {root: r, imgdir: x}}");
   EXPECT_NE(m.find("dataloader.dataset.COCORaw.imgdir"), std::string::npos) << m;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_util.h"
+#include "data_test_util.h"
 
 using qtune::test::qtune_binary;
 using qtune::test::shared_data;
@@ -54,12 +55,6 @@ std::string tiny_images() {
   return shared_data("coco/val2017_tiny/val2017");
 }
 
-fs::path temp_dir(const std::string &name) {
-  fs::path p = fs::temp_directory_path() / ("qtune_cli_" + std::to_string(::getpid()) + "_" + name);
-  fs::create_directories(p);
-  return p;
-}
-
 } // namespace
 
 TEST(EvaluateCli, ScoresReferenceDetectionsLikePycocotools) {
@@ -77,7 +72,7 @@ TEST(EvaluateCli, ScoresReferenceDetectionsLikePycocotools) {
 }
 
 TEST(EvaluateCli, DatasetConvertAndInfo) {
-  fs::path dir = temp_dir("convert");
+  fs::path dir = qtune::test::scratch_dir("convert");
   std::string rec = (dir / "tiny.record").string();
   RunResult r = run("dataset convert --from coco --annotations " + tiny_json() + " --images " +
                     tiny_images() + " --to tfrecord " + rec);
@@ -116,7 +111,7 @@ TEST(EvaluateCli, YoloxNanoEndToEndRawAndRecord) {
               jr.at("images_per_second").get<double>());
   EXPECT_NEAR(ap_raw, ref_ap, 0.005);
 
-  fs::path dir = temp_dir("e2e");
+  fs::path dir = qtune::test::scratch_dir("e2e");
   std::string rec = (dir / "tiny.record").string();
   ASSERT_EQ(
       run("dataset convert --annotations " + tiny_json() + " --images " + tiny_images() + " " + rec)
@@ -133,7 +128,7 @@ TEST(EvaluateCli, YoloxNanoEndToEndRawAndRecord) {
 // A missing image stops conversion with its file name (no runtime needed); with a
 // model, `evaluate --skip-bad-images` skips and counts it instead.
 TEST(EvaluateCli, MissingImageFailsOrIsSkipped) {
-  fs::path dir = temp_dir("missing");
+  fs::path dir = qtune::test::scratch_dir("missing");
   for (const auto &e : fs::directory_iterator(tiny_images()))
     if (e.path().filename().string() != "000000184324.jpg")
       fs::copy_file(e.path(), dir / e.path().filename());

@@ -7,6 +7,7 @@
 #include "data/crc32c.h"
 #include "data/od_example.h"
 #include "data/tfrecord.h"
+#include "data_test_util.h"
 #include "proto/example.pb.h"
 #include "qtune/error.h"
 
@@ -18,15 +19,6 @@ namespace {
 std::string temp_path(const std::string &name) {
   return (fs::temp_directory_path() / ("qtune_test_" + std::to_string(::getpid()) + "_" + name))
       .string();
-}
-
-template <typename F> std::string error_of(F &&f) {
-  try {
-    f();
-  } catch (const qtune::InputError &e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 void write_records(const std::string &path, const std::vector<std::string> &records) {
@@ -79,7 +71,7 @@ TEST(TFRecord, BadDataCrcNamesRecord) {
   std::string b = file_bytes(path);
   b[(16 + 5) + (12 + 2)] ^= 0x40; // flip a bit inside record 1's data
   put_bytes(path, b);
-  std::string msg = error_of([&] { read_tfrecord_file(path); });
+  std::string msg = qtune::test::input_error_of([&] { read_tfrecord_file(path); });
   EXPECT_NE(msg.find("record 1"), std::string::npos) << msg;
   EXPECT_NE(msg.find("bad data CRC"), std::string::npos) << msg;
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
@@ -92,7 +84,7 @@ TEST(TFRecord, BadLengthCrcNamesRecord) {
   std::string b = file_bytes(path);
   b[(16 + 5) + (16 + 6) + 9] ^= 0x01; // record 2's length CRC
   put_bytes(path, b);
-  std::string msg = error_of([&] { read_tfrecord_file(path); });
+  std::string msg = qtune::test::input_error_of([&] { read_tfrecord_file(path); });
   EXPECT_NE(msg.find("record 2"), std::string::npos) << msg;
   EXPECT_NE(msg.find("bad length CRC"), std::string::npos) << msg;
   fs::remove(path);
@@ -104,7 +96,7 @@ TEST(TFRecord, TruncatedFileNamesRecord) {
   std::string b = file_bytes(path);
   for (size_t cut : {b.size() - 3, b.size() - 12, b.size() - 20}) {
     put_bytes(path, b.substr(0, cut));
-    std::string msg = error_of([&] { read_tfrecord_file(path); });
+    std::string msg = qtune::test::input_error_of([&] { read_tfrecord_file(path); });
     EXPECT_NE(msg.find("record 2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
   }
@@ -170,7 +162,7 @@ TEST(OdExample, MissingFeatureNamesRecordAndFeature) {
   parse_od_example(rec, "ok");
   std::string where = path + ": record " + std::to_string(r.records_read());
   r.next(rec);
-  std::string msg = error_of([&] { parse_od_example(rec, where); });
+  std::string msg = qtune::test::input_error_of([&] { parse_od_example(rec, where); });
   EXPECT_NE(msg.find("record 1"), std::string::npos) << msg;
   EXPECT_NE(msg.find("image/object/class/label"), std::string::npos) << msg;
   fs::remove(path);
