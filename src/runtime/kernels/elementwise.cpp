@@ -221,6 +221,10 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (in[0].dtype() == DType::f16 || in[0].dtype() == DType::bf16) {
+      run_via_f32(in, out[0]);
+      return;
+    }
     const Tensor &a = in[0];
     Tensor b = in[1].dtype() == a.dtype() ? in[1] : in[1].cast(a.dtype());
     kernels::dispatch_numeric(node_, a.dtype(), [&](auto tag) {
@@ -233,6 +237,15 @@ public:
   }
 
 private:
+  // Half-precision inputs are rare (conformance cases): compute in f32.
+  void run_via_f32(std::span<const Tensor> in, Tensor &out) {
+    Tensor a = in[0].cast(DType::f32), b = in[1].cast(DType::f32);
+    Tensor r(returns_bool(op_) ? DType::boolean : DType::f32, out.shape());
+    apply_binary(node_, op_, a, b, r);
+    Tensor c = r.dtype() == out.dtype() ? r : r.cast(out.dtype());
+    std::memcpy(out.raw(), c.raw(), c.nbytes());
+  }
+
   Node node_;
   BinOp op_;
   Broadcast plan_;
@@ -256,6 +269,17 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    DType t = in[0].dtype();
+    if (t == DType::f16 || t == DType::bf16) {
+      std::vector<Tensor> f32;
+      for (const auto &x : in)
+        f32.push_back(x.cast(DType::f32));
+      std::vector<Tensor> r{Tensor(DType::f32, out[0].shape())};
+      run(f32, r);
+      Tensor c = r[0].cast(t);
+      std::memcpy(out[0].raw(), c.raw(), c.nbytes());
+      return;
+    }
     if (in.size() == 1) {
       std::memcpy(out[0].raw(), in[0].raw(), in[0].nbytes());
     } else {

@@ -11,6 +11,15 @@
   X(activation) \
   X(softmax) \
   X(shape_ops) \
+  X(concat_split) \
+  X(transpose) \
+  X(slice) \
+  X(gather) \
+  X(cast) \
+  X(expand_tile) \
+  X(pad) \
+  X(reduce) \
+  X(argmax_topk) \
   X(quantize_linear) \
   X(qconv) \
   X(qpool) \

@@ -1,0 +1,134 @@
+// Transpose with a permutation (default: reverse). Dims that stay adjacent and
+// in order are merged first, so e.g. NCHW->NHWC is a 3D transpose of
+// [N, C, H*W]; the innermost source-contiguous run is copied as a block.
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "runtime/kernel.h"
+#include "runtime/kernels/kernel_util.h"
+
+namespace qtune {
+namespace {
+
+class TransposeKernel : public Kernel {
+public:
+  explicit TransposeKernel(const Node &n) : node_(n), perm_attr_(n.attr_ints("perm")) {}
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    const Shape &s = in[0].shape();
+    perm_ = perm_attr_;
+    if (perm_.empty()) {
+      perm_.resize(s.size());
+      std::iota(perm_.rbegin(), perm_.rend(), 0);
+    }
+    std::vector<bool> seen(s.size(), false);
+    if (perm_.size() != s.size())
+      throw InputError(fmt::format("{}: perm {} does not match input {}", node_.describe(),
+                                   shape_str(perm_), shape_str(s)));
+    Shape out(s.size());
+    for (size_t i = 0; i < perm_.size(); ++i) {
+      int p = kernels::normalize_axis(node_, perm_[i], static_cast<int>(s.size()));
+      if (seen[p])
+        throw InputError(node_.describe() + ": perm repeats an axis");
+      seen[p] = true;
+      perm_[i] = p;
+      out[i] = s[p];
+    }
+    return {{in[0].dtype(), out}};
+  }
+
+  void prepare(std::span<const Tensor> in) override {
+    // Drop size-1 dims, then merge output dims i, i+1 when perm[i+1] == perm[i] + 1.
+    const Shape &s = in[0].shape();
+    std::vector<int64_t> kept;
+    for (int64_t p : perm_)
+      if (s[p] != 1)
+        kept.push_back(p);
+    std::vector<int64_t> order = kept;
+    std::sort(order.begin(), order.end());
+    std::vector<std::vector<int64_t>> groups; // groups of source axes, in output order
+    for (int64_t p : kept) {
+      if (!groups.empty() && groups.back().back() + 1 == p) {
+        // Only merge if no kept axis lies between (size-1 dims were removed).
+        groups.back().push_back(p);
+      } else {
+        groups.push_back({p});
+      }
+    }
+    // Source order of the groups gives the merged source shape.
+    std::vector<size_t> by_src(groups.size());
+    std::iota(by_src.begin(), by_src.end(), 0);
+    std::sort(by_src.begin(), by_src.end(),
+              [&](size_t a, size_t b) { return groups[a][0] < groups[b][0]; });
+    size_t r = groups.size();
+    std::vector<int64_t> src_dims(r);
+    for (size_t k = 0; k < r; ++k) {
+      int64_t d = 1;
+      for (int64_t p : groups[by_src[k]])
+        d *= s[p];
+      src_dims[k] = d;
+    }
+    std::vector<int64_t> src_stride(r, 1);
+    for (size_t k = r; k-- > 1;)
+      src_stride[k - 1] = src_stride[k] * src_dims[k];
+    dims_.assign(r, 1);
+    strides_.assign(r, 1);
+    for (size_t i = 0; i < r; ++i) {
+      size_t k = std::find(by_src.begin(), by_src.end(), i) - by_src.begin();
+      dims_[i] = src_dims[k];
+      strides_[i] = src_stride[k];
+    }
+    if (dims_.empty()) {
+      dims_ = {1};
+      strides_ = {1};
+    }
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (in[0].numel() == 0)
+      return;
+    kernels::dispatch_by_size(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      copy(in[0].data<T>(), out[0].data<T>());
+    });
+  }
+
+private:
+  template <typename T> void copy(const T *src, T *dst) const {
+    const int r = static_cast<int>(dims_.size());
+    const int64_t inner = dims_[r - 1], inner_stride = strides_[r - 1];
+    int64_t rows = 1;
+    for (int i = 0; i + 1 < r; ++i)
+      rows *= dims_[i];
+#pragma omp parallel for if (rows * inner > 32768)
+    for (int64_t row = 0; row < rows; ++row) {
+      int64_t off = 0, rem = row;
+      for (int i = r - 2; i >= 0; --i) {
+        off += (rem % dims_[i]) * strides_[i];
+        rem /= dims_[i];
+      }
+      T *d = dst + row * inner;
+      const T *s = src + off;
+      if (inner_stride == 1) {
+        std::memcpy(d, s, inner * sizeof(T));
+      } else {
+        for (int64_t j = 0; j < inner; ++j)
+          d[j] = s[j * inner_stride];
+      }
+    }
+  }
+
+  Node node_;
+  std::vector<int64_t> perm_attr_, perm_;
+  std::vector<int64_t> dims_, strides_; // merged output dims and their source strides
+};
+
+} // namespace
+
+void register_transpose_kernels(KernelRegistry &r) {
+  r.add("Transpose",
+        [](const Node &n, const KernelEnv &) { return std::make_unique<TransposeKernel>(n); });
+}
+
+} // namespace qtune
