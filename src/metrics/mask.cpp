@@ -228,6 +228,35 @@ Rle rle_from_bbox(const Box &box, uint32_t h, uint32_t w) {
   return rle_from_polygon(xy, h, w);
 }
 
+// Walks two run lists of one mask size together: f(length, in_a, in_b) for each
+// stretch over which neither mask changes (as maskApi's merge/IoU loops do).
+template <typename F>
+static void walk_runs(const std::vector<uint32_t> &a, const std::vector<uint32_t> &b, F &&f) {
+  if (a.empty() || b.empty())
+    return;
+  size_t ia = 1, ib = 1;
+  uint32_t ca = a[0], cb = b[0];
+  bool va = false, vb = false;
+  for (;;) {
+    uint32_t c = std::min(ca, cb);
+    f(c, va, vb);
+    ca -= c;
+    if (!ca && ia < a.size()) {
+      ca = a[ia++];
+      va = !va;
+    }
+    cb -= c;
+    if (!cb && ib < b.size()) {
+      cb = b[ib++];
+      vb = !vb;
+    }
+    // Done when either list is used up (they end together unless the sizes lie;
+    // stopping then also avoids maskApi's endless loop on such input).
+    if ((ca == 0 && ia == a.size()) || (cb == 0 && ib == b.size()))
+      return;
+  }
+}
+
 Rle rle_merge(std::span<const Rle> rles, bool intersect) {
   if (rles.empty())
     return {};
@@ -237,37 +266,21 @@ Rle rle_merge(std::span<const Rle> rles, bool intersect) {
   std::vector<uint32_t> cnts = rles[0].counts;
   std::vector<uint32_t> out;
   for (size_t i = 1; i < rles.size(); ++i) {
-    const Rle &b = rles[i];
-    if (b.h != h || b.w != w)
+    if (rles[i].h != h || rles[i].w != w)
       return {};
     out.clear();
-    size_t ka = cnts.size(), kb = b.counts.size(), ia = 1, ib = 1;
-    uint32_t ca = ka ? cnts[0] : 0, cb = kb ? b.counts[0] : 0, cc = 0;
-    bool v = false, va = false, vb = false;
-    uint64_t ct = 1;
-    while (ct > 0) {
-      uint32_t c = std::min(ca, cb);
-      cc += c;
-      ct = 0;
-      ca -= c;
-      if (!ca && ia < ka) {
-        ca = cnts[ia++];
-        va = !va;
-      }
-      ct += ca;
-      cb -= c;
-      if (!cb && ib < kb) {
-        cb = b.counts[ib++];
-        vb = !vb;
-      }
-      ct += cb;
-      bool vp = v;
-      v = intersect ? (va && vb) : (va || vb);
-      if (v != vp || ct == 0) {
+    bool v = false; // value of the run being built; the first run is a 0-run
+    uint32_t cc = 0;
+    walk_runs(cnts, rles[i].counts, [&](uint32_t c, bool va, bool vb) {
+      bool now = intersect ? (va && vb) : (va || vb);
+      if (now != v && c > 0) {
         out.push_back(cc);
         cc = 0;
+        v = now;
       }
-    }
+      cc += c;
+    });
+    out.push_back(cc);
     cnts.swap(out);
   }
   return {h, w, std::move(cnts)};
@@ -294,35 +307,13 @@ void bbox_iou(std::span<const Box> dt, std::span<const Box> gt, std::span<const 
       out[d * n + g] = box_iou(dt[d], gt[g], !iscrowd.empty() && iscrowd[g]);
 }
 
-// Walks both run lists together counting the pixels set in both / in either.
+// Pixels set in both / in either mask; for a crowd gt the union is the detection's area.
 static double rle_pair_iou(const Rle &d, const Rle &g, bool crowd) {
-  size_t ka = d.counts.size(), kb = g.counts.size(), a = 1, b = 1;
-  if (ka == 0 || kb == 0)
-    return 0;
-  uint32_t ca = d.counts[0], cb = g.counts[0];
-  bool va = false, vb = false;
-  uint64_t inter = 0, uni = 0, ct = 1;
-  while (ct > 0) {
-    uint32_t c = std::min(ca, cb);
-    if (va || vb) {
-      uni += c;
-      if (va && vb)
-        inter += c;
-    }
-    ct = 0;
-    ca -= c;
-    if (!ca && a < ka) {
-      ca = d.counts[a++];
-      va = !va;
-    }
-    ct += ca;
-    cb -= c;
-    if (!cb && b < kb) {
-      cb = g.counts[b++];
-      vb = !vb;
-    }
-    ct += cb;
-  }
+  uint64_t inter = 0, uni = 0;
+  walk_runs(d.counts, g.counts, [&](uint32_t c, bool va, bool vb) {
+    uni += (va || vb) ? c : 0;
+    inter += (va && vb) ? c : 0;
+  });
   if (inter == 0)
     return 0;
   if (crowd)

@@ -90,6 +90,36 @@ TEST(Mask, MergeAndIouOfRectangles) {
   EXPECT_EQ(o[0], 0.0);
 }
 
+TEST(Mask, MergeOfRealPolygonsIsPixelwiseUnion) {
+  // Multi-polygon objects of the golden ground truth: run-walking union and
+  // intersection must equal OR / AND of the decoded masks.
+  coco::Dataset gt =
+      coco::load_coco(test::shared_data("coco/cocoapi_golden/instances_val2014_100.json"));
+  int checked = 0;
+  for (const coco::Annotation &a : gt.annotations) {
+    if (a.segmentation.polygons.size() < 2 || checked == 20) // 20 keep the test fast
+      continue;
+    const coco::Image &img = gt.image(a.image_id);
+    uint32_t h = uint32_t(img.height), w = uint32_t(img.width);
+    std::vector<Rle> parts;
+    for (const auto &poly : a.segmentation.polygons)
+      parts.push_back(rle_from_polygon(poly, h, w));
+    std::vector<uint8_t> any(size_t(h) * w, 0), all(size_t(h) * w, 1);
+    for (const Rle &r : parts) {
+      std::vector<uint8_t> m = rle_decode(r);
+      for (size_t i = 0; i < m.size(); ++i) {
+        any[i] |= m[i];
+        all[i] &= m[i];
+      }
+    }
+    EXPECT_EQ(rle_decode(rle_merge(parts)), any) << "annotation " << a.id;
+    EXPECT_EQ(rle_decode(rle_merge(parts, true)), all) << "annotation " << a.id;
+    EXPECT_EQ(rle_merge(parts).counts, rle_encode(any, h, w).counts) << "annotation " << a.id;
+    ++checked;
+  }
+  EXPECT_GT(checked, 10);
+}
+
 TEST(Mask, BadCompressedStringIsAnError) {
   EXPECT_THROW(rle_from_string("0!", 1, 1, "x"), InputError);   // '!' below '0'
   EXPECT_THROW(rle_from_string("1", 2, 2, "x"), InputError);    // sums to 1, not 4
