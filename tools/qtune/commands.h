@@ -8,7 +8,8 @@
   X(version) \
   X(dataset) \
   X(evaluate) \
-  X(tune)
+  X(tune) \
+  X(quantize)
 
 namespace qtune::cli {
 
