@@ -45,3 +45,18 @@ TEST(Examples, YoloxEvaluationConfigLoads) {
 
 } // namespace
 } // namespace qtune::tune
+
+namespace qtune::tune {
+namespace {
+
+TEST(Examples, YoloxTuningConfigLoads) {
+  Config c = load_config(test::source_dir("examples/coco/yolox_nano.yaml"));
+  EXPECT_EQ(c.quantization.calibration.sampling_size, std::vector<int64_t>{100});
+  EXPECT_EQ(c.quantization.calibration.dataloader.dataset_type, "COCORaw");
+  EXPECT_EQ(c.accuracy.metric_name, "COCOmAP");
+  EXPECT_TRUE(c.tuning.relative);
+  EXPECT_DOUBLE_EQ(c.tuning.criterion, 0.01);
+}
+
+} // namespace
+} // namespace qtune::tune
