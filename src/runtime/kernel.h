@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <oneapi/dnnl/dnnl_types.h>
+
 #include "ir/graph.h"
 #include "qtune/tensor.h"
 
@@ -21,9 +23,15 @@ namespace qtune {
 
 // What the executor lends to kernels.
 struct KernelEnv {
-  dnnl::engine* engine = nullptr;
-  dnnl::stream* stream = nullptr;
+  dnnl::engine *engine = nullptr;
+  dnnl::stream *stream = nullptr;
   int threads = 1;
+  // The graph being run (null in unit tests): lets a kernel see whether an
+  // input is an initializer (constant weights may be packed once in prepare()).
+  const Graph *graph = nullptr;
+  bool is_constant(const std::string &value) const {
+    return graph && !value.empty() && graph->is_initializer(value);
+  }
 };
 
 struct TensorType {
@@ -49,17 +57,30 @@ public:
   // True when output shapes depend on input *values* that change between runs
   // (NonMaxSuppression, NonZero): infer() is then called on every run.
   virtual bool value_dependent_shapes() const { return false; }
+
+  // oneDNN layout opt-in. By default every tensor a kernel sees is plain
+  // row-major. A kernel returning true here is told, before each prepare(),
+  // the oneDNN layout of each input (set_input_layouts: nullptr = plain), and
+  // after prepare() asked for the layout it writes each output in
+  // (output_layout: nullptr = plain). The executor sizes such outputs by
+  // dnnl_memory_desc_get_size, keeps the layout between opted-in kernels
+  // (conv -> conv -> pool stay nChw16c) and reorders to plain for everyone
+  // else (plain kernels, graph outputs, the node hook). Tensor shapes stay the
+  // logical NCHW shapes.
+  virtual bool accepts_dnnl_layouts() const { return false; }
+  virtual void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {}
+  virtual const dnnl_memory_desc_t *output_layout(size_t k) const { return nullptr; }
 };
 
 // Makes the kernel for one node; throws UnsupportedError on attributes or
 // input combinations it does not handle (naming the node).
-using KernelFactory = std::function<std::unique_ptr<Kernel>(const Node&, const KernelEnv&)>;
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const Node &, const KernelEnv &)>;
 
 class KernelRegistry {
 public:
-  static KernelRegistry& instance(); // filled by register_all_kernels() on first use
-  void add(const std::string& op_type, KernelFactory f, const std::string& domain = "");
-  const KernelFactory* find(const std::string& op_type, const std::string& domain = "") const;
+  static KernelRegistry &instance(); // filled by register_all_kernels() on first use
+  void add(const std::string &op_type, KernelFactory f, const std::string &domain = "");
+  const KernelFactory *find(const std::string &op_type, const std::string &domain = "") const;
   std::vector<std::string> op_types() const; // sorted, "domain:op" for non-default domains
 
 private:
@@ -67,6 +88,6 @@ private:
 };
 
 // Throws UnsupportedError("... op 'X' used by node 'Y' is not supported") if absent.
-std::unique_ptr<Kernel> make_kernel(const Node& node, const KernelEnv& env);
+std::unique_ptr<Kernel> make_kernel(const Node &node, const KernelEnv &env);
 
 } // namespace qtune

@@ -6,6 +6,10 @@
 #define QTUNE_KERNEL_FAMILIES(X) \
   X(identity) \
   X(conv) \
+  X(gemm) \
+  X(matmul) \
+  X(pool) \
+  X(batchnorm) \
   X(elementwise) \
   X(unary) \
   X(activation) \

@@ -1,0 +1,50 @@
+#pragma once
+// Helpers shared by the oneDNN-backed FP32 kernels (conv, conv_transpose,
+// gemm/matmul, pool): engine access, plain memory descs, sliding-window
+// geometry from ONNX attributes, fused activations as oneDNN post-ops.
+#include <dnnl.hpp>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+
+namespace qtune::dnnl_util {
+
+using dims = dnnl::memory::dims;
+
+// The executor's engine/stream when given, else process-wide ones (unit tests).
+dnnl::engine &engine(const KernelEnv &env);
+dnnl::stream &stream(const KernelEnv &env);
+
+dnnl::memory::data_type dtype(DType t);
+
+// Row-major f32 desc of `shape` (tag a, ab, abc ... by rank).
+dnnl::memory::desc plain_desc(const Shape &shape,
+                              dnnl::memory::data_type dt = dnnl::memory::data_type::f32);
+dnnl::memory::format_tag plain_tag(size_t rank);
+dims to_dims(const Shape &s);
+
+// Sliding window over the spatial dims of an [N, C, spatial...] input: resolved
+// pads (auto_pad, ceil_mode) with the end padding adjusted so that oneDNN
+// reproduces `out` exactly. Dilations are ONNX style (1 = dense).
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end, out;
+  dims dnnl_dilations() const; // oneDNN counts dilation from 0
+};
+
+// `kernel` is the spatial kernel size; throws InputError naming the node for
+// bad attribute lengths or an output of size < 1.
+Window resolve_window(const Node &node, const Shape &x, const std::vector<int64_t> &kernel,
+                      bool ceil_mode);
+
+// Appends a qtune:Fused* activation (name + params, see docs/ARCHITECTURE.md);
+// throws UnsupportedError naming the node for unknown names.
+void append_activation(dnnl::post_ops &ops, const Node &node, const std::string &activation,
+                       const std::vector<float> &params);
+
+// Runs one reorder between two memories (created per call: only for tests and
+// one-time weight packing, never in a hot run()).
+void reorder_now(const KernelEnv &env, dnnl::memory &from, dnnl::memory &to);
+
+} // namespace qtune::dnnl_util

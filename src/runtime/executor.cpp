@@ -1,0 +1,494 @@
+// The executor: kernels made once per node; on the first run with a new
+// input-shape signature every node is inferred and prepared while it runs
+// (inference may read values, e.g. Reshape reading a Shape output), then a
+// static arena is planned by liveness and later runs reuse it without any
+// allocation. Nodes whose shapes depend on values (NonZero, NMS) and their
+// consumers are "dynamic": checked every run, outputs allocated per run.
+#include "runtime/executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <dnnl.hpp>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "qtune/error.h"
+#include "runtime/kernel.h"
+
+namespace qtune {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+
+size_t align_up(size_t n) {
+  return (n + kAlign - 1) / kAlign * kAlign;
+}
+
+// One named value: a constant, a graph input or a node output.
+struct Slot {
+  std::string name;
+  Tensor value;
+  int producer = -1; // node index, -1 for inputs and constants
+  int last_use = -1; // last node index reading it
+  bool is_constant = false;
+  bool is_output = false;
+  bool dynamic = false; // shape may change from run to run with the same inputs
+  size_t offset = 0;    // arena offset when planned
+  size_t bytes = 0;     // buffer size (a blocked layout may pad channels)
+  // oneDNN layout opt-in: set when the producer wrote a non-plain layout.
+  bool blocked = false;
+  dnnl::memory::desc layout;
+  int shadow = -1; // slot of the plain copy for consumers that need it
+  bool shadow_needed = false;
+  dnnl::reorder to_plain;
+  dnnl::memory from_mem, to_mem;
+};
+
+struct NodeState {
+  std::unique_ptr<Kernel> kernel;
+  std::vector<int> inputs;            // slot index, -1 for absent
+  std::vector<int> outputs;           // slot index, -1 for absent
+  std::vector<Shape> prepared_shapes; // input shapes of the last prepare()
+  std::vector<TensorType> types;      // inferred output types
+  bool prepared = false;
+  bool dynamic = false;
+  bool accepts_layouts = false;
+  double total_ms = 0;
+  int64_t calls = 0;
+};
+
+bool dims_match(const ValueInfo &vi, const Shape &s) {
+  if (!vi.has_shape)
+    return true;
+  if (vi.dims.size() != s.size())
+    return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (vi.dims[i].known() && vi.dims[i].value != s[i])
+      return false;
+  return true;
+}
+
+// Owned, 64-byte aligned buffer of `bytes` (>= the tensor's plain size).
+Tensor alloc_tensor(DType dtype, const Shape &shape, size_t bytes) {
+  Tensor plain(dtype, shape);
+  if (bytes <= plain.nbytes())
+    return plain;
+  std::shared_ptr<uint8_t[]> buf(new (std::align_val_t(kAlign)) uint8_t[bytes], [](uint8_t *p) {
+    operator delete[](p, std::align_val_t(kAlign));
+  });
+  return Tensor::view(dtype, shape, buf.get(), buf);
+}
+
+std::string dims_str(const ValueInfo &vi) {
+  if (!vi.has_shape)
+    return "[?]";
+  std::string s = "[";
+  for (size_t i = 0; i < vi.dims.size(); ++i) {
+    if (i)
+      s += ",";
+    const Dim &d = vi.dims[i];
+    s += d.known() ? std::to_string(d.value) : (d.symbol.empty() ? "?" : d.symbol);
+  }
+  return s + "]";
+}
+
+} // namespace
+
+struct Executor::Impl {
+  std::shared_ptr<const Graph> graph;
+  ExecutorOptions options;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  KernelEnv env;
+  std::vector<Slot> slots;
+  std::unordered_map<std::string, int> slot_of;
+  std::vector<NodeState> nodes;
+  std::vector<int> input_slots, output_slots;
+  std::vector<Shape> signature; // graph-input shapes of the current plan
+  bool planned = false;
+  std::shared_ptr<uint8_t[]> arena;
+  size_t arena_size = 0;
+  NodeHook hook;
+
+  static std::string v_plain_name(const std::string &name) { return name + "#plain"; }
+
+  // The tensor a consumer reads: the plain copy unless it takes oneDNN layouts.
+  const Tensor &readable(int s, bool accepts_layouts) const {
+    const Slot &sl = slots[s];
+    return sl.blocked && !accepts_layouts ? slots[sl.shadow].value : sl.value;
+  }
+
+  int slot_index(const std::string &name) {
+    auto it = slot_of.find(name);
+    if (it != slot_of.end())
+      return it->second;
+    slots.emplace_back();
+    slots.back().name = name;
+    slot_of[name] = static_cast<int>(slots.size()) - 1;
+    return static_cast<int>(slots.size()) - 1;
+  }
+
+  void build() {
+    const Graph &g = *graph;
+    env.engine = &engine;
+    env.stream = &stream;
+    env.graph = graph.get();
+    env.threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+    for (const auto &[name, t] : g.initializers) {
+      int s = slot_index(name);
+      slots[s].value = t;
+      slots[s].is_constant = true;
+    }
+    for (const ValueInfo &vi : g.inputs)
+      input_slots.push_back(slot_index(vi.name));
+    nodes.resize(g.nodes.size());
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node &n = g.nodes[i];
+      NodeState &ns = nodes[i];
+      ns.kernel = make_kernel(n, env);
+      for (const std::string &v : n.inputs) {
+        if (v.empty()) {
+          ns.inputs.push_back(-1);
+          continue;
+        }
+        auto it = slot_of.find(v);
+        if (it == slot_of.end())
+          throw InputError(
+              fmt::format("{}: {} reads '{}' which nothing produces", g.source, n.describe(), v));
+        ns.inputs.push_back(it->second);
+        slots[it->second].last_use = static_cast<int>(i);
+      }
+      // Plain kernels read the plain copy of blocked values.
+      if (!ns.kernel->accepts_dnnl_layouts())
+        for (int s : ns.inputs)
+          if (s >= 0 && slots[s].shadow >= 0) {
+            slots[slots[s].shadow].last_use = static_cast<int>(i);
+            slots[s].shadow_needed = true;
+          }
+      for (const std::string &v : n.outputs) {
+        if (v.empty()) {
+          ns.outputs.push_back(-1);
+          continue;
+        }
+        int s = slot_index(v);
+        slots[s].producer = static_cast<int>(i);
+        ns.outputs.push_back(s);
+      }
+      ns.accepts_layouts = ns.kernel->accepts_dnnl_layouts();
+      for (int o : ns.outputs) {
+        if (o < 0 || !ns.accepts_layouts)
+          continue;
+        int sh = slot_index(v_plain_name(slots[o].name));
+        slots[sh].producer = static_cast<int>(i);
+        slots[o].shadow = sh;
+      }
+      ns.dynamic = ns.kernel->value_dependent_shapes();
+      for (int s : ns.inputs)
+        if (s >= 0 && slots[s].dynamic)
+          ns.dynamic = true;
+      for (int s : ns.outputs)
+        if (s >= 0) {
+          slots[s].dynamic = ns.dynamic;
+          if (slots[s].shadow >= 0)
+            slots[slots[s].shadow].dynamic = ns.dynamic;
+        }
+    }
+    for (const ValueInfo &vi : g.outputs) {
+      auto it = slot_of.find(vi.name);
+      if (it == slot_of.end())
+        throw InputError(
+            fmt::format("{}: graph output '{}' is not produced by any node", g.source, vi.name));
+      Slot &sl = slots[it->second];
+      output_slots.push_back(it->second);
+      sl.is_output = true;
+      sl.last_use = static_cast<int>(nodes.size());
+      if (sl.shadow >= 0) {
+        sl.shadow_needed = true;
+        slots[sl.shadow].last_use = static_cast<int>(nodes.size());
+      }
+    }
+  }
+
+  void check_inputs(const std::unordered_map<std::string, Tensor> &inputs) {
+    const Graph &g = *graph;
+    for (size_t i = 0; i < g.inputs.size(); ++i) {
+      const ValueInfo &vi = g.inputs[i];
+      auto it = inputs.find(vi.name);
+      if (it == inputs.end())
+        throw InputError(fmt::format("{}: input '{}' is missing (expected {} {})", g.source,
+                                     vi.name, dtype_name(vi.dtype), dims_str(vi)));
+      const Tensor &t = it->second;
+      if (vi.dtype != DType::undefined && t.dtype() != vi.dtype)
+        throw InputError(fmt::format("{}: input '{}' has dtype {}, expected {}", g.source, vi.name,
+                                     dtype_name(t.dtype()), dtype_name(vi.dtype)));
+      if (!dims_match(vi, t.shape()))
+        throw InputError(fmt::format("{}: input '{}' has shape {}, expected {}", g.source, vi.name,
+                                     shape_str(t.shape()), dims_str(vi)));
+      if (t.numel() > 0 && t.raw() == nullptr)
+        throw InputError(fmt::format("{}: input '{}' has no data", g.source, vi.name));
+    }
+    for (const auto &[name, t] : inputs) {
+      bool known = std::any_of(g.inputs.begin(), g.inputs.end(),
+                               [&](const ValueInfo &vi) { return vi.name == name; });
+      if (!known)
+        throw InputError(fmt::format("{}: '{}' is not an input of the model", g.source, name));
+    }
+  }
+
+  void set_threads() { omp_set_num_threads(env.threads); }
+
+  // Gathers a node's input tensors (undefined for absent ones).
+  void gather(const NodeState &ns, std::vector<Tensor> &out) {
+    out.clear();
+    for (int s : ns.inputs)
+      out.push_back(s >= 0 ? readable(s, ns.accepts_layouts) : Tensor());
+  }
+
+  bool shapes_changed(const NodeState &ns, const std::vector<Tensor> &in) {
+    if (!ns.prepared || ns.prepared_shapes.size() != in.size())
+      return true;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (in[i].shape() != ns.prepared_shapes[i])
+        return true;
+    return false;
+  }
+
+  void infer_and_prepare(size_t i, NodeState &ns, std::vector<Tensor> &in) {
+    const Node &n = graph->nodes[i];
+    try {
+      if (ns.accepts_layouts) {
+        std::vector<const dnnl_memory_desc_t *> layouts;
+        for (int s : ns.inputs)
+          layouts.push_back(s >= 0 && slots[s].blocked ? &slots[s].layout.data : nullptr);
+        ns.kernel->set_input_layouts(layouts);
+      }
+      ns.types = ns.kernel->infer(in);
+      ns.kernel->prepare(in);
+    } catch (const Error &e) {
+      throw;
+    } catch (const std::exception &e) {
+      throw Error(fmt::format("{}: {}: {}", graph->source, n.describe(), e.what()));
+    }
+    if (ns.types.size() < n.outputs.size())
+      throw Error(fmt::format("{}: kernel returned {} output types for {} outputs", n.describe(),
+                              ns.types.size(), n.outputs.size()));
+    ns.prepared_shapes.clear();
+    for (const Tensor &t : in)
+      ns.prepared_shapes.push_back(t.shape());
+    ns.prepared = true;
+  }
+
+  // Runs one node; `planning` allocates outputs instead of using the arena.
+  void run_node(size_t i, bool planning, std::vector<Tensor> &in, std::vector<Tensor> &out) {
+    NodeState &ns = nodes[i];
+    gather(ns, in);
+    bool fresh =
+        planning || ns.kernel->value_dependent_shapes() || (ns.dynamic && shapes_changed(ns, in));
+    if (fresh)
+      infer_and_prepare(i, ns, in);
+    out.clear();
+    for (size_t k = 0; k < ns.outputs.size(); ++k) {
+      int s = ns.outputs[k];
+      if (s < 0) {
+        out.emplace_back();
+        continue;
+      }
+      if (planning || (slots[s].dynamic && fresh))
+        allocate_output(ns, k, s);
+      out.push_back(slots[s].value);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    ns.kernel->run(in, out);
+    if (options.profile) {
+      auto t1 = std::chrono::steady_clock::now();
+      ns.total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+      ns.calls++;
+    }
+    if (ns.accepts_layouts) {
+      for (size_t k = 0; k < ns.outputs.size(); ++k) {
+        int s = ns.outputs[k];
+        if (s < 0 || !slots[s].blocked || !(slots[s].shadow_needed || hook))
+          continue;
+        Slot &sl = slots[s];
+        sl.from_mem.set_data_handle(sl.value.raw());
+        sl.to_mem.set_data_handle(slots[sl.shadow].value.raw());
+        sl.to_plain.execute(stream, sl.from_mem, sl.to_mem);
+        out[k] = slots[sl.shadow].value;
+      }
+      stream.wait();
+    }
+    if (hook)
+      hook(graph->nodes[i], out);
+  }
+
+  // Allocates output k of a just-prepared node in its (possibly blocked) layout,
+  // plus the plain copy and its reorder when someone needs plain data.
+  void allocate_output(NodeState &ns, size_t k, int s) {
+    Slot &sl = slots[s];
+    const TensorType &t = ns.types[k];
+    const dnnl_memory_desc_t *layout = ns.accepts_layouts ? ns.kernel->output_layout(k) : nullptr;
+    sl.blocked = layout != nullptr;
+    sl.bytes = static_cast<size_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
+    if (!sl.blocked) {
+      sl.value = Tensor(t.dtype, t.shape);
+      return;
+    }
+    sl.layout = dnnl::memory::desc(*layout);
+    sl.bytes = std::max(sl.bytes, sl.layout.get_size());
+    sl.value = alloc_tensor(t.dtype, t.shape, sl.bytes);
+    Slot &sh = slots[sl.shadow];
+    sh.value = Tensor(t.dtype, t.shape);
+    sh.bytes = sh.value.nbytes();
+    dnnl::memory::desc plain(sl.layout.dims(), sl.layout.data_type(),
+                             dnnl::memory::format_tag(plain_format(t.shape.size())));
+    sl.from_mem = dnnl::memory(sl.layout, engine, nullptr);
+    sl.to_mem = dnnl::memory(plain, engine, nullptr);
+    sl.to_plain = dnnl::reorder(sl.from_mem, sl.to_mem);
+  }
+
+  static dnnl::memory::format_tag plain_format(size_t rank) {
+    using tag = dnnl::memory::format_tag;
+    static const tag tags[] = {tag::a,    tag::a,     tag::ab,    tag::abc,
+                               tag::abcd, tag::abcde, tag::abcdef};
+    return tags[std::min<size_t>(rank, 6)];
+  }
+
+  // Places every non-dynamic node output in one arena: values whose lifetimes
+  // [producer, last_use] overlap never share bytes (greedy, largest first).
+  void plan_arena() {
+    struct Item {
+      int slot;
+      size_t size;
+      int begin, end;
+    };
+    std::vector<Item> items;
+    for (size_t s = 0; s < slots.size(); ++s) {
+      Slot &sl = slots[s];
+      if (sl.producer < 0 || sl.dynamic || !sl.value.defined())
+        continue;
+      bool is_shadow = sl.name.size() > 6 && sl.name.ends_with("#plain");
+      if (is_shadow && !hook && sl.last_use < 0) {
+        sl.value = Tensor(); // nobody reads this plain copy
+        continue;
+      }
+      int end = std::max(sl.last_use, sl.producer);
+      items.push_back(
+          {static_cast<int>(s), align_up(std::max<size_t>(sl.bytes, 1)), sl.producer, end});
+    }
+    std::sort(items.begin(), items.end(),
+              [](const Item &a, const Item &b) { return a.size > b.size; });
+    std::vector<const Item *> placed;
+    size_t total = 0;
+    for (Item &it : items) {
+      // Busy ranges of already placed values that live at the same time.
+      std::vector<std::pair<size_t, size_t>> busy;
+      for (const Item *p : placed)
+        if (p->begin <= it.end && it.begin <= p->end)
+          busy.push_back({slots[p->slot].offset, slots[p->slot].offset + p->size});
+      std::sort(busy.begin(), busy.end());
+      size_t offset = 0;
+      for (const auto &[b, e] : busy) {
+        if (offset + it.size <= b)
+          break;
+        offset = std::max(offset, e);
+      }
+      slots[it.slot].offset = offset;
+      total = std::max(total, offset + it.size);
+      placed.push_back(&it);
+    }
+    arena_size = total;
+    arena = std::shared_ptr<uint8_t[]>(
+        new (std::align_val_t(kAlign)) uint8_t[std::max<size_t>(total, 1)],
+        [](uint8_t *p) { operator delete[](p, std::align_val_t(kAlign)); });
+    for (const Item &it : items) {
+      Slot &sl = slots[it.slot];
+      sl.value = Tensor::view(sl.value.dtype(), sl.value.shape(), arena.get() + sl.offset, arena);
+    }
+  }
+
+  std::vector<Tensor> run(const std::unordered_map<std::string, Tensor> &inputs) {
+    check_inputs(inputs);
+    std::vector<Shape> sig;
+    for (size_t i = 0; i < input_slots.size(); ++i) {
+      const Tensor &t = inputs.at(graph->inputs[i].name);
+      slots[input_slots[i]].value = t;
+      sig.push_back(t.shape());
+    }
+    bool planning = !planned || sig != signature;
+    set_threads();
+    std::vector<Tensor> in, out;
+    for (size_t i = 0; i < nodes.size(); ++i)
+      run_node(i, planning, in, out);
+    stream.wait();
+    std::vector<Tensor> result;
+    for (int s : output_slots)
+      result.push_back(readable(s, false).clone());
+    if (planning) {
+      plan_arena();
+      signature = sig;
+      planned = true;
+    }
+    // Do not keep the caller's input buffers alive.
+    for (int s : input_slots)
+      slots[s].value = Tensor();
+    return result;
+  }
+};
+
+Executor::Executor(std::shared_ptr<const Graph> graph, ExecutorOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->graph = std::move(graph);
+  impl_->options = options;
+  impl_->build();
+}
+Executor::~Executor() = default;
+Executor::Executor(Executor &&) noexcept = default;
+Executor &Executor::operator=(Executor &&) noexcept = default;
+
+std::vector<Tensor> Executor::run(const std::unordered_map<std::string, Tensor> &inputs) {
+  return impl_->run(inputs);
+}
+
+void Executor::set_node_hook(NodeHook hook) {
+  impl_->hook = std::move(hook);
+  impl_->planned = false; // plain copies of blocked values are now needed
+}
+
+std::vector<NodeProfile> Executor::profile() const {
+  std::vector<NodeProfile> v;
+  for (size_t i = 0; i < impl_->nodes.size(); ++i) {
+    const Node &n = impl_->graph->nodes[i];
+    v.push_back({n.name, n.op_type, impl_->nodes[i].total_ms, impl_->nodes[i].calls});
+  }
+  std::stable_sort(v.begin(), v.end(), [](const NodeProfile &a, const NodeProfile &b) {
+    return a.total_ms > b.total_ms;
+  });
+  return v;
+}
+
+void Executor::reset_profile() {
+  for (auto &ns : impl_->nodes) {
+    ns.total_ms = 0;
+    ns.calls = 0;
+  }
+}
+
+const Graph &Executor::graph() const {
+  return *impl_->graph;
+}
+
+size_t Executor::arena_bytes() const {
+  return impl_->arena_size;
+}
+
+size_t Executor::activation_bytes() const {
+  size_t total = 0;
+  for (const Slot &s : impl_->slots)
+    if (s.producer >= 0 && s.value.defined())
+      total += align_up(s.bytes);
+  return total;
+}
+
+} // namespace qtune

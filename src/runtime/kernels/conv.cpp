@@ -1,0 +1,218 @@
+// Conv and qtune:FusedConv (FP32) on oneDNN: 1-D/2-D/3-D, groups (depthwise),
+// dilations, pads and auto_pad. The fused form adds the activation, the sum
+// (input 3, added after the activation) and a post-sum activation as oneDNN
+// post-ops. The primitive picks its own layouts (tag::any); weights are reordered
+// once in prepare() when they are initializers. With layout opt-in the input
+// is read in whatever oneDNN layout its producer wrote and the output is left
+// in the primitive's preferred (blocked) layout.
+#include <cstring>
+#include <fmt/format.h>
+
+#include "qtune/error.h"
+#include "runtime/dnnl_util.h"
+#include "runtime/kernel.h"
+
+namespace qtune {
+namespace {
+
+using dnnl::memory;
+namespace du = dnnl_util;
+
+class ConvKernel : public Kernel {
+public:
+  ConvKernel(const Node &n, const KernelEnv &env, bool fused) : node_(n), env_(env) {
+    if (fused) {
+      activation_ = n.attr_string("activation", "");
+      activation_params_ = n.attr_floats("activation_params");
+      has_sum_ = n.attr_int("sum", 0) != 0;
+      post_activation_ = n.attr_string("post_activation", "");
+      post_activation_params_ = n.attr_floats("post_activation_params");
+    }
+    const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
+    // Validate activation names now so a bad model fails at load time.
+    dnnl::post_ops probe;
+    du::append_activation(probe, n, activation_, activation_params_);
+    du::append_activation(probe, n, post_activation_, post_activation_params_);
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in.size() < 2 || !in[0].defined() || !in[1].defined())
+      throw InputError(fmt::format("{}: needs inputs X and W", node_.describe()));
+    const Shape &x = in[0].shape();
+    const Shape &w = in[1].shape();
+    if (in[0].dtype() != DType::f32 || in[1].dtype() != DType::f32)
+      throw UnsupportedError(fmt::format("{}: only f32 is supported (got {} and {})",
+                                         node_.describe(), dtype_name(in[0].dtype()),
+                                         dtype_name(in[1].dtype())));
+    if (x.size() < 3 || x.size() > 5 || w.size() != x.size())
+      throw InputError(fmt::format("{}: input {} and weight {} are not a 1-D/2-D/3-D conv",
+                                   node_.describe(), shape_str(x), shape_str(w)));
+    group_ = node_.attr_int("group", 1);
+    if (group_ < 1 || x[1] != w[1] * group_ || w[0] % group_ != 0)
+      throw InputError(fmt::format("{}: input {} does not match weight {} with group {}",
+                                   node_.describe(), shape_str(x), shape_str(w), group_));
+    std::vector<int64_t> kernel(w.begin() + 2, w.end());
+    auto ks = node_.attr_ints("kernel_shape");
+    if (!ks.empty() && ks != kernel)
+      throw InputError(fmt::format("{}: kernel_shape {} does not match weight {}", node_.describe(),
+                                   shape_str(ks), shape_str(w)));
+    if (in.size() > 2 && in[2].defined() && in[2].numel() != w[0])
+      throw InputError(fmt::format("{}: bias has {} values for {} output channels",
+                                   node_.describe(), in[2].numel(), w[0]));
+    win_ = du::resolve_window(node_, x, kernel, false);
+    Shape y{x[0], w[0]};
+    y.insert(y.end(), win_.out.begin(), win_.out.end());
+    if (has_sum_ && (in.size() < 4 || !in[3].defined() || in[3].shape() != y))
+      throw InputError(fmt::format("{}: sum input must have the output shape {}", node_.describe(),
+                                   shape_str(y)));
+    y_shape_ = y;
+    return {{DType::f32, y}};
+  }
+
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    in_layouts_.assign(layouts.begin(), layouts.end());
+  }
+  const dnnl_memory_desc_t *output_layout(size_t k) const override {
+    return dst_is_plain_ ? nullptr : &dst_desc_.data;
+  }
+
+  void prepare(std::span<const Tensor> in) override {
+    dnnl::engine &eng = du::engine(env_);
+    const Shape &x = in[0].shape();
+    const Shape &w = in[1].shape();
+    auto f32 = memory::data_type::f32;
+    memory::dims w_dims = du::to_dims(w);
+    if (group_ > 1) {
+      w_dims[0] /= group_;
+      w_dims.insert(w_dims.begin(), group_);
+    }
+    memory::desc src_any(du::to_dims(x), f32, memory::format_tag::any);
+    memory::desc dst_any(du::to_dims(y_shape_), f32, memory::format_tag::any);
+    memory::desc w_any(w_dims, f32, memory::format_tag::any);
+    bool has_bias = in.size() > 2 && in[2].defined();
+    memory::desc b_md({w[0]}, f32, memory::format_tag::a);
+
+    dnnl::post_ops ops;
+    du::append_activation(ops, node_, activation_, activation_params_);
+    if (has_sum_)
+      ops.append_sum(1.f);
+    du::append_activation(ops, node_, post_activation_, post_activation_params_);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
+        has_bias ? b_md : memory::desc(), dst_any, du::to_dims(win_.strides), win_.dnnl_dilations(),
+        du::to_dims(win_.pad_begin), du::to_dims(win_.pad_end));
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    } catch (const dnnl::error &e) {
+      throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
+                                         node_.describe(), e.what()));
+    }
+    conv_ = dnnl::convolution_forward(pd);
+
+    // Source: the layout the producer wrote (plain unless it opted in).
+    memory::desc given = layout_of(0, x);
+    x_mem_ = memory(given, eng, nullptr);
+    src_reorder_ = {};
+    if (given != pd.src_desc()) {
+      src_mem_ = memory(pd.src_desc(), eng);
+      src_reorder_ = dnnl::reorder(x_mem_, src_mem_);
+    } else {
+      src_mem_ = x_mem_;
+    }
+    // Destination: keep the primitive's layout when the executor handles it.
+    dst_desc_ = pd.dst_desc();
+    memory::desc y_plain = du::plain_desc(y_shape_);
+    dst_is_plain_ = dst_desc_ == y_plain;
+    y_mem_ = memory(dst_desc_, eng, nullptr);
+    if (has_sum_) {
+      memory::desc s_desc = layout_of(3, y_shape_);
+      sum_mem_ = memory(s_desc, eng, nullptr);
+      sum_copy_ = s_desc == dst_desc_;
+      sum_reorder_ = sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, y_mem_);
+    }
+
+    w_user_ = memory(memory::desc(w_dims, f32, du::plain_tag(w_dims.size())), eng, nullptr);
+    weights_ = memory(pd.weights_desc(), eng);
+    w_reorder_ = dnnl::reorder(w_user_, weights_);
+    if (const_weights_)
+      pack_weights(in[1]);
+    b_mem_ = has_bias ? memory(b_md, eng, nullptr) : memory();
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    dnnl::stream &s = du::stream(env_);
+    if (!const_weights_)
+      pack_weights(in[1]);
+    x_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
+    y_mem_.set_data_handle(out[0].raw());
+    if (src_reorder_)
+      src_reorder_.execute(s, x_mem_, src_mem_);
+    if (has_sum_) {
+      // The sum post-op reads the addend from dst.
+      if (sum_copy_) {
+        std::memcpy(out[0].raw(), in[3].raw(), y_mem_.get_desc().get_size());
+      } else {
+        sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
+        sum_reorder_.execute(s, sum_mem_, y_mem_);
+      }
+    }
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src_mem_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y_mem_}};
+    if (b_mem_) {
+      b_mem_.set_data_handle(const_cast<void *>(in[2].raw()));
+      args[DNNL_ARG_BIAS] = b_mem_;
+    }
+    conv_.execute(s, args);
+    s.wait();
+  }
+
+private:
+  memory::desc layout_of(size_t i, const Shape &shape) const {
+    if (i < in_layouts_.size() && in_layouts_[i])
+      return memory::desc(*in_layouts_[i]);
+    return du::plain_desc(shape);
+  }
+
+  void pack_weights(const Tensor &w) {
+    w_user_.set_data_handle(const_cast<void *>(w.raw()));
+    dnnl::stream &s = du::stream(env_);
+    w_reorder_.execute(s, w_user_, weights_);
+    s.wait();
+  }
+
+  Node node_;
+  KernelEnv env_;
+  std::string activation_, post_activation_;
+  std::vector<float> activation_params_, post_activation_params_;
+  bool has_sum_ = false, const_weights_ = false;
+  int64_t group_ = 1;
+  du::Window win_;
+  Shape y_shape_;
+  std::vector<const dnnl_memory_desc_t *> in_layouts_;
+  dnnl::convolution_forward conv_;
+  dnnl::reorder src_reorder_, w_reorder_, sum_reorder_;
+  memory::desc dst_desc_;
+  bool dst_is_plain_ = true, sum_copy_ = false;
+  memory x_mem_, src_mem_, y_mem_, sum_mem_, w_user_, weights_, b_mem_;
+};
+
+} // namespace
+
+void register_conv_kernels(KernelRegistry &r) {
+  r.add("Conv", [](const Node &n, const KernelEnv &env) {
+    return std::make_unique<ConvKernel>(n, env, false);
+  });
+  r.add(
+      "FusedConv",
+      [](const Node &n, const KernelEnv &env) {
+        return std::make_unique<ConvKernel>(n, env, true);
+      },
+      "qtune");
+}
+
+} // namespace qtune
