@@ -24,6 +24,8 @@
   X(pad) \
   X(reduce) \
   X(argmax_topk) \
+  X(resize) \
+  X(nms) \
   X(quantize_linear) \
   X(qconv) \
   X(qpool) \
