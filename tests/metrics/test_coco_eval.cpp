@@ -26,34 +26,37 @@ void expect_stats_near(const std::array<double, 12> &got, const std::array<doubl
     EXPECT_NEAR(got[i], want[i], 1e-6) << "stat " << i << " (" << kCocoStatNames[i] << ")";
 }
 
+// Scores results file `res` against `gt` (paths under shared data) and compares
+// with the pycocotools numbers stored under `key`.
+void expect_file_matches(const std::string &gt, const std::string &res, IouType type,
+                         const std::string &key) {
+  auto stats = evaluate_results_file(test::shared_data(gt), test::shared_data(res), type);
+  expect_stats_near(stats, reference_stats(key));
+}
+
+const std::string kGolden = "coco/cocoapi_golden/";
+const std::string kTinyGt = "coco/val2017_tiny/annotations/instances_val2017.json";
+
 TEST(CocoEval, GoldenBboxMatchesPycocotools) {
-  std::string dir = test::shared_data("coco/cocoapi_golden/");
-  auto stats =
-      evaluate_results_file(dir + "instances_val2014_100.json",
-                            dir + "instances_val2014_fakebbox100_results.json", IouType::bbox);
-  expect_stats_near(stats, reference_stats("cocoapi_golden_bbox"));
+  expect_file_matches(kGolden + "instances_val2014_100.json",
+                      kGolden + "instances_val2014_fakebbox100_results.json", IouType::bbox,
+                      "cocoapi_golden_bbox");
 }
 
 TEST(CocoEval, GoldenSegmMatchesPycocotools) {
-  std::string dir = test::shared_data("coco/cocoapi_golden/");
-  auto stats =
-      evaluate_results_file(dir + "instances_val2014_100.json",
-                            dir + "instances_val2014_fakesegm100_results.json", IouType::segm);
-  expect_stats_near(stats, reference_stats("cocoapi_golden_segm"));
+  expect_file_matches(kGolden + "instances_val2014_100.json",
+                      kGolden + "instances_val2014_fakesegm100_results.json", IouType::segm,
+                      "cocoapi_golden_segm");
 }
 
 TEST(CocoEval, YoloxNanoTinyMatchesPycocotools) {
-  auto stats = evaluate_results_file(
-      test::shared_data("coco/val2017_tiny/annotations/instances_val2017.json"),
-      test::shared_data("reference/yolox_nano_val2017_tiny.detections.json"), IouType::bbox);
-  expect_stats_near(stats, reference_stats("yolox_nano_val2017_tiny_bbox"));
+  expect_file_matches(kTinyGt, "reference/yolox_nano_val2017_tiny.detections.json", IouType::bbox,
+                      "yolox_nano_val2017_tiny_bbox");
 }
 
 TEST(CocoEval, CenternetTinyMatchesPycocotools) {
-  auto stats = evaluate_results_file(
-      test::shared_data("coco/val2017_tiny/annotations/instances_val2017.json"),
-      test::shared_data("reference/centernet_val2017_tiny.detections.json"), IouType::bbox);
-  expect_stats_near(stats, reference_stats("centernet_val2017_tiny_bbox"));
+  expect_file_matches(kTinyGt, "reference/centernet_val2017_tiny.detections.json", IouType::bbox,
+                      "centernet_val2017_tiny_bbox");
 }
 
 } // namespace
