@@ -6,6 +6,7 @@
 
 #define QTUNE_CLI_COMMANDS(X) \
   X(version) \
+  X(inspect) \
   X(dataset) \
   X(evaluate) \
   X(tune) \
