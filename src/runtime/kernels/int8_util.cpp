@@ -98,6 +98,16 @@ dnnl::stream &stream_of(const KernelEnv &env) {
   return env.stream ? *env.stream : own;
 }
 
+bool weights_need_7bit() {
+  using isa = dnnl::cpu_isa;
+  static const bool need = [] {
+    isa i = dnnl::get_effective_cpu_isa();
+    return !(i == isa::avx512_core_vnni || i == isa::avx512_core_bf16 ||
+             i == isa::avx512_core_amx || i == isa::avx2_vnni || i == isa::all);
+  }();
+  return need;
+}
+
 dnnl::memory::data_type dnnl_dtype(DType t) {
   using dt = dnnl::memory::data_type;
   switch (t) {

@@ -37,6 +37,14 @@ dnnl::stream &stream_of(const KernelEnv &env);
 
 dnnl::memory::data_type dnnl_dtype(DType t);
 
+// True on CPUs without VNNI (or with DNNL_MAX_CPU_ISA below it): oneDNN then
+// multiplies u8 x s8 with vpmaddubsw, whose 16-bit pair sums saturate for
+// full-range weights. Int8 kernels then use 7-bit weights (w / 2, scale * 2),
+// the "reduce_range" trade-off ONNX Runtime makes on such CPUs, unless all
+// weights already fit in [-64, 64]. (An s8 source is still inexact there:
+// oneDNN itself halves the weights for signed sources without VNNI.)
+bool weights_need_7bit();
+
 } // namespace qtune::int8
 
 namespace qtune::int8 {

@@ -14,6 +14,7 @@
 // post-op adds sum_scale * (sum - sum_zero_point), and a final linear post-op
 // requantises with 1 / y_scale and + y_zero_point; the dst conversion rounds and
 // saturates.
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -76,9 +77,11 @@ public:
     bool has_bias = in.size() > 2 && in[2].defined();
 
     dnnl::primitive_attr attr;
+    // Without VNNI the weights are halved to 7 bits (see int8_util.h).
+    bool halve = int8::weights_need_7bit() && !fits_7bit(in[1]);
     std::vector<float> out_scales(w_scales_.size());
     for (size_t i = 0; i < w_scales_.size(); ++i)
-      out_scales[i] = x_scale_ * w_scales_[i];
+      out_scales[i] = x_scale_ * w_scales_[i] * (halve ? 2.f : 1.f);
     attr.set_output_scales(w_scales_.size() == 1 ? 0 : 1 << 1, out_scales);
     if (x_zero_point_ != 0)
       attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
@@ -135,7 +138,8 @@ public:
 
     // Weights: reorder once into the primitive's layout (which may carry the
     // zero-point compensation oneDNN computes during this reorder).
-    memory w_user({w_dims, memory::data_type::s8, w_plain}, eng, const_cast<void *>(in[1].raw()));
+    Tensor w = halve ? halved(in[1]) : in[1];
+    memory w_user({w_dims, memory::data_type::s8, w_plain}, eng, const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
     dnnl::reorder(w_user, weights_).execute(int8::stream_of(env_), w_user, weights_);
     if (has_bias) {
@@ -214,6 +218,21 @@ private:
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / y_scale_,
                          static_cast<float>(y_zero_point_));
     return ops;
+  }
+
+  // |w| <= 64 keeps every u8 x s8 pair sum within int16.
+  static bool fits_7bit(const Tensor &w) {
+    for (int8_t v : w.span<int8_t>())
+      if (v < -64 || v > 64)
+        return false;
+    return true;
+  }
+
+  static Tensor halved(const Tensor &w) {
+    Tensor h(DType::i8, w.shape());
+    for (int64_t i = 0; i < w.numel(); ++i)
+      h.data<int8_t>()[i] = static_cast<int8_t>(std::nearbyint(w.data<int8_t>()[i] / 2.f));
+    return h;
   }
 
   memory::desc layout_of(size_t i, const memory::desc &plain) const {
