@@ -1,0 +1,283 @@
+// Graph passes on tiny hand-built graphs: each rewrite must leave the outputs
+// (computed by the executor before and after) unchanged, and must really fire.
+#include <gtest/gtest.h>
+#include <random>
+
+#include "ir/passes/pass.h"
+#include "runtime/executor.h"
+#include "runtime/fold_constants.h"
+
+using namespace qtune;
+
+namespace {
+
+Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Tensor t(DType::f32, std::move(shape));
+  for (float &v : t.span<float>())
+    v = dist(rng);
+  return t;
+}
+
+ValueInfo info(const std::string &name, Shape s) {
+  ValueInfo v{name, DType::f32, {}, true};
+  for (int64_t d : s)
+    v.dims.push_back(Dim{d, ""});
+  return v;
+}
+
+Node node(const std::string &op, std::vector<std::string> in, std::vector<std::string> out,
+          std::map<std::string, Attribute> attrs = {}) {
+  Node n;
+  n.name = op + "_" + out.at(0);
+  n.op_type = op;
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  n.attrs = std::move(attrs);
+  return n;
+}
+
+std::vector<Tensor> run(const Graph &g, const Tensor &x) {
+  Executor ex(std::make_shared<const Graph>(g), ExecutorOptions{1, false});
+  return ex.run({{g.inputs.at(0).name, x}});
+}
+
+void expect_close(const std::vector<Tensor> &a, const std::vector<Tensor> &b, float tol = 1e-4f) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    ASSERT_EQ(a[k].shape(), b[k].shape());
+    auto x = a[k].to_f32_vector(), y = b[k].to_f32_vector();
+    float worst = 0;
+    for (size_t i = 0; i < x.size(); ++i)
+      worst = std::max(worst, std::abs(x[i] - y[i]) / (1 + std::abs(x[i])));
+    EXPECT_LT(worst, tol) << "output " << k;
+  }
+}
+
+int count_op(const Graph &g, const std::string &op) {
+  int c = 0;
+  for (const auto &n : g.nodes)
+    c += n.op_type == op;
+  return c;
+}
+
+// x [1,3,8,8] -> Conv(4 out, 3x3, pad 1) -> "c".
+Graph conv_graph(uint32_t seed) {
+  Graph g;
+  g.opset = 13;
+  g.inputs.push_back(info("x", {1, 3, 8, 8}));
+  g.initializers["w"] = random_tensor({4, 3, 3, 3}, seed);
+  g.initializers["b"] = random_tensor({4}, seed + 1);
+  g.nodes.push_back(node(
+      "Conv", {"x", "w", "b"}, {"c"},
+      {{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"kernel_shape", std::vector<int64_t>{3, 3}}}));
+  g.value_info["c"] = info("c", {1, 4, 8, 8});
+  return g;
+}
+
+TEST(Passes, BatchNormFoldsIntoConv) {
+  Graph g = conv_graph(1);
+  g.initializers["gamma"] = random_tensor({4}, 10, 0.5f, 2.0f);
+  g.initializers["beta"] = random_tensor({4}, 11);
+  g.initializers["mean"] = random_tensor({4}, 12);
+  g.initializers["var"] = random_tensor({4}, 13, 0.1f, 3.0f);
+  g.nodes.push_back(node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"y"},
+                         {{"epsilon", 1e-3f}}));
+  g.outputs.push_back(info("y", {1, 4, 8, 8}));
+  Tensor x = random_tensor({1, 3, 8, 8}, 99);
+  auto before = run(g, x);
+  EXPECT_TRUE(fold_batchnorm(g));
+  eliminate_dead_nodes(g);
+  EXPECT_EQ(count_op(g, "BatchNormalization"), 0);
+  EXPECT_EQ(g.nodes.size(), 1u);
+  EXPECT_FALSE(g.is_initializer("gamma")); // dead initializers are gone
+  expect_close(before, run(g, x));
+}
+
+TEST(Passes, BatchNormFoldsIntoGemm) {
+  for (int64_t trans_b : {0, 1}) {
+    Graph g;
+    g.opset = 13;
+    g.inputs.push_back(info("x", {2, 5}));
+    g.initializers["w"] = random_tensor(trans_b ? Shape{3, 5} : Shape{5, 3}, 2);
+    g.initializers["c"] = random_tensor({3}, 3);
+    g.nodes.push_back(node("Gemm", {"x", "w", "c"}, {"g"},
+                           {{"transB", trans_b}, {"alpha", 0.5f}, {"beta", 2.0f}}));
+    for (auto [k, s] : {std::pair{"gamma", 4u}, {"beta", 5u}, {"mean", 6u}})
+      g.initializers[k] = random_tensor({3}, s);
+    g.initializers["var"] = random_tensor({3}, 7, 0.5f, 2.0f);
+    g.nodes.push_back(node("BatchNormalization", {"g", "gamma", "beta", "mean", "var"}, {"y"}));
+    g.outputs.push_back(info("y", {2, 3}));
+    Tensor x = random_tensor({2, 5}, 8);
+    auto before = run(g, x);
+    EXPECT_TRUE(fold_batchnorm(g));
+    EXPECT_EQ(g.nodes.size(), 1u);
+    expect_close(before, run(g, x));
+  }
+}
+
+TEST(Passes, BatchNormNotFoldedWhenConvOutputShared) {
+  Graph g = conv_graph(1);
+  for (const char *k : {"gamma", "beta", "mean", "var"})
+    g.initializers[k] = random_tensor({4}, 3, 0.5f, 1.0f);
+  g.nodes.push_back(node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"y"}));
+  g.outputs.push_back(info("y", {1, 4, 8, 8}));
+  g.outputs.push_back(info("c", {1, 4, 8, 8}));
+  EXPECT_FALSE(fold_batchnorm(g));
+}
+
+struct ActCase {
+  std::string op;
+  std::map<std::string, Attribute> attrs;
+  std::string expected;
+};
+
+TEST(Passes, ActivationFusionIntoConv) {
+  std::vector<ActCase> cases = {{"Relu", {}, "Relu"},
+                                {"Clip", {}, "Clip"},
+                                {"LeakyRelu", {{"alpha", 0.2f}}, "LeakyRelu"},
+                                {"Sigmoid", {}, "Sigmoid"},
+                                {"HardSigmoid", {{"alpha", 0.3f}, {"beta", 0.4f}}, "HardSigmoid"},
+                                {"HardSwish", {}, "HardSwish"},
+                                {"Tanh", {}, "Tanh"}};
+  for (const auto &c : cases) {
+    Graph g = conv_graph(3);
+    std::vector<std::string> ins = {"c"};
+    if (c.op == "Clip") {
+      g.initializers["lo"] = Tensor::scalar_f32(0.0f);
+      g.initializers["hi"] = Tensor::scalar_f32(0.5f);
+      ins = {"c", "lo", "hi"};
+    }
+    g.nodes.push_back(node(c.op, ins, {"y"}, c.attrs));
+    g.outputs.push_back(info("y", {1, 4, 8, 8}));
+    Tensor x = random_tensor({1, 3, 8, 8}, 5);
+    auto before = run(g, x);
+    EXPECT_TRUE(fuse_activations(g)) << c.op;
+    ASSERT_EQ(g.nodes.size(), 1u) << c.op;
+    EXPECT_EQ(g.nodes[0].op_type, "FusedConv");
+    EXPECT_EQ(g.nodes[0].domain, "qtune");
+    EXPECT_EQ(g.nodes[0].attr_string("activation", ""), c.expected);
+    expect_close(before, run(g, x));
+  }
+}
+
+TEST(Passes, SiluFusion) {
+  Graph g = conv_graph(4);
+  g.nodes.push_back(node("Sigmoid", {"c"}, {"s"}));
+  g.nodes.push_back(node("Mul", {"s", "c"}, {"y"}));
+  g.outputs.push_back(info("y", {1, 4, 8, 8}));
+  Tensor x = random_tensor({1, 3, 8, 8}, 6);
+  auto before = run(g, x);
+  EXPECT_TRUE(fuse_activations(g));
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].attr_string("activation", ""), "SiLU");
+  expect_close(before, run(g, x));
+}
+
+TEST(Passes, ActivationNotFusedWhenConvOutputAlsoUsed) {
+  Graph g = conv_graph(4);
+  g.nodes.push_back(node("Relu", {"c"}, {"r"}));
+  g.nodes.push_back(node("Add", {"r", "c"}, {"y"}));
+  g.outputs.push_back(info("y", {1, 4, 8, 8}));
+  EXPECT_FALSE(fuse_activations(g));
+}
+
+TEST(Passes, ResidualAddWithRelu) {
+  // a = Relu(Conv1(x)); y = Relu(Conv2(a) + a)
+  Graph g;
+  g.opset = 13;
+  g.inputs.push_back(info("x", {1, 4, 6, 6}));
+  std::map<std::string, Attribute> conv_attrs = {{"pads", std::vector<int64_t>{1, 1, 1, 1}}};
+  g.initializers["w1"] = random_tensor({4, 4, 3, 3}, 20);
+  g.initializers["w2"] = random_tensor({4, 4, 3, 3}, 21);
+  g.initializers["b2"] = random_tensor({4}, 22);
+  g.nodes.push_back(node("Conv", {"x", "w1"}, {"c1"}, conv_attrs));
+  g.nodes.push_back(node("Relu", {"c1"}, {"a"}));
+  g.nodes.push_back(node("Conv", {"a", "w2", "b2"}, {"c2"}, conv_attrs));
+  g.nodes.push_back(node("Add", {"c2", "a"}, {"s"}));
+  g.nodes.push_back(node("Relu", {"s"}, {"y"}));
+  for (const char *v : {"c1", "a", "c2", "s"})
+    g.value_info[v] = info(v, {1, 4, 6, 6});
+  g.outputs.push_back(info("y", {1, 4, 6, 6}));
+  Tensor x = random_tensor({1, 4, 6, 6}, 23);
+  auto before = run(g, x);
+  fuse_activations(g);
+  EXPECT_TRUE(fuse_residual_add(g));
+  ASSERT_EQ(g.nodes.size(), 2u);
+  const Node &f = g.nodes[1];
+  EXPECT_EQ(f.op_type, "FusedConv");
+  EXPECT_EQ(f.attr_int("sum", 0), 1);
+  EXPECT_EQ(f.inputs.at(3), "a");
+  EXPECT_EQ(f.attr_string("post_activation", ""), "Relu");
+  expect_close(before, run(g, x));
+}
+
+TEST(Passes, ResidualNotFusedOnBroadcastAdd) {
+  Graph g = conv_graph(5);
+  g.inputs.push_back(info("z", {1, 4, 1, 1}));
+  g.nodes.push_back(node("Add", {"c", "z"}, {"y"}));
+  g.value_info["y"] = info("y", {1, 4, 8, 8});
+  g.outputs.push_back(info("y", {1, 4, 8, 8}));
+  EXPECT_FALSE(fuse_residual_add(g));
+}
+
+TEST(Passes, MatMulAddBecomesGemmThenFused) {
+  Graph g;
+  g.opset = 13;
+  g.inputs.push_back(info("x", {3, 6}));
+  g.initializers["w"] = random_tensor({6, 5}, 30);
+  g.initializers["b"] = random_tensor({5}, 31);
+  g.nodes.push_back(node("MatMul", {"x", "w"}, {"m"}));
+  g.nodes.push_back(node("Add", {"m", "b"}, {"a"}));
+  g.nodes.push_back(node("Relu", {"a"}, {"y"}));
+  g.outputs.push_back(info("y", {3, 5}));
+  Tensor x = random_tensor({3, 6}, 32);
+  auto before = run(g, x);
+  EXPECT_TRUE(fuse_matmul_add(g));
+  EXPECT_EQ(g.nodes[0].op_type, "Gemm");
+  EXPECT_TRUE(fuse_activations(g));
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].op_type, "FusedGemm");
+  expect_close(before, run(g, x));
+}
+
+TEST(Passes, ConstantFoldingAndDeadNodes) {
+  Graph g;
+  g.opset = 13;
+  g.inputs.push_back(info("x", {4}));
+  g.initializers["p"] = Tensor::from_vector<float>({4}, {1, 2, 3, 4});
+  g.initializers["q"] = Tensor::from_vector<float>({4}, {0.5f, 0.5f, 2, 2});
+  g.initializers["unused"] = Tensor::scalar_f32(1);
+  g.nodes.push_back(node("Add", {"p", "q"}, {"pq"}));
+  g.nodes.push_back(node("Mul", {"x", "pq"}, {"y"}));
+  g.nodes.push_back(node("Relu", {"x"}, {"dangling"}));
+  g.outputs.push_back(info("y", {4}));
+  Tensor x = Tensor::from_vector<float>({4}, {1, -1, 2, 0.5f});
+  auto before = run(g, x);
+  EXPECT_TRUE(fold_constants(g, make_constant_evaluator()));
+  ASSERT_TRUE(g.is_initializer("pq"));
+  EXPECT_EQ(g.initializer("pq")->to_f32_vector(), (std::vector<float>{1.5f, 2.5f, 5, 6}));
+  EXPECT_TRUE(eliminate_dead_nodes(g));
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].op_type, "Mul");
+  EXPECT_FALSE(g.is_initializer("unused"));
+  EXPECT_FALSE(g.is_initializer("p"));
+  expect_close(before, run(g, x));
+  EXPECT_FALSE(eliminate_dead_nodes(g)); // nothing left to do
+}
+
+TEST(Passes, OptimizeLevelBasicKeepsPlainOnnx) {
+  Graph g = conv_graph(7);
+  g.nodes.push_back(node("Relu", {"c"}, {"y"}));
+  g.outputs.push_back(info("y", {1, 4, 8, 8}));
+  Graph fused = g;
+  optimize_graph(g, make_constant_evaluator(), OptimizeLevel::basic);
+  EXPECT_EQ(count_op(g, "Conv"), 1);
+  EXPECT_EQ(count_op(g, "Relu"), 1);
+  optimize_graph(fused, make_constant_evaluator(), OptimizeLevel::all);
+  EXPECT_EQ(count_op(fused, "FusedConv"), 1);
+  EXPECT_EQ(fused.nodes.size(), 1u);
+}
+
+} // namespace
