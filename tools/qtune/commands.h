@@ -10,7 +10,9 @@
   X(dataset) \
   X(evaluate) \
   X(tune) \
-  X(quantize)
+  X(quantize) \
+  X(run) \
+  X(benchmark)
 
 namespace qtune::cli {
 
