@@ -5,6 +5,7 @@
 #include "frontends/onnx/onnx_import.h"
 #include "model_helpers.h"
 #include "runtime/executor.h"
+#include "runtime/fold_constants.h"
 
 namespace qtune {
 namespace {
@@ -36,6 +37,21 @@ TEST(Yolox, MatchesOnnxRuntime) {
   auto again = ex.run({{"images", yolox_data().input}});
   EXPECT_LT(test::max_abs_diff(again[0], yolox_data().expected), 1e-3);
   EXPECT_LT(ex.arena_bytes(), ex.activation_bytes());
+}
+
+// Same reference after BN folding, SiLU/activation and residual fusion
+// (qtune:FusedConv with oneDNN post-ops).
+TEST(Yolox, FusedMatchesOnnxRuntime) {
+  auto g = std::make_shared<Graph>(*yolox_graph());
+  optimize_graph_with_runtime(*g);
+  bool fused = false;
+  for (const Node &n : g->nodes)
+    fused = fused || n.op_type == "FusedConv";
+  EXPECT_TRUE(fused);
+  Executor ex(g, {.threads = 2});
+  auto out = ex.run({{"images", yolox_data().input}});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_LT(test::max_abs_diff(out[0], yolox_data().expected), 1e-3);
 }
 
 } // namespace
