@@ -14,6 +14,7 @@
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
+#include "runtime/fold_constants.h"
 
 namespace qtune::cli {
 
@@ -54,10 +55,12 @@ void print_profile(const std::vector<NodeProfile> &prof, int iterations) {
 }
 
 int benchmark(const std::string &model, int threads, int iterations, int warmup, bool json,
-              bool profile) {
+              bool profile, bool optimize) {
   if (iterations < 1)
     throw InputError("--iterations must be >= 1");
   auto graph = std::make_shared<Graph>(load_onnx(model));
+  if (optimize)
+    optimize_graph_with_runtime(*graph); // BN folding, fusions
   std::unordered_map<std::string, Tensor> inputs;
   for (const ValueInfo &vi : graph->inputs)
     inputs[vi.name] = make_input(vi);
@@ -105,13 +108,17 @@ Command add_benchmark_command(CLI::App &app) {
   auto warmup = std::make_shared<int>(5);
   auto json = std::make_shared<bool>(false);
   auto profile = std::make_shared<bool>(false);
+  auto no_opt = std::make_shared<bool>(false);
+  sub->add_flag("--no-optimize", *no_opt, "skip graph optimization passes");
   sub->add_option("MODEL", *model, "ONNX model file")->required();
   sub->add_option("--threads", *threads, "threads (0 = all cores)");
   sub->add_option("--iterations", *iterations, "timed runs");
   sub->add_option("--warmup", *warmup, "untimed runs first");
   sub->add_flag("--json", *json, "one JSON object");
   sub->add_flag("--profile", *profile, "per-op-type and top-node times");
-  return {sub, [=] { return benchmark(*model, *threads, *iterations, *warmup, *json, *profile); }};
+  return {sub, [=] {
+            return benchmark(*model, *threads, *iterations, *warmup, *json, *profile, !*no_opt);
+          }};
 }
 
 } // namespace qtune::cli

@@ -11,6 +11,7 @@
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
+#include "runtime/fold_constants.h"
 
 namespace qtune::cli {
 
@@ -56,8 +57,10 @@ Tensor read_input(const ValueInfo &vi, const std::string &file) {
 }
 
 int run_model(const std::string &model, const std::vector<std::string> &input_args,
-              const std::string &out_dir, int threads) {
+              const std::string &out_dir, int threads, bool optimize) {
   auto graph = std::make_shared<Graph>(load_onnx(model));
+  if (optimize)
+    optimize_graph_with_runtime(*graph); // BN folding, fusions
   std::unordered_map<std::string, Tensor> inputs;
   for (const std::string &arg : input_args) {
     auto eq = arg.find('=');
@@ -101,11 +104,13 @@ Command add_run_command(CLI::App &app) {
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out_dir = std::make_shared<std::string>();
   auto threads = std::make_shared<int>(0);
+  auto no_opt = std::make_shared<bool>(false);
+  sub->add_flag("--no-optimize", *no_opt, "skip graph optimization passes");
   sub->add_option("MODEL", *model, "ONNX model file")->required();
   sub->add_option("--input", *inputs, "NAME=FILE (raw little-endian float32)")->required();
   sub->add_option("--output-dir", *out_dir, "where outputs are written")->required();
   sub->add_option("--threads", *threads, "threads (0 = all cores)");
-  return {sub, [=] { return run_model(*model, *inputs, *out_dir, *threads); }};
+  return {sub, [=] { return run_model(*model, *inputs, *out_dir, *threads, !*no_opt); }};
 }
 
 } // namespace qtune::cli
