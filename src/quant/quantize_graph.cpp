@@ -110,6 +110,7 @@ private:
 
   const TensorStats *stats_for(const std::string &v);
   bool classify(size_t i, const Node &n, NodeInputs &in, std::string &why);
+  bool concat_ranges_compatible(const Node &n, const NodeInputs &in, std::string &why);
   void assign_concat_scales();
   void assign_activation_scales();
   void set_from_stats(const std::string &v, const NodeDecision &d);
@@ -195,12 +196,35 @@ bool QdqBuilder::classify(size_t, const Node &n, NodeInputs &in, std::string &wh
   for (size_t k : in.activations)
     if (!stats_for(n.inputs[k]))
       return why = "no f32 calibration statistics for input '" + n.inputs[k] + "'", false;
+  if (t == "Concat" && !concat_ranges_compatible(n, in, why))
+    return false;
   if (role == QuantRole::passthrough) {
     for (const std::string &o : n.outputs)
       if (!o.empty() && !stats_.find(o))
         return why = "no f32 calibration statistics for output '" + o + "'", false;
   }
   return true;
+}
+
+// An int8 Concat gives all its inputs one scale. When one input spans a far
+// smaller range than another (YOLOX's head concatenates raw box offsets with
+// sigmoid scores), that scale would flatten the small input to a few levels, so
+// such a Concat stays fp32 and each input keeps its own scale.
+bool QdqBuilder::concat_ranges_compatible(const Node &n, const NodeInputs &in, std::string &why) {
+  constexpr double kMaxRangeRatio = 8.0;
+  double smallest = 0, largest = 0;
+  for (size_t k : in.activations) {
+    const TensorStats *s = stats_for(n.inputs[k]);
+    double range = s->max - s->min;
+    if (smallest == 0 || range < smallest)
+      smallest = range;
+    largest = std::max(largest, range);
+  }
+  if (smallest > 0 && largest / smallest <= kMaxRangeRatio)
+    return true;
+  why = "inputs' ranges differ more than " + std::to_string(static_cast<int>(kMaxRangeRatio)) +
+        "x; a shared int8 scale would erase the smaller ones";
+  return false;
 }
 
 void QdqBuilder::set_from_stats(const std::string &v, const NodeDecision &d) {

@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "commands.h"
+#include "quant/inference_graph.h"
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
@@ -60,7 +61,7 @@ int benchmark(const std::string &model, int threads, int iterations, int warmup,
     throw InputError("--iterations must be >= 1");
   auto graph = std::make_shared<Graph>(load_onnx(model));
   if (optimize)
-    optimize_graph_with_runtime(*graph); // BN folding, fusions
+    quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;
   for (const ValueInfo &vi : graph->inputs)
     inputs[vi.name] = make_input(vi);

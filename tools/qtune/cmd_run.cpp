@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "quant/inference_graph.h"
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
@@ -60,7 +61,7 @@ int run_model(const std::string &model, const std::vector<std::string> &input_ar
               const std::string &out_dir, int threads, bool optimize) {
   auto graph = std::make_shared<Graph>(load_onnx(model));
   if (optimize)
-    optimize_graph_with_runtime(*graph); // BN folding, fusions
+    quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;
   for (const std::string &arg : input_args) {
     auto eq = arg.find('=');
