@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "quant/inference_graph.h"
 #include "data/dataloader_factory.h"
 #include "data/decoders.h"
 #include "data/pipeline.h"
@@ -185,7 +186,9 @@ int run_model(const EvaluateArgs &a) {
     throw UnsupportedError(a.config + ": metric '" + metric + "' (use COCOmAP or topk)");
   }
 
-  std::shared_ptr<const Graph> graph = tune::load_model_file(c.model.path);
+  auto loaded = std::make_shared<Graph>(*tune::load_model_file(c.model.path));
+  quant::prepare_for_inference(*loaded); // fusions; QDQ models run on int8 kernels
+  std::shared_ptr<const Graph> graph = loaded;
   if (graph->inputs.size() != 1)
     throw UnsupportedError(c.model.path + ": evaluate feeds one image input, the model has " +
                            std::to_string(graph->inputs.size()));

@@ -38,6 +38,15 @@ AxisBlocks axis_blocks(const Node &node, const Shape &shape, int64_t axis, int64
   return b;
 }
 
+// Round half to even, as std::nearbyint in the default rounding mode, but
+// inline so the loop vectorizes (nearbyint is a libm call without SSE4.1, and
+// quantizing activations sat at a third of an int8 YOLOX run). Adding and
+// subtracting 1.5 * 2^23 leaves v rounded; valid for |v| < 2^22.
+inline float round_half_even(float v) {
+  constexpr float kMagic = 12582912.f;
+  return (v + kMagic) - kMagic;
+}
+
 template <typename Q, typename X>
 void quantize_blocks(const X *x, Q *y, const AxisBlocks &b, const float *scale, const Tensor *zp) {
   const float lo = std::numeric_limits<Q>::lowest(), hi = std::numeric_limits<Q>::max();
@@ -49,9 +58,12 @@ void quantize_blocks(const X *x, Q *y, const AxisBlocks &b, const float *scale, 
     const X *src = x + r * b.inner;
     Q *dst = y + r * b.inner;
     // Divide rather than multiply by the inverse: ONNX rounds x / scale exactly.
+    // Clamping to the integer bounds before rounding gives the same result as
+    // saturating after it, and keeps |v| small enough for round_half_even.
+    const float vlo = lo - z, vhi = hi - z, s = scale[c];
     for (int64_t i = 0; i < b.inner; ++i)
-      dst[i] = static_cast<Q>(
-          std::clamp(std::nearbyint(static_cast<float>(src[i]) / scale[c]) + z, lo, hi));
+      dst[i] =
+          static_cast<Q>(round_half_even(std::clamp(static_cast<float>(src[i]) / s, vlo, vhi)) + z);
   }
 }
 
