@@ -157,9 +157,13 @@ void canonicalize_onnx_ops(Graph &g) {
   for (auto &n : g.nodes) {
     if (!n.domain.empty())
       continue;
+    // One rule per node: a rule may rename the op (Upsample -> Resize), and the
+    // renamed node must not meet the new name's rule again.
     for (const auto &r : kRules)
-      if (n.op_type == r.op)
+      if (n.op_type == r.op) {
         r.rule(g, n);
+        break;
+      }
     for (auto &[k, a] : n.attrs)
       if (auto *sub = std::get_if<std::shared_ptr<Graph>>(&a)) {
         (*sub)->opset = g.opset;
