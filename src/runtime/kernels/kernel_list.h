@@ -6,6 +6,7 @@
 #define QTUNE_KERNEL_FAMILIES(X) \
   X(identity) \
   X(conv) \
+  X(conv_transpose) \
   X(gemm) \
   X(matmul) \
   X(pool) \
