@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "quant/inference_graph.h"
+#include "data/image_decode.h"
+#include "data/transforms.h"
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
+#include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
 
@@ -39,11 +41,40 @@ void write_atomic(const std::filesystem::path &path, const void *data, size_t by
   std::filesystem::rename(tmp, path);
 }
 
-// Reads FILE as float32 of the input's declared shape (symbolic dims: 1).
+// A JPEG/PNG for an image-shaped input ([1,3,H,W] or [1,H,W,3]): decoded,
+// resized (bilinear) to H x W, fed as RGB float 0..255. Any other
+// preprocessing (BGR, normalization, letterbox) belongs in a .f32 file or in
+// `qtune evaluate`'s transforms.
+Tensor read_image_input(const ValueInfo &vi, const Shape &shape, const std::string &file,
+                        const std::string &bytes) {
+  bool chw = shape.size() == 4 && shape[1] == 3;
+  bool hwc = shape.size() == 4 && shape[3] == 3;
+  if (!chw && !hwc)
+    throw InputError(fmt::format("{}: an image cannot feed input '{}' of shape {} (needs "
+                                 "[1,3,H,W] or [1,H,W,3]); pass raw float32 (.f32) instead",
+                                 file, vi.name, shape_str(shape)));
+  int h = static_cast<int>(chw ? shape[2] : shape[1]);
+  int w = static_cast<int>(chw ? shape[3] : shape[2]);
+  data::Frame f = data::frame_from_image(data::decode_image(bytes, file));
+  f = data::resize_frame(f, w, h, data::Interp::bilinear);
+  f.chw = chw;
+  return data::frame_to_tensor(f);
+}
+
+// Reads FILE as float32 of the input's declared shape (symbolic dims: 1), or
+// as an image when it is a JPEG or PNG.
 Tensor read_input(const ValueInfo &vi, const std::string &file) {
   Shape shape;
   for (const Dim &d : vi.dims)
     shape.push_back(d.known() ? d.value : 1);
+  {
+    std::ifstream probe(file, std::ios::binary);
+    char head[8] = {};
+    probe.read(head, sizeof head);
+    std::string_view magic(head, static_cast<size_t>(probe.gcount()));
+    if (data::is_jpeg(magic) || data::is_png(magic))
+      return read_image_input(vi, shape, file, data::read_file_bytes(file));
+  }
   std::ifstream f(file, std::ios::binary | std::ios::ate);
   if (!f)
     throw InputError(fmt::format("{}: cannot open input file for '{}'", file, vi.name));
@@ -108,7 +139,10 @@ Command add_run_command(CLI::App &app) {
   auto no_opt = std::make_shared<bool>(false);
   sub->add_flag("--no-optimize", *no_opt, "skip graph optimization passes");
   sub->add_option("MODEL", *model, "ONNX model file")->required();
-  sub->add_option("--input", *inputs, "NAME=FILE (raw little-endian float32)")->required();
+  sub->add_option("--input", *inputs,
+                  "NAME=FILE: raw little-endian float32 (.f32) of the input shape, or a JPEG/PNG "
+                  "(resized to the input, RGB 0..255)")
+      ->required();
   sub->add_option("--output-dir", *out_dir, "where outputs are written")->required();
   sub->add_option("--threads", *threads, "threads (0 = all cores)");
   return {sub, [=] { return run_model(*model, *inputs, *out_dir, *threads, !*no_opt); }};
