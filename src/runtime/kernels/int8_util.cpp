@@ -58,46 +58,6 @@ ConvGeometry conv_geometry(const Node &node, const Shape &x, const Shape &w) {
   return g;
 }
 
-void append_activation(dnnl::post_ops &ops, const Node &node, const std::string &activation,
-                       const std::vector<float> &p) {
-  using A = dnnl::algorithm;
-  auto param = [&](size_t i, float def) { return i < p.size() ? p[i] : def; };
-  if (activation.empty())
-    return;
-  if (activation == "Relu")
-    ops.append_eltwise(1.f, A::eltwise_relu, 0.f, 0.f);
-  else if (activation == "LeakyRelu")
-    ops.append_eltwise(1.f, A::eltwise_relu, param(0, 0.01f), 0.f);
-  else if (activation == "Clip")
-    ops.append_eltwise(1.f, A::eltwise_clip_v2, param(0, -3.4e38f), param(1, 3.4e38f));
-  else if (activation == "Sigmoid")
-    ops.append_eltwise(1.f, A::eltwise_logistic, 0.f, 0.f);
-  else if (activation == "SiLU")
-    ops.append_eltwise(1.f, A::eltwise_swish, 1.f, 0.f);
-  else if (activation == "HardSwish")
-    ops.append_eltwise(1.f, A::eltwise_hardswish, 0.f, 0.f);
-  else if (activation == "Tanh")
-    ops.append_eltwise(1.f, A::eltwise_tanh, 0.f, 0.f);
-  else if (activation == "HardSigmoid") {
-    // oneDNN 2.6 has no hardsigmoid: clip(alpha * x + beta, 0, 1).
-    ops.append_eltwise(1.f, A::eltwise_linear, param(0, 0.2f), param(1, 0.5f));
-    ops.append_eltwise(1.f, A::eltwise_clip_v2, 0.f, 1.f);
-  } else {
-    throw UnsupportedError(
-        fmt::format("{}: fused activation '{}' is not supported", node.describe(), activation));
-  }
-}
-
-dnnl::engine &engine_of(const KernelEnv &env) {
-  static dnnl::engine own(dnnl::engine::kind::cpu, 0);
-  return env.engine ? *env.engine : own;
-}
-
-dnnl::stream &stream_of(const KernelEnv &env) {
-  static dnnl::stream own(engine_of(KernelEnv{}));
-  return env.stream ? *env.stream : own;
-}
-
 bool weights_need_7bit() {
   using isa = dnnl::cpu_isa;
   static const bool need = [] {

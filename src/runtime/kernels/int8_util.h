@@ -26,14 +26,8 @@ struct ConvGeometry {
 // non-2-D convolutions.
 ConvGeometry conv_geometry(const Node &node, const Shape &x, const Shape &w);
 
-// Appends `activation` (a qtune:FusedConv activation name with its params) to
-// post-ops; throws UnsupportedError for an unknown name.
-void append_activation(dnnl::post_ops &ops, const Node &node, const std::string &activation,
-                       const std::vector<float> &params);
-
-// The executor's engine/stream when given, else a process-wide CPU engine.
-dnnl::engine &engine_of(const KernelEnv &env);
-dnnl::stream &stream_of(const KernelEnv &env);
+// Fused activations, engine and stream: the FP32 kernels' helpers in
+// runtime/dnnl_util.h serve the int8 kernels too.
 
 dnnl::memory::data_type dnnl_dtype(DType t);
 

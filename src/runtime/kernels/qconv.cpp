@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "qtune/error.h"
+#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
 
@@ -62,7 +63,7 @@ public:
 
   void prepare(std::span<const Tensor> in) override {
     const auto &g = geo_;
-    dnnl::engine &eng = int8::engine_of(env_);
+    dnnl::engine &eng = dnnl_util::engine(env_);
     auto src_dt = int8::dnnl_dtype(in[0].dtype());
     auto dst_dt = int8::dnnl_dtype(y_dtype_);
     memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.oc, g.oh, g.ow};
@@ -141,7 +142,7 @@ public:
     Tensor w = halve ? halved(in[1]) : in[1];
     memory w_user({w_dims, memory::data_type::s8, w_plain}, eng, const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
-    dnnl::reorder(w_user, weights_).execute(int8::stream_of(env_), w_user, weights_);
+    dnnl::reorder(w_user, weights_).execute(dnnl_util::stream(env_), w_user, weights_);
     if (has_bias) {
       bias_ = memory(b_md, eng);
       std::vector<float> b = in[2].to_f32_vector();
@@ -153,11 +154,11 @@ public:
       zp_mem_ = memory({{1}, memory::data_type::s32, tag::x}, eng);
       *static_cast<int32_t *>(zp_mem_.get_data_handle()) = x_zero_point_;
     }
-    int8::stream_of(env_).wait();
+    dnnl_util::stream(env_).wait();
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    dnnl::stream &s = int8::stream_of(env_);
+    dnnl::stream &s = dnnl_util::stream(env_);
     x_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
     y_mem_.set_data_handle(out[0].raw());
     if (src_reorder_)
@@ -198,8 +199,8 @@ public:
 private:
   dnnl::post_ops make_post_ops(std::span<const Tensor> in) {
     dnnl::post_ops ops;
-    int8::append_activation(ops, node_, node_.attr_string("activation", ""),
-                            node_.attr_floats("activation_params"));
+    dnnl_util::append_activation(ops, node_, node_.attr_string("activation", ""),
+                                 node_.attr_floats("activation_params"));
     if (has_sum_) {
       if (in.size() < 4 || !in[3].defined())
         throw InputError(fmt::format("{}: sum=1 but input 3 is missing", node_.describe()));
@@ -212,8 +213,8 @@ private:
       auto zp = static_cast<int32_t>(node_.attr_int("sum_zero_point", 0));
       ops.append_sum(scale, zp, int8::dnnl_dtype(sum_t));
     }
-    int8::append_activation(ops, node_, node_.attr_string("post_activation", ""),
-                            node_.attr_floats("post_activation_params"));
+    dnnl_util::append_activation(ops, node_, node_.attr_string("post_activation", ""),
+                                 node_.attr_floats("post_activation_params"));
     if (y_dtype_ != DType::f32)
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / y_scale_,
                          static_cast<float>(y_zero_point_));

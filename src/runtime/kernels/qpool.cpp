@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "qtune/error.h"
+#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
 
@@ -57,7 +58,7 @@ public:
         dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_md_, dst_any,
         {g.stride_h, g.stride_w}, {g.kh, g.kw}, {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l},
         {g.pad_b, g.pad_r});
-    dnnl::pooling_v2_forward::primitive_desc pd(desc, int8::engine_of(env_));
+    dnnl::pooling_v2_forward::primitive_desc pd(desc, dnnl_util::engine(env_));
     pool_ = dnnl::pooling_v2_forward(pd);
     dst_md_ = pd.dst_desc();
     dst_is_plain_ = dst_md_ == dst_plain;
@@ -74,11 +75,11 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    dnnl::engine &eng = int8::engine_of(env_);
+    dnnl::engine &eng = dnnl_util::engine(env_);
     memory src(src_md_, eng, const_cast<void *>(in[0].raw()));
     memory dst(dst_md_, eng, out[0].raw());
-    pool_.execute(int8::stream_of(env_), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
-    int8::stream_of(env_).wait();
+    pool_.execute(dnnl_util::stream(env_), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    dnnl_util::stream(env_).wait();
   }
 
 private:
