@@ -59,6 +59,12 @@ struct Node {
   bool has_input(size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
 };
 
+// Node attribute (string "bf16") marking a node the plan runs in bf16. It is
+// internal: graph passes keep it on fused nodes, kernels read it, and the ONNX
+// exporter moves it into the model's metadata_props (onnx::checker rejects
+// unknown attributes on standard ops) from where the importer restores it.
+inline constexpr const char *kPrecisionAttr = "qtune.precision";
+
 struct Graph {
   std::string name;
   std::vector<Node> nodes; // topologically sorted after toposort()

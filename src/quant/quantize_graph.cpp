@@ -491,6 +491,9 @@ Graph QdqBuilder::build(QuantizeReport *report) {
 
   for (size_t i = 0; i < count; ++i) {
     Node n = src_.nodes[i];
+    if (auto it = decisions_.find(n.name);
+        it != decisions_.end() && it->second.precision == Precision::bf16)
+      n.attrs[kPrecisionAttr] = std::string("bf16");
     if (int8_[i]) {
       const NodeDecision &d = decisions_.at(n.name);
       const NodeInputs &in = roles_[i];
