@@ -25,6 +25,14 @@ struct QParams {
   DType dtype = DType::u8;
 };
 
+// Ops that lower to qtune:QMatMul (a Gemm only with transA=0, alpha=beta=1).
+const std::set<std::string> kMatMulOps{"MatMul", "Gemm", "qtune:FusedMatMul", "qtune:FusedGemm"};
+
+// Data-movement ops whose fp32 kernels copy elements of any dtype unchanged,
+// so with equal quantization before and after they run on the int8 values.
+const std::set<std::string> kPassThroughOps{"Concat",  "Reshape",   "Flatten", "Transpose",
+                                            "Squeeze", "Unsqueeze", "Slice",   "Identity"};
+
 const std::set<std::string> kFusableActivations{"Relu",        "LeakyRelu", "Clip", "Sigmoid",
                                                 "HardSigmoid", "HardSwish", "Tanh"};
 
@@ -36,13 +44,17 @@ public:
     LowerReport report;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       const Node &n = g_.nodes[i];
-      bool conv = (n.op_type == "Conv" && n.domain.empty()) ||
-                  (n.op_type == "FusedConv" && n.domain == "qtune");
-      bool pool = n.op_type == "MaxPool" && n.domain.empty();
-      if (conv && lower_conv(i))
+      const std::string op = n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type;
+      if ((op == "Conv" || op == "qtune:FusedConv") && lower_conv(i))
         ++report.qconv;
-      else if (pool && lower_maxpool(i))
+      else if (kMatMulOps.count(op) && lower_matmul(i))
+        ++report.qmatmul;
+      else if (op == "MaxPool" && lower_maxpool(i))
         ++report.qpool;
+      else if ((op == "AveragePool" || op == "GlobalAveragePool") && lower_avgpool(i))
+        ++report.qavgpool;
+      else if (kPassThroughOps.count(op) && lower_passthrough(i))
+        ++report.passthrough;
     }
     report.removed_nodes = remove_dead();
     g_.toposort();
@@ -86,9 +98,9 @@ private:
     return p;
   }
 
-  // Per-channel (axis 0) or per-tensor scales of a DQ of a constant symmetric
-  // i8 weight; empty when the DQ does not fit.
-  std::vector<float> weight_scales(const Node &dq) const {
+  // Per-channel (on the weight's output-channel `axis`) or per-tensor scales of
+  // a DQ of a constant symmetric i8 weight; empty when the DQ does not fit.
+  std::vector<float> weight_scales(const Node &dq, int64_t axis) const {
     const Tensor *w = g_.initializer(dq.inputs[0]);
     const Tensor *s = g_.initializer(dq.inputs.at(1));
     if (!w || w->dtype() != DType::i8 || !s)
@@ -101,9 +113,27 @@ private:
         if (z->get_i64(i) != 0)
           return {};
     }
-    if (s->numel() != 1 && (dq.attr_int("axis", 1) != 0 || s->numel() != w->dim(0)))
+    int64_t dq_axis = dq.attr_int("axis", 1);
+    if (dq_axis < 0)
+      dq_axis += w->rank();
+    if (s->numel() != 1 && (dq_axis != axis || s->numel() != w->dim(axis)))
       return {};
     return s->to_f32_vector();
+  }
+
+  // The QuantizeLinear that is the only reader of `v`, with its parameters.
+  std::optional<std::pair<size_t, QParams>> quantize_after(const std::string &v) const {
+    auto c = sole_consumer(v);
+    if (!c || g_.nodes[*c].op_type != "QuantizeLinear" || !g_.nodes[*c].domain.empty())
+      return std::nullopt;
+    auto p = per_tensor_params(g_.nodes[*c]);
+    if (!p)
+      return std::nullopt;
+    return std::make_pair(*c, *p);
+  }
+
+  static bool same_params(const QParams &a, const QParams &b) {
+    return a.scale == b.scale && a.zero_point == b.zero_point && a.dtype == b.dtype;
   }
 
   // Real-unit f32 bias: an f32 initializer as is, or DQ(int32 initializer).
@@ -170,7 +200,7 @@ private:
     if (!x_dq || !w_dq)
       return false;
     auto xp = per_tensor_params(*x_dq);
-    std::vector<float> w_scales = weight_scales(*w_dq);
+    std::vector<float> w_scales = weight_scales(*w_dq, 0);
     const Tensor *w = g_.initializer(w_dq->inputs[0]);
     if (!xp || w_scales.empty() || w->rank() != 4)
       return false;
@@ -238,16 +268,7 @@ private:
     }
     // A sum needs an int8 output of the same element size; without a trailing
     // Q after the Add the conv is lowered alone with f32 output.
-    auto q_after = [&](const std::string &v) -> std::optional<std::pair<size_t, QParams>> {
-      auto c = sole_consumer(v);
-      if (!c || g_.nodes[*c].op_type != "QuantizeLinear" || !g_.nodes[*c].domain.empty())
-        return std::nullopt;
-      auto p = per_tensor_params(g_.nodes[*c]);
-      if (!p)
-        return std::nullopt;
-      return std::make_pair(*c, *p);
-    };
-    auto yq = add ? q_after(tail_out) : std::nullopt;
+    auto yq = add ? quantize_after(tail_out) : std::nullopt;
     if (yq) {
       matched.insert(matched.end(), tail.begin(), tail.end());
       q.attrs["sum"] = int64_t{1};
@@ -259,7 +280,7 @@ private:
         q.attrs["post_activation_params"] = post_act->second;
       }
     } else {
-      yq = q_after(out);
+      yq = quantize_after(out);
     }
     if (yq) {
       matched.push_back(yq->first);
@@ -296,6 +317,144 @@ private:
     p.inputs = {dq->inputs[0]};
     p.outputs = {g_.nodes[*c].outputs.at(0)};
     replace({pi, *c}, std::move(p));
+    return true;
+  }
+
+  // DQ(a) -> MatMul|Gemm|FusedMatMul|FusedGemm(DQ(w) constant 2-D, bias)
+  // [-> act] [-> Q]. The weight stays as stored ([K,N], or [N,K] for a Gemm
+  // with transB=1) and its scales run along N.
+  bool lower_matmul(size_t mi) {
+    const Node mm = g_.nodes[mi];
+    bool gemm = mm.op_type == "Gemm" || mm.op_type == "FusedGemm";
+    if (gemm && (mm.attr_int("transA", 0) != 0 || mm.attr_float("alpha", 1.f) != 1.f ||
+                 mm.attr_float("beta", 1.f) != 1.f))
+      return false;
+    if (!gemm && mm.num_inputs() != 2)
+      return false;
+    const Node *a_dq = producer(mm.inputs.at(0), "DequantizeLinear");
+    const Node *w_dq = mm.has_input(1) ? producer(mm.inputs[1], "DequantizeLinear") : nullptr;
+    if (!a_dq || !w_dq)
+      return false;
+    auto ap = per_tensor_params(*a_dq);
+    const Tensor *w = g_.initializer(w_dq->inputs[0]);
+    if (!ap || !w || w->rank() != 2)
+      return false;
+    bool trans_b = gemm && mm.attr_int("transB", 0) != 0;
+    int64_t n_axis = trans_b ? 0 : 1;
+    std::vector<float> w_scales = weight_scales(*w_dq, n_axis);
+    if (w_scales.empty())
+      return false;
+    auto bias = gemm ? real_bias(mm, 2) : std::optional<std::string>("");
+    if (!bias)
+      return false;
+    if (!bias->empty()) {
+      // Gemm's C broadcasts; only a per-column bias ([N] or [1, N]) maps to oneDNN's.
+      const Tensor *b = g_.initializer(*bias);
+      int64_t n = w->dim(n_axis);
+      bool per_column = b->numel() == n && (b->rank() == 1 || (b->rank() == 2 && b->dim(0) == 1));
+      if (!per_column)
+        return false;
+    }
+
+    Node q;
+    q.name = mm.name;
+    q.op_type = "QMatMul";
+    q.domain = "qtune";
+    for (const char *a : {"activation", "activation_params"})
+      if (mm.has_attr(a))
+        q.attrs[a] = mm.attrs.at(a);
+    q.attrs["a_scale"] = ap->scale;
+    q.attrs["a_zero_point"] = int64_t{ap->zero_point};
+    q.attrs["w_scales"] = w_scales;
+    q.attrs["trans_b"] = int64_t{trans_b ? 1 : 0};
+    q.inputs = {a_dq->inputs[0], w_dq->inputs[0], *bias};
+    if (bias->empty())
+      q.inputs.pop_back();
+
+    std::vector<size_t> matched{mi};
+    std::string out = mm.outputs.at(0);
+    auto next = sole_consumer(out);
+    if (next && !q.has_attr("activation")) {
+      if (auto act = activation_of(g_.nodes[*next])) {
+        q.attrs["activation"] = act->first;
+        q.attrs["activation_params"] = act->second;
+        matched.push_back(*next);
+        out = g_.nodes[*next].outputs.at(0);
+      }
+    }
+    set_output(q, matched, out);
+    replace(matched, std::move(q));
+    return true;
+  }
+
+  // Requantises into the Q reading `out` when there is one, else f32 output.
+  void set_output(Node &q, std::vector<size_t> &matched, std::string out) {
+    if (auto yq = quantize_after(out)) {
+      matched.push_back(yq->first);
+      q.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
+      q.attrs["y_scale"] = yq->second.scale;
+      q.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+      out = g_.nodes[yq->first].outputs.at(0);
+    } else {
+      q.attrs["y_dtype"] = std::string("f32");
+    }
+    q.outputs = {out};
+  }
+
+  // DQ(x) -> data-movement op -> Q where every DQ and the Q share scale, zero
+  // point and type: the op moves the int8 values themselves. Concat moves all
+  // its inputs, the others only input 0 (shapes, axes, starts ... stay).
+  bool lower_passthrough(size_t i) {
+    const Node op = g_.nodes[i];
+    if (op.outputs.size() != 1)
+      return false;
+    auto yq = quantize_after(op.outputs[0]);
+    if (!yq)
+      return false;
+    size_t data_inputs = op.op_type == "Concat" ? op.inputs.size() : 1;
+    Node moved = op;
+    for (size_t k = 0; k < data_inputs; ++k) {
+      const Node *dq = op.has_input(k) ? producer(op.inputs[k], "DequantizeLinear") : nullptr;
+      auto p = dq ? per_tensor_params(*dq) : std::nullopt;
+      if (!p || !same_params(*p, yq->second))
+        return false;
+      moved.inputs[k] = dq->inputs[0];
+    }
+    moved.outputs = {g_.nodes[yq->first].outputs.at(0)};
+    replace({i, yq->first}, std::move(moved));
+    return true;
+  }
+
+  // DQ(x) -> AveragePool|GlobalAveragePool -> Q (own output parameters).
+  bool lower_avgpool(size_t pi) {
+    const Node pool = g_.nodes[pi];
+    bool global = pool.op_type == "GlobalAveragePool";
+    const Node *dq = producer(pool.inputs.at(0), "DequantizeLinear");
+    auto yq = quantize_after(pool.outputs.at(0));
+    auto xp = dq ? per_tensor_params(*dq) : std::nullopt;
+    if (!xp || !yq)
+      return false;
+    if (!global) {
+      size_t k = pool.attr_ints("kernel_shape").size();
+      std::vector<int64_t> dil = pool.attr_ints("dilations");
+      bool dilated = std::any_of(dil.begin(), dil.end(), [](int64_t d) { return d != 1; });
+      // ceil_mode's extra end window with count_include_pad has no agreed divisor.
+      bool ceil_pad = pool.attr_int("ceil_mode", 0) != 0 && pool.attr_int("count_include_pad", 0);
+      if (k < 1 || k > 3 || dilated || ceil_pad)
+        return false;
+    }
+    Node p = pool;
+    p.op_type = "QAveragePool";
+    p.domain = "qtune";
+    p.attrs["global"] = int64_t{global ? 1 : 0};
+    p.attrs["x_scale"] = xp->scale;
+    p.attrs["x_zero_point"] = int64_t{xp->zero_point};
+    p.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
+    p.attrs["y_scale"] = yq->second.scale;
+    p.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+    p.inputs = {dq->inputs[0]};
+    p.outputs = {g_.nodes[yq->first].outputs.at(0)};
+    replace({pi, yq->first}, std::move(p));
     return true;
   }
 
@@ -355,8 +514,8 @@ private:
 } // namespace
 
 std::string LowerReport::summary() const {
-  return fmt::format("qconv {}, qmatmul {}, qpool {}, removed {}", qconv, qmatmul, qpool,
-                     removed_nodes);
+  return fmt::format("qconv {}, qmatmul {}, qpool {}, qavgpool {}, passthrough {}, removed {}",
+                     qconv, qmatmul, qpool, qavgpool, passthrough, removed_nodes);
 }
 
 LowerReport lower_qdq(Graph &graph) {

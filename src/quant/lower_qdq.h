@@ -3,14 +3,23 @@
 // DequantizeLinear/QuantizeLinear pair and rewrites it into a qtune kernel:
 //
 //   conv:    DQ(x) -> Conv|FusedConv(DQ(w), b) [-> Relu|Clip|...] [-> Add(DQ(s))]
-//            [-> Relu] [-> Q]                         =>  qtune:QConv
-//   matmul:  DQ(a) -> MatMul|Gemm(DQ(w) const, b) [-> act] [-> Q] => qtune:QMatMul
-//   pool:    DQ(x) -> MaxPool -> Q with the same scale/zp        =>  int8 MaxPool
+//            [-> Relu] [-> Q]                               =>  qtune:QConv
+//   matmul:  DQ(a) -> MatMul|Gemm|FusedMatMul|FusedGemm(DQ(w) constant 2-D, b)
+//            [-> act] [-> Q]                                =>  qtune:QMatMul
+//            (Gemm only with transA=0, alpha=beta=1 and a per-column bias;
+//            A may have any rank, its leading dims fold into M)
+//   maxpool: DQ(x) -> MaxPool -> Q with the same scale/zp    =>  qtune:QMaxPool
+//   avgpool: DQ(x) -> AveragePool|GlobalAveragePool -> Q     =>  qtune:QAveragePool
+//   pass-through: DQ(x...) -> Concat|Reshape|Flatten|Transpose|Squeeze|
+//            Unsqueeze|Slice|Identity -> Q, all with the same scale/zp/type
+//                                                   =>  the same op on int8 values
 //
-// Weights must be constant i8 with zero point 0 (per-tensor or per-channel on
-// axis 0); biases may be f32 initializers or DQ(int32 initializer) as ONNX
-// Runtime writes them. A pattern that does not fit is left as it is, so the
-// graph always keeps running (the QDQ nodes execute as fp32 islands).
+// Weights must be constant i8 with zero point 0 (per-tensor or per output
+// channel: axis 0 for Conv and transB Gemm, axis 1 for MatMul / Gemm); biases
+// may be f32 initializers or DQ(int32 initializer) as ONNX Runtime writes them.
+// Without a trailing Q, conv and matmul write f32. A pattern that does not fit
+// is left as it is, so the graph always keeps running (the QDQ nodes execute
+// as fp32 islands).
 #include <string>
 
 #include "ir/graph.h"
@@ -18,9 +27,11 @@
 namespace qtune::quant {
 
 struct LowerReport {
-  int qconv = 0, qmatmul = 0, qpool = 0;
+  int qconv = 0, qmatmul = 0, qpool = 0, qavgpool = 0;
+  int passthrough = 0; // data-movement ops now running on int8 values
   int removed_nodes = 0;
-  std::string summary() const; // "qconv 12, qmatmul 1, qpool 2, removed 70"
+  // "qconv 12, qmatmul 1, qpool 2, qavgpool 1, passthrough 3, removed 70"
+  std::string summary() const;
 };
 
 LowerReport lower_qdq(Graph &graph);

@@ -33,7 +33,9 @@
   X(conv_integer) \
   X(matmul_integer) \
   X(qlinear_conv) \
-  X(qlinear_matmul)
+  X(qlinear_matmul) \
+  X(qmatmul) \
+  X(qavgpool)
 
 namespace qtune {
 class KernelRegistry;
