@@ -1,7 +1,9 @@
 // Graph -> ONNX model file. Written as default-domain opset >= 13 (the
 // canonical forms the importer produced are opset-13 forms) plus domain "qtune"
 // for fused ops. Markers like qtune.legacy_softmax are turned back into
-// standard ONNX so onnx::checker accepts the result.
+// standard ONNX so onnx::checker accepts the result. The bf16 marks of the
+// precision plan (kPrecisionAttr) travel as the model metadata entry
+// "qtune.bf16_nodes" instead (see bf16_nodes_metadata()).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -122,8 +124,9 @@ void node_to_proto(const Graph &g, const Node &n, onnx::GraphProto &gp) {
   if (!n.domain.empty())
     np->set_domain(n.domain);
   for (const auto &[k, a] : n.attrs) {
-    // Our markers on standard ops are not ONNX attributes.
-    if (n.domain.empty() && k.rfind("qtune.", 0) == 0)
+    // Our markers on standard ops are not ONNX attributes; the precision mark
+    // goes to the metadata for every op so there is one place to read it from.
+    if ((n.domain.empty() && k.rfind("qtune.", 0) == 0) || k == kPrecisionAttr)
       continue;
     attribute_to_proto(k, a, *np->add_attribute());
   }
@@ -168,6 +171,26 @@ void collect_domains(const Graph &g, std::set<std::string> &domains) {
   }
 }
 
+// Names of the top-level nodes planned bf16, comma-separated; a ',' or backslash
+// inside a name is escaped with a backslash (the importer undoes it).
+std::string bf16_nodes_metadata(const Graph &g) {
+  std::string out;
+  for (const Node &n : g.nodes) {
+    if (n.attr_string(kPrecisionAttr, "") != "bf16")
+      continue;
+    if (n.name.empty())
+      throw Error(fmt::format("{}: a node planned bf16 has no name to record it by", n.describe()));
+    if (!out.empty())
+      out += ',';
+    for (char c : n.name) {
+      if (c == ',' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 void save_onnx(const Graph &g, const std::string &path) {
@@ -186,6 +209,11 @@ void save_onnx(const Graph &g, const std::string &path) {
     o->set_version(1);
   }
   graph_to_proto(g, *m.mutable_graph());
+  if (std::string bf16 = bf16_nodes_metadata(g); !bf16.empty()) {
+    auto *meta = m.add_metadata_props();
+    meta->set_key(kBf16NodesKey);
+    meta->set_value(bf16);
+  }
 
   std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
   {

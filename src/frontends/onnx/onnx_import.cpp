@@ -226,6 +226,39 @@ void infer_shapes_best_effort(onnx::ModelProto &m) {
   }
 }
 
+// Splits the kBf16NodesKey value into node names (undoing the backslash escapes).
+std::vector<std::string> split_bf16_names(const std::string &value) {
+  std::vector<std::string> names(1);
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\\' && i + 1 < value.size())
+      names.back() += value[++i];
+    else if (value[i] == ',')
+      names.emplace_back();
+    else
+      names.back() += value[i];
+  }
+  return names;
+}
+
+// Puts the bf16 precision marks listed in the model metadata back on the nodes.
+void restore_bf16_marks(const onnx::ModelProto &model, Graph &g, const std::string &source) {
+  for (const auto &meta : model.metadata_props()) {
+    if (meta.key() != kBf16NodesKey || meta.value().empty())
+      continue;
+    std::unordered_map<std::string, Node *> by_name;
+    for (Node &n : g.nodes)
+      by_name[n.name] = &n;
+    for (const std::string &name : split_bf16_names(meta.value())) {
+      auto it = by_name.find(name);
+      if (it == by_name.end())
+        throw InputError(fmt::format("{}: metadata_props '{}' names node '{}' that is not in "
+                                     "the graph",
+                                     source, kBf16NodesKey, name));
+      it->second->attrs[kPrecisionAttr] = std::string("bf16");
+    }
+  }
+}
+
 } // namespace
 
 Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &source,
@@ -249,6 +282,7 @@ Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &s
   }
   g.source = source;
   canonicalize_onnx_ops(g);
+  restore_bf16_marks(model, g, source);
   sort_recursive(g, {});
   return g;
 }

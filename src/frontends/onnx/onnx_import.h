@@ -37,6 +37,11 @@ void tensor_to_proto(const Tensor &t, const std::string &name, onnx::TensorProto
 DType dtype_from_onnx(int onnx_type);
 int dtype_to_onnx(DType t);
 
+// Model metadata_props key listing the nodes planned bf16 (comma-separated
+// names, ',' and backslash in names escaped by a backslash): save_onnx writes it from the
+// nodes' kPrecisionAttr, load_onnx sets kPrecisionAttr = "bf16" back on them.
+inline constexpr const char *kBf16NodesKey = "qtune.bf16_nodes";
+
 // Writes `graph` as an ONNX model (default-domain opset max(13, graph.opset),
 // capped at 17; domain "qtune" if fused ops remain), atomically (temp + rename).
 void save_onnx(const Graph &graph, const std::string &path);

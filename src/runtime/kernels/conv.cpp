@@ -5,6 +5,13 @@
 // once in prepare() when they are initializers. With layout opt-in the input
 // is read in whatever oneDNN layout its producer wrote and the output is left
 // in the primitive's preferred (blocked) layout.
+//
+// BF16: a node carrying kPrecisionAttr = "bf16" (planned bf16 by the precision
+// plan) gets a bf16-src/bf16-weights primitive with f32 bias and f32 dst: the
+// source reorder that already handles layouts also converts f32 -> bf16, the
+// weights are converted once with the packing reorder, and the node's output
+// stays an f32 tensor. When oneDNN has no bf16 convolution for this ISA
+// (below avx512_core) the kernel quietly builds the f32 primitive instead.
 #include <cstring>
 #include <fmt/format.h>
 
@@ -29,6 +36,7 @@ public:
       post_activation_params_ = n.attr_floats("post_activation_params");
     }
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
+    want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
     // Validate activation names now so a bad model fails at load time.
     dnnl::post_ops probe;
     du::append_activation(probe, n, activation_, activation_params_);
@@ -87,31 +95,13 @@ public:
       w_dims[0] /= group_;
       w_dims.insert(w_dims.begin(), group_);
     }
-    memory::desc src_any(du::to_dims(x), f32, memory::format_tag::any);
-    memory::desc dst_any(du::to_dims(y_shape_), f32, memory::format_tag::any);
-    memory::desc w_any(w_dims, f32, memory::format_tag::any);
     bool has_bias = in.size() > 2 && in[2].defined();
     memory::desc b_md({w[0]}, f32, memory::format_tag::a);
-
-    dnnl::post_ops ops;
-    du::append_activation(ops, node_, activation_, activation_params_);
-    if (has_sum_)
-      ops.append_sum(1.f);
-    du::append_activation(ops, node_, post_activation_, post_activation_params_);
-    dnnl::primitive_attr attr;
-    attr.set_post_ops(ops);
-
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
-        has_bias ? b_md : memory::desc(), dst_any, du::to_dims(win_.strides), win_.dnnl_dilations(),
-        du::to_dims(win_.pad_begin), du::to_dims(win_.pad_end));
     dnnl::convolution_forward::primitive_desc pd;
-    try {
-      pd = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
-    } catch (const dnnl::error &e) {
+    bool bf16 = want_bf16_ && make_pd(x, w_dims, has_bias, memory::data_type::bf16, pd);
+    if (!bf16 && !make_pd(x, w_dims, has_bias, f32, pd))
       throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
-                                         node_.describe(), e.what()));
-    }
+                                         node_.describe(), pd_error_));
     conv_ = dnnl::convolution_forward(pd);
 
     // Source: the layout the producer wrote (plain unless it opted in).
@@ -172,6 +162,35 @@ public:
   }
 
 private:
+  // The primitive for src/weights of type `dt` (dst and bias stay f32);
+  // false when oneDNN has none (e.g. bf16 below avx512_core).
+  bool make_pd(const Shape &x, const memory::dims &w_dims, bool has_bias, memory::data_type dt,
+               dnnl::convolution_forward::primitive_desc &pd) {
+    auto f32 = memory::data_type::f32;
+    memory::desc src_any(du::to_dims(x), dt, memory::format_tag::any);
+    memory::desc w_any(w_dims, dt, memory::format_tag::any);
+    memory::desc dst_any(du::to_dims(y_shape_), f32, memory::format_tag::any);
+    memory::desc b_md({y_shape_[1]}, f32, memory::format_tag::a);
+    dnnl::post_ops ops;
+    du::append_activation(ops, node_, activation_, activation_params_);
+    if (has_sum_)
+      ops.append_sum(1.f);
+    du::append_activation(ops, node_, post_activation_, post_activation_params_);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    try {
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
+          has_bias ? b_md : memory::desc(), dst_any, du::to_dims(win_.strides),
+          win_.dnnl_dilations(), du::to_dims(win_.pad_begin), du::to_dims(win_.pad_end));
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr, du::engine(env_));
+    } catch (const dnnl::error &e) {
+      pd_error_ = e.what();
+      return false;
+    }
+    return true;
+  }
+
   memory::desc layout_of(size_t i, const Shape &shape) const {
     if (i < in_layouts_.size() && in_layouts_[i])
       return memory::desc(*in_layouts_[i]);
@@ -189,7 +208,8 @@ private:
   KernelEnv env_;
   std::string activation_, post_activation_;
   std::vector<float> activation_params_, post_activation_params_;
-  bool has_sum_ = false, const_weights_ = false;
+  bool has_sum_ = false, const_weights_ = false, want_bf16_ = false;
+  std::string pd_error_; // why the last make_pd() failed
   int64_t group_ = 1;
   du::Window win_;
   Shape y_shape_;

@@ -2,6 +2,11 @@
 // transA/transB become strided memory descs (no copies); alpha is the output
 // scale; C (unidirectionally broadcast to [M, N]) is added by a binary post-op
 // after the scale, pre-multiplied by beta when beta != 1.
+//
+// BF16 (node attribute kPrecisionAttr = "bf16"): A and B are converted to bf16
+// by reorders (B once in prepare() when it is an initializer, into the layout
+// the primitive prefers), C, the output and the math after the product stay
+// f32. Without a bf16 matmul on this ISA the f32 primitive is used.
 #include <fmt/format.h>
 
 #include "qtune/error.h"
@@ -27,6 +32,8 @@ public:
     }
     dnnl::post_ops probe;
     du::append_activation(probe, n, activation_, activation_params_);
+    want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
+    const_b_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
   }
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
@@ -79,26 +86,60 @@ public:
     }
     du::append_activation(ops, node_, activation_, activation_params_);
     attr.set_post_ops(ops);
-    try {
-      matmul_ = dnnl::matmul(dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng));
-    } catch (const dnnl::error &e) {
-      throw UnsupportedError(
-          fmt::format("{}: oneDNN has no matmul for this Gemm ({})", node_.describe(), e.what()));
+    bf16_ = false;
+    dnnl::matmul::primitive_desc pd;
+    if (want_bf16_) {
+      auto bf16 = memory::data_type::bf16;
+      try {
+        pd = dnnl::matmul::primitive_desc({memory::desc({m_, k_}, bf16, memory::format_tag::ab),
+                                           memory::desc({k_, n_}, bf16, memory::format_tag::any),
+                                           y_md},
+                                          attr, eng);
+        bf16_ = true;
+      } catch (const dnnl::error &) {
+        // No bf16 matmul below avx512_core: f32 below.
+      }
     }
+    if (!bf16_) {
+      try {
+        pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
+      } catch (const dnnl::error &e) {
+        throw UnsupportedError(
+            fmt::format("{}: oneDNN has no matmul for this Gemm ({})", node_.describe(), e.what()));
+      }
+    }
+    matmul_ = dnnl::matmul(pd);
     a_mem_ = memory(a_md, eng, nullptr);
     b_mem_ = memory(b_md, eng, nullptr);
     y_mem_ = memory(y_md, eng, nullptr);
     if (has_c_) {
       c_mem_ = beta_ == 1.f ? memory(c_md, eng, nullptr) : memory(c_md, eng);
     }
+    if (bf16_) {
+      a_bf16_ = memory(pd.src_desc(), eng);
+      b_bf16_ = memory(pd.weights_desc(), eng);
+      a_reorder_ = dnnl::reorder(a_mem_, a_bf16_);
+      b_reorder_ = dnnl::reorder(b_mem_, b_bf16_);
+      if (const_b_)
+        convert_b(in[1]);
+    }
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    dnnl::stream &s = du::stream(env_);
     a_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
-    b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
     y_mem_.set_data_handle(out[0].raw());
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}};
+    if (bf16_) {
+      if (!const_b_)
+        convert_b(in[1]);
+      a_reorder_.execute(s, a_mem_, a_bf16_);
+      args[DNNL_ARG_SRC] = a_bf16_;
+      args[DNNL_ARG_WEIGHTS] = b_bf16_;
+    } else {
+      b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
+    }
     if (has_c_) {
       if (beta_ == 1.f) {
         c_mem_.set_data_handle(const_cast<void *>(in[2].raw()));
@@ -111,22 +152,31 @@ public:
       }
       args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = c_mem_;
     }
-    dnnl::stream &s = du::stream(env_);
     matmul_.execute(s, args);
     s.wait();
   }
 
 private:
+  void convert_b(const Tensor &b) {
+    dnnl::stream &s = du::stream(env_);
+    b_mem_.set_data_handle(const_cast<void *>(b.raw()));
+    b_reorder_.execute(s, b_mem_, b_bf16_);
+    s.wait();
+  }
+
   Node node_;
   KernelEnv env_;
   float alpha_ = 1, beta_ = 1;
   bool trans_a_ = false, trans_b_ = false, has_c_ = false;
+  bool want_bf16_ = false, bf16_ = false, const_b_ = false;
   std::string activation_;
   std::vector<float> activation_params_;
   int64_t m_ = 0, k_ = 0, n_ = 0;
   memory::dims c_dims_;
   dnnl::matmul matmul_;
   memory a_mem_, b_mem_, y_mem_, c_mem_;
+  memory a_bf16_, b_bf16_; // converted operands (bf16 only)
+  dnnl::reorder a_reorder_, b_reorder_;
 };
 
 } // namespace

@@ -1,6 +1,11 @@
 // MatMul and qtune:FusedMatMul (FP32) on oneDNN matmul: numpy semantics, 1-D
 // operands promoted and the extra dim dropped, batch dims broadcast (oneDNN
 // broadcasts size-1 batch dims when both operands have the same rank).
+//
+// BF16 (node attribute kPrecisionAttr = "bf16"): both operands are converted to
+// bf16 by reorders (B once in prepare() when it is an initializer, into the
+// primitive's preferred layout); the output and the activation stay f32.
+// Without a bf16 matmul on this ISA the f32 primitive is used.
 #include <fmt/format.h>
 
 #include "qtune/error.h"
@@ -22,6 +27,8 @@ public:
     }
     dnnl::post_ops probe;
     du::append_activation(probe, n, activation_, activation_params_);
+    want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
+    const_b_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
   }
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
@@ -72,36 +79,79 @@ public:
     du::append_activation(ops, node_, activation_, activation_params_);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    try {
-      dnnl::matmul::primitive_desc pd({a_md, b_md, y_md}, attr, eng);
-      matmul_ = dnnl::matmul(pd);
-    } catch (const dnnl::error &e) {
-      throw UnsupportedError(fmt::format("{}: oneDNN has no matmul for {} x {} ({})",
-                                         node_.describe(), shape_str(a_), shape_str(b_), e.what()));
+    bf16_ = false;
+    dnnl::matmul::primitive_desc pd;
+    if (want_bf16_) {
+      auto bf16 = memory::data_type::bf16;
+      // Constant B may be packed into whatever layout the primitive likes.
+      memory::desc b16 = const_b_ ? memory::desc(du::to_dims(b_), bf16, memory::format_tag::any)
+                                  : du::plain_desc(b_, bf16);
+      try {
+        pd = dnnl::matmul::primitive_desc({du::plain_desc(a_, bf16), b16, y_md}, attr, eng);
+        bf16_ = true;
+      } catch (const dnnl::error &) {
+        // No bf16 matmul below avx512_core: f32 below.
+      }
     }
+    if (!bf16_) {
+      try {
+        pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
+      } catch (const dnnl::error &e) {
+        throw UnsupportedError(fmt::format("{}: oneDNN has no matmul for {} x {} ({})",
+                                           node_.describe(), shape_str(a_), shape_str(b_),
+                                           e.what()));
+      }
+    }
+    matmul_ = dnnl::matmul(pd);
     a_mem_ = memory(a_md, eng, nullptr);
     b_mem_ = memory(b_md, eng, nullptr);
     y_mem_ = memory(y_md, eng, nullptr);
+    if (bf16_) {
+      a_bf16_ = memory(pd.src_desc(), eng);
+      b_bf16_ = memory(pd.weights_desc(), eng);
+      a_reorder_ = dnnl::reorder(a_mem_, a_bf16_);
+      b_reorder_ = dnnl::reorder(b_mem_, b_bf16_);
+      if (const_b_)
+        convert_b(in[1]);
+    }
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    a_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
-    b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
-    y_mem_.set_data_handle(out[0].raw());
     dnnl::stream &s = du::stream(env_);
-    matmul_.execute(s,
-                    {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}});
+    a_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
+    y_mem_.set_data_handle(out[0].raw());
+    if (bf16_) {
+      if (!const_b_)
+        convert_b(in[1]);
+      a_reorder_.execute(s, a_mem_, a_bf16_);
+      matmul_.execute(
+          s, {{DNNL_ARG_SRC, a_bf16_}, {DNNL_ARG_WEIGHTS, b_bf16_}, {DNNL_ARG_DST, y_mem_}});
+    } else {
+      b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
+      matmul_.execute(s,
+                      {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}});
+    }
     s.wait();
   }
 
 private:
+  void convert_b(const Tensor &b) {
+    dnnl::stream &s = du::stream(env_);
+    b_mem_.set_data_handle(const_cast<void *>(b.raw()));
+    b_reorder_.execute(s, b_mem_, b_bf16_);
+    s.wait();
+  }
+
   Node node_;
   KernelEnv env_;
   std::string activation_;
   std::vector<float> activation_params_;
   Shape a_, b_, y_;
+  bool want_bf16_ = false, bf16_ = false, const_b_ = false;
   dnnl::matmul matmul_;
   memory a_mem_, b_mem_, y_mem_;
+  memory a_bf16_, b_bf16_; // converted operands (bf16 only)
+  dnnl::reorder a_reorder_, b_reorder_;
 };
 
 } // namespace
