@@ -55,12 +55,16 @@ double threshold_percentile(const TensorStats &s, double percent);
 // in [0, T]: rounding noise step^2/12 inside, (|x| - T)^2 outside.
 double threshold_mse(const TensorStats &s, int levels = 128);
 
-double threshold_for(const TensorStats &s, CalibAlgorithm a, double percentile = 99.99);
+// `levels`: quantization levels on the larger side (kl and mse only).
+double threshold_for(const TensorStats &s, CalibAlgorithm a, double percentile = 99.99,
+                     int levels = 128);
 
-// Clipped [lo, hi] range: the signed min/max limited to [-T, T].
+// Clipped [lo, hi] range: the signed min/max limited to [-T, T]. `asymmetric`
+// (u8 with zero point): kl/mse search T with the levels u8 gives the larger side.
 struct ClipRange {
   double lo = 0, hi = 0;
 };
-ClipRange clip_range(const TensorStats &s, CalibAlgorithm a, double percentile = 99.99);
+ClipRange clip_range(const TensorStats &s, CalibAlgorithm a, double percentile = 99.99,
+                     bool asymmetric = false);
 
 } // namespace qtune::quant

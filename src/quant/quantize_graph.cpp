@@ -15,7 +15,7 @@ std::string QuantizeReport::summary() const {
 }
 
 ActivationParams activation_params(const TensorStats &s, const ActivationScheme &scheme) {
-  ClipRange r = clip_range(s, scheme.algorithm, scheme.percentile);
+  ClipRange r = clip_range(s, scheme.algorithm, scheme.percentile, scheme.asymmetric);
   ActivationParams p;
   p.is_unsigned = scheme.asymmetric;
   if (scheme.asymmetric) {

@@ -91,6 +91,30 @@ TEST(Observers, KlOnHandBuiltHistogram) {
   EXPECT_NEAR(threshold_kl(s), 128.5 * 4.0 / kHistogramBins, 1e-12);
 }
 
+TEST(Observers, AsymmetricKlUsesTheLevelsOfU8) {
+  // |N(0,1)| (a ReLU-like, one-signed tensor) with two far outliers. u8 puts all
+  // 255 levels on this one side; searching with s8's 128 levels per side would
+  // clip harder than u8 needs (real YOLOX input pixels: 223 instead of ~255).
+  std::vector<float> v = gaussian_quantiles(200000);
+  for (float &x : v)
+    x = std::fabs(x);
+  v.push_back(20.f);
+  TensorStats s;
+  s.add(v);
+  const double t128 = threshold_kl(s, 128), t255 = threshold_kl(s, 255);
+  EXPECT_GT(t255, t128 * 1.05);
+  ClipRange r = clip_range(s, CalibAlgorithm::kl, 99.99, /*asymmetric=*/true);
+  EXPECT_NEAR(r.hi, t255, 1e-9);
+  EXPECT_EQ(r.lo, s.min);
+  // A symmetric tensor keeps 128 levels per side either way.
+  std::vector<float> w = gaussian_quantiles(200000);
+  w.push_back(20.f);
+  w.push_back(-20.f);
+  TensorStats sym;
+  sym.add(w);
+  EXPECT_NEAR(clip_range(sym, CalibAlgorithm::kl, 99.99, true).hi, threshold_kl(sym, 128), 1e-9);
+}
+
 TEST(Observers, AdaptiveHistogramMatchesOneShot) {
   std::vector<float> a = uniform_grid(10000, -1.f, 1.f);
   std::vector<float> b = uniform_grid(10000, -3.5f, 3.5f);
