@@ -5,8 +5,16 @@
 #include <cmath>
 #include <gtest/gtest.h>
 #include <random>
+#include <set>
 
+#include "../test_util.h"
+#include "data/dataset.h"
+#include "frontends/onnx/onnx_import.h"
+#include "quant/calibrate.h"
+#include "quant/inference_graph.h"
 #include "quant/lower_qdq.h"
+#include "quant/quantize_graph.h"
+#include "runtime/executor.h"
 #include "runtime/kernel.h"
 
 namespace qtune {
@@ -142,7 +150,56 @@ struct Builder {
     node("DequantizeLinear", {name, name + "_s"}, name + "_dq", {{"axis", int64_t{0}}});
     return name + "_dq";
   }
+  // 2-D i8 weight [rows, cols] behind a DQ, per-channel on `axis`.
+  std::string weight2d(const std::string &name, int64_t rows, int64_t cols, int64_t axis) {
+    Tensor w(DType::i8, {rows, cols});
+    std::uniform_int_distribution<int> d(-64, 64);
+    for (auto &v : w.span<int8_t>())
+      v = static_cast<int8_t>(d(rng));
+    std::vector<float> s(axis == 0 ? rows : cols);
+    std::uniform_real_distribution<float> u(0.01f, 0.03f);
+    for (auto &v : s)
+      v = u(rng);
+    g.initializers[name] = w;
+    g.initializers[name + "_s"] = Tensor::from_vector<float>({int64_t(s.size())}, s);
+    node("DequantizeLinear", {name, name + "_s"}, name + "_dq", {{"axis", axis}});
+    return name + "_dq";
+  }
+  Tensor random_input(Shape shape, float mean, float stddev) {
+    Tensor t(DType::f32, std::move(shape));
+    std::normal_distribution<float> nd(mean, stddev);
+    for (float &v : t.span<float>())
+      v = nd(rng);
+    return t;
+  }
+  void input(const std::string &name) { g.inputs.push_back({name, DType::f32, {}, false}); }
+  void output(const std::string &name) { g.outputs.push_back({name, DType::f32, {}, false}); }
 };
+
+// The QDQ graph and its lowered form run by the executor on the same inputs.
+std::pair<std::vector<Tensor>, std::vector<Tensor>>
+run_both(const Graph &qdq, const Graph &lowered,
+         const std::unordered_map<std::string, Tensor> &inputs) {
+  Executor a(std::make_shared<const Graph>(qdq), {.threads = 1});
+  Executor b(std::make_shared<const Graph>(lowered), {.threads = 1});
+  return {a.run(inputs), b.run(inputs)};
+}
+
+double max_abs_diff(const Tensor &a, const Tensor &b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, std::abs(a.get_f64(i) - b.get_f64(i)));
+  return m;
+}
+
+// Ops that must not be left in a lowered graph (fp32 compute between Q/DQ).
+int count_ops(const Graph &g, const std::set<std::string> &ops) {
+  int n = 0;
+  for (const Node &node : g.nodes)
+    n += ops.count(node.op_type) && node.domain != "qtune";
+  return n;
+}
 
 TEST(LowerQdq, ConvChainMatchesUnloweredGraph) {
   Builder b;
@@ -221,6 +278,204 @@ TEST(LowerQdq, LeavesNonConstantWeightsAlone) {
   auto report = quant::lower_qdq(lowered);
   EXPECT_EQ(report.qconv, 0);
   EXPECT_EQ(lowered.nodes.size(), b.g.nodes.size());
+}
+
+TEST(LowerQdq, MatMulGemmChainMatchesUnloweredGraph) {
+  // x -> Flatten -> Gemm(transB, f32 bias) -> Relu -> MatMul -> Gemm(int32
+  // bias, f32 output): three QMatMul, the Flatten on int8 values.
+  Builder b;
+  std::string x = b.qdq("x", 0.04f, 128);
+  b.node("Flatten", {x}, "f", {{"axis", int64_t{1}}});
+  std::string f = b.qdq("f", 0.04f, 128);
+  std::vector<float> b1(24);
+  for (size_t i = 0; i < b1.size(); ++i)
+    b1[i] = 0.1f * (static_cast<float>(i % 7) - 3);
+  b.g.initializers["b1"] = Tensor::from_vector<float>({24}, b1);
+  b.node("Gemm", {f, b.weight2d("w1", 24, 32, 0), "b1"}, "g1", {{"transB", int64_t{1}}});
+  b.node("Relu", {"g1"}, "r1");
+  std::string r1 = b.qdq("r1", 0.03f, 0);
+  b.node("MatMul", {r1, b.weight2d("w2", 24, 16, 1)}, "m2");
+  std::string m2 = b.qdq("m2", 0.05f, 128);
+  std::string w3 = b.weight2d("w3", 16, 5, 1);
+  Tensor b3(DType::i32, {5});
+  std::vector<float> b3s(5);
+  for (int64_t j = 0; j < 5; ++j) {
+    b3.data<int32_t>()[j] = static_cast<int32_t>(40 * j - 90);
+    b3s[j] = 0.05f * b.g.initializers["w3_s"].data<float>()[j];
+  }
+  b.g.initializers["b3"] = b3;
+  b.g.initializers["b3_s"] = Tensor::from_vector<float>({5}, b3s);
+  b.node("DequantizeLinear", {"b3", "b3_s"}, "b3_dq", {{"axis", int64_t{0}}});
+  b.node("Gemm", {m2, w3, "b3_dq"}, "y");
+  b.input("x");
+  b.output("r1_dq");
+  b.output("y");
+
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.qmatmul, 3) << report.summary();
+  EXPECT_EQ(report.passthrough, 1) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"Gemm", "MatMul", "Relu", "Flatten"}), 1); // the int8 Flatten
+  EXPECT_EQ(count_ops(lowered, {"QuantizeLinear"}), 1);
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({3, 2, 4, 4}, 0.5f, 2.f)}});
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.03 * 1.01); // one step of r1
+  // y: one step (0.05) of each m2 input through |w3| <= 64 * 0.03, 16 inputs.
+  EXPECT_LT(max_abs_diff(want[1], got[1]), 0.05 * 16 * 64 * 0.03);
+  EXPECT_GT(max_abs_diff(want[1], Tensor(DType::f32, want[1].shape())), 0.1); // not all zero
+}
+
+TEST(LowerQdq, BatchedMatMulWithS8Output) {
+  Builder b;
+  std::string x = b.qdq("x", 0.02f, 100);
+  b.node("MatMul", {x, b.weight2d("w", 20, 6, 1)}, "m");
+  b.node("QuantizeLinear", {"m", b.scalar_f("m_s", 0.04f), b.scalar_q("m_z", DType::i8, -5)},
+         "m_q");
+  b.node("DequantizeLinear", {"m_q", "m_s", "m_z"}, "m_dq");
+  b.input("x");
+  b.output("m_dq");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.qmatmul, 1) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"MatMul"}), 0);
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 3, 20}, 2.f, 1.f)}});
+  ASSERT_EQ(got[0].shape(), (Shape{2, 3, 6}));
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.04 * 1.01);
+}
+
+TEST(LowerQdq, DataMovementOpsRunOnInt8Values) {
+  Builder b;
+  std::string x1 = b.qdq("a", 0.05f, 120), x2 = b.qdq("b", 0.05f, 120);
+  auto ints = [&](const std::string &name, std::vector<int64_t> v) {
+    b.g.initializers[name] = Tensor::from_vector<int64_t>({int64_t(v.size())}, v);
+    return name;
+  };
+  b.node("Concat", {x1, x2}, "c", {{"axis", int64_t{1}}});
+  std::string c = b.qdq("c", 0.05f, 120);
+  b.node("Transpose", {c}, "t", {{"perm", std::vector<int64_t>{0, 2, 3, 1}}});
+  std::string t = b.qdq("t", 0.05f, 120);
+  b.node("Slice", {t, ints("st", {1}), ints("en", {3}), ints("ax", {1})}, "s");
+  std::string s = b.qdq("s", 0.05f, 120);
+  b.node("Reshape", {s, ints("shape", {2, -1})}, "r");
+  std::string r = b.qdq("r", 0.05f, 120);
+  b.node("Unsqueeze", {r, ints("uax", {0})}, "u");
+  std::string u = b.qdq("u", 0.05f, 120);
+  b.node("Squeeze", {u, ints("sax", {0})}, "sq");
+  std::string sq = b.qdq("sq", 0.05f, 120);
+  b.node("Identity", {sq}, "id");
+  b.qdq("id", 0.05f, 120);
+  b.input("a");
+  b.input("b");
+  b.output("id_dq");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.passthrough, 7) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"QuantizeLinear"}), 2);
+  EXPECT_EQ(count_ops(lowered, {"DequantizeLinear"}), 1);
+  auto [want, got] = run_both(b.g, lowered,
+                              {{"a", b.random_input({1, 4, 3, 5}, 0.f, 3.f)},
+                               {"b", b.random_input({1, 2, 3, 5}, 0.f, 3.f)}});
+  ASSERT_EQ(got[0].shape(), (Shape{2, 30}));
+  EXPECT_EQ(max_abs_diff(want[0], got[0]), 0.0); // moving int8 values is exact
+}
+
+TEST(LowerQdq, ConcatWithDifferentScalesStaysFp32) {
+  Builder b;
+  std::string x1 = b.qdq("a", 0.05f, 120), x2 = b.qdq("b", 0.07f, 120);
+  b.node("Concat", {x1, x2}, "c", {{"axis", int64_t{1}}});
+  b.qdq("c", 0.05f, 120);
+  b.input("a");
+  b.input("b");
+  b.output("c_dq");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.passthrough, 0);
+  EXPECT_EQ(lowered.nodes.size(), b.g.nodes.size());
+}
+
+TEST(LowerQdq, AveragePoolsMatchUnloweredGraph) {
+  Builder b;
+  std::string x = b.qdq("x", 0.04f, 128);
+  b.node("AveragePool", {x}, "ap",
+         {{"kernel_shape", std::vector<int64_t>{3, 3}},
+          {"strides", std::vector<int64_t>{2, 2}},
+          {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  std::string ap = b.qdq("ap", 0.02f, 100);
+  b.node("GlobalAveragePool", {ap}, "gp");
+  b.qdq("gp", 0.005f, 0);
+  b.input("x");
+  b.output("ap_dq");
+  b.output("gp_dq");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.qavgpool, 2) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"AveragePool", "GlobalAveragePool"}), 0);
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 6, 9, 9}, 0.3f, 1.5f)}});
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.02 * 1.01);
+  EXPECT_LE(max_abs_diff(want[1], got[1]), 0.005 * 1.01);
+}
+
+// The Fashion-MNIST CNN quantized with the default plan (the tuner's first
+// trial) lowers to int8 kernels end to end: one QuantizeLinear at the input,
+// no fp32 Gemm / pool / Flatten between Q and DQ, and the same predictions as
+// the QDQ graph on real test images.
+TEST(LowerQdq, FashionMnistCnnRunsInt8EndToEnd) {
+  auto fp32 = std::make_shared<const Graph>(
+      load_onnx(test::source_dir("examples/fashion_mnist/fashion_mnist_cnn.onnx")));
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  auto batch = [](const data::MnistDataset &ds, size_t first, size_t n) {
+    Tensor t(DType::f32, {int64_t(n), 1, 28, 28});
+    for (size_t i = 0; i < n; ++i) {
+      const auto &px = ds.get(first + i).image->pixels;
+      for (size_t p = 0; p < 28 * 28; ++p)
+        t.data<float>()[i * 784 + p] = px[p] / 255.f;
+    }
+    return t;
+  };
+  data::MnistDataset train(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
+  quant::Calibrator cal(fp32, {.threads = 1});
+  for (size_t i = 0; i < 4; ++i)
+    cal.add({{"image", batch(train, i * 32, 32)}});
+  Graph qdq = quant::quantize_graph(*fp32, cal.take(), quant::Plan{});
+
+  Graph lowered = qdq;
+  auto report = quant::prepare_for_inference(lowered);
+  EXPECT_EQ(report.qconv, 2) << report.summary();
+  EXPECT_EQ(report.qmatmul, 2) << report.summary();
+  EXPECT_EQ(report.qpool, 2) << report.summary();
+  EXPECT_EQ(report.passthrough, 1) << report.summary(); // Flatten
+  EXPECT_EQ(count_ops(lowered, {"Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul", "FusedMatMul",
+                                "MaxPool", "AveragePool", "Relu", "DequantizeLinear"}),
+            0);
+  EXPECT_EQ(count_ops(lowered, {"QuantizeLinear"}), 1);
+
+  // One input step of the last Gemm through the largest column of |w|.
+  const Node *last = nullptr;
+  for (const Node &n : lowered.nodes)
+    if (n.op_type == "QMatMul" && n.attr_string("y_dtype", "") == "f32")
+      last = &n;
+  ASSERT_NE(last, nullptr);
+  const Tensor &w = *lowered.initializer(last->inputs[1]);
+  std::vector<float> ws = last->attr_floats("w_scales");
+  bool trans_b = last->attr_int("trans_b", 0) != 0;
+  int64_t k = trans_b ? w.dim(1) : w.dim(0), n = trans_b ? w.dim(0) : w.dim(1);
+  double bound = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    double col = 0;
+    for (int64_t p = 0; p < k; ++p)
+      col += std::abs(w.get_f64(trans_b ? j * k + p : p * n + j)) * ws[ws.size() == 1 ? 0 : j];
+    bound = std::max(bound, col * last->attr_float("a_scale", 0));
+  }
+
+  data::MnistDataset test_set(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
+  Tensor images = batch(test_set, 0, 200);
+  auto [want, got] = run_both(qdq, lowered, {{"image", images}});
+  EXPECT_LT(max_abs_diff(want[0], got[0]), bound);
+  int same = 0;
+  for (int64_t i = 0; i < 200; ++i) {
+    const float *a = want[0].data<float>() + i * 10, *l = got[0].data<float>() + i * 10;
+    same += std::max_element(a, a + 10) - a == std::max_element(l, l + 10) - l;
+  }
+  EXPECT_GE(same, 198) << "top-1 agreement of lowered vs QDQ graph on 200 test images";
 }
 
 } // namespace
