@@ -88,22 +88,34 @@ public:
       attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
     attr.set_post_ops(make_post_ops(in));
 
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
-        has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
-        {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
+    // Source: the layout the producer wrote (plain unless the executor says
+    // otherwise). A blocked one (NHWC from QuantizeLinear, QConv, QMaxPool) is
+    // asked for first so no reorder is needed; else oneDNN picks and the
+    // source is reordered to its choice.
+    memory::desc src_plain(src_dims, src_dt, tag::nchw);
+    memory::desc given = layout_of(0, src_plain);
+    auto make_pd = [&](const memory::desc &src) {
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any,
+          has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+          {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
+      return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    };
     dnnl::convolution_forward::primitive_desc pd;
     try {
-      pd = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
-    } catch (const dnnl::error &e) {
-      throw UnsupportedError(fmt::format("{}: oneDNN has no int8 convolution for this case ({})",
-                                         node_.describe(), e.what()));
+      pd = given != src_plain ? make_pd(given) : make_pd(src_any);
+      if (given != src_plain && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
+        pd = make_pd(src_any); // no fast kernel for that layout
+    } catch (const dnnl::error &) {
+      try {
+        pd = make_pd(src_any);
+      } catch (const dnnl::error &e) {
+        throw UnsupportedError(fmt::format("{}: oneDNN has no int8 convolution for this case ({})",
+                                           node_.describe(), e.what()));
+      }
     }
     conv_ = dnnl::convolution_forward(pd);
 
-    // Source: the layout the producer wrote (plain unless the executor says
-    // otherwise), reordered to the primitive's choice only if they differ.
-    memory::desc given = layout_of(0, memory::desc(src_dims, src_dt, tag::nchw));
     x_mem_ = memory(given, eng, nullptr);
     src_reorder_ = {};
     src_mem_ = x_mem_;

@@ -1,16 +1,29 @@
 // ONNX QuantizeLinear, DequantizeLinear (per-tensor and per-axis) and
 // DynamicQuantizeLinear. These sit at the int8 <-> fp32 boundaries of a
-// quantized graph, so they are plain threaded loops over contiguous blocks.
+// quantized graph, so their loops are vectorizable rows threaded over
+// (row, chunk) and they speak oneDNN layouts (runtime/kernel.h):
+// - QuantizeLinear writes NHWC when every reader is an int8 oneDNN kernel
+//   (QConv, QMaxPool all choose NHWC for u8/s8), so the transpose happens
+//   while quantizing instead of in a separate reorder;
+// - DequantizeLinear reads the NHWC int8 tensors those kernels write
+//   directly, again transposing while converting.
+// Any other blocked input goes through one oneDNN reorder into a private
+// plain buffer first.
 #include <algorithm>
 #include <cmath>
+#include <dnnl.hpp>
 #include <fmt/format.h>
 #include <limits>
 
 #include "qtune/error.h"
+#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 
 namespace qtune {
 namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
 
 // Shape [outer, channels, inner] view of a tensor quantized along `axis`; a
 // scalar (or 1-element) scale means one channel covering everything.
@@ -38,123 +51,334 @@ AxisBlocks axis_blocks(const Node &node, const Shape &shape, int64_t axis, int64
   return b;
 }
 
+// Per-channel zero points as numbers (absent = 0).
+std::vector<int32_t> zero_points(const Tensor *zp, int64_t channels) {
+  std::vector<int32_t> z(channels, 0);
+  if (zp)
+    for (int64_t c = 0; c < channels; ++c)
+      z[c] = static_cast<int32_t>(zp->get_i64(zp->numel() == 1 ? 0 : c));
+  return z;
+}
+
 // Round half to even, as std::nearbyint in the default rounding mode, but
-// inline so the loop vectorizes (nearbyint is a libm call without SSE4.1, and
-// quantizing activations sat at a third of an int8 YOLOX run). Adding and
-// subtracting 1.5 * 2^23 leaves v rounded; valid for |v| < 2^22.
+// inline so the loop vectorizes (nearbyint is a libm call without SSE4.1).
+// Adding and subtracting 1.5 * 2^23 leaves v rounded; valid for |v| < 2^22.
 inline float round_half_even(float v) {
   constexpr float kMagic = 12582912.f;
   return (v + kMagic) - kMagic;
 }
 
+// y = saturate(round(x / s) + z). Divide rather than multiply by the inverse:
+// ONNX rounds x / scale exactly. Clamping before rounding gives the same
+// result as saturating after it and keeps |v| small enough for the rounding
+// trick; the int32 step lets the conversion vectorize.
 template <typename Q, typename X>
-void quantize_blocks(const X *x, Q *y, const AxisBlocks &b, const float *scale, const Tensor *zp) {
-  const float lo = std::numeric_limits<Q>::lowest(), hi = std::numeric_limits<Q>::max();
-  int64_t rows = b.outer * b.channels;
-#pragma omp parallel for if (rows * b.inner > 32768)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t c = r % b.channels;
-    float z = zp ? static_cast<float>(zp->get_i64(c)) : 0.f;
-    const X *src = x + r * b.inner;
-    Q *dst = y + r * b.inner;
-    // Divide rather than multiply by the inverse: ONNX rounds x / scale exactly.
-    // Clamping to the integer bounds before rounding gives the same result as
-    // saturating after it, and keeps |v| small enough for round_half_even.
-    const float vlo = lo - z, vhi = hi - z, s = scale[c];
-    for (int64_t i = 0; i < b.inner; ++i)
-      dst[i] =
-          static_cast<Q>(round_half_even(std::clamp(static_cast<float>(src[i]) / s, vlo, vhi)) + z);
+void quantize_row(const X *x, Q *y, int64_t n, float s, int32_t z) {
+  const float lo = static_cast<float>(std::numeric_limits<Q>::lowest() - z);
+  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - z);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = std::min(std::max(static_cast<float>(x[i]) / s, lo), hi);
+    y[i] = static_cast<Q>(static_cast<int32_t>(round_half_even(v)) + z);
   }
 }
 
+template <typename Q> void dequantize_row(const Q *x, float *y, int64_t n, float s, int32_t z) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - z) * s;
+}
+
+// Rows are cut into chunks so a per-tensor op (one long row) uses all threads.
+constexpr int64_t kChunk = 16384;
+
+template <typename Q, typename X>
+void quantize_plain(const X *x, Q *y, const AxisBlocks &b, const float *scale, const int32_t *zp) {
+  int64_t rows = b.outer * b.channels, chunks = (b.inner + kChunk - 1) / kChunk;
+#pragma omp parallel for collapse(2) if (rows * b.inner > kChunk)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < chunks; ++k) {
+      int64_t c = r % b.channels, begin = k * kChunk;
+      int64_t n = std::min(kChunk, b.inner - begin);
+      quantize_row(x + r * b.inner + begin, y + r * b.inner + begin, n, scale[c], zp[c]);
+    }
+}
+
+template <typename Q>
+void dequantize_plain(const Q *x, float *y, const AxisBlocks &b, const float *scale,
+                      const int32_t *zp) {
+  int64_t rows = b.outer * b.channels, chunks = (b.inner + kChunk - 1) / kChunk;
+#pragma omp parallel for collapse(2) if (rows * b.inner > kChunk)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < chunks; ++k) {
+      int64_t c = r % b.channels, begin = k * kChunk;
+      int64_t n = std::min(kChunk, b.inner - begin);
+      dequantize_row(x + r * b.inner + begin, y + r * b.inner + begin, n, scale[c], zp[c]);
+    }
+}
+
+// NCHW f32 -> NHWC int8, one (n, h) row of C x W at a time: quantize each
+// channel row into a small tile (vectorized), then transpose the tile.
+// `per_channel`: scale/zp indexed by c, else by 0.
+template <typename Q, typename X>
+void quantize_to_nhwc(const X *x, Q *y, const Shape &s, const float *scale, const int32_t *zp,
+                      bool per_channel) {
+  int64_t N = s[0], C = s[1], H = s[2], W = s[3];
+#pragma omp parallel
+  {
+    std::vector<Q> tile(C * W);
+#pragma omp for
+    for (int64_t nh = 0; nh < N * H; ++nh) {
+      int64_t n = nh / H, h = nh % H;
+      for (int64_t c = 0; c < C; ++c) {
+        int64_t k = per_channel ? c : 0;
+        quantize_row(x + ((n * C + c) * H + h) * W, tile.data() + c * W, W, scale[k], zp[k]);
+      }
+      Q *out = y + nh * W * C;
+      for (int64_t w = 0; w < W; ++w)
+        for (int64_t c = 0; c < C; ++c)
+          out[w * C + c] = tile[c * W + w];
+    }
+  }
+}
+
+// NHWC int8 -> NCHW f32: each output row reads its channel with stride C
+// from the (n, h) slab, which stays in L1.
+template <typename Q>
+void dequantize_from_nhwc(const Q *x, float *y, const Shape &s, const float *scale,
+                          const int32_t *zp, bool per_channel) {
+  int64_t N = s[0], C = s[1], H = s[2], W = s[3];
+#pragma omp parallel for
+  for (int64_t nh = 0; nh < N * H; ++nh) {
+    int64_t n = nh / H, h = nh % H;
+    const Q *slab = x + nh * W * C;
+    for (int64_t c = 0; c < C; ++c) {
+      int64_t k = per_channel ? c : 0;
+      float sc = scale[k];
+      int32_t z = zp[k];
+      float *dst = y + ((n * C + c) * H + h) * W;
+      for (int64_t w = 0; w < W; ++w)
+        dst[w] = static_cast<float>(static_cast<int32_t>(slab[w * C + c]) - z) * sc;
+    }
+  }
+}
+
+memory::desc nhwc_desc(const Shape &s, DType t) {
+  return memory::desc(dnnl_util::to_dims(s), dnnl_util::dtype(t), tag::acdb);
+}
+
+// Input 0 as the kernel reads it: plain, NHWC (4-D only), or any other
+// oneDNN layout that is reordered into a private plain buffer.
+class LayoutInput {
+public:
+  void set(const dnnl_memory_desc_t *layout) { layout_ = layout; }
+
+  // Returns true when input 0 arrives as NHWC and the caller reads that
+  // directly (`read_nhwc`); every other layout is reordered to plain.
+  bool prepare(const KernelEnv &env, const Tensor &x, bool read_nhwc) {
+    reorder_ = {};
+    if (!layout_)
+      return false;
+    memory::desc given(*layout_);
+    if (read_nhwc && x.rank() == 4 && given == nhwc_desc(x.shape(), x.dtype()))
+      return true;
+    memory::desc plain = dnnl_util::plain_desc(x.shape(), dnnl_util::dtype(x.dtype()));
+    if (given == plain)
+      return false;
+    dnnl::engine &eng = dnnl_util::engine(env);
+    from_ = memory(given, eng, nullptr);
+    plain_ = Tensor(x.dtype(), x.shape());
+    to_ = memory(plain, eng, plain_.raw());
+    reorder_ = dnnl::reorder(from_, to_);
+    return false;
+  }
+
+  // Plain view of input 0 (after the reorder when it needed one).
+  const Tensor &plain(const KernelEnv &env, const Tensor &x) {
+    if (!reorder_)
+      return x;
+    from_.set_data_handle(const_cast<void *>(x.raw()));
+    reorder_.execute(dnnl_util::stream(env), from_, to_);
+    dnnl_util::stream(env).wait();
+    return plain_;
+  }
+
+private:
+  const dnnl_memory_desc_t *layout_ = nullptr;
+  dnnl::reorder reorder_;
+  memory from_, to_;
+  Tensor plain_;
+};
+
 class QuantizeLinearKernel : public Kernel {
 public:
-  explicit QuantizeLinearKernel(const Node &n) : node_(n), axis_(n.attr_int("axis", 1)) {}
+  QuantizeLinearKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), axis_(n.attr_int("axis", 1)) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
     DType t = in.size() > 2 && in[2].defined() ? in[2].dtype() : DType::u8;
     if (t != DType::u8 && t != DType::i8)
       throw UnsupportedError(
           fmt::format("{}: output type {} is not supported", node_.describe(), dtype_name(t)));
+    if (in[0].dtype() != DType::f32 && in[0].dtype() != DType::i32)
+      throw UnsupportedError(fmt::format("{}: input type {} is not supported", node_.describe(),
+                                         dtype_name(in[0].dtype())));
     return {{t, in[0].shape()}};
   }
 
-  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    const Tensor &x = in[0];
-    std::vector<float> scale = in[1].to_f32_vector();
-    const Tensor *zp = in.size() > 2 && in[2].defined() ? &in[2] : nullptr;
-    AxisBlocks b = axis_blocks(node_, x.shape(), axis_, static_cast<int64_t>(scale.size()));
-    bool u8 = out[0].dtype() == DType::u8;
-    if (x.dtype() == DType::f32) {
-      if (u8)
-        quantize_blocks(x.data<float>(), out[0].data<uint8_t>(), b, scale.data(), zp);
-      else
-        quantize_blocks(x.data<float>(), out[0].data<int8_t>(), b, scale.data(), zp);
-    } else if (x.dtype() == DType::i32) {
-      if (u8)
-        quantize_blocks(x.data<int32_t>(), out[0].data<uint8_t>(), b, scale.data(), zp);
-      else
-        quantize_blocks(x.data<int32_t>(), out[0].data<int8_t>(), b, scale.data(), zp);
-    } else {
-      throw UnsupportedError(fmt::format("{}: input type {} is not supported", node_.describe(),
-                                         dtype_name(x.dtype())));
+  void prepare(std::span<const Tensor> in) override {
+    int64_t scales = in[1].numel();
+    int64_t axis = axis_ < 0 ? axis_ + in[0].rank() : axis_;
+    out_nhwc_ =
+        layouts_enabled_ && in[0].rank() == 4 && (scales == 1 || axis == 1) && readers_want_nhwc();
+    out_desc_ = memory::desc();
+    if (out_nhwc_) {
+      DType t = in.size() > 2 && in[2].defined() ? in[2].dtype() : DType::u8;
+      out_desc_ = nhwc_desc(in[0].shape(), t);
     }
+    // An NHWC f32 input with NHWC output and one scale is plain elementwise.
+    in_nhwc_ = input_.prepare(env_, in[0], out_nhwc_ && scales == 1);
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    std::vector<float> scale = in[1].to_f32_vector();
+    const Tensor *zp_t = in.size() > 2 && in[2].defined() ? &in[2] : nullptr;
+    std::vector<int32_t> zp = zero_points(zp_t, static_cast<int64_t>(scale.size()));
+    if (in_nhwc_) {
+      AxisBlocks b;
+      b.inner = in[0].numel();
+      dispatch_plain(in[0], out[0], b, scale.data(), zp.data());
+      return;
+    }
+    const Tensor &x = input_.plain(env_, in[0]);
+    if (out_nhwc_) {
+      bool per_channel = scale.size() > 1;
+      if (out[0].dtype() == DType::u8)
+        to_nhwc(x, out[0].data<uint8_t>(), scale.data(), zp.data(), per_channel);
+      else
+        to_nhwc(x, out[0].data<int8_t>(), scale.data(), zp.data(), per_channel);
+      return;
+    }
+    AxisBlocks b = axis_blocks(node_, x.shape(), axis_, static_cast<int64_t>(scale.size()));
+    dispatch_plain(x, out[0], b, scale.data(), zp.data());
+  }
+
+  // oneDNN layout opt-in (runtime/kernel.h).
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    layouts_enabled_ = true;
+    input_.set(layouts.empty() ? nullptr : layouts[0]);
+  }
+  const dnnl_memory_desc_t *output_layout(size_t) const override {
+    return out_nhwc_ ? &out_desc_.data : nullptr;
   }
 
 private:
-  Node node_;
-  int64_t axis_;
-};
-
-template <typename Q>
-void dequantize_blocks(const Q *x, float *y, const AxisBlocks &b, const float *scale,
-                       const Tensor *zp) {
-  int64_t rows = b.outer * b.channels;
-#pragma omp parallel for if (rows * b.inner > 32768)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t c = r % b.channels;
-    int32_t z = zp ? static_cast<int32_t>(zp->get_i64(c)) : 0;
-    float s = scale[c];
-    const Q *src = x + r * b.inner;
-    float *dst = y + r * b.inner;
-    for (int64_t i = 0; i < b.inner; ++i)
-      dst[i] = static_cast<float>(src[i] - z) * s;
+  // NHWC pays off only when every reader takes oneDNN int8 layouts and
+  // prefers NHWC; a plain reader would need a reorder back.
+  bool readers_want_nhwc() const {
+    if (!env_.graph || node_.outputs.empty() || env_.graph->is_graph_output(node_.outputs[0]))
+      return false;
+    int readers = 0;
+    for (const Node &n : env_.graph->nodes)
+      for (const std::string &v : n.inputs)
+        if (v == node_.outputs[0]) {
+          if (n.domain != "qtune" || (n.op_type != "QConv" && n.op_type != "QMaxPool"))
+            return false;
+          ++readers;
+        }
+    return readers > 0;
   }
-}
+
+  template <typename Q>
+  void to_nhwc(const Tensor &x, Q *y, const float *scale, const int32_t *zp, bool per_channel) {
+    if (x.dtype() == DType::f32)
+      quantize_to_nhwc(x.data<float>(), y, x.shape(), scale, zp, per_channel);
+    else
+      quantize_to_nhwc(x.data<int32_t>(), y, x.shape(), scale, zp, per_channel);
+  }
+
+  static void dispatch_plain(const Tensor &x, Tensor &y, const AxisBlocks &b, const float *scale,
+                             const int32_t *zp) {
+    bool u8 = y.dtype() == DType::u8;
+    if (x.dtype() == DType::f32) {
+      if (u8)
+        quantize_plain(x.data<float>(), y.data<uint8_t>(), b, scale, zp);
+      else
+        quantize_plain(x.data<float>(), y.data<int8_t>(), b, scale, zp);
+    } else {
+      if (u8)
+        quantize_plain(x.data<int32_t>(), y.data<uint8_t>(), b, scale, zp);
+      else
+        quantize_plain(x.data<int32_t>(), y.data<int8_t>(), b, scale, zp);
+    }
+  }
+
+  Node node_;
+  KernelEnv env_;
+  int64_t axis_;
+  bool layouts_enabled_ = false, in_nhwc_ = false, out_nhwc_ = false;
+  LayoutInput input_;
+  memory::desc out_desc_;
+};
 
 class DequantizeLinearKernel : public Kernel {
 public:
-  explicit DequantizeLinearKernel(const Node &n) : node_(n), axis_(n.attr_int("axis", 1)) {}
+  DequantizeLinearKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), axis_(n.attr_int("axis", 1)) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    DType t = in[0].dtype();
+    if (t != DType::u8 && t != DType::i8 && t != DType::i32)
+      throw UnsupportedError(
+          fmt::format("{}: input type {} is not supported", node_.describe(), dtype_name(t)));
     return {{DType::f32, in[0].shape()}};
   }
 
+  void prepare(std::span<const Tensor> in) override {
+    in_nhwc_ = input_.prepare(env_, in[0], true);
+  }
+
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    const Tensor &x = in[0];
     std::vector<float> scale = in[1].to_f32_vector();
-    const Tensor *zp = in.size() > 2 && in[2].defined() ? &in[2] : nullptr;
-    AxisBlocks b = axis_blocks(node_, x.shape(), axis_, static_cast<int64_t>(scale.size()));
+    const Tensor *zp_t = in.size() > 2 && in[2].defined() ? &in[2] : nullptr;
+    std::vector<int32_t> zp = zero_points(zp_t, static_cast<int64_t>(scale.size()));
     float *y = out[0].data<float>();
-    switch (x.dtype()) {
-    case DType::u8:
-      dequantize_blocks(x.data<uint8_t>(), y, b, scale.data(), zp);
-      break;
-    case DType::i8:
-      dequantize_blocks(x.data<int8_t>(), y, b, scale.data(), zp);
-      break;
-    case DType::i32:
-      dequantize_blocks(x.data<int32_t>(), y, b, scale.data(), zp);
-      break;
-    default:
-      throw UnsupportedError(fmt::format("{}: input type {} is not supported", node_.describe(),
-                                         dtype_name(x.dtype())));
+    if (in_nhwc_) {
+      int64_t axis = axis_ < 0 ? axis_ + 4 : axis_;
+      bool per_channel = scale.size() > 1;
+      if (per_channel && (axis != 1 || static_cast<int64_t>(scale.size()) != in[0].dim(1)))
+        throw InputError(fmt::format("{}: {} scales do not match channel axis of {}",
+                                     node_.describe(), scale.size(), shape_str(in[0].shape())));
+      const Tensor &x = in[0];
+      if (x.dtype() == DType::u8)
+        dequantize_from_nhwc(x.data<uint8_t>(), y, x.shape(), scale.data(), zp.data(), per_channel);
+      else if (x.dtype() == DType::i8)
+        dequantize_from_nhwc(x.data<int8_t>(), y, x.shape(), scale.data(), zp.data(), per_channel);
+      else
+        dequantize_from_nhwc(x.data<int32_t>(), y, x.shape(), scale.data(), zp.data(), per_channel);
+      return;
     }
+    const Tensor &x = input_.plain(env_, in[0]);
+    AxisBlocks b = axis_blocks(node_, x.shape(), axis_, static_cast<int64_t>(scale.size()));
+    if (x.dtype() == DType::u8)
+      dequantize_plain(x.data<uint8_t>(), y, b, scale.data(), zp.data());
+    else if (x.dtype() == DType::i8)
+      dequantize_plain(x.data<int8_t>(), y, b, scale.data(), zp.data());
+    else
+      dequantize_plain(x.data<int32_t>(), y, b, scale.data(), zp.data());
+  }
+
+  // oneDNN layout opt-in (runtime/kernel.h): reads int8 kernels' NHWC output.
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    input_.set(layouts.empty() ? nullptr : layouts[0]);
   }
 
 private:
   Node node_;
+  KernelEnv env_;
   int64_t axis_;
+  bool in_nhwc_ = false;
+  LayoutInput input_;
 };
 
 // y = saturate(round(x / scale) + zp) with scale and zp from the range of x
@@ -197,10 +421,11 @@ private:
 } // namespace
 
 void register_quantize_linear_kernels(KernelRegistry &r) {
-  r.add("QuantizeLinear",
-        [](const Node &n, const KernelEnv &) { return std::make_unique<QuantizeLinearKernel>(n); });
-  r.add("DequantizeLinear", [](const Node &n, const KernelEnv &) {
-    return std::make_unique<DequantizeLinearKernel>(n);
+  r.add("QuantizeLinear", [](const Node &n, const KernelEnv &env) {
+    return std::make_unique<QuantizeLinearKernel>(n, env);
+  });
+  r.add("DequantizeLinear", [](const Node &n, const KernelEnv &env) {
+    return std::make_unique<DequantizeLinearKernel>(n, env);
   });
   r.add("DynamicQuantizeLinear", [](const Node &n, const KernelEnv &) {
     return std::make_unique<DynamicQuantizeLinearKernel>(n);
