@@ -1,10 +1,13 @@
 // int8 kernels against float references computed from the dequantized operands:
 // the int8 result must be within one quantization step of quantize(reference).
+#include <algorithm>
 #include <cmath>
 #include <gtest/gtest.h>
+#include <map>
 #include <random>
 
 #include "qtune/error.h"
+#include "runtime/executor.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
 
@@ -226,6 +229,208 @@ TEST(DequantizeLinear, PerAxis) {
   Tensor y = run_node(node, {x, s, z})[0];
   std::vector<float> want{0, 255, 0, 20, -5, 0};
   EXPECT_EQ(y.to_f32_vector(), want);
+}
+
+// QMaxPool on the YOLOX SPP shape (k=13, stride 1, pad 6) against FP32
+// MaxPool on the dequantized input: max commutes with the affine map, so the
+// int8 result dequantized must equal the float result exactly.
+void check_qmaxpool(DType dt, int64_t k, int64_t stride, int64_t pad) {
+  std::mt19937 rng(7);
+  float s = 0.04f;
+  int z = dt == DType::u8 ? 17 : -3;
+  Tensor x = dt == DType::u8 ? random_int<uint8_t>({1, 24, 13, 13}, 0, 255, rng)
+                             : random_int<int8_t>({1, 24, 13, 13}, -128, 127, rng);
+  Node q;
+  q.name = "qpool", q.op_type = "QMaxPool", q.domain = "qtune";
+  q.attrs["kernel_shape"] = std::vector<int64_t>{k, k};
+  q.attrs["strides"] = std::vector<int64_t>{stride, stride};
+  q.attrs["pads"] = std::vector<int64_t>{pad, pad, pad, pad};
+  Node f = q;
+  f.op_type = "MaxPool", f.domain = "";
+  Tensor y = run_node(q, {x})[0];
+  std::vector<float> xf = x.to_f32_vector();
+  for (float &v : xf)
+    v = (v - z) * s;
+  Tensor yf = run_node(f, {Tensor::from_vector<float>(x.shape(), xf)})[0];
+  ASSERT_EQ(y.shape(), yf.shape());
+  std::vector<float> yq = y.to_f32_vector();
+  int bad = 0;
+  for (int64_t i = 0; i < y.numel(); ++i)
+    bad += (yq[i] - z) * s != yf.data<float>()[i];
+  EXPECT_EQ(bad, 0) << "of " << y.numel();
+}
+
+TEST(QMaxPool, SppKernel13Stride1MatchesFloatMaxPool) {
+  check_qmaxpool(DType::u8, 13, 1, 6);
+}
+
+TEST(QMaxPool, S8Kernel3Stride2MatchesFloatMaxPool) {
+  check_qmaxpool(DType::i8, 3, 2, 1);
+}
+
+// ONNX QuantizeLinear on a float: saturate(round_half_even(x / s) + z).
+int onnx_quantize(float x, float s, int z, DType t) {
+  float lo = t == DType::u8 ? 0.f : -128.f, hi = t == DType::u8 ? 255.f : 127.f;
+  return static_cast<int>(std::clamp(std::nearbyint(x / s) + z, lo, hi));
+}
+
+// Q -> QConv -> QMaxPool -> DQ through the executor, where Q writes NHWC for
+// the int8 kernels and DQ reads their NHWC output (the layout opt-in). The
+// hook sees every output in plain layout: Q and DQ must match the ONNX
+// formulas exactly and the result must be within one step of the float
+// reference.
+TEST(QuantizeLinear, NhwcChainThroughExecutorMatchesOnnxFormulas) {
+  const int64_t C = 16, H = 11, W = 9, OC = 24;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 2.f);
+  Tensor x(DType::f32, {1, C, H, W});
+  for (float &v : x.span<float>())
+    v = nd(rng);
+  x.data<float>()[0] = 0.05f * 2.5f; // an exact tie: rounds to even
+  const float xs = 0.05f, ys = 0.1f;
+  const int xz = 128, yz = 60;
+  Tensor w = random_int<int8_t>({OC, C, 3, 3}, -127, 127, rng);
+  std::vector<float> ws(OC, 0.003f), b(OC, 0.1f);
+
+  auto g = std::make_shared<Graph>();
+  g->inputs.push_back({"x", DType::f32, {}, false});
+  g->outputs.push_back({"y", DType::f32, {}, false});
+  g->initializers["xs"] = Tensor::scalar_f32(xs);
+  Tensor xzt(DType::u8, {});
+  xzt.data<uint8_t>()[0] = xz;
+  g->initializers["xz"] = xzt;
+  g->initializers["ys"] = Tensor::scalar_f32(ys);
+  Tensor yzt(DType::u8, {});
+  yzt.data<uint8_t>()[0] = yz;
+  g->initializers["yz"] = yzt;
+  g->initializers["w"] = w;
+  g->initializers["b"] = Tensor::from_vector<float>({OC}, b);
+  Node q, conv, pool, dq;
+  q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"x", "xs", "xz"}, q.outputs = {"xq"};
+  conv.name = "conv", conv.op_type = "QConv", conv.domain = "qtune";
+  conv.inputs = {"xq", "w", "b"}, conv.outputs = {"cq"};
+  conv.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  conv.attrs["x_scale"] = xs, conv.attrs["x_zero_point"] = int64_t{xz};
+  conv.attrs["w_scales"] = ws, conv.attrs["y_dtype"] = std::string("u8");
+  conv.attrs["y_scale"] = ys, conv.attrs["y_zero_point"] = int64_t{yz};
+  pool.name = "pool", pool.op_type = "QMaxPool", pool.domain = "qtune";
+  pool.inputs = {"cq"}, pool.outputs = {"pq"};
+  pool.attrs["kernel_shape"] = std::vector<int64_t>{5, 5};
+  pool.attrs["pads"] = std::vector<int64_t>{2, 2, 2, 2};
+  dq.name = "dq", dq.op_type = "DequantizeLinear", dq.inputs = {"pq", "ys", "yz"};
+  dq.outputs = {"y"};
+  g->nodes = {q, conv, pool, dq};
+
+  // The Q kernel opts into NHWC here because both readers are int8 kernels.
+  auto qk = make_kernel(q, KernelEnv{.graph = g.get()});
+  std::vector<const dnnl_memory_desc_t *> none(3, nullptr);
+  qk->set_input_layouts(none);
+  std::vector<Tensor> q_in{x, g->initializers["xs"], xzt};
+  qk->infer(q_in);
+  qk->prepare(q_in);
+  EXPECT_NE(qk->output_layout(0), nullptr);
+
+  std::map<std::string, Tensor> seen;
+  Executor ex(g, {.threads = 2});
+  ex.set_node_hook(
+      [&](const Node &n, std::span<const Tensor> outs) { seen[n.name] = outs[0].clone(); });
+  Tensor y = ex.run({{"x", x}})[0];
+
+  const Tensor &xq = seen.at("q");
+  int bad_q = 0;
+  for (int64_t i = 0; i < x.numel(); ++i)
+    bad_q += xq.data<uint8_t>()[i] != onnx_quantize(x.data<float>()[i], xs, xz, DType::u8);
+  EXPECT_EQ(bad_q, 0);
+  EXPECT_EQ(xq.data<uint8_t>()[0], 130); // 2.5 -> 2 (half to even) + 128
+
+  const Tensor &pq = seen.at("pool");
+  int bad_dq = 0;
+  for (int64_t i = 0; i < y.numel(); ++i)
+    bad_dq += y.data<float>()[i] != (pq.data<uint8_t>()[i] - yz) * ys;
+  EXPECT_EQ(bad_dq, 0);
+
+  // Float reference from the quantized input: conv + bias, 5x5 max, quantize.
+  int bad = 0;
+  for (int64_t o = 0; o < OC; ++o)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j) {
+        float best = -1e30f;
+        for (int64_t pi = std::max<int64_t>(0, i - 2); pi <= std::min(H - 1, i + 2); ++pi)
+          for (int64_t pj = std::max<int64_t>(0, j - 2); pj <= std::min(W - 1, j + 2); ++pj) {
+            double acc = b[o];
+            for (int64_t c = 0; c < C; ++c)
+              for (int64_t ki = 0; ki < 3; ++ki)
+                for (int64_t kj = 0; kj < 3; ++kj) {
+                  int64_t yi = pi - 1 + ki, xj = pj - 1 + kj;
+                  if (yi < 0 || yi >= H || xj < 0 || xj >= W)
+                    continue;
+                  int v = xq.data<uint8_t>()[(c * H + yi) * W + xj];
+                  acc += (v - xz) * xs * w.data<int8_t>()[((o * C + c) * 3 + ki) * 3 + kj] * ws[o];
+                }
+            best = std::max(best, static_cast<float>(acc));
+          }
+        int want = onnx_quantize(best, ys, yz, DType::u8);
+        int got = pq.data<uint8_t>()[(o * H + i) * W + j];
+        bad += std::abs(got - want) > 1;
+      }
+  EXPECT_EQ(bad, 0) << "of " << OC * H * W;
+}
+
+// Per-channel QuantizeLinear (axis 1) written as NHWC for a QConv reader.
+TEST(QuantizeLinear, PerChannelNhwcMatchesOnnxFormula) {
+  const int64_t C = 5, H = 4, W = 7;
+  Tensor x(DType::f32, {2, C, H, W});
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-3.f, 3.f);
+  for (float &v : x.span<float>())
+    v = u(rng);
+  Tensor s = Tensor::from_vector<float>({C}, {0.01f, 0.02f, 0.03f, 0.05f, 0.1f});
+  Tensor z = Tensor::from_vector<int8_t>({C}, {0, -5, 3, 10, -20});
+  auto g = std::make_shared<Graph>();
+  g->inputs.push_back({"x", DType::f32, {}, false});
+  g->outputs.push_back({"y", DType::f32, {}, false});
+  g->initializers["s"] = s;
+  g->initializers["z"] = z;
+  g->initializers["w"] = random_int<int8_t>({3, C, 1, 1}, -5, 5, rng);
+  Node q, conv;
+  q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"x", "s", "z"}, q.outputs = {"xq"};
+  conv.name = "conv", conv.op_type = "QConv", conv.domain = "qtune";
+  conv.inputs = {"xq", "w"}, conv.outputs = {"y"};
+  conv.attrs["w_scales"] = std::vector<float>{1.f}, conv.attrs["y_dtype"] = std::string("f32");
+  g->nodes = {q, conv};
+  Tensor xq;
+  Executor ex(g, {.threads = 2});
+  ex.set_node_hook([&](const Node &n, std::span<const Tensor> outs) {
+    if (n.name == "q")
+      xq = outs[0].clone();
+  });
+  ex.run({{"x", x}});
+  int bad = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    int64_t c = (i / (H * W)) % C;
+    bad += xq.data<int8_t>()[i] !=
+           onnx_quantize(x.data<float>()[i], s.data<float>()[c], z.data<int8_t>()[c], DType::i8);
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+// A per-tensor QuantizeLinear spanning many chunks (threaded): every element
+// against the formula.
+TEST(QuantizeLinear, LargePerTensorThreadedMatchesOnnxFormula) {
+  Tensor x(DType::f32, {1, 3, 211, 197});
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-40.f, 40.f);
+  for (float &v : x.span<float>())
+    v = u(rng);
+  Node node;
+  node.name = "q", node.op_type = "QuantizeLinear";
+  Tensor zp(DType::u8, {});
+  zp.data<uint8_t>()[0] = 100;
+  Tensor y = run_node(node, {x, Tensor::scalar_f32(0.25f), zp})[0];
+  int bad = 0;
+  for (int64_t i = 0; i < x.numel(); ++i)
+    bad += y.data<uint8_t>()[i] != onnx_quantize(x.data<float>()[i], 0.25f, 100, DType::u8);
+  EXPECT_EQ(bad, 0);
 }
 
 } // namespace

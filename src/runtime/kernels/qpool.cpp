@@ -46,21 +46,44 @@ public:
 
   void prepare(std::span<const Tensor> in) override {
     const auto &g = geo_;
+    dnnl::engine &eng = dnnl_util::engine(env_);
     auto dt = int8::dnnl_dtype(in[0].dtype());
-    memory::desc src_plain({g.n, g.c, g.h, g.w}, dt, tag::nchw);
-    memory::desc dst_plain({g.n, g.c, g.oh, g.ow}, dt, tag::nchw);
-    // With the executor's layout opt-in the pool reads the producer's layout
-    // and writes the matching one; otherwise plain in, plain out.
-    bool blocked_in = !in_layouts_.empty() && in_layouts_[0];
+    memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.c, g.oh, g.ow};
+    memory::desc src_plain(src_dims, dt, tag::nchw), dst_plain(dst_dims, dt, tag::nchw);
+    // oneDNN's fast int8 pooling wants NHWC (or a blocked layout): on plain
+    // NCHW it falls back to a reference loop that costs ~100x more for the
+    // large stride-1 SPP windows. So plain input is reordered to NHWC first.
+    bool blocked_in =
+        !in_layouts_.empty() && in_layouts_[0] && memory::desc(*in_layouts_[0]) != src_plain;
     src_md_ = blocked_in ? memory::desc(*in_layouts_[0]) : src_plain;
-    memory::desc dst_any({g.n, g.c, g.oh, g.ow}, dt, blocked_in ? tag::any : tag::nchw);
+    memory::desc pool_src = blocked_in ? src_md_ : memory::desc(src_dims, dt, tag::acdb);
+    memory::desc dst_any(dst_dims, dt, tag::any);
     dnnl::pooling_v2_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src_md_, dst_any,
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, pool_src, dst_any,
         {g.stride_h, g.stride_w}, {g.kh, g.kw}, {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l},
         {g.pad_b, g.pad_r});
-    dnnl::pooling_v2_forward::primitive_desc pd(desc, dnnl_util::engine(env_));
+    dnnl::pooling_v2_forward::primitive_desc pd(desc, eng);
     pool_ = dnnl::pooling_v2_forward(pd);
+    src_ = memory(src_md_, eng, nullptr);
+    src_reorder_ = {};
+    pool_src_ = src_;
+    if (!blocked_in) {
+      pool_src_ = memory(pool_src, eng);
+      src_reorder_ = dnnl::reorder(src_, pool_src_);
+    }
+    // Output: the pooling's own layout when the executor keeps oneDNN
+    // layouts, else plain through a private buffer.
     dst_md_ = pd.dst_desc();
+    dst_reorder_ = {};
+    if (!layouts_enabled_ && dst_md_ != dst_plain) {
+      pool_dst_ = memory(dst_md_, eng);
+      dst_md_ = dst_plain;
+      dst_ = memory(dst_plain, eng, nullptr);
+      dst_reorder_ = dnnl::reorder(pool_dst_, dst_);
+    } else {
+      dst_ = memory(dst_md_, eng, nullptr);
+      pool_dst_ = dst_;
+    }
     dst_is_plain_ = dst_md_ == dst_plain;
   }
 
@@ -68,6 +91,7 @@ public:
   // against a kernel.h without it.
   bool accepts_dnnl_layouts() const { return true; }
   void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {
+    layouts_enabled_ = true;
     in_layouts_.assign(layouts.begin(), layouts.end());
   }
   const dnnl_memory_desc_t *output_layout(size_t) const {
@@ -75,11 +99,15 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    dnnl::engine &eng = dnnl_util::engine(env_);
-    memory src(src_md_, eng, const_cast<void *>(in[0].raw()));
-    memory dst(dst_md_, eng, out[0].raw());
-    pool_.execute(dnnl_util::stream(env_), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
-    dnnl_util::stream(env_).wait();
+    dnnl::stream &s = dnnl_util::stream(env_);
+    src_.set_data_handle(const_cast<void *>(in[0].raw()));
+    dst_.set_data_handle(out[0].raw());
+    if (src_reorder_)
+      src_reorder_.execute(s, src_, pool_src_);
+    pool_.execute(s, {{DNNL_ARG_SRC, pool_src_}, {DNNL_ARG_DST, pool_dst_}});
+    if (dst_reorder_)
+      dst_reorder_.execute(s, pool_dst_, dst_);
+    s.wait();
   }
 
 private:
@@ -87,9 +115,11 @@ private:
   KernelEnv env_;
   int8::ConvGeometry geo_;
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
-  bool dst_is_plain_ = true;
+  bool layouts_enabled_ = false, dst_is_plain_ = true;
   memory::desc src_md_, dst_md_;
   dnnl::pooling_v2_forward pool_;
+  dnnl::reorder src_reorder_, dst_reorder_;
+  memory src_, pool_src_, pool_dst_, dst_;
 };
 
 } // namespace
