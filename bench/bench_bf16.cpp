@@ -1,0 +1,191 @@
+// BF16 vs FP32 latency of a ResNet-50-style conv net (224x224, bottleneck
+// stages 3-4-6-3, random He-initialised weights, a stride-2 3x3 conv in place
+// of the stem max-pool, no classifier head: the body is >97% of ResNet-50's
+// FLOPs), at 1 and 2 threads. Both graphs go through the fusion passes (as
+// `qtune run` executes them); the bf16 one has every Conv marked bf16 the way
+// quantize_graph marks an all-bf16 plan. Prints the bf16-vs-fp32 output error.
+//
+//   build/bench/bench_bf16 --benchmark_min_time=2
+#include <benchmark/benchmark.h>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <random>
+
+#include "runtime/executor.h"
+#include "runtime/fold_constants.h"
+
+namespace qtune {
+namespace {
+
+struct ResNetBuilder {
+  Graph g;
+  std::mt19937 rng{1};
+  std::map<std::string, Shape> shapes;
+
+  // Records the static shape of `v` as ONNX shape inference would (the
+  // residual fusion needs the Add operand shapes).
+  void record(const std::string &v, const Shape &s) {
+    shapes[v] = s;
+    ValueInfo vi;
+    vi.name = v;
+    vi.dtype = DType::f32;
+    vi.has_shape = true;
+    for (int64_t d : s) {
+      Dim dim;
+      dim.value = d;
+      vi.dims.push_back(dim);
+    }
+    g.value_info[v] = vi;
+  }
+
+  std::string conv(const std::string &x, int64_t cin, int64_t cout, int64_t k, int64_t stride,
+                   const std::string &name) {
+    Tensor w(DType::f32, {cout, cin, k, k});
+    std::normal_distribution<float> d(0.f, std::sqrt(2.f / float(cin * k * k)));
+    for (float &v : w.span<float>())
+      v = d(rng);
+    Tensor b(DType::f32, {cout});
+    for (float &v : b.span<float>())
+      v = 0.01f * d(rng);
+    g.initializers[name + "_w"] = w;
+    g.initializers[name + "_b"] = b;
+    Node n;
+    n.name = name;
+    n.op_type = "Conv";
+    n.inputs = {x, name + "_w", name + "_b"};
+    n.outputs = {name};
+    n.attrs["strides"] = std::vector<int64_t>{stride, stride};
+    int64_t p = k / 2;
+    n.attrs["pads"] = std::vector<int64_t>{p, p, p, p};
+    g.nodes.push_back(n);
+    Shape in = shapes.at(x);
+    record(name, {in[0], cout, (in[2] + 2 * p - k) / stride + 1, (in[3] + 2 * p - k) / stride + 1});
+    return name;
+  }
+
+  std::string op(const std::string &type, std::vector<std::string> in, const std::string &out) {
+    Node n;
+    n.name = out;
+    n.op_type = type;
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    g.nodes.push_back(n);
+    record(out, shapes.at(n.inputs[0]));
+    return out;
+  }
+
+  std::string relu(const std::string &x) { return op("Relu", {x}, x + "_relu"); }
+
+  std::string bottleneck(const std::string &x, int64_t cin, int64_t mid, int64_t cout,
+                         int64_t stride, const std::string &name) {
+    std::string a = relu(conv(x, cin, mid, 1, 1, name + "_a"));
+    std::string b = relu(conv(a, mid, mid, 3, stride, name + "_b"));
+    std::string c = conv(b, mid, cout, 1, 1, name + "_c");
+    std::string shortcut = x;
+    if (stride != 1 || cin != cout)
+      shortcut = conv(x, cin, cout, 1, stride, name + "_proj");
+    return relu(op("Add", {c, shortcut}, name + "_add"));
+  }
+
+  Graph build() {
+    record("x", {1, 3, 224, 224});
+    std::string x = relu(conv("x", 3, 64, 7, 2, "stem"));
+    x = relu(conv(x, 64, 64, 3, 2, "stem_down"));
+    int64_t cin = 64;
+    const int64_t blocks[4] = {3, 4, 6, 3}, mids[4] = {64, 128, 256, 512};
+    for (int s = 0; s < 4; ++s)
+      for (int64_t i = 0; i < blocks[s]; ++i) {
+        int64_t cout = mids[s] * 4;
+        x = bottleneck(x, cin, mids[s], cout, i == 0 && s > 0 ? 2 : 1,
+                       "s" + std::to_string(s) + "b" + std::to_string(i));
+        cin = cout;
+      }
+    g.inputs.push_back(g.value_info.at("x"));
+    g.value_info.erase("x");
+    g.outputs.push_back(g.value_info.at(x));
+    g.toposort();
+    return std::move(g);
+  }
+};
+
+Tensor random_input() {
+  Tensor x(DType::f32, {1, 3, 224, 224});
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (float &v : x.span<float>())
+    v = d(rng);
+  return x;
+}
+
+struct Models {
+  std::shared_ptr<Graph> fp32, bf16;
+  Tensor input = random_input();
+
+  Models() {
+    Graph g = ResNetBuilder().build();
+    Graph marked = g;
+    for (Node &n : marked.nodes)
+      if (n.op_type == "Conv")
+        n.attrs[kPrecisionAttr] = std::string("bf16");
+    optimize_graph_with_runtime(g);
+    optimize_graph_with_runtime(marked);
+    fp32 = std::make_shared<Graph>(std::move(g));
+    bf16 = std::make_shared<Graph>(std::move(marked));
+    Executor ef(fp32, {}), eb(bf16, {});
+    Tensor yf = ef.run({{"x", input}})[0], yb = eb.run({{"x", input}})[0];
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < yf.numel(); ++i) {
+      double d = double(yf.data<float>()[i]) - yb.data<float>()[i];
+      num += d * d;
+      den += double(yf.data<float>()[i]) * yf.data<float>()[i];
+    }
+    std::printf("resnet50-style body: %zu fp32 nodes, %zu bf16 nodes; bf16 vs fp32 relative L2 "
+                "error %.4f\n",
+                fp32->nodes.size(), bf16->nodes.size(), std::sqrt(num / std::max(den, 1e-30)));
+    print_profile("fp32", fp32);
+    print_profile("bf16", bf16);
+  }
+
+  // Per-op-type time of 5 single-thread runs: where bf16 gains or loses.
+  void print_profile(const char *label, std::shared_ptr<Graph> g) {
+    Executor ex(g, {.threads = 1, .profile = true});
+    ex.run({{"x", input}});
+    ex.reset_profile();
+    for (int i = 0; i < 5; ++i)
+      ex.run({{"x", input}});
+    std::map<std::string, double> by_op;
+    for (const NodeProfile &p : ex.profile())
+      by_op[p.op_type] += p.total_ms / 5;
+    for (const auto &[op, ms] : by_op)
+      std::printf("  %s %-12s %8.2f ms/run\n", label, op.c_str(), ms);
+  }
+};
+
+Models &models() {
+  static Models m;
+  return m;
+}
+
+void run_model(benchmark::State &state, bool bf16) {
+  Models &m = models();
+  Executor ex(bf16 ? m.bf16 : m.fp32, {.threads = static_cast<int>(state.range(0))});
+  ex.run({{"x", m.input}}); // primitives created, arena planned
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ex.run({{"x", m.input}}));
+}
+
+void BM_ResNet50Body_FP32(benchmark::State &state) {
+  run_model(state, false);
+}
+void BM_ResNet50Body_BF16(benchmark::State &state) {
+  run_model(state, true);
+}
+
+BENCHMARK(BM_ResNet50Body_FP32)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ResNet50Body_BF16)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+} // namespace
+} // namespace qtune
+
+BENCHMARK_MAIN();
