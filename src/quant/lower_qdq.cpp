@@ -55,6 +55,8 @@ public:
         ++report.qavgpool;
       else if (kPassThroughOps.count(op) && lower_passthrough(i))
         ++report.passthrough;
+      else if (op == "Add" && fold_add_into_qconv(i))
+        ++report.fused_sums;
     }
     report.removed_nodes = remove_dead();
     g_.toposort();
@@ -387,6 +389,125 @@ private:
     return true;
   }
 
+  // QConv -> Q -> DQ -> Add(DQ(s)) [-> act] -> Q, the form quantize_graph
+  // writes for a residual sum (the Add is an int8 op of its own): the sum and
+  // the Add's output parameters move into the QConv, which then requantises
+  // once instead of twice. Needs the two operands' shapes known and equal
+  // (value_info), as the sum post-op reads the addend in the output's shape.
+  bool fold_add_into_qconv(size_t ai) {
+    const Node add = g_.nodes[ai];
+    if (add.num_inputs() != 2 || add.inputs[0] == add.inputs[1])
+      return false;
+    std::string out = add.outputs.at(0);
+    std::vector<size_t> matched{ai};
+    std::optional<std::pair<std::string, std::vector<float>>> post_act;
+    if (auto next = sole_consumer(out)) {
+      post_act = activation_of(g_.nodes[*next]);
+      if (post_act) {
+        matched.push_back(*next);
+        out = g_.nodes[*next].outputs.at(0);
+      }
+    }
+    auto yq = quantize_after(out);
+    if (!yq || !same_known_shape(add.inputs[0], add.inputs[1]))
+      return false;
+    for (size_t side = 0; side < 2; ++side) {
+      auto conv = residual_conv(add.inputs[side], ai);
+      const Node *s_dq = producer(add.inputs[1 - side], "DequantizeLinear");
+      auto sp = s_dq ? per_tensor_params(*s_dq) : std::nullopt;
+      if (!conv || !sp)
+        continue;
+      Node q = g_.nodes[conv->first];
+      clip_to_int8_range(q);
+      q.attrs["sum"] = int64_t{1};
+      q.attrs["sum_scale"] = sp->scale;
+      q.attrs["sum_zero_point"] = int64_t{sp->zero_point};
+      q.inputs.resize(3);
+      q.inputs.push_back(s_dq->inputs[0]);
+      if (post_act) {
+        q.attrs["post_activation"] = post_act->first;
+        q.attrs["post_activation_params"] = post_act->second;
+      }
+      q.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
+      q.attrs["y_scale"] = yq->second.scale;
+      q.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+      q.outputs = {g_.nodes[yq->first].outputs.at(0)};
+      matched.insert(matched.end(), {conv->first, conv->second, yq->first});
+      replace(matched, std::move(q));
+      return true;
+    }
+    return false;
+  }
+
+  // The unfolded graph saturates the conv output to its int8 range before the
+  // Add. A Relu/Clip activation (or none) becomes a Clip that also does that;
+  // other activations stay as they are, so only a conv output beyond its
+  // calibrated range (which the unfolded graph would have clipped) differs.
+  static void clip_to_int8_range(Node &conv) {
+    bool u8 = conv.attr_string("y_dtype", "") == "u8";
+    float scale = conv.attr_float("y_scale", 1.f);
+    auto zp = static_cast<float>(conv.attr_int("y_zero_point", 0));
+    float lo = ((u8 ? 0.f : -128.f) - zp) * scale, hi = ((u8 ? 255.f : 127.f) - zp) * scale;
+    std::string act = conv.attr_string("activation", "");
+    std::vector<float> p = conv.attr_floats("activation_params");
+    if (act == "Relu")
+      lo = std::max(lo, 0.f);
+    else if (act == "Clip" && p.size() == 2)
+      lo = std::max(lo, p[0]), hi = std::min(hi, p[1]);
+    else if (!act.empty())
+      return;
+    conv.attrs["activation"] = std::string("Clip");
+    conv.attrs["activation_params"] = std::vector<float>{lo, std::max(lo, hi)};
+  }
+
+  // The QConv (index) and DQ (index) behind Add operand `v`, when the QConv's
+  // int8 output is read only by that DQ and the DQ only by the Add `ai`, and
+  // the QConv has no sum or post activation yet.
+  std::optional<std::pair<size_t, size_t>> residual_conv(const std::string &v, size_t ai) const {
+    auto dq_it = producers_.find(v);
+    if (dq_it == producers_.end() || sole_consumer(v) != ai)
+      return std::nullopt;
+    const Node &dq = g_.nodes[dq_it->second];
+    if (dq.op_type != "DequantizeLinear" || !dq.domain.empty())
+      return std::nullopt;
+    auto conv_it = producers_.find(dq.inputs[0]);
+    if (conv_it == producers_.end() || sole_consumer(dq.inputs[0]) != dq_it->second)
+      return std::nullopt;
+    const Node &conv = g_.nodes[conv_it->second];
+    if (conv.op_type != "QConv" || conv.domain != "qtune" || conv.attr_int("sum", 0) != 0 ||
+        conv.has_attr("post_activation") || conv.attr_string("y_dtype", "f32") == "f32")
+      return std::nullopt;
+    auto p = per_tensor_params(dq);
+    if (!p || p->scale != conv.attr_float("y_scale", 0) ||
+        p->zero_point != conv.attr_int("y_zero_point", 0))
+      return std::nullopt;
+    return std::make_pair(conv_it->second, dq_it->second);
+  }
+
+  // True when value_info (or graph inputs) give both values the same shape:
+  // equal known sizes, or the same named symbolic dims.
+  bool same_known_shape(const std::string &a, const std::string &b) const {
+    const ValueInfo *va = value_info(a), *vb = value_info(b);
+    if (!va || !vb || !va->has_shape || !vb->has_shape || va->dims.size() != vb->dims.size())
+      return false;
+    for (size_t i = 0; i < va->dims.size(); ++i) {
+      const Dim &x = va->dims[i], &y = vb->dims[i];
+      bool same = x.known() ? x.value == y.value : !x.symbol.empty() && x.symbol == y.symbol;
+      if (!same)
+        return false;
+    }
+    return true;
+  }
+
+  const ValueInfo *value_info(const std::string &v) const {
+    if (auto it = g_.value_info.find(v); it != g_.value_info.end())
+      return &it->second;
+    for (const ValueInfo &in : g_.inputs)
+      if (in.name == v)
+        return &in;
+    return nullptr;
+  }
+
   // Requantises into the Q reading `out` when there is one, else f32 output.
   void set_output(Node &q, std::vector<size_t> &matched, std::string out) {
     if (auto yq = quantize_after(out)) {
@@ -514,8 +635,9 @@ private:
 } // namespace
 
 std::string LowerReport::summary() const {
-  return fmt::format("qconv {}, qmatmul {}, qpool {}, qavgpool {}, passthrough {}, removed {}",
-                     qconv, qmatmul, qpool, qavgpool, passthrough, removed_nodes);
+  return fmt::format(
+      "qconv {} (+{} sums), qmatmul {}, qpool {}, qavgpool {}, passthrough {}, removed {}", qconv,
+      fused_sums, qmatmul, qpool, qavgpool, passthrough, removed_nodes);
 }
 
 LowerReport lower_qdq(Graph &graph) {

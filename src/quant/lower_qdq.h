@@ -4,6 +4,9 @@
 //
 //   conv:    DQ(x) -> Conv|FusedConv(DQ(w), b) [-> Relu|Clip|...] [-> Add(DQ(s))]
 //            [-> Relu] [-> Q]                               =>  qtune:QConv
+//   residual: QConv -> Q -> DQ -> Add(DQ(s)) [-> act] -> Q   =>  QConv with sum
+//            (the int8 Add quantize_graph writes; operand shapes must be known
+//            equal from value_info)
 //   matmul:  DQ(a) -> MatMul|Gemm|FusedMatMul|FusedGemm(DQ(w) constant 2-D, b)
 //            [-> act] [-> Q]                                =>  qtune:QMatMul
 //            (Gemm only with transA=0, alpha=beta=1 and a per-column bias;
@@ -29,8 +32,9 @@ namespace qtune::quant {
 struct LowerReport {
   int qconv = 0, qmatmul = 0, qpool = 0, qavgpool = 0;
   int passthrough = 0; // data-movement ops now running on int8 values
+  int fused_sums = 0;  // int8 Adds folded into a QConv as its residual sum
   int removed_nodes = 0;
-  // "qconv 12, qmatmul 1, qpool 2, qavgpool 1, passthrough 3, removed 70"
+  // "qconv 12 (+4 sums), qmatmul 1, qpool 2, qavgpool 1, passthrough 3, removed 70"
   std::string summary() const;
 };
 

@@ -172,6 +172,12 @@ struct Builder {
       v = nd(rng);
     return t;
   }
+  void shape(const std::string &name, Shape dims) {
+    ValueInfo vi{name, DType::f32, {}, true};
+    for (int64_t d : dims)
+      vi.dims.push_back(Dim{d, ""});
+    g.value_info[name] = vi;
+  }
   void input(const std::string &name) { g.inputs.push_back({name, DType::f32, {}, false}); }
   void output(const std::string &name) { g.outputs.push_back({name, DType::f32, {}, false}); }
 };
@@ -476,6 +482,48 @@ TEST(LowerQdq, FashionMnistCnnRunsInt8EndToEnd) {
     same += std::max_element(a, a + 10) - a == std::max_element(l, l + 10) - l;
   }
   EXPECT_GE(same, 198) << "top-1 agreement of lowered vs QDQ graph on 200 test images";
+}
+
+// The residual form quantize_graph writes (QConv output quantized, then an
+// int8 Add of two DQs) folds into the QConv's sum post-op when value_info
+// proves equal shapes; without shapes it stays an fp32 Add. Case 0: c2's
+// narrow int8 range clips (the fold must clip too); case 2: a LeakyRelu conv
+// with a c2 range that holds its outputs.
+TEST(LowerQdq, ResidualAddFoldsIntoQConv) {
+  for (int variant = 0; variant < 3; ++variant) {
+    bool shapes = variant != 1, leaky = variant == 2;
+    Builder b;
+    const int64_t C = 8, H = 10;
+    std::vector<int64_t> pad1{1, 1, 1, 1};
+    std::string x = b.qdq("x", 0.04f, 128);
+    b.node("Conv", {x, b.weight("w1", C, 3, 3)}, "c1", {{"pads", pad1}});
+    b.node("Relu", {"c1"}, "r1");
+    std::string r1 = b.qdq("r1", 0.03f, 0);
+    b.node("Conv", {r1, b.weight("w2", C, C, 3)}, "c2", {{"pads", pad1}});
+    std::string c2_out = "c2";
+    if (leaky) {
+      b.node("LeakyRelu", {"c2"}, "l2", {{"alpha", 0.1f}});
+      c2_out = "l2";
+    }
+    float c2_scale = leaky ? 0.1f : 0.02f;
+    std::string c2 = b.qdq(c2_out, c2_scale, 128);
+    b.node("Add", {c2, r1}, "a");
+    b.qdq("a", 0.05f, 100);
+    b.input("x");
+    b.output("a_dq");
+    if (shapes) {
+      b.shape("r1_dq", {2, C, H, H});
+      b.shape(c2, {2, C, H, H});
+    }
+    Graph lowered = b.g;
+    auto report = quant::lower_qdq(lowered);
+    EXPECT_EQ(report.qconv, 2) << report.summary();
+    EXPECT_EQ(report.fused_sums, shapes ? 1 : 0) << report.summary();
+    EXPECT_EQ(count_ops(lowered, {"Add"}), shapes ? 0 : 1);
+    auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 3, H, H}, 0.f, 2.f)}});
+    // Folded, the conv output skips its own rounding (half a step of c2).
+    EXPECT_LE(max_abs_diff(want[0], got[0]), (0.05 + c2_scale / 2) * 1.01) << "case " << variant;
+  }
 }
 
 } // namespace
