@@ -1,0 +1,146 @@
+// Speed of the int8 boundary kernels on YOLOX / UltraFace shapes, 1 thread:
+// QuantizeLinear (plain and NHWC output), DequantizeLinear (plain and NHWC
+// input) and QMaxPool on the YOLOX SPP windows, each against the FP32 op it
+// replaces or sits beside (MaxPool, Relu as a memory-bound baseline).
+//
+//   build/bench/bench_int8_kernels --benchmark_min_time=0.5
+#include <benchmark/benchmark.h>
+#include <omp.h>
+#include <random>
+
+#include "runtime/dnnl_util.h"
+#include "runtime/kernel.h"
+
+namespace qtune {
+namespace {
+
+Tensor random_f32(const Shape &s) {
+  Tensor t(DType::f32, s);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0.f, 3.f);
+  for (float &v : t.span<float>())
+    v = d(rng);
+  return t;
+}
+
+Tensor random_u8(const Shape &s) {
+  Tensor t(DType::u8, s);
+  std::mt19937 rng(2);
+  for (uint8_t &v : t.span<uint8_t>())
+    v = static_cast<uint8_t>(rng());
+  return t;
+}
+
+Tensor u8_scalar(uint8_t v) {
+  Tensor t(DType::u8, {});
+  t.data<uint8_t>()[0] = v;
+  return t;
+}
+
+// Prepares `node` on `in` (with `layouts` told to it when given) and times run().
+void time_kernel(benchmark::State &state, const Node &node, const KernelEnv &env,
+                 const std::vector<Tensor> &in,
+                 const std::vector<const dnnl_memory_desc_t *> *layouts) {
+  omp_set_num_threads(1);
+  auto k = make_kernel(node, env);
+  if (layouts)
+    k->set_input_layouts(*layouts);
+  auto types = k->infer(in);
+  k->prepare(in);
+  // NHWC and the pooling's layouts here have no padding: plain-sized buffers fit.
+  std::vector<Tensor> out;
+  for (const TensorType &t : types)
+    out.emplace_back(t.dtype, t.shape);
+  for (auto _ : state) {
+    k->run(in, out);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * in[0].numel());
+}
+
+const Shape kShape{1, 16, 120, 160}; // UltraFace's first feature map
+
+void BM_quantize_plain(benchmark::State &state) {
+  Node n;
+  n.name = "q", n.op_type = "QuantizeLinear";
+  time_kernel(state, n, {}, {random_f32(kShape), Tensor::scalar_f32(0.05f), u8_scalar(128)},
+              nullptr);
+}
+
+// NHWC output: the Q feeds a QConv in this graph.
+void BM_quantize_to_nhwc(benchmark::State &state) {
+  static Graph g;
+  Node q, c;
+  q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"x", "s", "z"}, q.outputs = {"xq"};
+  c.name = "c", c.op_type = "QConv", c.domain = "qtune", c.inputs = {"xq", "w"}, c.outputs = {"y"};
+  g.nodes = {q, c};
+  std::vector<const dnnl_memory_desc_t *> none(3, nullptr);
+  time_kernel(state, q, KernelEnv{.graph = &g},
+              {random_f32(kShape), Tensor::scalar_f32(0.05f), u8_scalar(128)}, &none);
+}
+
+void BM_dequantize_plain(benchmark::State &state) {
+  Node n;
+  n.name = "dq", n.op_type = "DequantizeLinear";
+  time_kernel(state, n, {}, {random_u8(kShape), Tensor::scalar_f32(0.05f), u8_scalar(128)},
+              nullptr);
+}
+
+void BM_dequantize_from_nhwc(benchmark::State &state) {
+  Node n;
+  n.name = "dq", n.op_type = "DequantizeLinear";
+  static dnnl::memory::desc nhwc(dnnl_util::to_dims(kShape), dnnl::memory::data_type::u8,
+                                 dnnl::memory::format_tag::acdb);
+  std::vector<const dnnl_memory_desc_t *> layouts{&nhwc.data, nullptr, nullptr};
+  time_kernel(state, n, {}, {random_u8(kShape), Tensor::scalar_f32(0.05f), u8_scalar(128)},
+              &layouts);
+}
+
+// Memory-bound FP32 baseline of the same size.
+void BM_relu_f32(benchmark::State &state) {
+  Node n;
+  n.name = "relu", n.op_type = "Relu";
+  time_kernel(state, n, {}, {random_f32(kShape)}, nullptr);
+}
+
+// YOLOX-Nano SPP: 128 channels on a 13x13 map, windows 5/9/13, stride 1.
+Node spp_pool(const std::string &type, int64_t k) {
+  Node n;
+  n.name = "pool", n.op_type = type;
+  n.domain = type == "QMaxPool" ? "qtune" : "";
+  n.attrs["kernel_shape"] = std::vector<int64_t>{k, k};
+  n.attrs["pads"] = std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2};
+  return n;
+}
+
+void BM_spp_qmaxpool_plain(benchmark::State &state) {
+  time_kernel(state, spp_pool("QMaxPool", state.range(0)), {}, {random_u8({1, 128, 13, 13})},
+              nullptr);
+}
+
+void BM_spp_qmaxpool_nhwc(benchmark::State &state) {
+  static dnnl::memory::desc nhwc({1, 128, 13, 13}, dnnl::memory::data_type::u8,
+                                 dnnl::memory::format_tag::acdb);
+  std::vector<const dnnl_memory_desc_t *> layouts{&nhwc.data};
+  time_kernel(state, spp_pool("QMaxPool", state.range(0)), {}, {random_u8({1, 128, 13, 13})},
+              &layouts);
+}
+
+void BM_spp_maxpool_f32(benchmark::State &state) {
+  time_kernel(state, spp_pool("MaxPool", state.range(0)), {}, {random_f32({1, 128, 13, 13})},
+              nullptr);
+}
+
+BENCHMARK(BM_quantize_plain)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_quantize_to_nhwc)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dequantize_plain)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_dequantize_from_nhwc)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_relu_f32)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_spp_qmaxpool_plain)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_spp_qmaxpool_nhwc)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_spp_maxpool_f32)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
+
+} // namespace
+} // namespace qtune
+
+BENCHMARK_MAIN();
