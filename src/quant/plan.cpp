@@ -19,7 +19,7 @@ const char *precision_name(Precision p) {
 }
 
 Precision precision_from_name(const std::string &s) {
-  if (s == "int8")
+  if (s == "int8" || s == "uint8")
     return Precision::int8;
   if (s == "bf16")
     return Precision::bf16;

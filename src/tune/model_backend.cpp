@@ -58,7 +58,7 @@ quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
     if (prec == Precision::int8)
       continue;
     quant::DecisionOverride o;
-    o.precision = prec == Precision::bf16 ? quant::Precision::bf16 : quant::Precision::fp32;
+    o.precision = prec;
     q.op_wise[name] = o;
   }
   const auto &r = c.quantization.recipes;

@@ -4,28 +4,6 @@
 
 namespace qtune::tune {
 
-const char *precision_name(Precision p) {
-  switch (p) {
-  case Precision::int8:
-    return "int8";
-  case Precision::bf16:
-    return "bf16";
-  case Precision::fp32:
-    return "fp32";
-  }
-  return "?";
-}
-
-Precision precision_from_name(const std::string &s) {
-  if (s == "int8" || s == "uint8")
-    return Precision::int8;
-  if (s == "bf16")
-    return Precision::bf16;
-  if (s == "fp32")
-    return Precision::fp32;
-  throw InputError("unknown precision '" + s + "' (expected int8, bf16 or fp32)");
-}
-
 std::string QuantChoice::summary() const {
   std::string s = "w:" + weight_scheme + "/" + weight_granularity + "/" + weight_algorithm +
                   " a:" + activation_scheme + "/" + activation_granularity + "/" +

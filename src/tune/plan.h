@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "quant/plan.h"
+
 namespace qtune::tune {
 
-enum class Precision { int8, bf16, fp32 };
-const char *precision_name(Precision p);
-Precision precision_from_name(const std::string &s); // throws InputError
+using quant::Precision;
+using quant::precision_from_name;
+using quant::precision_name;
 
 // One point of the model-wise space (LPOT's model_wise cartesian product).
 struct QuantChoice {
