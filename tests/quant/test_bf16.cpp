@@ -21,6 +21,7 @@
 #include "data/dataset.h"
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
+#include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
 
@@ -483,11 +484,11 @@ TEST(Bf16Models, FashionMnistTop1WithinHalfPercent) {
   EXPECT_LE(std::abs(top1_f32 - top1_bf16), 0.005);
 }
 
-// `qtune quantize` with a model-wide bf16 YAML: the exported model lists every
-// Conv/Gemm in its bf16 metadata, passes onnx::checker, and reloads with the marks.
-TEST(Bf16Cli, ModelWiseBf16YamlMarksEveryNode) {
-  fs::path dir = temp_dir("qtune_bf16_cli");
-  std::string yaml = (dir / "bf16.yaml").string(), out = (dir / "fm_bf16.onnx").string();
+// Runs `qtune quantize` on the Fashion-MNIST example with `model_wise` and
+// `optype_wise` YAML blocks; returns the tool's output (status checked).
+std::string quantize_fashion_mnist(const fs::path &dir, const std::string &model_wise,
+                                   const std::string &optype_wise, const std::string &out) {
+  std::string yaml = (dir / "plan.yaml").string();
   std::ofstream(yaml) << R"(model:
   name: fashion_mnist_cnn
   framework: onnxrt_qdq
@@ -506,10 +507,7 @@ quantization:
       transform:
         Rescale: {scale: 0.00392156862745098}
         Layout: {layout: NCHW}
-  model_wise:
-    activation: {dtype: [bf16]}
-    weight: {dtype: [bf16]}
-)";
+)" << model_wise << optype_wise;
   std::string cmd = "cd " + test::source_dir() + " && " + test::qtune_binary() +
                     " quantize examples/fashion_mnist/fashion_mnist_cnn.onnx --config " + yaml +
                     " --threads 1 -o " + out + " --json 2>&1";
@@ -518,8 +516,21 @@ quantization:
   char buf[4096];
   while (size_t n = fread(buf, 1, sizeof buf, p))
     log.append(buf, n);
-  ASSERT_EQ(pclose(p), 0) << log;
+  EXPECT_EQ(pclose(p), 0) << log;
+  return log;
+}
 
+// `qtune quantize` with a model-wide bf16 YAML: the exported model lists every
+// Conv/Gemm in its bf16 metadata, passes onnx::checker, and reloads with the marks.
+TEST(Bf16Cli, ModelWiseBf16YamlMarksEveryNode) {
+  fs::path dir = temp_dir("qtune_bf16_cli");
+  std::string out = (dir / "fm_bf16.onnx").string();
+  std::string log = quantize_fashion_mnist(dir,
+                                           "  model_wise:\n"
+                                           "    activation: {dtype: [bf16]}\n"
+                                           "    weight: {dtype: [bf16]}\n",
+                                           "", out);
+  ASSERT_NE(log.find('{'), std::string::npos) << log;
   nlohmann::json report = nlohmann::json::parse(log.substr(log.find('{')));
   onnx::ModelProto m = read_model(out);
   EXPECT_NO_THROW(onnx::checker::check_model(m));
@@ -537,6 +548,53 @@ quantization:
   EXPECT_GE(matmuls, 2);
   EXPECT_EQ(marked, report.at("bf16").get<int>()) << log;
   EXPECT_EQ(qdq, 0) << "nothing was planned int8";
+  fs::remove_all(dir);
+}
+
+// A mixed plan (int8 convs, bf16 Gemms) through export, import and the
+// preparation `qtune run/benchmark` apply (fusions, QDQ lowering): the Gemms
+// keep their marks and run bf16 matmuls next to the int8 convolutions, and the
+// model still classifies (top-1 on 1000 test images within 1% of f32).
+TEST(Bf16Cli, MixedInt8Bf16PlanRunsBoth) {
+  fs::path dir = temp_dir("qtune_bf16_mixed");
+  std::string out = (dir / "fm_mixed.onnx").string();
+  quantize_fashion_mnist(dir,
+                         "  model_wise:\n"
+                         "    weight: {granularity: per_channel, scheme: sym}\n"
+                         "    activation: {scheme: asym, algorithm: minmax}\n",
+                         "  optype_wise:\n"
+                         "    Gemm:\n"
+                         "      activation: {dtype: [bf16]}\n"
+                         "      weight: {dtype: [bf16]}\n",
+                         out);
+  auto g = std::make_shared<Graph>(load_onnx(out));
+  quant::LowerReport lowered = quant::prepare_for_inference(*g);
+  EXPECT_GE(lowered.qconv, 1) << lowered.summary();
+  int bf16_gemms = 0;
+  for (const Node &n : g->nodes)
+    bf16_gemms +=
+        n.op_type.find("Gemm") != std::string::npos && n.attr_string(kPrecisionAttr, "") == "bf16";
+  EXPECT_GE(bf16_gemms, 1);
+
+  data::MnistDataset ds("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                        "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+  auto fp32 = std::make_shared<Graph>(fashion_mnist());
+  optimize_graph_with_runtime(*fp32);
+  Executor mixed(g, {.threads = 2}), ref(fp32, {.threads = 2});
+  Tensor x = fashion_batch(ds, 0, 1000);
+  Tensor y;
+  std::string log = dnnl_verbose_of([&] { y = mixed.run({{"image", x}})[0]; });
+  EXPECT_NE(lines_with(log, ",matmul,").find("src_bf16"), std::string::npos) << log;
+  EXPECT_NE(lines_with(log, ",convolution,").find("src_u8"), std::string::npos) << log;
+  Tensor y_ref = ref.run({{"image", x}})[0];
+  int right = 0, right_ref = 0;
+  for (int i = 0; i < 1000; ++i) {
+    int label = ds.get(i).truth.class_label;
+    const float *a = y.data<float>() + i * 10, *b = y_ref.data<float>() + i * 10;
+    right += std::max_element(a, a + 10) - a == label;
+    right_ref += std::max_element(b, b + 10) - b == label;
+  }
+  EXPECT_LE(std::abs(right - right_ref), 10) << right << " vs " << right_ref;
   fs::remove_all(dir);
 }
 
