@@ -30,8 +30,10 @@ const std::set<std::string> kMatMulOps{"MatMul", "Gemm", "qtune:FusedMatMul", "q
 
 // Data-movement ops whose fp32 kernels copy elements of any dtype unchanged,
 // so with equal quantization before and after they run on the int8 values.
-const std::set<std::string> kPassThroughOps{"Concat",  "Reshape",   "Flatten", "Transpose",
-                                            "Squeeze", "Unsqueeze", "Slice",   "Identity"};
+// Resize (nearest only) becomes qtune:QResize, as the fp32 Resize is f32 only.
+const std::set<std::string> kPassThroughOps{"Concat",    "Reshape",  "Flatten",
+                                            "Transpose", "Squeeze",  "Unsqueeze",
+                                            "Slice",     "Identity", "Resize"};
 
 const std::set<std::string> kFusableActivations{"Relu",        "LeakyRelu", "Clip", "Sigmoid",
                                                 "HardSigmoid", "HardSwish", "Tanh"};
@@ -542,6 +544,16 @@ private:
       moved.inputs[k] = dq->inputs[0];
     }
     moved.outputs = {g_.nodes[yq->first].outputs.at(0)};
+    if (op.op_type == "Resize") {
+      bool nearest = op.attr_string("mode", "nearest") == "nearest";
+      bool crop = op.attr_string("coordinate_transformation_mode", "") == "tf_crop_and_resize";
+      bool opset18 = op.has_attr("axes") || op.has_attr("keep_aspect_ratio_policy") ||
+                     op.attr_int("antialias", 0) != 0;
+      if (!nearest || crop || opset18)
+        return false;
+      moved.op_type = "QResize";
+      moved.domain = "qtune";
+    }
     replace({i, yq->first}, std::move(moved));
     return true;
   }

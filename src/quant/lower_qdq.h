@@ -16,6 +16,7 @@
 //   pass-through: DQ(x...) -> Concat|Reshape|Flatten|Transpose|Squeeze|
 //            Unsqueeze|Slice|Identity -> Q, all with the same scale/zp/type
 //                                                   =>  the same op on int8 values
+//            (Resize with mode nearest the same way  =>  qtune:QResize)
 //
 // Weights must be constant i8 with zero point 0 (per-tensor or per output
 // channel: axis 0 for Conv and transB Gemm, axis 1 for MatMul / Gemm); biases

@@ -526,5 +526,59 @@ TEST(LowerQdq, ResidualAddFoldsIntoQConv) {
   }
 }
 
+// Nearest Resize lowers to qtune:QResize on the int8 values; picking source
+// elements must agree exactly with the fp32 Resize between the DQ and Q.
+TEST(LowerQdq, NearestResizeMovesInt8ValuesExactly) {
+  struct Case {
+    std::string coord, nearest;
+    std::vector<float> scales;
+    std::vector<int64_t> sizes;
+  };
+  std::vector<Case> cases{
+      {"half_pixel", "round_prefer_floor", {1, 1, 2, 2}, {}},
+      {"asymmetric", "floor", {}, {1, 2, 9, 11}},
+      {"align_corners", "round_prefer_ceil", {1, 1, 1.5f, 1.5f}, {}},
+      {"pytorch_half_pixel", "ceil", {1, 1, 0.6f, 1.7f}, {}},
+      {"tf_half_pixel_for_nn", "round_prefer_floor", {1, 1, 3, 0.5f}, {}},
+  };
+  for (const Case &c : cases) {
+    Builder b;
+    std::string x = b.qdq("x", 0.05f, 120);
+    b.g.initializers["roi"] = Tensor(DType::f32, {0});
+    b.g.initializers["scales"] = Tensor::from_vector<float>({int64_t(c.scales.size())}, c.scales);
+    std::vector<std::string> in{x, "roi", "scales"};
+    if (!c.sizes.empty()) {
+      b.g.initializers["sizes"] = Tensor::from_vector<int64_t>({4}, c.sizes);
+      in.push_back("sizes");
+    }
+    b.node("Resize", in, "r",
+           {{"mode", std::string("nearest")},
+            {"coordinate_transformation_mode", c.coord},
+            {"nearest_mode", c.nearest}});
+    b.qdq("r", 0.05f, 120);
+    b.input("x");
+    b.output("r_dq");
+    Graph lowered = b.g;
+    auto report = quant::lower_qdq(lowered);
+    EXPECT_EQ(report.passthrough, 1) << c.coord;
+    EXPECT_EQ(count_ops(lowered, {"Resize"}), 0) << c.coord;
+    auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({1, 2, 5, 7}, 0.f, 3.f)}});
+    ASSERT_EQ(want[0].shape(), got[0].shape()) << c.coord;
+    EXPECT_EQ(max_abs_diff(want[0], got[0]), 0.0) << c.coord;
+  }
+}
+
+TEST(LowerQdq, LinearResizeStaysFp32) {
+  Builder b;
+  std::string x = b.qdq("x", 0.05f, 120);
+  b.g.initializers["scales"] = Tensor::from_vector<float>({4}, {1, 1, 2, 2});
+  b.node("Resize", {x, "", "scales"}, "r", {{"mode", std::string("linear")}});
+  b.qdq("r", 0.05f, 120);
+  b.input("x");
+  b.output("r_dq");
+  Graph lowered = b.g;
+  EXPECT_EQ(quant::lower_qdq(lowered).passthrough, 0);
+}
+
 } // namespace
 } // namespace qtune

@@ -35,7 +35,8 @@
   X(qlinear_conv) \
   X(qlinear_matmul) \
   X(qmatmul) \
-  X(qavgpool)
+  X(qavgpool) \
+  X(qresize)
 
 namespace qtune {
 class KernelRegistry;

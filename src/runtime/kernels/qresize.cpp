@@ -1,0 +1,158 @@
+// qtune:QResize: nearest-neighbour Resize on u8/s8 values, made by the QDQ
+// lowering from DQ(x) -> Resize(mode=nearest) -> Q with equal parameters
+// (picking a neighbour commutes with the affine map, so the int8 values move
+// unchanged). Inputs and attributes are Resize's (X, roi, scales, sizes;
+// coordinate_transformation_mode, nearest_mode); tf_crop_and_resize is not
+// lowered here.
+//
+// Each axis gets a table output index -> source index (ONNX formulas, double
+// precision, as the fp32 Resize kernel); rows of the innermost axis are then
+// gathered through that table, rows spread over threads.
+#include <cmath>
+#include <fmt/format.h>
+
+#include "qtune/error.h"
+#include "runtime/kernel.h"
+
+namespace qtune {
+namespace {
+
+class QResizeKernel : public Kernel {
+public:
+  explicit QResizeKernel(const Node &n)
+      : node_(n), coord_(n.attr_string("coordinate_transformation_mode", "half_pixel")),
+        nearest_mode_(n.attr_string("nearest_mode", "round_prefer_floor")) {
+    if (n.attr_string("mode", "nearest") != "nearest")
+      throw UnsupportedError(fmt::format("{}: only mode 'nearest' runs on int8", n.describe()));
+    const char *coords[] = {"half_pixel",    "pytorch_half_pixel", "half_pixel_symmetric",
+                            "align_corners", "asymmetric",         "tf_half_pixel_for_nn"};
+    if (std::find(std::begin(coords), std::end(coords), coord_) == std::end(coords))
+      throw UnsupportedError(fmt::format("{}: coordinate_transformation_mode '{}' is not supported",
+                                         n.describe(), coord_));
+    const char *modes[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    if (std::find(std::begin(modes), std::end(modes), nearest_mode_) == std::end(modes))
+      throw UnsupportedError(
+          fmt::format("{}: nearest_mode '{}' is not supported", n.describe(), nearest_mode_));
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in.empty() || !in[0].defined())
+      throw InputError(fmt::format("{}: input X is missing", node_.describe()));
+    if (in[0].dtype() != DType::u8 && in[0].dtype() != DType::i8)
+      throw InputError(fmt::format("{}: input type {} is not int8", node_.describe(),
+                                   dtype_name(in[0].dtype())));
+    const Shape &s = in[0].shape();
+    size_t rank = s.size();
+    if (rank == 0)
+      throw InputError(fmt::format("{}: input X is a scalar", node_.describe()));
+    auto given = [&](size_t k) { return in.size() > k && in[k].defined() && in[k].numel() > 0; };
+    scales_.assign(rank, 1.0);
+    Shape out = s;
+    if (given(3)) {
+      std::vector<int64_t> sizes = in[3].to_i64_vector();
+      if (sizes.size() != rank)
+        throw InputError(fmt::format("{}: sizes {} do not match input {}", node_.describe(),
+                                     shape_str(sizes), shape_str(s)));
+      for (size_t i = 0; i < rank; ++i) {
+        out[i] = sizes[i];
+        scales_[i] = s[i] ? double(sizes[i]) / double(s[i]) : 1.0;
+      }
+    } else if (given(2)) {
+      if (static_cast<size_t>(in[2].numel()) != rank)
+        throw InputError(fmt::format("{}: {} scales for input {}", node_.describe(), in[2].numel(),
+                                     shape_str(s)));
+      for (size_t i = 0; i < rank; ++i) {
+        scales_[i] = in[2].get_f64(i);
+        if (!(scales_[i] > 0))
+          throw InputError(fmt::format("{}: scales must be positive", node_.describe()));
+        out[i] = static_cast<int64_t>(std::floor(double(s[i]) * scales_[i]));
+      }
+    } else {
+      throw InputError(fmt::format("{}: needs scales or sizes", node_.describe()));
+    }
+    maps_.assign(rank, {});
+    for (size_t d = 0; d < rank; ++d)
+      maps_[d] = source_indices(s[d], out[d], scales_[d]);
+    return {{in[0].dtype(), out}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    const Shape &is = in[0].shape(), &os = out[0].shape();
+    const int rank = static_cast<int>(is.size());
+    if (out[0].numel() == 0)
+      return;
+    std::vector<int64_t> in_stride(rank, 1);
+    for (int d = rank - 2; d >= 0; --d)
+      in_stride[d] = in_stride[d + 1] * is[d + 1];
+    const int64_t inner = os[rank - 1];
+    const int64_t rows = out[0].numel() / inner;
+    const uint8_t *x = static_cast<const uint8_t *>(in[0].raw());
+    uint8_t *y = static_cast<uint8_t *>(out[0].raw());
+    const int64_t *last = maps_[rank - 1].data();
+#pragma omp parallel for if (out[0].numel() > 32768)
+    for (int64_t r = 0; r < rows; ++r) {
+      // Source row offset from the row's output index, outer axes through their tables.
+      int64_t rest = r, offset = 0;
+      for (int d = rank - 2; d >= 0; --d) {
+        offset += maps_[d][rest % os[d]] * in_stride[d];
+        rest /= os[d];
+      }
+      const uint8_t *src = x + offset;
+      uint8_t *dst = y + r * inner;
+      for (int64_t j = 0; j < inner; ++j)
+        dst[j] = src[last[j]];
+    }
+  }
+
+private:
+  std::vector<int64_t> source_indices(int64_t in, int64_t out, double scale) const {
+    std::vector<int64_t> idx(out);
+    for (int64_t x = 0; x < out; ++x)
+      idx[x] = std::clamp<int64_t>(nearest(source_coord(x, in, out, scale)), 0, in - 1);
+    return idx;
+  }
+
+  double source_coord(int64_t x, int64_t in, int64_t out, double scale) const {
+    if (coord_ == "half_pixel")
+      return (x + 0.5) / scale - 0.5;
+    if (coord_ == "half_pixel_symmetric") {
+      double adj = double(out) / (scale * in);
+      double center = in / 2.0, offset = center * (1 - adj);
+      return offset + (x + 0.5) / scale - 0.5;
+    }
+    if (coord_ == "pytorch_half_pixel")
+      return out > 1 ? (x + 0.5) / scale - 0.5 : -0.5;
+    if (coord_ == "align_corners") {
+      double out_len = scale * in; // the spec divides by the unrounded output length
+      return out_len == 1 ? 0.0 : x * double(in - 1) / (out_len - 1);
+    }
+    if (coord_ == "tf_half_pixel_for_nn")
+      return (x + 0.5) / scale;
+    return x / scale; // asymmetric
+  }
+
+  int64_t nearest(double xo) const {
+    double lo = std::floor(xo), frac = xo - lo;
+    if (nearest_mode_ == "floor")
+      return static_cast<int64_t>(lo);
+    if (nearest_mode_ == "ceil")
+      return static_cast<int64_t>(std::ceil(xo));
+    bool up = nearest_mode_ == "round_prefer_floor" ? frac > 0.5 : frac >= 0.5;
+    return static_cast<int64_t>(up ? lo + 1 : lo);
+  }
+
+  Node node_;
+  std::string coord_, nearest_mode_;
+  std::vector<double> scales_;
+  std::vector<std::vector<int64_t>> maps_;
+};
+
+} // namespace
+
+void register_qresize_kernels(KernelRegistry &r) {
+  r.add(
+      "QResize",
+      [](const Node &n, const KernelEnv &) { return std::make_unique<QResizeKernel>(n); }, "qtune");
+}
+
+} // namespace qtune
