@@ -1,0 +1,165 @@
+// FP32 vs INT8 latency of the real models at 1 and 2 threads: YOLOX-Nano,
+// UltraFace RFB-320 and slim-320, and the Fashion-MNIST CNN. FP32 models come
+// from ../shared/data (QTUNE_SHARED_DATA) and examples/; the INT8 ones are the
+// QDQ files `qtune quantize` writes, named by environment variables, so the
+// benchmark measures exactly what users run. Both go through the same
+// preparation as `qtune benchmark` (graph optimizations, QDQ lowering). Before
+// the timings it prints each INT8 model's per-op-type profile (1 thread).
+//
+// From the repository root:
+//   build/qtune quantize ../shared/data/models/yolox_nano/yolox_nano.onnx \
+//       --config examples/coco/yolox_nano.yaml -o /tmp/yolox_int8.onnx
+//   build/qtune quantize ../shared/data/models/ultraface/version-RFB-320.onnx \
+//       --config examples/ultraface/ultraface_rfb320.yaml -o /tmp/rfb_int8.onnx
+//   build/qtune quantize ../shared/data/models/ultraface/version-slim-320.onnx \
+//       --config examples/ultraface/ultraface_rfb320.yaml -o /tmp/slim_int8.onnx
+//   build/qtune quantize examples/fashion_mnist/fashion_mnist_cnn.onnx \
+//       --config examples/fashion_mnist/fashion_mnist.yaml -o /tmp/fmnist_int8.onnx
+//   QTUNE_INT8_YOLOX=/tmp/yolox_int8.onnx QTUNE_INT8_RFB=/tmp/rfb_int8.onnx \
+//   QTUNE_INT8_SLIM=/tmp/slim_int8.onnx QTUNE_INT8_FMNIST=/tmp/fmnist_int8.onnx \
+//       build/bench/bench_models_int8 --benchmark_min_time=1
+// A model whose variable is unset is reported as an error, not silently skipped.
+#include <algorithm>
+#include <benchmark/benchmark.h>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "frontends/onnx/onnx_import.h"
+#include "quant/inference_graph.h"
+#include "runtime/executor.h"
+
+namespace qtune {
+namespace {
+
+struct ModelFiles {
+  const char *name;
+  std::string fp32;     // path relative to the repository root
+  const char *int8_env; // variable naming the QDQ model
+};
+
+std::string shared_data() {
+  const char *env = std::getenv("QTUNE_SHARED_DATA");
+  return env ? env : "../shared/data";
+}
+
+const std::vector<ModelFiles> &model_files() {
+  static const std::vector<ModelFiles> files{
+      {"yolox_nano", shared_data() + "/models/yolox_nano/yolox_nano.onnx", "QTUNE_INT8_YOLOX"},
+      {"ultraface_rfb320", shared_data() + "/models/ultraface/version-RFB-320.onnx",
+       "QTUNE_INT8_RFB"},
+      {"ultraface_slim320", shared_data() + "/models/ultraface/version-slim-320.onnx",
+       "QTUNE_INT8_SLIM"},
+      {"fashion_mnist_cnn", "examples/fashion_mnist/fashion_mnist_cnn.onnx", "QTUNE_INT8_FMNIST"},
+  };
+  return files;
+}
+
+// Graph-input values: a fixed pseudo-random pattern in 0..255 (images), as
+// `qtune benchmark` does; latency does not depend on the values.
+std::unordered_map<std::string, Tensor> make_inputs(const Graph &g) {
+  std::unordered_map<std::string, Tensor> inputs;
+  for (const ValueInfo &vi : g.inputs) {
+    Shape shape;
+    for (const Dim &d : vi.dims)
+      shape.push_back(d.known() ? d.value : 1);
+    Tensor t(DType::f32, shape);
+    uint32_t state = 12345;
+    for (float &v : t.span<float>()) {
+      state = state * 1664525u + 1013904223u;
+      v = static_cast<float>(state >> 24);
+    }
+    inputs[vi.name] = t;
+  }
+  return inputs;
+}
+
+std::shared_ptr<const Graph> load_prepared(const std::string &path) {
+  auto g = std::make_shared<Graph>(load_onnx(path));
+  quant::prepare_for_inference(*g);
+  return g;
+}
+
+// Path of the model, or "" with the reason in `why`.
+std::string model_path(const ModelFiles &m, bool int8, std::string &why) {
+  if (!int8)
+    return m.fp32;
+  const char *p = std::getenv(m.int8_env);
+  if (!p || !*p)
+    why = std::string(m.int8_env) + " is not set (see bench/bench_models_int8.cpp)";
+  return p ? p : "";
+}
+
+void run_model(benchmark::State &state, const ModelFiles &m, bool int8) {
+  std::string why;
+  std::string path = model_path(m, int8, why);
+  if (path.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  auto g = load_prepared(path);
+  auto inputs = make_inputs(*g);
+  Executor ex(g, {.threads = static_cast<int>(state.range(0))});
+  for (int i = 0; i < 3; ++i)
+    ex.run(inputs); // plan, primitives, packed weights, warm caches
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ex.run(inputs));
+}
+
+void print_profile(const ModelFiles &m) {
+  std::string why;
+  std::string path = model_path(m, true, why);
+  if (path.empty())
+    return;
+  auto g = load_prepared(path);
+  auto inputs = make_inputs(*g);
+  Executor ex(g, {.threads = 1, .profile = true});
+  ex.run(inputs);
+  ex.reset_profile();
+  const int runs = 5;
+  for (int i = 0; i < runs; ++i)
+    ex.run(inputs);
+  std::map<std::string, std::pair<double, int>> by_type;
+  double total = 0;
+  for (const NodeProfile &p : ex.profile()) {
+    by_type[p.op_type].first += p.total_ms / runs;
+    by_type[p.op_type].second++;
+    total += p.total_ms / runs;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> v(by_type.begin(), by_type.end());
+  std::sort(v.begin(), v.end(),
+            [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+  std::printf("%s INT8 per-op-type profile (1 thread, mean of %d runs, %.2f ms in kernels):\n",
+              m.name, runs, total);
+  for (size_t i = 0; i < v.size() && i < 8; ++i)
+    std::printf("  %-22s %4d nodes %8.3f ms %5.1f%%\n", v[i].first.c_str(), v[i].second.second,
+                v[i].second.first, 100 * v[i].second.first / total);
+}
+
+void register_benchmarks() {
+  for (const ModelFiles &m : model_files())
+    for (bool int8 : {false, true}) {
+      std::string name = std::string(m.name) + (int8 ? "_int8" : "_fp32");
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [&m, int8](benchmark::State &s) { run_model(s, m, int8); })
+          ->Arg(1)
+          ->Arg(2)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+}
+
+} // namespace
+} // namespace qtune
+
+int main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  for (const auto &m : qtune::model_files())
+    qtune::print_profile(m);
+  qtune::register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
