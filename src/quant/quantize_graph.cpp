@@ -111,6 +111,7 @@ private:
   const TensorStats *stats_for(const std::string &v);
   bool classify(size_t i, const Node &n, NodeInputs &in, std::string &why);
   bool concat_ranges_compatible(const Node &n, const NodeInputs &in, std::string &why);
+  void drop_passthrough_without_int8_reader();
   void assign_concat_scales();
   void assign_activation_scales();
   void set_from_stats(const std::string &v, const NodeDecision &d);
@@ -231,6 +232,29 @@ void QdqBuilder::set_from_stats(const std::string &v, const NodeDecision &d) {
   if (act_.count(v))
     return;
   act_[v] = activation_params(*stats_for(v), d.activation);
+}
+
+// Moving data in int8 only pays when an int8 op reads the result. A pass-through
+// op (Concat, Reshape, ...) whose output reaches no int8 op would only add a
+// rounding step: at the end of a detection head that flattens box offsets and
+// scores into one tensor of one scale (YOLOX: scores lose everything below one
+// step). Consumers come later in topological order, so one reverse sweep decides.
+void QdqBuilder::drop_passthrough_without_int8_reader() {
+  auto consumers = src_.consumers();
+  for (size_t i = src_.nodes.size(); i-- > 0;) {
+    const Node &n = src_.nodes[i];
+    if (!int8_[i] || *quant_role(n) != QuantRole::passthrough)
+      continue;
+    bool read_by_int8 = false;
+    for (const std::string &o : n.outputs)
+      if (auto it = consumers.find(o); it != consumers.end())
+        for (size_t c : it->second)
+          read_by_int8 = read_by_int8 || int8_[c];
+    if (!read_by_int8) {
+      int8_[i] = false;
+      fallback_[n.name] = "no int8 op reads its output";
+    }
+  }
 }
 
 // LPOT scale_propagation_concat: all inputs of an int8 Concat take the output's
@@ -464,6 +488,7 @@ Graph QdqBuilder::build(QuantizeReport *report) {
     else
       fallback_[n.name] = why;
   }
+  drop_passthrough_without_int8_reader();
   assign_concat_scales();
   assign_activation_scales();
 

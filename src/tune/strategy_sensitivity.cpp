@@ -51,6 +51,8 @@ public:
         changed_since_rank = false;
       }
     }
+    if (s.finished())
+      return;
     // Last resort: accumulate the remaining fallbacks in ranking order.
     for (const auto &name : rank_by_damage(s, plan)) {
       plan.ops[name] = fallback_precision(*find_op(s.ops(), name));
