@@ -178,6 +178,20 @@ std::vector<std::pair<std::string, OneNode>> kernel_cases() {
     c.inputs = {{"X", random_tensor({4, 16, 64}, 15)}, {"Z", random_tensor({4, 64, 24}, 16)}};
     cases.push_back({"fused matmul activation B", c});
   }
+  {
+    OneNode c; // weights computed at run time: converted on every run
+    c.node = make_node("Conv", {"X", "Wr"});
+    c.inputs = {{"X", random_tensor({1, 16, 9, 9}, 17)}, {"Wr", random_tensor({24, 16, 3, 3}, 18)}};
+    cases.push_back({"conv activation W", c});
+  }
+  {
+    OneNode c;
+    c.node = make_node("Gemm", {"X", "Z"});
+    c.node.attrs["transA"] = int64_t{1};
+    c.node.attrs["transB"] = int64_t{1};
+    c.inputs = {{"X", random_tensor({100, 6}, 19)}, {"Z", random_tensor({50, 100}, 20)}};
+    cases.push_back({"gemm transposed activation B", c});
+  }
   return cases;
 }
 
@@ -207,7 +221,7 @@ TEST(Bf16Kernels, MatchFp32WithinBf16Rounding) {
     double err = relative_l2(got, ref);
     EXPECT_LT(err, 1e-2);
     EXPECT_GT(err, 0.0);
-    std::printf("%-26s bf16 vs f32 relative L2 error %.5f\n", name.c_str(), err);
+    std::printf("%-28s bf16 vs f32 relative L2 error %.5f\n", name.c_str(), err);
   }
 }
 
