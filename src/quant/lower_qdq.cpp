@@ -225,13 +225,19 @@ private:
         q.attrs[a] = conv.attrs.at(a);
     q.attrs["x_scale"] = xp->scale;
     q.attrs["x_zero_point"] = int64_t{xp->zero_point};
-    q.attrs["w_scales"] = w_scales;
     q.inputs = {x_dq->inputs[0], w_dq->inputs[0], *bias};
 
     std::vector<size_t> matched{ci};
     std::string out = conv.outputs.at(0);
-    // Walk forward: [activation] [Add(DQ) [post activation]] [Q].
+    // Walk forward: [BatchNormalization] [activation] [Add(DQ) [post activation]] [Q].
     auto next = sole_consumer(out);
+    if (next && !q.has_attr("activation") &&
+        fold_batchnorm(g_.nodes[*next], w->dim(0), w_scales, q)) {
+      matched.push_back(*next);
+      out = g_.nodes[*next].outputs.at(0);
+      next = sole_consumer(out);
+    }
+    q.attrs["w_scales"] = w_scales;
     if (next && !q.has_attr("activation")) {
       if (auto act = activation_of(g_.nodes[*next])) {
         q.attrs["activation"] = act->first;
@@ -297,6 +303,49 @@ private:
     }
     q.outputs = {out};
     replace(matched, std::move(q));
+    return true;
+  }
+
+  // A BatchNormalization after an int8 conv (a QDQ model quantized before BN
+  // folding) is a per-channel affine map y = a * conv + shift. With symmetric
+  // weights, folding a into the per-channel weight scales is exactly the
+  // per-channel quantization of the folded weights, so the BN costs nothing.
+  // Sets `w_scales` per channel and q's bias input; false (nothing changed)
+  // unless `bn` is an inference BN with constant [channels] parameters.
+  bool fold_batchnorm(const Node &bn, int64_t channels, std::vector<float> &w_scales, Node &q) {
+    if (bn.op_type != "BatchNormalization" || !bn.domain.empty() ||
+        bn.attr_int("training_mode", 0) != 0 || bn.num_inputs() != 5)
+      return false;
+    for (size_t k = 1; k < bn.outputs.size(); ++k)
+      if (!bn.outputs[k].empty())
+        return false;
+    std::vector<std::vector<float>> p; // gamma, beta, mean, var
+    for (size_t k = 1; k <= 4; ++k) {
+      const Tensor *t = g_.initializer(bn.inputs[k]);
+      if (!t || t->dtype() != DType::f32 || t->numel() != channels)
+        return false;
+      p.push_back(t->to_f32_vector());
+    }
+    float eps = bn.attr_float("epsilon", 1e-5f);
+    std::vector<float> a(channels), shift(channels);
+    for (int64_t c = 0; c < channels; ++c) {
+      a[c] = p[0][c] / std::sqrt(p[3][c] + eps);
+      shift[c] = p[1][c] - p[2][c] * a[c];
+      if (!std::isfinite(a[c]) || !std::isfinite(shift[c]) || a[c] == 0)
+        return false; // a zero scale cannot carry a bias through oneDNN's output scales
+    }
+    const Tensor *old_bias = q.inputs[2].empty() ? nullptr : g_.initializer(q.inputs[2]);
+    Tensor bias(DType::f32, {channels});
+    std::vector<float> scales(channels);
+    for (int64_t c = 0; c < channels; ++c) {
+      float b = old_bias ? old_bias->data<float>()[c] : 0.f;
+      bias.data<float>()[c] = a[c] * b + shift[c];
+      scales[c] = w_scales[w_scales.size() == 1 ? 0 : c] * a[c];
+    }
+    w_scales = std::move(scales);
+    std::string name = g_.unique_name(q.name + "_bn_bias");
+    g_.initializers[name] = std::move(bias);
+    q.inputs[2] = name;
     return true;
   }
 
@@ -531,7 +580,10 @@ private:
     const Node op = g_.nodes[i];
     if (op.outputs.size() != 1)
       return false;
+    std::vector<size_t> shape_readers;
     auto yq = quantize_after(op.outputs[0]);
+    if (!yq)
+      yq = quantize_beside_shapes(op.outputs[0], shape_readers);
     if (!yq)
       return false;
     size_t data_inputs = op.op_type == "Concat" ? op.inputs.size() : 1;
@@ -554,8 +606,38 @@ private:
       moved.op_type = "QResize";
       moved.domain = "qtune";
     }
+    std::string int8_out = moved.outputs[0];
     replace({i, yq->first}, std::move(moved));
+    for (size_t s : shape_readers) // a Shape reads the same shape from the int8 tensor
+      g_.nodes[s].inputs[0] = int8_out;
+    refresh();
     return true;
+  }
+
+  // Like quantize_after, for a value that Shape nodes read too (ONNX exporters'
+  // dynamic reshapes: x -> Shape -> Gather -> Concat -> Reshape(x, ...)).
+  std::optional<std::pair<size_t, QParams>> quantize_beside_shapes(const std::string &v,
+                                                                   std::vector<size_t> &shapes) {
+    auto it = consumers_.find(v);
+    if (it == consumers_.end() || g_.is_graph_output(v))
+      return std::nullopt;
+    std::optional<size_t> q;
+    shapes.clear();
+    for (size_t c : it->second) {
+      const Node &n = g_.nodes[c];
+      if (!n.domain.empty())
+        return std::nullopt;
+      if (n.op_type == "Shape")
+        shapes.push_back(c);
+      else if (n.op_type == "QuantizeLinear" && !q && n.inputs[0] == v)
+        q = c;
+      else
+        return std::nullopt;
+    }
+    auto p = q ? per_tensor_params(g_.nodes[*q]) : std::nullopt;
+    if (!p)
+      return std::nullopt;
+    return std::make_pair(*q, *p);
   }
 
   // DQ(x) -> AveragePool|GlobalAveragePool -> Q (own output parameters).

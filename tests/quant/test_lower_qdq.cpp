@@ -580,5 +580,54 @@ TEST(LowerQdq, LinearResizeStaysFp32) {
   EXPECT_EQ(quant::lower_qdq(lowered).passthrough, 0);
 }
 
+// A QDQ model quantized before BN folding (UltraFace's ONNX file keeps its
+// BatchNormalization nodes): the BN after an int8 conv folds into the QConv's
+// per-channel scales and bias, negative gammas included.
+TEST(LowerQdq, BatchNormAfterConvFoldsIntoQConv) {
+  Builder b;
+  const int64_t C = 6;
+  std::string x = b.qdq("x", 0.04f, 128);
+  b.g.initializers["b1"] = Tensor::from_vector<float>({C}, {0.1f, -0.2f, 0.3f, 0, 0.05f, -0.4f});
+  b.node("Conv", {x, b.weight("w1", C, 3, 3), "b1"}, "c1",
+         {{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  b.g.initializers["gamma"] = Tensor::from_vector<float>({C}, {1.5f, -0.7f, 0.2f, 2.f, -1.f, 0.9f});
+  b.g.initializers["beta"] = Tensor::from_vector<float>({C}, {0.3f, 0.f, -0.5f, 0.1f, 0.2f, 1.f});
+  b.g.initializers["mean"] = Tensor::from_vector<float>({C}, {0.1f, -0.3f, 0.f, 0.4f, 0.f, -1.f});
+  b.g.initializers["var"] = Tensor::from_vector<float>({C}, {0.5f, 1.f, 0.1f, 2.f, 0.3f, 1.2f});
+  b.node("BatchNormalization", {"c1", "gamma", "beta", "mean", "var"}, "bn", {{"epsilon", 1e-3f}});
+  b.node("Relu", {"bn"}, "r");
+  b.qdq("r", 0.03f, 0);
+  b.input("x");
+  b.output("r_dq");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.qconv, 1) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"BatchNormalization", "Relu", "Conv"}), 0);
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 3, 9, 9}, 0.f, 2.f)}});
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.03 * 1.01);
+  EXPECT_GT(max_abs_diff(want[0], Tensor(DType::f32, want[0].shape())), 0.5); // not all zero
+}
+
+// Exporters' dynamic reshapes read the fp32 value with a Shape node as well as
+// quantizing it; the Shape moves to the int8 tensor so the op still lowers.
+TEST(LowerQdq, PassThroughKeepsShapeReaders) {
+  Builder b;
+  std::string x = b.qdq("x", 0.05f, 120);
+  b.node("Transpose", {x}, "t", {{"perm", std::vector<int64_t>{0, 2, 1}}});
+  b.node("Shape", {"t"}, "t_shape");
+  std::string t = b.qdq("t", 0.05f, 120);
+  b.node("Reshape", {t, "t_shape"}, "r");
+  b.input("x");
+  b.output("r");
+  b.g.outputs.push_back({"t_shape", DType::i64, {}, false});
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.passthrough, 1) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"DequantizeLinear"}), 1);
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 3, 4}, 0.f, 3.f)}});
+  EXPECT_EQ(max_abs_diff(want[0], got[0]), 0.0);
+  EXPECT_EQ(got[1].to_i64_vector(), (std::vector<int64_t>{2, 4, 3}));
+}
+
 } // namespace
 } // namespace qtune
