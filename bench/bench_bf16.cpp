@@ -4,6 +4,8 @@
 // FLOPs), at 1 and 2 threads. Both graphs go through the fusion passes (as
 // `qtune run` executes them); the bf16 one has every Conv marked bf16 the way
 // quantize_graph marks an all-bf16 plan. Prints the bf16-vs-fp32 output error.
+// A batch-1 MLP (two 4096x4096 Gemm layers) shows the memory-bound case, where
+// bf16 weights halve the bytes read.
 //
 //   build/bench/bench_bf16 --benchmark_min_time=2
 #include <benchmark/benchmark.h>
@@ -182,6 +184,65 @@ void BM_ResNet50Body_BF16(benchmark::State &state) {
   run_model(state, true);
 }
 
+// Batch-1 MLP: x[1,4096] -> Gemm+Relu -> Gemm, weights [4096,4096] each.
+struct Mlp {
+  std::shared_ptr<Graph> fp32, bf16;
+  Tensor input{DType::f32, {1, 4096}};
+
+  Mlp() {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> d(0.f, 1.f / 64.f);
+    Graph g;
+    for (float &v : input.span<float>())
+      v = d(rng) * 64.f;
+    std::string x = "x";
+    for (int l = 0; l < 2; ++l) {
+      std::string w = "w" + std::to_string(l), b = "b" + std::to_string(l);
+      Tensor wt(DType::f32, {4096, 4096}), bt(DType::f32, {4096});
+      for (float &v : wt.span<float>())
+        v = d(rng);
+      for (float &v : bt.span<float>())
+        v = d(rng);
+      g.initializers[w] = wt;
+      g.initializers[b] = bt;
+      Node n;
+      n.name = "fc" + std::to_string(l);
+      n.op_type = "Gemm";
+      n.inputs = {x, w, b};
+      n.outputs = {n.name};
+      g.nodes.push_back(n);
+      x = n.name;
+    }
+    ValueInfo in, out;
+    in.name = "x", in.dtype = DType::f32;
+    out.name = x, out.dtype = DType::f32;
+    g.inputs.push_back(in);
+    g.outputs.push_back(out);
+    Graph marked = g;
+    for (Node &n : marked.nodes)
+      n.attrs[kPrecisionAttr] = std::string("bf16");
+    fp32 = std::make_shared<Graph>(std::move(g));
+    bf16 = std::make_shared<Graph>(std::move(marked));
+  }
+};
+
+void run_mlp(benchmark::State &state, bool bf16) {
+  static Mlp m;
+  Executor ex(bf16 ? m.bf16 : m.fp32, {.threads = static_cast<int>(state.range(0))});
+  ex.run({{"x", m.input}});
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ex.run({{"x", m.input}}));
+}
+
+void BM_Mlp4096_FP32(benchmark::State &state) {
+  run_mlp(state, false);
+}
+void BM_Mlp4096_BF16(benchmark::State &state) {
+  run_mlp(state, true);
+}
+
+BENCHMARK(BM_Mlp4096_FP32)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Mlp4096_BF16)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ResNet50Body_FP32)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ResNet50Body_BF16)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
