@@ -9,6 +9,7 @@
 // precision, as the fp32 Resize kernel); rows of the innermost axis are then
 // gathered through that table, rows spread over threads.
 #include <cmath>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "qtune/error.h"
@@ -89,18 +90,34 @@ public:
     const uint8_t *x = static_cast<const uint8_t *>(in[0].raw());
     uint8_t *y = static_cast<uint8_t *>(out[0].raw());
     const int64_t *last = maps_[rank - 1].data();
-#pragma omp parallel for if (out[0].numel() > 32768)
-    for (int64_t r = 0; r < rows; ++r) {
+    auto source_row = [&](int64_t r) {
       // Source row offset from the row's output index, outer axes through their tables.
       int64_t rest = r, offset = 0;
       for (int d = rank - 2; d >= 0; --d) {
         offset += maps_[d][rest % os[d]] * in_stride[d];
         rest /= os[d];
       }
-      const uint8_t *src = x + offset;
-      uint8_t *dst = y + r * inner;
-      for (int64_t j = 0; j < inner; ++j)
-        dst[j] = src[last[j]];
+      return offset;
+    };
+    // Rows of one plane (the second-innermost axis) go to one thread, in order:
+    // upsampling repeats source rows, and a repeat copies the previous output row.
+    const int64_t h = rank >= 2 ? os[rank - 2] : 1;
+    const int64_t planes = rows / h;
+#pragma omp parallel for if (out[0].numel() > 32768)
+    for (int64_t p = 0; p < planes; ++p) {
+      int64_t prev = -1;
+      for (int64_t i = 0; i < h; ++i) {
+        const int64_t r = p * h + i, offset = source_row(r);
+        uint8_t *dst = y + r * inner;
+        if (offset == prev) {
+          std::memcpy(dst, dst - inner, inner);
+          continue;
+        }
+        prev = offset;
+        const uint8_t *src = x + offset;
+        for (int64_t j = 0; j < inner; ++j)
+          dst[j] = src[last[j]];
+      }
     }
   }
 
