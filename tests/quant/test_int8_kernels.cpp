@@ -433,5 +433,57 @@ TEST(QuantizeLinear, LargePerTensorThreadedMatchesOnnxFormula) {
   EXPECT_EQ(bad, 0);
 }
 
+// An FP32 Conv (which writes a blocked layout) feeding QuantizeLinear feeding
+// a QConv: Q reorders the blocked input itself and writes NHWC; its output
+// must still be the ONNX formula applied to the plain conv output.
+TEST(QuantizeLinear, BlockedFloatInputFromConvMatchesOnnxFormula) {
+  const int64_t C = 8, OC = 32, H = 10, W = 12;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  Tensor x(DType::f32, {1, C, H, W}), wf(DType::f32, {OC, C, 3, 3});
+  for (float &v : x.span<float>())
+    v = nd(rng);
+  for (float &v : wf.span<float>())
+    v = 0.3f * nd(rng);
+  auto g = std::make_shared<Graph>();
+  g->inputs.push_back({"x", DType::f32, {}, false});
+  g->outputs.push_back({"y", DType::f32, {}, false});
+  g->initializers["wf"] = wf;
+  g->initializers["s"] = Tensor::scalar_f32(0.07f);
+  Tensor z(DType::u8, {});
+  z.data<uint8_t>()[0] = 120;
+  g->initializers["z"] = z;
+  g->initializers["w"] = random_int<int8_t>({4, OC, 1, 1}, -9, 9, rng);
+  Node conv, q, qconv;
+  conv.name = "conv", conv.op_type = "Conv", conv.inputs = {"x", "wf"}, conv.outputs = {"c"};
+  conv.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"c", "s", "z"}, q.outputs = {"cq"};
+  qconv.name = "qconv", qconv.op_type = "QConv", qconv.domain = "qtune";
+  qconv.inputs = {"cq", "w"}, qconv.outputs = {"y"};
+  qconv.attrs["x_scale"] = 0.07f, qconv.attrs["x_zero_point"] = int64_t{120};
+  qconv.attrs["w_scales"] = std::vector<float>{0.01f}, qconv.attrs["y_dtype"] = std::string("f32");
+  // A second Q whose reader wants plain data: it reorders the blocked input.
+  Node q2 = q, dq2;
+  q2.name = "q2", q2.outputs = {"cq2"};
+  dq2.name = "dq2", dq2.op_type = "DequantizeLinear", dq2.inputs = {"cq2", "s", "z"};
+  dq2.outputs = {"y2"};
+  g->outputs.push_back({"y2", DType::f32, {}, false});
+  g->nodes = {conv, q, qconv, q2, dq2};
+  std::map<std::string, Tensor> seen;
+  Executor ex(g, {.threads = 2});
+  ex.set_node_hook(
+      [&](const Node &n, std::span<const Tensor> outs) { seen[n.name] = outs[0].clone(); });
+  ex.run({{"x", x}});
+  const Tensor &c = seen.at("conv"), &cq = seen.at("q"), &cq2 = seen.at("q2");
+  int bad = 0, bad2 = 0;
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    int want = onnx_quantize(c.data<float>()[i], 0.07f, 120, DType::u8);
+    bad += cq.data<uint8_t>()[i] != want;
+    bad2 += cq2.data<uint8_t>()[i] != want;
+  }
+  EXPECT_EQ(bad, 0) << "of " << c.numel();
+  EXPECT_EQ(bad2, 0) << "of " << c.numel();
+}
+
 } // namespace
 } // namespace qtune

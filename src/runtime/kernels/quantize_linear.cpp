@@ -3,7 +3,8 @@
 // quantized graph, so their loops are vectorizable rows threaded over
 // (row, chunk) and they speak oneDNN layouts (runtime/kernel.h):
 // - QuantizeLinear writes NHWC when every reader is an int8 oneDNN kernel
-//   (QConv, QMaxPool all choose NHWC for u8/s8), so the transpose happens
+//   (QConv, QMaxPool, QConcat: NHWC is what they choose or keep for u8/s8),
+//   so the transpose happens
 //   while quantizing instead of in a separate reorder;
 // - DequantizeLinear reads the NHWC int8 tensors those kernels write
 //   directly, again transposing while converting.
@@ -291,7 +292,8 @@ private:
     for (const Node &n : env_.graph->nodes)
       for (const std::string &v : n.inputs)
         if (v == node_.outputs[0]) {
-          if (n.domain != "qtune" || (n.op_type != "QConv" && n.op_type != "QMaxPool"))
+          if (n.domain != "qtune" ||
+              (n.op_type != "QConv" && n.op_type != "QMaxPool" && n.op_type != "QConcat"))
             return false;
           ++readers;
         }
