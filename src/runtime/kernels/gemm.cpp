@@ -12,6 +12,7 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/matmul_bf16.h"
 
 namespace qtune {
 namespace {
@@ -86,20 +87,11 @@ public:
     }
     du::append_activation(ops, node_, activation_, activation_params_);
     attr.set_post_ops(ops);
-    bf16_ = false;
-    dnnl::matmul::primitive_desc pd;
-    if (want_bf16_) {
-      auto bf16 = memory::data_type::bf16;
-      try {
-        pd = dnnl::matmul::primitive_desc({memory::desc({m_, k_}, bf16, memory::format_tag::ab),
-                                           memory::desc({k_, n_}, bf16, memory::format_tag::any),
-                                           y_md},
-                                          attr, eng);
-        bf16_ = true;
-      } catch (const dnnl::error &) {
-        // No bf16 matmul below avx512_core: f32 below.
-      }
-    }
+    // bf16: A plain, B packed into the layout the primitive prefers.
+    std::optional<dnnl::matmul::primitive_desc> pd;
+    if (want_bf16_)
+      pd = Bf16MatmulOperands::make_pd({m_, k_}, {k_, n_}, true, y_md, attr, eng);
+    bf16_ = pd.has_value();
     if (!bf16_) {
       try {
         pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
@@ -108,7 +100,7 @@ public:
             fmt::format("{}: oneDNN has no matmul for this Gemm ({})", node_.describe(), e.what()));
       }
     }
-    matmul_ = dnnl::matmul(pd);
+    matmul_ = dnnl::matmul(*pd);
     a_mem_ = memory(a_md, eng, nullptr);
     b_mem_ = memory(b_md, eng, nullptr);
     y_mem_ = memory(y_md, eng, nullptr);
@@ -116,12 +108,12 @@ public:
       c_mem_ = beta_ == 1.f ? memory(c_md, eng, nullptr) : memory(c_md, eng);
     }
     if (bf16_) {
-      a_bf16_ = memory(pd.src_desc(), eng);
-      b_bf16_ = memory(pd.weights_desc(), eng);
-      a_reorder_ = dnnl::reorder(a_mem_, a_bf16_);
-      b_reorder_ = dnnl::reorder(b_mem_, b_bf16_);
-      if (const_b_)
-        convert_b(in[1]);
+      bf16_ops_.prepare(*pd, a_md, b_md, eng);
+      if (const_b_) {
+        dnnl::stream &s = du::stream(env_);
+        bf16_ops_.convert_b(s, in[1]);
+        s.wait();
+      }
     }
   }
 
@@ -133,10 +125,10 @@ public:
         {DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}};
     if (bf16_) {
       if (!const_b_)
-        convert_b(in[1]);
-      a_reorder_.execute(s, a_mem_, a_bf16_);
-      args[DNNL_ARG_SRC] = a_bf16_;
-      args[DNNL_ARG_WEIGHTS] = b_bf16_;
+        bf16_ops_.convert_b(s, in[1]);
+      bf16_ops_.convert_a(s, in[0]);
+      args[DNNL_ARG_SRC] = bf16_ops_.a();
+      args[DNNL_ARG_WEIGHTS] = bf16_ops_.b();
     } else {
       b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
     }
@@ -157,13 +149,6 @@ public:
   }
 
 private:
-  void convert_b(const Tensor &b) {
-    dnnl::stream &s = du::stream(env_);
-    b_mem_.set_data_handle(const_cast<void *>(b.raw()));
-    b_reorder_.execute(s, b_mem_, b_bf16_);
-    s.wait();
-  }
-
   Node node_;
   KernelEnv env_;
   float alpha_ = 1, beta_ = 1;
@@ -175,8 +160,7 @@ private:
   memory::dims c_dims_;
   dnnl::matmul matmul_;
   memory a_mem_, b_mem_, y_mem_, c_mem_;
-  memory a_bf16_, b_bf16_; // converted operands (bf16 only)
-  dnnl::reorder a_reorder_, b_reorder_;
+  Bf16MatmulOperands bf16_ops_; // converted A and B (bf16 only)
 };
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/matmul_bf16.h"
 
 namespace qtune {
 namespace {
@@ -79,20 +80,11 @@ public:
     du::append_activation(ops, node_, activation_, activation_params_);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    bf16_ = false;
-    dnnl::matmul::primitive_desc pd;
-    if (want_bf16_) {
-      auto bf16 = memory::data_type::bf16;
-      // Constant B may be packed into whatever layout the primitive likes.
-      memory::desc b16 = const_b_ ? memory::desc(du::to_dims(b_), bf16, memory::format_tag::any)
-                                  : du::plain_desc(b_, bf16);
-      try {
-        pd = dnnl::matmul::primitive_desc({du::plain_desc(a_, bf16), b16, y_md}, attr, eng);
-        bf16_ = true;
-      } catch (const dnnl::error &) {
-        // No bf16 matmul below avx512_core: f32 below.
-      }
-    }
+    // bf16: a constant B is packed into the layout the primitive prefers.
+    std::optional<dnnl::matmul::primitive_desc> pd;
+    if (want_bf16_)
+      pd = Bf16MatmulOperands::make_pd(du::to_dims(a_), du::to_dims(b_), const_b_, y_md, attr, eng);
+    bf16_ = pd.has_value();
     if (!bf16_) {
       try {
         pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
@@ -102,17 +94,17 @@ public:
                                            e.what()));
       }
     }
-    matmul_ = dnnl::matmul(pd);
+    matmul_ = dnnl::matmul(*pd);
     a_mem_ = memory(a_md, eng, nullptr);
     b_mem_ = memory(b_md, eng, nullptr);
     y_mem_ = memory(y_md, eng, nullptr);
     if (bf16_) {
-      a_bf16_ = memory(pd.src_desc(), eng);
-      b_bf16_ = memory(pd.weights_desc(), eng);
-      a_reorder_ = dnnl::reorder(a_mem_, a_bf16_);
-      b_reorder_ = dnnl::reorder(b_mem_, b_bf16_);
-      if (const_b_)
-        convert_b(in[1]);
+      bf16_ops_.prepare(*pd, a_md, b_md, eng);
+      if (const_b_) {
+        dnnl::stream &s = du::stream(env_);
+        bf16_ops_.convert_b(s, in[1]);
+        s.wait();
+      }
     }
   }
 
@@ -122,10 +114,11 @@ public:
     y_mem_.set_data_handle(out[0].raw());
     if (bf16_) {
       if (!const_b_)
-        convert_b(in[1]);
-      a_reorder_.execute(s, a_mem_, a_bf16_);
-      matmul_.execute(
-          s, {{DNNL_ARG_SRC, a_bf16_}, {DNNL_ARG_WEIGHTS, b_bf16_}, {DNNL_ARG_DST, y_mem_}});
+        bf16_ops_.convert_b(s, in[1]);
+      bf16_ops_.convert_a(s, in[0]);
+      matmul_.execute(s, {{DNNL_ARG_SRC, bf16_ops_.a()},
+                          {DNNL_ARG_WEIGHTS, bf16_ops_.b()},
+                          {DNNL_ARG_DST, y_mem_}});
     } else {
       b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
       matmul_.execute(s,
@@ -135,13 +128,6 @@ public:
   }
 
 private:
-  void convert_b(const Tensor &b) {
-    dnnl::stream &s = du::stream(env_);
-    b_mem_.set_data_handle(const_cast<void *>(b.raw()));
-    b_reorder_.execute(s, b_mem_, b_bf16_);
-    s.wait();
-  }
-
   Node node_;
   KernelEnv env_;
   std::string activation_;
@@ -150,8 +136,7 @@ private:
   bool want_bf16_ = false, bf16_ = false, const_b_ = false;
   dnnl::matmul matmul_;
   memory a_mem_, b_mem_, y_mem_;
-  memory a_bf16_, b_bf16_; // converted operands (bf16 only)
-  dnnl::reorder a_reorder_, b_reorder_;
+  Bf16MatmulOperands bf16_ops_; // converted A and B (bf16 only)
 };
 
 } // namespace
