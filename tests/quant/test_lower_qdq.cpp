@@ -629,5 +629,35 @@ TEST(LowerQdq, PassThroughKeepsShapeReaders) {
   EXPECT_EQ(got[1].to_i64_vector(), (std::vector<int64_t>{2, 4, 3}));
 }
 
+// Two int8 convs concatenated and read by a third: the Concat runs on the int8
+// values between the convs; values must match the QDQ graph.
+TEST(LowerQdq, ConcatBetweenInt8ConvsMatchesUnloweredGraph) {
+  Builder b;
+  const int64_t C = 16, H = 7;
+  std::vector<int64_t> pad1{1, 1, 1, 1};
+  std::string x = b.qdq("x", 0.04f, 128);
+  b.node("Conv", {x, b.weight("w1", C, 4, 3)}, "c1", {{"pads", pad1}});
+  b.node("Relu", {"c1"}, "r1");
+  std::string r1 = b.qdq("r1", 0.03f, 0);
+  b.node("Conv", {x, b.weight("w2", 8, 4, 1)}, "c2");
+  b.node("Relu", {"c2"}, "r2");
+  std::string r2 = b.qdq("r2", 0.03f, 0);
+  b.node("Concat", {r1, r2}, "cat", {{"axis", int64_t{1}}});
+  std::string cat = b.qdq("cat", 0.03f, 0);
+  b.node("Conv", {cat, b.weight("w3", 8, C + 8, 1)}, "y");
+  b.input("x");
+  b.output("cat_dq");
+  b.output("y");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.qconv, 3) << report.summary();
+  EXPECT_EQ(report.passthrough, 1) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"DequantizeLinear"}), 1); // cat_dq, the graph output
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 4, H, H}, 0.f, 2.f)}});
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.03 * 1.01);
+  // y: one step of each concat input through |w3| <= 64 * 0.006.
+  EXPECT_LT(max_abs_diff(want[1], got[1]), 0.03 * (C + 8) * 64 * 0.006);
+}
+
 } // namespace
 } // namespace qtune
