@@ -1,5 +1,7 @@
 #include "runtime/kernels/matmul_bf16.h"
 
+#include <string>
+
 #include "runtime/dnnl_util.h"
 
 namespace qtune {
@@ -15,7 +17,11 @@ Bf16MatmulOperands::make_pd(const memory::dims &a, const memory::dims &b, bool b
   memory::desc a_md(a, bf16, du::plain_tag(a.size()));
   memory::desc b_md(b, bf16, b_any ? memory::format_tag::any : du::plain_tag(b.size()));
   try {
-    return dnnl::matmul::primitive_desc({a_md, b_md, dst}, attr, eng);
+    dnnl::matmul::primitive_desc pd({a_md, b_md, dst}, attr, eng);
+    // The reference bf16 matmul is far slower than any f32 one: f32 then.
+    if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
+      return std::nullopt;
+    return pd;
   } catch (const dnnl::error &) {
     return std::nullopt;
   }

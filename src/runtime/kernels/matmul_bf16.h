@@ -13,7 +13,8 @@ class Bf16MatmulOperands {
 public:
   // The bf16 primitive for A [a] x B [b] -> dst: A plain, B in the layout the
   // primitive prefers when `b_any` (else plain). nullopt when oneDNN has no
-  // bf16 matmul on this ISA (below avx512_core): the caller then runs f32.
+  // bf16 matmul on this ISA (below avx512_core) or only its reference one:
+  // the caller then runs f32.
   static std::optional<dnnl::matmul::primitive_desc>
   make_pd(const dnnl::memory::dims &a, const dnnl::memory::dims &b, bool b_any,
           const dnnl::memory::desc &dst, const dnnl::primitive_attr &attr, const dnnl::engine &eng);
