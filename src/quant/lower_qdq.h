@@ -17,6 +17,8 @@
 //            Unsqueeze|Slice|Identity -> Q, all with the same scale/zp/type
 //                                                   =>  the same op on int8 values
 //            (Resize with mode nearest the same way  =>  qtune:QResize)
+//   sink DQ: DQ(x...) -> data-movement op (not Resize) -> fp32 readers
+//                                                   =>  op on int8 values -> DQ
 //
 // Weights must be constant i8 with zero point 0 (per-tensor or per output
 // channel: axis 0 for Conv and transB Gemm, axis 1 for MatMul / Gemm); biases
@@ -32,10 +34,12 @@ namespace qtune::quant {
 
 struct LowerReport {
   int qconv = 0, qmatmul = 0, qpool = 0, qavgpool = 0;
-  int passthrough = 0; // data-movement ops now running on int8 values
-  int fused_sums = 0;  // int8 Adds folded into a QConv as its residual sum
+  int passthrough = 0;     // data-movement ops now running on int8 values
+  int fused_sums = 0;      // int8 Adds folded into a QConv as its residual sum
+  int sunk_dequantize = 0; // data-movement ops moved before their DequantizeLinear
   int removed_nodes = 0;
-  // "qconv 12 (+4 sums), qmatmul 1, qpool 2, qavgpool 1, passthrough 3, removed 70"
+  // "qconv 12 (+4 sums), qmatmul 1, qpool 2, qavgpool 1, passthrough 3 (+1 before DQ),
+  // removed 70"
   std::string summary() const;
 };
 

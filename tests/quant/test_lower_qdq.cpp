@@ -659,5 +659,36 @@ TEST(LowerQdq, ConcatBetweenInt8ConvsMatchesUnloweredGraph) {
   EXPECT_LT(max_abs_diff(want[1], got[1]), 0.03 * (C + 8) * 64 * 0.006);
 }
 
+// Data-movement ops between a DQ and fp32 readers (YOLOX's final Transpose)
+// move the int8 values and the DQ follows them, down a chain (Concat then
+// Transpose): the same values, a quarter of the bytes. A Concat of
+// differently quantized inputs stays as it is.
+TEST(LowerQdq, DequantizeSinksBelowDataMovement) {
+  Builder b;
+  std::string x = b.qdq("x", 0.05f, 120), y = b.qdq("y", 0.05f, 120), z = b.qdq("z", 0.07f, 3);
+  b.node("Concat", {x, y}, "c", {{"axis", int64_t{2}}});
+  b.node("Transpose", {"c"}, "t", {{"perm", std::vector<int64_t>{0, 2, 1}}});
+  b.node("Concat", {x, z}, "mixed", {{"axis", int64_t{2}}});
+  b.input("x");
+  b.input("y");
+  b.input("z");
+  b.output("t");
+  b.output("c");
+  b.output("mixed");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.sunk_dequantize, 2) << report.summary();
+  auto producers = lowered.producers();
+  for (const Node &n : lowered.nodes)
+    if (n.op_type == "Transpose")
+      EXPECT_EQ(lowered.nodes[producers.at(n.inputs[0])].op_type, "Concat");
+  auto [want, got] = run_both(b.g, lowered,
+                              {{"x", b.random_input({1, 3, 4}, 0.f, 3.f)},
+                               {"y", b.random_input({1, 3, 2}, 0.f, 3.f)},
+                               {"z", b.random_input({1, 3, 5}, 0.f, 3.f)}});
+  for (size_t k = 0; k < want.size(); ++k)
+    EXPECT_EQ(max_abs_diff(want[k], got[k]), 0.0) << "output " << k;
+}
+
 } // namespace
 } // namespace qtune
