@@ -1,7 +1,10 @@
 // Speed of the int8 boundary kernels on YOLOX / UltraFace shapes, 1 thread:
 // QuantizeLinear (plain and NHWC output), DequantizeLinear (plain and NHWC
 // input) and QMaxPool on the YOLOX SPP windows, each against the FP32 op it
-// replaces or sits beside (MaxPool, Relu as a memory-bound baseline).
+// replaces or sits beside (MaxPool, Relu as a memory-bound baseline); and one
+// pointwise QConv vs FP32 Conv at 1 and 2 threads (thread scaling of a single
+// primitive: on a loaded machine compare the CPU column, the main thread's
+// share of the work, since wall time then measures the scheduler).
 //
 //   build/bench/bench_int8_kernels --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
@@ -40,8 +43,8 @@ Tensor u8_scalar(uint8_t v) {
 // Prepares `node` on `in` (with `layouts` told to it when given) and times run().
 void time_kernel(benchmark::State &state, const Node &node, const KernelEnv &env,
                  const std::vector<Tensor> &in,
-                 const std::vector<const dnnl_memory_desc_t *> *layouts) {
-  omp_set_num_threads(1);
+                 const std::vector<const dnnl_memory_desc_t *> *layouts, int threads = 1) {
+  omp_set_num_threads(threads);
   auto k = make_kernel(node, env);
   if (layouts)
     k->set_input_layouts(*layouts);
@@ -139,6 +142,46 @@ BENCHMARK(BM_relu_f32)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_spp_qmaxpool_plain)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_spp_qmaxpool_nhwc)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_spp_maxpool_f32)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
+
+// A YOLOX-Nano-sized pointwise int8 conv (64 -> 64 on 52x52, NHWC in and
+// out) with and without a source zero point, at 1 and 2 threads: args are
+// (x_zero_point, threads).
+void BM_qconv_1x1(benchmark::State &state) {
+  const int64_t C = 64, HW = 52;
+  Node n;
+  n.name = "qconv", n.op_type = "QConv", n.domain = "qtune";
+  n.attrs["x_scale"] = 0.05f, n.attrs["x_zero_point"] = state.range(0);
+  n.attrs["w_scales"] = std::vector<float>(C, 0.01f), n.attrs["y_scale"] = 0.1f;
+  n.attrs["y_zero_point"] = int64_t{10};
+  n.attrs["activation"] = std::string("SiLU");
+  Tensor w(DType::i8, {C, C, 1, 1});
+  std::mt19937 rng(3);
+  for (int8_t &v : w.span<int8_t>())
+    v = static_cast<int8_t>(rng() % 255 - 127);
+  static dnnl::memory::desc nhwc({1, C, HW, HW}, dnnl::memory::data_type::u8,
+                                 dnnl::memory::format_tag::acdb);
+  std::vector<const dnnl_memory_desc_t *> layouts{&nhwc.data, nullptr, nullptr};
+  time_kernel(
+      state, n, {},
+      {random_u8({1, C, HW, HW}), w, Tensor::from_vector<float>({C}, std::vector<float>(C, 0.1f))},
+      &layouts, static_cast<int>(state.range(1)));
+}
+BENCHMARK(BM_qconv_1x1)
+    ->Args({0, 1})
+    ->Args({0, 2})
+    ->Args({3, 1})
+    ->Args({3, 2})
+    ->Unit(benchmark::kMicrosecond);
+
+// The FP32 Conv of the same shape (oneDNN picks its layouts), args: threads.
+void BM_conv_1x1_f32(benchmark::State &state) {
+  const int64_t C = 64, HW = 52;
+  Node n;
+  n.name = "conv", n.op_type = "Conv";
+  time_kernel(state, n, {}, {random_f32({1, C, HW, HW}), random_f32({C, C, 1, 1})}, nullptr,
+              static_cast<int>(state.range(0)));
+}
+BENCHMARK(BM_conv_1x1_f32)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 } // namespace
 } // namespace qtune
