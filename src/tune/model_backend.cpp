@@ -91,6 +91,16 @@ double normalized_mse(const Tensor &ref, const Tensor &got) {
   return sig > 0 ? err / sig : err;
 }
 
+// 64-bit FNV-1a of `s` as 16 hex digits: short stable keys for file names.
+std::string fnv1a_hex(const std::string &s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char ch : s)
+    h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 class ModelBackend : public TuningBackend {
 public:
   explicit ModelBackend(ModelBackendSetup s) : s_(std::move(s)), c_(*s_.config) {
@@ -109,6 +119,7 @@ public:
     if (!s_.eval)
       evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_);
     if (!s_.calibration) {
+      yaml_calibration_ = true;
       if (!c_.quantization.calibration.dataloader.present())
         throw InputError(c_.file + ": 'quantization.calibration.dataloader' is needed "
                                    "(or pass a q_dataloader through the C++ API)");
@@ -218,13 +229,7 @@ public:
       e << c_.accuracy.dataloader.node << c_.accuracy.metric << c_.accuracy.postprocess;
       eval = e.c_str();
     }
-    std::string key = model + "|" + eval;
-    char buf[17];
-    uint64_t h = 1469598103934665603ull;
-    for (char ch : key)
-      h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-    std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-    return model + "-" + buf;
+    return model + "-" + fnv1a_hex(model + "|" + eval);
   }
 
   int64_t model_bytes(const TunePlan *plan) override {
@@ -281,6 +286,19 @@ private:
     auto it = stats_.find(sampling_size);
     if (it != stats_.end())
       return it->second;
+    const std::string cache = stats_cache_path(sampling_size);
+    if (!cache.empty() && fs::exists(cache)) {
+      try {
+        auto &st = stats_[sampling_size] = quant::CalibrationStats::load(cache);
+        if (s_.progress)
+          std::fprintf(s_.progress, "[calibration] statistics from %s\n", cache.c_str());
+        return st;
+      } catch (const Error &e) {
+        stats_.erase(sampling_size); // unreadable cache: calibrate again below
+        if (s_.progress)
+          std::fprintf(s_.progress, "[calibration] ignoring %s\n", e.what());
+      }
+    }
     if (s_.progress) {
       std::fprintf(s_.progress, "[calibration] collecting statistics on %s samples ...\n",
                    sampling_size > 0 ? std::to_string(sampling_size).c_str() : "all");
@@ -291,7 +309,24 @@ private:
     if (s_.progress)
       std::fprintf(s_.progress, "[calibration] done in %.1f s\n",
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!cache.empty())
+      st.save(cache);
     return st;
+  }
+
+  // Statistics of the YAML's calibration data are kept in the workspace (keyed
+  // by model, dataloader section and sample count), so a resumed or repeated
+  // tuning run skips calibration. Batches from the API's q_dataloader cannot be
+  // identified, so they are not cached.
+  std::string stats_cache_path(int64_t sampling_size) {
+    if (!yaml_calibration_ || c_.tuning.workspace_path.empty())
+      return "";
+    YAML::Emitter e;
+    e << c_.quantization.calibration.dataloader.node;
+    std::string key = context_key() + "|" + e.c_str() + "|" + std::to_string(sampling_size);
+    fs::create_directories(c_.tuning.workspace_path);
+    return (fs::path(c_.tuning.workspace_path) / ("calibration-" + fnv1a_hex(key) + ".json"))
+        .string();
   }
 
   // One calibration pass (the quantizer's observers) over `limit` samples.
@@ -344,6 +379,7 @@ private:
   std::unique_ptr<AccuracyEvaluator> evaluator_;
   std::unique_ptr<BatchSource> calib_source_;
   std::map<int64_t, quant::CalibrationStats> stats_;
+  bool yaml_calibration_ = false;
   Built last_;
   Inputs latency_input_;
   std::shared_ptr<const Graph> fp32_fast_;
