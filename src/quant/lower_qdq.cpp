@@ -13,6 +13,7 @@
 #include <set>
 
 #include "qtune/error.h"
+#include "runtime/kernel.h"
 
 namespace qtune::quant {
 
@@ -69,6 +70,7 @@ public:
         ++report.sunk_dequantize;
     }
     report.removed_nodes = remove_dead();
+    report.folded_constants = fold_constant_qdq();
     g_.toposort();
     return report;
   }
@@ -728,6 +730,48 @@ private:
     refresh();
   }
 
+  // QuantizeLinear / DequantizeLinear nodes left with only initializer inputs
+  // (the weight DQ of an op no rule lowered, Q/DQ around a constant operand)
+  // would redo the same work on every run: their outputs become initializers,
+  // computed once by the same kernels. Graph passes leave them alone because
+  // the rules above need the patterns; after lowering nothing does.
+  int fold_constant_qdq() {
+    int folded = 0;
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      std::vector<Node> kept;
+      for (Node &n : g_.nodes) {
+        bool qdq =
+            n.domain.empty() && (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear");
+        std::vector<Tensor> in;
+        for (const std::string &v : n.inputs) {
+          const Tensor *t = v.empty() ? nullptr : g_.initializer(v);
+          if (!v.empty() && !t)
+            qdq = false;
+          in.push_back(t ? *t : Tensor());
+        }
+        if (!qdq || n.outputs.size() != 1 || g_.is_initializer(n.outputs[0])) {
+          kept.push_back(std::move(n));
+          continue;
+        }
+        auto kernel = make_kernel(n, KernelEnv{});
+        auto types = kernel->infer(in);
+        kernel->prepare(in);
+        std::vector<Tensor> out{Tensor(types.at(0).dtype, types.at(0).shape)};
+        kernel->run(in, out);
+        g_.initializers[n.outputs[0]] = std::move(out[0]);
+        removed_inputs_.insert(n.inputs.begin(), n.inputs.end());
+        ++folded;
+        changed = true;
+      }
+      g_.nodes = std::move(kept);
+    }
+    if (folded)
+      remove_dead(); // drops the folded nodes' now unread scales and sources
+    return folded;
+  }
+
   // Drops blanked nodes and DequantizeLinear / QuantizeLinear nodes nothing reads.
   int remove_dead() {
     int removed = 0;
@@ -773,9 +817,9 @@ private:
 
 std::string LowerReport::summary() const {
   return fmt::format("qconv {} (+{} sums), qmatmul {}, qpool {}, qavgpool {}, passthrough {} "
-                     "(+{} before DQ), removed {}",
+                     "(+{} before DQ), removed {}, constant Q/DQ folded {}",
                      qconv, fused_sums, qmatmul, qpool, qavgpool, passthrough, sunk_dequantize,
-                     removed_nodes);
+                     removed_nodes, folded_constants);
 }
 
 LowerReport lower_qdq(Graph &graph) {

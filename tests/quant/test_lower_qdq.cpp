@@ -690,5 +690,31 @@ TEST(LowerQdq, DequantizeSinksBelowDataMovement) {
     EXPECT_EQ(max_abs_diff(want[k], got[k]), 0.0) << "output " << k;
 }
 
+// Q/DQ of constants that no rule consumed (UltraFace's priors, the weight DQ of
+// an op left fp32) become initializers: no per-run work, identical values.
+TEST(LowerQdq, ConstantQdqFoldsIntoInitializers) {
+  Builder b;
+  Tensor wq(DType::i8, {4});
+  for (int i = 0; i < 4; ++i)
+    wq.data<int8_t>()[i] = static_cast<int8_t>(30 * i - 50);
+  b.g.initializers["wq"] = wq;
+  b.node("DequantizeLinear", {"wq", b.scalar_f("wq_s", 0.01f)}, "w");
+  b.node("Add", {"x", "w"}, "y1");
+  b.g.initializers["prior"] = Tensor::from_vector<float>({4}, {0.1f, 0.52f, -0.3f, 2.f});
+  b.qdq("prior", 0.02f, 128);
+  b.node("Mul", {"x", "prior_dq"}, "y2");
+  b.input("x");
+  b.output("y1");
+  b.output("y2");
+  Graph lowered = b.g;
+  auto report = quant::lower_qdq(lowered);
+  EXPECT_EQ(report.folded_constants, 3) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"QuantizeLinear", "DequantizeLinear"}), 0);
+  EXPECT_EQ(lowered.nodes.size(), 2u);
+  auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 4}, 0.f, 1.f)}});
+  EXPECT_EQ(max_abs_diff(want[0], got[0]), 0.0);
+  EXPECT_EQ(max_abs_diff(want[1], got[1]), 0.0);
+}
+
 } // namespace
 } // namespace qtune
