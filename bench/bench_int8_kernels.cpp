@@ -143,11 +143,11 @@ BENCHMARK(BM_spp_qmaxpool_plain)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond)
 BENCHMARK(BM_spp_qmaxpool_nhwc)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_spp_maxpool_f32)->Arg(5)->Arg(13)->Unit(benchmark::kMicrosecond);
 
-// A YOLOX-Nano-sized pointwise int8 conv (64 -> 64 on 52x52, NHWC in and
+// YOLOX-Nano-sized pointwise int8 convs (C -> C on HW x HW, NHWC in and
 // out) with and without a source zero point, at 1 and 2 threads: args are
-// (x_zero_point, threads).
+// (x_zero_point, threads, C, HW).
 void BM_qconv_1x1(benchmark::State &state) {
-  const int64_t C = 64, HW = 52;
+  const int64_t C = state.range(2), HW = state.range(3);
   Node n;
   n.name = "qconv", n.op_type = "QConv", n.domain = "qtune";
   n.attrs["x_scale"] = 0.05f, n.attrs["x_zero_point"] = state.range(0);
@@ -158,8 +158,8 @@ void BM_qconv_1x1(benchmark::State &state) {
   std::mt19937 rng(3);
   for (int8_t &v : w.span<int8_t>())
     v = static_cast<int8_t>(rng() % 255 - 127);
-  static dnnl::memory::desc nhwc({1, C, HW, HW}, dnnl::memory::data_type::u8,
-                                 dnnl::memory::format_tag::acdb);
+  dnnl::memory::desc nhwc({1, C, HW, HW}, dnnl::memory::data_type::u8,
+                          dnnl::memory::format_tag::acdb);
   std::vector<const dnnl_memory_desc_t *> layouts{&nhwc.data, nullptr, nullptr};
   time_kernel(
       state, n, {},
@@ -167,10 +167,14 @@ void BM_qconv_1x1(benchmark::State &state) {
       &layouts, static_cast<int>(state.range(1)));
 }
 BENCHMARK(BM_qconv_1x1)
-    ->Args({0, 1})
-    ->Args({0, 2})
-    ->Args({3, 1})
-    ->Args({3, 2})
+    ->Args({0, 1, 64, 52})
+    ->Args({0, 2, 64, 52})
+    ->Args({3, 1, 64, 52})
+    ->Args({3, 2, 64, 52})
+    ->Args({3, 1, 16, 104})
+    ->Args({3, 2, 16, 104})
+    ->Args({3, 1, 128, 13})
+    ->Args({3, 2, 128, 13})
     ->Unit(benchmark::kMicrosecond);
 
 // The FP32 Conv of the same shape (oneDNN picks its layouts), args: threads.
