@@ -302,16 +302,7 @@ private:
     } else {
       yq = quantize_after(out);
     }
-    if (yq) {
-      matched.push_back(yq->first);
-      q.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
-      q.attrs["y_scale"] = yq->second.scale;
-      q.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
-      out = g_.nodes[yq->first].outputs.at(0);
-    } else {
-      q.attrs["y_dtype"] = std::string("f32");
-    }
-    q.outputs = {out};
+    set_output(q, matched, out, yq);
     replace(matched, std::move(q));
     return true;
   }
@@ -445,7 +436,7 @@ private:
         out = g_.nodes[*next].outputs.at(0);
       }
     }
-    set_output(q, matched, out);
+    set_output(q, matched, out, quantize_after(out));
     replace(matched, std::move(q));
     return true;
   }
@@ -489,9 +480,7 @@ private:
         q.attrs["post_activation"] = post_act->first;
         q.attrs["post_activation_params"] = post_act->second;
       }
-      q.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
-      q.attrs["y_scale"] = yq->second.scale;
-      q.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+      set_y_params(q, yq->second);
       q.outputs = {g_.nodes[yq->first].outputs.at(0)};
       matched.insert(matched.end(), {conv->first, conv->second, yq->first});
       replace(matched, std::move(q));
@@ -569,18 +558,24 @@ private:
     return nullptr;
   }
 
-  // Requantises into the Q reading `out` when there is one, else f32 output.
-  void set_output(Node &q, std::vector<size_t> &matched, std::string out) {
-    if (auto yq = quantize_after(out)) {
+  // Requantises into the Q `yq` (the Q reading `out`) when there is one, else
+  // f32 output named `out`.
+  void set_output(Node &q, std::vector<size_t> &matched, std::string out,
+                  const std::optional<std::pair<size_t, QParams>> &yq) {
+    if (yq) {
       matched.push_back(yq->first);
-      q.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
-      q.attrs["y_scale"] = yq->second.scale;
-      q.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+      set_y_params(q, yq->second);
       out = g_.nodes[yq->first].outputs.at(0);
     } else {
       q.attrs["y_dtype"] = std::string("f32");
     }
     q.outputs = {out};
+  }
+
+  static void set_y_params(Node &q, const QParams &p) {
+    q.attrs["y_dtype"] = std::string(dtype_name(p.dtype));
+    q.attrs["y_scale"] = p.scale;
+    q.attrs["y_zero_point"] = int64_t{p.zero_point};
   }
 
   // DQ(x) -> data-movement op -> Q where every DQ and the Q share scale, zero
@@ -709,9 +704,7 @@ private:
     p.attrs["global"] = int64_t{global ? 1 : 0};
     p.attrs["x_scale"] = xp->scale;
     p.attrs["x_zero_point"] = int64_t{xp->zero_point};
-    p.attrs["y_dtype"] = std::string(dtype_name(yq->second.dtype));
-    p.attrs["y_scale"] = yq->second.scale;
-    p.attrs["y_zero_point"] = int64_t{yq->second.zero_point};
+    set_y_params(p, yq->second);
     p.inputs = {dq->inputs[0]};
     p.outputs = {g_.nodes[yq->first].outputs.at(0)};
     replace({pi, yq->first}, std::move(p));
