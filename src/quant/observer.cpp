@@ -49,6 +49,7 @@ static void grow_histogram(TensorStats &s, double needed) {
 void TensorStats::add(std::span<const float> values) {
   if (values.empty())
     return;
+  threshold_cache.clear();
   float lo = values[0], hi = values[0];
   for (float v : values) {
     lo = std::min(lo, v);
@@ -118,6 +119,7 @@ std::vector<double> TensorStats::channel_mean() const {
 void TensorStats::merge(const TensorStats &o) {
   if (o.count == 0)
     return;
+  threshold_cache.clear();
   if (count == 0) {
     *this = o;
     return;
@@ -202,40 +204,58 @@ static double histogram_total(const TensorStats &s) {
 // bins with the tail folded into bin i-1; q quantizes the same bins *without*
 // the tail into `levels` groups and spreads each group over p's non-empty bins,
 // so thresholds that clip much mass pay for it.
-static double kl_for_candidate(const std::vector<double> &hist, double tail, int i, int levels) {
-  std::vector<double> p(hist.begin(), hist.begin() + i);
-  p[i - 1] += tail;
-  const int merged = i / levels;
-  std::vector<double> q(i, 0.0);
-  for (int j = 0; j < levels; ++j) {
-    int start = j * merged;
-    int stop = j == levels - 1 ? i : start + merged; // last level takes the remainder
-    double sum = 0;
-    int nonzero = 0;
-    for (int k = start; k < stop; ++k) {
-      sum += hist[k];
-      nonzero += p[k] != 0;
+//
+// q is constant over the non-empty bins of a group, so with prefix sums of the
+// histogram (h), of h log h and of the non-empty bin count, one candidate costs
+// O(levels) instead of O(i):
+//   KL = sum p log p / P - log P - sum_groups (P_g / P) log max(q_g / Q, eps / i)
+// where P = total mass, P_g = group mass of p and q_g = S_g / nonempty_g.
+struct KlPrefix {
+  std::vector<double> h, hlogh; // prefix sums, size bins + 1
+  std::vector<int> nonempty;
+  explicit KlPrefix(const std::vector<double> &hist)
+      : h(hist.size() + 1, 0.0), hlogh(hist.size() + 1, 0.0), nonempty(hist.size() + 1, 0) {
+    for (size_t k = 0; k < hist.size(); ++k) {
+      h[k + 1] = h[k] + hist[k];
+      hlogh[k + 1] = hlogh[k] + (hist[k] > 0 ? hist[k] * std::log(hist[k]) : 0.0);
+      nonempty[k + 1] = nonempty[k] + (hist[k] != 0);
     }
-    if (nonzero == 0)
-      continue;
-    for (int k = start; k < stop; ++k)
-      if (p[k] != 0)
-        q[k] = sum / nonzero;
   }
-  double psum = 0, qsum = 0;
-  for (int k = 0; k < i; ++k) {
-    psum += p[k];
-    qsum += q[k];
-  }
-  if (psum == 0 || qsum == 0)
+};
+
+static double kl_for_candidate(const std::vector<double> &hist, const KlPrefix &pre, double tail,
+                               int i, int levels) {
+  const double last = hist[i - 1] + tail; // p[i-1]
+  const double psum = pre.h[i] + tail;
+  if (psum == 0)
     return 0;
-  const double eps = 1e-4; // stands in for an empty q bin where p has mass
-  double kl = 0;
-  for (int k = 0; k < i; ++k) {
-    if (p[k] == 0)
+  const int merged = i / levels;
+  // Non-empty bins of p in [a, b): hist's count, with bin i-1 judged by p.
+  auto count = [&](int a, int b) {
+    int n = pre.nonempty[b] - pre.nonempty[a];
+    if (b == i)
+      n += (last != 0) - (hist[i - 1] != 0);
+    return n;
+  };
+  double qsum = 0;
+  for (int j = 0; j < levels; ++j) {
+    int start = j * merged, stop = j == levels - 1 ? i : start + merged;
+    if (count(start, stop) > 0)
+      qsum += pre.h[stop] - pre.h[start];
+  }
+  if (qsum == 0)
+    return 0;
+  double plogp = pre.hlogh[i - 1] + (last > 0 ? last * std::log(last) : 0.0);
+  double kl = plogp / psum - std::log(psum);
+  const double floor = 1e-4 / i; // stands in for an empty q bin where p has mass
+  for (int j = 0; j < levels; ++j) {
+    int start = j * merged, stop = j == levels - 1 ? i : start + merged;
+    int n = count(start, stop);
+    if (n == 0)
       continue;
-    double pk = p[k] / psum, qk = std::max(q[k] / qsum, eps / i);
-    kl += pk * std::log(pk / qk);
+    double group_p = pre.h[stop] - pre.h[start] + (stop == i ? tail : 0.0);
+    double q = (pre.h[stop] - pre.h[start]) / n / qsum;
+    kl -= group_p / psum * std::log(std::max(q, floor));
   }
   return kl;
 }
@@ -248,8 +268,9 @@ double threshold_kl(const TensorStats &s, int levels) {
   std::vector<double> tail(kHistogramBins + 1, 0.0); // tail[i] = sum of bins >= i
   for (int i = kHistogramBins - 1; i >= 0; --i)
     tail[i] = tail[i + 1] + s.histogram[i];
+  const KlPrefix pre(s.histogram);
   for (int i = levels; i <= kHistogramBins; ++i) {
-    double kl = kl_for_candidate(s.histogram, tail[i], i, levels);
+    double kl = kl_for_candidate(s.histogram, pre, tail[i], i, levels);
     if (kl < best_kl) {
       best_kl = kl;
       best_i = i;
@@ -337,7 +358,13 @@ static int levels_for(const TensorStats &s, bool asymmetric) {
 ClipRange clip_range(const TensorStats &s, CalibAlgorithm a, double percentile, bool asymmetric) {
   if (a == CalibAlgorithm::minmax)
     return {s.min, s.max};
-  double t = threshold_for(s, a, percentile, levels_for(s, asymmetric));
+  const int levels = levels_for(s, asymmetric);
+  const auto key = std::make_tuple(static_cast<int>(a), levels,
+                                   a == CalibAlgorithm::percentile ? percentile : 0.0);
+  auto it = s.threshold_cache.find(key);
+  if (it == s.threshold_cache.end())
+    it = s.threshold_cache.emplace(key, threshold_for(s, a, percentile, levels)).first;
+  const double t = it->second;
   return {std::max(s.min, -t), std::min(s.max, t)};
 }
 

@@ -9,9 +9,11 @@
 // result equals a histogram built directly with the final range, except that
 // values seen before the last doubling are placed at half resolution.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace qtune::quant {
@@ -29,6 +31,10 @@ struct TensorStats {
   std::vector<double> histogram;   // kHistogramBins counts of |x| (empty before first add)
   std::vector<double> channel_sum; // per-channel sums (axis 1) when tracked, for bias correction
   int64_t channel_count = 0;       // elements per channel summed so far
+  // Thresholds already searched (kl/mse/percentile), by (algorithm, levels,
+  // percentile): the tuner builds many plans from the same statistics, and a
+  // kl search over 2048 bins costs milliseconds per tensor. Cleared by add/merge.
+  mutable std::map<std::tuple<int, int, double>, double> threshold_cache;
 
   void add(std::span<const float> values);
   // Also accumulate per-channel sums of an NCHW-like tensor (axis 1 of `shape`).
