@@ -68,22 +68,62 @@ bool weights_need_7bit() {
   return need;
 }
 
-dnnl::memory::data_type dnnl_dtype(DType t) {
-  using dt = dnnl::memory::data_type;
-  switch (t) {
-  case DType::f32:
-    return dt::f32;
-  case DType::bf16:
-    return dt::bf16;
-  case DType::u8:
-    return dt::u8;
-  case DType::i8:
-    return dt::s8;
-  case DType::i32:
-    return dt::s32;
-  default:
-    throw UnsupportedError(fmt::format("dtype {} has no oneDNN equivalent", dtype_name(t)));
-  }
+bool fits_7bit(const Tensor &w) {
+  for (int8_t v : w.span<int8_t>())
+    if (v < -64 || v > 64)
+      return false;
+  return true;
+}
+
+Tensor halved(const Tensor &w) {
+  Tensor h(DType::i8, w.shape());
+  for (int64_t i = 0; i < w.numel(); ++i)
+    h.data<int8_t>()[i] = static_cast<int8_t>(std::nearbyint(w.data<int8_t>()[i] / 2.f));
+  return h;
+}
+
+void check_y_dtype(const Node &node, DType y_dtype) {
+  if (y_dtype != DType::u8 && y_dtype != DType::i8 && y_dtype != DType::f32)
+    throw UnsupportedError(
+        fmt::format("{}: y_dtype {} is not supported", node.describe(), dtype_name(y_dtype)));
+}
+
+std::vector<float> output_scales(float x_scale, const std::vector<float> &w_scales, bool halve) {
+  std::vector<float> out(w_scales.size());
+  for (size_t i = 0; i < w_scales.size(); ++i)
+    out[i] = x_scale * w_scales[i] * (halve ? 2.f : 1.f);
+  return out;
+}
+
+void set_scales_and_zero_point(dnnl::primitive_attr &attr, const std::vector<float> &out_scales,
+                               int32_t x_zero_point) {
+  attr.set_output_scales(out_scales.size() == 1 ? 0 : 1 << 1, out_scales);
+  if (x_zero_point != 0)
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+}
+
+dnnl::memory scaled_bias(dnnl::engine &eng, const dnnl::memory::desc &md, const Tensor &b,
+                         int64_t n, const std::vector<float> &out_scales) {
+  dnnl::memory mem(md, eng);
+  std::vector<float> real = b.to_f32_vector();
+  float *dst = static_cast<float *>(mem.get_data_handle());
+  for (int64_t j = 0; j < n; ++j)
+    dst[j] = real.at(j) / out_scales[out_scales.size() == 1 ? 0 : j];
+  return mem;
+}
+
+dnnl::memory zero_point_memory(dnnl::engine &eng, int32_t zp) {
+  if (zp == 0)
+    return dnnl::memory();
+  dnnl::memory mem({{1}, dnnl::memory::data_type::s32, dnnl::memory::format_tag::x}, eng);
+  *static_cast<int32_t *>(mem.get_data_handle()) = zp;
+  return mem;
+}
+
+void append_requantize(dnnl::post_ops &ops, DType y_dtype, float y_scale, int32_t y_zero_point) {
+  if (y_dtype != DType::f32)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / y_scale,
+                       static_cast<float>(y_zero_point));
 }
 
 } // namespace qtune::int8

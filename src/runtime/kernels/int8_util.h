@@ -26,10 +26,8 @@ struct ConvGeometry {
 // non-2-D convolutions.
 ConvGeometry conv_geometry(const Node &node, const Shape &x, const Shape &w);
 
-// Fused activations, engine and stream: the FP32 kernels' helpers in
-// runtime/dnnl_util.h serve the int8 kernels too.
-
-dnnl::memory::data_type dnnl_dtype(DType t);
+// Fused activations, engine, stream and dtype mapping: the FP32 kernels'
+// helpers in runtime/dnnl_util.h serve the int8 kernels too.
 
 // True on CPUs without VNNI (or with DNNL_MAX_CPU_ISA below it): oneDNN then
 // multiplies u8 x s8 with vpmaddubsw, whose 16-bit pair sums saturate for
@@ -38,6 +36,37 @@ dnnl::memory::data_type dnnl_dtype(DType t);
 // weights already fit in [-64, 64]. (An s8 source is still inexact there:
 // oneDNN itself halves the weights for signed sources without VNNI.)
 bool weights_need_7bit();
+
+// |w| <= 64 keeps every u8 x s8 pair sum within int16.
+bool fits_7bit(const Tensor &w);
+
+// The i8 weight w / 2 rounded half to even (7-bit weights, see above).
+Tensor halved(const Tensor &w);
+
+// Throws UnsupportedError naming the node unless y_dtype is u8, i8 or f32.
+void check_y_dtype(const Node &node, DType y_dtype);
+
+// Output scales of an int8 oneDNN primitive: the accumulator times
+// x_scale * w_scale is in real units (w_scales per tensor or per output
+// channel; doubled for halved weights).
+std::vector<float> output_scales(float x_scale, const std::vector<float> &w_scales, bool halve);
+
+// Sets the output scales (mask 0 for one scale, else per dim 1) and a runtime
+// source zero point when x_zero_point != 0.
+void set_scales_and_zero_point(dnnl::primitive_attr &attr, const std::vector<float> &out_scales,
+                               int32_t x_zero_point);
+
+// oneDNN 2.6 adds the bias before the output scales: the real-unit bias b
+// (n values) divided by the output scale of each channel, as f32 [shape].
+dnnl::memory scaled_bias(dnnl::engine &eng, const dnnl::memory::desc &md, const Tensor &b,
+                         int64_t n, const std::vector<float> &out_scales);
+
+// The runtime s32 source zero point, or an empty memory when zp == 0.
+dnnl::memory zero_point_memory(dnnl::engine &eng, int32_t zp);
+
+// Final linear post-op requantising real values with 1 / y_scale + y_zero_point
+// (none for an f32 output).
+void append_requantize(dnnl::post_ops &ops, DType y_dtype, float y_scale, int32_t y_zero_point);
 
 } // namespace qtune::int8
 

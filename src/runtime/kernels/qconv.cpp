@@ -14,7 +14,6 @@
 // post-op adds sum_scale * (sum - sum_zero_point), and a final linear post-op
 // requantises with 1 / y_scale and + y_zero_point; the dst conversion rounds and
 // saturates.
-#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -41,9 +40,7 @@ public:
     has_sum_ = n.attr_int("sum", 0) != 0;
     if (w_scales_.empty())
       throw InputError(fmt::format("{}: attribute 'w_scales' is missing", n.describe()));
-    if (y_dtype_ != DType::u8 && y_dtype_ != DType::i8 && y_dtype_ != DType::f32)
-      throw UnsupportedError(
-          fmt::format("{}: y_dtype {} is not supported", n.describe(), dtype_name(y_dtype_)));
+    int8::check_y_dtype(n, y_dtype_);
   }
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
@@ -64,8 +61,8 @@ public:
   void prepare(std::span<const Tensor> in) override {
     const auto &g = geo_;
     dnnl::engine &eng = dnnl_util::engine(env_);
-    auto src_dt = int8::dnnl_dtype(in[0].dtype());
-    auto dst_dt = int8::dnnl_dtype(y_dtype_);
+    auto src_dt = dnnl_util::dtype(in[0].dtype());
+    auto dst_dt = dnnl_util::dtype(y_dtype_);
     memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.oc, g.oh, g.ow};
     memory::dims w_dims = g.group == 1
                               ? memory::dims{g.oc, g.c, g.kh, g.kw}
@@ -79,13 +76,9 @@ public:
 
     dnnl::primitive_attr attr;
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
-    bool halve = int8::weights_need_7bit() && !fits_7bit(in[1]);
-    std::vector<float> out_scales(w_scales_.size());
-    for (size_t i = 0; i < w_scales_.size(); ++i)
-      out_scales[i] = x_scale_ * w_scales_[i] * (halve ? 2.f : 1.f);
-    attr.set_output_scales(w_scales_.size() == 1 ? 0 : 1 << 1, out_scales);
-    if (x_zero_point_ != 0)
-      attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
+    std::vector<float> out_scales = int8::output_scales(x_scale_, w_scales_, halve);
+    int8::set_scales_and_zero_point(attr, out_scales, x_zero_point_);
     attr.set_post_ops(make_post_ops(in));
 
     // Source: the layout the producer wrote (plain unless the executor says
@@ -139,7 +132,7 @@ public:
     }
     if (has_sum_) {
       // The sum post-op reads the addend from dst, in the addend's dtype.
-      auto sum_dt = int8::dnnl_dtype(in[3].dtype());
+      auto sum_dt = dnnl_util::dtype(in[3].dtype());
       memory::desc sum_given = layout_of(3, memory::desc(dst_dims, sum_dt, tag::nchw));
       memory::desc dst_as_sum = conv_dst_.get_desc();
       dst_as_sum.data.data_type = static_cast<dnnl_data_type_t>(sum_dt);
@@ -151,21 +144,12 @@ public:
 
     // Weights: reorder once into the primitive's layout (which may carry the
     // zero-point compensation oneDNN computes during this reorder).
-    Tensor w = halve ? halved(in[1]) : in[1];
+    Tensor w = halve ? int8::halved(in[1]) : in[1];
     memory w_user({w_dims, memory::data_type::s8, w_plain}, eng, const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
     dnnl::reorder(w_user, weights_).execute(dnnl_util::stream(env_), w_user, weights_);
-    if (has_bias) {
-      bias_ = memory(b_md, eng);
-      std::vector<float> b = in[2].to_f32_vector();
-      float *dst = static_cast<float *>(bias_.get_data_handle());
-      for (int64_t o = 0; o < g.oc; ++o)
-        dst[o] = b.at(o) / out_scales[w_scales_.size() == 1 ? 0 : o];
-    }
-    if (x_zero_point_ != 0) {
-      zp_mem_ = memory({{1}, memory::data_type::s32, tag::x}, eng);
-      *static_cast<int32_t *>(zp_mem_.get_data_handle()) = x_zero_point_;
-    }
+    bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], g.oc, out_scales) : memory();
+    zp_mem_ = int8::zero_point_memory(eng, x_zero_point_);
     dnnl_util::stream(env_).wait();
   }
 
@@ -223,29 +207,12 @@ private:
                                            dtype_name(y_dtype_)));
       float scale = node_.attr_float("sum_scale", 1.f);
       auto zp = static_cast<int32_t>(node_.attr_int("sum_zero_point", 0));
-      ops.append_sum(scale, zp, int8::dnnl_dtype(sum_t));
+      ops.append_sum(scale, zp, dnnl_util::dtype(sum_t));
     }
     dnnl_util::append_activation(ops, node_, node_.attr_string("post_activation", ""),
                                  node_.attr_floats("post_activation_params"));
-    if (y_dtype_ != DType::f32)
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / y_scale_,
-                         static_cast<float>(y_zero_point_));
+    int8::append_requantize(ops, y_dtype_, y_scale_, y_zero_point_);
     return ops;
-  }
-
-  // |w| <= 64 keeps every u8 x s8 pair sum within int16.
-  static bool fits_7bit(const Tensor &w) {
-    for (int8_t v : w.span<int8_t>())
-      if (v < -64 || v > 64)
-        return false;
-    return true;
-  }
-
-  static Tensor halved(const Tensor &w) {
-    Tensor h(DType::i8, w.shape());
-    for (int64_t i = 0; i < w.numel(); ++i)
-      h.data<int8_t>()[i] = static_cast<int8_t>(std::nearbyint(w.data<int8_t>()[i] / 2.f));
-    return h;
   }
 
   memory::desc layout_of(size_t i, const memory::desc &plain) const {

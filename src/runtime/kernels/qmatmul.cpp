@@ -15,7 +15,6 @@
 // and a final linear post-op requantises with 1 / y_scale + y_zero_point.
 // The weight is reordered into oneDNN's packed layout once in prepare(): the
 // lowering only makes QMatMul for initializer weights.
-#include <cmath>
 #include <fmt/format.h>
 
 #include "qtune/error.h"
@@ -41,9 +40,7 @@ public:
     y_zero_point_ = static_cast<int32_t>(n.attr_int("y_zero_point", 0));
     if (w_scales_.empty())
       throw InputError(fmt::format("{}: attribute 'w_scales' is missing", n.describe()));
-    if (y_dtype_ != DType::u8 && y_dtype_ != DType::i8 && y_dtype_ != DType::f32)
-      throw UnsupportedError(
-          fmt::format("{}: y_dtype {} is not supported", n.describe(), dtype_name(y_dtype_)));
+    int8::check_y_dtype(n, y_dtype_);
   }
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
@@ -78,21 +75,17 @@ public:
 
   void prepare(std::span<const Tensor> in) override {
     dnnl::engine &eng = dnnl_util::engine(env_);
-    memory::desc a_md({m_, k_}, int8::dnnl_dtype(in[0].dtype()), tag::ab);
+    memory::desc a_md({m_, k_}, dnnl_util::dtype(in[0].dtype()), tag::ab);
     memory::desc w_any({k_, n_}, memory::data_type::s8, tag::any);
-    memory::desc y_md({m_, n_}, int8::dnnl_dtype(y_dtype_), tag::ab);
+    memory::desc y_md({m_, n_}, dnnl_util::dtype(y_dtype_), tag::ab);
     memory::desc b_md({1, n_}, memory::data_type::f32, tag::ab);
     bool has_bias = in.size() > 2 && in[2].defined();
 
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
-    bool halve = int8::weights_need_7bit() && !fits_7bit(in[1]);
-    std::vector<float> out_scales(w_scales_.size());
-    for (size_t i = 0; i < w_scales_.size(); ++i)
-      out_scales[i] = a_scale_ * w_scales_[i] * (halve ? 2.f : 1.f);
+    bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
+    std::vector<float> out_scales = int8::output_scales(a_scale_, w_scales_, halve);
     dnnl::primitive_attr attr;
-    attr.set_output_scales(w_scales_.size() == 1 ? 0 : 1 << 1, out_scales);
-    if (a_zero_point_ != 0)
-      attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    int8::set_scales_and_zero_point(attr, out_scales, a_zero_point_);
     attr.set_post_ops(make_post_ops());
 
     dnnl::matmul::primitive_desc pd;
@@ -108,24 +101,13 @@ public:
     a_mem_ = memory(a_md, eng, nullptr);
     y_mem_ = memory(y_md, eng, nullptr);
 
-    Tensor w = halve ? halved(in[1]) : in[1];
+    Tensor w = halve ? int8::halved(in[1]) : in[1];
     memory w_user({{k_, n_}, memory::data_type::s8, trans_b_ ? tag::ba : tag::ab}, eng,
                   const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
     dnnl_util::reorder_now(env_, w_user, weights_);
-    bias_ = memory();
-    if (has_bias) {
-      bias_ = memory(b_md, eng);
-      std::vector<float> b = in[2].to_f32_vector();
-      float *dst = static_cast<float *>(bias_.get_data_handle());
-      for (int64_t j = 0; j < n_; ++j)
-        dst[j] = b[j] / out_scales[w_scales_.size() == 1 ? 0 : j];
-    }
-    zp_mem_ = memory();
-    if (a_zero_point_ != 0) {
-      zp_mem_ = memory({{1}, memory::data_type::s32, tag::x}, eng);
-      *static_cast<int32_t *>(zp_mem_.get_data_handle()) = a_zero_point_;
-    }
+    bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], n_, out_scales) : memory();
+    zp_mem_ = int8::zero_point_memory(eng, a_zero_point_);
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
@@ -147,25 +129,8 @@ private:
     dnnl::post_ops ops;
     dnnl_util::append_activation(ops, node_, node_.attr_string("activation", ""),
                                  node_.attr_floats("activation_params"));
-    if (y_dtype_ != DType::f32)
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / y_scale_,
-                         static_cast<float>(y_zero_point_));
+    int8::append_requantize(ops, y_dtype_, y_scale_, y_zero_point_);
     return ops;
-  }
-
-  // |w| <= 64 keeps every u8 x s8 pair sum within int16.
-  static bool fits_7bit(const Tensor &w) {
-    for (int8_t v : w.span<int8_t>())
-      if (v < -64 || v > 64)
-        return false;
-    return true;
-  }
-
-  static Tensor halved(const Tensor &w) {
-    Tensor h(DType::i8, w.shape());
-    for (int64_t i = 0; i < w.numel(); ++i)
-      h.data<int8_t>()[i] = static_cast<int8_t>(std::nearbyint(w.data<int8_t>()[i] / 2.f));
-    return h;
   }
 
   Node node_;

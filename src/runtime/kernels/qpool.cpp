@@ -47,7 +47,7 @@ public:
   void prepare(std::span<const Tensor> in) override {
     const auto &g = geo_;
     dnnl::engine &eng = dnnl_util::engine(env_);
-    auto dt = int8::dnnl_dtype(in[0].dtype());
+    auto dt = dnnl_util::dtype(in[0].dtype());
     memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.c, g.oh, g.ow};
     memory::desc src_plain(src_dims, dt, tag::nchw), dst_plain(dst_dims, dt, tag::nchw);
     // oneDNN's fast int8 pooling wants NHWC (or a blocked layout): on plain

@@ -3,7 +3,7 @@
 // quantized graph, so their loops are vectorizable rows threaded over
 // (row, chunk) and they speak oneDNN layouts (runtime/kernel.h):
 // - QuantizeLinear writes NHWC when every reader is an int8 oneDNN kernel
-//   (QConv, QMaxPool, QConcat: NHWC is what they choose or keep for u8/s8),
+//   (QConv, QMaxPool: NHWC is what they choose or keep for u8/s8),
 //   so the transpose happens
 //   while quantizing instead of in a separate reorder;
 // - DequantizeLinear reads the NHWC int8 tensors those kernels write
@@ -292,8 +292,7 @@ private:
     for (const Node &n : env_.graph->nodes)
       for (const std::string &v : n.inputs)
         if (v == node_.outputs[0]) {
-          if (n.domain != "qtune" ||
-              (n.op_type != "QConv" && n.op_type != "QMaxPool" && n.op_type != "QConcat"))
+          if (n.domain != "qtune" || (n.op_type != "QConv" && n.op_type != "QMaxPool"))
             return false;
           ++readers;
         }
