@@ -14,6 +14,7 @@
 
 #include "qtune/error.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/resize_coords.h"
 
 namespace qtune {
 namespace {
@@ -130,22 +131,7 @@ private:
   }
 
   double source_coord(int64_t x, int64_t in, int64_t out, double scale) const {
-    if (coord_ == "half_pixel")
-      return (x + 0.5) / scale - 0.5;
-    if (coord_ == "half_pixel_symmetric") {
-      double adj = double(out) / (scale * in);
-      double center = in / 2.0, offset = center * (1 - adj);
-      return offset + (x + 0.5) / scale - 0.5;
-    }
-    if (coord_ == "pytorch_half_pixel")
-      return out > 1 ? (x + 0.5) / scale - 0.5 : -0.5;
-    if (coord_ == "align_corners") {
-      double out_len = scale * in; // the spec divides by the unrounded output length
-      return out_len == 1 ? 0.0 : x * double(in - 1) / (out_len - 1);
-    }
-    if (coord_ == "tf_half_pixel_for_nn")
-      return (x + 0.5) / scale;
-    return x / scale; // asymmetric
+    return kernels::resize_source_coord(coord_, x, in, out, scale);
   }
 
   int64_t nearest(double xo) const {

@@ -10,6 +10,7 @@
 
 #include "runtime/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/resize_coords.h"
 
 namespace qtune {
 namespace {
@@ -121,25 +122,9 @@ private:
   }
 
   double source_coord(int64_t x, int64_t in, int64_t out, int d) const {
-    double scale = scales_[d];
-    if (coord_ == "half_pixel")
-      return (x + 0.5) / scale - 0.5;
-    if (coord_ == "half_pixel_symmetric") {
-      double adj = double(out) / (scale * in);
-      double center = in / 2.0, offset = center * (1 - adj);
-      return offset + (x + 0.5) / scale - 0.5;
-    }
-    if (coord_ == "pytorch_half_pixel")
-      return out > 1 ? (x + 0.5) / scale - 0.5 : -0.5;
-    if (coord_ == "align_corners") {
-      double out_f = scale * in; // the reference uses the unrounded output length
-      return out_f == 1 ? 0.0 : x * double(in - 1) / (out_f - 1);
-    }
-    if (coord_ == "tf_half_pixel_for_nn") // opset 11 only
-      return (x + 0.5) / scale;
-    if (coord_ == "asymmetric")
-      return x / scale;
-    // tf_crop_and_resize
+    if (coord_ != "tf_crop_and_resize")
+      return kernels::resize_source_coord(coord_, x, in, out, scales_[d]);
+    // tf_crop_and_resize: the roi gives start and end per axis
     int rank = static_cast<int>(scales_.size());
     double start = roi_[d], end = roi_[rank + d];
     if (out > 1)
