@@ -88,50 +88,19 @@ public:
     du::append_activation(ops, node_, activation_, activation_params_);
     attr.set_post_ops(ops);
     // bf16: A plain, B packed into the layout the primitive prefers.
-    std::optional<dnnl::matmul::primitive_desc> pd;
+    std::optional<dnnl::matmul::primitive_desc> bf16_pd;
     if (want_bf16_)
-      pd = Bf16MatmulOperands::make_pd({m_, k_}, {k_, n_}, true, y_md, attr, eng);
-    bf16_ = pd.has_value();
-    if (!bf16_) {
-      try {
-        pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
-      } catch (const dnnl::error &e) {
-        throw UnsupportedError(
-            fmt::format("{}: oneDNN has no matmul for this Gemm ({})", node_.describe(), e.what()));
-      }
-    }
-    matmul_ = dnnl::matmul(*pd);
-    a_mem_ = memory(a_md, eng, nullptr);
-    b_mem_ = memory(b_md, eng, nullptr);
-    y_mem_ = memory(y_md, eng, nullptr);
+      bf16_pd = Bf16MatmulOperands::make_pd({m_, k_}, {k_, n_}, true, y_md, attr, eng);
+    matmul_.prepare(node_, env_, bf16_pd, a_md, b_md, y_md, attr, const_b_ ? &in[1] : nullptr,
+                    "this Gemm");
     if (has_c_) {
       c_mem_ = beta_ == 1.f ? memory(c_md, eng, nullptr) : memory(c_md, eng);
-    }
-    if (bf16_) {
-      bf16_ops_.prepare(*pd, a_md, b_md, eng);
-      if (const_b_) {
-        dnnl::stream &s = du::stream(env_);
-        bf16_ops_.convert_b(s, in[1]);
-        s.wait();
-      }
     }
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     dnnl::stream &s = du::stream(env_);
-    a_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
-    y_mem_.set_data_handle(out[0].raw());
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}};
-    if (bf16_) {
-      if (!const_b_)
-        bf16_ops_.convert_b(s, in[1]);
-      bf16_ops_.convert_a(s, in[0]);
-      args[DNNL_ARG_SRC] = bf16_ops_.a();
-      args[DNNL_ARG_WEIGHTS] = bf16_ops_.b();
-    } else {
-      b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
-    }
+    std::unordered_map<int, memory> args = matmul_.args(s, in[0], in[1], out[0]);
     if (has_c_) {
       if (beta_ == 1.f) {
         c_mem_.set_data_handle(const_cast<void *>(in[2].raw()));
@@ -153,14 +122,13 @@ private:
   KernelEnv env_;
   float alpha_ = 1, beta_ = 1;
   bool trans_a_ = false, trans_b_ = false, has_c_ = false;
-  bool want_bf16_ = false, bf16_ = false, const_b_ = false;
+  bool want_bf16_ = false, const_b_ = false;
   std::string activation_;
   std::vector<float> activation_params_;
   int64_t m_ = 0, k_ = 0, n_ = 0;
   memory::dims c_dims_;
-  dnnl::matmul matmul_;
-  memory a_mem_, b_mem_, y_mem_, c_mem_;
-  Bf16MatmulOperands bf16_ops_; // converted A and B (bf16 only)
+  NodeMatmul matmul_;
+  memory c_mem_;
 };
 
 } // namespace

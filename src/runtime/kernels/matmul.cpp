@@ -81,49 +81,17 @@ public:
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
     // bf16: a constant B is packed into the layout the primitive prefers.
-    std::optional<dnnl::matmul::primitive_desc> pd;
+    std::optional<dnnl::matmul::primitive_desc> bf16_pd;
     if (want_bf16_)
-      pd = Bf16MatmulOperands::make_pd(du::to_dims(a_), du::to_dims(b_), const_b_, y_md, attr, eng);
-    bf16_ = pd.has_value();
-    if (!bf16_) {
-      try {
-        pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
-      } catch (const dnnl::error &e) {
-        throw UnsupportedError(fmt::format("{}: oneDNN has no matmul for {} x {} ({})",
-                                           node_.describe(), shape_str(a_), shape_str(b_),
-                                           e.what()));
-      }
-    }
-    matmul_ = dnnl::matmul(*pd);
-    a_mem_ = memory(a_md, eng, nullptr);
-    b_mem_ = memory(b_md, eng, nullptr);
-    y_mem_ = memory(y_md, eng, nullptr);
-    if (bf16_) {
-      bf16_ops_.prepare(*pd, a_md, b_md, eng);
-      if (const_b_) {
-        dnnl::stream &s = du::stream(env_);
-        bf16_ops_.convert_b(s, in[1]);
-        s.wait();
-      }
-    }
+      bf16_pd =
+          Bf16MatmulOperands::make_pd(du::to_dims(a_), du::to_dims(b_), const_b_, y_md, attr, eng);
+    matmul_.prepare(node_, env_, bf16_pd, a_md, b_md, y_md, attr, const_b_ ? &in[1] : nullptr,
+                    fmt::format("{} x {}", shape_str(a_), shape_str(b_)));
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     dnnl::stream &s = du::stream(env_);
-    a_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
-    y_mem_.set_data_handle(out[0].raw());
-    if (bf16_) {
-      if (!const_b_)
-        bf16_ops_.convert_b(s, in[1]);
-      bf16_ops_.convert_a(s, in[0]);
-      matmul_.execute(s, {{DNNL_ARG_SRC, bf16_ops_.a()},
-                          {DNNL_ARG_WEIGHTS, bf16_ops_.b()},
-                          {DNNL_ARG_DST, y_mem_}});
-    } else {
-      b_mem_.set_data_handle(const_cast<void *>(in[1].raw()));
-      matmul_.execute(s,
-                      {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}});
-    }
+    matmul_.execute(s, matmul_.args(s, in[0], in[1], out[0]));
     s.wait();
   }
 
@@ -133,10 +101,8 @@ private:
   std::string activation_;
   std::vector<float> activation_params_;
   Shape a_, b_, y_;
-  bool want_bf16_ = false, bf16_ = false, const_b_ = false;
-  dnnl::matmul matmul_;
-  memory a_mem_, b_mem_, y_mem_;
-  Bf16MatmulOperands bf16_ops_; // converted A and B (bf16 only)
+  bool want_bf16_ = false, const_b_ = false;
+  NodeMatmul matmul_;
 };
 
 } // namespace

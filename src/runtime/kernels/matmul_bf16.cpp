@@ -1,7 +1,9 @@
 #include "runtime/kernels/matmul_bf16.h"
 
+#include <fmt/format.h>
 #include <string>
 
+#include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 
 namespace qtune {
@@ -45,6 +47,52 @@ void Bf16MatmulOperands::convert_a(dnnl::stream &s, const Tensor &a) {
 void Bf16MatmulOperands::convert_b(dnnl::stream &s, const Tensor &b) {
   b_f32_.set_data_handle(const_cast<void *>(b.raw()));
   to_b_.execute(s, b_f32_, b_);
+}
+
+void NodeMatmul::prepare(const Node &node, const KernelEnv &env,
+                         std::optional<dnnl::matmul::primitive_desc> bf16_pd,
+                         const memory::desc &a_md, const memory::desc &b_md,
+                         const memory::desc &y_md, const dnnl::primitive_attr &attr,
+                         const Tensor *const_b, const std::string &what) {
+  dnnl::engine &eng = du::engine(env);
+  std::optional<dnnl::matmul::primitive_desc> pd = std::move(bf16_pd);
+  bf16_ = pd.has_value();
+  const_b_ = const_b != nullptr;
+  if (!bf16_) {
+    try {
+      pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
+    } catch (const dnnl::error &e) {
+      throw UnsupportedError(
+          fmt::format("{}: oneDNN has no matmul for {} ({})", node.describe(), what, e.what()));
+    }
+  }
+  matmul_ = dnnl::matmul(*pd);
+  a_mem_ = memory(a_md, eng, nullptr);
+  b_mem_ = memory(b_md, eng, nullptr);
+  y_mem_ = memory(y_md, eng, nullptr);
+  if (bf16_) {
+    bf16_ops_.prepare(*pd, a_md, b_md, eng);
+    if (const_b_) {
+      dnnl::stream &s = du::stream(env);
+      bf16_ops_.convert_b(s, *const_b);
+      s.wait();
+    }
+  }
+}
+
+std::unordered_map<int, memory> NodeMatmul::args(dnnl::stream &s, const Tensor &a, const Tensor &b,
+                                                 Tensor &y) {
+  y_mem_.set_data_handle(y.raw());
+  if (bf16_) {
+    if (!const_b_)
+      bf16_ops_.convert_b(s, b);
+    bf16_ops_.convert_a(s, a);
+    return {
+        {DNNL_ARG_SRC, bf16_ops_.a()}, {DNNL_ARG_WEIGHTS, bf16_ops_.b()}, {DNNL_ARG_DST, y_mem_}};
+  }
+  a_mem_.set_data_handle(const_cast<void *>(a.raw()));
+  b_mem_.set_data_handle(const_cast<void *>(b.raw()));
+  return {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}};
 }
 
 } // namespace qtune
