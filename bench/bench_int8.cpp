@@ -14,81 +14,20 @@
 #include <random>
 
 #include "quant/lower_qdq.h"
+#include "resnet_body.h"
 #include "runtime/executor.h"
 
 namespace qtune {
 namespace {
 
-struct NetBuilder {
-  Graph g;
-  std::mt19937 rng{1};
-  std::vector<std::string> quantize_points{"x"}; // tensors that get Q/DQ
-
-  std::string conv(const std::string &x, int64_t cin, int64_t cout, int64_t k, int64_t stride,
-                   const std::string &name) {
-    Tensor w(DType::f32, {cout, cin, k, k});
-    std::normal_distribution<float> d(0.f, std::sqrt(2.f / float(cin * k * k)));
-    for (float &v : w.span<float>())
-      v = d(rng);
-    Tensor b(DType::f32, {cout});
-    for (float &v : b.span<float>())
-      v = 0.01f * d(rng);
-    g.initializers[name + "_w"] = w;
-    g.initializers[name + "_b"] = b;
-    Node n;
-    n.name = name;
-    n.op_type = "Conv";
-    n.inputs = {x, name + "_w", name + "_b"};
-    n.outputs = {name};
-    n.attrs["strides"] = std::vector<int64_t>{stride, stride};
-    int64_t p = k / 2;
-    n.attrs["pads"] = std::vector<int64_t>{p, p, p, p};
-    g.nodes.push_back(n);
-    return name;
-  }
-  std::string op(const std::string &type, std::vector<std::string> in, const std::string &out) {
-    Node n;
-    n.name = out;
-    n.op_type = type;
-    n.inputs = std::move(in);
-    n.outputs = {out};
-    g.nodes.push_back(n);
-    return out;
-  }
-  std::string relu(const std::string &x) {
-    quantize_points.push_back(x + "_relu");
-    return op("Relu", {x}, x + "_relu");
-  }
-
-  std::string bottleneck(const std::string &x, int64_t cin, int64_t mid, int64_t cout,
-                         int64_t stride, const std::string &name) {
-    std::string a = relu(conv(x, cin, mid, 1, 1, name + "_a"));
-    std::string b = relu(conv(a, mid, mid, 3, stride, name + "_b"));
-    std::string c = conv(b, mid, cout, 1, 1, name + "_c");
-    std::string shortcut = x;
-    if (stride != 1 || cin != cout) {
-      shortcut = conv(x, cin, cout, 1, stride, name + "_proj");
-      quantize_points.push_back(shortcut);
-    }
-    return relu(op("Add", {c, shortcut}, name + "_add"));
-  }
-
-  void build() {
-    std::string x = relu(conv("x", 3, 64, 7, 2, "stem"));
-    x = relu(conv(x, 64, 64, 3, 2, "stem_down"));
-    int64_t cin = 64;
-    const int64_t blocks[4] = {3, 4, 6, 3}, mids[4] = {64, 128, 256, 512};
-    for (int s = 0; s < 4; ++s)
-      for (int64_t i = 0; i < blocks[s]; ++i) {
-        int64_t cout = mids[s] * 4;
-        x = bottleneck(x, cin, mids[s], cout, i == 0 && s > 0 ? 2 : 1,
-                       "s" + std::to_string(s) + "b" + std::to_string(i));
-        cin = cout;
-      }
-    g.inputs.push_back({"x", DType::f32, {{1}, {3}, {224}, {224}}, true});
-    g.outputs.push_back({x, DType::f32, {}, false});
-  }
-};
+// The body with graph input x [1, 3, 224, 224].
+bench::ResNetBody build_net() {
+  bench::ResNetBody b;
+  std::string y = b.body("x");
+  b.g.inputs.push_back({"x", DType::f32, {{1}, {3}, {224}, {224}}, true});
+  b.g.outputs.push_back({y, DType::f32, {}, false});
+  return b;
+}
 
 Tensor random_input() {
   Tensor x(DType::f32, {1, 3, 224, 224});
@@ -174,8 +113,7 @@ struct Models {
   Tensor input = random_input();
 
   Models() {
-    NetBuilder b;
-    b.build();
+    bench::ResNetBody b = build_net();
     fp32 = std::make_shared<Graph>(b.g);
     std::map<std::string, std::pair<float, float>> ranges;
     {
