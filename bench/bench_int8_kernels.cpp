@@ -13,6 +13,7 @@
 
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "time_kernel.h"
 
 namespace qtune {
 namespace {
@@ -45,19 +46,8 @@ void time_kernel(benchmark::State &state, const Node &node, const KernelEnv &env
                  const std::vector<Tensor> &in,
                  const std::vector<const dnnl_memory_desc_t *> *layouts, int threads = 1) {
   omp_set_num_threads(threads);
-  auto k = make_kernel(node, env);
-  if (layouts)
-    k->set_input_layouts(*layouts);
-  auto types = k->infer(in);
-  k->prepare(in);
   // NHWC and the pooling's layouts here have no padding: plain-sized buffers fit.
-  std::vector<Tensor> out;
-  for (const TensorType &t : types)
-    out.emplace_back(t.dtype, t.shape);
-  for (auto _ : state) {
-    k->run(in, out);
-    benchmark::ClobberMemory();
-  }
+  bench::time_kernel_runs(state, node, env, in, layouts);
   state.SetItemsProcessed(state.iterations() * in[0].numel());
 }
 

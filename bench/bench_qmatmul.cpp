@@ -13,6 +13,7 @@
 #include <random>
 
 #include "runtime/kernel.h"
+#include "time_kernel.h"
 
 namespace qtune {
 namespace {
@@ -44,16 +45,7 @@ void time_kernel(benchmark::State &state, const Node &node, const std::vector<Te
   omp_set_num_threads(static_cast<int>(state.range(0)));
   KernelEnv env;
   env.threads = static_cast<int>(state.range(0));
-  auto k = make_kernel(node, env);
-  auto types = k->infer(in);
-  k->prepare(in);
-  std::vector<Tensor> out;
-  for (const TensorType &t : types)
-    out.emplace_back(t.dtype, t.shape);
-  for (auto _ : state) {
-    k->run(in, out);
-    benchmark::ClobberMemory();
-  }
+  bench::time_kernel_runs(state, node, env, in);
 }
 
 struct FcShape {
