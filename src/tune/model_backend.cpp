@@ -137,9 +137,31 @@ public:
     for (const auto &n : quant::list_quantizable_nodes(*s_.fp32)) {
       if (n.role == quant::QuantRole::passthrough)
         continue; // follows its neighbours
-      ops.push_back({n.name, n.op_type, {Precision::int8, Precision::fp32}});
+      const bool bf16 = n.role == quant::QuantRole::compute && yaml_names_bf16();
+      ops.push_back({n.name, n.op_type,
+                     bf16 ? std::vector{Precision::int8, Precision::bf16, Precision::fp32}
+                          : std::vector{Precision::int8, Precision::fp32}});
     }
     return ops;
+  }
+
+  // bf16 kernels exist for Conv/MatMul/Gemm, but on CPUs without AMX oneDNN's
+  // bf16 convolutions run slower than f32 (here ~1.5x), so bf16 is a fallback
+  // only when the YAML asks for it (model_wise, optype_wise or op_wise dtype).
+  bool yaml_names_bf16() const {
+    auto names = [](const OpOptions &o) {
+      for (const auto *list : {&o.activation.dtype, &o.weight.dtype})
+        if (std::find(list->begin(), list->end(), "bf16") != list->end())
+          return true;
+      return false;
+    };
+    const QuantizationConfig &q = c_.quantization;
+    bool any = names(q.model_wise);
+    for (const auto &[k, o] : q.optype_wise)
+      any = any || names(o);
+    for (const auto &[k, o] : q.op_wise)
+      any = any || names(o);
+    return any;
   }
 
   OpOptions supported_options() override {

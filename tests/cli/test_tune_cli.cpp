@@ -1,11 +1,13 @@
-// `qtune tune` keeps the calibration statistics of the YAML's dataloader in the
-// workspace: a second run in the same workspace reads them instead of
-// calibrating again, and an unreadable statistics file is ignored, not fatal.
+// `qtune tune` on the Fashion-MNIST example: calibration statistics are kept in
+// the workspace (a second run reads them, an unreadable file is ignored), and a
+// bf16 dtype named in the YAML reaches the bf16 kernels.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <yaml-cpp/yaml.h>
 
 #include "../test_util.h"
 
@@ -20,11 +22,13 @@ struct TuneRun {
   std::string err;
 };
 
-TuneRun tune(const fs::path &ws) {
+TuneRun tune(const fs::path &ws,
+             const std::string &config = "examples/fashion_mnist/fashion_mnist.yaml",
+             const std::string &json_out = "/dev/null") {
   fs::path errfile = ws.string() + ".err";
-  std::string cmd = "cd " + source_dir() + " && " + qtune_binary() +
-                    " tune --config examples/fashion_mnist/fashion_mnist.yaml --workspace " +
-                    ws.string() + " --json >/dev/null 2>" + errfile.string();
+  std::string cmd = "cd " + source_dir() + " && " + qtune_binary() + " tune --config " + config +
+                    " --workspace " + ws.string() + " --json >" + json_out + " 2>" +
+                    errfile.string();
   TuneRun r;
   r.rc = std::system(cmd.c_str());
   std::ifstream f(errfile);
@@ -60,5 +64,25 @@ TEST(TuneCli, CalibrationStatisticsAreReusedFromTheWorkspace) {
   ASSERT_EQ(third.rc, 0) << third.err;
   EXPECT_NE(third.err.find("ignoring"), std::string::npos) << third.err;
   EXPECT_NE(third.err.find("collecting statistics"), std::string::npos) << third.err;
+  fs::remove_all(ws);
+}
+
+TEST(TuneCli, Bf16NamedInOptypeWiseIsPlannedForTheGemms) {
+  fs::path ws = fs::temp_directory_path() / "qtune_tune_cli_bf16";
+  fs::remove_all(ws);
+  fs::create_directories(ws);
+  YAML::Node c = YAML::LoadFile(source_dir("examples/fashion_mnist/fashion_mnist.yaml"));
+  c["quantization"]["optype_wise"]["Gemm"]["activation"]["dtype"].push_back("bf16");
+  c["quantization"]["optype_wise"]["Gemm"]["weight"]["dtype"].push_back("bf16");
+  fs::path config = ws / "bf16.yaml";
+  std::ofstream(config) << YAML::Dump(c);
+  fs::path json = ws / "result.json";
+  TuneRun r = tune(ws / "w", config.string(), json.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(std::ifstream(json), nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_TRUE(j["goal_met"].get<bool>());
+  EXPECT_EQ(j["best"]["ops_bf16"].get<int>(), 2) << j.dump();
+  EXPECT_EQ(j["best"]["ops_int8"].get<int>(), 2) << j.dump(); // the two Convs
   fs::remove_all(ws);
 }
