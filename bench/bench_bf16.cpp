@@ -17,6 +17,7 @@
 #include "resnet_body.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
+#include "time_kernel.h"
 
 namespace qtune {
 namespace {
@@ -94,10 +95,7 @@ Models &models() {
 
 void run_model(benchmark::State &state, bool bf16) {
   Models &m = models();
-  Executor ex(bf16 ? m.bf16 : m.fp32, {.threads = static_cast<int>(state.range(0))});
-  ex.run({{"x", m.input}}); // primitives created, arena planned
-  for (auto _ : state)
-    benchmark::DoNotOptimize(ex.run({{"x", m.input}}));
+  bench::time_graph_runs(state, bf16 ? m.bf16 : m.fp32, m.input);
 }
 
 void BM_ResNet50Body_FP32(benchmark::State &state) {
@@ -151,10 +149,7 @@ struct Mlp {
 
 void run_mlp(benchmark::State &state, bool bf16) {
   static Mlp m;
-  Executor ex(bf16 ? m.bf16 : m.fp32, {.threads = static_cast<int>(state.range(0))});
-  ex.run({{"x", m.input}});
-  for (auto _ : state)
-    benchmark::DoNotOptimize(ex.run({{"x", m.input}}));
+  bench::time_graph_runs(state, bf16 ? m.bf16 : m.fp32, m.input);
 }
 
 void BM_Mlp4096_FP32(benchmark::State &state) {

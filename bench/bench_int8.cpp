@@ -16,6 +16,7 @@
 #include "quant/lower_qdq.h"
 #include "resnet_body.h"
 #include "runtime/executor.h"
+#include "time_kernel.h"
 
 namespace qtune {
 namespace {
@@ -159,10 +160,7 @@ Models &models() {
 
 void run_net(benchmark::State &state, bool int8) {
   Models &m = models();
-  Executor exec(int8 ? m.int8 : m.fp32, {.threads = static_cast<int>(state.range(0))});
-  exec.run({{"x", m.input}}); // primitives and packed weights
-  for (auto _ : state)
-    benchmark::DoNotOptimize(exec.run({{"x", m.input}}));
+  bench::time_graph_runs(state, int8 ? m.int8 : m.fp32, m.input);
 }
 
 void BM_resnet50_body_fp32(benchmark::State &s) {

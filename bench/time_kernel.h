@@ -1,8 +1,11 @@
 #pragma once
-// Timing loop of the single-kernel benches (bench_int8_kernels, bench_qmatmul).
+// Timing loops shared by the benches: one kernel (bench_int8_kernels,
+// bench_qmatmul) or a whole graph (bench_bf16, bench_int8).
 #include <benchmark/benchmark.h>
+#include <memory>
 #include <vector>
 
+#include "runtime/executor.h"
 #include "runtime/kernel.h"
 
 namespace qtune::bench {
@@ -24,6 +27,16 @@ inline void time_kernel_runs(benchmark::State &state, const Node &node, const Ke
     k->run(in, out);
     benchmark::ClobberMemory();
   }
+}
+
+// Times Executor::run of `graph` on {x: input} at state.range(0) threads, after
+// one untimed run (primitives created, weights packed, arena planned).
+inline void time_graph_runs(benchmark::State &state, const std::shared_ptr<Graph> &graph,
+                            const Tensor &input) {
+  Executor ex(graph, {.threads = static_cast<int>(state.range(0))});
+  ex.run({{"x", input}});
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ex.run({{"x", input}}));
 }
 
 } // namespace qtune::bench
