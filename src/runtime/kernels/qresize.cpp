@@ -47,31 +47,7 @@ public:
     size_t rank = s.size();
     if (rank == 0)
       throw InputError(fmt::format("{}: input X is a scalar", node_.describe()));
-    auto given = [&](size_t k) { return in.size() > k && in[k].defined() && in[k].numel() > 0; };
-    scales_.assign(rank, 1.0);
-    Shape out = s;
-    if (given(3)) {
-      std::vector<int64_t> sizes = in[3].to_i64_vector();
-      if (sizes.size() != rank)
-        throw InputError(fmt::format("{}: sizes {} do not match input {}", node_.describe(),
-                                     shape_str(sizes), shape_str(s)));
-      for (size_t i = 0; i < rank; ++i) {
-        out[i] = sizes[i];
-        scales_[i] = s[i] ? double(sizes[i]) / double(s[i]) : 1.0;
-      }
-    } else if (given(2)) {
-      if (static_cast<size_t>(in[2].numel()) != rank)
-        throw InputError(fmt::format("{}: {} scales for input {}", node_.describe(), in[2].numel(),
-                                     shape_str(s)));
-      for (size_t i = 0; i < rank; ++i) {
-        scales_[i] = in[2].get_f64(i);
-        if (!(scales_[i] > 0))
-          throw InputError(fmt::format("{}: scales must be positive", node_.describe()));
-        out[i] = static_cast<int64_t>(std::floor(double(s[i]) * scales_[i]));
-      }
-    } else {
-      throw InputError(fmt::format("{}: needs scales or sizes", node_.describe()));
-    }
+    Shape out = kernels::resize_output_shape(node_, in, scales_);
     maps_.assign(rank, {});
     for (size_t d = 0; d < rank; ++d)
       maps_[d] = source_indices(s[d], out[d], scales_[d]);

@@ -56,30 +56,7 @@ public:
     size_t rank = s.size();
     if (in[0].dtype() != DType::f32)
       kernels::throw_dtype(node_, in[0].dtype());
-    scales_.assign(rank, 1.0);
-    Shape out = s;
-    if (kernels::has_input(in, 3) && in[3].numel() > 0) {
-      std::vector<int64_t> sizes = in[3].to_i64_vector();
-      if (sizes.size() != rank)
-        throw InputError(fmt::format("{}: sizes {} do not match input {}", node_.describe(),
-                                     shape_str(sizes), shape_str(s)));
-      for (size_t i = 0; i < rank; ++i) {
-        out[i] = sizes[i];
-        scales_[i] = s[i] ? double(sizes[i]) / double(s[i]) : 1.0;
-      }
-    } else if (kernels::has_input(in, 2) && in[2].numel() > 0) {
-      if (static_cast<size_t>(in[2].numel()) != rank)
-        throw InputError(fmt::format("{}: {} scales for input {}", node_.describe(), in[2].numel(),
-                                     shape_str(s)));
-      for (size_t i = 0; i < rank; ++i) {
-        scales_[i] = in[2].get_f64(i);
-        if (scales_[i] <= 0)
-          throw InputError(node_.describe() + ": scales must be positive");
-        out[i] = static_cast<int64_t>(std::floor(double(s[i]) * float(scales_[i])));
-      }
-    } else {
-      throw InputError(node_.describe() + ": needs scales or sizes");
-    }
+    Shape out = kernels::resize_output_shape(node_, in, scales_);
     roi_.assign(2 * rank, 0.0);
     for (size_t i = 0; i < rank; ++i)
       roi_[rank + i] = 1.0;
