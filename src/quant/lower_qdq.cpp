@@ -50,6 +50,8 @@ public:
       const std::string op = n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type;
       if ((op == "Conv" || op == "qtune:FusedConv") && lower_conv(i))
         ++report.qconv;
+      else if (op == "QLinearConv" && lower_qlinear_conv(i))
+        ++report.qconv;
       else if (kMatMulOps.count(op) && lower_matmul(i))
         ++report.qmatmul;
       else if (op == "MaxPool" && lower_maxpool(i))
@@ -205,6 +207,58 @@ private:
       params = {lo, hi};
     }
     return std::make_pair(n.op_type, params);
+  }
+
+  // ONNX QLinearConv, as QOperator models from other tools write it, is
+  // QConv's contract spelled as inputs: with constant s8 weights of zero point
+  // 0 and per-tensor x/y parameters it runs on oneDNN instead of the reference
+  // kernel. The int32 bias B (in units of x_scale * w_scale) becomes real units.
+  bool lower_qlinear_conv(size_t ci) {
+    const Node n = g_.nodes[ci];
+    auto constant = [&](size_t k) {
+      return n.has_input(k) ? g_.initializer(n.inputs[k]) : nullptr;
+    };
+    const Tensor *xs = constant(1), *xz = constant(2), *w = constant(3), *ws = constant(4),
+                 *wz = constant(5), *ys = constant(6), *yz = constant(7);
+    if (!xs || !xz || !w || !ws || !ys || !yz || xs->numel() != 1 || xz->numel() != 1 ||
+        ys->numel() != 1 || yz->numel() != 1 || w->dtype() != DType::i8 || w->rank() != 4)
+      return false;
+    if (ws->numel() != 1 && ws->numel() != w->dim(0))
+      return false;
+    if (wz)
+      for (int64_t i = 0; i < wz->numel(); ++i)
+        if (wz->get_i64(i) != 0)
+          return false;
+    std::vector<float> w_scales = ws->to_f32_vector();
+    std::string bias;
+    if (n.has_input(8)) {
+      const Tensor *b = constant(8);
+      if (!b || b->dtype() != DType::i32 || b->numel() != w->dim(0))
+        return false;
+      Tensor real(DType::f32, {b->numel()});
+      for (int64_t c = 0; c < b->numel(); ++c)
+        real.data<float>()[c] = static_cast<float>(b->get_i64(c) * xs->get_f64(0) *
+                                                   w_scales[w_scales.size() == 1 ? 0 : c]);
+      bias = g_.unique_name(n.inputs[8] + "_real");
+      g_.initializers[bias] = std::move(real);
+    }
+    Node q;
+    q.name = n.name;
+    q.op_type = "QConv";
+    q.domain = "qtune";
+    for (const char *a : {"strides", "pads", "dilations", "group", "auto_pad", "kernel_shape"})
+      if (n.has_attr(a))
+        q.attrs[a] = n.attrs.at(a);
+    q.attrs["x_scale"] = static_cast<float>(xs->get_f64(0));
+    q.attrs["x_zero_point"] = xz->get_i64(0);
+    q.attrs["w_scales"] = w_scales;
+    q.attrs["y_dtype"] = std::string(dtype_name(yz->dtype()));
+    q.attrs["y_scale"] = static_cast<float>(ys->get_f64(0));
+    q.attrs["y_zero_point"] = yz->get_i64(0);
+    q.inputs = {n.inputs[0], n.inputs[3], bias};
+    q.outputs = n.outputs;
+    replace({ci}, std::move(q));
+    return true;
   }
 
   bool lower_conv(size_t ci) {

@@ -718,3 +718,75 @@ TEST(LowerQdq, ConstantQdqFoldsIntoInitializers) {
 
 } // namespace
 } // namespace qtune
+
+namespace qtune {
+namespace {
+
+// A QOperator model's QLinearConv (u8 activations with zero points, s8
+// per-channel weights, int32 bias) lowered to QConv gives the ONNX reference
+// kernel's result: rounding of the rescale may differ by one step at ties.
+TEST(LowerQdq, QLinearConvRunsAsQConv) {
+  std::mt19937 rng(7);
+  const int64_t C = 8, O = 16, H = 10;
+  Graph g;
+  auto scalar_u8 = [](uint8_t v) {
+    Tensor t(DType::u8, {});
+    t.data<uint8_t>()[0] = v;
+    return t;
+  };
+  Tensor w(DType::i8, {O, C, 3, 3});
+  std::uniform_int_distribution<int> wd(-127, 127);
+  for (int8_t &v : w.span<int8_t>())
+    v = static_cast<int8_t>(wd(rng));
+  std::vector<float> ws(O);
+  for (int64_t o = 0; o < O; ++o)
+    ws[o] = 0.002f + 0.0005f * o;
+  Tensor b(DType::i32, {O});
+  for (int64_t o = 0; o < O; ++o)
+    b.data<int32_t>()[o] = static_cast<int32_t>((o - 8) * 700);
+  g.initializers["xs"] = Tensor::scalar_f32(0.05f);
+  g.initializers["xz"] = scalar_u8(120);
+  g.initializers["w"] = w;
+  g.initializers["ws"] = Tensor::from_vector<float>({O}, ws);
+  g.initializers["wz"] = Tensor(DType::i8, {O});
+  g.initializers["ys"] = Tensor::scalar_f32(0.4f);
+  g.initializers["yz"] = scalar_u8(30);
+  g.initializers["b"] = b;
+  Node n;
+  n.name = "qlc";
+  n.op_type = "QLinearConv";
+  n.inputs = {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"};
+  n.outputs = {"y"};
+  n.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  n.attrs["strides"] = std::vector<int64_t>{2, 2};
+  n.attrs["kernel_shape"] = std::vector<int64_t>{3, 3};
+  g.nodes.push_back(n);
+  g.inputs.push_back({"x", DType::u8, {}, false});
+  g.outputs.push_back({"y", DType::u8, {}, false});
+
+  Tensor x(DType::u8, {2, C, H, H});
+  std::uniform_int_distribution<int> xd(0, 255);
+  for (uint8_t &v : x.span<uint8_t>())
+    v = static_cast<uint8_t>(xd(rng));
+
+  Tensor want = Executor(std::make_shared<Graph>(g)).run({{"x", x}})[0].clone();
+  Graph lowered = g;
+  auto report = quant::lower_qdq(lowered);
+  ASSERT_EQ(report.qconv, 1) << report.summary();
+  ASSERT_EQ(lowered.nodes.size(), 1u);
+  EXPECT_EQ(lowered.nodes[0].op_type, "QConv");
+  Tensor got = Executor(std::make_shared<Graph>(lowered)).run({{"x", x}})[0].clone();
+  ASSERT_EQ(got.shape(), want.shape());
+  int64_t off_by_one = 0, saturated = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    int d = std::abs(int(got.data<uint8_t>()[i]) - int(want.data<uint8_t>()[i]));
+    ASSERT_LE(d, 1) << "element " << i;
+    off_by_one += d;
+    saturated += want.data<uint8_t>()[i] == 0 || want.data<uint8_t>()[i] == 255;
+  }
+  EXPECT_LE(off_by_one, want.numel() / 100);
+  EXPECT_LT(saturated, want.numel() / 4); // the scales keep most outputs in range
+}
+
+} // namespace
+} // namespace qtune
