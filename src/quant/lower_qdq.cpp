@@ -52,6 +52,8 @@ public:
         ++report.qconv;
       else if (op == "QLinearConv" && lower_qlinear_conv(i))
         ++report.qconv;
+      else if (op == "QLinearMatMul" && lower_qlinear_matmul(i))
+        ++report.qmatmul;
       else if (kMatMulOps.count(op) && lower_matmul(i))
         ++report.qmatmul;
       else if (op == "MaxPool" && lower_maxpool(i))
@@ -258,6 +260,41 @@ private:
     q.inputs = {n.inputs[0], n.inputs[3], bias};
     q.outputs = n.outputs;
     replace({ci}, std::move(q));
+    return true;
+  }
+
+  // ONNX QLinearMatMul with a constant 2-D s8 B (zero point 0, scale per tensor
+  // or per column) and per-tensor a/y parameters runs as QMatMul.
+  bool lower_qlinear_matmul(size_t mi) {
+    const Node n = g_.nodes[mi];
+    auto constant = [&](size_t k) {
+      return n.has_input(k) ? g_.initializer(n.inputs[k]) : nullptr;
+    };
+    const Tensor *as = constant(1), *az = constant(2), *w = constant(3), *ws = constant(4),
+                 *wz = constant(5), *ys = constant(6), *yz = constant(7);
+    if (!as || !az || !w || !ws || !ys || !yz || as->numel() != 1 || az->numel() != 1 ||
+        ys->numel() != 1 || yz->numel() != 1 || w->dtype() != DType::i8 || w->rank() != 2)
+      return false;
+    if (ws->numel() != 1 && ws->numel() != w->dim(1))
+      return false;
+    if (wz)
+      for (int64_t i = 0; i < wz->numel(); ++i)
+        if (wz->get_i64(i) != 0)
+          return false;
+    Node q;
+    q.name = n.name;
+    q.op_type = "QMatMul";
+    q.domain = "qtune";
+    q.attrs["a_scale"] = static_cast<float>(as->get_f64(0));
+    q.attrs["a_zero_point"] = az->get_i64(0);
+    q.attrs["w_scales"] = ws->to_f32_vector();
+    q.attrs["trans_b"] = int64_t{0};
+    q.attrs["y_dtype"] = std::string(dtype_name(yz->dtype()));
+    q.attrs["y_scale"] = static_cast<float>(ys->get_f64(0));
+    q.attrs["y_zero_point"] = yz->get_i64(0);
+    q.inputs = {n.inputs[0], n.inputs[3], ""};
+    q.outputs = n.outputs;
+    replace({mi}, std::move(q));
     return true;
   }
 

@@ -4,7 +4,8 @@
 //
 //   conv:    DQ(x) -> Conv|FusedConv(DQ(w), b) [-> Relu|Clip|...] [-> Add(DQ(s))]
 //            [-> Relu] [-> Q]                               =>  qtune:QConv
-//   qlinear: QLinearConv (constant s8 weights, zero point 0)  =>  qtune:QConv
+//   qlinear: QLinearConv / QLinearMatMul (constant s8 weights, zero point 0)
+//            => qtune:QConv / qtune:QMatMul
 //   residual: QConv -> Q -> DQ -> Add(DQ(s)) [-> act] -> Q   =>  QConv with sum
 //            (the int8 Add quantize_graph writes; operand shapes must be known
 //            equal from value_info)

@@ -790,3 +790,65 @@ TEST(LowerQdq, QLinearConvRunsAsQConv) {
 
 } // namespace
 } // namespace qtune
+
+namespace qtune {
+namespace {
+
+// QLinearMatMul (s8 A with a zero point, per-column s8 B, s8 output) lowered to
+// QMatMul against the ONNX reference kernel, within one step.
+TEST(LowerQdq, QLinearMatMulRunsAsQMatMul) {
+  std::mt19937 rng(11);
+  const int64_t M = 6, K = 40, N = 24;
+  auto scalar_i8 = [](int8_t v) {
+    Tensor t(DType::i8, {});
+    t.data<int8_t>()[0] = v;
+    return t;
+  };
+  Graph g;
+  Tensor w(DType::i8, {K, N});
+  std::uniform_int_distribution<int> d(-127, 127);
+  for (int8_t &v : w.span<int8_t>())
+    v = static_cast<int8_t>(d(rng));
+  std::vector<float> ws(N);
+  for (int64_t c = 0; c < N; ++c)
+    ws[c] = 0.001f * (1 + c % 5);
+  g.initializers["as"] = Tensor::scalar_f32(0.1f);
+  g.initializers["az"] = scalar_i8(-5);
+  g.initializers["w"] = w;
+  g.initializers["ws"] = Tensor::from_vector<float>({N}, ws);
+  g.initializers["wz"] = Tensor(DType::i8, {N});
+  g.initializers["ys"] = Tensor::scalar_f32(0.15f);
+  g.initializers["yz"] = scalar_i8(3);
+  Node n;
+  n.name = "qlmm";
+  n.op_type = "QLinearMatMul";
+  n.inputs = {"a", "as", "az", "w", "ws", "wz", "ys", "yz"};
+  n.outputs = {"y"};
+  g.nodes.push_back(n);
+  g.inputs.push_back({"a", DType::i8, {}, false});
+  g.outputs.push_back({"y", DType::i8, {}, false});
+  Tensor a(DType::i8, {M, K});
+  for (int8_t &v : a.span<int8_t>())
+    v = static_cast<int8_t>(d(rng));
+
+  Tensor want = Executor(std::make_shared<Graph>(g)).run({{"a", a}})[0].clone();
+  Graph lowered = g;
+  auto report = quant::lower_qdq(lowered);
+  ASSERT_EQ(report.qmatmul, 1) << report.summary();
+  ASSERT_EQ(lowered.nodes.size(), 1u);
+  EXPECT_EQ(lowered.nodes[0].op_type, "QMatMul");
+  Tensor got = Executor(std::make_shared<Graph>(lowered)).run({{"a", a}})[0].clone();
+  ASSERT_EQ(got.shape(), want.shape());
+  int64_t off = 0, saturated = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    int diff = std::abs(int(got.data<int8_t>()[i]) - int(want.data<int8_t>()[i]));
+    ASSERT_LE(diff, 1) << "element " << i;
+    off += diff;
+    saturated += want.data<int8_t>()[i] == -128 || want.data<int8_t>()[i] == 127;
+  }
+  EXPECT_LE(off, want.numel() / 20);
+  EXPECT_LT(saturated, want.numel() / 4);
+}
+
+} // namespace
+} // namespace qtune
