@@ -88,10 +88,12 @@ TEST(OnnxImport, UltrafaceBothVersions) {
     expect_sorted(g);
     for (const auto &n : g.nodes) {
       EXPECT_NE(n.op_type, "Upsample") << f;
-      if (n.op_type == "BatchNormalization")
+      if (n.op_type == "BatchNormalization") {
         EXPECT_FALSE(n.has_attr("spatial"));
-      if (n.op_type == "Softmax")
+      }
+      if (n.op_type == "Softmax") {
         EXPECT_EQ(n.attr_int("qtune.legacy_softmax", 0), 1);
+      }
     }
   }
 }

@@ -679,9 +679,11 @@ TEST(LowerQdq, DequantizeSinksBelowDataMovement) {
   auto report = quant::lower_qdq(lowered);
   EXPECT_EQ(report.sunk_dequantize, 2) << report.summary();
   auto producers = lowered.producers();
-  for (const Node &n : lowered.nodes)
-    if (n.op_type == "Transpose")
+  for (const Node &n : lowered.nodes) {
+    if (n.op_type == "Transpose") {
       EXPECT_EQ(lowered.nodes[producers.at(n.inputs[0])].op_type, "Concat");
+    }
+  }
   auto [want, got] = run_both(b.g, lowered,
                               {{"x", b.random_input({1, 3, 4}, 0.f, 3.f)},
                                {"y", b.random_input({1, 3, 2}, 0.f, 3.f)},
