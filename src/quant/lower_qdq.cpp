@@ -125,11 +125,8 @@ private:
       return {};
     if (dq.has_input(2)) {
       const Tensor *z = g_.initializer(dq.inputs[2]);
-      if (!z)
+      if (!z || !all_zero(*z))
         return {};
-      for (int64_t i = 0; i < z->numel(); ++i)
-        if (z->get_i64(i) != 0)
-          return {};
     }
     int64_t dq_axis = dq.attr_int("axis", 1);
     if (dq_axis < 0)
@@ -211,54 +208,90 @@ private:
     return std::make_pair(n.op_type, params);
   }
 
-  // ONNX QLinearConv, as QOperator models from other tools write it, is
-  // QConv's contract spelled as inputs: with constant s8 weights of zero point
-  // 0 and per-tensor x/y parameters it runs on oneDNN instead of the reference
-  // kernel. The int32 bias B (in units of x_scale * w_scale) becomes real units.
-  bool lower_qlinear_conv(size_t ci) {
-    const Node n = g_.nodes[ci];
+  static bool all_zero(const Tensor &t) {
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (t.get_i64(i) != 0)
+        return false;
+    return true;
+  }
+
+  // The constant operands QLinearConv and QLinearMatMul share (inputs 1-7):
+  // per-tensor input and output scale / zero point, and an s8 weight of
+  // `rank` with zero point 0 and scales per tensor or per `channel_axis`.
+  struct QLinearOperands {
+    float in_scale = 1, y_scale = 1;
+    int64_t in_zero_point = 0, y_zero_point = 0;
+    DType y_dtype = DType::u8;
+    std::vector<float> w_scales;
+    int64_t channels = 0; // weight dim at channel_axis
+  };
+  std::optional<QLinearOperands> qlinear_operands(const Node &n, int64_t rank,
+                                                  int channel_axis) const {
     auto constant = [&](size_t k) {
       return n.has_input(k) ? g_.initializer(n.inputs[k]) : nullptr;
     };
     const Tensor *xs = constant(1), *xz = constant(2), *w = constant(3), *ws = constant(4),
                  *wz = constant(5), *ys = constant(6), *yz = constant(7);
     if (!xs || !xz || !w || !ws || !ys || !yz || xs->numel() != 1 || xz->numel() != 1 ||
-        ys->numel() != 1 || yz->numel() != 1 || w->dtype() != DType::i8 || w->rank() != 4)
+        ys->numel() != 1 || yz->numel() != 1 || w->dtype() != DType::i8 || w->rank() != rank)
+      return std::nullopt;
+    const int64_t channels = w->dim(channel_axis);
+    if ((ws->numel() != 1 && ws->numel() != channels) || (wz && !all_zero(*wz)))
+      return std::nullopt;
+    QLinearOperands p;
+    p.in_scale = static_cast<float>(xs->get_f64(0));
+    p.in_zero_point = xz->get_i64(0);
+    p.y_scale = static_cast<float>(ys->get_f64(0));
+    p.y_zero_point = yz->get_i64(0);
+    p.y_dtype = yz->dtype();
+    p.w_scales = ws->to_f32_vector();
+    p.channels = channels;
+    return p;
+  }
+
+  // The qtune node for a QLinear* op: its input prefix is "x" (QConv) or "a" (QMatMul).
+  static Node qlinear_node(const Node &n, const char *op, const char *in_prefix,
+                           const QLinearOperands &p) {
+    Node q;
+    q.name = n.name;
+    q.op_type = op;
+    q.domain = "qtune";
+    q.attrs[std::string(in_prefix) + "_scale"] = p.in_scale;
+    q.attrs[std::string(in_prefix) + "_zero_point"] = p.in_zero_point;
+    q.attrs["w_scales"] = p.w_scales;
+    q.attrs["y_dtype"] = std::string(dtype_name(p.y_dtype));
+    q.attrs["y_scale"] = p.y_scale;
+    q.attrs["y_zero_point"] = p.y_zero_point;
+    q.outputs = n.outputs;
+    return q;
+  }
+
+  // ONNX QLinearConv, as QOperator models from other tools write it, is
+  // QConv's contract spelled as inputs: with constant s8 weights of zero point
+  // 0 and per-tensor x/y parameters it runs on oneDNN instead of the reference
+  // kernel. The int32 bias B (in units of x_scale * w_scale) becomes real units.
+  bool lower_qlinear_conv(size_t ci) {
+    const Node n = g_.nodes[ci];
+    auto p = qlinear_operands(n, 4, 0);
+    if (!p)
       return false;
-    if (ws->numel() != 1 && ws->numel() != w->dim(0))
-      return false;
-    if (wz)
-      for (int64_t i = 0; i < wz->numel(); ++i)
-        if (wz->get_i64(i) != 0)
-          return false;
-    std::vector<float> w_scales = ws->to_f32_vector();
     std::string bias;
     if (n.has_input(8)) {
-      const Tensor *b = constant(8);
-      if (!b || b->dtype() != DType::i32 || b->numel() != w->dim(0))
+      const Tensor *b = g_.initializer(n.inputs[8]);
+      if (!b || b->dtype() != DType::i32 || b->numel() != p->channels)
         return false;
       Tensor real(DType::f32, {b->numel()});
       for (int64_t c = 0; c < b->numel(); ++c)
-        real.data<float>()[c] = static_cast<float>(b->get_i64(c) * xs->get_f64(0) *
-                                                   w_scales[w_scales.size() == 1 ? 0 : c]);
+        real.data<float>()[c] = static_cast<float>(b->get_i64(c) * double(p->in_scale) *
+                                                   p->w_scales[p->w_scales.size() == 1 ? 0 : c]);
       bias = g_.unique_name(n.inputs[8] + "_real");
       g_.initializers[bias] = std::move(real);
     }
-    Node q;
-    q.name = n.name;
-    q.op_type = "QConv";
-    q.domain = "qtune";
+    Node q = qlinear_node(n, "QConv", "x", *p);
     for (const char *a : {"strides", "pads", "dilations", "group", "auto_pad", "kernel_shape"})
       if (n.has_attr(a))
         q.attrs[a] = n.attrs.at(a);
-    q.attrs["x_scale"] = static_cast<float>(xs->get_f64(0));
-    q.attrs["x_zero_point"] = xz->get_i64(0);
-    q.attrs["w_scales"] = w_scales;
-    q.attrs["y_dtype"] = std::string(dtype_name(yz->dtype()));
-    q.attrs["y_scale"] = static_cast<float>(ys->get_f64(0));
-    q.attrs["y_zero_point"] = yz->get_i64(0);
     q.inputs = {n.inputs[0], n.inputs[3], bias};
-    q.outputs = n.outputs;
     replace({ci}, std::move(q));
     return true;
   }
@@ -267,33 +300,12 @@ private:
   // or per column) and per-tensor a/y parameters runs as QMatMul.
   bool lower_qlinear_matmul(size_t mi) {
     const Node n = g_.nodes[mi];
-    auto constant = [&](size_t k) {
-      return n.has_input(k) ? g_.initializer(n.inputs[k]) : nullptr;
-    };
-    const Tensor *as = constant(1), *az = constant(2), *w = constant(3), *ws = constant(4),
-                 *wz = constant(5), *ys = constant(6), *yz = constant(7);
-    if (!as || !az || !w || !ws || !ys || !yz || as->numel() != 1 || az->numel() != 1 ||
-        ys->numel() != 1 || yz->numel() != 1 || w->dtype() != DType::i8 || w->rank() != 2)
+    auto p = qlinear_operands(n, 2, 1);
+    if (!p)
       return false;
-    if (ws->numel() != 1 && ws->numel() != w->dim(1))
-      return false;
-    if (wz)
-      for (int64_t i = 0; i < wz->numel(); ++i)
-        if (wz->get_i64(i) != 0)
-          return false;
-    Node q;
-    q.name = n.name;
-    q.op_type = "QMatMul";
-    q.domain = "qtune";
-    q.attrs["a_scale"] = static_cast<float>(as->get_f64(0));
-    q.attrs["a_zero_point"] = az->get_i64(0);
-    q.attrs["w_scales"] = ws->to_f32_vector();
+    Node q = qlinear_node(n, "QMatMul", "a", *p);
     q.attrs["trans_b"] = int64_t{0};
-    q.attrs["y_dtype"] = std::string(dtype_name(yz->dtype()));
-    q.attrs["y_scale"] = static_cast<float>(ys->get_f64(0));
-    q.attrs["y_zero_point"] = yz->get_i64(0);
     q.inputs = {n.inputs[0], n.inputs[3], ""};
-    q.outputs = n.outputs;
     replace({mi}, std::move(q));
     return true;
   }
