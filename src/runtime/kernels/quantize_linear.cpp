@@ -93,29 +93,30 @@ dequantize_row(const Q *x, float *y, int64_t n, float s, int32_t z) {
 // Rows are cut into chunks so a per-tensor op (one long row) uses all threads.
 constexpr int64_t kChunk = 16384;
 
-template <typename Q, typename X>
-void quantize_plain(const X *x, Q *y, const AxisBlocks &b, const float *scale, const int32_t *zp) {
+// Calls fn(offset, count, channel) for every chunk of every row, in parallel.
+template <typename Fn> void for_each_row_chunk(const AxisBlocks &b, Fn fn) {
   int64_t rows = b.outer * b.channels, chunks = (b.inner + kChunk - 1) / kChunk;
 #pragma omp parallel for collapse(2) if (rows * b.inner > kChunk)
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < chunks; ++k) {
-      int64_t c = r % b.channels, begin = k * kChunk;
-      int64_t n = std::min(kChunk, b.inner - begin);
-      quantize_row(x + r * b.inner + begin, y + r * b.inner + begin, n, scale[c], zp[c]);
+      int64_t begin = k * kChunk;
+      fn(r * b.inner + begin, std::min(kChunk, b.inner - begin), r % b.channels);
     }
+}
+
+template <typename Q, typename X>
+void quantize_plain(const X *x, Q *y, const AxisBlocks &b, const float *scale, const int32_t *zp) {
+  for_each_row_chunk(b, [&](int64_t off, int64_t n, int64_t c) {
+    quantize_row(x + off, y + off, n, scale[c], zp[c]);
+  });
 }
 
 template <typename Q>
 void dequantize_plain(const Q *x, float *y, const AxisBlocks &b, const float *scale,
                       const int32_t *zp) {
-  int64_t rows = b.outer * b.channels, chunks = (b.inner + kChunk - 1) / kChunk;
-#pragma omp parallel for collapse(2) if (rows * b.inner > kChunk)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < chunks; ++k) {
-      int64_t c = r % b.channels, begin = k * kChunk;
-      int64_t n = std::min(kChunk, b.inner - begin);
-      dequantize_row(x + r * b.inner + begin, y + r * b.inner + begin, n, scale[c], zp[c]);
-    }
+  for_each_row_chunk(b, [&](int64_t off, int64_t n, int64_t c) {
+    dequantize_row(x + off, y + off, n, scale[c], zp[c]);
+  });
 }
 
 // NCHW f32 -> NHWC int8, one (n, h) row of C x W at a time: quantize each
