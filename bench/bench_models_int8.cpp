@@ -57,8 +57,8 @@ const std::vector<ModelFiles> &model_files() {
   return files;
 }
 
-// Graph-input values: a fixed pseudo-random pattern in 0..255 (images), as
-// `qtune benchmark` does; latency does not depend on the values.
+// Graph-input values: a fixed pseudo-random pattern in 0..255 (image-like);
+// latency does not depend on the values.
 std::unordered_map<std::string, Tensor> make_inputs(const Graph &g) {
   std::unordered_map<std::string, Tensor> inputs;
   for (const ValueInfo &vi : g.inputs) {
