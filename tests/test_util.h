@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <string>
 
+#include "qtune/tensor.h"
+
 namespace qtune::test {
 
-inline std::string shared_data(const std::string& rel = "") {
-  const char* env = std::getenv("QTUNE_SHARED_DATA");
+inline std::string shared_data(const std::string &rel = "") {
+  const char *env = std::getenv("QTUNE_SHARED_DATA");
   std::filesystem::path root = env && *env ? env : QTUNE_DEFAULT_SHARED_DATA;
   if (!std::filesystem::exists(root)) {
     ADD_FAILURE() << "shared test data not found at " << root
@@ -19,10 +21,23 @@ inline std::string shared_data(const std::string& rel = "") {
   return (root / rel).string();
 }
 
-inline std::string source_dir(const std::string& rel = "") {
+inline std::string source_dir(const std::string &rel = "") {
   return (std::filesystem::path(QTUNE_SOURCE_DIR) / rel).string();
 }
 
-inline std::string qtune_binary() { return std::string(QTUNE_BINARY_DIR) + "/qtune"; }
+// f32 tensor of a fixed pseudo-random pattern in [-1, 1) (a linear congruential
+// sequence from `seed`): the same values on every platform and run.
+inline Tensor random_tensor(Shape shape, uint32_t seed) {
+  Tensor t(DType::f32, std::move(shape));
+  for (float &v : t.span<float>()) {
+    seed = seed * 1664525u + 1013904223u;
+    v = float(seed >> 8) / 16777216.f * 2.f - 1.f;
+  }
+  return t;
+}
+
+inline std::string qtune_binary() {
+  return std::string(QTUNE_BINARY_DIR) + "/qtune";
+}
 
 } // namespace qtune::test

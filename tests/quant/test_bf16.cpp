@@ -30,14 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Tensor random_tensor(Shape shape, uint32_t seed) {
-  Tensor t(DType::f32, std::move(shape));
-  for (float &v : t.span<float>()) {
-    seed = seed * 1664525u + 1013904223u;
-    v = float(seed >> 8) / 16777216.f * 2.f - 1.f;
-  }
-  return t;
-}
+using test::random_tensor;
 
 bool isa_has_bf16() {
   // oneDNN 2.6 runs bf16 from avx512_core up (emulated there, native with

@@ -6,17 +6,12 @@
 #include "model_helpers.h"
 #include "runtime/executor.h"
 
+#include "../test_util.h"
+
 namespace qtune {
 namespace {
 
-Tensor random_tensor(Shape shape, uint32_t seed) {
-  Tensor t(DType::f32, std::move(shape));
-  for (float &v : t.span<float>()) {
-    seed = seed * 1664525u + 1013904223u;
-    v = float(seed >> 8) / 16777216.f * 2.f - 1.f;
-  }
-  return t;
-}
+using test::random_tensor;
 
 // A graph with one node reading X (graph input) and the given initializers.
 std::vector<Tensor> run_single(Node node, const Tensor &x,
