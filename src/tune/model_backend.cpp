@@ -242,7 +242,10 @@ public:
     save_model_file(plan ? *built(*plan).qdq : *s_.fp32, path);
   }
 
+  // Hashes the model file once: the tuner and the statistics cache both ask.
   std::string context_key() override {
+    if (!context_key_.empty())
+      return context_key_;
     std::string model =
         fs::exists(s_.model_path) ? file_hash(s_.model_path) : "graph:" + s_.fp32->name;
     std::string eval = "eval_func";
@@ -251,7 +254,8 @@ public:
       e << c_.accuracy.dataloader.node << c_.accuracy.metric << c_.accuracy.postprocess;
       eval = e.c_str();
     }
-    return model + "-" + fnv1a_hex(model + "|" + eval);
+    context_key_ = model + "-" + fnv1a_hex(model + "|" + eval);
+    return context_key_;
   }
 
   int64_t model_bytes(const TunePlan *plan) override {
@@ -402,6 +406,7 @@ private:
   std::unique_ptr<BatchSource> calib_source_;
   std::map<int64_t, quant::CalibrationStats> stats_;
   bool yaml_calibration_ = false;
+  std::string context_key_;
   Built last_;
   Inputs latency_input_;
   std::shared_ptr<const Graph> fp32_fast_;
