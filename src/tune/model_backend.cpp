@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "frontends/model_loader.h"
 #include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
 #include "quant/calibrate.h"
@@ -22,8 +23,16 @@ namespace qtune::tune {
 
 namespace fs = std::filesystem;
 
-std::shared_ptr<Graph> load_model_file(const std::string &path) {
-  return std::make_shared<Graph>(load_onnx(path));
+std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOptions &options) {
+  return std::make_shared<Graph>(load_model(path, options));
+}
+
+LoadOptions load_options(const ModelConfig &model) {
+  LoadOptions o;
+  o.framework = model.framework;
+  o.inputs = model.inputs;
+  o.outputs = model.outputs;
+  return o;
 }
 
 void save_model_file(const Graph &graph, const std::string &path) {

@@ -8,8 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "frontends/model_loader.h"
 #include "ir/graph.h"
 #include "tune/backend.h"
+#include "tune/config.h"
 #include "tune/evaluator.h"
 
 namespace qtune::tune {
@@ -31,8 +33,11 @@ struct ModelBackendSetup {
 
 std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup);
 
-// Loads / saves ONNX (the frontend), the bridge for the API and CLI.
-std::shared_ptr<Graph> load_model_file(const std::string &path);
+// Loads any supported model through the frontend seam (frontends/model_loader.h);
+// saves ONNX. The bridge for the API and CLI.
+std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOptions &options = {});
+// The YAML model section as loader options (framework, inputs, outputs).
+LoadOptions load_options(const ModelConfig &model);
 void save_model_file(const Graph &graph, const std::string &path);
 
 // Median wall time of `iterations` runs after `warmup` runs, in ms.

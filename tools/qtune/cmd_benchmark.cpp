@@ -11,9 +11,9 @@
 #include <omp.h>
 
 #include "commands.h"
-#include "quant/inference_graph.h"
-#include "frontends/onnx/onnx_import.h"
+#include "frontends/model_loader.h"
 #include "qtune/error.h"
+#include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
 
@@ -59,7 +59,7 @@ int benchmark(const std::string &model, int threads, int iterations, int warmup,
               bool profile, bool optimize) {
   if (iterations < 1)
     throw InputError("--iterations must be >= 1");
-  auto graph = std::make_shared<Graph>(load_onnx(model));
+  auto graph = std::make_shared<Graph>(load_model(model));
   if (optimize)
     quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "quant/inference_graph.h"
 #include "data/dataloader_factory.h"
 #include "data/decoders.h"
 #include "data/pipeline.h"
 #include "metrics/coco_eval.h"
 #include "metrics/topk.h"
 #include "qtune/error.h"
+#include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "tune/config.h"
 #include "tune/model_backend.h"
@@ -186,7 +186,8 @@ int run_model(const EvaluateArgs &a) {
     throw UnsupportedError(a.config + ": metric '" + metric + "' (use COCOmAP or topk)");
   }
 
-  auto loaded = std::make_shared<Graph>(*tune::load_model_file(c.model.path));
+  auto loaded =
+      std::make_shared<Graph>(*tune::load_model_file(c.model.path, tune::load_options(c.model)));
   quant::prepare_for_inference(*loaded); // fusions; QDQ models run on int8 kernels
   std::shared_ptr<const Graph> graph = loaded;
   if (graph->inputs.size() != 1)

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "frontends/onnx/onnx_import.h"
+#include "frontends/model_loader.h"
 
 namespace qtune::cli {
 
@@ -76,7 +76,7 @@ nlohmann::json value_json(const ValueInfo &v) {
 }
 
 int inspect(const std::string &path, bool json) {
-  Graph g = load_onnx(path);
+  Graph g = load_model(path);
   std::map<std::string, int64_t> ops;
   int64_t macs = 0;
   bool macs_complete = true;

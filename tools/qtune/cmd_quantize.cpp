@@ -141,7 +141,8 @@ int run_quantize(const QuantizeArgs &a) {
   if (c.model.path.empty())
     throw InputError(a.config + ": no model: give MODEL or 'model.path' in the YAML");
   auto t0 = std::chrono::steady_clock::now();
-  std::shared_ptr<const Graph> fp32 = tune::load_model_file(c.model.path);
+  std::shared_ptr<const Graph> fp32 =
+      tune::load_model_file(c.model.path, tune::load_options(c.model));
   quant::Plan plan = plan_from_config(c);
   quant::CalibrationStats stats = a.load_stats.empty()
                                       ? calibrate_from_config(c, fp32, a)

@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "data/image_decode.h"
 #include "data/transforms.h"
-#include "frontends/onnx/onnx_import.h"
+#include "frontends/model_loader.h"
 #include "qtune/error.h"
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
@@ -90,7 +90,7 @@ Tensor read_input(const ValueInfo &vi, const std::string &file) {
 
 int run_model(const std::string &model, const std::vector<std::string> &input_args,
               const std::string &out_dir, int threads, bool optimize) {
-  auto graph = std::make_shared<Graph>(load_onnx(model));
+  auto graph = std::make_shared<Graph>(load_model(model));
   if (optimize)
     quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;

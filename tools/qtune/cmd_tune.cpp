@@ -40,7 +40,7 @@ int run_tune(const TuneArgs &a) {
   std::fprintf(progress, "[load] %s\n", c.model.path.c_str());
   tune::ModelBackendSetup setup;
   setup.config = &c;
-  setup.fp32 = tune::load_model_file(c.model.path);
+  setup.fp32 = tune::load_model_file(c.model.path, tune::load_options(c.model));
   setup.model_path = c.model.path;
   setup.progress = progress;
   auto backend = tune::make_model_backend(setup);

@@ -1,0 +1,42 @@
+// The model loaders, in the order load_model() tries them. Adding a format:
+// write its loader function and add one entry here.
+#include <filesystem>
+#include <fstream>
+
+#include "frontends/model_loader.h"
+#include "frontends/onnx/onnx_import.h"
+
+namespace qtune {
+
+namespace {
+
+bool has_extension(const std::string &path, const char *ext) {
+  return std::filesystem::path(path).extension() == ext;
+}
+
+bool is_regular(const std::string &path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
+}
+
+// An ONNX ModelProto starts with ir_version (field 1, varint: tag byte 0x08);
+// a TensorFlow GraphDef starts with a node (field 1, bytes: 0x0a).
+bool starts_like_onnx(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  char c = 0;
+  return f.get(c) && c == 0x08;
+}
+
+} // namespace
+
+void register_model_loaders(std::vector<ModelLoader> &list) {
+  list.push_back({"onnx",
+                  "an ONNX model (.onnx)",
+                  {"onnxrt_integerops", "onnxrt_qlinearops", "onnxrt_qdq", "onnx", "onnxruntime"},
+                  [](const std::string &p) {
+                    return is_regular(p) && (has_extension(p, ".onnx") || starts_like_onnx(p));
+                  },
+                  [](const std::string &p, const LoadOptions &) { return load_onnx(p); }});
+}
+
+} // namespace qtune
