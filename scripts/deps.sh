@@ -9,6 +9,6 @@ $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake g++ git pkg-config \
   libdnnl-dev ocl-icd-opencl-dev \
   libonnx-dev libprotobuf-dev protobuf-compiler \
-  libyaml-cpp-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev \
+  libyaml-cpp-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev libsnappy-dev \
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libonnx-testdata dataset-fashion-mnist

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "data/crc32c.h"
+#include "ir/crc32c.h"
 #include "qtune/error.h"
 
 namespace qtune::data {

@@ -4,13 +4,14 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
-#include "data/crc32c.h"
 #include "data/od_example.h"
 #include "data/tfrecord.h"
 #include "data_test_util.h"
+#include "ir/crc32c.h"
 #include "proto/example.pb.h"
 #include "qtune/error.h"
 
+using namespace qtune;
 using namespace qtune::data;
 namespace fs = std::filesystem;
 

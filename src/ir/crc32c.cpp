@@ -1,8 +1,8 @@
-#include "data/crc32c.h"
+#include "ir/crc32c.h"
 
 #include <array>
 
-namespace qtune::data {
+namespace qtune {
 
 namespace {
 
@@ -29,10 +29,10 @@ const Crc32cTables &tables() {
 
 } // namespace
 
-uint32_t crc32c(const void *data, size_t size) {
+uint32_t crc32c_extend(uint32_t crc, const void *data, size_t size) {
   const auto &t = tables().t;
   auto *p = static_cast<const uint8_t *>(data);
-  uint32_t c = 0xffffffffu;
+  uint32_t c = crc ^ 0xffffffffu;
   while (size >= 8) {
     uint32_t lo =
         c ^ (uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -48,4 +48,8 @@ uint32_t crc32c(const void *data, size_t size) {
   return c ^ 0xffffffffu;
 }
 
-} // namespace qtune::data
+uint32_t crc32c(const void *data, size_t size) {
+  return crc32c_extend(0, data, size);
+}
+
+} // namespace qtune
