@@ -36,7 +36,13 @@
   X(qlinear_matmul) \
   X(qmatmul) \
   X(qavgpool) \
-  X(qresize)
+  X(qresize) \
+  X(tf_slice) \
+  X(tf_nms) \
+  X(tf_select) \
+  X(tf_image) \
+  X(tf_generate) \
+  X(tf_topk)
 
 namespace qtune {
 class KernelRegistry;

@@ -7,24 +7,12 @@
 
 #include "runtime/kernel.h"
 #include "runtime/kernels/kernel_util.h"
+#include "runtime/kernels/nms_util.h"
 
 namespace qtune {
 namespace {
 
-struct Box {
-  float y1, x1, y2, x2;
-};
-
-float iou(const Box &a, const Box &b) {
-  float ih = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
-  float iw = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
-  if (ih <= 0 || iw <= 0)
-    return 0;
-  float inter = ih * iw;
-  float area_a = (a.y2 - a.y1) * (a.x2 - a.x1), area_b = (b.y2 - b.y1) * (b.x2 - b.x1);
-  float uni = area_a + area_b - inter;
-  return uni > 0 ? inter / uni : 0;
-}
+using kernels::Box;
 
 class NmsKernel : public Kernel {
 public:
@@ -40,40 +28,20 @@ public:
       kernels::throw_dtype(node_, boxes.dtype());
     int64_t max_out = kernels::has_input(in, 2) && in[2].numel() ? in[2].get_i64(0) : 0;
     float iou_th = kernels::has_input(in, 3) && in[3].numel() ? float(in[3].get_f64(0)) : 0.f;
-    bool has_score_th = kernels::has_input(in, 4) && in[4].numel();
-    float score_th = has_score_th ? float(in[4].get_f64(0)) : 0.f;
+    std::optional<float> score_th;
+    if (kernels::has_input(in, 4) && in[4].numel())
+      score_th = float(in[4].get_f64(0));
     int64_t B = boxes.dim(0), N = boxes.dim(1), C = scores.dim(1);
     selected_.clear();
     std::vector<Box> bx(N);
-    std::vector<int64_t> order;
-    std::vector<int64_t> kept;
     for (int64_t b = 0; b < B; ++b) {
       const float *p = boxes.data<float>() + b * N * 4;
       for (int64_t i = 0; i < N; ++i)
         bx[i] = to_corners(p + i * 4);
       for (int64_t c = 0; c < C; ++c) {
         const float *s = scores.data<float>() + (b * C + c) * N;
-        order.clear();
-        for (int64_t i = 0; i < N; ++i)
-          if (!has_score_th || s[i] > score_th)
-            order.push_back(i);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](int64_t a, int64_t b2) { return s[a] > s[b2]; });
-        kept.clear();
-        for (int64_t i : order) {
-          if (static_cast<int64_t>(kept.size()) >= max_out)
-            break;
-          bool keep = true;
-          for (int64_t k : kept)
-            if (iou(bx[i], bx[k]) > iou_th) {
-              keep = false;
-              break;
-            }
-          if (keep) {
-            kept.push_back(i);
-            selected_.insert(selected_.end(), {b, c, i});
-          }
-        }
+        for (int64_t i : kernels::greedy_nms(bx, s, max_out, iou_th, score_th))
+          selected_.insert(selected_.end(), {b, c, i});
       }
     }
     return {{DType::i64, {static_cast<int64_t>(selected_.size() / 3), 3}}};
@@ -88,7 +56,7 @@ private:
   Box to_corners(const float *p) const {
     if (center_)
       return {p[1] - p[3] / 2, p[0] - p[2] / 2, p[1] + p[3] / 2, p[0] + p[2] / 2};
-    return {std::min(p[0], p[2]), std::min(p[1], p[3]), std::max(p[0], p[2]), std::max(p[1], p[3])};
+    return kernels::box_from_corners(p);
   }
 
   Node node_;
