@@ -4,6 +4,13 @@
 // static arena is planned by liveness and later runs reuse it without any
 // allocation. Nodes whose shapes depend on values (NonZero, NMS) and their
 // consumers are "dynamic": checked every run, outputs allocated per run.
+//
+// TensorFlow 1.x tf.cond (graphs with a tf:Switch node only): a Switch's
+// untaken output is "dead"; a node with a dead input does not run and its
+// outputs are dead, except tf:Merge, which forwards its live input (its dead
+// inputs reach the kernel as undefined tensors). Everything downstream of a
+// Switch is dynamic, so skipped nodes never hold arena space another value
+// needs. Graphs without Switch pay nothing: no per-slot flags exist.
 #include "runtime/executor.h"
 
 #include <algorithm>
@@ -55,6 +62,7 @@ struct NodeState {
   bool prepared = false;
   bool dynamic = false;
   bool accepts_layouts = false;
+  enum class Flow : uint8_t { plain, tf_switch, tf_merge } flow = Flow::plain;
   double total_ms = 0;
   int64_t calls = 0;
 };
@@ -107,6 +115,8 @@ struct Executor::Impl {
   std::vector<NodeState> nodes;
   std::vector<int> input_slots, output_slots;
   std::vector<Shape> signature; // graph-input shapes of the current plan
+  bool track_dead = false;      // the graph has a tf:Switch
+  std::vector<uint8_t> dead;    // per slot, this run (only when track_dead)
   bool planned = false;
   std::shared_ptr<uint8_t[]> arena;
   size_t arena_size = 0;
@@ -148,6 +158,12 @@ struct Executor::Impl {
       const Node &n = g.nodes[i];
       NodeState &ns = nodes[i];
       ns.kernel = make_kernel(n, env);
+      if (n.domain == "tf" && n.op_type == "Switch") {
+        ns.flow = NodeState::Flow::tf_switch;
+        track_dead = true;
+      } else if (n.domain == "tf" && n.op_type == "Merge") {
+        ns.flow = NodeState::Flow::tf_merge;
+      }
       for (const std::string &v : n.inputs) {
         if (v.empty()) {
           ns.inputs.push_back(-1);
@@ -239,11 +255,36 @@ struct Executor::Impl {
 
   void set_threads() { omp_set_num_threads(env.threads); }
 
-  // Gathers a node's input tensors (undefined for absent ones).
+  // Gathers a node's input tensors (undefined for absent and dead ones).
   void gather(const NodeState &ns, std::vector<Tensor> &out) {
     out.clear();
     for (int s : ns.inputs)
-      out.push_back(s >= 0 ? readable(s, ns.accepts_layouts) : Tensor());
+      out.push_back(s >= 0 && !(track_dead && dead[s]) ? readable(s, ns.accepts_layouts)
+                                                       : Tensor());
+  }
+
+  // Dead-tensor rule: true (and outputs marked dead) when the node must not run.
+  bool skip_dead(const NodeState &ns) {
+    bool any_live = false, any_dead = false;
+    for (int s : ns.inputs)
+      if (s >= 0)
+        (dead[s] ? any_dead : any_live) = true;
+    bool skip = ns.flow == NodeState::Flow::tf_merge ? !any_live : any_dead;
+    if (skip)
+      for (int s : ns.outputs)
+        if (s >= 0)
+          dead[s] = 1;
+    return skip;
+  }
+
+  // Which output of a tf:Switch is dead: 0 (false branch) when the predicate holds.
+  size_t switch_dead_output(size_t i, const std::vector<Tensor> &in) const {
+    const Tensor &pred = in.size() > 1 ? in[1] : Tensor();
+    if (!pred.defined() || pred.numel() != 1)
+      throw InputError(fmt::format("{}: {}: the predicate must be a scalar, got {}", graph->source,
+                                   graph->nodes[i].describe(),
+                                   pred.defined() ? shape_str(pred.shape()) : "nothing"));
+    return pred.get_i64(0) != 0 ? 0 : 1;
   }
 
   bool shapes_changed(const NodeState &ns, const std::vector<Tensor> &in) {
@@ -283,7 +324,12 @@ struct Executor::Impl {
   // Runs one node; `planning` allocates outputs instead of using the arena.
   void run_node(size_t i, bool planning, std::vector<Tensor> &in, std::vector<Tensor> &out) {
     NodeState &ns = nodes[i];
+    if (track_dead && skip_dead(ns))
+      return;
     gather(ns, in);
+    size_t dead_out = ns.outputs.size();
+    if (track_dead && ns.flow == NodeState::Flow::tf_switch)
+      dead_out = switch_dead_output(i, in);
     bool fresh =
         planning || ns.kernel->value_dependent_shapes() || (ns.dynamic && shapes_changed(ns, in));
     if (fresh)
@@ -291,7 +337,9 @@ struct Executor::Impl {
     out.clear();
     for (size_t k = 0; k < ns.outputs.size(); ++k) {
       int s = ns.outputs[k];
-      if (s < 0) {
+      if (s < 0 || k == dead_out) {
+        if (s >= 0)
+          dead[s] = 1;
         out.emplace_back();
         continue;
       }
@@ -418,13 +466,20 @@ struct Executor::Impl {
     }
     bool planning = !planned || sig != signature;
     set_threads();
+    if (track_dead)
+      dead.assign(slots.size(), 0);
     std::vector<Tensor> in, out;
     for (size_t i = 0; i < nodes.size(); ++i)
       run_node(i, planning, in, out);
     stream.wait();
     std::vector<Tensor> result;
-    for (int s : output_slots)
+    for (int s : output_slots) {
+      if (track_dead && dead[s])
+        throw InputError(fmt::format("{}: graph output '{}' is dead (it lies on a branch of a "
+                                     "tf.cond that was not taken)",
+                                     graph->source, slots[s].name));
       result.push_back(readable(s, false).clone());
+    }
     if (planning) {
       plan_arena();
       signature = sig;

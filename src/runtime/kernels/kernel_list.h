@@ -42,7 +42,9 @@
   X(tf_select) \
   X(tf_image) \
   X(tf_generate) \
-  X(tf_topk)
+  X(tf_topk) \
+  X(tf_control_flow) \
+  X(tf_tensor_array)
 
 namespace qtune {
 class KernelRegistry;
