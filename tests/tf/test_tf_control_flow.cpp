@@ -3,6 +3,10 @@
 // computed by hand; tf.cond dead tensors; TensorArrays; malformed frames.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <unistd.h>
+
+#include "frontends/onnx/onnx_import.h"
 #include "frontends/tensorflow/tf_control_flow.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
@@ -202,7 +206,7 @@ TEST(TfWhile, NestedLoops) {
 
 // map_fn: x [3,2] scattered into a TensorArray, read per element in the loop,
 // y = e * e + 1 written to a second array, gathered / concatenated after.
-TEST(TfWhile, MapFnTensorArrays) {
+Builder map_fn_graph() {
   Builder b;
   b.input("x");
   b.i32("size", 3);
@@ -229,7 +233,11 @@ TEST(TfWhile, MapFnTensorArrays) {
   b.add("TensorArrayConcatV3", "concat", {"ta_out", "m/Exit_flow"}, 2);
   for (const char *o : {"size_out", "stack", "concat", "concat:1"})
     b.output(o);
-  Executor ex(b.finish());
+  return b;
+}
+
+void check_map_fn(std::shared_ptr<Graph> g) {
+  Executor ex(std::move(g));
   std::vector<float> x{1, -2, 3, 0.5f, -1, 4};
   for (int run = 0; run < 2; ++run) {
     for (float &v : x)
@@ -245,6 +253,24 @@ TEST(TfWhile, MapFnTensorArrays) {
     }
     EXPECT_EQ(out[3].to_i64_vector(), (std::vector<int64_t>{2, 2, 2}));
   }
+}
+
+TEST(TfWhile, MapFnTensorArrays) {
+  Builder b = map_fn_graph();
+  check_map_fn(b.finish());
+}
+
+// What `qtune quantize` writes and `qtune run` loads: tf:While with its
+// sub-graphs and the TensorArray ops survive an ONNX file round trip.
+TEST(TfWhile, OnnxFileRoundTrip) {
+  Builder b = map_fn_graph();
+  auto g = b.finish();
+  auto path = std::filesystem::temp_directory_path() /
+              ("qtune_tf_while_" + std::to_string(getpid()) + ".onnx");
+  save_onnx(*g, path.string());
+  auto loaded = std::make_shared<Graph>(load_onnx(path.string()));
+  std::filesystem::remove(path);
+  check_map_fn(loaded);
 }
 
 // y = x > 0 ? x * 2 : -x, outside any loop (Switch/Merge stay as they are).
