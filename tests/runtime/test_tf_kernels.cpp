@@ -487,6 +487,276 @@ std::vector<Case> generate_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Generate, TfKernel, ::testing::ValuesIn(generate_cases()), case_name);
 
+int64_t dt(DType t) {
+  return static_cast<int64_t>(t);
+}
+
+std::vector<Case> shape_cases() {
+  Tensor x = iota(DType::i32, {2, 3});
+  return {
+      {"Shape", "Shape", {iota(DType::f32, {2, 3, 0})}, {}, {vec({2, 3, 0})}},
+      {"ShapeInt64", "Shape", {x}, {{"out_type", dt(DType::i64)}}, {i64({2}, {2, 3})}},
+      {"Size", "Size", {x}, {}, {s32(6)}},
+      {"Rank", "Rank", {x}, {}, {s32(2)}},
+      {"ReshapeInfer", "Reshape", {x, vec({3, -1})}, {}, {i32({3, 2}, {0, 1, 2, 3, 4, 5})}},
+      {"ReshapeScalar", "Reshape", {i32({1}, {4}), vec({})}, {}, {i32({}, {4})}},
+      {"ReshapeEmpty", "Reshape", {iota(DType::i32, {0, 3}), vec({-1, 3})}, {}, {i32({0, 3}, {})}},
+      {"ExpandDimsLast", "ExpandDims", {x, s32(-1)}, {}, {iota(DType::i32, {2, 3, 1})}},
+      {"ExpandDimsFirst", "ExpandDims", {x, vec({0})}, {}, {iota(DType::i32, {1, 2, 3})}},
+      {"ExpandDimsRank", "ExpandDims", {x, s32(2)}, {}, {iota(DType::i32, {2, 3, 1})}},
+      {"SqueezeDims",
+       "Squeeze",
+       {iota(DType::i32, {1, 2, 1})},
+       {{"squeeze_dims", std::vector<int64_t>{2}}},
+       {iota(DType::i32, {1, 2})}},
+      {"SqueezeAll", "Squeeze", {iota(DType::i32, {1, 2, 1})}, {}, {iota(DType::i32, {2})}},
+  };
+}
+INSTANTIATE_TEST_SUITE_P(Shape, TfKernel, ::testing::ValuesIn(shape_cases()), case_name);
+
+std::vector<Case> array_cases() {
+  Tensor a = vec({1, 2}), b = vec({3, 4});
+  Tensor x = iota(DType::i32, {2, 3}), m = i32({2, 2}, {1, 2, 3, 4});
+  Tensor params = i32({3, 2}, {1, 2, 3, 4, 5, 6});
+  return {
+      {"PackAxis0", "Pack", {a, b}, {{"axis", int64_t{0}}}, {i32({2, 2}, {1, 2, 3, 4})}},
+      {"PackAxis1", "Pack", {a, b}, {{"axis", int64_t{1}}}, {i32({2, 2}, {1, 3, 2, 4})}},
+      {"PackNegativeAxis", "Pack", {a, b}, {{"axis", int64_t{-1}}}, {i32({2, 2}, {1, 3, 2, 4})}},
+      {"PackScalars", "Pack", {s32(7), s32(8), s32(9)}, {}, {vec({7, 8, 9})}},
+      {"UnpackAxis1",
+       "Unpack",
+       {x},
+       {{"axis", int64_t{1}}, {"num", int64_t{3}}},
+       {vec({0, 3}), vec({1, 4}), vec({2, 5})}},
+      {"ConcatV2LastAxis",
+       "ConcatV2",
+       {m, m, s32(-1)},
+       {},
+       {i32({2, 4}, {1, 2, 1, 2, 3, 4, 3, 4})}},
+      {"ConcatV1", "Concat", {s32(0), a, b}, {}, {vec({1, 2, 3, 4})}},
+      {"SplitColumns",
+       "Split",
+       {s32(1), x},
+       {{"num_split", int64_t{3}}},
+       {i32({2, 1}, {0, 3}), i32({2, 1}, {1, 4}), i32({2, 1}, {2, 5})}},
+      {"SplitVRest",
+       "SplitV",
+       {iota(DType::i32, {5}), vec({2, -1}), s32(0)},
+       {},
+       {vec({0, 1}), vec({2, 3, 4})}},
+      {"GatherV2Rows", "GatherV2", {params, vec({2, 0}), s32(0)}, {}, {i32({2, 2}, {5, 6, 1, 2})}},
+      {"GatherV2Axis1",
+       "GatherV2",
+       {params, i32({1, 1}, {1}), s32(1)},
+       {},
+       {i32({3, 1, 1}, {2, 4, 6})}},
+      {"GatherV1", "Gather", {params, i64({2}, {1, 1})}, {}, {i32({2, 2}, {3, 4, 3, 4})}},
+      {"Tile",
+       "Tile",
+       {i32({1, 2}, {1, 2}), vec({2, 2})},
+       {},
+       {i32({2, 4}, {1, 2, 1, 2, 1, 2, 1, 2})}},
+      {"Transpose", "Transpose", {x, vec({1, 0})}, {}, {i32({3, 2}, {0, 3, 1, 4, 2, 5})}},
+  };
+}
+INSTANTIATE_TEST_SUITE_P(Array, TfKernel, ::testing::ValuesIn(array_cases()), case_name);
+
+std::vector<Case> pad_cases() {
+  Tensor m = i32({2, 2}, {1, 2, 3, 4});
+  // The tf.pad documentation's t = [[1,2,3],[4,5,6]], paddings [[1,1],[2,2]].
+  Tensor t = i32({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor p = i32({2, 2}, {1, 1, 2, 2});
+  // The SpaceToBatchND / BatchToSpaceND documentation's examples.
+  Tensor x16 = iota(DType::f32, {1, 4, 4, 1});
+  for (int64_t i = 0; i < 16; ++i)
+    x16.data<float>()[i] += 1;
+  Tensor blocks = f32({4, 2, 2, 1}, {1, 3, 9, 11, 2, 4, 10, 12, 5, 7, 13, 15, 6, 8, 14, 16});
+  Tensor x2 = f32({2, 2, 4, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  Tensor padded_blocks = f32({8, 1, 3, 1}, {0, 1, 3, 0, 9,  11, 0, 2, 4, 0, 10, 12,
+                                            0, 5, 7, 0, 13, 15, 0, 6, 8, 0, 14, 16});
+  Tensor block = vec({2, 2}), none = i32({2, 2}, {0, 0, 0, 0}), left2 = i32({2, 2}, {0, 0, 2, 0});
+  return {
+      {"Pad",
+       "Pad",
+       {m, i32({2, 2}, {1, 0, 0, 1})},
+       {},
+       {i32({3, 3}, {0, 0, 0, 1, 2, 0, 3, 4, 0})}},
+      {"PadV2Constant",
+       "PadV2",
+       {m, i64({2, 2}, {0, 0, 1, 0}), s32(9)},
+       {},
+       {i32({2, 3}, {9, 1, 2, 9, 3, 4})}},
+      {"MirrorPadReflect",
+       "MirrorPad",
+       {t, p},
+       {{"mode", std::string("REFLECT")}},
+       {i32({4, 7},
+            {6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1, 6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1})}},
+      {"MirrorPadSymmetric",
+       "MirrorPad",
+       {t, p},
+       {{"mode", std::string("SYMMETRIC")}},
+       {i32({4, 7},
+            {2, 1, 1, 2, 3, 3, 2, 2, 1, 1, 2, 3, 3, 2, 5, 4, 4, 5, 6, 6, 5, 5, 4, 4, 5, 6, 6, 5})}},
+      {"SpaceToBatch",
+       "SpaceToBatchND",
+       {f32({1, 2, 2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}), block, none},
+       {},
+       {f32({4, 1, 1, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})}},
+      {"SpaceToBatch4x4", "SpaceToBatchND", {x16, block, none}, {}, {blocks}},
+      {"SpaceToBatchPadded", "SpaceToBatchND", {x2, block, left2}, {}, {padded_blocks}},
+      {"BatchToSpace4x4", "BatchToSpaceND", {blocks, block, none}, {}, {x16}},
+      {"BatchToSpaceCropped", "BatchToSpaceND", {padded_blocks, block, left2}, {}, {x2}},
+  };
+}
+INSTANTIATE_TEST_SUITE_P(Pad, TfKernel, ::testing::ValuesIn(pad_cases()), case_name);
+
+Attrs reduce_attrs(int64_t keep) {
+  return {{"keep_dims", keep}};
+}
+
+std::vector<Case> math_cases() {
+  Tensor x = iota(DType::i32, {2, 3});
+  Tensor bools = b8({2, 2}, {true, false, true, true});
+  Tensor q_u8 = tensor<uint8_t>({3}, {0, 255, 128});
+  Tensor q_i8 = tensor<int8_t>({3}, {-128, 127, 0});
+  Tensor s_i8 = tensor<int8_t>({3}, {-127, 127, 64});
+  Attrs dq_first{{"mode", std::string("MIN_FIRST")}}, dq_scaled{{"mode", std::string("SCALED")}};
+  return {
+      // Cast truncates toward zero; to bool is "non-zero".
+      {"CastToInt",
+       "Cast",
+       {f32({3}, {1.7f, -1.7f, 0})},
+       {{"DstT", dt(DType::i32)}},
+       {vec({1, -1, 0})}},
+      {"CastToBool",
+       "Cast",
+       {f32({3}, {1.7f, -1.7f, 0})},
+       {{"DstT", dt(DType::boolean)}},
+       {b8({3}, {true, true, false})}},
+      {"CastIntToFloat", "Cast", {vec({3, -2})}, {{"DstT", dt(DType::f32)}}, {f32({2}, {3, -2})}},
+      // Banker's rounding.
+      {"RoundHalfEven",
+       "Round",
+       {f32({6}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f})},
+       {},
+       {f32({6}, {0, 2, 2, 0, -2, 2})}},
+      {"RoundInt", "Round", {vec({3, -4})}, {}, {vec({3, -4})}},
+      {"SumAxis1", "Sum", {x, vec({1})}, reduce_attrs(0), {vec({3, 12})}},
+      {"SumKeepDims", "Sum", {x, s32(-1)}, reduce_attrs(1), {i32({2, 1}, {3, 12})}},
+      {"SumNoAxes", "Sum", {x, vec({})}, reduce_attrs(0), {x}},
+      {"SumAll", "Sum", {x, vec({0, 1})}, reduce_attrs(0), {s32(15)}},
+      {"MeanIntTruncates",
+       "Mean",
+       {i32({2, 2}, {1, 2, 3, 5}), vec({1})},
+       reduce_attrs(0),
+       {vec({1, 4})}},
+      {"ProdAxis0", "Prod", {x, vec({0})}, reduce_attrs(0), {vec({0, 4, 10})}},
+      {"MaxAxis0",
+       "Max",
+       {f32({2, 2}, {1, -5, 3, -7}), vec({0})},
+       reduce_attrs(0),
+       {f32({2}, {3, -5})}},
+      {"MinAxis1",
+       "Min",
+       {f32({2, 2}, {1, -5, 3, -7}), vec({1})},
+       reduce_attrs(0),
+       {f32({2}, {-5, -7})}},
+      {"AllAxis1", "All", {bools, vec({1})}, reduce_attrs(0), {b8({2}, {false, true})}},
+      {"AnyAxis0", "Any", {bools, vec({0})}, reduce_attrs(0), {b8({2}, {true, true})}},
+      {"ArgMaxFirstWins",
+       "ArgMax",
+       {i32({2, 3}, {1, 3, 3, 4, 0, 4}), s32(1)},
+       {},
+       {i64({2}, {1, 0})}},
+      {"ArgMaxInt32",
+       "ArgMax",
+       {i32({2, 3}, {1, 3, 3, 4, 0, 4}), s32(0)},
+       {{"output_type", dt(DType::i32)}},
+       {vec({1, 0, 1})}},
+      {"ArgMin", "ArgMin", {f32({3}, {2, -1, -1}), s32(0)}, {}, {i64({}, {1})}},
+      {"Softmax",
+       "Softmax",
+       {f32({1, 3}, {1, 2, 3})},
+       {},
+       {f32({1, 3}, {0.09003057f, 0.24472847f, 0.66524096f})},
+       1e-6},
+      {"AddN", "AddN", {vec({1, 2}), vec({10, 20}), vec({100, 200})}, {}, {vec({111, 222})}},
+      {"BiasAddNHWC",
+       "BiasAdd",
+       {f32({2, 2}, {1, 2, 3, 4}), f32({2}, {10, 20})},
+       {},
+       {f32({2, 2}, {11, 22, 13, 24})}},
+      {"BiasAddNCHW",
+       "BiasAdd",
+       {f32({1, 2, 1, 2}, {1, 2, 3, 4}), f32({2}, {10, 20})},
+       {{"data_format", std::string("NCHW")}},
+       {f32({1, 2, 1, 2}, {11, 12, 23, 24})}},
+      // quint8 MIN_COMBINED: q * 6 / 255.
+      {"DequantizeMinCombined",
+       "Dequantize",
+       {q_u8, sf(0), sf(6)},
+       {},
+       {f32({3}, {0, 6, 128 * 6.f / 255})},
+       1e-6},
+      // qint8 MIN_COMBINED: (q + 128) * 2 / 255 - 1.
+      {"DequantizeMinCombinedQint8",
+       "Dequantize",
+       {q_i8, sf(-1), sf(1)},
+       {},
+       {f32({3}, {-1, 1, 128 * 2.f / 255 - 1})},
+       1e-6},
+      // MIN_FIRST: min + (q - lowest) * (max - min) / 255.
+      {"DequantizeMinFirst",
+       "Dequantize",
+       {q_u8, sf(0), sf(6)},
+       dq_first,
+       {f32({3}, {0, 6, 128 * 6.f / 255})},
+       1e-6},
+      {"DequantizeMinFirstQint8",
+       "Dequantize",
+       {q_i8, sf(-1), sf(1)},
+       dq_first,
+       {f32({3}, {-1, 1, 128 * 2.f / 255 - 1})},
+       1e-6},
+      // SCALED qint8: q * max(min / -128, max / 127) = q / 127 here.
+      {"DequantizeScaled",
+       "Dequantize",
+       {s_i8, sf(-1), sf(1)},
+       dq_scaled,
+       {f32({3}, {-1, 1, 64.f / 127})},
+       1e-6},
+      {"DequantizeScaledQuint8",
+       "Dequantize",
+       {tensor<uint8_t>({1}, {255}), sf(0), sf(6)},
+       dq_scaled,
+       {f32({1}, {6})},
+       1e-6},
+      // Floor division and its modulo (sign of the divisor).
+      {"FloorDivInt",
+       "FloorDiv",
+       {vec({7, -7, 7, -7}), vec({2, 2, -2, -2})},
+       {},
+       {vec({3, -4, -4, 3})}},
+      {"FloorDivFloat",
+       "FloorDiv",
+       {f32({2}, {7.5f, -7.5f}), f32({1}, {2})},
+       {},
+       {f32({2}, {3, -4})}},
+      {"FloorModInt",
+       "FloorMod",
+       {vec({7, -7, 7, -7}), vec({2, 2, -2, -2})},
+       {},
+       {vec({1, 1, -1, -1})}},
+      {"FloorModFloat",
+       "FloorMod",
+       {f32({2}, {7.5f, -7.5f}), f32({1}, {2})},
+       {},
+       {f32({2}, {1.5f, 0.5f})}},
+  };
+}
+INSTANTIATE_TEST_SUITE_P(Math, TfKernel, ::testing::ValuesIn(math_cases()), case_name);
+
 // ---- bad input: InputError naming the node, never a crash ----
 
 struct BadCase {
@@ -558,6 +828,49 @@ std::vector<BadCase> bad_cases() {
       {"FillValueNotScalar", "Fill", {vec({2}), f32({2}, {1, 2})}, {}},
       {"RangeDeltaZero", "Range", {s32(0), s32(4), s32(0)}, {}},
       {"RangeWrongDirection", "Range", {s32(5), s32(1), s32(1)}, {}},
+      {"ReshapeMismatch", "Reshape", {six, vec({4, -1})}, {}},
+      {"ReshapeTwoUnknown", "Reshape", {six, vec({-1, -1})}, {}},
+      {"ExpandDimsOutOfRange", "ExpandDims", {six, s32(3)}, {}},
+      {"SqueezeNotOne", "Squeeze", {six}, {{"squeeze_dims", std::vector<int64_t>{0}}}},
+      {"PackShapesDiffer", "Pack", {vec({1, 2}), vec({1})}, {}},
+      {"UnpackWrongNum",
+       "Unpack",
+       {
+           six,
+       },
+       {{"num", int64_t{4}}},
+       4},
+      {"ConcatShapesDiffer", "ConcatV2", {six, six.reshaped({2, 3}), s32(0)}, {}},
+      {"SplitNotDivisible", "Split", {s32(0), six}, {{"num_split", int64_t{4}}}, 4},
+      {"SplitVSizesWrong", "SplitV", {six, vec({2, 2}), s32(0)}, {}, 2},
+      {"GatherNegativeIndex", "GatherV2", {six, vec({-1}), s32(0)}, {}},
+      {"GatherIndexTooLarge", "GatherV2", {six, vec({6}), s32(0)}, {}},
+      {"TileWrongLength", "Tile", {six, vec({2, 2})}, {}},
+      {"TransposeRepeats", "Transpose", {six.reshaped({2, 3}), vec({0, 0})}, {}},
+      {"PadNegative", "Pad", {six, i32({1, 2}, {-1, 0})}, {}},
+      {"PadWrongShape", "Pad", {six, vec({1, 1})}, {}},
+      {"MirrorPadTooLarge",
+       "MirrorPad",
+       {six, i32({1, 2}, {6, 0})},
+       {{"mode", std::string("REFLECT")}}},
+      {"SpaceToBatchIndivisible",
+       "SpaceToBatchND",
+       {iota(DType::f32, {1, 3, 3, 1}), vec({2, 2}), i32({2, 2}, {0, 0, 0, 0})},
+       {}},
+      {"BatchToSpaceIndivisible",
+       "BatchToSpaceND",
+       {iota(DType::f32, {3, 1, 1, 1}), vec({2, 2}), i32({2, 2}, {0, 0, 0, 0})},
+       {}},
+      {"SumAxisOutOfRange", "Sum", {six, vec({1})}, {}},
+      {"AllOnFloat", "All", {iota(DType::f32, {2}), vec({0})}, {}},
+      {"AddNShapesDiffer", "AddN", {six, vec({1})}, {}},
+      {"BiasAddWrongSize", "BiasAdd", {iota(DType::f32, {2, 3}), f32({2}, {1, 2})}, {}},
+      {"DequantizeRangeCount",
+       "Dequantize",
+       {tensor<uint8_t>({2}, {1, 2}), f32({2}, {0, 0}), sf(1)},
+       {}},
+      {"FloorDivByZero", "FloorDiv", {vec({1, 2}), vec({1, 0})}, {}},
+      {"FloorModByZero", "FloorMod", {vec({1, 2}), s32(0)}, {}},
   };
 }
 INSTANTIATE_TEST_SUITE_P(Bad, TfKernelError, ::testing::ValuesIn(bad_cases()),

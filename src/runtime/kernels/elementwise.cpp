@@ -1,6 +1,7 @@
 // Binary and variadic elementwise ops with numpy broadcasting: arithmetic
-// (Add Sub Mul Div Pow Mod Min Max Sum Mean PRelu), comparisons (Equal Less
-// Greater LessOrEqual GreaterOrEqual), logic (And Or Xor) and Where.
+// (Add Sub Mul Div Pow Mod Min Max Sum Mean PRelu; TF's FloorDiv and FloorMod
+// in domain tf), comparisons (Equal Less Greater LessOrEqual GreaterOrEqual),
+// logic (And Or Xor) and Where.
 // The broadcast plan merges dims so the inner loop is either same-shape or
 // tensor-by-scalar, which covers the per-channel case ([1,C,H,W] x [1,C,1,1]).
 #include <algorithm>
@@ -26,7 +27,8 @@ enum class BinOp {
   fmod,
   min,
   max,
-  prelu, // arithmetic: result has input dtype
+  prelu,
+  floor_div, // arithmetic: result has input dtype
   equal,
   less,
   greater,
@@ -106,6 +108,21 @@ template <typename T> T floor_mod(T a, T b) {
   }
 }
 
+// Division rounded toward negative infinity (TF FloorDiv).
+template <typename T> T floor_div(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::floor(a / b);
+  } else {
+    if (b == 0)
+      return 0;
+    T q = a / b;
+    if constexpr (std::is_signed_v<T>)
+      if (a % b != 0 && ((a < 0) != (b < 0)))
+        --q;
+    return q;
+  }
+}
+
 template <typename T> T c_mod(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
     return std::fmod(a, b);
@@ -139,6 +156,9 @@ template <typename T> void run_arith(BinOp op, const Broadcast &bc, const T *a, 
     break;
   case BinOp::fmod:
     binary_loop(bc, a, b, o, [](T x, T y) { return c_mod(x, y); });
+    break;
+  case BinOp::floor_div:
+    binary_loop(bc, a, b, o, [](T x, T y) { return floor_div(x, y); });
     break;
   case BinOp::min:
     // NaN propagates, as numpy.minimum does.
@@ -201,7 +221,10 @@ void apply_binary(const Node &node, BinOp op, const Tensor &a, const Tensor &b, 
 
 class BinaryKernel : public Kernel {
 public:
-  BinaryKernel(const Node &n, BinOp op) : node_(n), op_(op) {}
+  // zero_divisor_error: integer division by zero is an InputError (TF) rather
+  // than 0.
+  BinaryKernel(const Node &n, BinOp op, bool zero_divisor_error = false)
+      : node_(n), op_(op), zero_divisor_error_(zero_divisor_error) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
     if (in.size() < 2 || !in[0].defined() || !in[1].defined())
@@ -227,6 +250,10 @@ public:
     }
     const Tensor &a = in[0];
     Tensor b = in[1].dtype() == a.dtype() ? in[1] : in[1].cast(a.dtype());
+    if (zero_divisor_error_ && a.dtype() != DType::f32 && a.dtype() != DType::f64)
+      for (int64_t i = 0; i < b.numel(); ++i)
+        if (b.get_i64(i) == 0)
+          throw InputError(node_.describe() + ": integer division by zero");
     kernels::dispatch_numeric(node_, a.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if (returns_bool(op_))
@@ -248,6 +275,7 @@ private:
 
   Node node_;
   BinOp op_;
+  bool zero_divisor_error_;
   Broadcast plan_;
 };
 
@@ -393,6 +421,14 @@ void register_elementwise_kernels(KernelRegistry &r) {
   add_binary(r, "Or", BinOp::logic_or);
   add_binary(r, "Xor", BinOp::logic_xor);
   r.add("Where", [](const Node &n, const KernelEnv &) { return std::make_unique<WhereKernel>(n); });
+  // TF FloorDiv / FloorMod (floor semantics, numpy broadcasting as TF's).
+  for (auto [name, op] : {std::pair{"FloorDiv", BinOp::floor_div}, {"FloorMod", BinOp::mod}})
+    r.add(
+        name,
+        [op](const Node &n, const KernelEnv &) {
+          return std::make_unique<BinaryKernel>(n, op, true);
+        },
+        "tf");
 }
 
 } // namespace qtune

@@ -44,7 +44,11 @@
   X(tf_generate) \
   X(tf_topk) \
   X(tf_control_flow) \
-  X(tf_tensor_array)
+  X(tf_tensor_array) \
+  X(tf_shape) \
+  X(tf_array) \
+  X(tf_pad) \
+  X(tf_math)
 
 namespace qtune {
 class KernelRegistry;

@@ -1,5 +1,7 @@
 // Pad (opset 11+ input form: pads [x1_begin, x2_begin, ..., x1_end, ...],
-// optional constant value, optional axes) with constant, reflect and edge modes.
+// optional constant value, optional axes) with constant, reflect, edge and wrap
+// modes, plus "symmetric" (TF MirrorPad: the mirror includes the edge) for the
+// TF kernels.
 // Negative pads crop. Each output element maps back to one source coordinate.
 #include <algorithm>
 #include <cstring>
@@ -10,7 +12,7 @@
 namespace qtune {
 namespace {
 
-enum class PadMode { constant, reflect, edge, wrap };
+enum class PadMode { constant, reflect, edge, wrap, symmetric };
 
 class PadKernel : public Kernel {
 public:
@@ -24,6 +26,8 @@ public:
       mode_ = PadMode::edge;
     else if (m == "wrap")
       mode_ = PadMode::wrap;
+    else if (m == "symmetric")
+      mode_ = PadMode::symmetric;
     else
       throw UnsupportedError(fmt::format("{}: pad mode '{}' is not supported", n.describe(), m));
   }
@@ -88,6 +92,11 @@ private:
       int64_t period = 2 * (n - 1);
       i = ((i % period) + period) % period;
       return i < n ? i : period - i;
+    }
+    case PadMode::symmetric: {
+      int64_t period = 2 * n;
+      i = ((i % period) + period) % period;
+      return i < n ? i : period - 1 - i;
     }
     }
     return -1;

@@ -1,6 +1,6 @@
 // ReduceMean/Max/Min/Sum/Prod/L1/L2/LogSum/LogSumExp/SumSquare over a set of
 // axes (attribute, or input 1 as in ReduceSum-13 and all reductions from
-// opset 18), with keepdims and noop_with_empty_axes. Every output element
+// opset 18), with keepdims and noop_with_empty_axes; Min/Max also on bool. Every output element
 // reduces the same pattern of source offsets: offsets are precomputed once.
 #include <algorithm>
 #include <cmath>
@@ -40,7 +40,10 @@ public:
         out.push_back(1);
     }
     DType t = in[0].dtype();
-    if (t == DType::boolean || t == DType::string || t == DType::f16 || t == DType::bf16)
+    // bool Min/Max are TF's All/Any.
+    bool logical = red_ == Red::min || red_ == Red::max;
+    if ((t == DType::boolean && !logical) || t == DType::string || t == DType::f16 ||
+        t == DType::bf16)
       kernels::throw_dtype(node_, t);
     return {{t, noop_ ? s : out}};
   }
@@ -68,8 +71,7 @@ public:
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     kernels::dispatch_numeric(node_, in[0].dtype(), [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (!std::is_same_v<T, bool>)
-        reduce(in[0].data<T>(), out[0].data<T>());
+      reduce(in[0].data<T>(), out[0].data<T>());
     });
   }
 

@@ -88,17 +88,19 @@ void OnnxBacked::prepare(std::span<const Tensor> in) {
 
 void OnnxBacked::run(std::span<const Tensor> in, std::span<Tensor> out) {
   check(in);
-  std::vector<Tensor> views(out.size());
+  // Every ONNX output gets a buffer: absent TF outputs (unused Split parts)
+  // are written to scratch, so the ONNX kernel never sees a gap.
+  std::vector<Tensor> views(inner_types_.size());
   std::vector<size_t> converted;
-  for (size_t k = 0; k < out.size() && k < inner_types_.size(); ++k) {
-    if (!out[k].defined())
-      continue;
+  for (size_t k = 0; k < views.size(); ++k) {
     const TensorType &t = inner_types_[k];
-    if (t.dtype == out[k].dtype()) {
+    bool present = k < out.size() && out[k].defined();
+    if (present && t.dtype == out[k].dtype()) {
       views[k] = out[k].reshaped(t.shape);
     } else {
       views[k] = Tensor(t.dtype, t.shape);
-      converted.push_back(k);
+      if (present)
+        converted.push_back(k);
     }
   }
   inner_->run(onnx_inputs(in), views);

@@ -1,0 +1,275 @@
+// TF math ops: Cast (DstT; Truncate keeps the top bits on a cast to
+// bfloat16), Round (half to even; integers unchanged), the reductions
+// Sum/Prod/Max/Min/Mean/All/Any (reduction_indices input, keep_dims; an empty
+// axis list is the identity), Softmax / LogSoftmax (last axis), AddN, BiasAdd
+// (NHWC: last axis; NCHW: axis 1) through the ONNX kernels, and Dequantize
+// (MIN_COMBINED / MIN_FIRST / SCALED, per tensor or along axis).
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "runtime/kernels/tf_util.h"
+
+namespace qtune {
+namespace {
+
+using kernels::tf::OnnxBacked;
+namespace tfk = kernels::tf;
+
+class TfCastKernel : public Kernel {
+public:
+  TfCastKernel(const Node &n, const KernelEnv &)
+      : node_(n), to_(tfk::attr_dtype(n, "DstT", DType::undefined)),
+        truncate_(n.attr_int("Truncate", 0) != 0) {
+    if (to_ == DType::undefined)
+      throw InputError(n.describe() + ": needs the DstT attribute");
+    if (to_ == DType::string)
+      kernels::throw_dtype(n, to_);
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in[0].dtype() == DType::string)
+      kernels::throw_dtype(node_, in[0].dtype());
+    return {{to_, in[0].shape()}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (truncate_ && to_ == DType::bf16 && in[0].dtype() == DType::f32) {
+      const uint32_t *x = in[0].data<uint32_t>();
+      uint16_t *y = out[0].data<uint16_t>();
+      for (int64_t i = 0; i < in[0].numel(); ++i)
+        y[i] = static_cast<uint16_t>(x[i] >> 16);
+      return;
+    }
+    Tensor c = in[0].cast(to_);
+    std::memcpy(out[0].raw(), c.raw(), c.nbytes());
+  }
+
+private:
+  Node node_;
+  DType to_;
+  bool truncate_;
+};
+
+class TfRoundKernel : public Kernel {
+public:
+  TfRoundKernel(const Node &n, const KernelEnv &) : node_(n) {}
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in[0].dtype() == DType::boolean)
+      kernels::throw_dtype(node_, in[0].dtype());
+    return {{in[0].dtype(), in[0].shape()}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    kernels::dispatch_numeric(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *x = in[0].data<T>();
+      T *y = out[0].data<T>();
+      for (int64_t i = 0; i < in[0].numel(); ++i) {
+        if constexpr (std::is_floating_point_v<T>)
+          y[i] = std::nearbyint(x[i]); // the default rounding mode: half to even
+        else
+          y[i] = x[i];
+      }
+    });
+  }
+
+private:
+  Node node_;
+};
+
+// Sum/Prod/Max/Min/Mean and All/Any (bool Min/Max) as ONNX Reduce*.
+class TfReduceKernel : public OnnxBacked {
+public:
+  TfReduceKernel(const Node &n, const KernelEnv &env, std::string op, bool logical)
+      : OnnxBacked(n, env, !tfk::values_constant(n, env, {1})), op_(std::move(op)),
+        logical_(logical) {}
+
+protected:
+  Node onnx_node(std::span<const Tensor> in) override {
+    if (in.size() < 2)
+      throw InputError(node_.describe() + ": needs input and reduction_indices");
+    if (logical_ && in[0].dtype() != DType::boolean)
+      throw InputError(fmt::format("{}: input must be bool, got {}", node_.describe(),
+                                   dtype_name(in[0].dtype())));
+    if (!logical_ && in[0].dtype() == DType::boolean)
+      kernels::throw_dtype(node_, in[0].dtype());
+    if (in[1].rank() > 1)
+      throw InputError(fmt::format("{}: reduction_indices must be a vector, got {}",
+                                   node_.describe(), shape_str(in[1].shape())));
+    Node m = make_onnx(op_);
+    m.attrs["keepdims"] = node_.attr_int("keep_dims", 0);
+    m.attrs["noop_with_empty_axes"] = int64_t{1};
+    return m;
+  }
+  std::vector<Tensor> onnx_inputs(std::span<const Tensor> in) override {
+    return {in[0], in[1].reshaped({in[1].numel()})};
+  }
+
+private:
+  std::string op_;
+  bool logical_;
+};
+
+// Ops whose ONNX kernel takes the TF inputs as they are (Softmax: opset 13's
+// default axis is the last one, as in TF).
+class SameInputsKernel : public OnnxBacked {
+public:
+  SameInputsKernel(const Node &n, const KernelEnv &env, std::string op)
+      : OnnxBacked(n, env, false), op_(std::move(op)) {}
+
+protected:
+  Node onnx_node(std::span<const Tensor> in) override {
+    if (op_ == "Sum") // AddN: TF requires equal shapes, ONNX would broadcast
+      for (const Tensor &t : in)
+        if (t.shape() != in[0].shape())
+          throw InputError(fmt::format("{}: inputs {} and {} differ in shape", node_.describe(),
+                                       shape_str(in[0].shape()), shape_str(t.shape())));
+    return make_onnx(op_);
+  }
+
+private:
+  std::string op_;
+};
+
+class BiasAddKernel : public OnnxBacked {
+public:
+  BiasAddKernel(const Node &n, const KernelEnv &env)
+      : OnnxBacked(n, env, false), nchw_(n.attr_string("data_format", "NHWC") == "NCHW") {}
+
+protected:
+  Node onnx_node(std::span<const Tensor> in) override {
+    if (in.size() < 2 || in[1].rank() != 1 || in[0].rank() < 2)
+      throw InputError(node_.describe() + ": needs value of rank >= 2 and a bias vector");
+    int axis = nchw_ ? 1 : in[0].rank() - 1;
+    if (in[0].dim(axis) != in[1].dim(0))
+      throw InputError(fmt::format("{}: bias {} does not match dim {} of {}", node_.describe(),
+                                   shape_str(in[1].shape()), axis, shape_str(in[0].shape())));
+    bias_shape_.assign(in[0].rank() - axis, 1);
+    bias_shape_[0] = in[1].dim(0);
+    return make_onnx("Add");
+  }
+  std::vector<Tensor> onnx_inputs(std::span<const Tensor> in) override {
+    return {in[0], in[1].reshaped(bias_shape_)};
+  }
+
+private:
+  bool nchw_;
+  Shape bias_shape_;
+};
+
+enum class DqMode { min_combined, min_first, scaled };
+
+class DequantizeKernel : public Kernel {
+public:
+  DequantizeKernel(const Node &n, const KernelEnv &)
+      : node_(n), axis_(n.attr_int("axis", -1)), narrow_(n.attr_int("narrow_range", 0) != 0),
+        out_(tfk::attr_dtype(n, "dtype", DType::f32)) {
+    std::string mode = n.attr_string("mode", "MIN_COMBINED");
+    if (mode == "MIN_COMBINED")
+      mode_ = DqMode::min_combined;
+    else if (mode == "MIN_FIRST")
+      mode_ = DqMode::min_first;
+    else if (mode == "SCALED")
+      mode_ = DqMode::scaled;
+    else
+      throw UnsupportedError(fmt::format("{}: mode '{}' is not supported", n.describe(), mode));
+    if (out_ != DType::f32 && out_ != DType::bf16)
+      kernels::throw_dtype(n, out_);
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in.size() < 3)
+      throw InputError(node_.describe() + ": needs input, min_range and max_range");
+    DType t = in[0].dtype();
+    if (t != DType::u8 && t != DType::i8 && t != DType::u16 && t != DType::i16 && t != DType::i32)
+      kernels::throw_dtype(node_, t);
+    int64_t channels = 1;
+    if (axis_ != -1)
+      channels = in[0].dim(kernels::normalize_axis(node_, axis_, in[0].rank()));
+    if (in[1].numel() != channels || in[2].numel() != channels)
+      throw InputError(fmt::format("{}: min_range/max_range need {} values, got {} and {}",
+                                   node_.describe(), channels, in[1].numel(), in[2].numel()));
+    return {{out_, in[0].shape()}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    Tensor y = out_ == DType::f32 ? out[0] : Tensor(DType::f32, out[0].shape());
+    kernels::dispatch_numeric(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        dequantize(in[0].data<T>(), in, y.data<float>());
+    });
+    if (out_ != DType::f32) {
+      Tensor c = y.cast(out_);
+      std::memcpy(out[0].raw(), c.raw(), c.nbytes());
+    }
+  }
+
+private:
+  template <typename T> void dequantize(const T *x, std::span<const Tensor> in, float *y) const {
+    const Shape &s = in[0].shape();
+    int axis = axis_ == -1 ? -1 : kernels::normalize_axis(node_, axis_, in[0].rank());
+    int64_t inner = axis < 0 ? in[0].numel() : kernels::numel_after(s, axis);
+    int64_t channels = axis < 0 ? 1 : s[axis];
+    std::vector<float> lo = in[1].to_f32_vector(), hi = in[2].to_f32_vector();
+    for (int64_t i = 0; i < in[0].numel(); ++i) {
+      int64_t c = (i / inner) % channels;
+      y[i] = value(x[i], lo[c], hi[c]);
+    }
+  }
+
+  template <typename T> float value(T q, float lo, float hi) const {
+    constexpr double tmin = double(std::numeric_limits<T>::min());
+    constexpr double tmax = double(std::numeric_limits<T>::max());
+    constexpr double range = tmax - tmin;
+    switch (mode_) {
+    case DqMode::min_combined: {
+      double v = std::is_signed_v<T> ? double(q) + (range + 1) / 2 : double(q);
+      return float(lo + v * (double(hi) - lo) / range);
+    }
+    case DqMode::min_first: {
+      double steps = range + 1; // 1 << bits
+      double scale = (double(hi) - lo) * (steps / (steps - 1)) / steps;
+      return float(lo + (double(q) - tmin) * scale);
+    }
+    case DqMode::scaled: {
+      double min_t = tmin + (narrow_ ? 1 : 0);
+      double f = tmin == 0 ? hi / tmax : std::max(lo / min_t, hi / tmax);
+      return float(double(q) * float(f));
+    }
+    }
+    return 0;
+  }
+
+  Node node_;
+  int64_t axis_;
+  bool narrow_;
+  DType out_;
+  DqMode mode_ = DqMode::min_combined;
+};
+
+} // namespace
+
+void register_tf_math_kernels(KernelRegistry &r) {
+  r.add("Cast", tfk::factory<TfCastKernel>(), "tf");
+  r.add("Round", tfk::factory<TfRoundKernel>(), "tf");
+  const std::pair<const char *, const char *> reductions[] = {
+      {"Sum", "ReduceSum"}, {"Prod", "ReduceProd"}, {"Max", "ReduceMax"},
+      {"Min", "ReduceMin"}, {"Mean", "ReduceMean"},
+  };
+  for (const auto &[tf_op, onnx_op] : reductions)
+    r.add(tf_op, tfk::factory<TfReduceKernel>(std::string(onnx_op), false), "tf");
+  r.add("All", tfk::factory<TfReduceKernel>(std::string("ReduceMin"), true), "tf");
+  r.add("Any", tfk::factory<TfReduceKernel>(std::string("ReduceMax"), true), "tf");
+  r.add("Softmax", tfk::factory<SameInputsKernel>(std::string("Softmax")), "tf");
+  r.add("LogSoftmax", tfk::factory<SameInputsKernel>(std::string("LogSoftmax")), "tf");
+  r.add("AddN", tfk::factory<SameInputsKernel>(std::string("Sum")), "tf");
+  r.add("BiasAdd", tfk::factory<BiasAddKernel>(), "tf");
+  r.add("BiasAddV1", tfk::factory<BiasAddKernel>(), "tf");
+  r.add("Dequantize", tfk::factory<DequantizeKernel>(), "tf");
+}
+
+} // namespace qtune
