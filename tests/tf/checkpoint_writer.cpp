@@ -215,9 +215,14 @@ void write_bundle(const std::string &prefix,
   }
   if (!data)
     throw std::runtime_error("write_bundle: cannot write " + tf::bundle_data_path(prefix, 0, 1));
-  std::string index = build_table(table);
-  std::ofstream(prefix + ".index", std::ios::binary)
-      .write(index.data(), static_cast<std::streamsize>(index.size()));
+  write_table(prefix + ".index", table);
+}
+
+void write_table(const std::string &path,
+                 const std::vector<std::pair<std::string, std::string>> &sorted) {
+  std::string table = build_table(sorted);
+  std::ofstream(path, std::ios::binary)
+      .write(table.data(), static_cast<std::streamsize>(table.size()));
 }
 
 Tensor synthesize_variable(const std::string &name, DType dtype, const Shape &shape,

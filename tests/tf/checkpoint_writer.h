@@ -21,6 +21,11 @@ namespace qtune::test {
 void write_bundle(const std::string &prefix,
                   const std::vector<std::pair<std::string, Tensor>> &tensors);
 
+// A LevelDB-format table of `sorted` key/value pairs (keys in byte order) at
+// `path`: uncompressed blocks with CRC32C trailers, as TensorFlow writes .index.
+void write_table(const std::string &path,
+                 const std::vector<std::pair<std::string, std::string>> &sorted);
+
 // The deterministic value synthesize_checkpoint() gives variable `name`.
 Tensor synthesize_variable(const std::string &name, DType dtype, const Shape &shape,
                            uint32_t seed = 1);

@@ -7,6 +7,7 @@
 #include "checkpoint_writer.h"
 #include "frontends/tensorflow/tf_bundle.h"
 #include "frontends/tensorflow/tf_source.h"
+#include "qtune/error.h"
 #include "tf_test_util.h"
 
 using namespace qtune;
@@ -90,4 +91,33 @@ TEST(TfCheckpointWriter, SynthesizedOdApiCheckpointsLoad) {
     EXPECT_EQ(variable_nodes, static_cast<int>(listed.size()));
     fs::remove_all(dir);
   }
+}
+
+// A partitioned variable: the full tensor's entry lists its slices (stored under
+// other keys); the reader refuses it with a clear UnsupportedError.
+TEST(TfCheckpointWriter, PartitionedVariableIsUnsupported) {
+  fs::path dir = test::temp_dir("partitioned");
+  std::string prefix = (dir / "model").string();
+  tensorflow::BundleHeaderProto header;
+  header.set_num_shards(1);
+  tensorflow::BundleEntryProto full;
+  full.set_dtype(tensorflow::DT_FLOAT);
+  full.mutable_shape()->add_dim()->set_size(4);
+  for (int start : {0, 2}) {
+    auto *extent = full.add_slices()->add_extent();
+    extent->set_start(start);
+    extent->set_length(2);
+  }
+  test::write_table(prefix + ".index",
+                    {{"", header.SerializeAsString()}, {"w", full.SerializeAsString()}});
+  test::write_bytes(tf::bundle_data_path(prefix, 0, 1), "");
+  try {
+    tf::read_bundle(prefix);
+    ADD_FAILURE() << "partitioned variable accepted";
+  } catch (const UnsupportedError &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find(prefix + ".index"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'w' is partitioned into 2 slices"), std::string::npos) << msg;
+  }
+  fs::remove_all(dir);
 }
