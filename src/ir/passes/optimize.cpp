@@ -24,9 +24,12 @@ void optimize_graph(Graph &g, const ConstantEvaluator &eval, OptimizeLevel level
   std::vector<Pass> passes = {
       {"fold_constants", [&](Graph &x) { return fold_constants(x, eval); }},
       {"eliminate_dead_nodes", eliminate_dead_nodes},
+      {"optimize_transposes", optimize_transposes},
   };
-  if (level >= OptimizeLevel::fold_bn)
+  if (level >= OptimizeLevel::fold_bn) {
     passes.push_back({"fold_batchnorm", fold_batchnorm});
+    passes.push_back({"fold_conv_affine", fold_conv_affine});
+  }
   if (level >= OptimizeLevel::all) {
     passes.push_back({"fuse_matmul_add", fuse_matmul_add});
     passes.push_back({"fuse_activations", fuse_activations});

@@ -28,19 +28,24 @@ bool run_passes(Graph &graph, std::span<const Pass> passes, int max_rounds = 4);
 // The passes.
 bool eliminate_dead_nodes(Graph &graph); // nodes and initializers no output needs
 bool fold_constants(Graph &graph, const ConstantEvaluator &eval);
-bool fold_batchnorm(Graph &graph);    // Conv/Gemm -> BatchNormalization
+// NHWC graphs (TF import, tf2onnx): cancels, merges and pushes Transposes down
+// through layout-agnostic ops so convs meet without one between them.
+bool optimize_transposes(Graph &graph);
+bool fold_batchnorm(Graph &graph); // Conv/Gemm -> BatchNormalization
+// Conv + per-channel constant Add/Sub/Mul/Div (TF BiasAdd, decomposed batch norm).
+bool fold_conv_affine(Graph &graph);
 bool fuse_matmul_add(Graph &graph);   // 2-D MatMul + bias Add -> Gemm
 bool fuse_activations(Graph &graph);  // Conv/Gemm/MatMul + activation -> qtune:Fused*
 bool fuse_residual_add(Graph &graph); // FusedConv + Add (+Relu) -> FusedConv with sum
 
 enum class OptimizeLevel {
   none,    // nothing
-  basic,   // dead nodes, constant folding: the graph stays plain ONNX (for quantization)
+  basic,   // dead nodes, constant folding, transposes: the graph stays plain ONNX
   fold_bn, // basic + BatchNorm folding (still plain ONNX)
   all,     // + fusions into qtune:Fused* ops (for FP32 execution)
 };
 
-// The standard pipeline, in order: constant folding, dead nodes, BN folding,
+// The standard pipeline, in order: constant folding, dead nodes, transposes, BN folding,
 // MatMul+Add, activation fusion, residual fusion, dead nodes.
 void optimize_graph(Graph &graph, const ConstantEvaluator &eval,
                     OptimizeLevel level = OptimizeLevel::all);
