@@ -729,6 +729,16 @@ void TransposeOptimizer::visit(Node n, size_t index) {
   auto pending = pending_input_.find(index);
   if (pending != pending_input_.end())
     n.inputs.at(pending->second.first) = pending->second.second;
+  if (n.domain == "tf" && n.op_type == "Transpose" && n.num_inputs() == 2 &&
+      n.outputs.size() == 1) { // constant perm: the ONNX form the rules know
+    auto perm = const_ints(n, 1);
+    if (perm && valid_perm(*perm)) {
+      n.domain.clear();
+      n.inputs.resize(1);
+      n.attrs = {{"perm", *perm}};
+      changed_ = true;
+    }
+  }
   Perm q = transpose_perm(n);
   if (!q.empty()) {
     visit_transpose(std::move(n), std::move(q));
@@ -789,7 +799,8 @@ std::optional<Shape> TransposeOptimizer::dims_after_batch(const std::string &x,
 // reorders the K rows of the weights, so the Transpose goes and the weights
 // are permuted once: row of y's flat index -> row of x's flat index.
 bool TransposeOptimizer::try_flatten_into_matmul(const Node &n) {
-  if (!n.domain.empty() || (n.op_type != "Reshape" && n.op_type != "Flatten"))
+  bool tf_reshape = n.domain == "tf" && n.op_type == "Reshape";
+  if (!tf_reshape && (!n.domain.empty() || (n.op_type != "Reshape" && n.op_type != "Flatten")))
     return false;
   Perm p = perm_of(n.inputs.at(0));
   const std::string &y = n.outputs.at(0);
@@ -815,7 +826,7 @@ bool TransposeOptimizer::try_flatten_into_matmul(const Node &n) {
   if (n.op_type == "Reshape") {
     auto s = const_ints(n, 1);
     if (!s || s->size() != 2 || n.attr_int("allowzero", 0) ||
-        !((*s)[1] == k || ((*s)[0] == 0 && (*s)[1] == -1)))
+        !((*s)[1] == k || (!tf_reshape && (*s)[0] == 0 && (*s)[1] == -1)))
       return false;
   }
   auto xs = dims_after_batch(x, n.inputs[0], p, k);
@@ -859,8 +870,11 @@ bool TransposeOptimizer::try_flatten_into_matmul(const Node &n) {
   pending_input_[ci] = {1, set_const(mm.inputs[1] + "/nchw_rows", std::move(nw))};
   Node m = n;
   m.inputs[0] = x;
-  if (n.op_type == "Reshape") // [0, K]: a sample of any other size fails loudly
+  if (n.op_type == "Reshape") { // ONNX [0, K]: a sample of any other size fails loudly
+    m.domain.clear();
+    m.attrs.clear();
     m.inputs[1] = set_const(n.name + "/shape_nchw", Tensor::from_vector<int64_t>({2}, {0, k}));
+  }
   emit(std::move(m));
   changed_ = true;
   return true;
@@ -896,7 +910,7 @@ void TransposeOptimizer::revert() {
 bool TransposeOptimizer::run() {
   int before = 0;
   for (const auto &n : g_.nodes) {
-    before += !transpose_perm(n).empty();
+    before += n.op_type == "Transpose";
     for (const auto &o : n.outputs)
       used_names_.insert(o);
     used_names_.insert(n.name);
@@ -929,7 +943,7 @@ bool TransposeOptimizer::run() {
   remove_unused_transposes();
   int after = 0;
   for (const auto &n : out_)
-    after += !transpose_perm(n).empty();
+    after += n.op_type == "Transpose";
   if (after > before) { // a push that did not pay off somewhere: keep the original
     revert();
     return false;
