@@ -1,9 +1,10 @@
 // TF math ops: Cast (DstT; Truncate keeps the top bits on a cast to
-// bfloat16), Round (half to even; integers unchanged), the reductions
+// bfloat16), Round (half to even; integers unchanged), Rsqrt, Square, the reductions
 // Sum/Prod/Max/Min/Mean/All/Any (reduction_indices input, keep_dims; an empty
 // axis list is the identity), Softmax / LogSoftmax (last axis), AddN, BiasAdd
 // (NHWC: last axis; NCHW: axis 1) through the ONNX kernels, and Dequantize
-// (MIN_COMBINED / MIN_FIRST / SCALED, per tensor or along axis).
+// (MIN_COMBINED / MIN_FIRST with the minimum rounded to a whole step /
+// SCALED, per tensor or along axis).
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -52,14 +53,19 @@ private:
   bool truncate_;
 };
 
-class TfRoundKernel : public Kernel {
+enum class Unary { round, rsqrt, square };
+
+// Round (half to even; integers unchanged), and Rsqrt (1 / sqrt(x), floats)
+// and Square (x * x), the pieces of l2_normalize ONNX has no single op for.
+class TfUnaryKernel : public Kernel {
 public:
-  TfRoundKernel(const Node &n, const KernelEnv &) : node_(n) {}
+  TfUnaryKernel(const Node &n, const KernelEnv &, Unary op) : node_(n), op_(op) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
-    if (in[0].dtype() == DType::boolean)
-      kernels::throw_dtype(node_, in[0].dtype());
-    return {{in[0].dtype(), in[0].shape()}};
+    DType t = in[0].dtype();
+    if (t == DType::boolean || (op_ == Unary::rsqrt && t != DType::f32 && t != DType::f64))
+      kernels::throw_dtype(node_, t);
+    return {{t, in[0].shape()}};
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
@@ -67,17 +73,23 @@ public:
       using T = decltype(tag);
       const T *x = in[0].data<T>();
       T *y = out[0].data<T>();
-      for (int64_t i = 0; i < in[0].numel(); ++i) {
-        if constexpr (std::is_floating_point_v<T>)
-          y[i] = std::nearbyint(x[i]); // the default rounding mode: half to even
-        else
-          y[i] = x[i];
-      }
+      for (int64_t i = 0; i < in[0].numel(); ++i)
+        y[i] = apply(x[i]);
     });
   }
 
 private:
+  template <typename T> T apply(T v) const {
+    if (op_ == Unary::square)
+      return static_cast<T>(v * v);
+    if constexpr (std::is_floating_point_v<T>)
+      return op_ == Unary::round ? std::nearbyint(v) // default rounding mode: half to even
+                                 : T(1) / std::sqrt(v);
+    return v; // integer Round
+  }
+
   Node node_;
+  Unary op_;
 };
 
 // Sum/Prod/Max/Min/Mean and All/Any (bool Min/Max) as ONNX Reduce*.
@@ -221,24 +233,26 @@ private:
     }
   }
 
+  // Float arithmetic in the order TensorFlow's CPU kernel uses.
   template <typename T> float value(T q, float lo, float hi) const {
-    constexpr double tmin = double(std::numeric_limits<T>::min());
-    constexpr double tmax = double(std::numeric_limits<T>::max());
-    constexpr double range = tmax - tmin;
+    constexpr float tmin = float(std::numeric_limits<T>::min());
+    constexpr float tmax = float(std::numeric_limits<T>::max());
+    const float scale = (hi - lo) / (tmax - tmin);
     switch (mode_) {
     case DqMode::min_combined: {
-      double v = std::is_signed_v<T> ? double(q) + (range + 1) / 2 : double(q);
-      return float(lo + v * (double(hi) - lo) / range);
+      const float half = std::is_signed_v<T> ? (tmax - tmin + 1) / 2 : 0.f;
+      return (float(q) + half) * scale + lo;
     }
     case DqMode::min_first: {
-      double steps = range + 1; // 1 << bits
-      double scale = (double(hi) - lo) * (steps / (steps - 1)) / steps;
-      return float(lo + (double(q) - tmin) * scale);
+      // The minimum is first rounded to a whole number of steps, so that
+      // a real 0 has an exact quantized value.
+      const float lo_rounded = hi == lo ? lo : std::round(lo / scale) * scale;
+      return (float(q) - tmin) * scale + lo_rounded;
     }
     case DqMode::scaled: {
-      double min_t = tmin + (narrow_ ? 1 : 0);
-      double f = tmin == 0 ? hi / tmax : std::max(lo / min_t, hi / tmax);
-      return float(double(q) * float(f));
+      const float min_t = tmin + (narrow_ ? 1 : 0);
+      const float f = tmin == 0 ? hi / tmax : std::max(lo / min_t, hi / tmax);
+      return float(q) * f;
     }
     }
     return 0;
@@ -255,7 +269,9 @@ private:
 
 void register_tf_math_kernels(KernelRegistry &r) {
   r.add("Cast", tfk::factory<TfCastKernel>(), "tf");
-  r.add("Round", tfk::factory<TfRoundKernel>(), "tf");
+  r.add("Round", tfk::factory<TfUnaryKernel>(Unary::round), "tf");
+  r.add("Rsqrt", tfk::factory<TfUnaryKernel>(Unary::rsqrt), "tf");
+  r.add("Square", tfk::factory<TfUnaryKernel>(Unary::square), "tf");
   const std::pair<const char *, const char *> reductions[] = {
       {"Sum", "ReduceSum"}, {"Prod", "ReduceProd"}, {"Max", "ReduceMax"},
       {"Min", "ReduceMin"}, {"Mean", "ReduceMean"},
