@@ -221,3 +221,43 @@ TEST(TfCheckpoint, DamagedFilesAreOneLineInputErrors) {
   EXPECT_NE(msg.find("'checkpoint' file"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
+
+// Any single flipped bit or truncation of a real index (plain and snappy-compressed)
+// is either harmless or a qtune error: never a crash, a hang or a huge allocation.
+TEST(TfCheckpoint, EveryDamagedIndexByteIsCaught) {
+  fs::path dir = test::temp_dir("flips");
+  for (const std::string &src : {tf_data(kRegression + "checkpoint/model"),
+                                 tf_data(kHalfPlusTwo + "/variables/variables")}) {
+    SCOPED_TRACE(src);
+    std::string prefix = (dir / "v").string();
+    fs::copy_file(src + ".data-00000-of-00001", prefix + ".data-00000-of-00001",
+                  fs::copy_options::overwrite_existing);
+    const std::string good = test::read_bytes(src + ".index");
+    const auto reference = tf::read_bundle(src);
+    int caught = 0, harmless = 0;
+    auto check = [&](const std::string &bytes) {
+      test::write_bytes(prefix + ".index", bytes);
+      try {
+        auto vars = tf::read_bundle(prefix);
+        ASSERT_EQ(vars.size(), reference.size());
+        for (const auto &[name, t] : reference)
+          ASSERT_EQ(vars.at(name).to_f32_vector(), t.to_f32_vector()) << name;
+        ++harmless;
+      } catch (const Error &) {
+        ++caught;
+      }
+    };
+    for (size_t i = 0; i < good.size(); ++i) { // one bit of every byte
+      std::string bad = good;
+      bad[i] = static_cast<char>(bad[i] ^ (1 << (i * 3 % 8)));
+      check(bad);
+    }
+    for (size_t n = 0; n < good.size(); ++n)
+      check(good.substr(0, n));
+    EXPECT_EQ(caught + harmless, static_cast<int>(good.size()) * 2);
+    // Harmless: flips in the footer's zero padding and in the metaindex block,
+    // which a TensorBundle does not use; everything else is caught.
+    EXPECT_GT(caught, static_cast<int>(good.size()) * 3 / 2);
+  }
+  fs::remove_all(dir);
+}

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "frontends/tensorflow/tf_io.h"
 #include "frontends/tensorflow/tf_source.h"
 #include "frontends/tensorflow/tf_table.h"
 #include "ir/crc32c.h"
@@ -162,18 +163,21 @@ Tensor read_tensor(const std::string &name, const tensorflow::BundleEntryProto &
     throw UnsupportedError(fmt::format("{}: tensor '{}': {}", index.path, name, err.what()));
   }
   Shape shape;
-  for (const auto &d : e.shape().dim()) {
-    if (d.size() < 0)
-      throw InputError(fmt::format("{}: tensor '{}' has an unknown dimension", index.path, name));
+  for (const auto &d : e.shape().dim())
     shape.push_back(d.size());
-  }
+  std::string where = fmt::format("{}: tensor '{}'", index.path, name);
+  const uint64_t numel = static_cast<uint64_t>(checked_numel(shape, where));
+  const auto size = static_cast<uint64_t>(e.size());
+  // Checked against the entry's byte count (and that against the shard's size)
+  // before anything is allocated: a damaged index must not ask for terabytes.
+  if (dtype != DType::string && size != numel * dtype_size(dtype))
+    throw InputError(fmt::format("{} records {} bytes, its shape {} of {} needs {}", where,
+                                 e.size(), shape_str(shape), dtype_name(dtype),
+                                 numel * dtype_size(dtype)));
+  if (dtype == DType::string && numel + 4 > size) // a length byte per string + checksum
+    throw InputError(fmt::format("{}: {} bytes cannot hold {} strings", where, e.size(), numel));
+  std::string bytes = shards.read(e.shard_id(), static_cast<uint64_t>(e.offset()), size, name);
   Tensor t(dtype, shape);
-  if (dtype != DType::string && static_cast<uint64_t>(e.size()) != t.nbytes())
-    throw InputError(fmt::format("{}: tensor '{}' records {} bytes, its shape {} of {} needs {}",
-                                 index.path, name, e.size(), shape_str(shape), dtype_name(dtype),
-                                 t.nbytes()));
-  std::string bytes = shards.read(e.shard_id(), static_cast<uint64_t>(e.offset()),
-                                  static_cast<uint64_t>(e.size()), name);
   std::string shard_path = bundle_data_path(prefix, e.shard_id(), index.header.num_shards());
   uint32_t expected = crc32c_unmask(e.crc32c());
   if (dtype == DType::string) {

@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
@@ -113,6 +114,20 @@ void parse_text_proto(const std::string &text, pb::Message &msg, const std::stri
   if (!parser.ParseFromString(text, &msg))
     throw InputError(fmt::format("{}: not a valid text-format {} ({})", path, what,
                                  errors.first.empty() ? "parse failed" : errors.first));
+}
+
+int64_t checked_numel(const std::vector<int64_t> &shape, const std::string &where) {
+  constexpr int64_t kMax = int64_t(1) << 56; // any real tensor is far smaller
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      throw InputError(fmt::format("{}: negative dimension {}", where, d));
+    if (d > 0 && n > kMax / d)
+      throw InputError(
+          fmt::format("{}: shape [{}] has too many elements", where, fmt::join(shape, ",")));
+    n *= d;
+  }
+  return n;
 }
 
 std::string strip_output_zero(const std::string &tensor_name) {

@@ -1,7 +1,9 @@
 #pragma once
 // File and protobuf helpers the TensorFlow readers share (internal).
+#include <cstdint>
 #include <google/protobuf/message.h>
 #include <string>
+#include <vector>
 
 #include "proto/tf_graph.pb.h"
 
@@ -20,6 +22,10 @@ void parse_binary_proto(const std::string &bytes, google::protobuf::Message &msg
 // line:column on failure.
 void parse_text_proto(const std::string &text, google::protobuf::Message &msg,
                       const std::string &path, const std::string &what);
+
+// Elements of `shape`; InputError naming `where` when a dimension is negative or
+// the product overflows (damaged files must fail before anything is allocated).
+int64_t checked_numel(const std::vector<int64_t> &shape, const std::string &where);
 
 // "name:0" -> "name"; "name:1" stays.
 std::string strip_output_zero(const std::string &tensor_name);

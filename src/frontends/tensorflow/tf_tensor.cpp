@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "frontends/tensorflow/tf_io.h"
 #include "frontends/tensorflow/tf_source.h"
 #include "qtune/error.h"
 
@@ -13,6 +14,7 @@ namespace qtune::tf {
 namespace {
 
 constexpr int kRefOffset = 100; // DT_FLOAT_REF = DT_FLOAT + 100 ...
+constexpr uint64_t kMaxBroadcastBytes = uint64_t(1) << 31;
 
 struct TypePair {
   int tf;
@@ -133,16 +135,23 @@ Tensor tensor_from_tf(const tensorflow::TensorProto &p, const std::string &where
   } catch (const UnsupportedError &e) {
     throw UnsupportedError(fmt::format("{}: {}", where, e.what()));
   }
-  Tensor t(dtype, shape_of(p, where));
+  Shape shape = shape_of(p, where);
+  const int64_t numel = checked_numel(shape, where);
+  const uint64_t nbytes = uint64_t(numel) * dtype_size(dtype);
   const std::string &content = p.tensor_content();
   if (content.empty() || dtype == DType::string) {
+    // Values repeated to fill the shape: refuse absurd sizes before allocating.
+    if (nbytes > kMaxBroadcastBytes)
+      throw InputError(fmt::format("{}: constant of shape {} ({} bytes) is too large", where,
+                                   shape_str(shape), nbytes));
+    Tensor t(dtype, std::move(shape));
     fill_typed(t, p, where);
     return t;
   }
-  if (content.size() != t.nbytes())
+  if (content.size() != nbytes)
     throw InputError(fmt::format("{}: tensor_content has {} bytes, shape {} of {} needs {}", where,
-                                 content.size(), shape_str(t.shape()), dtype_name(dtype),
-                                 t.nbytes()));
+                                 content.size(), shape_str(shape), dtype_name(dtype), nbytes));
+  Tensor t(dtype, std::move(shape));
   std::memcpy(t.raw(), content.data(), content.size());
   return t;
 }

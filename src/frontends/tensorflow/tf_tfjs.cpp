@@ -71,7 +71,7 @@ DType tfjs_dtype(const std::string &name, const std::string &where) {
 }
 
 // `n` bytes of the group for the weight at `where`; InputError when they run out.
-const char *take(GroupBytes &g, size_t n, const std::string &where) {
+const char *take(GroupBytes &g, uint64_t n, const std::string &where) {
   if (n > g.bytes.size() - g.pos)
     throw InputError(fmt::format("{}: needs bytes [{}, {}) of its weight files ({}) but they hold "
                                  "{} bytes",
@@ -83,6 +83,10 @@ const char *take(GroupBytes &g, size_t n, const std::string &where) {
 
 // String weights: each element a little-endian uint32 byte count, then the bytes.
 Tensor string_weight(Shape shape, GroupBytes &g, const std::string &where) {
+  const uint64_t n = uint64_t(checked_numel(shape, where));
+  if (4 * n > g.bytes.size() - g.pos) // a 4-byte length per string, before allocating
+    throw InputError(fmt::format("{}: {} strings need at least {} bytes, {} are left", where, n,
+                                 4 * n, g.bytes.size() - g.pos));
   Tensor t(DType::string, std::move(shape));
   for (auto &s : t.strings) {
     const auto *len = reinterpret_cast<const uint8_t *>(take(g, 4, where));
@@ -95,8 +99,9 @@ Tensor string_weight(Shape shape, GroupBytes &g, const std::string &where) {
 Tensor dequantize(const json &q, Shape shape, DType original, GroupBytes &g,
                   const std::string &where) {
   DType stored = tfjs_dtype(q.value("dtype", ""), where + " quantization");
+  const char *bytes = take(g, uint64_t(checked_numel(shape, where)) * dtype_size(stored), where);
   Tensor raw(stored, shape);
-  std::memcpy(raw.raw(), take(g, raw.nbytes(), where), raw.nbytes());
+  std::memcpy(raw.raw(), bytes, raw.nbytes());
   if (stored == DType::f16)
     return raw.cast(original);
   if (stored != DType::u8 && stored != DType::u16)
@@ -121,8 +126,9 @@ Tensor read_weight(const json &w, GroupBytes &g, const std::string &where) {
     return dequantize(w["quantization"], std::move(shape), dtype, g, where);
   if (dtype == DType::string)
     return string_weight(std::move(shape), g, where);
+  const char *bytes = take(g, uint64_t(checked_numel(shape, where)) * dtype_size(dtype), where);
   Tensor t(dtype, std::move(shape));
-  std::memcpy(t.raw(), take(g, t.nbytes(), where), t.nbytes());
+  std::memcpy(t.raw(), bytes, t.nbytes());
   return t;
 }
 
