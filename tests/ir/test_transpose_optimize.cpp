@@ -233,6 +233,18 @@ const Case kCases[] = {
      },
      2, // input, and Unsqueeze's output (5-D); ArgMax over C reads NCHW directly
      {}},
+    {"qdq_between_convs",
+     [] {
+       Builder b({1, 6, 6, 3});
+       auto c = b.add("Relu", {b.conv("x", 3, 4)});
+       auto scale = b.constant(Tensor::scalar_f32(0.05f));
+       auto zp = b.constant(Tensor::from_vector<uint8_t>({}, {0}));
+       auto q = b.add("QuantizeLinear", {c, scale, zp});
+       auto d = b.add("DequantizeLinear", {q, scale, zp});
+       return b.done({b.conv(d, 4, 2)});
+     },
+     2,
+     {}},
 };
 
 class TransposeCases : public ::testing::TestWithParam<Case> {};
