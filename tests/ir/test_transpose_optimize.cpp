@@ -294,6 +294,38 @@ TEST(TransposeOptimize, FlattenIntoDenseFoldsIntoWeightRows) {
   }
 }
 
+// TF 2 Keras Flatten: the target shape [batch, -1] is computed from the NHWC
+// value (Shape -> Slice -> Squeeze -> Unsqueeze -> Concat with [-1]).
+TEST(TransposeOptimize, DynamicFlattenShapeFromNhwcValue) {
+  Builder b({2, 4, 5, 3});
+  auto c = b.conv("x", 3, 6);
+  auto shape = b.add("Shape", {c});
+  auto n = b.add("Slice", {shape, b.ints({0}), b.ints({1})});
+  n = b.add("Squeeze", {n, b.ints({0})});
+  n = b.add("Unsqueeze", {n, b.ints({0})});
+  auto target = b.add("Concat", {n, b.ints({-1})}, {{"axis", int64_t{0}}});
+  auto f = b.add("Reshape", {c, target});
+  Graph g = b.done({b.add("MatMul", {f, b.constant(test::random_tensor({120, 7}, 5))})});
+  Tensor x = test::random_tensor({2, 4, 5, 3}, 3);
+  auto want = run(g, x);
+  optimize_graph_with_runtime(g, OptimizeLevel::all);
+  EXPECT_EQ(count_op(g, "Transpose"), 1) << ops_of(g);
+  EXPECT_EQ(count_op(g, "Shape"), 0) << ops_of(g);
+  expect_equal(want, run(g, x));
+}
+
+TEST(TransposeOptimize, ShapeOfTransposedValue) {
+  Builder b({2, 4, 5, 3});
+  auto c = b.conv("x", 3, 6);
+  auto r = b.add("Relu", {c});
+  Graph g = b.done({b.add("Shape", {r}), b.conv(r, 6, 2)});
+  Tensor x = test::random_tensor({2, 4, 5, 3}, 3);
+  auto want = run(g, x);
+  EXPECT_TRUE(optimize_transposes(g));
+  EXPECT_EQ(count_op(g, "Transpose"), 2) << ops_of(g);
+  expect_equal(want, run(g, x));
+}
+
 TEST(TransposeOptimize, PushThatWouldAddTransposesIsUndone) {
   // One NHWC value read by two graph outputs through different unary ops:
   // pushing would need two Transposes instead of one.

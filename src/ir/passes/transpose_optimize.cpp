@@ -288,6 +288,8 @@ private:
                                         int64_t k) const;
   int64_t channels_of(const std::string &v, int depth) const;
   bool try_flatten_into_matmul(const Node &n);
+  bool try_shape_of_transpose(const Node &n);
+  std::optional<Shape> small_shape(const std::string &v, int depth) const;
   void record_permuted_info(const std::string &from, const std::string &to, const Perm &p);
   void remove_unused_transposes();
   void revert();
@@ -747,7 +749,7 @@ void TransposeOptimizer::visit(Node n, size_t index) {
   auto kind = kind_of(n);
   if (kind && try_push(n, *kind))
     return;
-  if (try_flatten_into_matmul(n))
+  if (try_flatten_into_matmul(n) || try_shape_of_transpose(n))
     return;
   emit(std::move(n));
 }
@@ -794,6 +796,114 @@ std::optional<Shape> TransposeOptimizer::dims_after_batch(const std::string &x,
   return std::nullopt;
 }
 
+// Shape(Transpose(x, p)) == Gather(Shape(x), p): the Shape stops holding the
+// Transpose alive (TF Flatten computes its target shape from the NHWC value).
+bool TransposeOptimizer::try_shape_of_transpose(const Node &n) {
+  if (n.op_type != "Shape" || !n.domain.empty() || n.has_attr("start") || n.has_attr("end") ||
+      n.outputs.size() != 1)
+    return false;
+  Perm p = perm_of(n.inputs.at(0));
+  if (p.empty())
+    return false;
+  Node shape = n;
+  shape.inputs[0] = out_[producer_.at(n.inputs[0])].inputs[0];
+  shape.outputs[0] = fresh(n.outputs[0] + "/nchw");
+  Node gather;
+  gather.name = fresh(n.name + "/perm");
+  gather.op_type = "Gather";
+  gather.inputs = {shape.outputs[0], set_const(n.name + "/perm", Tensor::from_vector<int64_t>(
+                                                                     {(int64_t)p.size()}, p))};
+  gather.outputs = {n.outputs[0]};
+  gather.attrs["axis"] = int64_t{0};
+  emit(std::move(shape));
+  emit(std::move(gather));
+  changed_ = true;
+  return true;
+}
+
+// Static shape of a small integer tensor computed from shapes (Shape, Slice,
+// Squeeze, Unsqueeze, Concat, Gather, Cast): how TF graphs build the target
+// of a Reshape. nullopt when not known.
+std::optional<Shape> TransposeOptimizer::small_shape(const std::string &v, int depth) const {
+  if (const Tensor *t = g_.initializer(v))
+    return t->shape();
+  auto it = producer_.find(v);
+  if (it == producer_.end() || depth > 32)
+    return std::nullopt;
+  const Node &n = out_[it->second];
+  if (!n.domain.empty() || n.inputs.empty())
+    return std::nullopt;
+  const std::string &op = n.op_type;
+  if (op == "Shape" && !n.has_attr("start") && !n.has_attr("end")) {
+    Perm p = perm_of(n.inputs[0]);
+    const ValueInfo *vi = find_info(n.inputs[0]);
+    if (!p.empty())
+      return Shape{static_cast<int64_t>(p.size())};
+    if (vi && vi->has_shape)
+      return Shape{static_cast<int64_t>(vi->dims.size())};
+    return std::nullopt;
+  }
+  if (op == "Cast" || op == "Identity")
+    return small_shape(n.inputs[0], depth + 1);
+  if (op == "Gather" && n.inputs.size() == 2 && n.attr_int("axis", 0) == 0) {
+    auto data = small_shape(n.inputs[0], depth + 1);
+    auto src = producer_.find(n.inputs[0]);
+    bool from_shape = src != producer_.end() && out_[src->second].op_type == "Shape" &&
+                      out_[src->second].domain.empty();
+    const Tensor *idx = g_.initializer(n.inputs[1]);
+    if (((data && data->size() == 1) || from_shape) && idx)
+      return idx->shape();
+    return std::nullopt;
+  }
+  if (op == "Unsqueeze" || op == "Squeeze") {
+    auto in = small_shape(n.inputs[0], depth + 1);
+    auto axes = const_ints(n, 1);
+    if (!in || !axes)
+      return std::nullopt;
+    Shape out = *in;
+    std::vector<int64_t> a = *axes;
+    std::sort(a.begin(), a.end());
+    if (op == "Unsqueeze") {
+      for (int64_t x : a) {
+        if (x < 0 || x > static_cast<int64_t>(out.size()))
+          return std::nullopt; // negative axes: not needed here
+        out.insert(out.begin() + x, 1);
+      }
+      return out;
+    }
+    for (size_t k = a.size(); k-- > 0;) {
+      auto x = norm_axis(a[k], static_cast<int64_t>(out.size()));
+      if (!x || out[*x] != 1)
+        return std::nullopt;
+      out.erase(out.begin() + *x);
+    }
+    return out;
+  }
+  if (op == "Concat" && n.attr_int("axis", 0) == 0) {
+    int64_t total = 0;
+    for (const auto &in : n.inputs) {
+      auto s = small_shape(in, depth + 1);
+      if (!s || s->size() != 1)
+        return std::nullopt;
+      total += (*s)[0];
+    }
+    return Shape{total};
+  }
+  if (op == "Slice") { // 1-D, constant bounds, step 1
+    auto in = small_shape(n.inputs[0], depth + 1);
+    auto st = const_ints(n, 1), en = const_ints(n, 2);
+    if (!in || in->size() != 1 || !st || !en || st->size() != 1 || en->size() != 1)
+      return std::nullopt;
+    if ((n.has_input(3) && const_ints(n, 3) != std::vector<int64_t>{0}) ||
+        (n.has_input(4) && const_ints(n, 4) != std::vector<int64_t>{1}))
+      return std::nullopt;
+    const int64_t len = (*in)[0];
+    auto clamp = [&](int64_t x) { return std::clamp(x < 0 ? x + len : x, int64_t{0}, len); };
+    return Shape{std::max<int64_t>(0, clamp((*en)[0]) - clamp((*st)[0]))};
+  }
+  return std::nullopt;
+}
+
 // Flatten (Keras Flatten after NHWC convs): Reshape(Transpose(x, p), [N, K])
 // -> MatMul/Gemm with constant weights. Flattening x itself instead only
 // reorders the K rows of the weights, so the Transpose goes and the weights
@@ -823,12 +933,12 @@ bool TransposeOptimizer::try_flatten_into_matmul(const Node &n) {
   if (!w || w->rank() != 2 || w->dtype() == DType::string)
     return false;
   const int64_t k = w->dim(trans_b ? 1 : 0);
-  if (n.op_type == "Reshape") {
-    auto s = const_ints(n, 1);
-    if (!s || s->size() != 2 || n.attr_int("allowzero", 0) ||
-        !((*s)[1] == k || (!tf_reshape && (*s)[0] == 0 && (*s)[1] == -1)))
-      return false;
-  }
+  // Any 2-element target shape: for the Dense to accept it the result is
+  // [a, K]; the rewrite's [0, K] is [N, K] exactly when a == N, and fails
+  // loudly (sample size is not K) in every other case.
+  if (n.op_type == "Reshape" &&
+      (n.attr_int("allowzero", 0) || small_shape(n.inputs.at(1), 0) != Shape{2}))
+    return false;
   auto xs = dims_after_batch(x, n.inputs[0], p, k);
   if (!xs || shape_numel(*xs) != k)
     return false;
