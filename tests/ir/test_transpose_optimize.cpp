@@ -48,6 +48,15 @@ struct Builder {
     g.nodes.push_back(n);
     return n.outputs[0];
   }
+  std::string tf(const std::string &op, std::vector<std::string> in,
+                 std::map<std::string, Attribute> attrs = {}) {
+    std::string y = add(op, std::move(in), std::move(attrs));
+    g.nodes.back().domain = "tf";
+    return y;
+  }
+  std::string i32(Shape shape, std::vector<int32_t> v) {
+    return constant(Tensor::from_vector<int32_t>(std::move(shape), v));
+  }
   std::string constant(Tensor t) {
     std::string name = "c" + std::to_string(g.initializers.size());
     g.initializers[name] = std::move(t);
@@ -232,6 +241,20 @@ const Case kCases[] = {
        return b.done({u, a});
      },
      2, // input, and Unsqueeze's output (5-D); ArgMax over C reads NCHW directly
+     {}},
+    {"tf_domain_pad_concat_mean",
+     [] {
+       Builder b({1, 6, 6, 3});
+       auto a = b.conv("x", 3, 4);
+       auto p = b.tf("Pad", {a, b.i32({4, 2}, {0, 0, 1, 1, 1, 1, 0, 0})});
+       auto c = b.conv(p, 4, 4, 0);
+       auto t = b.tf("Transpose", {"x", b.i32({4}, {0, 1, 2, 3})}); // identity perm
+       auto cat = b.tf("ConcatV2", {c, a, t, b.i32({}, {-1})});
+       auto m = b.tf("Mean", {cat, b.i32({2}, {1, 2})}, {{"keep_dims", int64_t{0}}});
+       auto k = b.tf("Max", {cat, b.i32({2}, {2, 1})}, {{"keep_dims", int64_t{1}}});
+       return b.done({m, b.tf("Squeeze", {k}, {{"squeeze_dims", Ints{1, -2}}})});
+     },
+     1,
      {}},
     {"qdq_between_convs",
      [] {

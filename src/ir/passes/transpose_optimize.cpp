@@ -672,6 +672,8 @@ bool TransposeOptimizer::try_push(const Node &n, Kind kind) {
       plan.push_back({i, "", {}, std::move(t)});
     } else if (q.size() == r) { // another layout: one composed Transpose
       plan.push_back({i, out_[producer_.at(v)].inputs[0], compose(q, inv), std::nullopt});
+    } else if (auto known = transposes_.find({v, inv}); known != transposes_.end()) {
+      plan.push_back({i, known->second, {}, std::nullopt}); // already transposed: free
     } else {
       auto s = passes::known_shape(g_, v);
       if (!s || s->size() != r)
