@@ -261,3 +261,18 @@ TEST(TfCheckpoint, EveryDamagedIndexByteIsCaught) {
   }
   fs::remove_all(dir);
 }
+
+// A `checkpoint` file written on the training machine names an absolute path that
+// no longer exists: the prefix beside the file is used (as copied model-zoo
+// folders need).
+TEST(TfCheckpoint, StateFileWithAbsolutePathFromElsewhere) {
+  fs::path dir = test::temp_dir("moved");
+  copy_regression_checkpoint(dir);
+  test::write_bytes((dir / "checkpoint").string(),
+                    "model_checkpoint_path: \"/no/such/train/dir/model\"\n"
+                    "all_model_checkpoint_paths: \"/no/such/train/dir/model\"\n");
+  tf::ModelSource src = tf::read_checkpoint(dir.string());
+  EXPECT_EQ(src.path, (dir / "model").string());
+  EXPECT_EQ(src.variables.size(), 2u);
+  fs::remove_all(dir);
+}

@@ -36,7 +36,15 @@ std::string prefix_from_state_file(const fs::path &dir) {
   if (close == std::string::npos)
     throw InputError(fmt::format("{}: no model_checkpoint_path line", state.string()));
   fs::path p = text.substr(open + 1, close - open - 1);
-  return (p.is_absolute() ? p : dir / p).string();
+  if (!p.is_absolute())
+    return (dir / p).string();
+  // An absolute path written on the training machine: the files moved with the
+  // `checkpoint` file, so look beside it when the recorded place is gone.
+  std::error_code ec;
+  fs::path moved = dir / p.filename();
+  if (!fs::exists(p.string() + ".index", ec) && fs::exists(moved.string() + ".index", ec))
+    return moved.string();
+  return p.string();
 }
 
 std::string checkpoint_prefix(const std::string &prefix_or_dir) {
