@@ -201,6 +201,23 @@ TEST(TfFrozenGraph, GarbageIsOneLineInputError) {
   fs::remove_all(d);
 }
 
+// Fields our proto leaves undeclared (function library, debug info, newer NodeDef
+// fields) are skipped in text format, as in the binary parser.
+TEST(TfFrozenGraph, TextFormatSkipsUnknownFields) {
+  fs::path d = temp_dir("unknown_fields");
+  std::string file = (d / "g.pbtxt").string();
+  std::ofstream(file) << "node {\n  name: \"x\"\n  op: \"Placeholder\"\n"
+                         "  experimental_debug_info { original_node_names: \"y\" }\n"
+                         "  attr { key: \"dtype\" value { type: DT_FLOAT } }\n}\n"
+                         "library { function { signature { name: \"f\" } } }\n"
+                         "versions { producer: 27 }\n";
+  tf::ModelSource src = tf::read_frozen_graph(file);
+  ASSERT_EQ(src.graph.node_size(), 1);
+  EXPECT_EQ(src.graph.node(0).attr().at("dtype").type(), tensorflow::DT_FLOAT);
+  EXPECT_EQ(src.graph.versions().producer(), 27);
+  fs::remove_all(d);
+}
+
 // TensorProto encodings, built by hand from the documented field semantics.
 TEST(TfTensorProto, Encodings) {
   tensorflow::TensorProto p;
