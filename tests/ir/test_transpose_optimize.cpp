@@ -349,6 +349,25 @@ TEST(TransposeOptimize, ShapeOfTransposedValue) {
   expect_equal(want, run(g, x));
 }
 
+// Only per-channel constants fold into the conv: a constant varying along W
+// (or a Sub with the constant first) stays an op.
+TEST(FoldConvAffine, OnlyPerChannelConstantsFold) {
+  Builder b({1, 5, 6, 3});
+  auto c = b.conv("x", 3, 4);
+  c = b.add("Mul", {c, b.channel_const(4)});
+  c = b.add("Add", {c, b.constant(test::random_tensor({1, 6, 1}, 7))}); // along W in NHWC
+  auto d = b.conv("x", 3, 4);
+  d = b.add("Sub", {b.channel_const(4), d});
+  Graph g = b.done({c, d});
+  Tensor x = test::random_tensor({1, 5, 6, 3}, 3);
+  auto want = run(g, x);
+  optimize_graph_with_runtime(g, OptimizeLevel::fold_bn);
+  EXPECT_EQ(count_op(g, "Mul"), 0) << ops_of(g);
+  EXPECT_EQ(count_op(g, "Add"), 1) << ops_of(g);
+  EXPECT_EQ(count_op(g, "Sub"), 1) << ops_of(g);
+  expect_equal(want, run(g, x));
+}
+
 TEST(TransposeOptimize, PushThatWouldAddTransposesIsUndone) {
   // One NHWC value read by two graph outputs through different unary ops:
   // pushing would need two Transposes instead of one.
