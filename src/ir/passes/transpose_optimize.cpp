@@ -289,6 +289,7 @@ private:
   int64_t channels_of(const std::string &v, int depth) const;
   bool try_flatten_into_matmul(const Node &n);
   bool try_shape_of_transpose(const Node &n);
+  size_t undo_useless_shape_rewrites(); // how many were undone
   std::optional<Shape> small_shape(const std::string &v, int depth) const;
   void record_permuted_info(const std::string &from, const std::string &to, const Perm &p);
   void remove_unused_transposes();
@@ -302,7 +303,8 @@ private:
   std::unordered_map<std::string, std::vector<size_t>> consumers_; // in in_
   std::unordered_set<std::string> pinned_; // graph outputs and sub-graph reads keep names
   std::unordered_set<std::string> used_names_;
-  std::map<std::pair<std::string, Perm>, std::string> transposes_; // (input, perm) -> output
+  std::vector<std::pair<std::string, std::string>> shape_rewrites_; // (Shape output, T value)
+  std::map<std::pair<std::string, Perm>, std::string> transposes_;  // (input, perm) -> output
   // Original node index -> (input, new initializer) to swap in when it is visited.
   std::unordered_map<size_t, std::pair<size_t, std::string>> pending_input_;
   std::vector<std::string> added_inits_, added_infos_;
@@ -817,10 +819,47 @@ bool TransposeOptimizer::try_shape_of_transpose(const Node &n) {
                                                                      {(int64_t)p.size()}, p))};
   gather.outputs = {n.outputs[0]};
   gather.attrs["axis"] = int64_t{0};
+  shape_rewrites_.push_back({shape.outputs[0], n.inputs[0]});
   emit(std::move(shape));
   emit(std::move(gather));
-  changed_ = true;
   return true;
+}
+
+// A Shape moved off a Transpose that other readers keep alive only added a
+// Gather: put it back on the Transpose's output.
+size_t TransposeOptimizer::undo_useless_shape_rewrites() {
+  std::unordered_set<std::string> read;
+  for (const auto &n : out_)
+    if (n.op_type != "Shape")
+      read.insert(n.inputs.begin(), n.inputs.end());
+  read.insert(pinned_.begin(), pinned_.end());
+  std::unordered_map<std::string, std::string> undo; // new shape value -> transposed value
+  for (const auto &[shape_out, transposed] : shape_rewrites_)
+    if (read.count(transposed))
+      undo[shape_out] = transposed;
+  if (undo.empty())
+    return 0;
+  std::unordered_map<std::string, size_t> shape_at;
+  for (size_t i = 0; i < out_.size(); ++i)
+    if (out_[i].op_type == "Shape" && undo.count(out_[i].outputs[0]))
+      shape_at[out_[i].outputs[0]] = i;
+  std::vector<bool> dead(out_.size(), false);
+  for (size_t i = 0; i < out_.size(); ++i) {
+    Node &n = out_[i];
+    auto it = undo.find(n.op_type == "Gather" ? n.inputs[0] : "");
+    if (it == undo.end() || !shape_at.count(it->first))
+      continue;
+    Node &shape = out_[shape_at[it->first]];
+    shape.inputs[0] = it->second;
+    shape.outputs[0] = n.outputs[0];
+    dead[i] = true;
+  }
+  std::vector<Node> kept;
+  for (size_t i = 0; i < out_.size(); ++i)
+    if (!dead[i])
+      kept.push_back(std::move(out_[i]));
+  out_ = std::move(kept);
+  return undo.size();
 }
 
 // Static shape of a small integer tensor computed from shapes (Shape, Slice,
@@ -1048,11 +1087,15 @@ bool TransposeOptimizer::run() {
         consumers_[v].push_back(i);
   for (size_t i = 0; i < in_.size(); ++i)
     visit(in_[i], i);
-  if (!changed_) {
+  if (!changed_ && shape_rewrites_.empty()) {
     g_.nodes = std::move(in_);
     return false;
   }
   remove_unused_transposes();
+  if (undo_useless_shape_rewrites() == shape_rewrites_.size() && !changed_) {
+    revert();
+    return false;
+  }
   int after = 0;
   for (const auto &n : out_)
     after += n.op_type == "Transpose";
