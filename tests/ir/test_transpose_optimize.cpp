@@ -4,6 +4,7 @@
 // to 1e-5 and the Transposes must drop to exactly the ones the graph needs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
@@ -366,6 +367,68 @@ TEST(FoldConvAffine, OnlyPerChannelConstantsFold) {
   EXPECT_EQ(count_op(g, "Add"), 1) << ops_of(g);
   EXPECT_EQ(count_op(g, "Sub"), 1) << ops_of(g);
   expect_equal(want, run(g, x));
+}
+
+// Every rank-4 permutation through each rule with axes that are not the NHWC
+// ones: x [2,3,4,5] -> Transpose(p) -> op -> output, before == after.
+TEST(TransposeOptimize, EveryPermutationThroughEveryRule) {
+  using Make = std::function<std::string(Builder &, const std::string &, const Ints &)>;
+  const std::pair<const char *, Make> ops[] = {
+      {"ReduceSum keepdims 0",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         return b.add("ReduceSum", {t, b.ints({-1, 1})}, {{"keepdims", int64_t{0}}});
+       }},
+      {"ReduceMax keepdims 1 + Squeeze",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         auto r = b.add("ReduceMax", {t}, {{"axes", Ints{0, 2}}, {"keepdims", int64_t{1}}});
+         return b.add("Squeeze", {r, b.ints({2})});
+       }},
+      {"Unsqueeze",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         return b.add("Unsqueeze", {t, b.ints({0, 3})});
+       }},
+      {"ArgMin",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         return b.add("ArgMin", {t}, {{"axis", int64_t{2}}, {"keepdims", int64_t{0}}});
+       }},
+      {"Softmax",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         return b.add("Softmax", {t}, {{"axis", int64_t{1}}});
+       }},
+      {"Slice + Pad",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         auto s = b.add("Slice", {t, b.ints({1, 0}), b.ints({3, -1}), b.ints({-2, 1})});
+         return b.add("Pad", {s, b.ints({0, 1, 0, 2, 1, 0, 3, 0})});
+       }},
+      {"Mul by [d2,1,d3] constant",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         return b.add("Mul", {t, b.constant(test::random_tensor({1, 1, 1}, 4))});
+       }},
+      {"Split + Concat",
+       [](Builder &b, const std::string &t, const Ints &d) {
+         auto s = b.add("Split", {t, b.ints({1, d[0] - 1})}, {{"axis", int64_t{0}}}, 2);
+         return b.add("Concat", {s + ":1", s}, {{"axis", int64_t{-4}}});
+       }},
+  };
+  Ints p = {0, 1, 2, 3};
+  do {
+    for (const auto &[name, make] : ops) {
+      SCOPED_TRACE(std::string(name) + " after perm " + std::to_string(p[0]) +
+                   std::to_string(p[1]) + std::to_string(p[2]) + std::to_string(p[3]));
+      Builder b({2, 3, 4, 5});
+      auto t = b.add("Transpose", {"x"}, {{"perm", p}});
+      Ints dims;
+      for (int64_t a : p)
+        dims.push_back(Ints{2, 3, 4, 5}[a]);
+      Graph g = b.done({make(b, t, dims)});
+      Tensor x = test::random_tensor({2, 3, 4, 5}, 11);
+      auto want = run(g, x);
+      bool identity = p == Ints{0, 1, 2, 3};
+      EXPECT_EQ(optimize_transposes(g), true) << ops_of(g);
+      EXPECT_LE(count_op(g, "Transpose"), identity ? 0 : 1) << ops_of(g);
+      expect_equal(want, run(g, x));
+    }
+  } while (std::next_permutation(p.begin(), p.end()));
 }
 
 TEST(TransposeOptimize, PushThatWouldAddTransposesIsUndone) {
