@@ -51,9 +51,12 @@ Interp get_interp(const YAML::Node &n, const std::string &where) {
 std::unique_ptr<Transform> make_one_transform(const std::string &name, const YAML::Node &n,
                                               const std::string &where) {
   if (name == "Resize") {
-    check_keys(n, where, {"size", "interpolation", "keep_ratio"});
+    check_keys(n, where, {"size", "interpolation", "keep_ratio", "mode"});
     auto [h, w] = get_size(n, where);
-    return make_resize(h, w, get_interp(n, where), get<bool>(n, "keep_ratio", where, false));
+    Coords coords =
+        coords_from_name(get<std::string>(n, "mode", where, "half_pixel"), where + ".mode");
+    return make_resize(h, w, get_interp(n, where), get<bool>(n, "keep_ratio", where, false),
+                       coords);
   }
   if (name == "Letterbox") {
     check_keys(n, where, {"size", "pad_value", "position", "interpolation"});

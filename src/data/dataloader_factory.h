@@ -13,7 +13,8 @@
 //     MNIST: {images: FILE, labels: FILE}  # IDX (.gz ok) or raw uint8 28x28
 //     FashionMNIST: {images: FILE, labels: FILE}
 //   transform:                         # applied in the order written (map or list of maps)
-//     Resize: {size: N | [h, w], interpolation: bilinear, keep_ratio: false}
+//     Resize: {size: N | [h, w], interpolation: bilinear, keep_ratio: false,
+//              mode: half_pixel | tf_legacy | align_corners}
 //     Letterbox: {size: N | [h, w], pad_value: 114, position: top_left | center,
 //                 interpolation: bilinear}
 //     CenterCrop: {size: N | [h, w]}
@@ -24,7 +25,12 @@
 //     Layout: {layout: NCHW | NHWC}      # same as Transpose, by name
 //     Cast: {dtype: float32 | uint8}
 // interpolation: bilinear (OpenCV INTER_LINEAR), bilinear_antialias (PIL BILINEAR),
-// nearest, area. Relative paths are resolved against `base_dir`.
+// nearest, area. Resize mode (sampling coordinates, see transforms.h): half_pixel
+// (default, OpenCV/PIL), tf_legacy (TensorFlow 1.x ResizeBilinear with
+// align_corners=False, half_pixel_centers=False, as the Object Detection API's
+// fixed_shape_resizer), align_corners. 8-bit images stay 8-bit (rounded half up);
+// a uint8 model input (TensorFlow's image_tensor) receives them as uint8.
+// Relative paths are resolved against `base_dir`.
 // Errors are InputError naming the key path, e.g. "dataloader.transform.Resize.size: ...".
 #include <memory>
 #include <string>

@@ -1,6 +1,9 @@
 // Decoders for models that output final boxes: TensorFlow Object Detection API
 // graphs (SSD, Faster/Mask R-CNN) and [N, 6] box-score-class tensors (CenterNet).
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
 
 #include "data/decoders_impl.h"
 #include "data/yaml_util.h"
@@ -26,6 +29,16 @@ public:
   float score_threshold = 0.f;
   size_t max_detections = 100;
   int64_t label_offset = 0;
+  std::map<int64_t, int64_t> label_map; // model class id -> COCO id; empty: id + offset
+
+  // COCO category of a model class, or -1 for a class the label map leaves out.
+  int64_t category_of(double cls) const {
+    int64_t id = std::llround(cls);
+    if (label_map.empty())
+      return id + label_offset;
+    auto it = label_map.find(id);
+    return it == label_map.end() ? -1 : it->second;
+  }
 
   std::vector<Detection> decode(std::span<const Tensor> outputs, std::span<const std::string> names,
                                 int b, int64_t image_id, const Geometry &geo) const override {
@@ -40,7 +53,8 @@ public:
     std::vector<Detection> out;
     for (int64_t i = 0; i < count && out.size() < max_detections; ++i) {
       double score = scores.get_f64(b * cap + i);
-      if (score < score_threshold)
+      int64_t category = category_of(classes.get_f64(b * cap + i));
+      if (score < score_threshold || category < 0)
         continue;
       const float *bx = boxes.data<float>() + (b * cap + i) * 4; // ymin, xmin, ymax, xmax
       // Normalized to the model input; scale to input pixels, then back to the original.
@@ -50,7 +64,7 @@ public:
              y2 = geo.to_orig_y(bx[2] * geo.input_height);
       Detection d;
       d.image_id = image_id;
-      d.category_id = static_cast<int64_t>(classes.get_f64(b * cap + i)) + label_offset;
+      d.category_id = category;
       d.x = x1;
       d.y = y1;
       d.w = x2 - x1;
@@ -93,14 +107,51 @@ public:
   std::string name() const override { return "boxes_scores_classes"; }
 };
 
+// label_map: {model id: COCO id, ...} inline, or a YAML/JSON file holding that mapping.
+std::map<int64_t, int64_t> read_label_map(const YAML::Node &n, const std::string &where) {
+  YAML::Node m = n;
+  std::string source = where;
+  if (n.IsScalar()) {
+    source = n.Scalar();
+    if (!std::filesystem::is_regular_file(source))
+      yaml::fail(where, "label map file '" + source + "' not found");
+    try {
+      m = YAML::LoadFile(source);
+    } catch (const YAML::Exception &e) {
+      yaml::fail(where, source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+  }
+  if (!m.IsMap() || m.size() == 0)
+    yaml::fail(where, "expected a mapping {model class id: COCO category id, ...} or a file "
+                      "holding one");
+  std::map<int64_t, int64_t> out;
+  for (const auto &kv : m) {
+    try {
+      int64_t coco_id = kv.second.as<int64_t>();
+      if (coco_id < 1)
+        throw YAML::Exception(kv.second.Mark(), "COCO ids start at 1");
+      out[kv.first.as<int64_t>()] = coco_id;
+    } catch (const YAML::Exception &) {
+      yaml::fail(where, source + ": entry '" + kv.first.Scalar() +
+                            "' is not 'integer class id: COCO category id (>= 1)'");
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at, {"score_threshold", "max_detections", "label_offset"});
+  yaml::check_keys(n, at, {"score_threshold", "max_detections", "label_offset", "label_map"});
   auto d = std::make_unique<TfOdDecoder>();
   d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
   d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
   d->label_offset = yaml::get<int64_t>(n, "label_offset", at, 0);
+  if (n && n.IsMap() && n["label_map"]) {
+    if (n["label_offset"])
+      yaml::fail(at, "give label_map or label_offset, not both");
+    d->label_map = read_label_map(n["label_map"], at + ".label_map");
+  }
   return d;
 }
 

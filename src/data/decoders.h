@@ -7,10 +7,15 @@
 //           class_map: coco80}
 //     output [1, A, 5+C]: per anchor cx, cy, w, h (grid-relative), objectness, C class
 //     scores (already sigmoid); grids of input/stride cells, row-major, per stride.
-//   tf_object_detection: {score_threshold: 0.0, max_detections: 100, label_offset: 0}
-//     outputs num_detections [1], detection_boxes [1,N,4] normalized ymin,xmin,ymax,xmax,
-//     detection_scores [1,N], detection_classes [1,N] COCO ids (found by name, else
-//     in the order boxes, classes, scores, num_detections).
+//   tf_object_detection: {score_threshold: 0.0, max_detections: 100, label_offset: 0,
+//                         label_map: {1: 1, 2: 17, 3: 18} | FILE}
+//     outputs num_detections [B], detection_boxes [B,N,4] normalized ymin,xmin,ymax,xmax
+//     of the model input (mapped back to original-image pixels), detection_scores
+//     [B,N], detection_classes [B,N] (found by name, else in the order boxes, classes,
+//     scores, num_detections); the first num_detections rows count. Classes are COCO
+//     ids (+ label_offset) for the 90-class COCO models, or go through label_map
+//     (model class id -> COCO category id, inline or a YAML/JSON file of that
+//     mapping); classes the map leaves out are dropped.
 //   boxes_scores_classes: {score_threshold: 0.0, max_detections: 100, normalized: false,
 //                          nms_iou: 1.0, class_map: coco80}
 //     output [1, N, 6]: x1, y1, x2, y2 (input pixels, or 0..1 if normalized), score,

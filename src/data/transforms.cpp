@@ -34,10 +34,12 @@ Frame frame_from_image(const Image &img) {
   return f;
 }
 
-void frame_write(const Frame &f, void *dst) {
+namespace {
+
+void write_as(const Frame &f, DType dtype, void *dst) {
   const int hw = f.width * f.height, c = f.channels;
   auto idx = [&](int p, int ch) { return f.chw ? size_t(ch) * hw + p : size_t(p) * c + ch; };
-  if (f.dtype == DType::f32) {
+  if (dtype == DType::f32) {
     auto *out = static_cast<float *>(dst);
     if (!f.chw) {
       std::memcpy(out, f.px.data(), f.px.size() * sizeof(float));
@@ -49,22 +51,35 @@ void frame_write(const Frame &f, void *dst) {
       for (int p = 0; p < hw; ++p)
         o[p] = in[size_t(p) * c];
     }
-  } else if (f.dtype == DType::u8) {
+  } else if (dtype == DType::u8) {
     auto *out = static_cast<uint8_t *>(dst);
     for (int p = 0; p < hw; ++p)
       for (int ch = 0; ch < c; ++ch)
         out[idx(p, ch)] =
             static_cast<uint8_t>(std::clamp(std::nearbyint(f.px[size_t(p) * c + ch]), 0.f, 255.f));
   } else {
-    throw UnsupportedError("preprocess: output dtype " + std::string(dtype_name(f.dtype)));
+    throw UnsupportedError("preprocess: output dtype " + std::string(dtype_name(dtype)) +
+                           " (images feed float32 or uint8 inputs)");
   }
 }
 
-Tensor frame_to_tensor(const Frame &f) {
+} // namespace
+
+void frame_write(const Frame &f, void *dst) {
+  write_as(f, f.dtype, dst);
+}
+
+Tensor frame_to_tensor(const Frame &f, DType want) {
+  // Images feed float32 or uint8 inputs; any other input dtype keeps the frame's
+  // (the executor reports the mismatch with the input's name).
+  DType dtype = want == DType::u8 || want == DType::f32 ? want : f.dtype;
+  if (dtype == DType::u8 && f.dtype != DType::u8 && !f.integral)
+    throw InputError("preprocess: the model input is uint8 but the transforms leave "
+                     "non-integer values (Normalize/Rescale); drop them for a uint8 input");
   Shape shape =
       f.chw ? Shape{1, f.channels, f.height, f.width} : Shape{1, f.height, f.width, f.channels};
-  Tensor t(f.dtype, shape);
-  frame_write(f, t.raw());
+  Tensor t(dtype, shape);
+  write_as(f, dtype, t.raw());
   return t;
 }
 
@@ -79,6 +94,17 @@ Interp interp_from_name(const std::string &name, const std::string &where) {
     return Interp::bilinear_antialias;
   throw InputError(where + ": unknown interpolation '" + name +
                    "' (expected bilinear, bilinear_antialias, nearest or area)");
+}
+
+Coords coords_from_name(const std::string &name, const std::string &where) {
+  if (name == "half_pixel")
+    return Coords::half_pixel;
+  if (name == "tf_legacy")
+    return Coords::tf_legacy;
+  if (name == "align_corners")
+    return Coords::align_corners;
+  throw InputError(where + ": unknown mode '" + name +
+                   "' (expected half_pixel, tf_legacy or align_corners)");
 }
 
 namespace {
@@ -190,12 +216,121 @@ AxisWeights axis_weights(int in, int out, Interp interp) {
   }
 }
 
+// TensorFlow 1.x resize coordinates for one axis, computed in float as its
+// kernels do: source = i * scale, lower = floor, upper = min(ceil, in - 1).
+struct TfAxis {
+  std::vector<int> lo, hi;
+  std::vector<float> lerp;
+};
+
+TfAxis tf_axis(int in, int out, Coords coords) {
+  const float scale = coords == Coords::align_corners && out > 1
+                          ? static_cast<float>(in - 1) / static_cast<float>(out - 1)
+                          : static_cast<float>(in) / static_cast<float>(out);
+  TfAxis a;
+  for (int i = 0; i < out; ++i) {
+    const float src = static_cast<float>(i) * scale;
+    const float fl = std::floor(src);
+    a.lo.push_back(std::clamp(static_cast<int>(fl), 0, in - 1));
+    a.hi.push_back(std::min(static_cast<int>(std::ceil(src)), in - 1));
+    a.lerp.push_back(src - fl);
+  }
+  return a;
+}
+
+// TF1 ResizeBilinear: top = tl + (tr - tl) * xl, bottom likewise, out = top +
+// (bottom - top) * yl, in float; the horizontal lerps are shared per source row.
+std::vector<float> tf_bilinear(const Frame &f, int out_w, int out_h, Coords coords) {
+  const int c = f.channels;
+  const TfAxis ax = tf_axis(f.width, out_w, coords), ay = tf_axis(f.height, out_h, coords);
+  const size_t row = size_t(out_w) * c;
+  std::vector<float> rows(size_t(f.height) * row);
+  std::vector<char> done(f.height, 0);
+  auto horizontal = [&](int y) {
+    if (done[y])
+      return;
+    const float *src = f.px.data() + size_t(y) * f.width * c;
+    float *dst = rows.data() + size_t(y) * row;
+    for (int x = 0; x < out_w; ++x) {
+      const float *l = src + size_t(ax.lo[x]) * c, *r = src + size_t(ax.hi[x]) * c;
+      for (int ch = 0; ch < c; ++ch)
+        dst[size_t(x) * c + ch] = l[ch] + (r[ch] - l[ch]) * ax.lerp[x];
+    }
+    done[y] = 1;
+  };
+  std::vector<float> out(size_t(out_h) * row);
+  for (int y = 0; y < out_h; ++y) {
+    horizontal(ay.lo[y]);
+    horizontal(ay.hi[y]);
+    const float *top = rows.data() + size_t(ay.lo[y]) * row;
+    const float *bottom = rows.data() + size_t(ay.hi[y]) * row;
+    float *dst = out.data() + size_t(y) * row;
+    for (size_t i = 0; i < row; ++i)
+      dst[i] = top[i] + (bottom[i] - top[i]) * ay.lerp[y];
+  }
+  return out;
+}
+
+// TF1 ResizeNearestNeighbor: floor(i * scale) (legacy) or round (align_corners).
+std::vector<float> tf_nearest(const Frame &f, int out_w, int out_h, Coords coords) {
+  const int c = f.channels;
+  const TfAxis ax = tf_axis(f.width, out_w, coords), ay = tf_axis(f.height, out_h, coords);
+  auto pick = [&](const TfAxis &a, int i) {
+    return coords == Coords::align_corners && a.lerp[i] >= 0.5f ? a.hi[i] : a.lo[i];
+  };
+  std::vector<float> out(size_t(out_h) * out_w * c);
+  for (int y = 0; y < out_h; ++y)
+    for (int x = 0; x < out_w; ++x) {
+      const float *s = f.px.data() + (size_t(pick(ay, y)) * f.width + pick(ax, x)) * c;
+      std::copy(s, s + c, out.data() + (size_t(y) * out_w + x) * c);
+    }
+  return out;
+}
+
+// The TF-convention resize (coords != half_pixel).
+std::vector<float> tf_resize(const Frame &f, int out_w, int out_h, Interp interp, Coords coords) {
+  if (interp == Interp::bilinear)
+    return tf_bilinear(f, out_w, out_h, coords);
+  if (interp == Interp::nearest)
+    return tf_nearest(f, out_w, out_h, coords);
+  throw InputError("Resize: mode tf_legacy / align_corners needs interpolation bilinear or "
+                   "nearest");
+}
+
+void round_to_8bit(std::vector<float> &px) {
+  for (float &v : px) // round half up, as an 8-bit image stays 8-bit
+    v = static_cast<float>(static_cast<int>(std::clamp(v, 0.f, 255.f) + 0.5f));
+}
+
 } // namespace
 
-Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp) {
+namespace {
+
+void scale_geometry(const Frame &f, Frame &out) {
+  out.geo.sx *= double(out.width) / f.width;
+  out.geo.ox *= double(out.width) / f.width;
+  out.geo.sy *= double(out.height) / f.height;
+  out.geo.oy *= double(out.height) / f.height;
+  out.geo.input_width = out.width;
+  out.geo.input_height = out.height;
+}
+
+} // namespace
+
+Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp, Coords coords) {
   if (out_w <= 0 || out_h <= 0)
     throw InputError("Resize: output size " + std::to_string(out_w) + "x" + std::to_string(out_h) +
                      " is empty");
+  if (coords != Coords::half_pixel) {
+    Frame out = frame_like(f);
+    out.width = out_w;
+    out.height = out_h;
+    out.px = tf_resize(f, out_w, out_h, interp, coords);
+    if (f.integral)
+      round_to_8bit(out.px);
+    scale_geometry(f, out);
+    return out;
+  }
   const int c = f.channels;
   AxisWeights ax = axis_weights(f.width, out_w, interp);
   AxisWeights ay = axis_weights(f.height, out_h, interp);
@@ -254,17 +389,11 @@ Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp) {
       for (size_t i = 0; i < row; ++i)
         dst[i] += wk * s[i];
     }
-    // An 8-bit image resized stays 8-bit (as in OpenCV and PIL): round half up.
-    if (f.integral)
-      for (size_t i = 0; i < row; ++i)
-        dst[i] = static_cast<float>(static_cast<int>(std::clamp(dst[i], 0.f, 255.f) + 0.5f));
   }
-  out.geo.sx *= double(out_w) / f.width;
-  out.geo.ox *= double(out_w) / f.width;
-  out.geo.sy *= double(out_h) / f.height;
-  out.geo.oy *= double(out_h) / f.height;
-  out.geo.input_width = out_w;
-  out.geo.input_height = out_h;
+  // An 8-bit image resized stays 8-bit (as in OpenCV and PIL): round half up.
+  if (f.integral)
+    round_to_8bit(out.px);
+  scale_geometry(f, out);
   return out;
 }
 
@@ -272,8 +401,8 @@ namespace {
 
 class Resize : public Transform {
 public:
-  Resize(int h, int w, Interp interp, bool keep_ratio)
-      : h_(h), w_(w), interp_(interp), keep_ratio_(keep_ratio) {}
+  Resize(int h, int w, Interp interp, bool keep_ratio, Coords coords)
+      : h_(h), w_(w), interp_(interp), keep_ratio_(keep_ratio), coords_(coords) {}
   void apply(Frame &f) const override {
     int w = w_, h = h_;
     if (keep_ratio_) {
@@ -281,7 +410,7 @@ public:
       w = std::max(1, static_cast<int>(std::lround(f.width * r)));
       h = std::max(1, static_cast<int>(std::lround(f.height * r)));
     }
-    f = resize_frame(f, w, h, interp_);
+    f = resize_frame(f, w, h, interp_, coords_);
   }
   std::string name() const override { return "Resize"; }
 
@@ -289,6 +418,7 @@ private:
   int h_, w_;
   Interp interp_;
   bool keep_ratio_;
+  Coords coords_;
 };
 
 // Pastes `src` into a new canvas of size w x h filled with `fill`, at (left, top)
@@ -431,8 +561,12 @@ private:
 
 } // namespace
 
-std::unique_ptr<Transform> make_resize(int h, int w, Interp interp, bool keep_ratio) {
-  return std::make_unique<Resize>(h, w, interp, keep_ratio);
+std::unique_ptr<Transform> make_resize(int h, int w, Interp interp, bool keep_ratio,
+                                       Coords coords) {
+  if (coords != Coords::half_pixel && interp != Interp::bilinear && interp != Interp::nearest)
+    throw InputError("Resize: mode tf_legacy / align_corners needs interpolation bilinear or "
+                     "nearest");
+  return std::make_unique<Resize>(h, w, interp, keep_ratio, coords);
 }
 std::unique_ptr<Transform> make_letterbox(int h, int w, float pad, bool centered, Interp interp) {
   return std::make_unique<Letterbox>(h, w, pad, centered, interp);

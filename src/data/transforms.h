@@ -34,16 +34,29 @@ struct Frame {
 };
 
 Frame frame_from_image(const Image &img);
-// [1,H,W,C] or [1,C,H,W] in the frame's dtype.
-Tensor frame_to_tensor(const Frame &f);
+// [1,H,W,C] or [1,C,H,W] in the frame's dtype, or in `want` when given (the
+// model input's dtype): an 8-bit frame feeds a uint8 input (e.g. TensorFlow's
+// `image_tensor`) as is; a frame already normalised cannot (InputError).
+Tensor frame_to_tensor(const Frame &f, DType want = DType::undefined);
 // Writes the frame's tensor data (without batch dim) at `dst` (dtype-sized).
 void frame_write(const Frame &f, void *dst);
 
 enum class Interp { bilinear, nearest, area, bilinear_antialias };
 Interp interp_from_name(const std::string &name, const std::string &where);
 
-// Resamples to out_w x out_h (OpenCV pixel-centre conventions).
-Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp);
+// Where output pixel i samples the input (scale = in / out):
+// - half_pixel: (i + 0.5) * scale - 0.5, pixel centres (OpenCV, PIL, TF2 tf.image.resize);
+// - tf_legacy: i * scale, TensorFlow 1.x ResizeBilinear / ResizeNearestNeighbor with
+//   align_corners=False, half_pixel_centers=False (the Object Detection API's
+//   fixed_shape_resizer): the last output rows/columns clamp to the input edge;
+// - align_corners: i * (in - 1) / (out - 1) (TF1 align_corners=True).
+// tf_legacy and align_corners apply to bilinear and nearest only.
+enum class Coords { half_pixel, tf_legacy, align_corners };
+Coords coords_from_name(const std::string &name, const std::string &where);
+
+// Resamples to out_w x out_h. Frames still holding 8-bit values are rounded half up.
+Frame resize_frame(const Frame &f, int out_w, int out_h, Interp interp,
+                   Coords coords = Coords::half_pixel);
 
 class Transform {
 public:
@@ -54,7 +67,8 @@ public:
 
 using TransformList = std::vector<std::unique_ptr<Transform>>;
 
-std::unique_ptr<Transform> make_resize(int h, int w, Interp interp, bool keep_ratio);
+std::unique_ptr<Transform> make_resize(int h, int w, Interp interp, bool keep_ratio,
+                                       Coords coords = Coords::half_pixel);
 std::unique_ptr<Transform> make_letterbox(int h, int w, float pad_value, bool centered,
                                           Interp interp);
 std::unique_ptr<Transform> make_center_crop(int h, int w);

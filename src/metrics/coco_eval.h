@@ -61,9 +61,18 @@ std::vector<coco::Annotation> results_from_detections(const coco::Dataset &gt,
 CocoEvalResult coco_evaluate(const coco::Dataset &gt, std::span<const coco::Annotation> results,
                              IouType iou_type);
 
-// Loads both files and returns the 12 stats.
+// The ground truth restricted to `category_ids` (pycocotools' params.catIds): only
+// those categories and their annotations remain, so only they enter the
+// evaluation. Ids the ground truth does not have are ignored (pycocotools leaves
+// them out of every mean as categories without ground truth); none known is an
+// InputError. Empty `category_ids`: `gt` unchanged.
+coco::Dataset restrict_categories(const coco::Dataset &gt, std::span<const int64_t> category_ids);
+
+// Loads both files and returns the 12 stats; with `category_ids`, only those
+// categories' ground truth and results are evaluated.
 std::array<double, 12> evaluate_results_file(const std::string &gt_json,
-                                             const std::string &results_json, IouType iou_type);
+                                             const std::string &results_json, IouType iou_type,
+                                             std::span<const int64_t> category_ids = {});
 
 // The COCO mAP metric for the tuner: result() is AP@[.5:.95] (stats[0]).
 // Detections of a category the ground truth does not list (e.g. a TFRecord whose
@@ -84,7 +93,9 @@ public:
   std::string name() const override { return "COCOmAP"; }
   CocoEvalResult evaluate() const;
   const coco::Dataset &ground_truth() const { return gt_; }
-  // Detections skipped by the last evaluate() for an unknown category.
+  // Evaluates only these categories from now on (restrict_categories).
+  void restrict_categories(std::span<const int64_t> category_ids);
+  // Detections skipped by the last evaluate() for an unknown (or excluded) category.
   int64_t skipped_detections() const { return skipped_; }
 
 private:

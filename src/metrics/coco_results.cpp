@@ -1,5 +1,6 @@
 // COCO results files (pycocotools COCO.loadRes) and the CocoMap metric.
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "metrics/coco_eval.h"
 #include "qtune/error.h"
@@ -174,11 +175,41 @@ std::vector<coco::Annotation> results_from_detections(const coco::Dataset &gt,
   return out;
 }
 
+coco::Dataset restrict_categories(const coco::Dataset &gt, std::span<const int64_t> category_ids) {
+  if (category_ids.empty())
+    return gt;
+  std::set<int64_t> keep;
+  for (int64_t id : category_ids)
+    if (gt.category_index(id) >= 0)
+      keep.insert(id);
+  if (keep.empty())
+    throw InputError(gt.source + ": none of the requested category ids is a category of the "
+                                 "ground truth");
+  coco::Dataset sub;
+  sub.source = gt.source;
+  sub.images = gt.images;
+  for (const auto &c : gt.categories)
+    if (keep.count(c.id))
+      sub.categories.push_back(c);
+  for (const auto &a : gt.annotations)
+    if (keep.count(a.category_id))
+      sub.annotations.push_back(a);
+  sub.build_index();
+  return sub;
+}
+
 std::array<double, 12> evaluate_results_file(const std::string &gt_json,
-                                             const std::string &results_json, IouType iou_type) {
+                                             const std::string &results_json, IouType iou_type,
+                                             std::span<const int64_t> category_ids) {
   coco::Dataset gt = coco::load_coco(gt_json);
+  // Results are checked against the whole ground truth, then restricted with it.
   std::vector<coco::Annotation> results = load_results_file(gt, results_json);
-  return coco_evaluate(gt, results, iou_type).stats;
+  if (category_ids.empty())
+    return coco_evaluate(gt, results, iou_type).stats;
+  coco::Dataset sub = restrict_categories(gt, category_ids);
+  std::erase_if(results,
+                [&](const coco::Annotation &a) { return sub.category_index(a.category_id) < 0; });
+  return coco_evaluate(sub, results, iou_type).stats;
 }
 
 CocoMap::CocoMap(coco::Dataset gt, IouType iou_type) : gt_(std::move(gt)), iou_type_(iou_type) {
@@ -209,6 +240,10 @@ void CocoMap::update(std::span<const Tensor> predictions, std::span<const Tensor
     d.score = t.get_f64(i * 7 + 6);
     detections_.push_back(d);
   }
+}
+
+void CocoMap::restrict_categories(std::span<const int64_t> category_ids) {
+  gt_ = metrics::restrict_categories(gt_, category_ids);
 }
 
 void CocoMap::add(std::span<const Detection> detections) {

@@ -303,8 +303,17 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
       if (k < 1)
         r.fail(m["topk"], "'evaluation.accuracy.metric.topk' must be >= 1");
     } else if (c.accuracy.metric_name == "COCOmAP" && !m["COCOmAP"].IsNull()) {
-      r.check_keys(m["COCOmAP"], "evaluation.accuracy.metric.COCOmAP",
-                   {"anno_path", "map_key", "map_points"});
+      const YAML::Node cm = m["COCOmAP"];
+      r.check_keys(cm, "evaluation.accuracy.metric.COCOmAP",
+                   {"anno_path", "map_key", "map_points", "category_ids"});
+      if (const YAML::Node ids = cm["category_ids"]) {
+        if (!ids.IsSequence() || ids.size() == 0)
+          r.fail(ids, "'evaluation.accuracy.metric.COCOmAP.category_ids' must be a list of "
+                      "COCO category ids");
+        for (const auto &id : ids)
+          if (r.integer(id, "evaluation.accuracy.metric.COCOmAP.category_ids") < 1)
+            r.fail(id, "'evaluation.accuracy.metric.COCOmAP.category_ids' must be >= 1");
+      }
     }
     if (a["dataloader"])
       c.accuracy.dataloader = read_dataloader(r, a["dataloader"], "evaluation.accuracy.dataloader");

@@ -14,6 +14,7 @@ namespace qtune::tune {
 struct BatchSource::Impl {
   data::DataloaderConfig dl;
   std::string input_name;
+  DType input_dtype = DType::undefined;
 };
 
 namespace {
@@ -46,19 +47,23 @@ Tensor stack(const std::vector<Tensor> &parts, const std::string &where) {
 } // namespace
 
 BatchSource::BatchSource(const DataloaderConfig &section, const std::string &where,
-                         const std::string &input_name)
+                         const std::string &input_name, DType input_dtype)
     : impl_(std::make_unique<Impl>()) {
   if (!section.present())
     throw InputError(where + ": no dataloader section");
   // Relative paths are relative to the working directory, as in LPOT.
   impl_->dl = data::make_dataloader(factory_section(section.node), ".", where);
   impl_->input_name = input_name;
+  impl_->input_dtype = input_dtype;
 }
 
 BatchSource::~BatchSource() = default;
 
 size_t BatchSource::size() const {
   return impl_->dl.dataset->size();
+}
+const data::Dataset &BatchSource::dataset() const {
+  return *impl_->dl.dataset;
 }
 std::string BatchSource::describe() const {
   return impl_->dl.dataset->describe();
@@ -82,12 +87,32 @@ void BatchSource::for_each(size_t limit, const BatchFn &fn) {
     parts.clear();
   };
   while (auto s = pipe.next()) {
-    parts.push_back(data::frame_to_tensor(s->frame));
+    parts.push_back(data::frame_to_tensor(s->frame, impl_->input_dtype));
     batch.push_back(std::move(*s));
     if (static_cast<int>(batch.size()) >= impl_->dl.batch_size)
       flush();
   }
   flush();
+}
+
+coco::Dataset coco_metric_ground_truth(const YAML::Node &params, const coco::Dataset *dataset_gt,
+                                       const std::string &file,
+                                       const std::vector<int64_t> &override_ids) {
+  const bool map = params && params.IsMap();
+  coco::Dataset gt;
+  if (map && params["anno_path"]) {
+    // Relative to the working directory, as LPOT's paths.
+    gt = coco::load_coco(params["anno_path"].as<std::string>());
+  } else if (dataset_gt) {
+    gt = *dataset_gt;
+  } else {
+    throw InputError(file + ": COCOmAP needs a COCO dataset (COCORaw, COCORecord) or "
+                            "'anno_path' in evaluation.accuracy.metric.COCOmAP");
+  }
+  std::vector<int64_t> ids = override_ids;
+  if (ids.empty() && map && params["category_ids"])
+    ids = params["category_ids"].as<std::vector<int64_t>>();
+  return metrics::restrict_categories(gt, ids);
 }
 
 struct AccuracyEvaluator::Impl {
@@ -100,35 +125,23 @@ struct AccuracyEvaluator::Impl {
 };
 
 AccuracyEvaluator::AccuracyEvaluator(const Config &c, const std::string &input_name,
-                                     std::vector<std::string> output_names)
+                                     std::vector<std::string> output_names, DType input_dtype)
     : impl_(std::make_unique<Impl>()) {
   if (!c.accuracy.present())
     throw InputError(c.file + ": 'evaluation.accuracy' with a metric is needed to tune "
                               "(or pass an eval_func through the C++ API)");
   if (!c.accuracy.dataloader.present())
     throw InputError(c.file + ": 'evaluation.accuracy.dataloader' is missing");
-  impl_->source = std::make_unique<BatchSource>(c.accuracy.dataloader,
-                                                "evaluation.accuracy.dataloader", input_name);
+  impl_->source = std::make_unique<BatchSource>(
+      c.accuracy.dataloader, "evaluation.accuracy.dataloader", input_name, input_dtype);
   impl_->metric_name = c.accuracy.metric_name;
   impl_->output_names = std::move(output_names);
   if (impl_->metric_name == "topk") {
     impl_->metric = std::make_unique<metrics::TopK>(c.accuracy.metric["topk"].as<int>());
   } else if (impl_->metric_name == "COCOmAP") {
-    const YAML::Node m = c.accuracy.metric["COCOmAP"];
-    std::unique_ptr<metrics::CocoMap> coco;
-    if (m && m.IsMap() && m["anno_path"]) {
-      coco = std::make_unique<metrics::CocoMap>(
-          metrics::CocoMap::from_file(m["anno_path"].as<std::string>()));
-    } else {
-      // Ground truth from the evaluation dataset itself (COCORaw / COCORecord).
-      data::DataloaderConfig dl = data::make_dataloader(factory_section(c.accuracy.dataloader.node),
-                                                        ".", "evaluation.accuracy.dataloader");
-      const coco::Dataset *gt = dl.dataset->coco_ground_truth();
-      if (!gt)
-        throw InputError(c.file + ": COCOmAP needs a COCO dataset or 'anno_path' in "
-                                  "evaluation.accuracy.metric.COCOmAP");
-      coco = std::make_unique<metrics::CocoMap>(*gt);
-    }
+    // Ground truth from anno_path or the evaluation dataset itself (COCORaw / COCORecord).
+    auto coco = std::make_unique<metrics::CocoMap>(coco_metric_ground_truth(
+        c.accuracy.metric["COCOmAP"], impl_->source->dataset().coco_ground_truth(), c.file));
     impl_->coco = coco.get();
     impl_->metric = std::move(coco);
     if (!c.accuracy.postprocess.IsDefined() || c.accuracy.postprocess.IsNull())

@@ -15,20 +15,30 @@
 
 namespace qtune::tune {
 
+// The ground truth a COCOmAP metric scores against: its `anno_path` when given,
+// else the evaluation dataset's own (`dataset_gt`, may be null), restricted to
+// its `category_ids` (or `override_ids` when not empty). `params` is the
+// {anno_path, category_ids ...} mapping (may be null); `file` names the YAML.
+coco::Dataset coco_metric_ground_truth(const YAML::Node &params, const coco::Dataset *dataset_gt,
+                                       const std::string &file,
+                                       const std::vector<int64_t> &override_ids = {});
+
 using Inputs = std::unordered_map<std::string, Tensor>;
 using RunFn = std::function<std::vector<Tensor>(const Inputs &)>;
 
-// Preprocessed batches from a dataloader section, fed as `input_name`.
+// Preprocessed batches from a dataloader section, fed as `input_name` in the
+// input's dtype (`undefined`: the transforms' dtype; u8: 8-bit images as uint8).
 class BatchSource {
 public:
   BatchSource(const DataloaderConfig &section, const std::string &where,
-              const std::string &input_name);
+              const std::string &input_name, DType input_dtype = DType::undefined);
   ~BatchSource();
   // Up to `limit` samples (0: all) in batches of the section's batch_size.
   // fn(inputs, samples-in-batch) is called once per batch.
   using BatchFn = std::function<void(const Inputs &, const std::vector<data::PreparedSample> &)>;
   void for_each(size_t limit, const BatchFn &fn);
   size_t size() const;
+  const data::Dataset &dataset() const;
   std::string describe() const;
 
 private:
@@ -40,7 +50,7 @@ class AccuracyEvaluator {
 public:
   // `output_names`: the model's outputs in order (detection decoders find them by name).
   AccuracyEvaluator(const Config &config, const std::string &input_name,
-                    std::vector<std::string> output_names);
+                    std::vector<std::string> output_names, DType input_dtype = DType::undefined);
   ~AccuracyEvaluator();
   double evaluate(const RunFn &run);
   std::string describe() const; // "topk on FashionMNIST ... (10000 samples)"

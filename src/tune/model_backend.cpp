@@ -125,16 +125,20 @@ public:
     }
     for (const auto &v : g.outputs)
       output_names_.push_back(v.name);
+    DType input_dtype = DType::undefined; // uint8 image_tensor inputs take 8-bit images as is
+    for (const auto &v : g.inputs)
+      if (v.name == input_name_)
+        input_dtype = v.dtype;
     if (!s_.eval)
-      evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_);
+      evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_, input_dtype);
     if (!s_.calibration) {
       yaml_calibration_ = true;
       if (!c_.quantization.calibration.dataloader.present())
         throw InputError(c_.file + ": 'quantization.calibration.dataloader' is needed "
                                    "(or pass a q_dataloader through the C++ API)");
-      calib_source_ =
-          std::make_unique<BatchSource>(c_.quantization.calibration.dataloader,
-                                        "quantization.calibration.dataloader", input_name_);
+      calib_source_ = std::make_unique<BatchSource>(c_.quantization.calibration.dataloader,
+                                                    "quantization.calibration.dataloader",
+                                                    input_name_, input_dtype);
       s_.calibration = [this](size_t limit, const std::function<void(const Inputs &)> &fn) {
         calib_source_->for_each(limit, [&](const Inputs &in, const auto &) { fn(in); });
       };

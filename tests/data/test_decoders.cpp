@@ -1,5 +1,6 @@
 // Detection decoders. The YOLOX check decodes ONNX Runtime's output for dog.jpg
 // (reference file, not produced by us) and expects the objects in the photo.
+#include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <set>
@@ -9,9 +10,11 @@
 #include "data/decoders.h"
 #include "data/image_decode.h"
 #include "data/transforms.h"
+#include "data_test_util.h"
 #include "qtune/error.h"
 
 using namespace qtune::data;
+namespace fs = std::filesystem;
 using qtune::Detection;
 using qtune::Tensor;
 using qtune::test::shared_data;
@@ -162,15 +165,77 @@ TEST(Decoders, SsdPriorsAndDeltas) {
 
 TEST(Decoders, YamlErrorsNameKeyPath) {
   auto msg = [](const std::string &y) {
-    try {
-      make_decoder(YAML::Load(y));
-    } catch (const qtune::InputError &e) {
-      return std::string(e.what());
-    }
-    return std::string("(no error)");
+    return qtune::test::input_error_of([&] { make_decoder(YAML::Load(y)); });
   };
   EXPECT_NE(msg("yolo: {}").find("evaluation.accuracy.postprocess.yolo"), std::string::npos);
   EXPECT_NE(msg("yolox: {nms: 0.5}").find("postprocess.yolox.nms"), std::string::npos);
   EXPECT_NE(msg("yolox: {strides: abc}").find("postprocess.yolox.strides"), std::string::npos);
   EXPECT_NE(msg("ssd: {}").find("postprocess.ssd.priors"), std::string::npos);
+}
+
+// AIY SSD style: 1-based classes person/cat/dog mapped to COCO 1/17/18, batch of
+// two, num_detections per image, boxes normalised to the 256x256 model input of
+// an image resized from 640x480.
+TEST(Decoders, TfObjectDetectionLabelMapAndBatch) {
+  Tensor boxes = Tensor::from_vector<float>(
+      {2, 3, 4}, {0.5f, 0.25f, 1,    0.75f, 0, 0, 0.5f, 0.5f, 0, 0, 1, 1,   // image 0
+                  0.1f, 0.1f,  0.2f, 0.2f,  0, 0, 0,    0,    0, 0, 0, 0}); // image 1
+  Tensor classes = Tensor::from_vector<float>({2, 3}, {2, 3, 4, 1, 0, 0});
+  Tensor scores = Tensor::from_vector<float>({2, 3}, {0.9f, 0.8f, 0.7f, 0.6f, 0, 0});
+  Tensor num = Tensor::from_vector<float>({2}, {3, 1});
+  std::vector<Tensor> outs = {num, boxes, scores, classes};
+  std::vector<std::string> names = {"num_detections", "detection_boxes", "detection_scores",
+                                    "detection_classes"};
+  Geometry g; // 640x480 -> 256x256
+  g.sx = 256.0 / 640;
+  g.sy = 256.0 / 480;
+  g.input_width = g.input_height = 256;
+  auto dec = make_decoder(YAML::Load("tf_object_detection: {label_map: {1: 1, 2: 17, 3: 18}}"));
+  auto d = dec->decode(outs, names, 0, 5, g);
+  ASSERT_EQ(d.size(), 2u); // class 4 is not in the label map: dropped
+  EXPECT_EQ(d[0].category_id, 17);
+  EXPECT_EQ(d[1].category_id, 18);
+  EXPECT_NEAR(d[0].x, 0.25 * 640, 1e-3);
+  EXPECT_NEAR(d[0].y, 0.5 * 480, 1e-3);
+  EXPECT_NEAR(d[0].w, 0.5 * 640, 1e-3);
+  EXPECT_NEAR(d[0].h, 0.5 * 480, 1e-3);
+  auto d1 = dec->decode(outs, names, 1, 6, g);
+  ASSERT_EQ(d1.size(), 1u); // num_detections = 1
+  EXPECT_EQ(d1[0].category_id, 1);
+  EXPECT_EQ(d1[0].image_id, 6);
+  EXPECT_NEAR(d1[0].x, 64, 1e-3);
+  // Default (90-class COCO models): the class is the COCO id.
+  auto plain = make_decoder(YAML::Load("tf_object_detection: {}"))->decode(outs, names, 0, 5, g);
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_EQ(plain[2].category_id, 4);
+}
+
+TEST(Decoders, TfObjectDetectionLabelMapFileAndErrors) {
+  fs::path file = fs::temp_directory_path() / "qtune_label_map_test.yaml";
+  {
+    std::ofstream out(file);
+    out << "{\"1\": 1, \"2\": 17, \"3\": 18}\n"; // JSON is YAML too
+  }
+  Tensor boxes = Tensor::from_vector<float>({1, 1, 4}, {0, 0, 1, 1});
+  Tensor classes = Tensor::from_vector<float>({1, 1}, {3});
+  Tensor scores = Tensor::from_vector<float>({1, 1}, {0.5f});
+  Tensor num = Tensor::from_vector<float>({1}, {1});
+  std::vector<Tensor> outs = {boxes, classes, scores, num};
+  std::vector<std::string> names = {"detection_boxes", "detection_classes", "detection_scores",
+                                    "num_detections"};
+  Geometry g;
+  g.input_width = g.input_height = 10;
+  auto d = make_decoder(YAML::Load("tf_object_detection: {label_map: " + file.string() + "}"))
+               ->decode(outs, names, 0, 1, g);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].category_id, 18);
+  auto msg = [](const std::string &y) {
+    return qtune::test::input_error_of([&] { make_decoder(YAML::Load(y)); });
+  };
+  EXPECT_NE(msg("tf_object_detection: {label_map: /nonexistent/map.yaml}").find("not found"),
+            std::string::npos);
+  EXPECT_NE(msg("tf_object_detection: {label_map: {person: 1}}").find("label_map"),
+            std::string::npos);
+  EXPECT_NE(msg("tf_object_detection: {label_map: {1: 1}, label_offset: 1}").find("not both"),
+            std::string::npos);
 }

@@ -150,3 +150,18 @@ TEST(EvaluateCli, MissingImageFailsOrIsSkipped) {
   EXPECT_NE(r.out.find("000000184324.jpg"), std::string::npos) << r.out;
   fs::remove_all(dir);
 }
+
+TEST(EvaluateCli, CategoryIdsRestrictLikePycocotoolsCatIds) {
+  std::ifstream in(shared_data("reference/aiy_ssd_stats.json"));
+  nlohmann::json ref = nlohmann::json::parse(in).at("aiy_ssd_val2017_241_bbox_cats_1_17_18");
+  RunResult r =
+      run("evaluate --annotations " +
+          shared_data("coco/val2017_241/annotations/instances_val2017.json") + " --detections " +
+          shared_data("reference/aiy_ssd_person_cat_dog_val2017_241.detections.json") +
+          " --category-ids 1,17,18 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  nlohmann::json s = parse_json_output(r).at("stats");
+  ASSERT_EQ(s.size(), 12u);
+  for (int i = 0; i < 12; ++i)
+    EXPECT_NEAR(s[i].get<double>(), ref[i].get<double>(), 1e-6) << i;
+}

@@ -210,5 +210,20 @@ TEST(Config, ClosestName) {
   EXPECT_EQ(closest_name("xyzzy", {"model", "tuning", "evaluation"}), "");
 }
 
+TEST(Config, CocoMapCategoryIds) {
+  Config c = parse_config("model: {framework: tensorflow}\nevaluation:\n  accuracy:\n"
+                          "    metric: {COCOmAP: {category_ids: [1, 17, 18]}}\n",
+                          "conf.yaml");
+  EXPECT_EQ(c.accuracy.metric["COCOmAP"]["category_ids"].as<std::vector<int64_t>>(),
+            (std::vector<int64_t>{1, 17, 18}));
+  std::string e = error_of("model: {framework: onnx}\nevaluation:\n  accuracy:\n"
+                           "    metric: {COCOmAP: {category_ids: [1, cat]}}\n");
+  EXPECT_NE(e.find("conf.yaml:4:"), std::string::npos) << e;
+  EXPECT_NE(e.find("category_ids"), std::string::npos) << e;
+  e = error_of("model: {framework: onnx}\nevaluation:\n  accuracy:\n"
+               "    metric: {COCOmAP: {category_ids: 1}}\n");
+  EXPECT_NE(e.find("must be a list"), std::string::npos) << e;
+}
+
 } // namespace
 } // namespace qtune::tune

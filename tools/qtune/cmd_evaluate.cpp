@@ -23,6 +23,7 @@
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "tune/config.h"
+#include "tune/evaluator.h"
 #include "tune/model_backend.h"
 
 namespace qtune::cli {
@@ -32,6 +33,7 @@ namespace {
 struct EvaluateArgs {
   std::string config, model, annotations, images, record, detections, save_detections;
   std::string iou_type = "bbox";
+  std::vector<int64_t> category_ids; // restrict COCO mAP to these (pycocotools catIds)
   int threads = 0, pipeline_threads = 1;
   size_t limit = 0;
   bool json = false, skip_bad_images = false;
@@ -84,9 +86,12 @@ int run_scoring(const EvaluateArgs &a) {
   if (a.annotations.empty())
     throw InputError("evaluate: --detections needs --annotations (the ground truth JSON)");
   auto iou = metrics::parse_iou_type(a.iou_type);
-  std::array<double, 12> s = metrics::evaluate_results_file(a.annotations, a.detections, iou);
+  std::array<double, 12> s =
+      metrics::evaluate_results_file(a.annotations, a.detections, iou, a.category_ids);
   if (a.json) {
     nlohmann::json j = {{"stats", stats_json(s)}, {"iou_type", a.iou_type}};
+    if (!a.category_ids.empty())
+      j["category_ids"] = a.category_ids;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     print_coco_stats(s);
@@ -172,10 +177,13 @@ int run_model(const EvaluateArgs &a) {
   std::unique_ptr<metrics::CocoMap> coco_map;
   std::unique_ptr<metrics::TopK> top1, top5;
   if (metric == "COCOmAP") {
-    const coco::Dataset *gt = dl.dataset->coco_ground_truth();
-    if (!gt)
-      throw InputError(a.config + ": COCOmAP needs a COCORaw or COCORecord dataset");
-    coco_map = std::make_unique<metrics::CocoMap>(first_images(*gt, a.limit));
+    // --annotations replaces the dataset, and so the ground truth, over anno_path.
+    YAML::Node params = YAML::Clone(c.accuracy.metric["COCOmAP"]);
+    if (params.IsMap() && !a.annotations.empty())
+      params.remove("anno_path");
+    coco::Dataset gt = tune::coco_metric_ground_truth(params, dl.dataset->coco_ground_truth(),
+                                                      a.config, a.category_ids);
+    coco_map = std::make_unique<metrics::CocoMap>(first_images(gt, a.limit));
     if (!c.accuracy.postprocess.IsDefined() || c.accuracy.postprocess.IsNull())
       throw InputError(a.config + ": COCOmAP needs evaluation.accuracy.postprocess (a decoder)");
     decoder = data::make_decoder(c.accuracy.postprocess);
@@ -216,7 +224,7 @@ int run_model(const EvaluateArgs &a) {
       return;
     std::vector<Tensor> parts;
     for (const auto &s : batch)
-      parts.push_back(data::frame_to_tensor(s.frame));
+      parts.push_back(data::frame_to_tensor(s.frame, graph->inputs[0].dtype));
     std::unordered_map<std::string, Tensor> in{{graph->inputs[0].name, stack_batch(parts)}};
     auto m0 = std::chrono::steady_clock::now();
     std::vector<Tensor> out = exec.run(in);
@@ -293,6 +301,10 @@ Command add_evaluate_command(CLI::App &app) {
   sub->add_option("--detections", a->detections,
                   "score this COCO results JSON against --annotations (no model run)");
   sub->add_option("--iou-type", a->iou_type, "bbox | segm (with --detections)");
+  sub->add_option("--category-ids", a->category_ids,
+                  "evaluate only these COCO categories, e.g. 1,17,18 (overrides the YAML's "
+                  "COCOmAP category_ids)")
+      ->delimiter(',');
   sub->add_option("--threads", a->threads, "inference threads (0: all cores)");
   sub->add_option("--pipeline-threads", a->pipeline_threads, "decode+preprocess threads");
   sub->add_option("--limit", a->limit, "evaluate only the first N images");

@@ -126,7 +126,7 @@ quant::CalibrationStats calibrate_from_config(const tune::Config &c,
   size_t done = 0;
   draw_progress(0, total);
   while (auto s = pipe.next()) {
-    cal.add({{graph->inputs[0].name, data::frame_to_tensor(s->frame)}});
+    cal.add({{graph->inputs[0].name, data::frame_to_tensor(s->frame, graph->inputs[0].dtype)}});
     draw_progress(++done, total);
   }
   if (done < total)

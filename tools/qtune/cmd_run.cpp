@@ -1,11 +1,13 @@
-// `qtune run MODEL --input NAME=FILE ... --output-dir DIR [--threads N]`: runs an
-// ONNX model once on raw little-endian float32 inputs (.f32, the input's shape)
-// and writes each output as DIR/<name>.f32 plus DIR/outputs.json describing them.
+// `qtune run MODEL --input NAME=FILE ... --output-dir DIR [--threads N]`: runs a
+// model once on raw little-endian inputs of the input's dtype (.f32, .u8 ...) or
+// photos, and writes each output as DIR/<name>.f32 plus DIR/outputs.json.
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "commands.h"
 #include "data/image_decode.h"
@@ -19,6 +21,14 @@
 namespace qtune::cli {
 
 namespace {
+
+// "[1,-1,-1,3]": declared dims, unknown as -1.
+std::string dims_str(const ValueInfo &vi) {
+  Shape s;
+  for (const Dim &d : vi.dims)
+    s.push_back(d.value);
+  return shape_str(s);
+}
 
 // File names from value names: keep [A-Za-z0-9._-], everything else becomes '_'.
 std::string sanitize(const std::string &name) {
@@ -41,71 +51,141 @@ void write_atomic(const std::filesystem::path &path, const void *data, size_t by
   std::filesystem::rename(tmp, path);
 }
 
-// A JPEG/PNG for an image-shaped input ([1,3,H,W] or [1,H,W,3]): decoded,
-// resized (bilinear) to H x W, fed as RGB float 0..255. Any other
-// preprocessing (BGR, normalization, letterbox) belongs in a .f32 file or in
+// A JPEG/PNG for an image-shaped input ([1,3,H,W] or [1,H,W,3]): decoded, RGB
+// 0..255, resized (bilinear) to H x W when the input fixes them, else fed at the
+// photo's own size (TensorFlow's uint8 image_tensor [1,-1,-1,3] resizes inside
+// the graph). uint8 inputs get the pixels as uint8, others as float. Any other
+// preprocessing (BGR, normalization, letterbox) belongs in a raw file or in
 // `qtune evaluate`'s transforms.
-Tensor read_image_input(const ValueInfo &vi, const Shape &shape, const std::string &file,
-                        const std::string &bytes) {
-  bool chw = shape.size() == 4 && shape[1] == 3;
-  bool hwc = shape.size() == 4 && shape[3] == 3;
+Tensor read_image_input(const ValueInfo &vi, const std::string &file, const std::string &bytes) {
+  auto dim = [&](size_t i) { return i < vi.dims.size() ? vi.dims[i].value : -1; };
+  bool chw = vi.dims.size() == 4 && dim(1) == 3;
+  bool hwc = vi.dims.size() == 4 && dim(3) == 3;
   if (!chw && !hwc)
     throw InputError(fmt::format("{}: an image cannot feed input '{}' of shape {} (needs "
-                                 "[1,3,H,W] or [1,H,W,3]); pass raw float32 (.f32) instead",
-                                 file, vi.name, shape_str(shape)));
-  int h = static_cast<int>(chw ? shape[2] : shape[1]);
-  int w = static_cast<int>(chw ? shape[3] : shape[2]);
+                                 "[1,3,H,W] or [1,H,W,3]); pass a raw file (.f32, .u8) instead",
+                                 file, vi.name, dims_str(vi)));
+  int64_t h = chw ? dim(2) : dim(1), w = chw ? dim(3) : dim(2);
   data::Frame f = data::frame_from_image(data::decode_image(bytes, file));
-  f = data::resize_frame(f, w, h, data::Interp::bilinear);
+  if (h > 0 || w > 0)
+    f = data::resize_frame(f, w > 0 ? static_cast<int>(w) : f.width,
+                           h > 0 ? static_cast<int>(h) : f.height, data::Interp::bilinear);
   f.chw = chw;
-  return data::frame_to_tensor(f);
+  return data::frame_to_tensor(f, vi.dtype == DType::u8 ? DType::u8 : DType::f32);
 }
 
-// Reads FILE as float32 of the input's declared shape (symbolic dims: 1), or
-// as an image when it is a JPEG or PNG.
-Tensor read_input(const ValueInfo &vi, const std::string &file) {
+// The element type a raw file's extension names (.f32, .u8 ...), or undefined.
+DType dtype_of_extension(const std::string &file) {
+  static const std::pair<const char *, DType> known[] = {
+      {".f32", DType::f32}, {".f64", DType::f64}, {".f16", DType::f16}, {".u8", DType::u8},
+      {".i8", DType::i8},   {".i32", DType::i32}, {".i64", DType::i64}};
+  std::string ext = std::filesystem::path(file).extension().string();
+  for (const auto &[e, t] : known)
+    if (ext == e)
+      return t;
+  return DType::undefined;
+}
+
+// The input's shape: `--shape NAME=AxBxC` when given, else its declared dims with
+// at most one unknown dim, which the file size decides.
+Shape raw_input_shape(const ValueInfo &vi, const std::string &file, size_t bytes, DType dtype,
+                      const std::string &given) {
+  if (!given.empty()) {
+    Shape s;
+    std::stringstream ss(given);
+    std::string part;
+    while (std::getline(ss, part, 'x')) {
+      try {
+        s.push_back(std::stoll(part));
+      } catch (const std::exception &) {
+        throw InputError(
+            fmt::format("--shape {}={}: expected dims like 1x256x256x3", vi.name, given));
+      }
+    }
+    return s;
+  }
   Shape shape;
-  for (const Dim &d : vi.dims)
-    shape.push_back(d.known() ? d.value : 1);
+  int unknown = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < vi.dims.size(); ++i) {
+    int64_t d = vi.dims[i].value;
+    if (d < 0 && i == 0)
+      d = 1; // batch
+    if (d < 0 && unknown >= 0)
+      throw InputError(fmt::format("{}: input '{}' has shape {} with several unknown dims; give "
+                                   "--shape {}=AxBx...",
+                                   file, vi.name, dims_str(vi), vi.name));
+    if (d < 0)
+      unknown = static_cast<int>(i);
+    else
+      known *= d;
+    shape.push_back(d);
+  }
+  const size_t elem = dtype_size(dtype);
+  if (unknown >= 0 && known > 0 && bytes % (size_t(known) * elem) == 0)
+    shape[unknown] = static_cast<int64_t>(bytes / (size_t(known) * elem));
+  return shape;
+}
+
+// Reads FILE as raw little-endian values of the input's dtype and shape, or as an
+// image when it is a JPEG or PNG.
+Tensor read_input(const ValueInfo &vi, const std::string &file, const std::string &shape_arg) {
   {
     std::ifstream probe(file, std::ios::binary);
     char head[8] = {};
     probe.read(head, sizeof head);
     std::string_view magic(head, static_cast<size_t>(probe.gcount()));
     if (data::is_jpeg(magic) || data::is_png(magic))
-      return read_image_input(vi, shape, file, data::read_file_bytes(file));
+      return read_image_input(vi, file, data::read_file_bytes(file));
   }
   std::ifstream f(file, std::ios::binary | std::ios::ate);
   if (!f)
     throw InputError(fmt::format("{}: cannot open input file for '{}'", file, vi.name));
   auto size = static_cast<size_t>(f.tellg());
-  Tensor t(DType::f32, shape);
+  const DType dtype = vi.dtype == DType::undefined ? DType::f32 : vi.dtype;
+  const DType named = dtype_of_extension(file);
+  if (named != DType::undefined && named != dtype)
+    throw InputError(fmt::format("{}: the file holds {} (by its extension) but input '{}' is {}",
+                                 file, dtype_name(named), vi.name, dtype_name(dtype)));
+  Tensor t(dtype, raw_input_shape(vi, file, size, dtype, shape_arg));
   if (size != t.nbytes())
-    throw InputError(fmt::format("{}: {} bytes, input '{}' {} needs {} bytes of float32", file,
-                                 size, vi.name, shape_str(shape), t.nbytes()));
+    throw InputError(fmt::format("{}: {} bytes, input '{}' {} needs {} bytes of {}", file, size,
+                                 vi.name, shape_str(t.shape()), t.nbytes(), dtype_name(dtype)));
   f.seekg(0);
   f.read(static_cast<char *>(t.raw()), static_cast<std::streamsize>(size));
   return t;
 }
 
+// NAME=VALUE arguments as a map; `what` names the option in errors.
+std::map<std::string, std::string> name_values(const std::vector<std::string> &args,
+                                               const char *what) {
+  std::map<std::string, std::string> out;
+  for (const std::string &arg : args) {
+    auto eq = arg.find('=');
+    if (eq == std::string::npos)
+      throw InputError(fmt::format("{} '{}': expected NAME=VALUE", what, arg));
+    out[arg.substr(0, eq)] = arg.substr(eq + 1);
+  }
+  return out;
+}
+
 int run_model(const std::string &model, const std::vector<std::string> &input_args,
-              const std::string &out_dir, int threads, bool optimize) {
+              const std::vector<std::string> &shape_args, const std::string &out_dir, int threads,
+              bool optimize) {
   auto graph = std::make_shared<Graph>(load_model(model));
   if (optimize)
     quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;
-  for (const std::string &arg : input_args) {
-    auto eq = arg.find('=');
-    if (eq == std::string::npos)
-      throw InputError(fmt::format("--input '{}': expected NAME=FILE", arg));
-    std::string name = arg.substr(0, eq), file = arg.substr(eq + 1);
+  const auto shapes = name_values(shape_args, "--shape");
+  for (const auto &[name, file] : name_values(input_args, "--input")) {
     const ValueInfo *vi = nullptr;
     for (const ValueInfo &v : graph->inputs)
       if (v.name == name)
         vi = &v;
     if (!vi)
       throw InputError(fmt::format("{}: model has no input '{}'", model, name));
-    inputs[name] = read_input(*vi, file);
+    auto shape = shapes.find(name);
+    inputs[name] = read_input(*vi, file, shape == shapes.end() ? "" : shape->second);
   }
   Executor ex(graph, {.threads = threads});
   std::vector<Tensor> outs = ex.run(inputs);
@@ -131,21 +211,25 @@ int run_model(const std::string &model, const std::vector<std::string> &input_ar
 } // namespace
 
 Command add_run_command(CLI::App &app) {
-  auto *sub = app.add_subcommand("run", "Run a model once on raw float32 input files");
+  auto *sub = app.add_subcommand("run", "Run a model once on raw input files or photos");
   auto model = std::make_shared<std::string>();
   auto inputs = std::make_shared<std::vector<std::string>>();
   auto out_dir = std::make_shared<std::string>();
+  auto shapes = std::make_shared<std::vector<std::string>>();
   auto threads = std::make_shared<int>(0);
   auto no_opt = std::make_shared<bool>(false);
   sub->add_flag("--no-optimize", *no_opt, "skip graph optimization passes");
   sub->add_option("MODEL", *model, "ONNX model file")->required();
   sub->add_option("--input", *inputs,
-                  "NAME=FILE: raw little-endian float32 (.f32) of the input shape, or a JPEG/PNG "
-                  "(resized to the input, RGB 0..255)")
+                  "NAME=FILE: raw little-endian values of the input's dtype and shape (.f32 "
+                  "float32, .u8 uint8 ...), or a JPEG/PNG (RGB 0..255, resized to the input's "
+                  "H x W when fixed, else at its own size)")
       ->required();
+  sub->add_option("--shape", *shapes,
+                  "NAME=AxBxC: shape of a raw input whose declared shape has unknown dims");
   sub->add_option("--output-dir", *out_dir, "where outputs are written")->required();
   sub->add_option("--threads", *threads, "threads (0 = all cores)");
-  return {sub, [=] { return run_model(*model, *inputs, *out_dir, *threads, !*no_opt); }};
+  return {sub, [=] { return run_model(*model, *inputs, *shapes, *out_dir, *threads, !*no_opt); }};
 }
 
 } // namespace qtune::cli
