@@ -36,6 +36,10 @@ public:
   const std::string &path() const; // where it was loaded from / last saved ("" if none)
   std::vector<std::string> input_names() const;
   std::vector<std::string> output_names() const;
+  // Declared shape of a graph input (-1 for unknown dims, empty when the rank is
+  // unknown) and its element type; InputError for a name the model lacks.
+  Shape input_shape(const std::string &name) const;
+  DType input_dtype(const std::string &name) const;
 
 private:
   struct Impl;

@@ -1,6 +1,7 @@
 #pragma once
 // Everything a qtune user needs: models, calibration data sources, metrics and
 // the accuracy-driven quantization entry point.
+#include "qtune/coco.h"
 #include "qtune/config.h"
 #include "qtune/dataloader.h"
 #include "qtune/error.h"

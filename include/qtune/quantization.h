@@ -31,6 +31,12 @@ public:
     return (*this)(model, &q_dataloader, std::move(eval_func));
   }
 
+  // Loads a model file the way the YAML's `model` section describes it
+  // (framework, inputs, outputs: e.g. a TensorFlow frozen graph or checkpoint
+  // fetching num_detections, detection_boxes ...). The seed's
+  // `quantizer(args.input_graph, ...)` is `q(q.load_model(path), ...)`.
+  Model load_model(const std::string &path) const;
+
   // Overrides of the YAML (what `qtune tune` flags set).
   void set_output(const std::string &path);
   void set_workspace(const std::string &dir);

@@ -61,6 +61,29 @@ std::vector<std::string> Model::input_names() const {
   return out;
 }
 
+namespace {
+
+const ValueInfo &find_input(const Graph &g, const std::string &name) {
+  for (const auto &v : g.inputs)
+    if (v.name == name)
+      return v;
+  throw InputError((g.source.empty() ? std::string("model") : g.source) + ": no input '" + name +
+                   "'");
+}
+
+} // namespace
+
+Shape Model::input_shape(const std::string &name) const {
+  Shape s;
+  for (const Dim &d : find_input(graph(), name).dims)
+    s.push_back(d.value);
+  return s;
+}
+
+DType Model::input_dtype(const std::string &name) const {
+  return find_input(graph(), name).dtype;
+}
+
 std::vector<std::string> Model::output_names() const {
   std::vector<std::string> out;
   for (const auto &v : graph().outputs)

@@ -32,6 +32,9 @@ void Quantization::set_strategy(const std::string &name) {
 void Quantization::set_progress(std::FILE *out) {
   impl_->progress = out;
 }
+Model Quantization::load_model(const std::string &path) const {
+  return Model(tune::load_model_file(path, tune::load_options(impl_->config.model)), path);
+}
 const TuneSummary &Quantization::summary() const {
   return impl_->summary;
 }

@@ -68,6 +68,10 @@ CocoEvalResult coco_evaluate(const coco::Dataset &gt, std::span<const coco::Anno
 // InputError. Empty `category_ids`: `gt` unchanged.
 coco::Dataset restrict_categories(const coco::Dataset &gt, std::span<const int64_t> category_ids);
 
+// The ground truth of its first `limit` images only (all when 0), so a run over
+// part of a set scores only what was run (pycocotools' params.imgIds).
+coco::Dataset first_images(const coco::Dataset &gt, size_t limit);
+
 // Loads both files and returns the 12 stats; with `category_ids`, only those
 // categories' ground truth and results are evaluated.
 std::array<double, 12> evaluate_results_file(const std::string &gt_json,

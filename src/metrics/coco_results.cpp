@@ -198,6 +198,22 @@ coco::Dataset restrict_categories(const coco::Dataset &gt, std::span<const int64
   return sub;
 }
 
+coco::Dataset first_images(const coco::Dataset &gt, size_t limit) {
+  if (limit == 0 || limit >= gt.images.size())
+    return gt;
+  coco::Dataset sub = gt;
+  sub.images.resize(limit);
+  std::set<int64_t> keep;
+  for (const auto &im : sub.images)
+    keep.insert(im.id);
+  sub.annotations.clear();
+  for (const auto &an : gt.annotations)
+    if (keep.count(an.image_id))
+      sub.annotations.push_back(an);
+  sub.build_index();
+  return sub;
+}
+
 std::array<double, 12> evaluate_results_file(const std::string &gt_json,
                                              const std::string &results_json, IouType iou_type,
                                              std::span<const int64_t> category_ids) {

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <unistd.h>
 
 #include "commands.h"
@@ -144,24 +143,6 @@ Tensor stack_batch(const std::vector<Tensor> &parts) {
   return out;
 }
 
-// Ground truth restricted to the first `limit` images (all when 0), so --limit
-// scores only what was run (pycocotools' params.imgIds).
-coco::Dataset first_images(const coco::Dataset &gt, size_t limit) {
-  if (limit == 0 || limit >= gt.images.size())
-    return gt;
-  coco::Dataset sub = gt;
-  sub.images.resize(limit);
-  std::set<int64_t> keep;
-  for (const auto &im : sub.images)
-    keep.insert(im.id);
-  sub.annotations.clear();
-  for (const auto &an : gt.annotations)
-    if (keep.count(an.image_id))
-      sub.annotations.push_back(an);
-  sub.build_index();
-  return sub;
-}
-
 int run_model(const EvaluateArgs &a) {
   tune::Config c = tune::load_config(a.config);
   if (!a.model.empty())
@@ -183,7 +164,7 @@ int run_model(const EvaluateArgs &a) {
       params.remove("anno_path");
     coco::Dataset gt = tune::coco_metric_ground_truth(params, dl.dataset->coco_ground_truth(),
                                                       a.config, a.category_ids);
-    coco_map = std::make_unique<metrics::CocoMap>(first_images(gt, a.limit));
+    coco_map = std::make_unique<metrics::CocoMap>(metrics::first_images(gt, a.limit));
     if (!c.accuracy.postprocess.IsDefined() || c.accuracy.postprocess.IsNull())
       throw InputError(a.config + ": COCOmAP needs evaluation.accuracy.postprocess (a decoder)");
     decoder = data::make_decoder(c.accuracy.postprocess);
