@@ -5,6 +5,7 @@
 
 #include "frontends/model_loader.h"
 #include "frontends/onnx/onnx_import.h"
+#include "frontends/tensorflow/tf_import.h"
 
 namespace qtune {
 
@@ -27,9 +28,36 @@ bool starts_like_onnx(const std::string &path) {
   return f.get(c) && c == 0x08;
 }
 
+bool has_text_proto_extension(const std::string &path) {
+  return has_extension(path, ".pbtxt") || has_extension(path, ".pbtext");
+}
+
+// A binary TensorFlow GraphDef starts with a node (field 1, bytes: 0x0a).
+bool starts_like_graphdef(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  char c = 0;
+  return f.get(c) && c == 0x0a;
+}
+
+tf::ImportOptions import_options(const LoadOptions &o) {
+  return {o.inputs, o.outputs};
+}
+
 } // namespace
 
 void register_model_loaders(std::vector<ModelLoader> &list) {
+  // TensorFlow first: an ONNX file never has these forms (and a .pb that is an
+  // ONNX model starts with 0x08, not a GraphDef node).
+  list.push_back({"tensorflow-frozen",
+                  "a TensorFlow frozen GraphDef (.pb, .pbtxt)",
+                  {"tensorflow"},
+                  [](const std::string &p) {
+                    return is_regular(p) && ((has_extension(p, ".pb") && starts_like_graphdef(p)) ||
+                                             has_text_proto_extension(p));
+                  },
+                  [](const std::string &p, const LoadOptions &o) {
+                    return tf::import_graph(tf::read_frozen_graph(p), import_options(o));
+                  }});
   list.push_back({"onnx",
                   "an ONNX model (.onnx)",
                   {"onnxrt_integerops", "onnxrt_qlinearops", "onnxrt_qdq", "onnx", "onnxruntime"},
