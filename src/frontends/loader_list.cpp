@@ -43,6 +43,37 @@ tf::ImportOptions import_options(const LoadOptions &o) {
   return {o.inputs, o.outputs};
 }
 
+bool path_exists(const std::filesystem::path &p) {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec);
+}
+
+bool is_dir(const std::string &path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
+// A checkpoint prefix X (X.index + X.meta) or a directory with a `checkpoint` file.
+bool is_checkpoint(const std::string &p) {
+  if (is_dir(p))
+    return path_exists(std::filesystem::path(p) / "checkpoint");
+  return path_exists(p + ".index") && path_exists(p + ".meta");
+}
+
+bool is_saved_model(const std::string &p) {
+  return is_dir(p) && path_exists(std::filesystem::path(p) / "saved_model.pb");
+}
+
+// A TF.js graph model: JSON with a modelTopology near its start.
+bool is_tfjs(const std::string &p) {
+  if (!is_regular(p) || !has_extension(p, ".json"))
+    return false;
+  std::ifstream f(p);
+  std::string head(4096, '\0');
+  f.read(head.data(), std::streamsize(head.size()));
+  return head.find("\"modelTopology\"") != std::string::npos;
+}
+
 } // namespace
 
 void register_model_loaders(std::vector<ModelLoader> &list) {
@@ -57,6 +88,29 @@ void register_model_loaders(std::vector<ModelLoader> &list) {
                   },
                   [](const std::string &p, const LoadOptions &o) {
                     return tf::import_graph(tf::read_frozen_graph(p), import_options(o));
+                  }});
+  list.push_back({"tensorflow-savedmodel",
+                  "a TensorFlow SavedModel directory (saved_model.pb + variables/)",
+                  {"tensorflow"},
+                  is_saved_model,
+                  [](const std::string &p, const LoadOptions &o) {
+                    return tf::import_graph(tf::read_saved_model(p, o.signature),
+                                            import_options(o));
+                  }});
+  list.push_back({"tensorflow-checkpoint",
+                  "a TensorFlow checkpoint (prefix with .meta/.index/.data, or a directory "
+                  "with a 'checkpoint' file)",
+                  {"tensorflow"},
+                  is_checkpoint,
+                  [](const std::string &p, const LoadOptions &o) {
+                    return tf::import_graph(tf::read_checkpoint(p), import_options(o));
+                  }});
+  list.push_back({"tensorflow-tfjs",
+                  "a TensorFlow.js graph model (model.json)",
+                  {"tensorflow"},
+                  is_tfjs,
+                  [](const std::string &p, const LoadOptions &o) {
+                    return tf::import_graph(tf::read_tfjs(p), import_options(o));
                   }});
   list.push_back({"onnx",
                   "an ONNX model (.onnx)",

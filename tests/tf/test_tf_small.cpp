@@ -105,7 +105,7 @@ TEST(TfSmall, CnnCifar32ThroughLoadModel) {
 }
 
 // OpenCV's face detector: quint8 weights + Dequantize (MIN_FIRST) fold into
-// f32 initializers at import; no Dequantize remains.
+// f32 initializers at import; no Dequantize remains; the detector runs.
 TEST(TfSmall, FaceDetectorDequantizeFolds) {
   auto src = tf::read_frozen_graph(shared_data("models/face_ssd_tf/opencv_face_detector_uint8.pb"));
   tf::ImportOptions opt;
@@ -122,6 +122,19 @@ TEST(TfSmall, FaceDetectorDequantizeFolds) {
       ++big;
     }
   EXPECT_GT(big, 20u);
+
+  // Runs end to end (dilated convs through SpaceToBatchND / BatchToSpaceND) at
+  // 300x300: 8892 prior boxes (38x38x4 + 19x19x6 + 10x10x6 + 5x5x6 + 5x5x4 +
+  // 5x5x4: this graph's conv8_2/conv9_2 are SAME, not the Caffe model's VALID),
+  // two class probabilities each.
+  Tensor x = test::random_tensor({1, 300, 300, 3}, 12);
+  for (float &v : x.span<float>())
+    v *= 100;
+  auto out = test::run_graph(g, {{"data", x}});
+  ASSERT_EQ(out[0].shape(), (Shape{1, 8892 * 4}));
+  ASSERT_EQ(out[1].shape(), (Shape{1, 8892 * 2}));
+  for (int i = 0; i < 8892; i += 97)
+    EXPECT_NEAR(out[1].data<float>()[2 * i] + out[1].data<float>()[2 * i + 1], 1.f, 1e-5);
 }
 
 } // namespace

@@ -10,14 +10,10 @@
 #include <unordered_set>
 
 #include "frontends/tensorflow/ops/convert.h"
+#include "frontends/tensorflow/tf_control_flow.h"
 #include "ir/passes/pass.h"
 #include "qtune/error.h"
 #include "runtime/fold_constants.h"
-
-#if __has_include("frontends/tensorflow/tf_control_flow.h")
-#include "frontends/tensorflow/tf_control_flow.h"
-#define QTUNE_HAVE_TF_WHILE_LOOPS 1
-#endif
 
 namespace qtune::tf {
 
@@ -414,11 +410,8 @@ Graph Importer::run() {
   bool has_loops = std::any_of(g_.nodes.begin(), g_.nodes.end(), [](const Node &n) {
     return n.domain == "tf" && is_control_flow(n.op_type);
   });
-  if (has_loops) {
-#ifdef QTUNE_HAVE_TF_WHILE_LOOPS
+  if (has_loops)
     build_while_loops(g_);
-#endif
-  }
   g_.toposort();
   return std::move(g_);
 }

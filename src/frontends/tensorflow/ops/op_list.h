@@ -10,7 +10,6 @@
   X(math)                                                                                          \
   X(shape)                                                                                         \
   X(slice)                                                                                         \
-  X(quantized)                                                                                     \
   X(generic)
 
 namespace qtune::tf {
