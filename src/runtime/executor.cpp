@@ -112,6 +112,7 @@ struct Executor::Impl {
   KernelEnv env;
   std::vector<Slot> slots;
   std::unordered_map<std::string, int> slot_of;
+  std::unordered_set<std::string> fixed_values; // see mark_fixed()
   std::vector<NodeState> nodes;
   std::vector<int> input_slots, output_slots;
   std::vector<Shape> signature; // graph-input shapes of the current plan
@@ -145,6 +146,7 @@ struct Executor::Impl {
     env.engine = &engine;
     env.stream = &stream;
     env.graph = graph.get();
+    env.fixed_values = &fixed_values;
     env.threads = options.threads > 0 ? options.threads : omp_get_num_procs();
     for (const auto &[name, t] : g.initializers) {
       int s = slot_index(name);
@@ -210,6 +212,7 @@ struct Executor::Impl {
           if (slots[s].shadow >= 0)
             slots[slots[s].shadow].dynamic = ns.dynamic;
         }
+      mark_fixed(n, ns);
     }
     for (const ValueInfo &vi : g.outputs) {
       auto it = slot_of.find(vi.name);
@@ -225,6 +228,26 @@ struct Executor::Impl {
         slots[sl.shadow].last_use = static_cast<int>(nodes.size());
       }
     }
+  }
+
+  // A node's outputs are fixed per input-shape signature (env.fixed_values)
+  // when it reads only fixed values, or only the shapes of tensors whose
+  // shapes are not value-dependent (Shape, Size, Rank). Kernels are pure
+  // functions of their inputs, so this holds through any op.
+  void mark_fixed(const Node &n, const NodeState &ns) {
+    bool shape_only =
+        n.op_type == "Shape" || n.op_type == "Size" || (n.domain == "tf" && n.op_type == "Rank");
+    for (int s : ns.inputs) {
+      if (s < 0)
+        continue;
+      bool ok = shape_only ? !slots[s].dynamic
+                           : slots[s].is_constant || fixed_values.count(slots[s].name) != 0;
+      if (!ok)
+        return;
+    }
+    for (const std::string &v : n.outputs)
+      if (!v.empty())
+        fixed_values.insert(v);
   }
 
   void check_inputs(const std::unordered_map<std::string, Tensor> &inputs) {

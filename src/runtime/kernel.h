@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl_types.h>
@@ -31,6 +32,15 @@ struct KernelEnv {
   const Graph *graph = nullptr;
   bool is_constant(const std::string &value) const {
     return graph && !value.empty() && graph->is_initializer(value);
+  }
+  // Values that stay the same while the graph inputs keep their shapes:
+  // computed by the executor, in node order, from constants and the shapes of
+  // tensors whose shapes are not value-dependent (TF shape arithmetic). A
+  // kernel whose output shape follows only such values needs no re-inference
+  // on every run.
+  const std::unordered_set<std::string> *fixed_values = nullptr;
+  bool is_fixed(const std::string &value) const {
+    return is_constant(value) || (fixed_values && fixed_values->count(value) != 0);
   }
 };
 

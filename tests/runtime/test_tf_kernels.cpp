@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <map>
+#include <unordered_set>
 
 #include "qtune/error.h"
 #include "runtime/executor.h"
@@ -756,6 +757,21 @@ std::vector<Case> math_cases() {
        {vec({7, -7, 7, -7}), vec({2, 2, -2, -2})},
        {},
        {vec({1, 1, -1, -1})}},
+      {"NotEqualBroadcast",
+       "NotEqual",
+       {i32({2, 2}, {1, 2, 3, 1}), vec({1})},
+       {},
+       {b8({2, 2}, {false, true, true, false})}},
+      {"NotEqualBool",
+       "NotEqual",
+       {b8({2}, {true, false}), b8({}, {true})},
+       {},
+       {b8({2}, {false, true})}},
+      {"SquaredDifference",
+       "SquaredDifference",
+       {f32({2}, {1, -2}), f32({2}, {3, 1})},
+       {},
+       {f32({2}, {4, 9})}},
       {"FloorModFloat",
        "FloorMod",
        {f32({2}, {7.5f, -7.5f}), f32({1}, {2})},
@@ -906,6 +922,47 @@ TEST(TfKernelExecutor, StridedSliceWithComputedEndReinfers) {
     ASSERT_EQ(out[0].shape(), (Shape{end}));
     EXPECT_EQ(out[0].data<float>()[end - 1], float(end - 1));
   }
+}
+
+// Shape arithmetic: y = Reshape(x, Pack(StridedSlice(Shape(x))[0], -1)). The
+// reshape target is fixed while x keeps its shape, so the kernel need not be
+// re-inferred every run; a new x shape still re-plans everything.
+TEST(TfKernelExecutor, ShapeArithmeticFollowsInputShape) {
+  auto g = std::make_shared<Graph>();
+  g->inputs = {{"x", DType::f32, {}, false}};
+  g->initializers["b"] = vec({0});
+  g->initializers["e"] = vec({1});
+  g->initializers["s"] = vec({1});
+  g->initializers["minus1"] = s32(-1);
+  auto add = [&](const std::string &op, std::vector<std::string> in, std::string out, Attrs attrs) {
+    Node n = tf_node(op, 0, 0, std::move(attrs));
+    n.name = out;
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    g->nodes.push_back(n);
+  };
+  add("Shape", {"x"}, "shape", {});
+  add("StridedSlice", {"shape", "b", "e", "s"}, "batch", masks(0, 0, 0, 0, 1));
+  add("Pack", {"batch", "minus1"}, "target", {});
+  add("Reshape", {"x", "target"}, "y", {});
+  g->outputs = {{"y", DType::f32, {}, false}};
+  Executor ex(g, {.threads = 1});
+  for (Shape s : {Shape{2, 3, 4}, Shape{2, 3, 4}, Shape{5, 2, 1}, Shape{1, 6}}) {
+    auto out = ex.run({{"x", iota(DType::f32, s)}});
+    EXPECT_EQ(out[0].shape(), (Shape{s[0], shape_numel(s) / s[0]}));
+    EXPECT_EQ(out[0].data<float>()[out[0].numel() - 1], float(out[0].numel() - 1));
+  }
+}
+
+// A kernel told which inputs are fixed per signature is value-dependent only
+// when its shape-giving inputs are not.
+TEST(TfKernelExecutor, ValueDependenceFollowsFixedInputs) {
+  Node n = tf_node("StridedSlice", 4, 1, masks(0, 0));
+  std::unordered_set<std::string> fixed = {"in1", "in2", "in3"};
+  EXPECT_TRUE(make_kernel(n, KernelEnv{})->value_dependent_shapes());
+  EXPECT_FALSE(make_kernel(n, KernelEnv{.fixed_values = &fixed})->value_dependent_shapes());
+  fixed.erase("in2");
+  EXPECT_TRUE(make_kernel(n, KernelEnv{.fixed_values = &fixed})->value_dependent_shapes());
 }
 
 // NMS -> Range over the number selected: a value-dependent chain.

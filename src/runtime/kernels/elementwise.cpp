@@ -1,6 +1,7 @@
 // Binary and variadic elementwise ops with numpy broadcasting: arithmetic
-// (Add Sub Mul Div Pow Mod Min Max Sum Mean PRelu; TF's FloorDiv and FloorMod
-// in domain tf), comparisons (Equal Less Greater LessOrEqual GreaterOrEqual),
+// (Add Sub Mul Div Pow Mod Min Max Sum Mean PRelu; TF's FloorDiv, FloorMod and
+// SquaredDifference in domain tf), comparisons (Equal Less Greater LessOrEqual
+// GreaterOrEqual; TF's NotEqual),
 // logic (And Or Xor) and Where.
 // The broadcast plan merges dims so the inner loop is either same-shape or
 // tensor-by-scalar, which covers the per-channel case ([1,C,H,W] x [1,C,1,1]).
@@ -28,12 +29,14 @@ enum class BinOp {
   min,
   max,
   prelu,
-  floor_div, // arithmetic: result has input dtype
+  floor_div,
+  squared_difference, // arithmetic: result has input dtype
   equal,
   less,
   greater,
   less_equal,
-  greater_equal, // comparisons: bool result
+  greater_equal,
+  not_equal, // comparisons: bool result
   logic_and,
   logic_or,
   logic_xor, // bool x bool -> bool
@@ -160,6 +163,9 @@ template <typename T> void run_arith(BinOp op, const Broadcast &bc, const T *a, 
   case BinOp::floor_div:
     binary_loop(bc, a, b, o, [](T x, T y) { return floor_div(x, y); });
     break;
+  case BinOp::squared_difference:
+    binary_loop(bc, a, b, o, [](T x, T y) -> T { return T((x - y) * (x - y)); });
+    break;
   case BinOp::min:
     // NaN propagates, as numpy.minimum does.
     binary_loop(bc, a, b, o, [](T x, T y) -> T { return x != x ? x : (y < x ? y : x); });
@@ -180,6 +186,9 @@ void run_compare(BinOp op, const Broadcast &bc, const T *a, const T *b, bool *o)
   switch (op) {
   case BinOp::equal:
     binary_loop(bc, a, b, o, [](T x, T y) { return x == y; });
+    break;
+  case BinOp::not_equal:
+    binary_loop(bc, a, b, o, [](T x, T y) { return x != y; });
     break;
   case BinOp::less:
     binary_loop(bc, a, b, o, [](T x, T y) { return x < y; });
@@ -421,13 +430,20 @@ void register_elementwise_kernels(KernelRegistry &r) {
   add_binary(r, "Or", BinOp::logic_or);
   add_binary(r, "Xor", BinOp::logic_xor);
   r.add("Where", [](const Node &n, const KernelEnv &) { return std::make_unique<WhereKernel>(n); });
-  // TF FloorDiv / FloorMod (floor semantics, numpy broadcasting as TF's).
+  // TF FloorDiv / FloorMod (floor semantics, numpy broadcasting as TF's),
+  // NotEqual and SquaredDifference.
   for (auto [name, op] : {std::pair{"FloorDiv", BinOp::floor_div}, {"FloorMod", BinOp::mod}})
     r.add(
         name,
         [op](const Node &n, const KernelEnv &) {
           return std::make_unique<BinaryKernel>(n, op, true);
         },
+        "tf");
+  for (auto [name, op] :
+       {std::pair{"NotEqual", BinOp::not_equal}, {"SquaredDifference", BinOp::squared_difference}})
+    r.add(
+        name,
+        [op](const Node &n, const KernelEnv &) { return std::make_unique<BinaryKernel>(n, op); },
         "tf");
 }
 

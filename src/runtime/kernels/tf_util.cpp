@@ -34,7 +34,7 @@ double scalar_f64(const Node &node, const Tensor &t, const char *what) {
 
 bool values_constant(const Node &node, const KernelEnv &env, std::initializer_list<size_t> inputs) {
   for (size_t i : inputs)
-    if (node.has_input(i) && !env.is_constant(node.inputs[i]))
+    if (node.has_input(i) && !env.is_fixed(node.inputs[i]))
       return false;
   return true;
 }

@@ -19,8 +19,10 @@ int64_t scalar_i64(const Node &node, const Tensor &t, const char *what);
 double scalar_f64(const Node &node, const Tensor &t, const char *what);
 
 // The inputs listed decide the output shape by their values. Unless every one
-// is a graph constant, the executor must re-infer the node on every run: a
-// computed begin/size can change while its own shape stays the same.
+// is fixed while the graph-input shapes are (a constant, or computed from
+// constants and shapes: KernelEnv::is_fixed), the executor must re-infer the
+// node on every run: a computed begin/size can change while its own shape
+// stays the same.
 bool values_constant(const Node &node, const KernelEnv &env, std::initializer_list<size_t> inputs);
 
 // Throws InputError unless the tensor has the given rank.
