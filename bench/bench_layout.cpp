@@ -4,9 +4,10 @@
 // fold_conv_affine) and through today's pipeline; prints Transpose and node
 // counts, median latency at 1 and 2 threads, and the largest output difference.
 //
-//   build/bench/bench_layout [--iterations N] MODEL[@HxW] ...
+//   build/bench/bench_layout [--iterations N] [--inputs A,B] [--outputs C,D] MODEL[@HxW] ...
 // @HxW sets the unknown spatial dims of an image input ([1,-1,-1,3] uint8);
-// other unknown dims are 1.
+// other unknown dims are 1. --inputs / --outputs (TensorFlow node names, as
+// the YAML's model.inputs / outputs) apply to the models after them.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -95,14 +96,23 @@ double max_diff(const std::vector<Tensor> &a, const std::vector<Tensor> &b) {
   return worst;
 }
 
-void measure(const std::string &arg, int iterations) {
+std::vector<std::string> split(const std::string &s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t comma; (comma = s.find(',', start)) != std::string::npos; start = comma + 1)
+    out.push_back(s.substr(start, comma - start));
+  out.push_back(s.substr(start));
+  return out;
+}
+
+void measure(const std::string &arg, const LoadOptions &options, int iterations) {
   std::string path = arg;
   int64_t h = 1, w = 1;
   if (auto at = arg.rfind('@'); at != std::string::npos) {
     path = arg.substr(0, at);
     std::sscanf(arg.c_str() + at + 1, "%ldx%ld", &h, &w);
   }
-  Graph raw = load_model(path);
+  Graph raw = load_model(path, options);
   auto before = std::make_shared<Graph>(without_layout_passes(raw));
   auto after = std::make_shared<Graph>(raw);
   optimize_graph_with_runtime(*after);
@@ -129,13 +139,22 @@ void measure(const std::string &arg, int iterations) {
 
 int main(int argc, char **argv) {
   int iterations = 30;
+  qtune::LoadOptions options;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) {
       iterations = std::max(1, std::atoi(argv[++i]));
       continue;
     }
+    if (!std::strcmp(argv[i], "--inputs") && i + 1 < argc) {
+      options.inputs = qtune::split(argv[++i]);
+      continue;
+    }
+    if (!std::strcmp(argv[i], "--outputs") && i + 1 < argc) {
+      options.outputs = qtune::split(argv[++i]);
+      continue;
+    }
     try {
-      qtune::measure(argv[i], iterations);
+      qtune::measure(argv[i], options, iterations);
     } catch (const std::exception &e) {
       std::printf("%s: %s\n", argv[i], e.what());
     }

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 
 #include "../test_util.h"
+#include "data/image_decode.h"
+#include "data/transforms.h"
 #include "frontends/model_loader.h"
 #include "ir/passes/pass.h"
 #include "runtime/executor.h"
@@ -489,6 +493,103 @@ TEST(TransposeOptimize, WuhanstudioMnistKeepsTop1AndLosesTransposes) {
     }
     EXPECT_EQ(agree, n);
     EXPECT_GE(correct, 850); // measured 0.868 (sm), 0.914 (lg) on these digits
+  }
+}
+
+} // namespace
+
+namespace {
+
+bool conv_like(const Node &n) {
+  return n.op_type == "Conv" || n.op_type == "FusedConv";
+}
+
+// Transposes with a conv upstream and a conv downstream of them: the ones a
+// backbone should not have (nodes in topological order).
+int transposes_between_convs(const Graph &g) {
+  std::unordered_map<std::string, bool> conv_before; // value -> a conv upstream
+  std::vector<bool> before(g.nodes.size(), false), after(g.nodes.size(), false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const auto &in : g.nodes[i].inputs)
+      before[i] = before[i] || conv_before[in];
+    for (const auto &o : g.nodes[i].outputs)
+      conv_before[o] = before[i] || conv_like(g.nodes[i]);
+  }
+  auto consumers = g.consumers();
+  for (size_t i = g.nodes.size(); i-- > 0;)
+    for (const auto &o : g.nodes[i].outputs)
+      for (size_t c : consumers[o])
+        after[i] = after[i] || conv_like(g.nodes[c]) || after[c];
+  int n = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    n += g.nodes[i].op_type == "Transpose" && before[i] && after[i];
+  return n;
+}
+
+std::string read_file(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+struct TfModel {
+  const char *path;
+  std::vector<std::string> inputs, outputs; // LoadOptions
+  std::function<Tensor()> input;
+  int transposes_after; // the input's, plus one per NHWC value a Reshape reads
+};
+
+Tensor dog_512() { // CenterNet's input: dog.jpg as f32 0..255 NHWC
+  auto f =
+      data::frame_from_image(data::load_image_file(test::shared_data("models/yolox_nano/dog.jpg")));
+  return data::frame_to_tensor(data::resize_frame(f, 512, 512, data::Interp::bilinear))
+      .reshaped({1, 512, 512, 3});
+}
+
+Tensor aiy_dog() { // the TensorFlow.js reference input of the AIY SSD
+  std::string bytes = read_file(test::shared_data("reference/aiy_ssd_dog.input.u8"));
+  Tensor x(DType::u8, {1, 256, 256, 3});
+  EXPECT_EQ(bytes.size(), x.nbytes());
+  std::memcpy(x.raw(), bytes.data(), std::min(bytes.size(), x.nbytes()));
+  return x;
+}
+
+// Imported TensorFlow CNNs: the importer wraps every conv and pool in a
+// Transpose pair; after the pipeline none is left between two convs, the
+// count is the minimum the NHWC semantics need, and the outputs equal the
+// unoptimized graph's (same detections for the detectors).
+TEST(TransposeOptimize, ImportedTfCnnBackboneHasNoTransposeBetweenConvs) {
+  const TfModel models[] = {
+      {"tf/small/frozen_cnn_cifar32/frozen_graph.pb",
+       {},
+       {},
+       [] {
+         Tensor x = test::random_tensor({3, 32, 32, 3}, 11);
+         for (float &v : x.span<float>())
+           v = (v + 1) / 2;
+         return x;
+       },
+       1},
+      {"models/centernet_tfjs/centernet.json", {}, {"tower_0/detections"}, dog_512, 3},
+      {"tf/od_api_weights/aiy_ssd_mobilenet_v1_256_person_cat_dog/frozen_inference_graph.pb",
+       {"image_tensor"},
+       {"num_detections", "detection_boxes", "detection_scores", "detection_classes"},
+       aiy_dog,
+       13}, // 6 feature maps x (boxes, classes) reshaped from NHWC
+  };
+  for (const auto &m : models) {
+    SCOPED_TRACE(m.path);
+    LoadOptions o;
+    o.inputs = m.inputs;
+    o.outputs = m.outputs;
+    Graph g = load_model(test::shared_data(m.path), o);
+    EXPECT_GT(transposes_between_convs(g), 0);
+    Graph opt = g;
+    optimize_graph_with_runtime(opt, OptimizeLevel::all);
+    EXPECT_EQ(transposes_between_convs(opt), 0) << ops_of(opt);
+    EXPECT_EQ(count_op(opt, "Transpose"), m.transposes_after) << ops_of(opt);
+    EXPECT_LT(count_op(opt, "Transpose") * 4, count_op(g, "Transpose"));
+    Tensor x = m.input();
+    expect_equal(run(g, x), run(opt, x));
   }
 }
 

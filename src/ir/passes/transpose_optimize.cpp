@@ -977,8 +977,8 @@ bool TransposeOptimizer::try_flatten_into_matmul(const Node &n) {
   // Any 2-element target shape: for the Dense to accept it the result is
   // [a, K]; the rewrite's [0, K] is [N, K] exactly when a == N, and fails
   // loudly (sample size is not K) in every other case.
-  if (n.op_type == "Reshape" &&
-      (n.attr_int("allowzero", 0) || small_shape(n.inputs.at(1), 0) != Shape{2}))
+  // (allowzero does not matter: a literal 0 there makes both sides empty.)
+  if (n.op_type == "Reshape" && small_shape(n.inputs.at(1), 0) != Shape{2})
     return false;
   auto xs = dims_after_batch(x, n.inputs[0], p, k);
   if (!xs || shape_numel(*xs) != k)
@@ -1023,7 +1023,7 @@ bool TransposeOptimizer::try_flatten_into_matmul(const Node &n) {
   m.inputs[0] = x;
   if (n.op_type == "Reshape") { // ONNX [0, K]: a sample of any other size fails loudly
     m.domain.clear();
-    m.attrs.clear();
+    m.attrs.clear(); // allowzero 0: the 0 copies the batch dim
     m.inputs[1] = set_const(n.name + "/shape_nchw", Tensor::from_vector<int64_t>({2}, {0, k}));
   }
   emit(std::move(m));
