@@ -2,6 +2,7 @@
 #include <cmath>
 #include <gtest/gtest.h>
 #include <numeric>
+#include <set>
 
 #include "frontends/model_loader.h"
 #include "tf_run_util.h"
@@ -139,3 +140,15 @@ TEST(TfSmall, FaceDetectorDequantizeFolds) {
 
 } // namespace
 } // namespace qtune
+
+// Without model.outputs, an OD-API export's outputs are its four detection
+// tensors: nothing inside a while frame or a tf.cond pivot is taken for one.
+TEST(TfAutoOutputs, OdApiExportFindsTheDetectionOutputs) {
+  qtune::Graph g = qtune::load_model(qtune::test::shared_data(
+      "tf/od_api_weights/aiy_ssd_mobilenet_v1_256_person_cat_dog/frozen_inference_graph.pb"));
+  std::set<std::string> names;
+  for (const auto &o : g.outputs)
+    names.insert(o.name);
+  EXPECT_EQ(names, (std::set<std::string>{"detection_boxes", "detection_scores",
+                                          "detection_classes", "num_detections"}));
+}

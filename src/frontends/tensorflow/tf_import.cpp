@@ -140,6 +140,42 @@ std::string Importer::normalize(const std::string &tensor, const char *what) {
   return tensor_name(r);
 }
 
+// Nodes that cannot be graph outputs although nothing consumes their data:
+// everything inside a while frame (forward from an Enter, up to the Exits) and
+// the pivots of tf.cond (Identity of a Switch, read only through control edges).
+std::unordered_set<std::string> control_flow_internal_nodes(const tensorflow::GraphDef &g) {
+  std::unordered_map<std::string, std::vector<const tensorflow::NodeDef *>> readers;
+  std::unordered_map<std::string, const tensorflow::NodeDef *> by_name;
+  for (const auto &n : g.node()) {
+    by_name[n.name()] = &n;
+    for (const auto &in : n.input())
+      if (!in.empty() && in[0] != '^')
+        readers[parse_ref(in).node].push_back(&n);
+  }
+  std::unordered_set<std::string> internal;
+  std::vector<const tensorflow::NodeDef *> todo;
+  for (const auto &n : g.node())
+    if (n.op() == "Enter" || n.op() == "RefEnter")
+      todo.push_back(&n);
+  while (!todo.empty()) {
+    const tensorflow::NodeDef *n = todo.back();
+    todo.pop_back();
+    if (!internal.insert(n->name()).second)
+      continue;
+    for (const tensorflow::NodeDef *r : readers[n->name()])
+      if (r->op() != "Exit" && r->op() != "RefExit")
+        todo.push_back(r);
+  }
+  for (const auto &n : g.node()) {
+    if (n.op() != "Identity" || n.input_size() == 0 || n.input(0).empty() || n.input(0)[0] == '^')
+      continue;
+    auto it = by_name.find(parse_ref(n.input(0)).node);
+    if (it != by_name.end() && (it->second->op() == "Switch" || it->second->op() == "RefSwitch"))
+      internal.insert(n.name());
+  }
+  return internal;
+}
+
 void Importer::choose_outputs() {
   const auto &wanted = !opts_.outputs.empty() ? opts_.outputs : src_.outputs;
   for (const auto &o : wanted)
@@ -151,8 +187,9 @@ void Importer::choose_outputs() {
     for (const auto &in : n.input())
       if (!in.empty() && in[0] != '^')
         consumed.insert(parse_ref(in).node);
+  std::unordered_set<std::string> internal = control_flow_internal_nodes(src_.graph);
   for (const auto &n : src_.graph.node())
-    if (!consumed.count(n.name()) && !kNotOutputs.count(n.op()))
+    if (!consumed.count(n.name()) && !kNotOutputs.count(n.op()) && !internal.count(n.name()))
       outputs_.push_back(n.name());
   if (outputs_.empty())
     throw InputError(fmt::format("{}: the graph has no outputs (every node is consumed or a "
