@@ -10,6 +10,7 @@
 #include "frontends/tensorflow/tf_control_flow.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
+#include "runtime/fold_constants.h"
 
 namespace qtune {
 namespace {
@@ -175,6 +176,29 @@ TEST(TfWhile, InvariantAndCapturedOuterValue) {
   auto out = ex.run(
       {{"x", Tensor::scalar_f32(3.f)}, {"k", Tensor::scalar_f32(0.25f)}, {"n", i32_scalar(4)}});
   EXPECT_FLOAT_EQ(out[0].data<float>()[0], 0.5f + 4 * 0.25f * 9.f);
+}
+
+// The standard optimization pipeline reaches into while bodies: a Transpose
+// pair on a loop variable cancels there, and the loop computes the same.
+TEST(TfWhile, OptimizerReachesTheBody) {
+  Builder b = counting_loop(); // acc *= 2, here through a Transpose pair
+  b.onnx("Transpose", "w/t1", {"w/Identity_acc"}).attrs["perm"] = std::vector<int64_t>{1, 0};
+  b.onnx("Transpose", "w/t2", {"w/t1"}).attrs["perm"] = std::vector<int64_t>{1, 0};
+  for (Node &n : b.g.nodes)
+    if (n.name == "w/mul")
+      n.inputs[0] = "w/t2";
+  auto g = b.finish();
+  auto optimized = std::make_shared<Graph>(*g);
+  optimize_graph_with_runtime(*optimized);
+  EXPECT_EQ(count_ops(subgraph(find_op(*g, "While"), "body"), "Transpose"), 2); // not shared
+  EXPECT_EQ(count_ops(subgraph(find_op(*optimized, "While"), "body"), "Transpose"), 0);
+  std::vector<float> acc{1, 2, 3, 4, 5, 6};
+  std::unordered_map<std::string, Tensor> feed{{"acc0", Tensor::from_vector<float>({2, 3}, acc)},
+                                               {"n", i32_scalar(3)}};
+  auto out = Executor(optimized).run(feed);
+  ASSERT_EQ(out[1].shape(), (Shape{2, 3}));
+  for (int k = 0; k < 6; ++k)
+    EXPECT_FLOAT_EQ(out[1].data<float>()[k], acc[k] * 8) << k;
 }
 
 // total = sum over i < n of (sum over j <= i of j), an inner loop nested in

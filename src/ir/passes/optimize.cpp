@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "ir/passes/pass.h"
+#include "ir/passes/pass_util.h"
 
 namespace qtune {
 
@@ -18,9 +19,31 @@ bool run_passes(Graph &g, std::span<const Pass> passes, int max_rounds) {
   return any;
 }
 
+namespace {
+// Closed sub-graphs (TF while bodies and conditions read nothing from outside)
+// get the same pipeline. Sub-graphs may be shared between copies of a graph,
+// so each is replaced by an optimized copy, never changed in place.
+void optimize_subgraphs(Graph &g, const ConstantEvaluator &eval, OptimizeLevel level) {
+  for (Node &n : g.nodes)
+    for (auto &[key, a] : n.attrs) {
+      auto *sub = std::get_if<std::shared_ptr<Graph>>(&a);
+      if (!sub || !*sub)
+        continue;
+      std::vector<std::string> outer;
+      passes::subgraph_reads(**sub, outer);
+      if (!outer.empty())
+        continue; // an ONNX If/Loop body reading outer values: left alone
+      auto copy = std::make_shared<Graph>(**sub);
+      optimize_graph(*copy, eval, level);
+      *sub = std::move(copy);
+    }
+}
+} // namespace
+
 void optimize_graph(Graph &g, const ConstantEvaluator &eval, OptimizeLevel level) {
   if (level == OptimizeLevel::none)
     return;
+  optimize_subgraphs(g, eval, level);
   std::vector<Pass> passes = {
       {"fold_constants", [&](Graph &x) { return fold_constants(x, eval); }},
       {"eliminate_dead_nodes", eliminate_dead_nodes},
