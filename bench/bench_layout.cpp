@@ -4,7 +4,9 @@
 // fold_conv_affine) and through today's pipeline; prints Transpose and node
 // counts, median latency at 1 and 2 threads, and the largest output difference.
 //
-//   build/bench/bench_layout [--iterations N] [--inputs A,B] [--outputs C,D] MODEL[@HxW] ...
+//   build/bench/bench_layout [--iterations N] [--threads T] [--inputs A,B] [--outputs C,D]
+//                            MODEL[@HxW] ...
+// (--threads: only that count; default 1 and 2.)
 // @HxW sets the unknown spatial dims of an image input ([1,-1,-1,3] uint8);
 // other unknown dims are 1. --inputs / --outputs (TensorFlow node names, as
 // the YAML's model.inputs / outputs) apply to the models after them.
@@ -105,7 +107,8 @@ std::vector<std::string> split(const std::string &s) {
   return out;
 }
 
-void measure(const std::string &arg, const LoadOptions &options, int iterations) {
+void measure(const std::string &arg, const LoadOptions &options, int iterations,
+             std::vector<int> thread_counts) {
   std::string path = arg;
   int64_t h = 1, w = 1;
   if (auto at = arg.rfind('@'); at != std::string::npos) {
@@ -125,7 +128,7 @@ void measure(const std::string &arg, const LoadOptions &options, int iterations)
               count(*before, "Transpose"), before->nodes.size());
   std::printf("  pipeline with layout passes:    %d Transpose / %zu nodes\n",
               count(*after, "Transpose"), after->nodes.size());
-  for (int threads : {1, 2}) {
+  for (int threads : thread_counts) {
     std::vector<Tensor> ob, oa;
     double tb = median_ms(before, in, threads, iterations, &ob);
     double ta = median_ms(after, in, threads, iterations, &oa);
@@ -140,9 +143,14 @@ void measure(const std::string &arg, const LoadOptions &options, int iterations)
 int main(int argc, char **argv) {
   int iterations = 30;
   qtune::LoadOptions options;
+  std::vector<int> threads = {1, 2};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--iterations") && i + 1 < argc) {
       iterations = std::max(1, std::atoi(argv[++i]));
+      continue;
+    }
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = {std::max(1, std::atoi(argv[++i]))};
       continue;
     }
     if (!std::strcmp(argv[i], "--inputs") && i + 1 < argc) {
@@ -154,7 +162,7 @@ int main(int argc, char **argv) {
       continue;
     }
     try {
-      qtune::measure(argv[i], options, iterations);
+      qtune::measure(argv[i], options, iterations, threads);
     } catch (const std::exception &e) {
       std::printf("%s: %s\n", argv[i], e.what());
     }
