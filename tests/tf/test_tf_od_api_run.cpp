@@ -27,13 +27,16 @@ struct OdCase {
   const char *dir;
   int64_t max_detections;
   int num_classes;
-  int64_t mask_size; // 0: no masks
+  int64_t mask_size;   // 0: no masks
+  bool batch2 = false; // also run a batch of two
 };
 
-Tensor photo() {
+// dog.jpg as a uint8 [batch, H, W, 3] image_tensor (the same photo `batch` times).
+Tensor photo(int64_t batch = 1) {
   data::Image im = data::load_image_file(test::shared_data("models/yolox_nano/dog.jpg"));
-  Tensor t(DType::u8, {1, im.height, im.width, 3});
-  std::copy(im.pixels.begin(), im.pixels.end(), t.data<uint8_t>());
+  Tensor t(DType::u8, {batch, im.height, im.width, 3});
+  for (int64_t b = 0; b < batch; ++b)
+    std::copy(im.pixels.begin(), im.pixels.end(), t.data<uint8_t>() + b * im.pixels.size());
   return t;
 }
 
@@ -46,6 +49,7 @@ void check_detections(const OdCase &c, const std::vector<Tensor> &out) {
   ASSERT_EQ(boxes.shape(), (Shape{1, m, 4}));
   ASSERT_EQ(scores.shape(), (Shape{1, m}));
   ASSERT_EQ(classes.shape(), (Shape{1, m}));
+  EXPECT_GT(num.data<float>()[0], 0.f); // random weights score many boxes
   float n = num.data<float>()[0];
   ASSERT_GE(n, 0.f);
   ASSERT_LE(n, float(m));
@@ -101,6 +105,17 @@ TEST_P(OdApiRun, ImportsFromCheckpointAndRunsOnAPhoto) {
   auto out = ex.run({{"image_tensor", photo()}});
   ASSERT_EQ(out.size(), opts.outputs.size());
   check_detections(c, out);
+  if (c.batch2) { // map_fn over two images: the loops run twice, each row as alone
+    auto two = ex.run({{"image_tensor", photo(2)}});
+    ASSERT_EQ(two[0].shape(), (Shape{2}));
+    ASSERT_EQ(two[2].shape(), (Shape{2, c.max_detections}));
+    for (int64_t b = 0; b < 2; ++b) {
+      EXPECT_EQ(two[0].data<float>()[b], out[0].data<float>()[0]) << b;
+      for (int64_t i = 0; i < c.max_detections; ++i) // sorted: ties may swap boxes, not scores
+        ASSERT_NEAR(two[2].data<float>()[b * c.max_detections + i], out[2].data<float>()[i], 1e-4)
+            << b << " " << i;
+    }
+  }
   if (c.mask_size) {
     const Tensor &masks = out[4];
     EXPECT_EQ(masks.dtype(), DType::f32);
@@ -114,7 +129,7 @@ TEST_P(OdApiRun, ImportsFromCheckpointAndRunsOnAPhoto) {
 
 INSTANTIATE_TEST_SUITE_P(
     Graphs, OdApiRun,
-    ::testing::Values(OdCase{"ssd_mobilenet_v1_coco_2018_01_28", 100, 90, 0},
+    ::testing::Values(OdCase{"ssd_mobilenet_v1_coco_2018_01_28", 100, 90, 0, true},
                       OdCase{"ssd_resnet50_v1_fpn_640x640_tf1.15_11classes", 100, 11, 0},
                       OdCase{"faster_rcnn_inception_v2_tf1.7", 300, 1, 0},
                       OdCase{"mask_rcnn_inception_v2_tf1.14_1class", 300, 1, 15}),

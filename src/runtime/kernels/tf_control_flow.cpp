@@ -67,7 +67,7 @@ private:
   int live_ = -1;
 };
 
-// While: runs cond and body (closed sub-graphs, one Executor each, made once)
+// While: runs cond and body (closed sub-graphs, Executors made once)
 // until cond is false. Output shapes depend on the values, so infer() runs the
 // loop and run() hands out its results.
 class WhileKernel : public Kernel {
@@ -80,8 +80,10 @@ public:
                                    n.outputs.size()));
     ExecutorOptions opts;
     opts.threads = env.threads;
-    cond_ = std::make_unique<Executor>(subgraph("cond", 1), opts);
-    body_ = std::make_unique<Executor>(subgraph("body", num_vars_), opts);
+    for (int k = 0; k < 2; ++k) {
+      cond_[k] = std::make_unique<Executor>(subgraph("cond", 1), opts);
+      body_[k] = std::make_unique<Executor>(subgraph("body", num_vars_), opts);
+    }
   }
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
@@ -113,7 +115,7 @@ private:
   }
 
   std::vector<Tensor> loop(std::span<const Tensor> in) {
-    const Graph &cg = cond_->graph();
+    const Graph &cg = cond_[0]->graph();
     std::unordered_map<std::string, Tensor> feed;
     for (size_t k = 0; k < in.size(); ++k) {
       if (!in[k].defined())
@@ -123,12 +125,13 @@ private:
     }
     std::vector<Tensor> vars(in.begin(), in.begin() + num_vars_);
     for (int64_t iter = 0;; ++iter) {
-      if (!keep_going(cond_->run(feed)))
+      int k = iter == 0 ? 0 : 1;
+      if (!keep_going(cond_[k]->run(feed)))
         break;
       if (iter >= kMaxIterations)
         throw Error(fmt::format("{}: the loop ran {} iterations; stopping a runaway loop",
                                 node_.describe(), kMaxIterations));
-      vars = body_->run(feed);
+      vars = body_[k]->run(feed);
       for (size_t k = 0; k < num_vars_; ++k)
         feed[cg.inputs[k].name] = vars[k];
     }
@@ -145,7 +148,10 @@ private:
 
   Node node_;
   size_t num_vars_ = 0;
-  std::unique_ptr<Executor> cond_, body_;
+  // [0] runs the first iteration, [1] the others: the first often sees other
+  // shapes (a TensorArray nothing was written to yet), and one Executor per
+  // shape signature keeps both memory plans instead of re-planning each time.
+  std::unique_ptr<Executor> cond_[2], body_[2];
   std::vector<Tensor> results_;
 };
 
