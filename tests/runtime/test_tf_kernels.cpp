@@ -781,6 +781,74 @@ std::vector<Case> math_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(Math, TfKernel, ::testing::ValuesIn(math_cases()), case_name);
 
+// Examples of the TF documentation of each op.
+std::vector<Case> more_cases() {
+  Tensor d2s_in = f32({1, 2, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  Tensor d2s_out = f32({1, 4, 4, 1}, {1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16});
+  Tensor abc = f32({3}, {1, 2, 3});
+  Attrs excl{{"exclusive", int64_t{1}}}, rev{{"reverse", int64_t{1}}};
+  Attrs both{{"exclusive", int64_t{1}}, {"reverse", int64_t{1}}};
+  return {
+      {"NmsV1AttrThreshold",
+       "NonMaxSuppression",
+       {cluster_boxes(), cluster_scores(), s32(3)},
+       {{"iou_threshold", 0.5f}},
+       {vec({3, 0, 5})}},
+      {"NmsV1HighThresholdKeepsOverlaps",
+       "NonMaxSuppression",
+       {cluster_boxes(), cluster_scores(), s32(3)},
+       {{"iou_threshold", 0.95f}},
+       {vec({3, 0, 1})}},
+      {"ClipByValueScalars",
+       "ClipByValue",
+       {f32({3}, {-2, 0.5f, 3}), sf(0), sf(1)},
+       {},
+       {f32({3}, {0, 0.5f, 1})}},
+      {"ClipByValueTensors",
+       "ClipByValue",
+       {vec({1, 5}), vec({2, 0}), vec({3, 4})},
+       {},
+       {vec({2, 4})}},
+      {"Cumsum", "Cumsum", {abc, s32(0)}, {}, {f32({3}, {1, 3, 6})}},
+      {"CumsumExclusive", "Cumsum", {abc, s32(0)}, excl, {f32({3}, {0, 1, 3})}},
+      {"CumsumReverse", "Cumsum", {abc, s32(0)}, rev, {f32({3}, {6, 5, 3})}},
+      {"CumsumExclusiveReverse", "Cumsum", {abc, s32(-1)}, both, {f32({3}, {5, 3, 0})}},
+      {"CumsumAxis0Of2D",
+       "Cumsum",
+       {i32({2, 2}, {1, 2, 3, 4}), s32(0)},
+       {},
+       {i32({2, 2}, {1, 2, 4, 6})}},
+      {"BroadcastTo",
+       "BroadcastTo",
+       {vec({1, 2, 3}), vec({2, 3})},
+       {},
+       {i32({2, 3}, {1, 2, 3, 1, 2, 3})}},
+      {"ReverseV2",
+       "ReverseV2",
+       {iota(DType::i32, {2, 3}), vec({1})},
+       {},
+       {i32({2, 3}, {2, 1, 0, 5, 4, 3})}},
+      {"ReverseV2TwoAxes",
+       "ReverseV2",
+       {iota(DType::i32, {2, 3}), vec({-2, 1})},
+       {},
+       {i32({2, 3}, {5, 4, 3, 2, 1, 0})}},
+      {"Unique",
+       "Unique",
+       {vec({1, 1, 2, 4, 4, 4, 7, 8, 8})},
+       {},
+       {vec({1, 2, 4, 7, 8}), vec({0, 0, 1, 2, 2, 2, 3, 4, 4})}},
+      {"DepthToSpaceSingle",
+       "DepthToSpace",
+       {f32({1, 1, 1, 4}, {1, 2, 3, 4})},
+       {{"block_size", int64_t{2}}},
+       {f32({1, 2, 2, 1}, {1, 2, 3, 4})}},
+      {"DepthToSpace", "DepthToSpace", {d2s_in}, {{"block_size", int64_t{2}}}, {d2s_out}},
+      {"SpaceToDepth", "SpaceToDepth", {d2s_out}, {{"block_size", int64_t{2}}}, {d2s_in}},
+  };
+}
+INSTANTIATE_TEST_SUITE_P(More, TfKernel, ::testing::ValuesIn(more_cases()), case_name);
+
 // ---- bad input: InputError naming the node, never a crash ----
 
 struct BadCase {
@@ -895,6 +963,18 @@ std::vector<BadCase> bad_cases() {
        {}},
       {"FloorDivByZero", "FloorDiv", {vec({1, 2}), vec({1, 0})}, {}},
       {"FloorModByZero", "FloorMod", {vec({1, 2}), s32(0)}, {}},
+      {"ClipBoundsShape", "ClipByValue", {vec({1, 2, 3}), vec({0, 0}), s32(1)}, {}},
+      {"BroadcastToNarrower", "BroadcastTo", {vec({1, 2, 3}), vec({2, 1})}, {}},
+      {"ReverseAxisTwice", "ReverseV2", {six, vec({0, -1})}, {}},
+      {"UniqueNotVector", "Unique", {six.reshaped({2, 3})}, {}, 2},
+      {"DepthToSpaceIndivisible",
+       "DepthToSpace",
+       {iota(DType::f32, {1, 1, 1, 6})},
+       {{"block_size", int64_t{2}}}},
+      {"SpaceToDepthIndivisible",
+       "SpaceToDepth",
+       {iota(DType::f32, {1, 3, 2, 1})},
+       {{"block_size", int64_t{2}}}},
   };
 }
 INSTANTIATE_TEST_SUITE_P(Bad, TfKernelError, ::testing::ValuesIn(bad_cases()),

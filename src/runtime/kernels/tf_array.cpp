@@ -3,7 +3,11 @@
 // and Concat (axis first), Split (axis first, num_split) and SplitV
 // (size_splits with one -1), Gather / GatherV2 (axis input, batch_dims 0;
 // indices must lie in [0, dim): TF rejects negative ones), Tile (multiples)
-// and Transpose (perm input).
+// and Transpose (perm input); BroadcastTo and ReverseV2 likewise; Unique.
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
 #include "runtime/kernels/tf_util.h"
 
 namespace qtune {
@@ -131,7 +135,7 @@ protected:
                                    node_.describe(), axis, shape_str(x.shape()), num_));
     std::vector<int64_t> sizes =
         sized_ ? split_sizes(in[1], x.dim(axis)) : std::vector<int64_t>(num_, x.dim(axis) / num_);
-    sizes_ = Tensor::from_vector<int64_t>({static_cast<int64_t>(sizes.size())}, sizes);
+    sizes_ = tfk::i64_vector(sizes);
     Node m = make_onnx("Split");
     m.outputs.resize(sizes.size());
     m.attrs["axis"] = int64_t{axis};
@@ -241,6 +245,112 @@ protected:
   std::vector<Tensor> onnx_inputs(std::span<const Tensor> in) override { return {in[0]}; }
 };
 
+// BroadcastTo(input, shape): ONNX Expand, which must land exactly on `shape`.
+class BroadcastToKernel : public OnnxBacked {
+public:
+  BroadcastToKernel(const Node &n, const KernelEnv &env)
+      : OnnxBacked(n, env, !tfk::values_constant(n, env, {1})) {}
+
+protected:
+  Node onnx_node(std::span<const Tensor> in) override {
+    if (in.size() < 2 || in[1].rank() != 1)
+      throw InputError(node_.describe() + ": needs input and a shape vector");
+    Shape target = in[1].to_i64_vector();
+    if (kernels::broadcast_shape(node_, {in[0].shape(), target}) != target)
+      throw InputError(fmt::format("{}: {} does not broadcast to {}", node_.describe(),
+                                   shape_str(in[0].shape()), shape_str(target)));
+    return make_onnx("Expand");
+  }
+};
+
+// ReverseV2(tensor, axis): ONNX Slice backwards over every listed axis.
+class ReverseKernel : public OnnxBacked {
+public:
+  ReverseKernel(const Node &n, const KernelEnv &env)
+      : OnnxBacked(n, env, !tfk::values_constant(n, env, {1})) {}
+
+protected:
+  Node onnx_node(std::span<const Tensor> in) override {
+    if (in.size() < 2 || in[1].rank() > 1)
+      throw InputError(node_.describe() + ": needs tensor and an axis vector");
+    int rank = in[0].rank();
+    std::vector<bool> seen(rank, false);
+    std::vector<int64_t> starts, ends, axes, steps;
+    for (int64_t a : in[1].to_i64_vector()) {
+      int ax = kernels::normalize_axis(node_, a, rank);
+      if (seen[ax])
+        throw InputError(fmt::format("{}: axis {} is listed twice", node_.describe(), a));
+      seen[ax] = true;
+      if (in[0].dim(ax) < 2)
+        continue; // nothing to reverse
+      starts.push_back(-1);
+      ends.push_back(std::numeric_limits<int64_t>::min());
+      axes.push_back(ax);
+      steps.push_back(-1);
+    }
+    args_ = {tfk::i64_vector(starts), tfk::i64_vector(ends), tfk::i64_vector(axes),
+             tfk::i64_vector(steps)};
+    return make_onnx("Slice");
+  }
+  std::vector<Tensor> onnx_inputs(std::span<const Tensor> in) override {
+    std::vector<Tensor> v{in[0]};
+    v.insert(v.end(), args_.begin(), args_.end());
+    return v;
+  }
+
+private:
+  std::vector<Tensor> args_;
+};
+
+// Unique(x) of a vector: y = the distinct values in order of first
+// appearance, idx[i] = the position of x[i] in y (out_idx int32 or int64).
+class UniqueKernel : public Kernel {
+public:
+  UniqueKernel(const Node &n, const KernelEnv &)
+      : node_(n), idx_type_(tfk::attr_dtype(n, "out_idx", DType::i32)) {
+    if (idx_type_ != DType::i32 && idx_type_ != DType::i64)
+      kernels::throw_dtype(n, idx_type_);
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    tfk::expect_rank(node_, in[0], 1, "x");
+    firsts_.clear();
+    idx_.assign(in[0].numel(), 0);
+    kernels::dispatch_numeric(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *x = in[0].data<T>();
+      std::unordered_map<T, int64_t> pos; // -0.0 == 0.0, NaNs all differ: as TF
+      for (int64_t i = 0; i < in[0].numel(); ++i) {
+        auto [it, added] = pos.try_emplace(x[i], static_cast<int64_t>(firsts_.size()));
+        if (added)
+          firsts_.push_back(i);
+        idx_[i] = it->second;
+      }
+    });
+    int64_t n = static_cast<int64_t>(firsts_.size());
+    return {{in[0].dtype(), {n}}, {idx_type_, in[0].shape()}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    size_t es = dtype_size(in[0].dtype());
+    const auto *src = static_cast<const uint8_t *>(in[0].raw());
+    for (size_t k = 0; k < firsts_.size(); ++k)
+      std::memcpy(static_cast<uint8_t *>(out[0].raw()) + k * es, src + firsts_[k] * es, es);
+    if (out.size() > 1 && out[1].defined()) {
+      Tensor idx = tfk::i64_vector(idx_);
+      Tensor c = idx.cast(idx_type_);
+      std::memcpy(out[1].raw(), c.raw(), c.nbytes());
+    }
+  }
+
+  bool value_dependent_shapes() const override { return true; }
+
+private:
+  Node node_;
+  DType idx_type_;
+  std::vector<int64_t> firsts_, idx_;
+};
+
 } // namespace
 
 void register_tf_array_kernels(KernelRegistry &r) {
@@ -254,6 +364,9 @@ void register_tf_array_kernels(KernelRegistry &r) {
   r.add("GatherV2", tfk::factory<TfGatherKernel>(), "tf");
   r.add("Tile", tfk::factory<TfTileKernel>(), "tf");
   r.add("Transpose", tfk::factory<TfTransposeKernel>(), "tf");
+  r.add("BroadcastTo", tfk::factory<BroadcastToKernel>(), "tf");
+  r.add("ReverseV2", tfk::factory<ReverseKernel>(), "tf");
+  r.add("Unique", tfk::factory<UniqueKernel>(), "tf");
 }
 
 } // namespace qtune

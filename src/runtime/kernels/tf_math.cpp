@@ -2,7 +2,8 @@
 // bfloat16), Round (half to even; integers unchanged), Rsqrt, Square, the reductions
 // Sum/Prod/Max/Min/Mean/All/Any (reduction_indices input, keep_dims; an empty
 // axis list is the identity), Softmax / LogSoftmax (last axis), AddN, BiasAdd
-// (NHWC: last axis; NCHW: axis 1) through the ONNX kernels, and Dequantize
+// (NHWC: last axis; NCHW: axis 1) through the ONNX kernels, ClipByValue,
+// Cumsum, and Dequantize
 // (MIN_COMBINED / MIN_FIRST with the minimum rounded to a whole step /
 // SCALED, per tensor or along axis).
 #include <cmath>
@@ -90,6 +91,101 @@ private:
 
   Node node_;
   Unary op_;
+};
+
+// ClipByValue(t, min, max) = max(min(t, max_value), min_value); the bounds are
+// scalars or of t's shape (broadcast).
+class ClipByValueKernel : public Kernel {
+public:
+  ClipByValueKernel(const Node &n, const KernelEnv &) : node_(n) {}
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in.size() < 3)
+      throw InputError(node_.describe() + ": needs t, clip_value_min and clip_value_max");
+    if (in[1].dtype() != in[0].dtype() || in[2].dtype() != in[0].dtype() ||
+        in[0].dtype() == DType::boolean)
+      throw InputError(node_.describe() + ": t and its bounds must share one numeric dtype");
+    Shape out = kernels::broadcast_shape(node_, {in[0].shape(), in[1].shape(), in[2].shape()});
+    if (out != in[0].shape())
+      throw InputError(fmt::format("{}: bounds {} / {} do not fit t {}", node_.describe(),
+                                   shape_str(in[1].shape()), shape_str(in[2].shape()),
+                                   shape_str(in[0].shape())));
+    return {{in[0].dtype(), out}};
+  }
+
+  void prepare(std::span<const Tensor> in) override {
+    plan_ = kernels::make_broadcast(node_, {in[0].shape(), in[1].shape(), in[2].shape()});
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    kernels::dispatch_numeric(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *x = in[0].data<T>(), *lo = in[1].data<T>(), *hi = in[2].data<T>();
+      T *y = out[0].data<T>();
+      const int64_t inner = plan_.inner();
+      const int64_t sx = plan_.step[0].back(), sl = plan_.step[1].back(), sh = plan_.step[2].back();
+      for (int64_t r = 0; r < plan_.rows(); ++r) {
+        int64_t off[3];
+        plan_.row_offsets(r, off);
+        for (int64_t i = 0; i < inner; ++i) {
+          T v = std::min(x[off[0] + i * sx], hi[off[2] + i * sh]);
+          y[r * inner + i] = std::max(v, lo[off[1] + i * sl]);
+        }
+      }
+    });
+  }
+
+private:
+  Node node_;
+  kernels::Broadcast plan_;
+};
+
+// Cumsum(x, axis): running sums along axis; exclusive leaves the current
+// element out, reverse runs from the end.
+class CumsumKernel : public Kernel {
+public:
+  CumsumKernel(const Node &n, const KernelEnv &)
+      : node_(n), exclusive_(n.attr_int("exclusive", 0) != 0),
+        reverse_(n.attr_int("reverse", 0) != 0) {}
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    if (in.size() < 2)
+      throw InputError(node_.describe() + ": needs x and axis");
+    if (in[0].dtype() == DType::boolean)
+      kernels::throw_dtype(node_, in[0].dtype());
+    axis_ = kernels::normalize_axis(node_, tfk::scalar_i64(node_, in[1], "axis"),
+                                    std::max(1, in[0].rank()));
+    return {{in[0].dtype(), in[0].shape()}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    const Shape &s = in[0].shape();
+    int64_t outer = kernels::numel_before(s, axis_), n = s.empty() ? 1 : s[axis_],
+            inner = kernels::numel_after(s, axis_);
+    kernels::dispatch_numeric(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *x = in[0].data<T>();
+      T *y = out[0].data<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          T acc = 0;
+          for (int64_t k = 0; k < n; ++k) {
+            int64_t at = (o * n + (reverse_ ? n - 1 - k : k)) * inner + i;
+            T v = x[at];
+            if (!exclusive_)
+              acc = static_cast<T>(acc + v);
+            y[at] = acc;
+            if (exclusive_)
+              acc = static_cast<T>(acc + v);
+          }
+        }
+    });
+  }
+
+private:
+  Node node_;
+  bool exclusive_, reverse_;
+  int axis_ = 0;
 };
 
 // Sum/Prod/Max/Min/Mean and All/Any (bool Min/Max) as ONNX Reduce*.
@@ -286,6 +382,8 @@ void register_tf_math_kernels(KernelRegistry &r) {
   r.add("BiasAdd", tfk::factory<BiasAddKernel>(), "tf");
   r.add("BiasAddV1", tfk::factory<BiasAddKernel>(), "tf");
   r.add("Dequantize", tfk::factory<DequantizeKernel>(), "tf");
+  r.add("ClipByValue", tfk::factory<ClipByValueKernel>(), "tf");
+  r.add("Cumsum", tfk::factory<CumsumKernel>(), "tf");
 }
 
 } // namespace qtune

@@ -1,12 +1,11 @@
-// TF NonMaxSuppressionV2..V5 on one box set: boxes [n,4] as (y1,x1,y2,x2)
-// with corners in either order, scores [n]. Greedy by descending score (ties:
-// lower index first), a box is suppressed when its IoU with a selected one
-// exceeds iou_threshold; V3+ keep only scores above score_threshold. V4/V5 may
-// pad the indices to max_output_size and report valid_outputs; V5 returns the
-// selected scores and, with soft_nms_sigma > 0, runs soft NMS (Gaussian
-// decay score * exp(-iou^2 / (2 sigma)) by every selected box; a candidate
-// whose decayed score falls to score_threshold or below is dropped).
-// Results are computed in infer(): the output length depends on the values.
+// TF NonMaxSuppression (V1: iou_threshold attribute) and V2..V5 on one box set: boxes [n,4] as
+// (y1,x1,y2,x2) with corners in either order, scores [n]. Greedy by descending score (ties: lower
+// index first), a box is suppressed when its IoU with a selected one exceeds iou_threshold; V3+
+// keep only scores above score_threshold. V4/V5 may pad the indices to max_output_size and report
+// valid_outputs; V5 returns the selected scores and, with soft_nms_sigma > 0, runs soft NMS
+// (Gaussian decay score * exp(-iou^2 / (2 sigma)) by every selected box; a candidate whose decayed
+// score falls to score_threshold or below is dropped). Results are computed in infer(): the output
+// length depends on the values.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -26,13 +25,15 @@ public:
       : node_(n), version_(version), pad_(n.attr_int("pad_to_max_output_size", 0) != 0) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
-    size_t needed = version_ == 2 ? 4 : version_ == 5 ? 6 : 5;
+    size_t needed = version_ == 1 ? 3 : version_ == 2 ? 4 : version_ == 5 ? 6 : 5;
     if (in.size() < needed)
       throw InputError(
           fmt::format("{}: needs {} inputs, got {}", node_.describe(), needed, in.size()));
     read_boxes(in[0], in[1]);
     int64_t max_out = tfk::scalar_i64(node_, in[2], "max_output_size");
-    float iou_th = float(tfk::scalar_f64(node_, in[3], "iou_threshold"));
+    // V1 has the IoU threshold as an attribute.
+    float iou_th = version_ == 1 ? node_.attr_float("iou_threshold", 0.5f)
+                                 : float(tfk::scalar_f64(node_, in[3], "iou_threshold"));
     float score_th = version_ >= 3 ? float(tfk::scalar_f64(node_, in[4], "score_threshold"))
                                    : std::numeric_limits<float>::lowest();
     float sigma = version_ == 5 ? float(tfk::scalar_f64(node_, in[5], "soft_nms_sigma")) : 0.f;
@@ -140,9 +141,9 @@ private:
 } // namespace
 
 void register_tf_nms_kernels(KernelRegistry &r) {
-  for (int v = 2; v <= 5; ++v)
+  for (int v = 1; v <= 5; ++v)
     r.add(
-        fmt::format("NonMaxSuppressionV{}", v),
+        v == 1 ? std::string("NonMaxSuppression") : fmt::format("NonMaxSuppressionV{}", v),
         [v](const Node &n, const KernelEnv &) { return std::make_unique<TfNmsKernel>(n, v); },
         "tf");
 }

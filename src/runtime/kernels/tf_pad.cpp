@@ -1,7 +1,8 @@
 // TF padding and block rearrangement: Pad / PadV2 (constant_values input) /
 // MirrorPad (REFLECT or SYMMETRIC) with paddings [rank, 2], through the ONNX
 // Pad kernel; SpaceToBatchND / BatchToSpaceND (block_shape [M], paddings or
-// crops [M, 2]) as one index mapping between the space and batch layouts.
+// crops [M, 2]) as one index mapping between the space and batch layouts;
+// DepthToSpace / SpaceToDepth (NHWC) likewise.
 #include <cstring>
 
 #include "runtime/kernels/tf_util.h"
@@ -57,7 +58,7 @@ protected:
       pads[i] = p[i].first;
       pads[rank + i] = p[i].second;
     }
-    pads_ = Tensor::from_vector<int64_t>({2 * rank}, pads);
+    pads_ = tfk::i64_vector(pads);
     if (in.size() > 2 && in[2].defined() && (in[2].numel() != 1 || in[2].dtype() != in[0].dtype()))
       throw InputError(node_.describe() + ": constant_values must be a scalar of the input dtype");
     Node m = make_onnx("Pad");
@@ -176,6 +177,57 @@ private:
   Shape space_, batch_; // the space-side and batch-side shapes
 };
 
+// DepthToSpace / SpaceToDepth (NHWC, block_size b): the depth side is
+// [B, H, W, b, b, C] and the space side [B, H, b, W, b, C] of the same
+// elements; runs of C are copied between the two.
+class DepthSpaceKernel : public Kernel {
+public:
+  DepthSpaceKernel(const Node &n, const KernelEnv &, bool to_space)
+      : node_(n), to_space_(to_space), block_(n.attr_int("block_size", 0)) {
+    if (block_ < 2)
+      throw InputError(fmt::format("{}: block_size {} must be at least 2", n.describe(), block_));
+    if (n.attr_string("data_format", "NHWC") != "NHWC")
+      throw UnsupportedError(n.describe() + ": only data_format NHWC is supported");
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    tfk::expect_rank(node_, in[0], 4, "input");
+    Shape s = in[0].shape();
+    const int64_t b = block_;
+    if (to_space_ ? s[3] % (b * b) != 0 : (s[1] % b != 0 || s[2] % b != 0))
+      throw InputError(fmt::format("{}: input {} does not divide into blocks of {}",
+                                   node_.describe(), shape_str(s), b));
+    depth_ = to_space_ ? s : Shape{s[0], s[1] / b, s[2] / b, s[3] * b * b};
+    Shape out = to_space_ ? Shape{s[0], s[1] * b, s[2] * b, s[3] / (b * b)} : depth_;
+    return {{in[0].dtype(), out}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    const int64_t b = block_, B = depth_[0], H = depth_[1], W = depth_[2];
+    const size_t run = depth_[3] / (b * b) * dtype_size(in[0].dtype());
+    const auto *src = static_cast<const uint8_t *>(in[0].raw());
+    auto *dst = static_cast<uint8_t *>(out[0].raw());
+    for (int64_t n = 0; n < B; ++n)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          for (int64_t i = 0; i < b; ++i)
+            for (int64_t j = 0; j < b; ++j) {
+              int64_t depth_at = (((n * H + h) * W + w) * b + i) * b + j;
+              int64_t space_at = ((n * H + h) * b + i) * W * b + w * b + j;
+              if (to_space_)
+                std::memcpy(dst + space_at * run, src + depth_at * run, run);
+              else
+                std::memcpy(dst + depth_at * run, src + space_at * run, run);
+            }
+  }
+
+private:
+  Node node_;
+  bool to_space_;
+  int64_t block_;
+  Shape depth_; // the depth-side shape [B, H, W, C * b * b]
+};
+
 } // namespace
 
 void register_tf_pad_kernels(KernelRegistry &r) {
@@ -184,6 +236,8 @@ void register_tf_pad_kernels(KernelRegistry &r) {
   r.add("MirrorPad", tfk::factory<TfPadKernel>(true), "tf");
   r.add("SpaceToBatchND", tfk::factory<BlockSpaceKernel>(true), "tf");
   r.add("BatchToSpaceND", tfk::factory<BlockSpaceKernel>(false), "tf");
+  r.add("DepthToSpace", tfk::factory<DepthSpaceKernel>(true), "tf");
+  r.add("SpaceToDepth", tfk::factory<DepthSpaceKernel>(false), "tf");
 }
 
 } // namespace qtune

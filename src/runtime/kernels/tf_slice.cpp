@@ -17,10 +17,6 @@ struct DimSlice {
   int64_t start = 0, step = 1, size = 0;
 };
 
-Tensor i64_tensor(const std::vector<int64_t> &v) {
-  return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
-}
-
 // Base for both: the ONNX Slice node from per-dim slices (dims() set by
 // resolve()), output reshaped to out_shape_.
 class SliceBacked : public OnnxBacked {
@@ -48,7 +44,8 @@ protected:
       steps.push_back(empty ? 1 : s.step);
       axes.push_back(static_cast<int64_t>(d));
     }
-    slice_args_ = {i64_tensor(starts), i64_tensor(ends), i64_tensor(axes), i64_tensor(steps)};
+    slice_args_ = {kernels::tf::i64_vector(starts), kernels::tf::i64_vector(ends),
+                   kernels::tf::i64_vector(axes), kernels::tf::i64_vector(steps)};
     return make_onnx("Slice");
   }
 

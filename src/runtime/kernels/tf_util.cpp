@@ -39,6 +39,10 @@ bool values_constant(const Node &node, const KernelEnv &env, std::initializer_li
   return true;
 }
 
+Tensor i64_vector(const std::vector<int64_t> &v) {
+  return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+}
+
 void expect_rank(const Node &node, const Tensor &t, int rank, const char *what) {
   if (t.rank() != rank)
     throw InputError(fmt::format("{}: {} must have rank {}, got shape {}", node.describe(), what,

@@ -25,6 +25,9 @@ double scalar_f64(const Node &node, const Tensor &t, const char *what);
 // stays the same.
 bool values_constant(const Node &node, const KernelEnv &env, std::initializer_list<size_t> inputs);
 
+// An int64 vector tensor (ONNX kernels' starts, pads, sizes ... inputs).
+Tensor i64_vector(const std::vector<int64_t> &v);
+
 // Throws InputError unless the tensor has the given rank.
 void expect_rank(const Node &node, const Tensor &t, int rank, const char *what);
 
