@@ -849,6 +849,54 @@ std::vector<Case> more_cases() {
 }
 INSTANTIATE_TEST_SUITE_P(More, TfKernel, ::testing::ValuesIn(more_cases()), case_name);
 
+// Empty tensors (no detections, no boxes) flow through without touching data.
+std::vector<Case> empty_cases() {
+  Tensor e = i32({0}, {}), e03 = i32({0, 3}, {});
+  Tensor no_boxes = f32({0, 4}, {}), no_scores = f32({0}, {});
+  return {
+      {"PackEmpty", "Pack", {e, e}, {}, {i32({2, 0}, {})}},
+      {"ConcatEmpty",
+       "ConcatV2",
+       {e03, iota(DType::i32, {1, 3}), s32(0)},
+       {},
+       {i32({1, 3}, {0, 1, 2})}},
+      {"StridedSliceEmpty",
+       "StridedSlice",
+       {e03, vec({0}), vec({0}), vec({1})},
+       masks(1, 1),
+       {i32({0, 3}, {})}},
+      {"GatherNoIndices", "GatherV2", {iota(DType::i32, {3, 2}), e, s32(0)}, {}, {i32({0, 2}, {})}},
+      {"GatherFromEmpty", "GatherV2", {e03, e, s32(0)}, {}, {i32({0, 3}, {})}},
+      {"TileZero", "Tile", {vec({1, 2}), vec({0})}, {}, {e}},
+      {"TransposeEmpty", "Transpose", {e03, vec({1, 0})}, {}, {i32({3, 0}, {})}},
+      {"SplitEmpty",
+       "Split",
+       {s32(1), i32({0, 2}, {})},
+       {{"num_split", int64_t{2}}},
+       {i32({0, 1}, {}), i32({0, 1}, {})}},
+      {"TopKZero", "TopKV2", {f32({3}, {1, 2, 3}), s32(0)}, {}, {f32({0}, {}), e}},
+      {"NmsNoBoxes",
+       "NonMaxSuppressionV3",
+       {no_boxes, no_scores, s32(10), sf(0.5f), sf(0)},
+       {},
+       {e}},
+      {"NmsNoBoxesPadded",
+       "NonMaxSuppressionV4",
+       {no_boxes, no_scores, s32(2), sf(0.5f), sf(0)},
+       {{"pad_to_max_output_size", int64_t{1}}},
+       {vec({0, 0}), s32(0)}},
+      {"CropNoBoxes",
+       "CropAndResize",
+       {iota(DType::f32, {1, 3, 3, 2}), no_boxes, e, vec({2, 2})},
+       {},
+       {f32({0, 2, 2, 2}, {})}},
+      {"ReshapeEmptyToEmpty", "Reshape", {e03, vec({3, 0})}, {}, {i32({3, 0}, {})}},
+      {"SumOverEmpty", "Sum", {e03, vec({0})}, reduce_attrs(0), {vec({0, 0, 0})}},
+      {"WhereEmpty", "Where", {b8({0, 2}, {})}, {}, {i64({0, 2}, {})}},
+  };
+}
+INSTANTIATE_TEST_SUITE_P(Empty, TfKernel, ::testing::ValuesIn(empty_cases()), case_name);
+
 // ---- bad input: InputError naming the node, never a crash ----
 
 struct BadCase {
