@@ -4,8 +4,9 @@
 // keep only scores above score_threshold. V4/V5 may pad the indices to max_output_size and report
 // valid_outputs; V5 returns the selected scores and, with soft_nms_sigma > 0, runs soft NMS
 // (Gaussian decay score * exp(-iou^2 / (2 sigma)) by every selected box; a candidate whose decayed
-// score falls to score_threshold or below is dropped). Results are computed in infer(): the output
-// length depends on the values.
+// score falls to score_threshold or below is dropped; as in current TensorFlow, soft NMS ignores
+// iou_threshold, while TF.js and older TF releases also zero a score above it). Results are
+// computed in infer(): the output length depends on the values.
 #include <cmath>
 #include <cstring>
 #include <limits>
