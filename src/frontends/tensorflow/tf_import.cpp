@@ -299,8 +299,20 @@ ValueInfo placeholder_info(const tensorflow::NodeDef &n, DType dtype) {
   return v;
 }
 
+// Output 0's dtype as far as the NodeDef tells (for ValueInfo; the runtime
+// infers the real types): ops whose output type differs from their T first.
 DType Importer::output_dtype(const tensorflow::NodeDef &n) const {
-  for (const char *k : {"dtype", "T", "DstT", "out_type", "output_type"}) {
+  static const std::set<std::string> boolean = {
+      "Equal",     "NotEqual",   "Greater",   "GreaterEqual", "Less",
+      "LessEqual", "LogicalAnd", "LogicalOr", "LogicalNot",   "IsNan",
+      "IsInf",     "IsFinite",   "All",       "Any",          "LoopCond"};
+  if (boolean.count(n.op()))
+    return DType::boolean;
+  if (n.op() == "Where" && n.input_size() == 1)
+    return DType::i64;
+  if (n.op().rfind("NonMaxSuppression", 0) == 0)
+    return DType::i32;
+  for (const char *k : {"output_type", "out_type", "DstT", "dtype", "T"}) {
     auto it = n.attr().find(k);
     if (it != n.attr().end() && it->second.value_case() == tensorflow::AttrValue::kType) {
       try {
