@@ -3,8 +3,10 @@
 // from the source tree. Missing data is a loud failure, never a silent skip.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <string>
+#include <vector>
 
 #include "qtune/tensor.h"
 
@@ -34,6 +36,17 @@ inline Tensor random_tensor(Shape shape, uint32_t seed) {
     v = float(seed >> 8) / 16777216.f * 2.f - 1.f;
   }
   return t;
+}
+
+// A whole file of raw little-endian float32 values (empty if it cannot be read).
+inline std::vector<float> read_f32_file(const std::filesystem::path &p) {
+  std::ifstream f(p, std::ios::binary | std::ios::ate);
+  if (!f)
+    return {};
+  std::vector<float> v(static_cast<size_t>(f.tellg()) / 4);
+  f.seekg(0);
+  f.read(reinterpret_cast<char *>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  return v;
 }
 
 inline std::string qtune_binary() {

@@ -37,13 +37,14 @@ struct Args {
   std::string input_graph, config, dataset, output, workspace, calibration;
   std::map<int64_t, int64_t> label_map; // empty: class ids are COCO ids
   size_t limit = 0;
+  int64_t max_trials = 0; // 0: the YAML's
 };
 
 [[noreturn]] void usage(const char *argv0, const std::string &problem) {
   std::fprintf(stderr,
                "%s\nusage: %s --input-graph MODEL --config YAML --dataset-location DIR|RECORD "
                "--output-model OUT [--calibration-location DIR|RECORD] [--label-map 1:1,2:17] "
-               "[--limit N] [--workspace DIR]\n",
+               "[--limit N] [--max-trials N] [--workspace DIR]\n",
                problem.c_str(), argv0);
   std::exit(2);
 }
@@ -84,6 +85,8 @@ Args parse_args(int argc, char **argv) {
       a.label_map = parse_label_map(v);
     else if (k == "--limit")
       a.limit = std::stoul(v);
+    else if (k == "--max-trials")
+      a.max_trials = std::stoll(v);
     else
       usage(argv[0], "unknown option " + k);
   }
@@ -152,6 +155,8 @@ int main(int argc, char **argv) {
     quantizer.set_output(a.output);
     if (!a.workspace.empty())
       quantizer.set_workspace(a.workspace);
+    if (a.max_trials > 0)
+      quantizer.set_max_trials(a.max_trials);
     qtune::Model fp32 = quantizer.load_model(a.input_graph);
     const std::string input = fp32.input_names().at(0);
     const qtune::Shape shape = fp32.input_shape(input);

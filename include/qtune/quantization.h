@@ -41,6 +41,7 @@ public:
   void set_output(const std::string &path);
   void set_workspace(const std::string &dir);
   void set_strategy(const std::string &name);
+  void set_max_trials(int64_t n);    // tuning.exit_policy.max_trials
   void set_progress(std::FILE *out); // live progress lines; null = quiet (default stderr)
 
   const TuneSummary &summary() const;

@@ -1,5 +1,6 @@
 #include "qtune/quantization.h"
 
+#include "qtune/error.h"
 #include "tune/config.h"
 #include "tune/model_backend.h"
 #include "tune/tuner.h"
@@ -28,6 +29,11 @@ void Quantization::set_workspace(const std::string &dir) {
 void Quantization::set_strategy(const std::string &name) {
   tune::make_strategy(name); // validates the name
   impl_->config.tuning.strategy = name;
+}
+void Quantization::set_max_trials(int64_t n) {
+  if (n < 1)
+    throw InputError("max_trials must be >= 1, got " + std::to_string(n));
+  impl_->config.tuning.max_trials = n;
 }
 void Quantization::set_progress(std::FILE *out) {
   impl_->progress = out;

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
 #include <fmt/format.h>
@@ -141,13 +142,22 @@ struct Executor::Impl {
     return static_cast<int>(slots.size()) - 1;
   }
 
+  // threads 0: OMP_NUM_THREADS when the environment sets it, else every core.
+  // (Read from the environment: omp_get_max_threads() would also reflect the last
+  // omp_set_num_threads() of another executor in this process.)
+  static int default_threads() {
+    const char *env = std::getenv("OMP_NUM_THREADS");
+    int n = env ? std::atoi(env) : 0;
+    return n > 0 ? n : omp_get_num_procs();
+  }
+
   void build() {
     const Graph &g = *graph;
     env.engine = &engine;
     env.stream = &stream;
     env.graph = graph.get();
     env.fixed_values = &fixed_values;
-    env.threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+    env.threads = options.threads > 0 ? options.threads : default_threads();
     for (const auto &[name, t] : g.initializers) {
       int s = slot_index(name);
       slots[s].value = t;

@@ -29,7 +29,7 @@
 namespace qtune {
 
 struct ExecutorOptions {
-  int threads = 0;      // 0: all cores
+  int threads = 0;      // 0: all cores (or OMP_NUM_THREADS when set)
   bool profile = false; // collect per-node wall time
 };
 

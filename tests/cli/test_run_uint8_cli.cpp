@@ -65,14 +65,6 @@ int run_cmd(const std::string &cmd, std::string *err = nullptr) {
   return rc;
 }
 
-std::vector<float> read_floats(const fs::path &p) {
-  std::ifstream f(p, std::ios::binary | std::ios::ate);
-  std::vector<float> v(static_cast<size_t>(f.tellg()) / 4);
-  f.seekg(0);
-  f.read(reinterpret_cast<char *>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  return v;
-}
-
 } // namespace
 
 TEST(RunCliUint8, PhotoFeedsUnknownSizeInputAtItsOwnSize) {
@@ -84,7 +76,7 @@ TEST(RunCliUint8, PhotoFeedsUnknownSizeInputAtItsOwnSize) {
                     " --output-dir " + out.string()),
             0);
   data::Image img = data::load_image_file(photo);
-  std::vector<float> px = read_floats(out / "pixels.f32");
+  std::vector<float> px = qtune::test::read_f32_file(out / "pixels.f32");
   ASSERT_EQ(px.size(), img.pixels.size()); // 576 x 768 x 3: not resized
   for (size_t i = 0; i < px.size(); ++i)
     ASSERT_EQ(px[i], float(img.pixels[i])) << i;
@@ -107,7 +99,7 @@ TEST(RunCliUint8, RawU8FileOfTheInputShape) {
                       " --output-dir " + out.string()),
               0)
         << extra;
-    std::vector<float> px = read_floats(out / "pixels.f32");
+    std::vector<float> px = qtune::test::read_f32_file(out / "pixels.f32");
     ASSERT_EQ(px.size(), bytes.size());
     for (size_t i = 0; i < px.size(); ++i)
       ASSERT_EQ(px[i], float(static_cast<uint8_t>(bytes[i]))) << i;

@@ -52,7 +52,8 @@ void write_atomic(const std::filesystem::path &path, const void *data, size_t by
 }
 
 // A JPEG/PNG for an image-shaped input ([1,3,H,W] or [1,H,W,3]): decoded, RGB
-// 0..255, resized (bilinear) to H x W when the input fixes them, else fed at the
+// 0..255, resized (bilinear; TF1 convention for uint8 [1,H,W,3] inputs) to H x W
+// when the input fixes them, else fed at the
 // photo's own size (TensorFlow's uint8 image_tensor [1,-1,-1,3] resizes inside
 // the graph). uint8 inputs get the pixels as uint8, others as float. Any other
 // preprocessing (BGR, normalization, letterbox) belongs in a raw file or in
@@ -67,9 +68,13 @@ Tensor read_image_input(const ValueInfo &vi, const std::string &file, const std:
                                  file, vi.name, dims_str(vi)));
   int64_t h = chw ? dim(2) : dim(1), w = chw ? dim(3) : dim(2);
   data::Frame f = data::frame_from_image(data::decode_image(bytes, file));
+  // A uint8 NHWC input is TensorFlow's image_tensor: resize as the Object
+  // Detection API's fixed_shape_resizer does (TF1 bilinear, no half-pixel centres).
+  const data::Coords coords =
+      vi.dtype == DType::u8 && hwc ? data::Coords::tf_legacy : data::Coords::half_pixel;
   if (h > 0 || w > 0)
     f = data::resize_frame(f, w > 0 ? static_cast<int>(w) : f.width,
-                           h > 0 ? static_cast<int>(h) : f.height, data::Interp::bilinear);
+                           h > 0 ? static_cast<int>(h) : f.height, data::Interp::bilinear, coords);
   f.chw = chw;
   return data::frame_to_tensor(f, vi.dtype == DType::u8 ? DType::u8 : DType::f32);
 }
@@ -169,14 +174,26 @@ std::map<std::string, std::string> name_values(const std::vector<std::string> &a
   return out;
 }
 
-int run_model(const std::string &model, const std::vector<std::string> &input_args,
-              const std::vector<std::string> &shape_args, const std::string &out_dir, int threads,
-              bool optimize) {
-  auto graph = std::make_shared<Graph>(load_model(model));
+struct RunArgs {
+  std::string model, out_dir;
+  std::vector<std::string> inputs, shapes, outputs;
+  int threads = 0;
+  bool no_optimize = false;
+};
+
+int run_model(const RunArgs &a) {
+  const std::string &model = a.model;
+  const std::vector<std::string> &input_args = a.inputs;
+  LoadOptions lo; // TensorFlow: feed the named inputs, fetch --outputs
+  for (const auto &[name, file] : name_values(input_args, "--input"))
+    lo.inputs.push_back(name);
+  lo.outputs = a.outputs;
+  auto graph = std::make_shared<Graph>(load_model(model, lo));
+  const bool optimize = !a.no_optimize;
   if (optimize)
     quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;
-  const auto shapes = name_values(shape_args, "--shape");
+  const auto shapes = name_values(a.shapes, "--shape");
   for (const auto &[name, file] : name_values(input_args, "--input")) {
     const ValueInfo *vi = nullptr;
     for (const ValueInfo &v : graph->inputs)
@@ -187,8 +204,9 @@ int run_model(const std::string &model, const std::vector<std::string> &input_ar
     auto shape = shapes.find(name);
     inputs[name] = read_input(*vi, file, shape == shapes.end() ? "" : shape->second);
   }
-  Executor ex(graph, {.threads = threads});
+  Executor ex(graph, {.threads = a.threads});
   std::vector<Tensor> outs = ex.run(inputs);
+  const std::string &out_dir = a.out_dir;
   std::filesystem::create_directories(out_dir);
   nlohmann::json desc = nlohmann::json::array();
   for (size_t i = 0; i < outs.size(); ++i) {
@@ -212,24 +230,26 @@ int run_model(const std::string &model, const std::vector<std::string> &input_ar
 
 Command add_run_command(CLI::App &app) {
   auto *sub = app.add_subcommand("run", "Run a model once on raw input files or photos");
-  auto model = std::make_shared<std::string>();
-  auto inputs = std::make_shared<std::vector<std::string>>();
-  auto out_dir = std::make_shared<std::string>();
-  auto shapes = std::make_shared<std::vector<std::string>>();
-  auto threads = std::make_shared<int>(0);
-  auto no_opt = std::make_shared<bool>(false);
-  sub->add_flag("--no-optimize", *no_opt, "skip graph optimization passes");
-  sub->add_option("MODEL", *model, "ONNX model file")->required();
-  sub->add_option("--input", *inputs,
+  auto a = std::make_shared<RunArgs>();
+  sub->add_flag("--no-optimize", a->no_optimize, "skip graph optimization passes");
+  sub->add_option("MODEL", a->model,
+                  "model file (ONNX, TensorFlow .pb / checkpoint / "
+                  "SavedModel / TF.js model.json)")
+      ->required();
+  sub->add_option("--input", a->inputs,
                   "NAME=FILE: raw little-endian values of the input's dtype and shape (.f32 "
                   "float32, .u8 uint8 ...), or a JPEG/PNG (RGB 0..255, resized to the input's "
                   "H x W when fixed, else at its own size)")
       ->required();
-  sub->add_option("--shape", *shapes,
+  sub->add_option("--shape", a->shapes,
                   "NAME=AxBxC: shape of a raw input whose declared shape has unknown dims");
-  sub->add_option("--output-dir", *out_dir, "where outputs are written")->required();
-  sub->add_option("--threads", *threads, "threads (0 = all cores)");
-  return {sub, [=] { return run_model(*model, *inputs, *shapes, *out_dir, *threads, !*no_opt); }};
+  sub->add_option("--outputs", a->outputs,
+                  "outputs to fetch, comma-separated (TensorFlow graphs; default: the nodes "
+                  "nothing consumes)")
+      ->delimiter(',');
+  sub->add_option("--output-dir", a->out_dir, "where outputs are written")->required();
+  sub->add_option("--threads", a->threads, "threads (0 = all cores)");
+  return {sub, [a] { return run_model(*a); }};
 }
 
 } // namespace qtune::cli
