@@ -108,21 +108,21 @@ TEST(TfExamplesCli, RunAiySsdOnRawU8AndPhoto) {
   }
 }
 
-// The seed's flow: infer_detections reads the seed's YAML unchanged, supplies
+// The seed's flow: run_tuning.sh -> infer_detections reads the seed's YAML
+// (examples/tf_object_detection/ssd_resnet50_v1.yaml) unchanged, supplies
 // q_dataloader and eval_func through the C++ API, quantizes and evaluates.
 TEST(TfExamplesCli, InferDetectionsRunsTheSeedYamlOnAiySsd) {
   const size_t n = 6;
   fs::path dir = scratch("_seed");
   std::string model = (dir / "aiy_int8.onnx").string();
   std::string out;
-  int rc = run("OMP_NUM_THREADS=1 " + std::string(QTUNE_BINARY_DIR) +
-                   "/examples/tf_object_detection/infer_detections --input-graph " +
-                   shared_data(kAiyPb) +
-                   " --config examples/tf_object_detection/ssd_resnet50_v1.yaml"
-                   " --dataset-location " +
-                   shared_data("coco/val2017_241") + " --label-map 1:1,2:17,3:18 --limit " +
-                   std::to_string(n) + " --max-trials 1 --workspace " + (dir / "ws").string() +
-                   " --output-model " + model,
+  // Through the seed-style wrapper: run_tuning.sh --topology= --input_model= ...
+  int rc = run("OMP_NUM_THREADS=1 QTUNE_BUILD=" + std::string(QTUNE_BINARY_DIR) +
+                   " bash examples/tf_object_detection/run_tuning.sh --topology=ssd_resnet50_v1"
+                   " --input_model=" +
+                   shared_data(kAiyPb) + " --dataset_location=" + shared_data("coco/val2017_241") +
+                   " --output_model=" + model + " --label_map=1:1,2:17,3:18 --limit=" +
+                   std::to_string(n) + " --max_trials=1 --workspace=" + (dir / "ws").string(),
                out);
   ASSERT_TRUE(rc == 0 || rc == 3) << out; // 3: one trial did not meet the 1% goal
   std::smatch m;

@@ -1,10 +1,13 @@
 // Public qtune/coco.h: a COCO folder's images as uint8 tensors, the TF1 resize,
 // and COCO scoring restricted to categories, against reference data other tools
 // made (the TensorFlow.js AIY input, pycocotools' AIY numbers).
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unistd.h>
 
 #include "../test_util.h"
 #include "qtune/qtune.h"
@@ -60,6 +63,35 @@ TEST(ApiCoco, ResizeBilinearTf1ByHand) {
     EXPECT_EQ(r.data<uint8_t>()[i], want[i]) << i;
   EXPECT_THROW(qtune::resize_bilinear_tf1(qtune::Tensor(qtune::DType::f32, {1, 2, 2, 3}), 1, 1),
                qtune::InputError);
+}
+
+} // namespace
+
+namespace {
+
+// An Object Detection API TFRecord (made by `qtune dataset convert`) gives the
+// same images and ground truth as the COCO folder it came from.
+TEST(ApiCoco, TfRecordLocationMatchesTheFolder) {
+  std::string dir = qtune::test::shared_data("coco/val2017_tiny");
+  std::string rec = (std::filesystem::temp_directory_path() /
+                     ("qtune_api_coco_" + std::to_string(::getpid()) + ".record"))
+                        .string();
+  std::string cmd = qtune::test::qtune_binary() + " dataset convert --from coco --annotations " +
+                    dir + "/annotations/instances_val2017.json --images " + dir +
+                    "/val2017 --to tfrecord " + rec + " >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  qtune::CocoDetectionSet folder(dir, 5), record(rec, 5);
+  ASSERT_EQ(record.size(), 5u);
+  std::vector<qtune::Detection> dets;
+  for (size_t i = 0; i < 5; ++i) {
+    auto a = folder.image(i), b = record.image(i);
+    EXPECT_EQ(a.id, b.id);
+    ASSERT_EQ(a.pixels.shape(), b.pixels.shape());
+    EXPECT_EQ(0, std::memcmp(a.pixels.raw(), b.pixels.raw(), a.pixels.nbytes()));
+    dets.push_back({a.id, 1, 10, 10, 100, 100, 0.5});
+  }
+  EXPECT_EQ(folder.evaluate(dets)[1], record.evaluate(dets)[1]);
+  std::filesystem::remove(rec);
 }
 
 } // namespace
