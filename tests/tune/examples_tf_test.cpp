@@ -96,5 +96,26 @@ TEST(ExamplesTf, AiySsdEvaluationPathReproducesPycocotools) {
   EXPECT_NEAR(ap, 0.179035, 2e-5);
 }
 
+// A graph that resizes inside (OD API keep_aspect_ratio_resizer, uint8
+// image_tensor [1,-1,-1,3]) gets each image at its own size as uint8, batch 1.
+TEST(ExamplesTf, Uint8InputAtTheImagesOwnSize) {
+  DataloaderConfig dc;
+  dc.node = YAML::Load(
+      "{batch_size: 1, dataset: {COCORaw: {root: " + test::shared_data("coco/val2017_tiny") +
+      ", img_dir: val2017, anno_dir: annotations/instances_val2017.json}}}");
+  BatchSource src(dc, "evaluation.accuracy.dataloader", "image_tensor", DType::u8);
+  size_t n = 0;
+  src.for_each(3, [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
+    const Tensor &x = in.at("image_tensor");
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(x.dtype(), DType::u8);
+    EXPECT_EQ(x.shape(), (Shape{1, b[0].frame.geo.orig_height, b[0].frame.geo.orig_width, 3}));
+    for (int64_t i = 0; i < x.numel(); i += 997) // the decoded pixels, unchanged
+      ASSERT_EQ(x.data<uint8_t>()[i], static_cast<uint8_t>(b[0].frame.px[i]));
+    ++n;
+  });
+  EXPECT_EQ(n, 3u);
+}
+
 } // namespace
 } // namespace qtune::tune
