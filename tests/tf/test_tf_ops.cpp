@@ -99,10 +99,13 @@ TEST(TfOps, Conv2dSameStride2BiasRelu6) {
   b.node("relu6", "Relu6", {"bias"});
   Graph graph = tf::import_graph(b.source());
   // The bias folded into the conv: Transpose, Conv, Transpose, Clip.
+  // The Conv carries the TF node's name (op-wise configs name TF nodes).
   int convs = 0, adds = 0;
   for (auto &n : graph.nodes) {
     convs += n.op_type == "Conv";
     adds += n.op_type == "Add";
+    if (n.op_type == "Conv")
+      EXPECT_EQ(n.name, "conv");
   }
   EXPECT_EQ(convs, 1);
   EXPECT_EQ(adds, 0);

@@ -101,6 +101,7 @@ void conv(ConvertContext &c, bool depthwise, bool fused) {
   size_t conv_index = c.graph().nodes.size();
   {
     Node &n = c.add("Conv", {x, w}, {y});
+    c.take_name(n);
     n.attrs["strides"] = spatial(c, c.attr_ints("strides"), "strides");
     n.attrs["dilations"] = spatial(c, c.attr_ints("dilations"), "dilations");
     n.attrs["group"] = groups;
@@ -193,8 +194,9 @@ void batch_norm(ConvertContext &c) {
   bool nchw = is_nchw(c);
   std::string x = nchw ? c.input(0) : to_nchw(c, c.input(0));
   std::string y = nchw ? c.output(0) : c.fresh("BatchNormalization");
-  c.add("BatchNormalization", {x, c.input(1), c.input(2), c.input(3), c.input(4)}, {y})
-      .attrs["epsilon"] = c.attr_float("epsilon", 1e-4f);
+  Node &bn = c.add("BatchNormalization", {x, c.input(1), c.input(2), c.input(3), c.input(4)}, {y});
+  bn.attrs["epsilon"] = c.attr_float("epsilon", 1e-4f);
+  c.take_name(bn);
   if (!nchw)
     from_nchw(c, y);
 }

@@ -170,13 +170,20 @@ Node &ConvertContext::add(const std::string &op_type, std::vector<std::string> i
   Node n;
   n.op_type = op_type;
   n.domain = domain;
-  n.name = outputs.size() == 1 && outputs[0] == node_.name()
-               ? node_.name()
-               : st_.unique(node_.name() + "/" + op_type);
+  n.name = st_.unique(node_.name() + "/" + op_type);
   n.inputs = std::move(inputs);
   n.outputs = std::move(outputs);
+  if (n.outputs.size() == 1 && n.outputs[0] == node_.name())
+    take_name(n);
   st_.graph->nodes.push_back(std::move(n));
   return st_.graph->nodes.back();
+}
+
+void ConvertContext::take_name(Node &n) {
+  if (name_taken_)
+    return;
+  n.name = node_.name();
+  name_taken_ = true;
 }
 
 std::string ConvertContext::add1(const std::string &op_type, std::vector<std::string> inputs,
@@ -336,7 +343,13 @@ std::string to_nchw(ConvertContext &c, const std::string &nhwc) {
 }
 
 void from_nchw(ConvertContext &c, const std::string &nchw, size_t k) {
-  c.add("Transpose", {nchw}, {c.output(k)}).attrs["perm"] = std::vector<int64_t>{0, 2, 3, 1};
+  Node n;
+  n.name = c.state().unique(c.name() + "/to_nhwc");
+  n.op_type = "Transpose";
+  n.inputs = {nchw};
+  n.outputs = {c.output(k)};
+  n.attrs["perm"] = std::vector<int64_t>{0, 2, 3, 1};
+  c.graph().nodes.push_back(std::move(n));
 }
 
 std::string as_i64(ConvertContext &c, size_t input) {

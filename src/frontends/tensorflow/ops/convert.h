@@ -77,6 +77,10 @@ public:
   // Single-output node writing a fresh value; returns that value.
   std::string add1(const std::string &op_type, std::vector<std::string> inputs,
                    std::map<std::string, Attribute> attrs = {});
+  // Gives `n` the TF node's name (op-wise configs and profiles name TF nodes):
+  // the node that does the op's work, not a layout Transpose around it. add()
+  // does this itself for the first node writing output 0, unless taken.
+  void take_name(Node &n);
   void alias(size_t k, const std::string &value); // output k is `value`
   void set_constant(size_t k, Tensor t);          // output k is a constant
   // The node as `tf:<Op>` with generically converted attributes; `num_outputs`
@@ -86,6 +90,7 @@ public:
 private:
   const tensorflow::NodeDef &node_;
   ImportState &st_;
+  bool name_taken_ = false;
 };
 
 using TfConverter = std::function<void(ConvertContext &)>;

@@ -22,6 +22,7 @@ void pool(ConvertContext &c, const std::string &onnx_op) {
   std::string x = nchw ? c.input(0) : to_nchw(c, c.input(0));
   std::string y = nchw ? c.output(0) : c.fresh(onnx_op);
   Node &n = c.add(onnx_op, {x}, {y});
+  c.take_name(n);
   n.attrs["kernel_shape"] = spatial(c, ksize, "ksize");
   n.attrs["strides"] = spatial(c, strides, "strides");
   set_padding(c, n);

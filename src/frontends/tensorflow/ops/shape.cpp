@@ -220,6 +220,7 @@ void resize(ConvertContext &c, bool bilinear) {
   std::string sizes = c.add1("Concat", {nc, as_i64(c, 1)}, {{"axis", int64_t{0}}});
   std::string y = c.fresh("Resize");
   Node &n = c.add("Resize", {x, "", "", sizes}, {y});
+  c.take_name(n);
   n.attrs["mode"] = std::string(bilinear ? "linear" : "nearest");
   std::string coord = align  ? "align_corners"
                       : half ? (bilinear ? "half_pixel" : "tf_half_pixel_for_nn")
