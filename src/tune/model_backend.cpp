@@ -10,6 +10,7 @@
 
 #include "frontends/model_loader.h"
 #include "frontends/onnx/onnx_import.h"
+#include "ir/passes/pass.h"
 #include "qtune/error.h"
 #include "quant/calibrate.h"
 #include "quant/inference_graph.h"
@@ -24,7 +25,14 @@ namespace qtune::tune {
 namespace fs = std::filesystem;
 
 std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOptions &options) {
-  return std::make_shared<Graph>(load_model(path, options));
+  auto g = std::make_shared<Graph>(load_model(path, options));
+  // Exact rewrites first, so NHWC imports (TF, tf2onnx) are calibrated and
+  // quantized as convs that meet directly, with their per-channel Add/Mul
+  // folded in, rather than with Q/DQ around every layout Transpose.
+  optimize_transposes(*g);
+  fold_conv_affine(*g);
+  eliminate_dead_nodes(*g);
+  return g;
 }
 
 LoadOptions load_options(const ModelConfig &model) {

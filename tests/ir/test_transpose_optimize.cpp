@@ -17,6 +17,7 @@
 #include "ir/passes/pass.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
+#include "tune/model_backend.h"
 
 using namespace qtune;
 
@@ -551,6 +552,16 @@ Tensor aiy_dog() { // the TensorFlow.js reference input of the AIY SSD
   EXPECT_EQ(bytes.size(), x.nbytes());
   std::memcpy(x.raw(), bytes.data(), std::min(bytes.size(), x.nbytes()));
   return x;
+}
+
+// What quantize/tune/evaluate load (tune::load_model_file) is already laid
+// out, so calibration and Q/DQ insertion never see the layout Transposes.
+TEST(TransposeOptimize, ModelFilesLoadLaidOut) {
+  auto g = tune::load_model_file(test::shared_data("models/mnist/wuhanstudio_mnist-lg.onnx"));
+  EXPECT_EQ(count_op(*g, "Transpose"), 1) << ops_of(*g);
+  auto cifar =
+      tune::load_model_file(test::shared_data("tf/small/frozen_cnn_cifar32/frozen_graph.pb"));
+  EXPECT_EQ(count_op(*cifar, "Transpose"), 1) << ops_of(*cifar);
 }
 
 // Imported TensorFlow CNNs: the importer wraps every conv and pool in a
