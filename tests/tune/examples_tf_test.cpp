@@ -11,6 +11,7 @@
 
 #include "../test_util.h"
 #include "data/coco.h"
+#include "qtune/error.h"
 #include "tune/config.h"
 #include "tune/evaluator.h"
 
@@ -115,6 +116,25 @@ TEST(ExamplesTf, Uint8InputAtTheImagesOwnSize) {
     ++n;
   });
   EXPECT_EQ(n, 3u);
+}
+
+// COCOmAP's ground truth: anno_path when given (else the dataset's), restricted to
+// category_ids; a --category-ids override wins over the YAML's list.
+TEST(ExamplesTf, CocoMetricGroundTruthFromAnnoPathAndCategories) {
+  std::string gt_file = test::shared_data("coco/val2017_241/annotations/instances_val2017.json");
+  YAML::Node params = YAML::Load("{anno_path: " + gt_file + ", category_ids: [1, 17, 18]}");
+  coco::Dataset gt = coco_metric_ground_truth(params, nullptr, "conf.yaml");
+  EXPECT_EQ(gt.images.size(), 241u);
+  ASSERT_EQ(gt.num_categories(), 3);
+  EXPECT_EQ(gt.categories[1].id, 17);
+  coco::Dataset one = coco_metric_ground_truth(params, nullptr, "conf.yaml", {18});
+  ASSERT_EQ(one.num_categories(), 1);
+  EXPECT_EQ(one.categories[0].id, 18);
+  // Without anno_path the dataset's own ground truth is used; without either, an error.
+  coco::Dataset all = coco::load_coco(gt_file);
+  EXPECT_EQ(coco_metric_ground_truth(YAML::Node(), &all, "conf.yaml").num_categories(),
+            all.num_categories());
+  EXPECT_THROW(coco_metric_ground_truth(YAML::Node(), nullptr, "conf.yaml"), InputError);
 }
 
 } // namespace
