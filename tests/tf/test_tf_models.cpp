@@ -60,6 +60,13 @@ TEST(TfModels, RegressionCheckpointFrozenSavedModelAgree) {
     EXPECT_EQ(p, preds[0]);
   EXPECT_NEAR(preds[0], w * 3.5f + b, 1e-6);
   EXPECT_NE(w, 0.f);
+
+  // Without model.outputs, the training checkpoint's sinks minus the gradient
+  // and saver scopes: the loss, which reads both placeholders.
+  Graph loss = load_model(root + "checkpoint");
+  ASSERT_EQ(loss.outputs.size(), 1u);
+  EXPECT_EQ(loss.outputs[0].name, "truediv");
+  EXPECT_EQ(loss.inputs.size(), 2u);
 }
 
 // CenterNet MobileNetV3 (TF.js graph model, _FusedConv2D / fused depthwise,

@@ -65,6 +65,15 @@ const std::set<std::string> kNotOutputs = {"NoOp",
                                            "PrintV2",
                                            "VarIsInitializedOp"};
 
+// Sinks of a training graph (checkpoint meta graphs): the gradients and saver
+// scopes and optimizer updates are not what a user wants to run.
+bool training_only(const tensorflow::NodeDef &n) {
+  const std::string &name = n.name(), &op = n.op();
+  return name.rfind("gradients/", 0) == 0 || name.rfind("save/", 0) == 0 ||
+         op.rfind("Apply", 0) == 0 || op.rfind("ResourceApply", 0) == 0 ||
+         op.rfind("Assign", 0) == 0;
+}
+
 // Never folded at import: their structure matters to later passes.
 const std::set<std::string> kNoFold = {"Enter",           "Exit",          "Merge",
                                        "Switch",          "NextIteration", "LoopCond",
@@ -189,7 +198,8 @@ void Importer::choose_outputs() {
         consumed.insert(parse_ref(in).node);
   std::unordered_set<std::string> internal = control_flow_internal_nodes(src_.graph);
   for (const auto &n : src_.graph.node())
-    if (!consumed.count(n.name()) && !kNotOutputs.count(n.op()) && !internal.count(n.name()))
+    if (!consumed.count(n.name()) && !kNotOutputs.count(n.op()) && !internal.count(n.name()) &&
+        !training_only(n))
       outputs_.push_back(n.name());
   if (outputs_.empty())
     throw InputError(fmt::format("{}: the graph has no outputs (every node is consumed or a "
