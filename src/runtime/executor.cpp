@@ -43,6 +43,7 @@ struct Slot {
   bool is_constant = false;
   bool is_output = false;
   bool dynamic = false; // shape may change from run to run with the same inputs
+  bool may_die = false; // downstream of a tf:Switch (see gather())
   size_t offset = 0;    // arena offset when planned
   size_t bytes = 0;     // buffer size (a blocked layout may pad channels)
   // oneDNN layout opt-in: set when the producer wrote a non-plain layout.
@@ -212,6 +213,7 @@ struct Executor::Impl {
         slots[sh].producer = static_cast<int>(i);
         slots[o].shadow = sh;
       }
+      mark_may_die(ns);
       ns.dynamic = ns.kernel->value_dependent_shapes();
       for (int s : ns.inputs)
         if (s >= 0 && slots[s].dynamic)
@@ -238,6 +240,22 @@ struct Executor::Impl {
         slots[sl.shadow].last_use = static_cast<int>(nodes.size());
       }
     }
+  }
+
+  // Values a tf:Switch can make dead: its outputs and what reads them (a Merge's
+  // output only when every input can die).
+  void mark_may_die(const NodeState &ns) {
+    bool any = false, all = true;
+    for (int s : ns.inputs)
+      if (s >= 0) {
+        any |= slots[s].may_die;
+        all &= slots[s].may_die;
+      }
+    bool die = ns.flow == NodeState::Flow::tf_switch ||
+               (ns.flow == NodeState::Flow::tf_merge ? any && all : any);
+    for (int s : ns.outputs)
+      if (s >= 0)
+        slots[s].may_die = die;
   }
 
   // A node's outputs are fixed per input-shape signature (env.fixed_values)
@@ -288,12 +306,20 @@ struct Executor::Impl {
 
   void set_threads() { omp_set_num_threads(env.threads); }
 
-  // Gathers a node's input tensors (undefined for absent and dead ones).
+  // Gathers a node's input tensors (undefined for absent and dead ones). A
+  // Merge input no Switch can kill (a constant branch: in TensorFlow a control
+  // edge from the branch's pivot gated it, and the importer drops control
+  // edges) counts as dead while an input downstream of a Switch is live.
   void gather(const NodeState &ns, std::vector<Tensor> &out) {
     out.clear();
-    for (int s : ns.inputs)
-      out.push_back(s >= 0 && !(track_dead && dead[s]) ? readable(s, ns.accepts_layouts)
-                                                       : Tensor());
+    bool gated_live = false;
+    if (track_dead && ns.flow == NodeState::Flow::tf_merge)
+      for (int s : ns.inputs)
+        gated_live |= s >= 0 && !dead[s] && slots[s].may_die;
+    for (int s : ns.inputs) {
+      bool live = s >= 0 && !(track_dead && dead[s]) && !(gated_live && !slots[s].may_die);
+      out.push_back(live ? readable(s, ns.accepts_layouts) : Tensor());
+    }
   }
 
   // Dead-tensor rule: true (and outputs marked dead) when the node must not run.

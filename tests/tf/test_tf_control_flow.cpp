@@ -327,6 +327,31 @@ TEST(TfCond, OutsideLoopBothBranches) {
   }
 }
 
+// A branch that is a constant (TF gated it by a control edge the importer
+// drops) loses to a live branch downstream of the Switch, whatever the order.
+TEST(TfCond, ConstantBranchYieldsToTheLiveOne) {
+  for (bool constant_first : {true, false}) {
+    Builder b;
+    b.input("x");
+    b.f32("zero", 0.f);
+    b.f32("two", 2.f);
+    b.f32("five", 5.f);
+    b.onnx("Greater", "pred", {"x", "zero"});
+    b.add("Switch", "sw", {"x", "pred"}, 2);
+    b.onnx("Mul", "t", {"sw:1", "two"});
+    if (constant_first)
+      b.merge("m", "five", "t");
+    else
+      b.merge("m", "t", "five");
+    b.output("m");
+    Executor ex(b.finish());
+    for (float x : {3.f, -2.f})
+      EXPECT_FLOAT_EQ(ex.run({{"x", Tensor::scalar_f32(x)}})[0].data<float>()[0],
+                      x > 0 ? x * 2 : 5.f)
+          << x << " constant_first " << constant_first;
+  }
+}
+
 TEST(TfCond, DeadGraphOutputIsAnError) {
   Builder b = cond_graph();
   b.output("t"); // lives only when x > 0
