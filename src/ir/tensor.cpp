@@ -4,14 +4,35 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "ir/checked_size.h"
 #include "qtune/error.h"
 
 namespace qtune {
 
+// Checked: a malformed model's dims must not wrap into a small or negative size.
 int64_t shape_numel(std::span<const int64_t> shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n))
+      throw InputError(
+          fmt::format("shape {} has more elements than fit in 64 bits", shape_str(shape)));
   return n;
+}
+
+int64_t checked_mul(int64_t a, int64_t b, const char* what) {
+  int64_t r = 0;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r))
+    throw InputError(fmt::format("{} {} x {} overflows 64 bits", what, a, b));
+  return r;
+}
+
+size_t shape_nbytes(std::span<const int64_t> shape, DType dtype) {
+  int64_t n = shape_numel(shape);
+  size_t bytes = 0;
+  if (n < 0 || __builtin_mul_overflow(static_cast<size_t>(n), dtype_size(dtype), &bytes))
+    throw InputError(fmt::format("shape {} of {} has more bytes than fit in 64 bits",
+                                 shape_str(shape), dtype_name(dtype)));
+  return bytes;
 }
 
 std::string shape_str(std::span<const int64_t> shape) {
@@ -25,7 +46,7 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
     strings.resize(static_cast<size_t>(numel()));
     return;
   }
-  size_t bytes = nbytes();
+  size_t bytes = shape_nbytes(shape_, dtype);
   size_t alloc = (bytes + 63) / 64 * 64;
   if (alloc == 0) alloc = 64;
   void* p = std::aligned_alloc(64, alloc);

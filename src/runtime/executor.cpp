@@ -20,7 +20,9 @@
 #include <dnnl.hpp>
 #include <fmt/format.h>
 #include <omp.h>
+#include <string_view>
 
+#include "ir/checked_size.h"
 #include "qtune/error.h"
 #include "runtime/kernel.h"
 
@@ -355,6 +357,19 @@ struct Executor::Impl {
     return false;
   }
 
+  // An output shape whose size overflows (Expand/Tile/ConstantOfShape to
+  // [2^62+1, 4] ...) is an input error of this node, before any kernel runs.
+  void check_output_sizes(const Node &n, const std::vector<TensorType> &types) const {
+    for (size_t k = 0; k < types.size() && k < n.outputs.size(); ++k) {
+      try {
+        (void)shape_nbytes(types[k].shape, types[k].dtype);
+      } catch (const InputError &e) {
+        throw InputError(fmt::format("{}: {}: output '{}': {}", graph->source, n.describe(),
+                                     n.outputs[k], e.what()));
+      }
+    }
+  }
+
   void infer_and_prepare(size_t i, NodeState &ns, std::vector<Tensor> &in) {
     const Node &n = graph->nodes[i];
     try {
@@ -366,6 +381,11 @@ struct Executor::Impl {
       }
       ns.types = ns.kernel->infer(in);
       ns.kernel->prepare(in);
+    } catch (const InputError &e) {
+      // Size checks deep in shape code (shape_numel ...) do not know the node.
+      if (std::string_view(e.what()).find(n.name) != std::string_view::npos)
+        throw;
+      throw InputError(fmt::format("{}: {}: {}", graph->source, n.describe(), e.what()));
     } catch (const Error &e) {
       throw;
     } catch (const std::exception &e) {
@@ -374,6 +394,7 @@ struct Executor::Impl {
     if (ns.types.size() < n.outputs.size())
       throw Error(fmt::format("{}: kernel returned {} output types for {} outputs", n.describe(),
                               ns.types.size(), n.outputs.size()));
+    check_output_sizes(n, ns.types);
     ns.prepared_shapes.clear();
     for (const Tensor &t : in)
       ns.prepared_shapes.push_back(t.shape());
@@ -439,7 +460,7 @@ struct Executor::Impl {
     const TensorType &t = ns.types[k];
     const dnnl_memory_desc_t *layout = ns.accepts_layouts ? ns.kernel->output_layout(k) : nullptr;
     sl.blocked = layout != nullptr;
-    sl.bytes = static_cast<size_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
+    sl.bytes = shape_nbytes(t.shape, t.dtype);
     if (!sl.blocked) {
       sl.value = Tensor(t.dtype, t.shape);
       return;

@@ -212,6 +212,42 @@ int64_t default_opset(const onnx::ModelProto &m) {
   return 0;
 }
 
+// Window attributes ONNX's shape inference divides by: a zero stride or
+// dilation there is a SIGFPE, so they are checked before it runs.
+bool has_window_attrs(const onnx::NodeProto &np) {
+  static const std::unordered_set<std::string> ops = {"Conv",        "ConvTranspose", "ConvInteger",
+                                                      "QLinearConv", "MaxPool",       "AveragePool",
+                                                      "LpPool",      "MaxUnpool",     "DeformConv"};
+  return (np.domain().empty() || np.domain() == "ai.onnx") && ops.count(np.op_type());
+}
+
+void check_window_attrs(const onnx::NodeProto &np, int index, const std::string &source) {
+  for (const auto &a : np.attribute()) {
+    const std::string &k = a.name();
+    int64_t min = k == "pads" ? 0 : 1;
+    if (k != "strides" && k != "dilations" && k != "kernel_shape" && k != "pads")
+      continue;
+    for (int64_t v : a.ints())
+      if (v < min)
+        throw InputError(fmt::format("{}: {} node '{}' (#{}): attribute '{}' has {}, must be >= {}",
+                                     source, np.op_type(), np.name(), index, k, v, min));
+  }
+}
+
+void check_graph_attrs(const onnx::GraphProto &gp, const std::string &source) {
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const auto &np = gp.node(i);
+    if (has_window_attrs(np))
+      check_window_attrs(np, i, source);
+    for (const auto &a : np.attribute()) {
+      if (a.has_g())
+        check_graph_attrs(a.g(), source);
+      for (const auto &sub : a.graphs())
+        check_graph_attrs(sub, source);
+    }
+  }
+}
+
 // ONNX's own shape inference fills value_info for intermediates. Best effort:
 // newer opsets or custom domains may defeat it, and the runtime infers shapes
 // itself, so a failure here only leaves value_info empty.
@@ -269,6 +305,7 @@ Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &s
   if (opset <= 0)
     throw InputError(
         fmt::format("{}: not a valid ONNX model (no default-domain opset_import)", source));
+  check_graph_attrs(model.graph(), source);
   onnx::ModelProto inferred = model;
   infer_shapes_best_effort(inferred);
   ImportContext ctx{source, model_dir};

@@ -7,6 +7,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "frontends/onnx/onnx_import.h"
+#include "ir/checked_size.h"
 #include "qtune/error.h"
 
 namespace qtune {
@@ -141,6 +142,11 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &model_di
   for (int64_t d : shape)
     if (d < 0)
       throw InputError(fmt::format("{}: negative dimension {}", tensor_label(p), d));
+  try {
+    (void)shape_nbytes(shape, dt);
+  } catch (const InputError &e) {
+    throw InputError(fmt::format("{}: {}", tensor_label(p), e.what()));
+  }
   Tensor t(dt, shape);
   if (dt == DType::string) {
     if (static_cast<int64_t>(p.string_data_size()) != t.numel())

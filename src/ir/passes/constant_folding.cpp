@@ -1,6 +1,8 @@
 // Constant folding: a node whose inputs are all initializers is evaluated once
 // (by the runtime's kernels through the evaluator) and replaced by its outputs.
+#include <fmt/format.h>
 #include <set>
+#include <string_view>
 
 #include "ir/passes/pass.h"
 #include "ir/passes/pass_util.h"
@@ -44,6 +46,11 @@ bool fold_constants(Graph &g, const ConstantEvaluator &eval) {
       outputs = eval(n, inputs);
     } catch (const UnsupportedError &) {
       continue; // left for the runtime, which reports it when the model runs
+    } catch (const InputError &e) {
+      if (std::string_view(e.what()).find(n.name) != std::string_view::npos)
+        throw;
+      throw InputError(
+          fmt::format("{}{}: {}", g.source.empty() ? "" : g.source + ": ", n.describe(), e.what()));
     }
     for (size_t k = 0; k < n.outputs.size() && k < outputs.size(); ++k)
       if (!n.outputs[k].empty())

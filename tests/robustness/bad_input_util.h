@@ -1,0 +1,154 @@
+#pragma once
+// Bad-input corpus helpers: small ONNX models written with the protobuf API,
+// byte files, and a runner that executes `qtune ...` under a timeout and
+// classifies the outcome (clear error / crash / hang / other exit).
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <onnx/onnx_pb.h>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+#include "../test_util.h"
+
+namespace qtune::test {
+
+namespace fs = std::filesystem;
+
+inline void write_file(const fs::path &p, const std::string &bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string read_file(const fs::path &p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A one-graph ONNX model built node by node.
+struct OnnxModel {
+  onnx::ModelProto m;
+  explicit OnnxModel(int opset = 13) {
+    m.set_ir_version(8);
+    auto *o = m.add_opset_import();
+    o->set_domain("");
+    o->set_version(opset);
+    m.mutable_graph()->set_name("g");
+  }
+  onnx::GraphProto &g() { return *m.mutable_graph(); }
+
+  onnx::NodeProto &node(const std::string &op, const std::string &name,
+                        std::initializer_list<std::string> in,
+                        std::initializer_list<std::string> out) {
+    auto *n = g().add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto &i : in)
+      n->add_input(i);
+    for (const auto &o : out)
+      n->add_output(o);
+    return *n;
+  }
+  static void ints(onnx::NodeProto &n, const std::string &name, std::vector<int64_t> v) {
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v)
+      a->add_ints(x);
+  }
+  void value(onnx::ValueInfoProto *vi, const std::string &name, std::vector<int64_t> dims,
+             int elem) {
+    vi->set_name(name);
+    auto *tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(elem);
+    auto *sh = tt->mutable_shape();
+    for (int64_t d : dims)
+      sh->add_dim()->set_dim_value(d);
+  }
+  void input(const std::string &name, std::vector<int64_t> dims,
+             int elem = onnx::TensorProto::FLOAT) {
+    value(g().add_input(), name, std::move(dims), elem);
+  }
+  void output(const std::string &name, int elem = onnx::TensorProto::FLOAT) {
+    auto *vi = g().add_output();
+    vi->set_name(name);
+    vi->mutable_type()->mutable_tensor_type()->set_elem_type(elem);
+  }
+  onnx::TensorProto &init(const std::string &name, std::vector<int64_t> dims,
+                          int elem = onnx::TensorProto::FLOAT) {
+    auto *t = g().add_initializer();
+    t->set_name(name);
+    t->set_data_type(elem);
+    for (int64_t d : dims)
+      t->add_dims(d);
+    return *t;
+  }
+  onnx::TensorProto &init_i64(const std::string &name, std::vector<int64_t> values) {
+    auto &t = init(name, {static_cast<int64_t>(values.size())}, onnx::TensorProto::INT64);
+    for (int64_t v : values)
+      t.add_int64_data(v);
+    return t;
+  }
+  onnx::TensorProto &init_f32(const std::string &name, std::vector<int64_t> dims, float fill) {
+    auto &t = init(name, dims);
+    int64_t n = 1;
+    for (int64_t d : dims)
+      n *= d;
+    for (int64_t i = 0; i < n; ++i)
+      t.add_float_data(fill);
+    return t;
+  }
+  void save(const fs::path &p) const { write_file(p, m.SerializeAsString()); }
+};
+
+enum class Outcome { clear_error, other_exit, crash, hang };
+
+inline const char *outcome_name(Outcome o) {
+  switch (o) {
+  case Outcome::clear_error:
+    return "exit 1";
+  case Outcome::other_exit:
+    return "other exit code";
+  case Outcome::crash:
+    return "crash (signal)";
+  case Outcome::hang:
+    return "hang (timeout)";
+  }
+  return "?";
+}
+
+struct RunResult {
+  Outcome outcome;
+  int code; // exit code, or the signal number
+  std::string err;
+};
+
+// Runs `qtune <args>` in `dir` under a timeout; stdout is discarded.
+inline RunResult run_qtune(const fs::path &dir, const std::string &args, int timeout_s = 20) {
+  fs::path errfile = dir / "stderr.txt";
+  // QTUNE_BAD_INPUT_BINARY runs the corpus against another build (to count
+  // what an older qtune did with each case).
+  const char *other = std::getenv("QTUNE_BAD_INPUT_BINARY");
+  std::string binary = other && *other ? other : qtune_binary();
+  std::string cmd = "cd '" + dir.string() + "' && exec timeout -s KILL " +
+                    std::to_string(timeout_s) + " " + binary + " " + args +
+                    " </dev/null >/dev/null 2>'" + errfile.string() + "'";
+  int status = std::system(cmd.c_str());
+  RunResult r{Outcome::other_exit, -1, read_file(errfile)};
+  if (!WIFEXITED(status))
+    return {Outcome::crash, WTERMSIG(status), r.err};
+  int code = WEXITSTATUS(status);
+  // timeout(1) reports the child's signal as 128+n; SIGKILL from the timeout is 137.
+  if (code == 137)
+    return {Outcome::hang, code, r.err};
+  if (code > 128)
+    return {Outcome::crash, code - 128, r.err};
+  r.code = code;
+  r.outcome = code == 1 ? Outcome::clear_error : Outcome::other_exit;
+  return r;
+}
+
+} // namespace qtune::test
