@@ -2,6 +2,7 @@
 // folder, runs one qtune command under a timeout and expects exit code 1 (no
 // signal, no hang) with a one-line message that names the file and the problem.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bad_input_util.h"
@@ -52,6 +53,27 @@ std::string shape_model(const fs::path &dir, const std::string &op, std::vector<
   m.save(dir / "model.onnx");
   write_file(dir / "x.f32", std::string(4, '\0'));
   return "run model.onnx --input X=x.f32 --output-dir out";
+}
+
+// X[1] + W (external data: `location`, optional offset/length) -> Y.
+std::string external_model(const fs::path &dir, const std::string &location,
+                           std::vector<std::pair<std::string, std::string>> extra = {},
+                           std::vector<int64_t> dims = {1}) {
+  OnnxModel m;
+  m.input("X", {1});
+  auto &w = m.init("W", dims);
+  w.set_data_location(onnx::TensorProto::EXTERNAL);
+  extra.insert(extra.begin(), {"location", location});
+  for (const auto &[k, v] : extra) {
+    auto *e = w.add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  }
+  m.node("Add", "add", {"X", "W"}, {"Y"});
+  m.output("Y");
+  fs::create_directories(dir / "m");
+  m.save(dir / "m" / "model.onnx");
+  return "inspect m/model.onnx";
 }
 
 std::vector<Case> cases() {
@@ -131,6 +153,85 @@ std::vector<Case> cases() {
          return std::string("inspect model.onnx");
        },
        {"model.onnx", "'W'", "64 bits"}},
+      // ---- escapes and external data
+      {"external_absolute_path", "escape",
+       [](const fs::path &d) { return external_model(d, "/etc/passwd"); },
+       {"model.onnx", "'W'", "/etc/passwd", "absolute path"}},
+      {"external_dotdot_escape", "escape",
+       [](const fs::path &d) { return external_model(d, "../../../../../../../../etc/passwd"); },
+       {"model.onnx", "'W'", "outside the model's folder"}},
+      {"external_dotdot_sibling", "escape",
+       [](const fs::path &d) {
+         write_file(d / "secret.bin", std::string(4, 'x'));
+         return external_model(d, "../secret.bin");
+       },
+       {"model.onnx", "'W'", "outside the model's folder"}},
+      {"external_symlink_out", "escape",
+       [](const fs::path &d) {
+         std::string args = external_model(d, "w.bin");
+         fs::create_symlink("/etc/passwd", d / "m" / "w.bin");
+         return args;
+       },
+       {"model.onnx", "'W'", "outside the model's folder"}},
+      {"external_directory", "unclear",
+       [](const fs::path &d) {
+         std::string args = external_model(d, "w.bin");
+         fs::create_directories(d / "m" / "w.bin");
+         return args;
+       },
+       {"model.onnx", "w.bin", "is a directory"}},
+      {"external_fifo", "hang",
+       [](const fs::path &d) {
+         std::string args = external_model(d, "w.bin");
+         mkfifo((d / "m" / "w.bin").c_str(), 0644);
+         return args;
+       },
+       {"model.onnx", "w.bin", "not a regular file"}},
+      {"external_missing_file", "unclear",
+       [](const fs::path &d) { return external_model(d, "w.bin"); },
+       {"model.onnx", "w.bin", "not found"}},
+      {"external_offset_not_a_number", "unclear",
+       [](const fs::path &d) {
+         fs::create_directories(d / "m");
+         write_file(d / "m/w.bin", std::string(8, '\0'));
+         return external_model(d, "w.bin", {{"offset", "abc"}});
+       },
+       {"model.onnx", "'offset' is 'abc'"}},
+      {"external_offset_negative", "unclear",
+       [](const fs::path &d) {
+         fs::create_directories(d / "m");
+         write_file(d / "m/w.bin", std::string(8, '\0'));
+         return external_model(d, "w.bin", {{"offset", "-4"}});
+       },
+       {"model.onnx", "'offset' is '-4'"}},
+      {"external_offset_overflow", "unclear",
+       [](const fs::path &d) {
+         fs::create_directories(d / "m");
+         write_file(d / "m/w.bin", std::string(8, '\0'));
+         return external_model(d, "w.bin", {{"offset", "99999999999999999999"}});
+       },
+       {"model.onnx", "'offset'"}},
+      {"external_length_trailing_junk", "unclear",
+       [](const fs::path &d) {
+         fs::create_directories(d / "m");
+         write_file(d / "m/w.bin", std::string(8, '\0'));
+         return external_model(d, "w.bin", {{"length", "4x"}});
+       },
+       {"model.onnx", "'length' is '4x'"}},
+      {"external_offset_past_end", "unclear",
+       [](const fs::path &d) {
+         fs::create_directories(d / "m");
+         write_file(d / "m/w.bin", std::string(8, '\0'));
+         return external_model(d, "w.bin", {{"offset", "6"}});
+       },
+       {"model.onnx", "w.bin", "too short"}},
+      {"external_3gib_initializer_small_file", "memory",
+       [](const fs::path &d) {
+         fs::create_directories(d / "m");
+         write_file(d / "m/w.bin", std::string(16, '\0'));
+         return external_model(d, "w.bin", {}, {805306368});
+       },
+       {"model.onnx", "w.bin", "too short"}},
   };
 }
 

@@ -1,5 +1,7 @@
 // TensorProto <-> Tensor: typed fields (float_data, int32_data ...), raw_data
 // (little-endian) and external data files (location/offset/length).
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 
 #include "frontends/onnx/onnx_import.h"
 #include "ir/checked_size.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune {
@@ -31,34 +34,84 @@ std::string tensor_label(const onnx::TensorProto &p) {
   return p.name().empty() ? std::string("tensor") : fmt::format("tensor '{}'", p.name());
 }
 
-// Reads `length` bytes at `offset` of an external data file into `dst`.
-void read_external(const onnx::TensorProto &p, const std::string &model_dir, void *dst,
-                   size_t nbytes) {
+// An external-data `offset` / `length` value: a decimal integer >= 0.
+int64_t external_int(const onnx::TensorProto &p, const std::string &key, const std::string &v) {
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || out < 0)
+    throw InputError(fmt::format("{}: external data '{}' is '{}', not an integer in [0, 2^63)",
+                                 tensor_label(p), key, v));
+  return out;
+}
+
+// True when `inner` (canonical) lies inside `dir` (canonical).
+bool is_inside(const std::filesystem::path &inner, const std::filesystem::path &dir) {
+  auto [d, i] = std::mismatch(dir.begin(), dir.end(), inner.begin(), inner.end());
+  return d == dir.end() && i != inner.end();
+}
+
+// Where an external tensor's bytes are: a regular file inside the model's
+// folder (a downloaded model must not read /etc/passwd or ../../secrets into
+// its weights), `offset` and `length` checked against the file before any
+// allocation.
+struct ExternalSource {
+  std::string file;
+  int64_t offset = 0;
+};
+
+ExternalSource external_source(const onnx::TensorProto &p, const std::string &model_dir,
+                               size_t nbytes) {
+  namespace fs = std::filesystem;
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &kv : p.external_data()) {
     if (kv.key() == "location")
       location = kv.value();
     if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
+      offset = external_int(p, "offset", kv.value());
     if (kv.key() == "length")
-      length = std::stoll(kv.value());
+      length = external_int(p, "length", kv.value());
   }
   if (location.empty())
     throw InputError(fmt::format("{}: external data without a 'location'", tensor_label(p)));
-  auto file = std::filesystem::path(model_dir) / location;
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
+  fs::path rel(location);
+  if (rel.is_absolute())
+    throw InputError(fmt::format("{}: external data location '{}' is an absolute path; it must "
+                                 "be relative to the model's folder",
+                                 tensor_label(p), location));
+  fs::path dir = model_dir.empty() ? fs::path(".") : fs::path(model_dir);
+  fs::path file = dir / rel;
+  std::error_code ec_dir, ec_file, ec;
+  fs::path real_dir = fs::canonical(dir, ec_dir);
+  fs::path real_file = fs::weakly_canonical(file, ec_file);
+  if (ec_dir || ec_file || !is_inside(real_file, real_dir))
+    throw InputError(fmt::format("{}: external data location '{}' points outside the model's "
+                                 "folder '{}'",
+                                 tensor_label(p), location, real_dir.string()));
+  require_regular_file(file.string(), "external data file");
+  if (!fs::exists(file))
     throw InputError(
         fmt::format("{}: external data file '{}' not found", tensor_label(p), file.string()));
   if (length >= 0 && static_cast<size_t>(length) != nbytes)
     throw InputError(fmt::format("{}: external data length {} does not match {} bytes of its shape",
                                  tensor_label(p), length, nbytes));
-  in.seekg(offset);
+  uint64_t size = fs::file_size(file, ec);
+  if (ec || static_cast<uint64_t>(offset) > size || size - offset < nbytes)
+    throw InputError(fmt::format("{}: external data file '{}' is too short (need {} bytes at {}, "
+                                 "file has {})",
+                                 tensor_label(p), file.string(), nbytes, offset, size));
+  return {file.string(), offset};
+}
+
+// Reads `nbytes` at the source's offset into `dst`.
+void read_external(const onnx::TensorProto &p, const ExternalSource &src, void *dst,
+                   size_t nbytes) {
+  std::ifstream in = open_input_file(src.file, "external data file");
+  in.seekg(src.offset);
   in.read(static_cast<char *>(dst), static_cast<std::streamsize>(nbytes));
   if (!in || static_cast<size_t>(in.gcount()) != nbytes)
     throw InputError(fmt::format("{}: external data file '{}' is too short (need {} bytes at {})",
-                                 tensor_label(p), file.string(), nbytes, offset));
+                                 tensor_label(p), src.file, nbytes, src.offset));
 }
 
 template <typename Dst, typename Field>
@@ -142,11 +195,15 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &model_di
   for (int64_t d : shape)
     if (d < 0)
       throw InputError(fmt::format("{}: negative dimension {}", tensor_label(p), d));
+  size_t nbytes = 0;
   try {
-    (void)shape_nbytes(shape, dt);
+    nbytes = shape_nbytes(shape, dt);
   } catch (const InputError &e) {
     throw InputError(fmt::format("{}: {}", tensor_label(p), e.what()));
   }
+  ExternalSource external;
+  if (dt != DType::string && p.data_location() == onnx::TensorProto::EXTERNAL)
+    external = external_source(p, model_dir, nbytes);
   Tensor t(dt, shape);
   if (dt == DType::string) {
     if (static_cast<int64_t>(p.string_data_size()) != t.numel())
@@ -156,7 +213,7 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &model_di
     return t;
   }
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
-    read_external(p, model_dir, t.raw(), t.nbytes());
+    read_external(p, external, t.raw(), t.nbytes());
   } else if (p.has_raw_data()) {
     if (p.raw_data().size() != t.nbytes())
       throw InputError(fmt::format("{}: raw_data has {} bytes, shape {} of {} needs {}",
