@@ -5,6 +5,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "ir/checked_size.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::coco {
@@ -12,7 +14,7 @@ namespace qtune::coco {
 using nlohmann::json;
 
 std::string read_text_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in = open_input_file(path);
   if (!in)
     throw InputError(path + ": cannot open file");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

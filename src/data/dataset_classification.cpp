@@ -7,6 +7,7 @@
 
 #include "data/dataset.h"
 #include "data/image_decode.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::data {
@@ -61,7 +62,7 @@ std::string ImageFolderDataset::describe() const {
 
 ImageListDataset::ImageListDataset(const std::string &list_file, const std::string &root) {
   root_ = root.empty() ? fs::path(list_file).parent_path().string() : root;
-  std::ifstream in(list_file);
+  std::ifstream in = open_input_file(list_file, "image list", std::ios::in);
   if (!in)
     throw InputError(list_file + ": cannot open image list");
   std::string line;
@@ -94,6 +95,7 @@ namespace {
 
 // Whole file, transparently gunzipped when it starts with the gzip magic.
 std::vector<uint8_t> read_maybe_gzip(const std::string &path) {
+  require_regular_file(path);
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f)
     throw InputError(path + ": cannot open file");

@@ -1,10 +1,14 @@
 #include "data/image_decode.h"
 
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <fmt/format.h>
 #include <fstream>
 #include <png.h>
 #include <turbojpeg.h>
 
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::data {
@@ -84,7 +88,7 @@ Image decode_image(std::string_view bytes, const std::string &name) {
 }
 
 std::string read_file_bytes(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in = open_input_file(path);
   if (!in)
     throw InputError(path + ": cannot open file");
   in.seekg(0, std::ios::end);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "ir/crc32c.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::data {
@@ -35,6 +36,7 @@ void store_u32le(unsigned char *p, uint32_t v) {
 } // namespace
 
 TFRecordReader::TFRecordReader(const std::string &path) : path_(path) {
+  require_regular_file(path, "TFRecord file");
   in_.open(path, std::ios::binary);
   if (!in_)
     throw InputError(path + ": cannot open TFRecord file");

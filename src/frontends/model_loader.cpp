@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune {
@@ -55,7 +56,13 @@ Graph load_model(const std::string &path, const LoadOptions &options) {
   std::error_code ec;
   if (!fs::exists(path, ec) && !fs::exists(path + ".index", ec) && !fs::exists(path + ".meta", ec))
     throw InputError(path + ": no such file or directory");
+  // Folders can be models (SavedModel); FIFOs and devices never are.
+  if (!fs::is_directory(path, ec))
+    require_regular_file(path, "model file");
   const ModelLoader *l = select(path, options);
+  if (!l && fs::is_directory(path, ec))
+    throw InputError(path + ": is a directory, not a model qtune can load; looked for " +
+                     kinds_looked_for());
   if (!l)
     throw InputError(path + ": not a model qtune can load; looked for " + kinds_looked_for());
   return l->load(path, options);

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::quant {
@@ -52,7 +54,7 @@ void CalibrationStats::save(const std::string &path) const {
 }
 
 CalibrationStats CalibrationStats::load(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f = open_input_file(path, "calibration statistics");
   if (!f)
     throw InputError(path + ": cannot open calibration statistics");
   nlohmann::json j;

@@ -4,9 +4,13 @@
 #include "tune/config.h"
 
 #include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::tune {
@@ -479,7 +483,7 @@ Config parse_config(const std::string &yaml_text, const std::string &file_name) 
 }
 
 Config load_config(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in = open_input_file(path, "configuration file");
   if (!in)
     throw InputError(path + ": cannot open configuration file");
   std::stringstream ss;

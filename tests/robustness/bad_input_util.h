@@ -2,6 +2,7 @@
 // Bad-input corpus helpers: small ONNX models written with the protobuf API,
 // byte files, and a runner that executes `qtune ...` under a timeout and
 // classifies the outcome (clear error / crash / hang / other exit).
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <string>
 #include <sys/wait.h>
 #include <vector>
+#include <zlib.h>
 
 #include "../test_util.h"
 
@@ -104,6 +106,44 @@ struct OnnxModel {
   void save(const fs::path &p) const { write_file(p, m.SerializeAsString()); }
 };
 
+// A PNG of `w` x `h` RGB pixels (all `fill`), built chunk by chunk; `declare_w`
+// / `declare_h` (when > 0) go into the IHDR instead, for lying headers.
+inline std::string make_png(uint32_t w, uint32_t h, uint8_t fill, uint32_t declare_w = 0,
+                            uint32_t declare_h = 0) {
+  auto be32 = [](uint32_t v) {
+    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  };
+  auto chunk = [&](const std::string &type, const std::string &data) {
+    std::string body = type + data;
+    uint32_t crc = crc32(0, reinterpret_cast<const Bytef *>(body.data()), body.size());
+    return be32(static_cast<uint32_t>(data.size())) + body + be32(crc);
+  };
+  std::string raw;
+  for (uint32_t y = 0; y < h; ++y)
+    raw += '\0' + std::string(size_t(w) * 3, char(fill)); // filter byte 0, then the row
+  uLongf zlen = compressBound(raw.size());
+  std::string z(zlen, '\0');
+  compress(reinterpret_cast<Bytef *>(z.data()), &zlen, reinterpret_cast<const Bytef *>(raw.data()),
+           raw.size());
+  z.resize(zlen);
+  std::string ihdr = be32(declare_w ? declare_w : w) + be32(declare_h ? declare_h : h) +
+                     std::string{8, 2, 0, 0, 0}; // 8-bit RGB
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", z) +
+         chunk("IEND", "");
+}
+
+// `jpeg` with the frame header's height and width replaced.
+inline std::string jpeg_with_size(std::string jpeg, uint16_t w, uint16_t h) {
+  for (size_t i = 2; i + 9 < jpeg.size(); ++i)
+    if (uint8_t(jpeg[i]) == 0xff && uint8_t(jpeg[i + 1]) >= 0xc0 && uint8_t(jpeg[i + 1]) <= 0xc2) {
+      jpeg[i + 5] = char(h >> 8), jpeg[i + 6] = char(h);
+      jpeg[i + 7] = char(w >> 8), jpeg[i + 8] = char(w);
+      return jpeg;
+    }
+  ADD_FAILURE() << "no SOF marker";
+  return jpeg;
+}
+
 enum class Outcome { clear_error, other_exit, crash, hang };
 
 inline const char *outcome_name(Outcome o) {
@@ -138,8 +178,9 @@ inline RunResult run_qtune(const fs::path &dir, const std::string &args, int tim
                     " </dev/null >/dev/null 2>'" + errfile.string() + "'";
   int status = std::system(cmd.c_str());
   RunResult r{Outcome::other_exit, -1, read_file(errfile)};
+  // timeout(1) kills its own process group with the SIGKILL it sends.
   if (!WIFEXITED(status))
-    return {Outcome::crash, WTERMSIG(status), r.err};
+    return {WTERMSIG(status) == SIGKILL ? Outcome::hang : Outcome::crash, WTERMSIG(status), r.err};
   int code = WEXITSTATUS(status);
   // timeout(1) reports the child's signal as 128+n; SIGKILL from the timeout is 137.
   if (code == 137)

@@ -8,11 +8,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "commands.h"
 #include "data/image_decode.h"
 #include "data/transforms.h"
 #include "frontends/model_loader.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
@@ -136,7 +138,7 @@ Shape raw_input_shape(const ValueInfo &vi, const std::string &file, size_t bytes
 // image when it is a JPEG or PNG.
 Tensor read_input(const ValueInfo &vi, const std::string &file, const std::string &shape_arg) {
   {
-    std::ifstream probe(file, std::ios::binary);
+    std::ifstream probe = open_input_file(file, "input file");
     char head[8] = {};
     probe.read(head, sizeof head);
     std::string_view magic(head, static_cast<size_t>(probe.gcount()));

@@ -11,6 +11,7 @@
 
 #include "frontends/onnx/onnx_canonicalize.h"
 #include "frontends/onnx/onnx_import.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune {
@@ -325,7 +326,7 @@ Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &s
 }
 
 Graph load_onnx(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in = open_input_file(path, "model file");
   if (!in)
     throw InputError(fmt::format("{}: cannot open model file", path));
   std::stringstream buf;

@@ -228,7 +228,7 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &model_di
 }
 
 Tensor load_tensor_pb(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in = open_input_file(path, "tensor file");
   if (!in)
     throw InputError(fmt::format("{}: cannot open tensor file", path));
   onnx::TensorProto p;

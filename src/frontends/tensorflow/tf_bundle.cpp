@@ -10,6 +10,7 @@
 #include "frontends/tensorflow/tf_source.h"
 #include "frontends/tensorflow/tf_table.h"
 #include "ir/crc32c.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::tf {
@@ -84,6 +85,7 @@ private:
     s.path = bundle_data_path(prefix_, shard, n);
     std::error_code ec;
     s.size = std::filesystem::file_size(s.path, ec);
+    require_regular_file(s.path, "checkpoint data shard");
     s.in.open(s.path, std::ios::binary);
     if (ec || !s.in)
       throw InputError(fmt::format("{}: missing data shard (tensor '{}' of {} is stored there)",

@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::tf {
@@ -19,7 +20,7 @@ namespace qtune::tf {
 namespace pb = google::protobuf;
 
 std::string read_file_bytes(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in = open_input_file(path);
   if (!in)
     throw InputError(fmt::format("{}: cannot open file", path));
   std::ostringstream ss;
