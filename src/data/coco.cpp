@@ -57,15 +57,27 @@ static const json &field(const json &obj, const char *key, const std::string &wh
   return *it;
 }
 
-static int64_t to_int(const json &v, const std::string &where) {
+std::optional<int64_t> json_int64(const json &v) {
+  // 2^64-1 is an unsigned JSON number: get<int64_t>() would make it -1.
+  if (v.is_number_unsigned())
+    return v.get<uint64_t>() <= uint64_t(INT64_MAX) ? std::optional<int64_t>(v.get<int64_t>())
+                                                    : std::nullopt;
   if (v.is_number_integer())
     return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d)))
+    // [-2^63, 2^63): the cast below is defined only there.
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+        d == static_cast<double>(static_cast<int64_t>(d)))
       return static_cast<int64_t>(d);
   }
-  throw InputError(where + ": expected an integer, got " + v.dump());
+  return std::nullopt;
+}
+
+static int64_t to_int(const json &v, const std::string &where) {
+  if (std::optional<int64_t> i = json_int64(v))
+    return *i;
+  throw InputError(where + ": expected an integer that fits int64, got " + v.dump());
 }
 
 static double to_double(const json &v, const std::string &where) {
@@ -114,9 +126,10 @@ static void parse_rle(const json &value, Segmentation &seg, const std::string &w
     seg.counts.push_back(static_cast<uint32_t>(n));
     total += static_cast<uint64_t>(n);
   }
-  if (total != static_cast<uint64_t>(seg.rle_height * seg.rle_width))
+  int64_t area = checked_mul(seg.rle_height, seg.rle_width, (where + ".size").c_str());
+  if (total != static_cast<uint64_t>(area))
     throw InputError(where + ".counts: run lengths sum to " + std::to_string(total) +
-                     ", expected height*width = " + std::to_string(seg.rle_height * seg.rle_width));
+                     ", expected height*width = " + std::to_string(area));
 }
 
 Segmentation parse_segmentation(const json &value, const std::string &where) {

@@ -5,6 +5,7 @@
 // ascending id order (the usual 80-class order) and back.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -92,6 +93,9 @@ Dataset parse_coco(std::string_view json_text, const std::string &source_name);
 std::string read_text_file(const std::string &path);
 // Parses JSON; a syntax error becomes InputError "source:line:column: ...".
 nlohmann::json parse_json(std::string_view text, const std::string &source);
+// A JSON integer (or integral float) that fits int64; nullopt otherwise (2^64-1,
+// 1e30, 1.5, a string ...).
+std::optional<int64_t> json_int64(const nlohmann::json &v);
 // Reads "segmentation" / "bbox" of one annotation object; `where` names it in errors.
 Segmentation parse_segmentation(const nlohmann::json &value, const std::string &where);
 std::array<double, 4> parse_bbox(const nlohmann::json &value, const std::string &where);

@@ -17,6 +17,9 @@ ConvertStats convert_coco_to_tfrecord(const std::string &annotations_json,
   for (size_t i = 0; i < ds.size(); ++i) {
     Sample s = ds.get(i);
     s.format = is_png(s.encoded) ? "png" : "jpeg";
+    // A truncated or corrupt image would be copied into the record as is and
+    // only fail (or decode grey) at evaluation: decode it once here.
+    (void)decode_image(s.encoded, s.name);
     writer.write(make_od_example(s, std::filesystem::path(s.name).filename().string()));
     ++stats.images;
     stats.objects += s.truth.boxes.size();

@@ -31,6 +31,36 @@ struct TjHandle {
   }
 };
 
+// Pixels a header may declare before anything is allocated: a 76 KB JPEG can
+// claim 20000x20000 (1.2 GB of RGB). QTUNE_MAX_IMAGE_PIXELS overrides it.
+int64_t max_image_pixels() {
+  const char *env = std::getenv("QTUNE_MAX_IMAGE_PIXELS");
+  if (!env || !*env)
+    return kDefaultMaxImagePixels;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(env, env + std::strlen(env), v);
+  if (ec != std::errc() || *end || v <= 0)
+    throw InputError(fmt::format("QTUNE_MAX_IMAGE_PIXELS='{}' is not a positive integer", env));
+  return v;
+}
+
+void check_dimensions(int64_t w, int64_t h, const std::string &name, const char *format) {
+  if (w <= 0 || h <= 0)
+    throw InputError(
+        fmt::format("{}: {} header declares an empty {}x{} image", name, format, w, h));
+  int64_t limit = max_image_pixels();
+  if (w * h > limit)
+    throw InputError(fmt::format("{}: {} header declares {}x{} = {} pixels, more than the limit "
+                                 "of {} (QTUNE_MAX_IMAGE_PIXELS raises it)",
+                                 name, format, w, h, w * h, limit));
+}
+
+// libjpeg-turbo reports a truncated or corrupt scan as a warning and fills the
+// rest with grey; only stray bytes between markers leave the image whole.
+bool harmless_jpeg_warning(const std::string &msg) {
+  return msg.find("extraneous bytes") != std::string::npos;
+}
+
 Image decode_jpeg(std::string_view bytes, const std::string &name) {
   thread_local TjHandle tj; // one decompressor per worker thread, reused
   if (!tj.h)
@@ -39,6 +69,7 @@ Image decode_jpeg(std::string_view bytes, const std::string &name) {
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj.h, src, bytes.size(), &w, &h, &subsamp, &colorspace) != 0)
     throw InputError(name + ": corrupt JPEG header: " + tjGetErrorStr2(tj.h));
+  check_dimensions(w, h, name, "JPEG");
   Image img;
   img.width = w;
   img.height = h;
@@ -48,9 +79,9 @@ Image decode_jpeg(std::string_view bytes, const std::string &name) {
   // OpenCV's and PIL's decoders use, so our pixels match theirs.
   if (tjDecompress2(tj.h, src, bytes.size(), img.pixels.data(), w, 0, h, TJPF_RGB,
                     TJFLAG_ACCURATEDCT) != 0) {
-    // Warnings (e.g. extraneous bytes) still leave a complete image.
-    if (tjGetErrorCode(tj.h) != TJERR_WARNING)
-      throw InputError(name + ": corrupt JPEG data: " + tjGetErrorStr2(tj.h));
+    std::string msg = tjGetErrorStr2(tj.h);
+    if (tjGetErrorCode(tj.h) != TJERR_WARNING || !harmless_jpeg_warning(msg))
+      throw InputError(name + ": corrupt or truncated JPEG data: " + msg);
   }
   return img;
 }
@@ -61,6 +92,12 @@ Image decode_png(std::string_view bytes, const std::string &name) {
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()))
     throw InputError(name + ": corrupt PNG header: " + png.message);
+  try {
+    check_dimensions(png.width, png.height, name, "PNG");
+  } catch (...) {
+    png_image_free(&png);
+    throw;
+  }
   png.format = PNG_FORMAT_RGB; // alpha is composited onto black, 16-bit reduced
   Image img;
   img.width = static_cast<int>(png.width);

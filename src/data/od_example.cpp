@@ -65,10 +65,14 @@ Sample parse_od_example(std::string_view bytes, const std::string &where) {
   Sample s;
   s.name = where;
   s.encoded = single_bytes(m, "image/encoded", where);
-  s.height = static_cast<int>(single_int(m, "image/height", where));
-  s.width = static_cast<int>(single_int(m, "image/width", where));
-  if (s.height <= 0 || s.width <= 0)
-    throw InputError(where + ": image/height and image/width must be positive");
+  int64_t height = single_int(m, "image/height", where);
+  int64_t width = single_int(m, "image/width", where);
+  // Checked before narrowing: 2^32+5 must not become 5.
+  if (height <= 0 || width <= 0 || height > INT32_MAX || width > INT32_MAX)
+    throw InputError(where + ": image/height and image/width must be in [1, 2^31), got " +
+                     std::to_string(height) + "x" + std::to_string(width));
+  s.height = static_cast<int>(height);
+  s.width = static_cast<int>(width);
   std::string source_id = single_bytes(m, "image/source_id", where);
   try {
     size_t used = 0;

@@ -1,5 +1,7 @@
 // COCO results files (pycocotools COCO.loadRes) and the CocoMap metric.
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "metrics/coco_eval.h"
@@ -30,6 +32,11 @@ static uint32_t dim32(int64_t v, const std::string &where) {
 mask::Rle segmentation_to_rle(const coco::Segmentation &seg, int64_t h, int64_t w,
                               const std::string &where) {
   using Kind = coco::Segmentation::Kind;
+  // An RLE of another size would be read with the wrong stride (garbage IoUs).
+  if ((seg.kind == Kind::rle_string || seg.kind == Kind::rle_counts) &&
+      (seg.rle_height != h || seg.rle_width != w))
+    throw InputError(fmt::format("{}: RLE size [{}, {}] differs from its image's [{}, {}]", where,
+                                 seg.rle_height, seg.rle_width, h, w));
   switch (seg.kind) {
   case Kind::rle_string:
     return mask::rle_from_string(seg.counts_string, dim32(seg.rle_height, where),
@@ -73,11 +80,9 @@ static const json &require(const json &obj, const char *key, const std::string &
 
 static int64_t require_id(const json &obj, const char *key, const std::string &where) {
   const json &v = require(obj, key, where);
-  if (v.is_number_integer())
-    return v.get<int64_t>();
-  if (v.is_number_float() && v.get<double>() == double(int64_t(v.get<double>())))
-    return int64_t(v.get<double>());
-  throw InputError(where + "." + key + ": expected an integer id, got " + v.dump());
+  if (std::optional<int64_t> id = coco::json_int64(v))
+    return *id;
+  throw InputError(where + "." + key + ": expected an integer id that fits int64, got " + v.dump());
 }
 
 static bool has_nonempty(const json &obj, const char *key) {

@@ -191,6 +191,43 @@ void check_named_entries(const Reader &r, const YAML::Node &n, const std::string
   }
 }
 
+// Output sizes of Resize / Letterbox / CenterCrop: each side in [1, 65536] and
+// at most 100 megapixels, so `size: 2147483647` fails here instead of as a
+// multi-GB allocation per image.
+void check_transform_size(const Reader &r, const YAML::Node &size, const std::string &path) {
+  constexpr int64_t kMaxSide = 65536, kMaxPixels = 100'000'000;
+  std::vector<int64_t> sides;
+  if (size.IsSequence())
+    for (const auto &s : size)
+      sides.push_back(r.integer(s, path));
+  else
+    sides.push_back(r.integer(size, path));
+  int64_t pixels = 1;
+  for (int64_t s : sides) {
+    if (s < 1 || s > kMaxSide)
+      r.fail(size, fmt::format("'{}' side {} is outside [1, {}]", path, s, kMaxSide));
+    pixels *= s;
+  }
+  if (sides.size() == 1)
+    pixels *= sides[0];
+  if (pixels > kMaxPixels)
+    r.fail(size, fmt::format("'{}' is {} pixels, more than {}", path, pixels, kMaxPixels));
+}
+
+void check_transform_sizes(const Reader &r, const YAML::Node &n, const std::string &path) {
+  auto check_map = [&](const YAML::Node &m, const std::string &at) {
+    for (const auto &kv : m)
+      if (kv.second.IsMap() && kv.second["size"])
+        check_transform_size(r, kv.second["size"], at + "." + kv.first.Scalar() + ".size");
+  };
+  if (n.IsMap())
+    check_map(n, path);
+  else if (n.IsSequence())
+    for (size_t i = 0; i < n.size(); ++i)
+      if (n[i].IsMap())
+        check_map(n[i], path + "[" + std::to_string(i) + "]");
+}
+
 DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std::string &path) {
   DataloaderConfig d;
   r.check_keys(
@@ -212,8 +249,10 @@ DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std
   if (n["dataset"].size() != 1)
     r.fail(n["dataset"], "'" + path + ".dataset' must name exactly one dataset");
   d.dataset_type = n["dataset"].begin()->first.as<std::string>();
-  if (n["transform"] && !n["transform"].IsNull())
+  if (n["transform"] && !n["transform"].IsNull()) {
     check_named_entries(r, n["transform"], path + ".transform", kTransforms);
+    check_transform_sizes(r, n["transform"], path + ".transform");
+  }
   return d;
 }
 
@@ -418,6 +457,39 @@ void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
   }
 }
 
+// yaml-cpp keeps the first of two equal keys and drops the other without a
+// word, and reads `.nan` / `.inf` as numbers: both are refused for the whole
+// file before any section is read.
+bool non_finite_scalar(const YAML::Node &n) {
+  if (!n.IsScalar() || n.Tag() != "?") // quoted scalars are strings
+    return false;
+  std::string s = n.Scalar();
+  if (!s.empty() && (s[0] == '+' || s[0] == '-'))
+    s.erase(0, 1);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s == ".nan" || s == ".inf";
+}
+
+void check_yaml_tree(const Reader &r, const YAML::Node &n, const std::string &path) {
+  if (n.IsMap()) {
+    std::unordered_map<std::string, YAML::Mark> seen;
+    for (const auto &kv : n) {
+      std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      std::string sub = path.empty() ? key : path + "." + key;
+      auto [it, fresh] = seen.emplace(key, kv.first.Mark());
+      if (!fresh)
+        r.fail(kv.first, fmt::format("duplicate key '{}' (first at line {}, column {})", sub,
+                                     it->second.line + 1, it->second.column + 1));
+      check_yaml_tree(r, kv.second, sub);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i)
+      check_yaml_tree(r, n[i], path + "[" + std::to_string(i) + "]");
+  } else if (non_finite_scalar(n)) {
+    r.fail(n, fmt::format("'{}' is {}; numbers must be finite", path, n.Scalar()));
+  }
+}
+
 } // namespace
 
 std::string closest_name(const std::string &word, const std::vector<std::string> &candidates) {
@@ -465,6 +537,7 @@ Config parse_config(const std::string &yaml_text, const std::string &file_name) 
   }
   if (!root.IsMap())
     throw InputError(file_name + ": the configuration must be a YAML mapping");
+  check_yaml_tree(r, root, "");
   r.check_keys(root, "", {"version", "model", "device", "quantization", "evaluation", "tuning"});
   Config c;
   c.file = file_name;

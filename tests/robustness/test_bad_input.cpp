@@ -342,6 +342,130 @@ std::vector<Case> cases() {
          return external_model(d, "w.bin", {}, {805306368});
        },
        {"model.onnx", "w.bin", "too short"}},
+      // ---- silent wrong results
+      {"run_truncated_jpeg",
+       "silent",
+       [](const fs::path &d) {
+         std::string j = dog_jpeg();
+         write_file(d / "cut.jpg", j.substr(0, j.size() / 2));
+         return image_model(d, "cut.jpg");
+       },
+       {"cut.jpg", "truncated JPEG"}},
+      {"run_truncated_png",
+       "silent",
+       [](const fs::path &d) {
+         std::string p = make_png(64, 64, 200);
+         write_file(d / "cut.png", p.substr(0, p.size() - 30));
+         return image_model(d, "cut.png");
+       },
+       {"cut.png", "PNG"}},
+      {"convert_truncated_jpeg",
+       "silent",
+       [](const fs::path &d) {
+         std::string j = dog_jpeg();
+         write_file(d / "cut.jpg", j.substr(0, j.size() * 3 / 4));
+         write_file(d / "gt.json", coco_gt("cut.jpg"));
+         return std::string(
+             "dataset convert --from coco --annotations gt.json --images . --to tfrecord o.record");
+       },
+       {"cut.jpg", "truncated JPEG"}},
+      {"yaml_duplicate_key",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", "model:\n  name: a\n  framework: onnxrt_qlinearops\n"
+                                  "  name: b\n");
+         return std::string("tune --config c.yaml");
+       },
+       {"c.yaml:4:3", "duplicate key 'model.name'", "line 2, column 3"}},
+      {"yaml_nan_pad_value",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Letterbox: {size: 8, pad_value: .nan}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:", "pad_value' is .nan", "finite"}},
+      {"yaml_inf_tolerance",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", "model: {name: a, framework: onnxrt_qlinearops}\n"
+                                  "tuning:\n  accuracy_criterion: {relative: -.Inf}\n");
+         return std::string("tune --config c.yaml");
+       },
+       {"c.yaml:3:", "relative' is -.Inf"}},
+      {"coco_id_beyond_int64",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "gt.json", coco_gt("a.jpg", "18446744073709551615"));
+         write_file(d / "d.json", "[]");
+         return std::string("evaluate --annotations gt.json --detections d.json");
+       },
+       {"gt.json", "images[0].id", "fits int64"}},
+      {"detection_id_beyond_int64",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "gt.json", coco_gt("a.jpg"));
+         write_file(d / "d.json", R"([{"image_id": 18446744073709551615, "category_id": 1,
+                                       "bbox": [1, 1, 2, 2], "score": 0.5}])");
+         return std::string("evaluate --annotations gt.json --detections d.json");
+       },
+       {"d.json", "image_id", "fits int64"}},
+      {"empty_json_as_record",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "empty.json", "");
+         return std::string("dataset info empty.json");
+       },
+       {"empty.json"}},
+      {"rle_size_differs_from_image",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "gt.json", coco_gt("a.jpg", "1", R"({"size": [3, 3], "counts": [9]})"));
+         write_file(d / "d.json", R"([{"image_id": 1, "category_id": 1, "score": 0.5,
+             "segmentation": {"size": [6, 8], "counts": [48]}}])");
+         return std::string("evaluate --annotations gt.json --detections d.json --iou-type segm");
+       },
+       {"gt.json", "annotation 1", "RLE size [3, 3] differs from its image's [6, 8]"}},
+      {"two_nodes_one_output",
+       "silent",
+       [](const fs::path &d) {
+         OnnxModel m;
+         m.input("X", {1, 4});
+         m.node("Relu", "first", {"X"}, {"Y"});
+         m.node("Sigmoid", "second", {"X"}, {"Y"});
+         m.output("Y");
+         m.save(d / "model.onnx");
+         return std::string("inspect model.onnx");
+       },
+       {"model.onnx", "'first'", "'second'", "both write 'Y'"}},
+      // ---- memory blow-ups before a check
+      {"jpeg_declares_20000x20000",
+       "memory",
+       [](const fs::path &d) {
+         write_file(d / "big.jpg", jpeg_with_size(dog_jpeg(), 20000, 20000));
+         return image_model(d, "big.jpg");
+       },
+       {"big.jpg", "20000x20000", "limit"}},
+      {"png_declares_60000x60000",
+       "memory",
+       [](const fs::path &d) {
+         write_file(d / "big.png", make_png(4, 4, 10, 60000, 60000));
+         return image_model(d, "big.png");
+       },
+       {"big.png", "60000x60000", "limit"}},
+      {"letterbox_size_int_max",
+       "memory",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Letterbox: {size: 2147483647}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:", "Letterbox.size", "2147483647"}},
+      {"resize_size_too_many_pixels",
+       "memory",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Resize: {size: [60000, 60000]}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:", "Resize.size", "pixels"}},
   };
   add_special_file_cases(all);
   return all;

@@ -3,6 +3,7 @@
 // `qtune dataset info FILE` (a TFRecord of OD-API Examples or a COCO JSON).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ int run_convert(const DatasetArgs &a) {
 }
 
 bool looks_like_json(const std::string &path) {
+  // A .json is JSON even when empty or broken (not a 0-record TFRecord).
+  if (std::filesystem::path(path).extension() == ".json")
+    return true;
   std::string text = coco::read_text_file(path).substr(0, 64);
   size_t p = text.find_first_not_of(" \t\r\n");
   return p != std::string::npos && text[p] == '{';

@@ -124,6 +124,26 @@ Tensor constant_value(const onnx::NodeProto &np, const Node &n, const ImportCont
       fmt::format("{}: no supported value attribute (sparse_value?)", n.describe()));
 }
 
+// Each value has one writer: a second node (or a graph input) writing the same
+// name would make the result depend on execution order.
+void check_single_writer(const Graph &g) {
+  std::unordered_map<std::string, const Node *> writer;
+  std::unordered_set<std::string> inputs;
+  for (const auto &in : g.inputs)
+    inputs.insert(in.name);
+  for (const Node &n : g.nodes)
+    for (const auto &o : n.outputs) {
+      if (o.empty())
+        continue;
+      if (inputs.count(o))
+        throw InputError(fmt::format("{} writes '{}', which is a graph input", n.describe(), o));
+      auto [it, fresh] = writer.emplace(o, &n);
+      if (!fresh)
+        throw InputError(
+            fmt::format("{} and {} both write '{}'", it->second->describe(), n.describe(), o));
+    }
+}
+
 std::string fresh_node_name(const std::string &op, size_t index,
                             std::unordered_set<std::string> &used) {
   std::string name = fmt::format("{}_{}", op, index);
@@ -172,6 +192,7 @@ Graph graph_from_proto(const onnx::GraphProto &gp, const ImportContext &ctx, int
       n.attrs[a.name()] = attribute_from_proto(a, n, ctx, opset);
     g.nodes.push_back(std::move(n));
   }
+  check_single_writer(g);
   return g;
 }
 
