@@ -38,7 +38,8 @@ CalibrationStats CalibrationStats::from_json(const nlohmann::json &j, const std:
 }
 
 void CalibrationStats::save(const std::string &path) const {
-  const std::string tmp = path + ".tmp";
+  // Unique per process: two runs saving one statistics file must not share it.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f)

@@ -362,6 +362,9 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
   std::string name = config.model.name.empty() ? "model" : config.model.name;
   r.output = options.output.empty() ? (fs::path(tc.workspace_path) / (name + "_int8.onnx")).string()
                                     : options.output;
+  fs::path out_path(r.output);
+  remove_stale_temporaries(out_path.parent_path().empty() ? "." : out_path.parent_path().string(),
+                           out_path.filename().string() + ".tmp.");
   if (ws.resumed_count() > 0 && out)
     std::fprintf(out, "[resume] %zu trials found in %s\n", ws.resumed_count(), r.history.c_str());
 

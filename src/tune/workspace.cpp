@@ -2,11 +2,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "qtune/error.h"
@@ -37,7 +39,53 @@ std::string read_file(const std::string &path) {
   return ss.str();
 }
 
+bool all_digits(const std::string &s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// One tuning run per workspace: two would race on the baseline cache and the
+// calibration files. The lock file holds the owner's pid for the message.
+int lock_workspace(const std::string &dir) {
+  std::string path = (fs::path(dir) / "lock").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw Error(path + ": cannot open the workspace lock: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    std::string owner = read_file(path);
+    ::close(fd);
+    owner.erase(owner.find_last_not_of(" \n") + 1);
+    if (err == EWOULDBLOCK)
+      throw InputError(dir + ": workspace is in use by another qtune process (pid " +
+                       (all_digits(owner) ? owner : "unknown") +
+                       "); wait for it to finish or choose another workspace");
+    throw Error(path + ": cannot lock the workspace: " + std::strerror(err));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for other runs' messages; the lock itself holds.
+  }
+  return fd;
+}
+
 } // namespace
+
+void remove_stale_temporaries(const std::string &dir, const std::string &prefix) {
+  std::error_code ec;
+  for (const auto &e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    size_t p = name.rfind(".tmp.");
+    if (p == std::string::npos || name.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    std::string pid = name.substr(p + 5);
+    if (!all_digits(pid) || pid.size() > 9)
+      continue;
+    pid_t owner = static_cast<pid_t>(std::stol(pid));
+    std::error_code rec;
+    if (owner != ::getpid() && ::kill(owner, 0) != 0 && errno == ESRCH && e.is_regular_file(rec))
+      fs::remove(e.path(), rec);
+  }
+}
 
 void write_file_atomic(const std::string &path, const std::string &text) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -83,6 +131,8 @@ Workspace::Workspace(const std::string &dir, const std::string &context, bool re
   fs::create_directories(dir_, ec);
   if (ec)
     throw InputError(dir_ + ": cannot create workspace folder: " + ec.message());
+  lock_fd_ = lock_workspace(dir_);
+  remove_stale_temporaries(dir_);
   load_history(resume);
   fd_ = ::open(history_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd_ < 0)
@@ -101,6 +151,8 @@ Workspace::Workspace(const std::string &dir, const std::string &context, bool re
 Workspace::~Workspace() {
   if (fd_ >= 0)
     ::close(fd_);
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
 }
 
 std::string Workspace::history_path() const {

@@ -1,5 +1,6 @@
 #pragma once
-// The tuning workspace folder: history.jsonl (one fsync'ed JSON line per event,
+// The tuning workspace folder, locked by one run at a time (flock on <dir>/lock,
+// released by the kernel when the process dies): history.jsonl (one fsync'ed JSON line per event,
 // only ever appended), baseline_cache.json (FP32 results keyed by model hash +
 // evaluation data + metric), deploy.yaml (the final plan).
 // Resume: with `resume: true` every earlier trial of the same context is reused;
@@ -52,11 +53,16 @@ private:
   void load_history(bool resume);
 
   std::string dir_;
+  int lock_fd_ = -1; // flock'ed <dir>/lock, held for the Workspace's lifetime
   std::string context_;
   std::string run_id_;
   int fd_ = -1;
   std::map<std::string, TrialRecord> resumed_;
 };
+
+// Removes "<name>.tmp.<pid>" files in `dir` whose pid is no longer running (the
+// temporaries of killed writes), only names starting with `prefix`.
+void remove_stale_temporaries(const std::string &dir, const std::string &prefix = "");
 
 // Writes `text` to `path` through a temp file + fsync + rename.
 void write_file_atomic(const std::string &path, const std::string &text);

@@ -43,7 +43,7 @@ std::string sanitize(const std::string &name) {
 
 void write_atomic(const std::filesystem::path &path, const void *data, size_t bytes) {
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  tmp += ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary);
     f.write(static_cast<const char *>(data), static_cast<std::streamsize>(bytes));
