@@ -1,8 +1,8 @@
 // The bad-input corpus (issue 13): each case writes a hostile file into its own
 // folder, runs one qtune command under a timeout and expects exit code 1 (no
 // signal, no hang) with a one-line message that names the file and the problem.
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -334,6 +334,30 @@ std::vector<Case> cases() {
          return external_model(d, "w.bin", {{"offset", "6"}});
        },
        {"model.onnx", "w.bin", "too short"}},
+      {"initializer_3gib_without_data",
+       "memory",
+       [](const fs::path &d) {
+         OnnxModel m;
+         m.input("X", {1});
+         m.init("W", {805306368});
+         m.node("Add", "add", {"X", "W"}, {"Y"});
+         m.output("Y");
+         m.save(d / "model.onnx");
+         return std::string("inspect model.onnx");
+       },
+       {"model.onnx", "'W'", "has 0 values", "805306368"}},
+      {"initializer_raw_data_short",
+       "memory",
+       [](const fs::path &d) {
+         OnnxModel m;
+         m.input("X", {1});
+         m.init("W", {805306368}).set_raw_data(std::string(16, '\0'));
+         m.node("Add", "add", {"X", "W"}, {"Y"});
+         m.output("Y");
+         m.save(d / "model.onnx");
+         return std::string("inspect model.onnx");
+       },
+       {"model.onnx", "'W'", "raw_data has 16 bytes"}},
       {"external_3gib_initializer_small_file",
        "memory",
        [](const fs::path &d) {

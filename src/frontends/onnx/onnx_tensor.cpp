@@ -114,6 +114,30 @@ void read_external(const onnx::TensorProto &p, const ExternalSource &src, void *
                                  tensor_label(p), src.file, nbytes, src.offset));
 }
 
+// The values must be in the proto before their size is allocated: a shape of
+// 3 GiB with no data must not cost 3 GiB first. (copy_field checks the exact
+// field of the dtype afterwards.)
+void check_inline_data_size(const onnx::TensorProto &p, DType dt, const Shape &shape,
+                            size_t nbytes) {
+  int64_t numel = shape_numel(shape);
+  if (dt == DType::string) {
+    if (p.string_data_size() != numel)
+      throw InputError(fmt::format("{}: has {} strings, shape {} needs {}", tensor_label(p),
+                                   p.string_data_size(), shape_str(shape), numel));
+  } else if (p.has_raw_data()) {
+    if (p.raw_data().size() != nbytes)
+      throw InputError(fmt::format("{}: raw_data has {} bytes, shape {} of {} needs {}",
+                                   tensor_label(p), p.raw_data().size(), shape_str(shape),
+                                   dtype_name(dt), nbytes));
+  } else {
+    int64_t values = std::max({p.float_data_size(), p.int32_data_size(), p.int64_data_size(),
+                               p.double_data_size(), p.uint64_data_size()});
+    if (values != numel)
+      throw InputError(fmt::format("{}: has {} values, shape {} needs {}", tensor_label(p), values,
+                                   shape_str(shape), numel));
+  }
+}
+
 template <typename Dst, typename Field>
 void copy_field(const onnx::TensorProto &p, const Field &field, Tensor &t) {
   if (static_cast<int64_t>(field.size()) != t.numel())
@@ -204,6 +228,8 @@ Tensor tensor_from_proto(const onnx::TensorProto &p, const std::string &model_di
   ExternalSource external;
   if (dt != DType::string && p.data_location() == onnx::TensorProto::EXTERNAL)
     external = external_source(p, model_dir, nbytes);
+  else
+    check_inline_data_size(p, dt, shape, nbytes);
   Tensor t(dt, shape);
   if (dt == DType::string) {
     if (static_cast<int64_t>(p.string_data_size()) != t.numel())
