@@ -30,6 +30,7 @@
 #include "frontends/onnx/onnx_import.h"
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
+#include "time_kernel.h"
 
 namespace qtune {
 namespace {
@@ -121,21 +122,8 @@ void print_profile(const ModelFiles &m) {
   const int runs = 5;
   for (int i = 0; i < runs; ++i)
     ex.run(inputs);
-  std::map<std::string, std::pair<double, int>> by_type;
-  double total = 0;
-  for (const NodeProfile &p : ex.profile()) {
-    by_type[p.op_type].first += p.total_ms / runs;
-    by_type[p.op_type].second++;
-    total += p.total_ms / runs;
-  }
-  std::vector<std::pair<std::string, std::pair<double, int>>> v(by_type.begin(), by_type.end());
-  std::sort(v.begin(), v.end(),
-            [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
-  std::printf("%s INT8 per-op-type profile (1 thread, mean of %d runs, %.2f ms in kernels):\n",
-              m.name, runs, total);
-  for (size_t i = 0; i < v.size() && i < 8; ++i)
-    std::printf("  %-22s %4d nodes %8.3f ms %5.1f%%\n", v[i].first.c_str(), v[i].second.second,
-                v[i].second.first, 100 * v[i].second.first / total);
+  bench::print_op_type_profile(ex.profile(), runs,
+                               std::string(m.name) + " INT8 per-op-type profile (1 thread)");
 }
 
 void register_benchmarks() {

@@ -1,8 +1,12 @@
 #pragma once
 // Timing loops shared by the benches: one kernel (bench_int8_kernels,
 // bench_qmatmul) or a whole graph (bench_bf16, bench_int8).
+#include <algorithm>
 #include <benchmark/benchmark.h>
+#include <cstdio>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/executor.h"
@@ -37,6 +41,31 @@ inline void time_graph_runs(benchmark::State &state, const std::shared_ptr<Graph
   ex.run({{"x", input}});
   for (auto _ : state)
     benchmark::DoNotOptimize(ex.run({{"x", input}}));
+}
+
+// Per-op-type time of `runs` profiled runs (NodeProfile totals): prints the
+// `top` op types under `title` and returns ms per run by op type.
+inline std::map<std::string, double> print_op_type_profile(const std::vector<NodeProfile> &nodes,
+                                                           int runs, const std::string &title,
+                                                           size_t top = 8) {
+  std::map<std::string, std::pair<double, int>> by_type;
+  double total = 0;
+  for (const NodeProfile &p : nodes) {
+    by_type[p.op_type].first += p.total_ms / runs;
+    by_type[p.op_type].second++;
+    total += p.total_ms / runs;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> v(by_type.begin(), by_type.end());
+  std::sort(v.begin(), v.end(),
+            [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+  std::printf("%s (mean of %d runs, %.2f ms in kernels):\n", title.c_str(), runs, total);
+  for (size_t i = 0; i < v.size() && i < top; ++i)
+    std::printf("  %-22s %4d nodes %8.3f ms %5.1f%%\n", v[i].first.c_str(), v[i].second.second,
+                v[i].second.first, 100 * v[i].second.first / total);
+  std::map<std::string, double> out;
+  for (const auto &[k, x] : by_type)
+    out[k] = x.first;
+  return out;
 }
 
 } // namespace qtune::bench

@@ -34,6 +34,13 @@ public:
   virtual std::string context_key() = 0;
   // Bytes of the serialized model for `plan` (nullptr: FP32).
   virtual int64_t model_bytes(const TunePlan *plan) = 0;
+  // `op_wise` re-keyed by the op names its (user, e.g. TensorFlow) names mean,
+  // with one note or warning line per name that was not an exact op name
+  // (quant/op_names.h). Default: names kept as they are, a warning for each that
+  // is no quantizable op.
+  virtual std::map<std::string, OpOptions>
+  resolve_op_wise(const std::map<std::string, OpOptions> &op_wise,
+                  std::vector<std::string> &messages);
 };
 
 } // namespace qtune::tune

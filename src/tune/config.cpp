@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "ir/input_file.h"
+#include "ir/edit_distance.h"
 #include "qtune/error.h"
 
 namespace qtune::tune {
@@ -493,36 +494,17 @@ void check_yaml_tree(const Reader &r, const YAML::Node &n, const std::string &pa
 } // namespace
 
 std::string closest_name(const std::string &word, const std::vector<std::string> &candidates) {
-  auto lower = [](std::string s) {
-    for (char &ch : s)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return s;
-  };
-  std::string w = lower(word);
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto &cand : candidates) {
-    std::string c = lower(cand);
-    // Levenshtein distance, one row at a time.
-    std::vector<size_t> row(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j)
-      row[j] = j;
-    for (size_t i = 1; i <= w.size(); ++i) {
-      size_t diag = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j) {
-        size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (w[i - 1] == c[j - 1] ? 0 : 1)});
-        diag = up;
-      }
-    }
-    if (row[c.size()] < best_d) {
-      best_d = row[c.size()];
+    size_t d = edit_distance_nocase(word, cand);
+    if (d < best_d) {
+      best_d = d;
       best = cand;
     }
   }
   // Close enough: at most a third of the word changed (and at least one edit allowed).
-  size_t limit = std::max<size_t>(2, (w.size() + 2) / 3);
+  size_t limit = std::max<size_t>(2, (word.size() + 2) / 3);
   return best_d <= limit ? best : "";
 }
 

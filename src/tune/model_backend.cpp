@@ -14,6 +14,7 @@
 #include "qtune/error.h"
 #include "quant/calibrate.h"
 #include "quant/inference_graph.h"
+#include "quant/op_names.h"
 #include "quant/plan.h"
 #include "quant/quantize_graph.h"
 #include "runtime/executor.h"
@@ -164,6 +165,17 @@ public:
                           : std::vector{Precision::int8, Precision::fp32}});
     }
     return ops;
+  }
+
+  std::map<std::string, OpOptions> resolve_op_wise(const std::map<std::string, OpOptions> &op_wise,
+                                                   std::vector<std::string> &messages) override {
+    std::vector<std::string> names;
+    for (const auto &[k, v] : op_wise)
+      names.push_back(k);
+    quant::ResolvedNames r =
+        quant::resolve_op_names(*s_.fp32, names, c_.file + ": quantization.op_wise");
+    messages.insert(messages.end(), r.messages.begin(), r.messages.end());
+    return quant::rekey_op_wise(op_wise, r);
   }
 
   // bf16 kernels exist for Conv/MatMul/Gemm, but on CPUs without AMX oneDNN's

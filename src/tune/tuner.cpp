@@ -337,6 +337,16 @@ void restrict_op(TuneOp &op, const OpOptions &o, const std::string &where) {
 
 } // namespace
 
+std::map<std::string, OpOptions>
+TuningBackend::resolve_op_wise(const std::map<std::string, OpOptions> &op_wise,
+                               std::vector<std::string> &messages) {
+  std::vector<TuneOp> ops = quantizable_ops();
+  for (const auto &[name, o] : op_wise)
+    if (!find_op(ops, name))
+      messages.push_back("warning: quantization.op_wise: '" + name + "' is not a quantizable op");
+  return op_wise;
+}
+
 std::vector<TuneOp> constrain_ops(std::vector<TuneOp> ops, const QuantizationConfig &q) {
   for (auto &op : ops) {
     auto t = q.optype_wise.find(op.op_type);
@@ -368,13 +378,14 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
   if (ws.resumed_count() > 0 && out)
     std::fprintf(out, "[resume] %zu trials found in %s\n", ws.resumed_count(), r.history.c_str());
 
-  std::vector<TuneOp> ops = constrain_ops(backend.quantizable_ops(), config.quantization);
+  QuantizationConfig qc = config.quantization;
+  std::vector<std::string> name_messages;
+  qc.op_wise = backend.resolve_op_wise(qc.op_wise, name_messages);
+  std::vector<TuneOp> ops = constrain_ops(backend.quantizable_ops(), qc);
   std::vector<QuantChoice> space = quant_space(config.quantization, backend.supported_options());
+  for (const auto &m : name_messages)
+    std::fprintf(out ? out : stderr, "[config] %s\n", m.c_str());
   if (out) {
-    for (const auto &[op_name, o] : config.quantization.op_wise)
-      if (!find_op(ops, op_name))
-        std::fprintf(out, "[config] note: op_wise names '%s', which is not a quantizable op\n",
-                     op_name.c_str());
     std::fprintf(out, "[setup] %zu quantizable ops, %zu model-wise choices, strategy %s\n",
                  ops.size(), space.size(), tc.strategy.c_str());
   }

@@ -12,6 +12,7 @@
 #include "data/pipeline.h"
 #include "qtune/error.h"
 #include "quant/calibrate.h"
+#include "quant/op_names.h"
 #include "quant/quantize_graph.h"
 #include "tune/config.h"
 #include "tune/model_backend.h"
@@ -84,6 +85,18 @@ quant::Plan plan_from_config(const tune::Config &c) {
   return plan;
 }
 
+// op_wise names are the user's (TF node names for TF models): map them to the
+// imported nodes and say what matched nothing (quant/op_names.h).
+void resolve_names(const Graph &g, const tune::Config &c, quant::Plan &plan) {
+  std::vector<std::string> names;
+  for (const auto &[k, v] : plan.op_wise)
+    names.push_back(k);
+  quant::ResolvedNames r = quant::resolve_op_names(g, names, c.file + ": quantization.op_wise");
+  for (const auto &m : r.messages)
+    std::fprintf(stderr, "qtune: %s\n", m.c_str());
+  plan.op_wise = quant::rekey_op_wise(plan.op_wise, r);
+}
+
 // "[#####     ] 50/100 calibration" on stderr, redrawn in place.
 void draw_progress(size_t done, size_t total) {
   const int width = 30;
@@ -144,6 +157,7 @@ int run_quantize(const QuantizeArgs &a) {
   std::shared_ptr<const Graph> fp32 =
       tune::load_model_file(c.model.path, tune::load_options(c.model));
   quant::Plan plan = plan_from_config(c);
+  resolve_names(*fp32, c, plan);
   quant::CalibrationStats stats = a.load_stats.empty()
                                       ? calibrate_from_config(c, fp32, a)
                                       : quant::CalibrationStats::load(a.load_stats);

@@ -270,6 +270,15 @@ void check_graph_attrs(const onnx::GraphProto &gp, const std::string &source) {
   }
 }
 
+// Nodes of a domain ONNX has no schemas for (TensorFlow graphs' `tf` ops).
+bool has_foreign_domain(const onnx::GraphProto &g) {
+  for (const auto &n : g.node())
+    if (!n.domain().empty() && n.domain() != "ai.onnx" && n.domain() != "qtune" &&
+        n.domain() != "com.microsoft")
+      return true;
+  return false;
+}
+
 // ONNX's own shape inference fills value_info for intermediates. Best effort:
 // newer opsets or custom domains may defeat it, and the runtime infers shapes
 // itself, so a failure here only leaves value_info empty.
@@ -278,7 +287,10 @@ void infer_shapes_best_effort(onnx::ModelProto &m) {
     onnx::ShapeInferenceOptions opts;
     opts.check_type = false;
     opts.error_mode = 0;
-    opts.enable_data_propagation = true;
+    // libonnx 1.12's data propagation dereferences missing types: it crashed
+    // (SIGSEGV, not an exception) on a quantized ssd_mobilenet_v1 whose shape
+    // arithmetic reads outputs of tf-domain ops (no schema, so no type).
+    opts.enable_data_propagation = !has_foreign_domain(m.graph());
     onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
   } catch (const std::exception &) {
   }
