@@ -99,8 +99,7 @@ std::vector<std::string> OpNameResolver::in_scope(const std::string &scope) cons
     if (!compute_[i])
       continue;
     const Node &n = g_.nodes[node_index_.at(quantizable_[i])];
-    std::string origin = imported_origin(n);
-    if (origin != n.name && parent_scope(origin) == scope)
+    if (parent_scope(imported_origin(n)) == scope)
       out.push_back(n.name);
   }
   return out;

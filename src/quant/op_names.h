@@ -4,10 +4,11 @@
 // the Conv2D node, e.g. `FeatureExtractor/resnet_v1_50/fpn/bottom_up_block5/Conv2D`),
 // while the TF import turns one TF node into several IR nodes. The rule, first
 // that matches:
-//   1. exact: a quantizable node of that name;
-//   2. imported from: the quantizable nodes the TF import made from TF node `name`
-//      (named `<name>/<OpType>_<k>`, e.g. the Conv of a Conv2D); compute ops
-//      (Conv, MatMul ...) are preferred over the Transposes around them;
+//   1. imported from: the compute nodes (Conv, MatMul ...) the TF import made
+//      from TF node `name` and named `<name>/<OpType>_<k>` (helpers of a TF op);
+//   2. exact: a quantizable node of that name (ONNX names; the TF import gives
+//      a TF op's working node, e.g. the Conv of a Conv2D, the TF name itself),
+//      then other nodes imported from `name` (Transposes);
 //   3. value: `name` is a value (a TF tensor name, or a non-quantizable node's
 //      output such as the Clip of a Relu6): followed back through Transpose,
 //      Identity, activation and constant-bias Add nodes to the conv that
