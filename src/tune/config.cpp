@@ -10,8 +10,8 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "ir/input_file.h"
 #include "ir/edit_distance.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::tune {
