@@ -142,7 +142,7 @@ void BM_qconv_1x1(benchmark::State &state) {
   n.name = "qconv", n.op_type = "QConv", n.domain = "qtune";
   n.attrs["x_scale"] = 0.05f, n.attrs["x_zero_point"] = state.range(0);
   n.attrs["w_scales"] = std::vector<float>(C, 0.01f), n.attrs["y_scale"] = 0.1f;
-  n.attrs["y_zero_point"] = int64_t{10};
+  n.attrs["y_dtype"] = std::string("u8"), n.attrs["y_zero_point"] = int64_t{10};
   n.attrs["activation"] = std::string("SiLU");
   Tensor w(DType::i8, {C, C, 1, 1});
   std::mt19937 rng(3);

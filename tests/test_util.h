@@ -23,6 +23,12 @@ inline std::string shared_data(const std::string &rel = "") {
   return (root / rel).string();
 }
 
+// The Fashion-MNIST IDX files Debian's package installs (file names as published:
+// "t10k-images-idx3-ubyte.gz" ...).
+inline std::string fashion_mnist(const std::string &file = "") {
+  return "/usr/share/datasets/fashion-mnist/" + file;
+}
+
 inline std::string source_dir(const std::string &rel = "") {
   return (std::filesystem::path(QTUNE_SOURCE_DIR) / rel).string();
 }

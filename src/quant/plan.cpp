@@ -183,27 +183,6 @@ Plan Plan::from_json(const nlohmann::json &j, const std::string &where) {
   return p;
 }
 
-std::optional<QuantRole> quant_role(const Node &n) {
-  const std::string &t = n.op_type;
-  if (n.domain == "qtune") {
-    if (t == "FusedConv" || t == "FusedGemm" || t == "FusedMatMul")
-      return QuantRole::compute;
-    return std::nullopt;
-  }
-  if (!n.domain.empty() && n.domain != "ai.onnx")
-    return std::nullopt;
-  if (t == "Conv" || t == "MatMul" || t == "Gemm")
-    return QuantRole::compute;
-  if (t == "Add" || t == "Mul")
-    return QuantRole::elementwise;
-  if (t == "MaxPool" || t == "Concat" || t == "Reshape" || t == "Flatten" || t == "Transpose" ||
-      t == "Squeeze" || t == "Unsqueeze" || t == "Resize" || t == "Slice")
-    return QuantRole::passthrough;
-  if (t == "AveragePool" || t == "GlobalAveragePool")
-    return QuantRole::pooling;
-  return std::nullopt;
-}
-
 namespace {
 
 // x * Sigmoid(x) (SiLU / Swish) or x * HardSigmoid(x) (HardSwish) written as a
@@ -232,9 +211,6 @@ public:
   explicit QuantizableFilter(const Graph &g) : g_(g), producers_(g.producers()) {}
   bool operator()(const Node &n) const {
     if (!quant_role(n))
-      return false;
-    // MaxPool with an Indices output cannot stay int8 (indices are a different tensor).
-    if (n.op_type == "MaxPool" && n.outputs.size() > 1 && !n.outputs[1].empty())
       return false;
     return !is_gated_activation(n, g_, producers_);
   }

@@ -10,6 +10,7 @@
 
 #include "ir/graph.h"
 #include "quant/observer.h"
+#include "quant/op_descriptor.h"
 
 namespace qtune::quant {
 
@@ -67,15 +68,6 @@ struct Plan {
   nlohmann::json to_json() const;
   static Plan from_json(const nlohmann::json &j, const std::string &where = "plan");
 };
-
-// What a quantizable op does with its inputs.
-enum class QuantRole {
-  compute,     // Conv / MatMul / Gemm (+ qtune fused forms): weights and activations
-  elementwise, // Add / Mul: both inputs quantized, own output scale
-  passthrough, // MaxPool / Reshape / Concat ...: int8 in, int8 out, scale kept
-  pooling,     // AveragePool / GlobalAveragePool: int8 in, own output scale
-};
-std::optional<QuantRole> quant_role(const Node &node);
 
 struct QuantizableNode {
   std::string name;

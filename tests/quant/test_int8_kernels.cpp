@@ -10,6 +10,7 @@
 #include "runtime/executor.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
+#include "runtime/kernels/qconv.h"
 
 namespace qtune {
 namespace {
@@ -195,13 +196,44 @@ TEST(QConv, RejectsFloatInputNamingNode) {
   node.name = "bad";
   node.op_type = "QConv";
   node.domain = "qtune";
+  node.attrs["x_scale"] = 1.f;
   node.attrs["w_scales"] = std::vector<float>{1.f};
+  node.attrs["y_dtype"] = std::string("f32");
   Tensor x(DType::f32, {1, 1, 3, 3}), w(DType::i8, {1, 1, 1, 1});
   try {
     run_node(node, {x, w});
     FAIL() << "no error";
   } catch (const InputError &e) {
     EXPECT_NE(std::string(e.what()).find("'bad'"), std::string::npos) << e.what();
+  }
+}
+
+// The lowering and the kernel share QConvParams: a scale the node lacks is an
+// error naming the node and the attribute (it used to be read as 1.0).
+TEST(QConv, MissingRequiredScaleIsInputErrorNamingNode) {
+  Node full;
+  full.name = "stem";
+  full.op_type = "QConv";
+  full.domain = "qtune";
+  QConvParams p;
+  p.x = {0.02f, 0};
+  p.w_scales = {0.01f};
+  p.y = {DType::u8, 0.1f, 3};
+  p.sum = true;
+  p.sum_q = {0.05f, 0};
+  p.write(full);
+  EXPECT_EQ(QConvParams::from(full).y.zero_point, 3);
+  EXPECT_EQ(QConvParams::from(full).sum_q.scale, 0.05f);
+  for (const char *attr : {"x_scale", "w_scales", "y_dtype", "y_scale", "sum_scale"}) {
+    Node node = full;
+    node.attrs.erase(attr);
+    try {
+      make_kernel(node, KernelEnv{});
+      ADD_FAILURE() << "no error without " << attr;
+    } catch (const InputError &e) {
+      EXPECT_NE(std::string(e.what()).find("'stem'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(attr), std::string::npos) << e.what();
+    }
   }
 }
 
@@ -396,7 +428,8 @@ TEST(QuantizeLinear, PerChannelNhwcMatchesOnnxFormula) {
   q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"x", "s", "z"}, q.outputs = {"xq"};
   conv.name = "conv", conv.op_type = "QConv", conv.domain = "qtune";
   conv.inputs = {"xq", "w"}, conv.outputs = {"y"};
-  conv.attrs["w_scales"] = std::vector<float>{1.f}, conv.attrs["y_dtype"] = std::string("f32");
+  conv.attrs["x_scale"] = 1.f, conv.attrs["w_scales"] = std::vector<float>{1.f};
+  conv.attrs["y_dtype"] = std::string("f32");
   g->nodes = {q, conv};
   Tensor xq;
   Executor ex(g, {.threads = 2});

@@ -148,6 +148,14 @@ TEST(QAveragePool, RejectsFloatInputNamingNode) {
   node.op_type = "QAveragePool";
   node.domain = "qtune";
   node.attrs["global"] = int64_t{1};
+  node.attrs["x_scale"] = 0.1f;
+  node.attrs["y_dtype"] = std::string("u8");
+  node.attrs["y_scale"] = 0.1f;
+  for (const char *attr : {"x_scale", "y_scale"}) {
+    Node missing = node;
+    missing.attrs.erase(attr);
+    EXPECT_THROW(make_kernel(missing, KernelEnv{}), InputError) << attr;
+  }
   auto kernel = make_kernel(node, KernelEnv{});
   std::vector<Tensor> in{Tensor(DType::f32, {1, 2, 3, 3})};
   try {

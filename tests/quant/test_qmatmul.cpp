@@ -175,7 +175,9 @@ TEST(QMatMul, RejectsBadInputsNamingNode) {
   node.name = "fc7";
   node.op_type = "QMatMul";
   node.domain = "qtune";
+  node.attrs["a_scale"] = 0.1f;
   node.attrs["w_scales"] = std::vector<float>{0.1f};
+  node.attrs["y_dtype"] = std::string("f32");
   auto kernel = make_kernel(node, KernelEnv{});
   Tensor w(DType::i8, {4, 3});
   std::vector<Tensor> f32_in{Tensor(DType::f32, {2, 4}), w};
@@ -190,6 +192,17 @@ TEST(QMatMul, RejectsBadInputsNamingNode) {
   Node no_scales = node;
   no_scales.attrs.erase("w_scales");
   EXPECT_THROW(make_kernel(no_scales, KernelEnv{}), InputError);
+  for (const char *attr : {"a_scale", "y_dtype"}) {
+    Node missing = node;
+    missing.attrs.erase(attr);
+    try {
+      make_kernel(missing, KernelEnv{});
+      ADD_FAILURE() << "no error without " << attr;
+    } catch (const InputError &e) {
+      EXPECT_NE(std::string(e.what()).find("fc7"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(attr), std::string::npos) << e.what();
+    }
+  }
 }
 
 } // namespace

@@ -293,7 +293,7 @@ TEST(QuantizeGraph, CalibratedQdqModelRunsCloseToFp32AndExportsToOnnx) {
   Executor run_qdq(qdq, {.threads = 1});
   Graph lowered_graph = *qdq;
   LowerReport lowered = lower_qdq(lowered_graph);
-  EXPECT_EQ(lowered.qconv, 3) << lowered.summary();
+  EXPECT_EQ(lowered.count("conv"), 3) << lowered.summary();
   Executor run_lowered(std::make_shared<const Graph>(lowered_graph), {.threads = 1});
 
   const std::string path =

@@ -88,6 +88,66 @@ void check_y_dtype(const Node &node, DType y_dtype) {
         fmt::format("{}: y_dtype {} is not supported", node.describe(), dtype_name(y_dtype)));
 }
 
+float required_float(const Node &node, const char *attr) {
+  if (!node.has_attr(attr))
+    throw InputError(fmt::format("{}: attribute '{}' is missing", node.describe(), attr));
+  return node.attr_float(attr, 0.f);
+}
+
+std::vector<float> required_floats(const Node &node, const char *attr) {
+  std::vector<float> v = node.attr_floats(attr);
+  if (v.empty())
+    throw InputError(fmt::format("{}: attribute '{}' is missing", node.describe(), attr));
+  return v;
+}
+
+InputParams InputParams::from(const Node &node, const std::string &prefix) {
+  return {required_float(node, (prefix + "_scale").c_str()),
+          static_cast<int32_t>(node.attr_int(prefix + "_zero_point", 0))};
+}
+
+void InputParams::write(Node &node, const std::string &prefix) const {
+  node.attrs[prefix + "_scale"] = scale;
+  node.attrs[prefix + "_zero_point"] = int64_t{zero_point};
+}
+
+OutputParams OutputParams::from(const Node &node) {
+  if (!node.has_attr("y_dtype"))
+    throw InputError(fmt::format("{}: attribute 'y_dtype' is missing", node.describe()));
+  OutputParams p;
+  p.dtype = dtype_from_name(node.attr_string("y_dtype", ""));
+  check_y_dtype(node, p.dtype);
+  if (p.dtype != DType::f32) {
+    InputParams q = InputParams::from(node, "y");
+    p.scale = q.scale, p.zero_point = q.zero_point;
+  }
+  return p;
+}
+
+void OutputParams::write(Node &node) const {
+  node.attrs["y_dtype"] = std::string(dtype_name(dtype));
+  if (dtype == DType::f32) {
+    node.attrs.erase("y_scale");
+    node.attrs.erase("y_zero_point");
+    return;
+  }
+  InputParams{scale, zero_point}.write(node, "y");
+}
+
+FusedActivation FusedActivation::from(const Node &node, const std::string &prefix) {
+  return {node.attr_string(prefix, ""), node.attr_floats(prefix + "_params")};
+}
+
+void FusedActivation::write(Node &node, const std::string &prefix) const {
+  node.attrs.erase(prefix);
+  node.attrs.erase(prefix + "_params");
+  if (op.empty())
+    return;
+  node.attrs[prefix] = op;
+  if (!params.empty())
+    node.attrs[prefix + "_params"] = params;
+}
+
 std::vector<float> output_scales(float x_scale, const std::vector<float> &w_scales, bool halve) {
   std::vector<float> out(w_scales.size());
   for (size_t i = 0; i < w_scales.size(); ++i)

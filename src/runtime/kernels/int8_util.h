@@ -1,7 +1,8 @@
 #pragma once
-// Shared pieces of the int8 kernel family (qconv, qmatmul, qlinear_*, *_integer):
-// conv geometry from ONNX attributes, fused activations as oneDNN post-ops, and
-// an engine for kernels tested without an executor.
+// Shared pieces of the int8 kernel family (qconv, qmatmul, qavgpool, qlinear_*,
+// *_integer): conv geometry from ONNX attributes, the typed output/activation
+// parameters the q-kernels' Params structs are made of, 7-bit weights without
+// VNNI, output scales / zero points / requantisation as oneDNN attributes.
 #include <dnnl.hpp>
 #include <string>
 #include <vector>
@@ -45,6 +46,39 @@ Tensor halved(const Tensor &w);
 
 // Throws UnsupportedError naming the node unless y_dtype is u8, i8 or f32.
 void check_y_dtype(const Node &node, DType y_dtype);
+
+// Typed int8 kernel parameters are read from node attributes here: a missing
+// scale is an InputError naming the node, never a default of 1.
+float required_float(const Node &node, const char *attr);
+std::vector<float> required_floats(const Node &node, const char *attr); // non-empty
+
+// An int8 operand: `<prefix>_scale` (required) and `<prefix>_zero_point`
+// (default 0), e.g. x_scale / x_zero_point.
+struct InputParams {
+  float scale = 1;
+  int32_t zero_point = 0;
+  static InputParams from(const Node &node, const std::string &prefix);
+  void write(Node &node, const std::string &prefix) const;
+};
+
+// A kernel's output: y_dtype ("u8", "i8", "f32"), and for int8 y_scale and
+// y_zero_point (default 0, as ONNX's).
+struct OutputParams {
+  DType dtype = DType::f32;
+  float scale = 1;
+  int32_t zero_point = 0;
+  static OutputParams from(const Node &node);
+  void write(Node &node) const;
+};
+
+// A fused activation: attrs `<prefix>` (op name, "" for none) and
+// `<prefix>_params` (written only when non-empty).
+struct FusedActivation {
+  std::string op;
+  std::vector<float> params;
+  static FusedActivation from(const Node &node, const std::string &prefix);
+  void write(Node &node, const std::string &prefix) const;
+};
 
 // Output scales of an int8 oneDNN primitive: the accumulator times
 // x_scale * w_scale is in real units (w_scales per tensor or per output

@@ -3,8 +3,7 @@
 //
 // Input X (u8/i8 [N, C, spatial...], 1-3 spatial dims, plain layout).
 // Attrs: AveragePool's (kernel_shape, strides, pads, auto_pad, ceil_mode,
-// count_include_pad; ignored with global=1), global (1 = GlobalAveragePool),
-// x_scale, x_zero_point, y_dtype ("u8"/"i8"), y_scale, y_zero_point.
+// count_include_pad; ignored with global=1) plus QAveragePoolParams (qavgpool.h).
 //
 // The window sum of (x - x_zero_point) accumulates in int32 exactly; one
 // multiply by x_scale / (y_scale * count) and a round half to even (as
@@ -17,8 +16,24 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/qavgpool.h"
 
 namespace qtune {
+
+QAveragePoolParams QAveragePoolParams::from(const Node &n) {
+  QAveragePoolParams p;
+  p.global = n.attr_int("global", 0) != 0;
+  p.x = int8::InputParams::from(n, "x");
+  p.y = int8::OutputParams::from(n);
+  return p;
+}
+
+void QAveragePoolParams::write(Node &n) const {
+  n.attrs["global"] = int64_t{global ? 1 : 0};
+  x.write(n, "x");
+  y.write(n);
+}
+
 namespace {
 
 // Spatial geometry padded to 3 dims (depth, height, width) with size-1 dims.
@@ -29,18 +44,12 @@ struct Pool3d {
 
 class QAveragePoolKernel : public Kernel {
 public:
-  explicit QAveragePoolKernel(const Node &n) : node_(n) {
-    global_ = n.attr_int("global", 0) != 0;
+  explicit QAveragePoolKernel(const Node &n) : node_(n), p_(QAveragePoolParams::from(n)) {
     include_pad_ = n.attr_int("count_include_pad", 0) != 0;
-    x_scale_ = n.attr_float("x_scale", 1.f);
-    x_zero_point_ = static_cast<int32_t>(n.attr_int("x_zero_point", 0));
-    y_dtype_ = dtype_from_name(n.attr_string("y_dtype", "u8"));
-    y_scale_ = n.attr_float("y_scale", 1.f);
-    y_zero_point_ = static_cast<int32_t>(n.attr_int("y_zero_point", 0));
-    if (y_dtype_ != DType::u8 && y_dtype_ != DType::i8)
+    if (p_.y.dtype != DType::u8 && p_.y.dtype != DType::i8)
       throw UnsupportedError(
-          fmt::format("{}: y_dtype {} is not supported", n.describe(), dtype_name(y_dtype_)));
-    if (!global_ && n.attr_ints("dilations").size() > 0)
+          fmt::format("{}: y_dtype {} is not supported", n.describe(), dtype_name(p_.y.dtype)));
+    if (!p_.global && n.attr_ints("dilations").size() > 0)
       for (int64_t d : n.attr_ints("dilations"))
         if (d != 1)
           throw UnsupportedError(fmt::format("{}: dilations are not supported", n.describe()));
@@ -61,7 +70,7 @@ public:
     Shape y = x.shape();
     std::vector<int64_t> spatial(x.shape().begin() + 2, x.shape().end());
     dnnl_util::Window win;
-    if (!global_) {
+    if (!p_.global) {
       std::vector<int64_t> kernel = node_.attr_ints("kernel_shape");
       if (kernel.size() != sp)
         throw InputError(fmt::format("{}: kernel_shape {} does not fit input {}", node_.describe(),
@@ -71,14 +80,14 @@ public:
     }
     for (size_t i = 0; i < sp; ++i) {
       geo_.in[off + i] = spatial[i];
-      geo_.k[off + i] = global_ ? spatial[i] : win.kernel[i];
-      geo_.s[off + i] = global_ ? 1 : win.strides[i];
-      geo_.pb[off + i] = global_ ? 0 : win.pad_begin[i];
-      geo_.pe[off + i] = global_ ? 0 : win.pad_end[i];
-      geo_.out[off + i] = global_ ? 1 : win.out[i];
+      geo_.k[off + i] = p_.global ? spatial[i] : win.kernel[i];
+      geo_.s[off + i] = p_.global ? 1 : win.strides[i];
+      geo_.pb[off + i] = p_.global ? 0 : win.pad_begin[i];
+      geo_.pe[off + i] = p_.global ? 0 : win.pad_end[i];
+      geo_.out[off + i] = p_.global ? 1 : win.out[i];
       y[2 + i] = geo_.out[off + i];
     }
-    return {{y_dtype_, y}};
+    return {{p_.y.dtype, y}};
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
@@ -90,22 +99,22 @@ public:
 
 private:
   template <typename T> void run_typed(const T *x, int64_t planes, Tensor &y) {
-    if (y_dtype_ == DType::u8)
+    if (p_.y.dtype == DType::u8)
       pool(x, planes, y.data<uint8_t>());
     else
       pool(x, planes, y.data<int8_t>());
   }
 
   template <typename T, typename Y> void pool(const T *x, int64_t planes, Y *y) const {
-    if (global_)
+    if (p_.global)
       return pool_global(x, planes, y);
     const Pool3d g = geo_;
     const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
     const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
-    const float lo = y_dtype_ == DType::u8 ? 0.f : -128.f,
-                hi = y_dtype_ == DType::u8 ? 255.f : 127.f;
-    const float ratio = x_scale_ / y_scale_;
-    const int32_t zp = x_zero_point_;
+    const float lo = p_.y.dtype == DType::u8 ? 0.f : -128.f,
+                hi = p_.y.dtype == DType::u8 ? 255.f : 127.f;
+    const float ratio = p_.x.scale / p_.y.scale;
+    const int32_t zp = p_.x.zero_point;
 #pragma omp parallel for if (planes * in_plane > 16384)
     for (int64_t p = 0; p < planes; ++p) {
       const T *xp = x + p * in_plane;
@@ -133,7 +142,7 @@ private:
               }
             acc -= valid * zp;
             float v =
-                count > 0 ? std::nearbyint(acc * ratio / count) + y_zero_point_ : y_zero_point_;
+                count > 0 ? std::nearbyint(acc * ratio / count) + p_.y.zero_point : p_.y.zero_point;
             yp[(od * g.out[1] + oh) * g.out[2] + ow] = static_cast<Y>(std::clamp(v, lo, hi));
           }
     }
@@ -142,26 +151,24 @@ private:
   // One contiguous sum per plane: the loop the compiler vectorises.
   template <typename T, typename Y> void pool_global(const T *x, int64_t planes, Y *y) const {
     const int64_t n = geo_.in[0] * geo_.in[1] * geo_.in[2];
-    const float lo = y_dtype_ == DType::u8 ? 0.f : -128.f,
-                hi = y_dtype_ == DType::u8 ? 255.f : 127.f;
-    const float ratio = x_scale_ / (y_scale_ * static_cast<float>(n));
+    const float lo = p_.y.dtype == DType::u8 ? 0.f : -128.f,
+                hi = p_.y.dtype == DType::u8 ? 255.f : 127.f;
+    const float ratio = p_.x.scale / (p_.y.scale * static_cast<float>(n));
 #pragma omp parallel for if (planes * n > 65536)
     for (int64_t p = 0; p < planes; ++p) {
       const T *xp = x + p * n;
       int32_t acc = 0;
       for (int64_t i = 0; i < n; ++i)
         acc += xp[i];
-      acc -= static_cast<int32_t>(n) * x_zero_point_;
-      float v = std::nearbyint(acc * ratio) + y_zero_point_;
+      acc -= static_cast<int32_t>(n) * p_.x.zero_point;
+      float v = std::nearbyint(acc * ratio) + p_.y.zero_point;
       y[p] = static_cast<Y>(std::clamp(v, lo, hi));
     }
   }
 
   Node node_;
-  bool global_ = false, include_pad_ = false;
-  float x_scale_ = 1, y_scale_ = 1;
-  int32_t x_zero_point_ = 0, y_zero_point_ = 0;
-  DType y_dtype_ = DType::u8;
+  QAveragePoolParams p_;
+  bool include_pad_ = false;
   Pool3d geo_;
 };
 

@@ -5,8 +5,7 @@
 // symmetric, per-output-channel w_scales), B (f32 in real units, optional),
 // Sum (optional, added after the activation; dtype of the output, with
 // sum_scale / sum_zero_point when int8).
-// Attrs: Conv attrs, x_scale, x_zero_point, w_scales, y_dtype ("u8", "i8",
-// "f32"), y_scale, y_zero_point, activation(+_params), sum, post_activation(+_params).
+// Attrs: Conv attrs plus QConvParams (qconv.h).
 //
 // oneDNN 2.6 adds the bias *before* output scales, so the real-unit bias is
 // divided by x_scale * w_scale. The output scale takes the accumulator to real
@@ -20,9 +19,37 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
-#include "runtime/kernels/int8_util.h"
+#include "runtime/kernels/qconv.h"
 
 namespace qtune {
+
+QConvParams QConvParams::from(const Node &n) {
+  QConvParams p;
+  p.x = int8::InputParams::from(n, "x");
+  p.w_scales = int8::required_floats(n, "w_scales");
+  p.y = int8::OutputParams::from(n);
+  p.activation = int8::FusedActivation::from(n, "activation");
+  p.sum = n.attr_int("sum", 0) != 0;
+  if (p.sum)
+    p.sum_q = int8::InputParams::from(n, "sum");
+  p.post_activation = int8::FusedActivation::from(n, "post_activation");
+  return p;
+}
+
+void QConvParams::write(Node &n) const {
+  x.write(n, "x");
+  n.attrs["w_scales"] = w_scales;
+  y.write(n);
+  activation.write(n, "activation");
+  for (const char *a : {"sum", "sum_scale", "sum_zero_point"})
+    n.attrs.erase(a);
+  if (sum) {
+    n.attrs["sum"] = int64_t{1};
+    sum_q.write(n, "sum");
+  }
+  post_activation.write(n, "post_activation");
+}
+
 namespace {
 
 using dnnl::memory;
@@ -30,18 +57,8 @@ using tag = memory::format_tag;
 
 class QConvKernel : public Kernel {
 public:
-  QConvKernel(const Node &n, const KernelEnv &env) : node_(n), env_(env) {
-    x_scale_ = n.attr_float("x_scale", 1.f);
-    x_zero_point_ = static_cast<int32_t>(n.attr_int("x_zero_point", 0));
-    w_scales_ = n.attr_floats("w_scales");
-    y_dtype_ = dtype_from_name(n.attr_string("y_dtype", "u8"));
-    y_scale_ = n.attr_float("y_scale", 1.f);
-    y_zero_point_ = static_cast<int32_t>(n.attr_int("y_zero_point", 0));
-    has_sum_ = n.attr_int("sum", 0) != 0;
-    if (w_scales_.empty())
-      throw InputError(fmt::format("{}: attribute 'w_scales' is missing", n.describe()));
-    int8::check_y_dtype(n, y_dtype_);
-  }
+  QConvKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), p_(QConvParams::from(n)) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
     const Tensor &x = in[0];
@@ -52,17 +69,17 @@ public:
       throw InputError(
           fmt::format("{}: weight type {} is not i8", node_.describe(), dtype_name(in[1].dtype())));
     geo_ = int8::conv_geometry(node_, x.shape(), in[1].shape());
-    if (w_scales_.size() != 1 && static_cast<int64_t>(w_scales_.size()) != geo_.oc)
+    if (p_.w_scales.size() != 1 && static_cast<int64_t>(p_.w_scales.size()) != geo_.oc)
       throw InputError(fmt::format("{}: {} weight scales for {} output channels", node_.describe(),
-                                   w_scales_.size(), geo_.oc));
-    return {{y_dtype_, {geo_.n, geo_.oc, geo_.oh, geo_.ow}}};
+                                   p_.w_scales.size(), geo_.oc));
+    return {{p_.y.dtype, {geo_.n, geo_.oc, geo_.oh, geo_.ow}}};
   }
 
   void prepare(std::span<const Tensor> in) override {
     const auto &g = geo_;
     dnnl::engine &eng = dnnl_util::engine(env_);
     auto src_dt = dnnl_util::dtype(in[0].dtype());
-    auto dst_dt = dnnl_util::dtype(y_dtype_);
+    auto dst_dt = dnnl_util::dtype(p_.y.dtype);
     memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.oc, g.oh, g.ow};
     memory::dims w_dims = g.group == 1
                               ? memory::dims{g.oc, g.c, g.kh, g.kw}
@@ -77,8 +94,8 @@ public:
     dnnl::primitive_attr attr;
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
     bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
-    std::vector<float> out_scales = int8::output_scales(x_scale_, w_scales_, halve);
-    int8::set_scales_and_zero_point(attr, out_scales, x_zero_point_);
+    std::vector<float> out_scales = int8::output_scales(p_.x.scale, p_.w_scales, halve);
+    int8::set_scales_and_zero_point(attr, out_scales, p_.x.zero_point);
     attr.set_post_ops(make_post_ops(in));
 
     // Source: the layout the producer wrote (plain unless the executor says
@@ -130,7 +147,7 @@ public:
       conv_dst_ = memory(dst_desc_, eng);
       dst_reorder_ = dnnl::reorder(conv_dst_, y_mem_);
     }
-    if (has_sum_) {
+    if (p_.sum) {
       // The sum post-op reads the addend from dst, in the addend's dtype.
       auto sum_dt = dnnl_util::dtype(in[3].dtype());
       memory::desc sum_given = layout_of(3, memory::desc(dst_dims, sum_dt, tag::nchw));
@@ -149,7 +166,7 @@ public:
     weights_ = memory(pd.weights_desc(), eng);
     dnnl::reorder(w_user, weights_).execute(dnnl_util::stream(env_), w_user, weights_);
     bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], g.oc, out_scales) : memory();
-    zp_mem_ = int8::zero_point_memory(eng, x_zero_point_);
+    zp_mem_ = int8::zero_point_memory(eng, p_.x.zero_point);
     dnnl_util::stream(env_).wait();
   }
 
@@ -159,7 +176,7 @@ public:
     y_mem_.set_data_handle(out[0].raw());
     if (src_reorder_)
       src_reorder_.execute(s, x_mem_, src_mem_);
-    if (has_sum_) {
+    if (p_.sum) {
       sum_dst_.set_data_handle(conv_dst_.get_data_handle());
       if (sum_copy_) {
         std::memcpy(conv_dst_.get_data_handle(), in[3].raw(), conv_dst_.get_desc().get_size());
@@ -181,37 +198,32 @@ public:
   }
 
   // oneDNN layout opt-in (runtime/kernel.h): int8 activations stay in the
-  // convolution's blocked layout between int8 kernels. No `override` so this
-  // file also builds against a kernel.h without the opt-in.
-  bool accepts_dnnl_layouts() const { return true; }
-  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {
+  // convolution's blocked layout between int8 kernels.
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
     layouts_enabled_ = true;
     in_layouts_.assign(layouts.begin(), layouts.end());
   }
-  const dnnl_memory_desc_t *output_layout(size_t) const {
+  const dnnl_memory_desc_t *output_layout(size_t) const override {
     return dst_is_plain_ ? nullptr : &dst_desc_.data;
   }
 
 private:
   dnnl::post_ops make_post_ops(std::span<const Tensor> in) {
     dnnl::post_ops ops;
-    dnnl_util::append_activation(ops, node_, node_.attr_string("activation", ""),
-                                 node_.attr_floats("activation_params"));
-    if (has_sum_) {
+    dnnl_util::append_activation(ops, node_, p_.activation.op, p_.activation.params);
+    if (p_.sum) {
       if (in.size() < 4 || !in[3].defined())
         throw InputError(fmt::format("{}: sum=1 but input 3 is missing", node_.describe()));
       DType sum_t = in[3].dtype();
-      if (dtype_size(sum_t) != dtype_size(y_dtype_))
+      if (dtype_size(sum_t) != dtype_size(p_.y.dtype))
         throw UnsupportedError(fmt::format("{}: sum input {} does not fit output {}",
                                            node_.describe(), dtype_name(sum_t),
-                                           dtype_name(y_dtype_)));
-      float scale = node_.attr_float("sum_scale", 1.f);
-      auto zp = static_cast<int32_t>(node_.attr_int("sum_zero_point", 0));
-      ops.append_sum(scale, zp, dnnl_util::dtype(sum_t));
+                                           dtype_name(p_.y.dtype)));
+      ops.append_sum(p_.sum_q.scale, p_.sum_q.zero_point, dnnl_util::dtype(sum_t));
     }
-    dnnl_util::append_activation(ops, node_, node_.attr_string("post_activation", ""),
-                                 node_.attr_floats("post_activation_params"));
-    int8::append_requantize(ops, y_dtype_, y_scale_, y_zero_point_);
+    dnnl_util::append_activation(ops, node_, p_.post_activation.op, p_.post_activation.params);
+    int8::append_requantize(ops, p_.y.dtype, p_.y.scale, p_.y.zero_point);
     return ops;
   }
 
@@ -223,11 +235,7 @@ private:
 
   Node node_;
   KernelEnv env_;
-  float x_scale_ = 1, y_scale_ = 1;
-  int32_t x_zero_point_ = 0, y_zero_point_ = 0;
-  std::vector<float> w_scales_;
-  DType y_dtype_ = DType::u8;
-  bool has_sum_ = false;
+  QConvParams p_;
   int8::ConvGeometry geo_;
   dnnl::convolution_forward conv_;
   std::vector<const dnnl_memory_desc_t *> in_layouts_;

@@ -4,8 +4,7 @@
 // Inputs: A (u8/i8 [..., K], zero point a_zero_point, scale a_scale), W (i8
 // [K, N], or [N, K] with trans_b=1; symmetric, w_scales per tensor or per
 // output column N), B (f32 [N] in real units, optional).
-// Attrs: a_scale, a_zero_point, w_scales, trans_b, y_dtype ("u8", "i8",
-// "f32"), y_scale, y_zero_point, activation(+_params).
+// Attrs: QMatMulParams (qmatmul.h).
 // Output: [..., N] (A's leading dims kept; a 1-D A gives a 1-D output).
 //
 // The weight is 2-D, so A's leading dims fold into M and one 2-D oneDNN matmul
@@ -20,9 +19,28 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
-#include "runtime/kernels/int8_util.h"
+#include "runtime/kernels/qmatmul.h"
 
 namespace qtune {
+
+QMatMulParams QMatMulParams::from(const Node &n) {
+  QMatMulParams p;
+  p.a = int8::InputParams::from(n, "a");
+  p.trans_b = n.attr_int("trans_b", 0) != 0;
+  p.w_scales = int8::required_floats(n, "w_scales");
+  p.activation = int8::FusedActivation::from(n, "activation");
+  p.y = int8::OutputParams::from(n);
+  return p;
+}
+
+void QMatMulParams::write(Node &n) const {
+  a.write(n, "a");
+  n.attrs["trans_b"] = int64_t{trans_b ? 1 : 0};
+  n.attrs["w_scales"] = w_scales;
+  activation.write(n, "activation");
+  y.write(n);
+}
+
 namespace {
 
 using dnnl::memory;
@@ -30,18 +48,8 @@ using tag = memory::format_tag;
 
 class QMatMulKernel : public Kernel {
 public:
-  QMatMulKernel(const Node &n, const KernelEnv &env) : node_(n), env_(env) {
-    a_scale_ = n.attr_float("a_scale", 1.f);
-    a_zero_point_ = static_cast<int32_t>(n.attr_int("a_zero_point", 0));
-    w_scales_ = n.attr_floats("w_scales");
-    trans_b_ = n.attr_int("trans_b", 0) != 0;
-    y_dtype_ = dtype_from_name(n.attr_string("y_dtype", "u8"));
-    y_scale_ = n.attr_float("y_scale", 1.f);
-    y_zero_point_ = static_cast<int32_t>(n.attr_int("y_zero_point", 0));
-    if (w_scales_.empty())
-      throw InputError(fmt::format("{}: attribute 'w_scales' is missing", n.describe()));
-    int8::check_y_dtype(n, y_dtype_);
-  }
+  QMatMulKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), p_(QMatMulParams::from(n)) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
     if (in.size() < 2 || !in[0].defined() || !in[1].defined())
@@ -55,37 +63,37 @@ public:
                                    dtype_name(w.dtype()), shape_str(w.shape())));
     if (a.rank() < 1)
       throw InputError(fmt::format("{}: input A is a scalar", node_.describe()));
-    k_ = trans_b_ ? w.dim(1) : w.dim(0);
-    n_ = trans_b_ ? w.dim(0) : w.dim(1);
+    k_ = p_.trans_b ? w.dim(1) : w.dim(0);
+    n_ = p_.trans_b ? w.dim(0) : w.dim(1);
     if (a.dim(-1) != k_)
       throw InputError(fmt::format("{}: inner dims differ: {} x {}{}", node_.describe(),
                                    shape_str(a.shape()), shape_str(w.shape()),
-                                   trans_b_ ? " (transposed)" : ""));
-    if (w_scales_.size() != 1 && static_cast<int64_t>(w_scales_.size()) != n_)
+                                   p_.trans_b ? " (transposed)" : ""));
+    if (p_.w_scales.size() != 1 && static_cast<int64_t>(p_.w_scales.size()) != n_)
       throw InputError(fmt::format("{}: {} weight scales for {} output columns", node_.describe(),
-                                   w_scales_.size(), n_));
+                                   p_.w_scales.size(), n_));
     if (in.size() > 2 && in[2].defined() && in[2].numel() != n_)
       throw InputError(fmt::format("{}: bias has {} values for {} output columns", node_.describe(),
                                    in[2].numel(), n_));
     m_ = a.numel() / k_;
     Shape y = a.shape();
     y.back() = n_;
-    return {{y_dtype_, y}};
+    return {{p_.y.dtype, y}};
   }
 
   void prepare(std::span<const Tensor> in) override {
     dnnl::engine &eng = dnnl_util::engine(env_);
     memory::desc a_md({m_, k_}, dnnl_util::dtype(in[0].dtype()), tag::ab);
     memory::desc w_any({k_, n_}, memory::data_type::s8, tag::any);
-    memory::desc y_md({m_, n_}, dnnl_util::dtype(y_dtype_), tag::ab);
+    memory::desc y_md({m_, n_}, dnnl_util::dtype(p_.y.dtype), tag::ab);
     memory::desc b_md({1, n_}, memory::data_type::f32, tag::ab);
     bool has_bias = in.size() > 2 && in[2].defined();
 
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
     bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
-    std::vector<float> out_scales = int8::output_scales(a_scale_, w_scales_, halve);
+    std::vector<float> out_scales = int8::output_scales(p_.a.scale, p_.w_scales, halve);
     dnnl::primitive_attr attr;
-    int8::set_scales_and_zero_point(attr, out_scales, a_zero_point_);
+    int8::set_scales_and_zero_point(attr, out_scales, p_.a.zero_point);
     attr.set_post_ops(make_post_ops());
 
     dnnl::matmul::primitive_desc pd;
@@ -102,12 +110,12 @@ public:
     y_mem_ = memory(y_md, eng, nullptr);
 
     Tensor w = halve ? int8::halved(in[1]) : in[1];
-    memory w_user({{k_, n_}, memory::data_type::s8, trans_b_ ? tag::ba : tag::ab}, eng,
+    memory w_user({{k_, n_}, memory::data_type::s8, p_.trans_b ? tag::ba : tag::ab}, eng,
                   const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
     dnnl_util::reorder_now(env_, w_user, weights_);
     bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], n_, out_scales) : memory();
-    zp_mem_ = int8::zero_point_memory(eng, a_zero_point_);
+    zp_mem_ = int8::zero_point_memory(eng, p_.a.zero_point);
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
@@ -127,19 +135,14 @@ public:
 private:
   dnnl::post_ops make_post_ops() const {
     dnnl::post_ops ops;
-    dnnl_util::append_activation(ops, node_, node_.attr_string("activation", ""),
-                                 node_.attr_floats("activation_params"));
-    int8::append_requantize(ops, y_dtype_, y_scale_, y_zero_point_);
+    dnnl_util::append_activation(ops, node_, p_.activation.op, p_.activation.params);
+    int8::append_requantize(ops, p_.y.dtype, p_.y.scale, p_.y.zero_point);
     return ops;
   }
 
   Node node_;
   KernelEnv env_;
-  float a_scale_ = 1, y_scale_ = 1;
-  int32_t a_zero_point_ = 0, y_zero_point_ = 0;
-  std::vector<float> w_scales_;
-  bool trans_b_ = false;
-  DType y_dtype_ = DType::u8;
+  QMatMulParams p_;
   int64_t m_ = 0, k_ = 0, n_ = 0;
   dnnl::matmul matmul_;
   memory a_mem_, y_mem_, weights_, bias_, zp_mem_;

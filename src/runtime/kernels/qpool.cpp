@@ -87,14 +87,13 @@ public:
     dst_is_plain_ = dst_md_ == dst_plain;
   }
 
-  // oneDNN layout opt-in (runtime/kernel.h); no `override` so this also builds
-  // against a kernel.h without it.
-  bool accepts_dnnl_layouts() const { return true; }
-  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {
+  // oneDNN layout opt-in (runtime/kernel.h): the pool keeps its input's layout.
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
     layouts_enabled_ = true;
     in_layouts_.assign(layouts.begin(), layouts.end());
   }
-  const dnnl_memory_desc_t *output_layout(size_t) const {
+  const dnnl_memory_desc_t *output_layout(size_t) const override {
     return dst_is_plain_ ? nullptr : &dst_md_.data;
   }
 
