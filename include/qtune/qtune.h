@@ -2,10 +2,10 @@
 // Everything a qtune user needs: models, calibration data sources, metrics and
 // the accuracy-driven quantization entry point.
 #include "qtune/coco.h"
-#include "qtune/config.h"
 #include "qtune/dataloader.h"
 #include "qtune/error.h"
 #include "qtune/metric.h"
 #include "qtune/model.h"
 #include "qtune/quantization.h"
 #include "qtune/tensor.h"
+#include "qtune/tune_summary.h"

@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "qtune/config.h"
 #include "qtune/dataloader.h"
 #include "qtune/model.h"
+#include "qtune/tune_summary.h"
 
 namespace qtune {
 

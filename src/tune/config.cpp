@@ -13,6 +13,7 @@
 #include "ir/edit_distance.h"
 #include "ir/input_file.h"
 #include "qtune/error.h"
+#include "tune/strategy.h"
 
 namespace qtune::tune {
 
@@ -168,8 +169,8 @@ std::map<std::string, OpOptions> read_op_map(const Reader &r, const YAML::Node &
   return out;
 }
 
-// Names LPOT 1.x (and our data engineer's factory) use for datasets and transforms.
-// Names the data factory (src/data/dataloader_factory.h) builds.
+// Dataset and transform names (LPOT 1.x's and ours) the data factory
+// (src/data/dataloader_factory.h) builds.
 const Keys kDatasets = {"COCORaw",   "COCORecord", "ImageFolder",
                         "ImageList", "MNIST",      "FashionMNIST"};
 const Keys kTransforms = {"Resize",       "Letterbox", "CenterCrop", "Normalize", "Rescale",
@@ -404,8 +405,7 @@ void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
   if (const YAML::Node s = n["strategy"]) {
     r.check_keys(s, "tuning.strategy", {"name", "accuracy_weight", "latency_weight"});
     if (s["name"])
-      t.strategy = r.one_of(s["name"], "tuning.strategy.name",
-                            {"basic", "sensitivity", "mse", "random", "exhaustive"});
+      t.strategy = r.one_of(s["name"], "tuning.strategy.name", strategy_names());
   }
   if (const YAML::Node a = n["accuracy_criterion"]) {
     r.check_keys(a, "tuning.accuracy_criterion", {"relative", "absolute", "higher_is_better"});

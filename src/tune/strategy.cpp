@@ -3,28 +3,31 @@
 #include <algorithm>
 
 #include "qtune/error.h"
+#include "tune/strategy_list.h"
 
 namespace qtune::tune {
 
-std::unique_ptr<Strategy> make_basic_strategy();
-std::unique_ptr<Strategy> make_sensitivity_strategy();
-std::unique_ptr<Strategy> make_mse_strategy();
-std::unique_ptr<Strategy> make_random_strategy();
-std::unique_ptr<Strategy> make_exhaustive_strategy();
+#define QTUNE_DECLARE_STRATEGY(name) std::unique_ptr<Strategy> make_##name##_strategy();
+QTUNE_STRATEGIES(QTUNE_DECLARE_STRATEGY)
+#undef QTUNE_DECLARE_STRATEGY
+
+const std::vector<std::string> &strategy_names() {
+#define QTUNE_STRATEGY_NAME(name) #name,
+  static const std::vector<std::string> names{QTUNE_STRATEGIES(QTUNE_STRATEGY_NAME)};
+#undef QTUNE_STRATEGY_NAME
+  return names;
+}
 
 std::unique_ptr<Strategy> make_strategy(const std::string &name) {
-  if (name == "basic")
-    return make_basic_strategy();
-  if (name == "sensitivity")
-    return make_sensitivity_strategy();
-  if (name == "mse")
-    return make_mse_strategy();
-  if (name == "random")
-    return make_random_strategy();
-  if (name == "exhaustive")
-    return make_exhaustive_strategy();
-  throw InputError("unknown tuning strategy '" + name +
-                   "' (expected basic, sensitivity, mse, random or exhaustive)");
+#define QTUNE_MAKE_STRATEGY(id)                                                                    \
+  if (name == #id)                                                                                 \
+    return make_##id##_strategy();
+  QTUNE_STRATEGIES(QTUNE_MAKE_STRATEGY)
+#undef QTUNE_MAKE_STRATEGY
+  std::string expected;
+  for (const std::string &n : strategy_names())
+    expected += (expected.empty() ? "" : ", ") + n;
+  throw InputError("unknown tuning strategy '" + name + "' (expected one of " + expected + ")");
 }
 
 std::vector<std::string> fallback_candidates_reversed(const std::vector<TuneOp> &ops) {

@@ -49,8 +49,9 @@ public:
   virtual void run(TuneSession &session) = 0;
 };
 
-// basic, sensitivity, mse, random, exhaustive; throws InputError otherwise.
+// The strategies of tune/strategy_list.h, by name; throws InputError otherwise.
 std::unique_ptr<Strategy> make_strategy(const std::string &name);
+const std::vector<std::string> &strategy_names();
 
 // Helpers shared by strategies.
 // Ops that may leave int8, in reverse topological order.

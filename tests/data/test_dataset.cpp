@@ -131,8 +131,8 @@ TEST(Datasets, PipelineKeepsOrderWithThreads) {
 }
 
 TEST(Datasets, FashionMnistGzipIdx) {
-  MnistDataset ds("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-                  "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+  MnistDataset ds(qtune::test::fashion_mnist("t10k-images-idx3-ubyte.gz"),
+                  qtune::test::fashion_mnist("t10k-labels-idx1-ubyte.gz"));
   ASSERT_EQ(ds.size(), 10000u);
   EXPECT_EQ(ds.rows(), 28);
   // Published facts about the Fashion-MNIST test set: first label is 9 (ankle
@@ -156,7 +156,7 @@ TEST(Datasets, RawMnistFromSharedData) {
   EXPECT_LT(s.truth.class_label, 10);
   std::string msg = qtune::test::input_error_of([&] {
     MnistDataset bad(shared_data("mnist/images_10000x28x28_u8.bin"),
-                     "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz");
+                     qtune::test::fashion_mnist("train-labels-idx1-ubyte.gz"));
   });
   EXPECT_NE(msg.find("train-labels-idx1-ubyte.gz"), std::string::npos) << msg;
 }

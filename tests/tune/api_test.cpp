@@ -54,7 +54,7 @@ bool first_conv_is_int8(const Graph &g) {
 }
 
 TEST(Api, UserEvalFuncDrivesTheSearch) {
-  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  const std::string dir = qtune::test::fashion_mnist();
   auto train = read_idx_gz(dir + "train-images-idx3-ubyte.gz", 16);
   auto test_px = read_idx_gz(dir + "t10k-images-idx3-ubyte.gz", 16);
   auto labels = read_idx_gz(dir + "t10k-labels-idx1-ubyte.gz", 8);
