@@ -127,16 +127,7 @@ void print_profile(const ModelFiles &m) {
 }
 
 void register_benchmarks() {
-  for (const ModelFiles &m : model_files())
-    for (bool int8 : {false, true}) {
-      std::string name = std::string(m.name) + (int8 ? "_int8" : "_fp32");
-      benchmark::RegisterBenchmark(name.c_str(),
-                                   [&m, int8](benchmark::State &s) { run_model(s, m, int8); })
-          ->Arg(1)
-          ->Arg(2)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
-    }
+  bench::register_fp32_int8_benchmarks(model_files(), run_model);
 }
 
 } // namespace

@@ -68,4 +68,20 @@ inline std::map<std::string, double> print_op_type_profile(const std::vector<Nod
   return out;
 }
 
+// Registers `<name>_fp32` and `<name>_int8` at 1 and 2 threads for each model;
+// run(state, model, int8) times one of them.
+template <class Models, class Run>
+void register_fp32_int8_benchmarks(const Models &models, Run run) {
+  for (const auto &m : models)
+    for (bool int8 : {false, true}) {
+      std::string name = std::string(m.name) + (int8 ? "_int8" : "_fp32");
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [&m, int8, run](benchmark::State &s) { run(s, m, int8); })
+          ->Arg(1)
+          ->Arg(2)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+}
+
 } // namespace qtune::bench
