@@ -20,23 +20,20 @@ bool is_regular(const std::string &path) {
   return std::filesystem::is_regular_file(path, ec);
 }
 
-// An ONNX ModelProto starts with ir_version (field 1, varint: tag byte 0x08);
-// a TensorFlow GraphDef starts with a node (field 1, bytes: 0x0a).
-bool starts_like_onnx(const std::string &path) {
+// The first protobuf tag byte tells the two binary formats apart: an ONNX
+// ModelProto starts with ir_version (field 1, varint: 0x08), a TensorFlow
+// GraphDef with a node (field 1, bytes: 0x0a).
+constexpr char kOnnxFirstByte = 0x08;
+constexpr char kGraphDefFirstByte = 0x0a;
+
+bool first_byte_is(const std::string &path, char expected) {
   std::ifstream f(path, std::ios::binary);
   char c = 0;
-  return f.get(c) && c == 0x08;
+  return f.get(c) && c == expected;
 }
 
 bool has_text_proto_extension(const std::string &path) {
   return has_extension(path, ".pbtxt") || has_extension(path, ".pbtext");
-}
-
-// A binary TensorFlow GraphDef starts with a node (field 1, bytes: 0x0a).
-bool starts_like_graphdef(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  char c = 0;
-  return f.get(c) && c == 0x0a;
 }
 
 tf::ImportOptions import_options(const LoadOptions &o) {
@@ -83,8 +80,9 @@ void register_model_loaders(std::vector<ModelLoader> &list) {
                   "a TensorFlow frozen GraphDef (.pb, .pbtxt)",
                   {"tensorflow"},
                   [](const std::string &p) {
-                    return is_regular(p) && ((has_extension(p, ".pb") && starts_like_graphdef(p)) ||
-                                             has_text_proto_extension(p));
+                    return is_regular(p) &&
+                           ((has_extension(p, ".pb") && first_byte_is(p, kGraphDefFirstByte)) ||
+                            has_text_proto_extension(p));
                   },
                   [](const std::string &p, const LoadOptions &o) {
                     return tf::import_graph(tf::read_frozen_graph(p), import_options(o));
@@ -116,7 +114,8 @@ void register_model_loaders(std::vector<ModelLoader> &list) {
                   "an ONNX model (.onnx)",
                   {"onnxrt_integerops", "onnxrt_qlinearops", "onnxrt_qdq", "onnx", "onnxruntime"},
                   [](const std::string &p) {
-                    return is_regular(p) && (has_extension(p, ".onnx") || starts_like_onnx(p));
+                    return is_regular(p) &&
+                           (has_extension(p, ".onnx") || first_byte_is(p, kOnnxFirstByte));
                   },
                   [](const std::string &p, const LoadOptions &) { return load_onnx(p); }});
 }
