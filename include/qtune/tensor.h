@@ -57,6 +57,9 @@ public:
   std::vector<float> to_f32_vector() const;
   // Converted copy (f32<->f16/bf16/ints/bool ...).
   Tensor cast(DType to) const;
+  // The same conversion written into `out` (allocated, same element count,
+  // out.dtype() the target type): no temporary.
+  void cast_to(Tensor& out) const;
 
   // Strings only (DType::string): kept beside the raw buffer.
   std::vector<std::string> strings;

@@ -112,9 +112,32 @@ template <typename Dst, typename Src> Dst convert(Src v) {
     return static_cast<Dst>(v);
 }
 
+template <typename Dst, typename Src> void convert_all(const Src* in, Dst* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = convert<Dst>(in[i]);
+}
+
+// One dtype dispatch per tensor, then a plain loop the compiler vectorizes: the
+// per-element visit_scalar switch made the uint8 image cast of a TF detection
+// graph (256x256x3) cost 0.66 ms. f16/bf16 sources decode element by element.
 template <typename Dst> void cast_into(const Tensor& src, Dst* out) {
-  for (int64_t i = 0; i < src.numel(); ++i)
-    out[i] = visit_scalar(src.dtype(), src.raw(), i, [](auto v) { return convert<Dst>(v); });
+  const int64_t n = src.numel();
+  const void* b = src.raw();
+  switch (src.dtype()) {
+  case DType::f32: return convert_all(static_cast<const float*>(b), out, n);
+  case DType::f64: return convert_all(static_cast<const double*>(b), out, n);
+  case DType::i8: return convert_all(static_cast<const int8_t*>(b), out, n);
+  case DType::u8: return convert_all(static_cast<const uint8_t*>(b), out, n);
+  case DType::i16: return convert_all(static_cast<const int16_t*>(b), out, n);
+  case DType::u16: return convert_all(static_cast<const uint16_t*>(b), out, n);
+  case DType::i32: return convert_all(static_cast<const int32_t*>(b), out, n);
+  case DType::u32: return convert_all(static_cast<const uint32_t*>(b), out, n);
+  case DType::i64: return convert_all(static_cast<const int64_t*>(b), out, n);
+  case DType::u64: return convert_all(static_cast<const uint64_t*>(b), out, n);
+  case DType::boolean: return convert_all(static_cast<const bool*>(b), out, n);
+  default:
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = visit_scalar(src.dtype(), b, i, [](auto v) { return convert<Dst>(v); });
+  }
 }
 } // namespace
 
@@ -141,6 +164,21 @@ std::vector<float> Tensor::to_f32_vector() const {
 Tensor Tensor::cast(DType to) const {
   if (to == dtype_) return clone();
   Tensor out(to, shape_);
+  cast_to(out);
+  return out;
+}
+
+void Tensor::cast_to(Tensor& out) const {
+  if (out.numel() != numel())
+    throw Error(fmt::format("cast_to: {} elements into {}", numel(), out.numel()));
+  const DType to = out.dtype();
+  if (to == dtype_) {
+    if (dtype_ == DType::string)
+      out.strings = strings;
+    else if (nbytes())
+      std::memcpy(out.raw(), data_, nbytes());
+    return;
+  }
   switch (to) {
   case DType::f32: cast_into(*this, out.data<float>()); break;
   case DType::f64: cast_into(*this, out.data<double>()); break;
@@ -164,7 +202,6 @@ Tensor Tensor::cast(DType to) const {
   }
   default: throw UnsupportedError("cast to " + std::string(dtype_name(to)));
   }
-  return out;
 }
 
 } // namespace qtune

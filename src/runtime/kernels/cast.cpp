@@ -1,6 +1,4 @@
-// Cast and CastLike between numeric dtypes (f16/bf16 included), via Tensor::cast.
-#include <cstring>
-
+// Cast and CastLike between numeric dtypes (f16/bf16 included), via Tensor::cast_to.
 #include "runtime/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -42,34 +40,6 @@ DType dtype_from_onnx_code(const Node &node, int64_t code) {
   }
 }
 
-// Integer -> float32 written straight into the output: the uint8 image a TF
-// detection graph casts on entry is the hot case (Tensor::cast allocates a
-// temporary and goes through a per-element type switch).
-template <typename S> void ints_to_f32(const Tensor &in, Tensor &out) {
-  const S *src = in.data<S>();
-  float *dst = out.data<float>();
-  const int64_t n = in.numel();
-#pragma omp parallel for if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i)
-    dst[i] = static_cast<float>(src[i]);
-}
-
-bool cast_to_f32_fast(const Tensor &in, Tensor &out) {
-  switch (in.dtype()) {
-  case DType::u8:
-    ints_to_f32<uint8_t>(in, out);
-    return true;
-  case DType::i8:
-    ints_to_f32<int8_t>(in, out);
-    return true;
-  case DType::i32:
-    ints_to_f32<int32_t>(in, out);
-    return true;
-  default:
-    return false;
-  }
-}
-
 class CastKernel : public Kernel {
 public:
   CastKernel(const Node &n, bool like) : node_(n), like_(like) {
@@ -86,10 +56,7 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    if (to_ == DType::f32 && cast_to_f32_fast(in[0], out[0]))
-      return;
-    Tensor converted = in[0].cast(to_);
-    std::memcpy(out[0].raw(), converted.raw(), converted.nbytes());
+    in[0].cast_to(out[0]); // written in place: no temporary per run
   }
 
 private:

@@ -278,8 +278,7 @@ private:
     Tensor a = in[0].cast(DType::f32), b = in[1].cast(DType::f32);
     Tensor r(returns_bool(op_) ? DType::boolean : DType::f32, out.shape());
     apply_binary(node_, op_, a, b, r);
-    Tensor c = r.dtype() == out.dtype() ? r : r.cast(out.dtype());
-    std::memcpy(out.raw(), c.raw(), c.nbytes());
+    r.cast_to(out);
   }
 
   Node node_;
@@ -313,8 +312,7 @@ public:
         f32.push_back(x.cast(DType::f32));
       std::vector<Tensor> r{Tensor(DType::f32, out[0].shape())};
       run(f32, r);
-      Tensor c = r[0].cast(t);
-      std::memcpy(out[0].raw(), c.raw(), c.nbytes());
+      r[0].cast_to(out[0]);
       return;
     }
     if (in.size() == 1) {

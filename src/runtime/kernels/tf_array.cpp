@@ -338,8 +338,7 @@ public:
       std::memcpy(static_cast<uint8_t *>(out[0].raw()) + k * es, src + firsts_[k] * es, es);
     if (out.size() > 1 && out[1].defined()) {
       Tensor idx = tfk::i64_vector(idx_);
-      Tensor c = idx.cast(idx_type_);
-      std::memcpy(out[1].raw(), c.raw(), c.nbytes());
+      idx.cast_to(out[1]);
     }
   }
 

@@ -44,8 +44,7 @@ public:
         y[i] = static_cast<uint16_t>(x[i] >> 16);
       return;
     }
-    Tensor c = in[0].cast(to_);
-    std::memcpy(out[0].raw(), c.raw(), c.nbytes());
+    in[0].cast_to(out[0]);
   }
 
 private:
@@ -311,8 +310,7 @@ public:
         dequantize(in[0].data<T>(), in, y.data<float>());
     });
     if (out_ != DType::f32) {
-      Tensor c = y.cast(out_);
-      std::memcpy(out[0].raw(), c.raw(), c.nbytes());
+      y.cast_to(out[0]);
     }
   }
 
