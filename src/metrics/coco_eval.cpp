@@ -127,6 +127,7 @@ public:
     CocoEvalResult res;
     accumulate(res);
     summarize(res);
+    export_matches(res);
     return res;
   }
 
@@ -149,6 +150,31 @@ private:
   std::vector<uint8_t> crowd_, gt_ignored_, gt_matched_;
   std::vector<mask::Box> box_a_, box_b_;
   std::vector<const mask::Rle *> rle_a_, rle_b_;
+
+  // The area-"all" records per image, for AP on resampled image sets.
+  void export_matches(CocoEvalResult &res) const {
+    std::vector<size_t> by_rank(I_);
+    for (size_t pos = 0; pos < I_; ++pos)
+      by_rank[rank_of_pos_[pos]] = pos;
+    res.image_matches.resize(I_);
+    for (size_t i = 0; i < I_; ++i) {
+      CocoImageMatches &m = res.image_matches[i];
+      m.image_id = gt_.images[by_rank[i]].id;
+      for (int k = 0; k < K_; ++k) {
+        const ImageEval &e = evals_[(size_t(k) * kA + 0) * I_ + i];
+        if (!e.valid)
+          continue;
+        CocoImageMatches::Category c;
+        c.index = k;
+        c.gt_kept = e.gt_kept;
+        c.score.assign(det_score_.begin() + e.det_begin,
+                       det_score_.begin() + e.det_begin + e.det_count);
+        c.tp.assign(det_tp_.begin() + e.det_begin, det_tp_.begin() + e.det_begin + e.det_count);
+        c.fp.assign(det_fp_.begin() + e.det_begin, det_fp_.begin() + e.det_begin + e.det_count);
+        m.categories.push_back(std::move(c));
+      }
+    }
+  }
 
   Buckets make_buckets(std::span<const coco::Annotation> anns, const char *what) const {
     Buckets b;

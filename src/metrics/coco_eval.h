@@ -17,6 +17,7 @@
 
 #include "data/coco.h"
 #include "metrics/mask.h"
+#include "metrics/sample_results.h"
 #include "qtune/metric.h"
 
 namespace qtune::metrics {
@@ -39,6 +40,9 @@ struct CocoEvalResult {
   std::vector<double> recall;
   std::vector<double> iou_thresholds;    // T = 10
   std::vector<double> recall_thresholds; // R = 101
+  // Per image (ascending id), the area-"all" matching: AP on any multiset of
+  // images without matching again (metrics/sample_results.h).
+  std::vector<CocoImageMatches> image_matches;
 };
 
 // pycocotools COCO.annToRLE: polygons (merged; a first polygon of 4 numbers means
