@@ -1,6 +1,8 @@
 // `qtune inspect MODEL [--json]`: what a model takes and gives, which ops it
 // uses, how many parameters and roughly how much compute (FLOPs = 2 x MACs of
-// Conv/ConvTranspose/Gemm/MatMul, symbolic dims counted as 1).
+// Conv/ConvTranspose/Gemm/MatMul, symbolic dims counted as 1); for a quantized
+// model also each quantizable op's precision and a Q/DQ summary
+// (quant/precision_map.h).
 #include <cstdio>
 #include <fmt/format.h>
 #include <map>
@@ -8,6 +10,7 @@
 
 #include "commands.h"
 #include "frontends/model_loader.h"
+#include "quant/precision_map.h"
 
 namespace qtune::cli {
 
@@ -75,8 +78,32 @@ nlohmann::json value_json(const ValueInfo &v) {
           {"shape", v.has_shape ? shape : nlohmann::json(nullptr)}};
 }
 
+// Precisions and Q/DQ counts, printed only when the model is quantized (has any
+// int8 or bf16 op) so FP32 models read as before.
+void print_precisions(const std::vector<quant::OpPrecision> &ops, const quant::QdqSummary &s) {
+  std::printf("precision (quantizable ops):");
+  for (const auto &[p, count] : s.ops_by_precision)
+    std::printf(" %s %lld", p.c_str(), static_cast<long long>(count));
+  std::printf("\n");
+  for (const auto &op : ops)
+    std::printf("  %-5s %-16s %s  (%s)\n", quant::precision_name(op.precision), op.op_type.c_str(),
+                op.name.c_str(), op.evidence.c_str());
+  std::printf("Q/DQ: %lld QuantizeLinear, %lld DequantizeLinear (%lld of constants, %lld of "
+              "activations), %lld per-channel, %lld QOperator ops; types:",
+              static_cast<long long>(s.quantize_nodes), static_cast<long long>(s.dequantize_nodes),
+              static_cast<long long>(s.dq_of_constants),
+              static_cast<long long>(s.dq_of_activations), static_cast<long long>(s.per_channel),
+              static_cast<long long>(s.qoperator_ops));
+  for (const auto &[t, count] : s.zero_point_types)
+    std::printf(" %s %lld", t.c_str(), static_cast<long long>(count));
+  std::printf("\n");
+}
+
 int inspect(const std::string &path, bool json) {
   Graph g = load_model(path);
+  const std::vector<quant::OpPrecision> precisions = quant::op_precisions(g);
+  const quant::QdqSummary qdq = quant::qdq_summary(g, precisions);
+  const bool quantized = qdq.ops_by_precision.count("int8") || qdq.ops_by_precision.count("bf16");
   std::map<std::string, int64_t> ops;
   int64_t macs = 0;
   bool macs_complete = true;
@@ -106,6 +133,10 @@ int inspect(const std::string &path, bool json) {
     j["parameters"] = params;
     j["flops"] = 2 * macs;
     j["flops_complete"] = macs_complete;
+    j["precisions"] = nlohmann::json::array();
+    for (const auto &op : precisions)
+      j["precisions"].push_back(quant::to_json(op));
+    j["qdq"] = quant::to_json(qdq);
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -124,14 +155,17 @@ int inspect(const std::string &path, bool json) {
   std::printf("parameters: %lld\n", static_cast<long long>(params));
   std::printf("flops: %.4g G%s\n", 2.0 * static_cast<double>(macs) / 1e9,
               macs_complete ? "" : " (lower bound: some shapes unknown)");
+  if (quantized)
+    print_precisions(precisions, qdq);
   return 0;
 }
 
 } // namespace
 
 Command add_inspect_command(CLI::App &app) {
-  auto *sub =
-      app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters and FLOPs");
+  auto *sub = app.add_subcommand("inspect",
+                                 "Show a model's inputs, outputs, ops, parameters and FLOPs; for a "
+                                 "quantized model each op's precision and a Q/DQ summary");
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   sub->add_option("MODEL", *path, "ONNX model file")->required();
