@@ -9,25 +9,14 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
-#include "../test_util.h"
+#include "../cli/cli_util.h"
 
 namespace {
 
-struct Result {
-  int status = 0;
-  std::string out;
-};
+using Result = qtune::test::CliResult;
 
 Result run(const std::string &args) {
-  std::string cmd = "cd " + qtune::test::source_dir() + " && " + qtune::test::qtune_binary() + " " +
-                    args + " 2>&1";
-  Result r;
-  FILE *p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p))
-    r.out.append(buf, n);
-  r.status = pclose(p);
-  return r;
+  return qtune::test::run_qtune(args);
 }
 
 } // namespace
