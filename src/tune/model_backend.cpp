@@ -17,6 +17,7 @@
 #include "quant/op_names.h"
 #include "quant/plan.h"
 #include "quant/quantize_graph.h"
+#include "quant/switch_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
 #include "tune/workspace.h"
@@ -92,21 +93,6 @@ quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
       recipe("scale_propagation_concat", q.recipes.scale_propagation_concat);
   q.recipes.fast_bias_correction = recipe("fast_bias_correction", q.recipes.fast_bias_correction);
   return q;
-}
-
-// Sum of squared differences over sum of squares: the share of the signal lost.
-double normalized_mse(const Tensor &ref, const Tensor &got) {
-  if (ref.dtype() != DType::f32 || got.dtype() != DType::f32 || ref.numel() != got.numel())
-    return 0;
-  auto a = ref.span<float>();
-  auto b = got.span<float>();
-  double err = 0, sig = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double d = double(a[i]) - double(b[i]);
-    err += d * d;
-    sig += double(a[i]) * double(a[i]);
-  }
-  return sig > 0 ? err / sig : err;
 }
 
 // 64-bit FNV-1a of `s` as 16 hex digits: short stable keys for file names.
@@ -231,39 +217,14 @@ public:
     // Each int8 op of `plan` measured alone: the error at the model outputs
     // when it is the only int8 op, on a few calibration batches. Measuring ops
     // inside one all-int8 model would charge an early op's error to every op
-    // downstream of it; alone, the op that really hurts stands out (YOLOX-Nano:
-    // one depthwise conv reading the stem's wide-range output, 0.21 NMSE,
-    // against < 0.07 for any other op). Independent of the rest of the plan, so
-    // each op is measured once per quantization scheme.
-    const std::vector<Inputs> &batches = damage_batches();
-    const std::vector<std::vector<Tensor>> &ref = damage_reference();
+    // downstream of it; alone, the op that really hurts stands out. Independent
+    // of the rest of the plan, so each op is measured once per scheme.
     std::vector<std::string> todo;
     for (const auto &[name, p] : plan.ops)
       if (p == Precision::int8 && !damage_cache_.count(alone_key(plan, name)))
         todo.push_back(name);
-    auto t0 = std::chrono::steady_clock::now();
-    for (size_t k = 0; k < todo.size(); ++k) {
-      TunePlan alone = plan;
-      for (auto &[name, p] : alone.ops)
-        p = name == todo[k] ? Precision::int8 : Precision::fp32;
-      auto g = std::make_shared<Graph>(quant::quantize_graph(
-          *s_.fp32, stats(plan.quant.sampling_size), to_quant_plan(alone, c_)));
-      quant::prepare_for_inference(*g);
-      Executor ex(g);
-      double err = 0;
-      for (size_t b = 0; b < batches.size(); ++b) {
-        std::vector<Tensor> out = ex.run(batches[b]);
-        for (size_t o = 0; o < out.size() && o < ref[b].size(); ++o)
-          err += normalized_mse(ref[b][o], out[o]);
-      }
-      damage_cache_[alone_key(plan, todo[k])] = err / std::max<size_t>(1, batches.size());
-      if (s_.progress && (k + 1 == todo.size() || (k + 1) % 16 == 0)) {
-        double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::fprintf(s_.progress, "[rank] %zu/%zu ops measured alone (%.1f s)\n", k + 1,
-                     todo.size(), el);
-        std::fflush(s_.progress);
-      }
-    }
+    if (!todo.empty())
+      measure_alone(plan, todo);
     std::map<std::string, double> damage;
     for (const auto &[name, p] : plan.ops)
       if (p == Precision::int8)
@@ -304,7 +265,7 @@ public:
   }
 
 private:
-  static constexpr size_t kDamageSamples = 4;
+  static constexpr size_t kDamageSamples = 1;
 
   static std::string alone_key(const TunePlan &plan, const std::string &op) {
     TunePlan scheme_only = plan;
@@ -323,17 +284,61 @@ private:
     return damage_batches_;
   }
 
-  const std::vector<std::vector<Tensor>> &damage_reference() {
-    if (damage_ref_.empty()) {
-      Executor ex(fp32_fast());
-      for (const Inputs &in : damage_batches()) {
-        std::vector<Tensor> out;
-        for (const Tensor &t : ex.run(in))
-          out.push_back(t.clone());
-        damage_ref_.push_back(std::move(out));
-      }
+  // One switch graph (quant/switch_graph.h) for all `todo` ops: built and
+  // prepared once, then run once per op and batch with that op's switch on.
+  // Costs (ops + 1) x batches inferences of the FP32 graph plus the switches,
+  // instead of one quantize + lower + kernel preparation per op.
+  void measure_alone(const TunePlan &plan, const std::vector<std::string> &todo) {
+    auto t0 = std::chrono::steady_clock::now();
+    TunePlan all = plan;
+    for (const std::string &name : todo)
+      all.ops[name] = Precision::int8;
+    Graph qdq =
+        quant::quantize_graph(*s_.fp32, stats(plan.quant.sampling_size), to_quant_plan(all, c_));
+    quant::SwitchGraph sg = quant::build_switch_graph(*s_.fp32, qdq, todo);
+    const std::vector<std::string> ranked = sg.ops;
+    const std::vector<Inputs> &batches = damage_batches();
+    std::vector<double> err = quant::score_ops_alone(std::move(sg), batches);
+    for (const std::string &name : todo)
+      damage_cache_[alone_key(plan, name)] = 0.0; // no int8 input: no damage
+    for (size_t k = 0; k < ranked.size(); ++k)
+      damage_cache_[alone_key(plan, ranked[k])] = err[k];
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s_.progress) {
+      std::fprintf(s_.progress, "[rank] %zu ops measured alone on %zu batches (%.1f s)\n",
+                   ranked.size(), batches.size(), seconds);
+      std::fflush(s_.progress);
     }
-    return damage_ref_;
+    write_ranking(plan, seconds, batches.size());
+  }
+
+  // <workspace>/ranking.json: the ops of the last ranking, most damaging first.
+  // {"method": "switch_graph_alone_nmse", "batches": B, "seconds": S,
+  //  "ops": [{"op": NAME, "type": OP_TYPE, "score": NMSE}, ...]}
+  // score = sum over the model outputs of |out - out_fp32|^2 / |out_fp32|^2 when
+  // only that op is int8, averaged over B calibration batches (larger = worse).
+  void write_ranking(const TunePlan &plan, double seconds, size_t batches) {
+    if (c_.tuning.workspace_path.empty())
+      return;
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto &[name, p] : plan.ops)
+      if (auto it = damage_cache_.find(alone_key(plan, name)); it != damage_cache_.end())
+        order.push_back({-it->second, name});
+    std::sort(order.begin(), order.end());
+    std::map<std::string, std::string> types;
+    for (const auto &n : quant::list_quantizable_nodes(*s_.fp32))
+      types[n.name] = n.op_type;
+    nlohmann::json ops = nlohmann::json::array();
+    for (const auto &[neg, name] : order)
+      ops.push_back({{"op", name}, {"type", types[name]}, {"score", -neg}});
+    nlohmann::json j = {{"method", "switch_graph_alone_nmse"},
+                        {"batches", batches},
+                        {"seconds", seconds},
+                        {"ops", ops}};
+    fs::create_directories(c_.tuning.workspace_path);
+    write_file_atomic((fs::path(c_.tuning.workspace_path) / "ranking.json").string(),
+                      j.dump(1) + "\n");
   }
 
   struct Built {
@@ -444,7 +449,6 @@ private:
   Inputs latency_input_;
   std::shared_ptr<const Graph> fp32_fast_;
   std::vector<Inputs> damage_batches_;
-  std::vector<std::vector<Tensor>> damage_ref_;
   std::map<std::string, double> damage_cache_; // alone_key -> damage
 };
 

@@ -37,6 +37,7 @@
   X(qmatmul) \
   X(qavgpool) \
   X(qresize) \
+  X(quant_switch) \
   X(tf_slice) \
   X(tf_nms) \
   X(tf_select) \
