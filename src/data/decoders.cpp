@@ -94,6 +94,27 @@ std::vector<Detection> to_detections(const std::vector<BoxCandidate> &boxes, int
   return out;
 }
 
+std::vector<Detection> clip_to_image(std::vector<Detection> dets, const Geometry &geo) {
+  const double w = geo.orig_width, h = geo.orig_height;
+  if (w <= 0 || h <= 0) // geometry without an image size: nothing to clip to
+    return dets;
+  for (Detection &d : dets) {
+    double x2 = std::clamp(d.x + d.w, 0.0, w), y2 = std::clamp(d.y + d.h, 0.0, h);
+    d.x = std::clamp(d.x, 0.0, w);
+    d.y = std::clamp(d.y, 0.0, h);
+    d.w = x2 - d.x;
+    d.h = y2 - d.y;
+  }
+  return dets;
+}
+
+float read_threshold(const YAML::Node &n, const char *key, const std::string &where, float def) {
+  float v = yaml::get<float>(n, key, where, def);
+  if (!(v >= 0.f && v <= 1.f))
+    yaml::fail(where + "." + key, "expected a value in [0, 1], got " + std::to_string(v));
+  return v;
+}
+
 const float *f32_data(const Tensor &t, int rank, const std::string &what) {
   if (t.dtype() != DType::f32)
     throw InputError(what + ": expected a float32 tensor, got " +
@@ -104,10 +125,13 @@ const float *f32_data(const Tensor &t, int rank, const std::string &what) {
   return t.data<float>();
 }
 
+namespace {
+const char *const kDecoderNames = "yolox, tf_object_detection, boxes_scores_classes, ssd, gfl";
+} // namespace
+
 std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std::string &where) {
   if (!node || !node.IsMap() || node.size() != 1)
-    yaml::fail(where, "expected exactly one decoder (yolox, tf_object_detection, "
-                      "boxes_scores_classes, ssd)");
+    yaml::fail(where, "expected exactly one decoder (" + std::string(kDecoderNames) + ")");
   std::string type = node.begin()->first.as<std::string>();
   const YAML::Node n = node.begin()->second;
   std::string at = where + "." + type;
@@ -119,8 +143,9 @@ std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std
     return make_bsc_decoder(n, at);
   if (type == "ssd")
     return make_ssd_decoder(n, at);
-  yaml::fail(at, "unknown decoder (accepted: yolox, tf_object_detection, boxes_scores_classes, "
-                 "ssd)");
+  if (type == "gfl")
+    return make_gfl_decoder(n, at);
+  yaml::fail(at, "unknown decoder (accepted: " + std::string(kDecoderNames) + ")");
 }
 
 } // namespace qtune::data

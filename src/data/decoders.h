@@ -25,6 +25,15 @@
 //         class_map: none | coco80, scores: softmax | sigmoid | probabilities}
 //     outputs box deltas [1, P, 4] (dx, dy, dw, dh) and class scores [1, P, C] against
 //     prior boxes built for the model input size (center-size, one per min_size per cell).
+//   gfl: {strides: [8, 16, 32], reg_max: 7, center: half_minus_one, scores: probabilities,
+//         score_threshold: 0.05, nms_iou: 0.6, max_detections: 100, pre_nms_top_k: 1000,
+//         class_map: coco80}                                     (decoder_gfl.cpp)
+//     GFL / NanoDet: per level [cells, C] class scores and [cells, 4 * (reg_max + 1)]
+//     box bins (found by shape, any order; batch axis optional), or one
+//     [1, cells, C + 4 * (reg_max + 1)] (NanoDet-Plus export). Side distance = stride *
+//     expected bin of softmax(bins); cell centre x * s + (s - 1) / 2 (half_minus_one,
+//     NanoDet v0.1 / NanoDet-m), + s / 2 (half) or + 0 (zero, NanoDet-Plus); boxes
+//     clipped to the input and then to the image; top pre_nms_top_k cells per level.
 // class_map: coco80 maps contiguous 0..79 to COCO ids 1..90; none keeps index (+1 if
 // the set has a background class at 0).
 // NMS is per class (greedy, IoU > nms_iou suppresses), then the top max_detections

@@ -9,6 +9,7 @@ std::unique_ptr<DetectionDecoder> make_yolox_decoder(const YAML::Node &n, const 
 std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const std::string &where);
 std::unique_ptr<DetectionDecoder> make_bsc_decoder(const YAML::Node &n, const std::string &where);
 std::unique_ptr<DetectionDecoder> make_ssd_decoder(const YAML::Node &n, const std::string &where);
+std::unique_ptr<DetectionDecoder> make_gfl_decoder(const YAML::Node &n, const std::string &where);
 
 // class_map: "coco80" (contiguous -> COCO ids) or "none" (index + offset).
 struct ClassMap {
@@ -21,6 +22,12 @@ ClassMap read_class_map(const YAML::Node &n, const std::string &where, const cha
 // Candidates (model-input pixels) -> detections in original pixels.
 std::vector<Detection> to_detections(const std::vector<BoxCandidate> &boxes, int64_t image_id,
                                      const Geometry &geo, const ClassMap &map);
+
+// Clips detections to the original image (as the heads' reference post-processing does).
+std::vector<Detection> clip_to_image(std::vector<Detection> dets, const Geometry &geo);
+
+// A threshold in [0, 1] (score or IoU), `def` when absent.
+float read_threshold(const YAML::Node &n, const char *key, const std::string &where, float def);
 
 // Checks a tensor is float32 with the given rank; `what` names it in errors.
 const float *f32_data(const Tensor &t, int rank, const std::string &what);

@@ -92,8 +92,10 @@ Interp interp_from_name(const std::string &name, const std::string &where) {
     return Interp::area;
   if (name == "bilinear_antialias" || name == "pil_bilinear")
     return Interp::bilinear_antialias;
+  if (name == "pil_box")
+    return Interp::pil_box;
   throw InputError(where + ": unknown interpolation '" + name +
-                   "' (expected bilinear, bilinear_antialias, nearest or area)");
+                   "' (expected bilinear, bilinear_antialias, nearest, area or pil_box)");
 }
 
 Coords coords_from_name(const std::string &name, const std::string &where) {
@@ -177,12 +179,12 @@ AxisWeights area_weights(int in, int out) {
   return a;
 }
 
-// PIL-style antialiased bilinear: a triangle filter stretched by the scale factor
-// when shrinking (every input pixel contributes), plain bilinear when enlarging.
-AxisWeights triangle_weights(int in, int out) {
+// PIL's resampling: the filter is stretched by the scale factor when shrinking
+// (every input pixel contributes) and sampled at input pixel centres.
+template <typename Filter> AxisWeights pil_weights(int in, int out, double radius, Filter filter) {
   AxisWeights a;
   double scale = double(in) / out;
-  double support = scale > 1 ? scale : 1.0;
+  double stretch = scale > 1 ? scale : 1.0, support = radius * stretch;
   for (int i = 0; i < out; ++i) {
     double center = (i + 0.5) * scale;
     int x0 = std::max(0, static_cast<int>(std::floor(center - support + 0.5)));
@@ -193,8 +195,7 @@ AxisWeights triangle_weights(int in, int out) {
     double total = 0;
     std::vector<double> w;
     for (int x = x0; x < x1; ++x) {
-      double d = std::fabs((x + 0.5 - center) / support);
-      w.push_back(d < 1 ? 1 - d : 0);
+      w.push_back(filter((x + 0.5 - center) / stretch));
       total += w.back();
     }
     for (double v : w)
@@ -203,9 +204,23 @@ AxisWeights triangle_weights(int in, int out) {
   return a;
 }
 
+// PIL BILINEAR: a triangle filter (plain bilinear when enlarging).
+AxisWeights triangle_weights(int in, int out) {
+  return pil_weights(in, out, 1.0,
+                     [](double d) { return std::fabs(d) < 1 ? 1 - std::fabs(d) : 0; });
+}
+
+// PIL BOX: unlike area averaging, an input pixel counts fully when its centre
+// is inside the output pixel's span and not at all otherwise.
+AxisWeights box_weights(int in, int out) {
+  return pil_weights(in, out, 0.5, [](double d) { return d > -0.5 && d <= 0.5 ? 1.0 : 0.0; });
+}
+
 AxisWeights axis_weights(int in, int out, Interp interp) {
   if (interp == Interp::bilinear_antialias)
     return triangle_weights(in, out);
+  if (interp == Interp::pil_box)
+    return box_weights(in, out);
   switch (interp) {
   case Interp::nearest:
     return nearest_weights(in, out);

@@ -41,7 +41,9 @@ Tensor frame_to_tensor(const Frame &f, DType want = DType::undefined);
 // Writes the frame's tensor data (without batch dim) at `dst` (dtype-sized).
 void frame_write(const Frame &f, void *dst);
 
-enum class Interp { bilinear, nearest, area, bilinear_antialias };
+// pil_box: PIL's Image.BOX (input pixels whose centre falls in the output pixel's
+// span, equally weighted), not the fractional-coverage average of `area`.
+enum class Interp { bilinear, nearest, area, bilinear_antialias, pil_box };
 Interp interp_from_name(const std::string &name, const std::string &where);
 
 // Where output pixel i samples the input (scale = in / out):
