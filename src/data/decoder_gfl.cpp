@@ -39,9 +39,9 @@ public:
   std::vector<int> strides{8, 16, 32};
   int reg_max = 7;
   Center center = Center::half_minus_one;
-  bool sigmoid = false; // class scores are logits (else probabilities)
-  float score_threshold = 0.05f, nms_iou = 0.6f;
-  size_t max_detections = 100, pre_nms_top_k = 1000;
+  bool sigmoid = false;              // class scores are logits (else probabilities)
+  NmsSettings nms{0.05f, 0.6f, 100}; // NanoDet's test settings
+  size_t pre_nms_top_k = 1000;
   ClassMap classes;
 
   std::vector<Detection> decode(std::span<const Tensor> outputs, std::span<const std::string>,
@@ -51,8 +51,7 @@ public:
     std::vector<BoxCandidate> cands;
     for (const Level &l : levels)
       decode_level(l, num_classes, geo, cands);
-    auto kept = nms_per_class(std::move(cands), nms_iou, max_detections);
-    return clip_to_image(to_detections(kept, image_id, geo, classes), geo);
+    return finish_detections(std::move(cands), nms, image_id, geo, classes);
   }
   std::string name() const override { return "gfl"; }
 
@@ -210,7 +209,7 @@ private:
     for (int64_t i : cells(l, num_classes)) {
       const float *c = l.cls.row(i);
       float best = score(*std::max_element(c, c + num_classes));
-      if (best <= score_threshold)
+      if (best <= nms.score_threshold)
         continue;
       const float *d = l.box.row(i);
       const float s = float(l.stride);
@@ -222,7 +221,7 @@ private:
       float y2 = std::clamp(cy + expected_bin(d + 3 * (reg_max + 1)) * s, 0.f, in_h);
       for (int64_t k = 0; k < num_classes; ++k) {
         float p = score(c[k]);
-        if (p > score_threshold)
+        if (p > nms.score_threshold)
           out.push_back({x1, y1, x2, y2, p, static_cast<int>(k)});
       }
     }
@@ -266,9 +265,7 @@ std::unique_ptr<DetectionDecoder> make_gfl_decoder(const YAML::Node &n, const st
                                "got '" +
                                    scores + "'");
   d->sigmoid = scores == "sigmoid";
-  d->score_threshold = read_threshold(n, "score_threshold", at, d->score_threshold);
-  d->nms_iou = read_threshold(n, "nms_iou", at, d->nms_iou);
-  d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
+  d->nms = read_nms(n, at, d->nms);
   d->pre_nms_top_k = yaml::get<size_t>(n, "pre_nms_top_k", at, d->pre_nms_top_k);
   d->classes = read_class_map(n, at, "coco80");
   return d;

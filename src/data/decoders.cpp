@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "data/decoders_impl.h"
 #include "data/yaml_util.h"
@@ -94,6 +95,29 @@ std::vector<Detection> to_detections(const std::vector<BoxCandidate> &boxes, int
   return out;
 }
 
+void add_box_scores(float x1, float y1, float x2, float y2, float obj, const float *scores,
+                    int64_t step, int64_t n, const ScoreOptions &o,
+                    std::vector<BoxCandidate> &out) {
+  if (obj <= o.threshold)
+    return;
+  auto score = [&](int64_t k) {
+    float v = scores[k * step];
+    return obj * (o.sigmoid ? 1.f / (1.f + std::exp(-v)) : v);
+  };
+  if (o.multi_label) {
+    for (int64_t k = 0; k < n; ++k)
+      if (float s = score(k); s > o.threshold)
+        out.push_back({x1, y1, x2, y2, s, static_cast<int>(k)});
+    return;
+  }
+  int64_t best = 0;
+  for (int64_t k = 1; k < n; ++k)
+    if (scores[k * step] > scores[best * step])
+      best = k;
+  if (float s = score(best); s > o.threshold)
+    out.push_back({x1, y1, x2, y2, s, static_cast<int>(best)});
+}
+
 std::vector<Detection> clip_to_image(std::vector<Detection> dets, const Geometry &geo) {
   const double w = geo.orig_width, h = geo.orig_height;
   if (w <= 0 || h <= 0) // geometry without an image size: nothing to clip to
@@ -115,6 +139,21 @@ float read_threshold(const YAML::Node &n, const char *key, const std::string &wh
   return v;
 }
 
+NmsSettings read_nms(const YAML::Node &n, const std::string &where, NmsSettings def) {
+  NmsSettings s;
+  s.score_threshold = read_threshold(n, "score_threshold", where, def.score_threshold);
+  s.nms_iou = read_threshold(n, "nms_iou", where, def.nms_iou);
+  s.max_detections = yaml::get<size_t>(n, "max_detections", where, def.max_detections);
+  return s;
+}
+
+std::vector<Detection> finish_detections(std::vector<BoxCandidate> cands, const NmsSettings &nms,
+                                         int64_t image_id, const Geometry &geo,
+                                         const ClassMap &map) {
+  auto kept = nms_per_class(std::move(cands), nms.nms_iou, nms.max_detections);
+  return clip_to_image(to_detections(kept, image_id, geo, map), geo);
+}
+
 const float *f32_data(const Tensor &t, int rank, const std::string &what) {
   if (t.dtype() != DType::f32)
     throw InputError(what + ": expected a float32 tensor, got " +
@@ -126,7 +165,8 @@ const float *f32_data(const Tensor &t, int rank, const std::string &what) {
 }
 
 namespace {
-const char *const kDecoderNames = "yolox, tf_object_detection, boxes_scores_classes, ssd, gfl";
+const char *const kDecoderNames =
+    "yolox, tf_object_detection, boxes_scores_classes, ssd, gfl, yolov5, yolov8";
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std::string &where) {
@@ -145,6 +185,10 @@ std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std
     return make_ssd_decoder(n, at);
   if (type == "gfl")
     return make_gfl_decoder(n, at);
+  if (type == "yolov5")
+    return make_yolov5_decoder(n, at);
+  if (type == "yolov8")
+    return make_yolov8_decoder(n, at);
   yaml::fail(at, "unknown decoder (accepted: " + std::string(kDecoderNames) + ")");
 }
 

@@ -34,6 +34,17 @@
 //     expected bin of softmax(bins); cell centre x * s + (s - 1) / 2 (half_minus_one,
 //     NanoDet v0.1 / NanoDet-m), + s / 2 (half) or + 0 (zero, NanoDet-Plus); boxes
 //     clipped to the input and then to the image; top pre_nms_top_k cells per level.
+//   yolov5: {strides: [8, 16, 32], anchors: [[10,13, 16,30, 33,23], [30,61, ...], [...]],
+//            decoded: false, sigmoid: !decoded, score_threshold: 0.001, nms_iou: 0.6,
+//            max_detections: 300, multi_label: true, class_map: coco80}  (decoder_yolov5.cpp)
+//     raw head outputs per stride, [1, A, H, W, 5+C] or the conv's [1, A*(5+C), H, W]:
+//     xy = (2 sigmoid(t) - 0.5 + cell) * stride, wh = (2 sigmoid(t))^2 * anchor (pixels);
+//     decoded: true for exports giving [1, N, 5+C] cx, cy, w, h (input pixels), obj, classes.
+//     score = obj * class; multi_label: every class above the threshold, else the best.
+//   yolov8: {layout: channels_first, sigmoid: false, score_threshold: 0.001, nms_iou: 0.7,
+//            max_detections: 300, multi_label: true, class_map: coco80}  (decoder_yolov8.cpp)
+//     [1, 4+C, N] (channels_first, Ultralytics) or [1, N, 4+C]: cx, cy, w, h in input
+//     pixels and C class scores, no objectness.
 // class_map: coco80 maps contiguous 0..79 to COCO ids 1..90; none keeps index (+1 if
 // the set has a background class at 0).
 // NMS is per class (greedy, IoU > nms_iou suppresses), then the top max_detections
