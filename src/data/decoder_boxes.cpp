@@ -107,6 +107,8 @@ public:
   std::string name() const override { return "boxes_scores_classes"; }
 };
 
+} // namespace
+
 // label_map: {model id: COCO id, ...} inline, or a YAML/JSON file holding that mapping.
 std::map<int64_t, int64_t> read_label_map(const YAML::Node &n, const std::string &where) {
   YAML::Node m = n;
@@ -138,8 +140,6 @@ std::map<int64_t, int64_t> read_label_map(const YAML::Node &n, const std::string
   }
   return out;
 }
-
-} // namespace
 
 std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const std::string &at) {
   yaml::check_keys(n, at, {"score_threshold", "max_detections", "label_offset", "label_map"});

@@ -166,7 +166,7 @@ const float *f32_data(const Tensor &t, int rank, const std::string &what) {
 
 namespace {
 const char *const kDecoderNames =
-    "yolox, tf_object_detection, boxes_scores_classes, ssd, gfl, yolov5, yolov8";
+    "yolox, tf_object_detection, boxes_scores_classes, ssd, gfl, yolov5, yolov8, tf_ssd";
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std::string &where) {
@@ -189,6 +189,8 @@ std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std
     return make_yolov5_decoder(n, at);
   if (type == "yolov8")
     return make_yolov8_decoder(n, at);
+  if (type == "tf_ssd")
+    return make_tf_ssd_decoder(n, at);
   yaml::fail(at, "unknown decoder (accepted: " + std::string(kDecoderNames) + ")");
 }
 

@@ -45,6 +45,17 @@
 //            max_detections: 300, multi_label: true, class_map: coco80}  (decoder_yolov8.cpp)
 //     [1, 4+C, N] (channels_first, Ultralytics) or [1, N, 4+C]: cx, cy, w, h in input
 //     pixels and C class scores, no objectness.
+//   tf_ssd: {anchor_generator: {num_layers: 6, min_scale: 0.2, max_scale: 0.95,
+//              aspect_ratios: [1, 2, 0.5, 3, 0.3333], interpolated_scale_aspect_ratio: 1,
+//              reduce_boxes_in_lowest_layer: true, base_anchor_height: 1, base_anchor_width: 1,
+//              feature_map_sizes: [[19, 19], ...]},
+//            box_coder: {y_scale: 10, x_scale: 10, height_scale: 5, width_scale: 5},
+//            scores: sigmoid, logit_scale: 1, score_threshold: 1e-8, nms_iou: 0.6,
+//            max_detections: 100, label_map: {...}}     (decoder_tf_ssd.cpp)
+//     TF OD API SSD raw box predictor: encodings [1, N, 4] (ty, tx, th, tw) against the
+//     multiple-grid anchors (ssd_anchor_generator.h) and class predictions [1, N, 1+K]
+//     (background at 0); detections are 1-based labels (COCO ids for COCO models) or
+//     go through label_map.
 // class_map: coco80 maps contiguous 0..79 to COCO ids 1..90; none keeps index (+1 if
 // the set has a background class at 0).
 // NMS is per class (greedy, IoU > nms_iou suppresses), then the top max_detections

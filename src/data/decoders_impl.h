@@ -1,6 +1,8 @@
 #pragma once
 // Internal: one factory per decoder family (decoder_<family>.cpp) and the helpers
 // they share (decoders.cpp).
+#include <map>
+
 #include "data/decoders.h"
 
 namespace qtune::data {
@@ -11,6 +13,8 @@ std::unique_ptr<DetectionDecoder> make_bsc_decoder(const YAML::Node &n, const st
 std::unique_ptr<DetectionDecoder> make_ssd_decoder(const YAML::Node &n, const std::string &where);
 std::unique_ptr<DetectionDecoder> make_gfl_decoder(const YAML::Node &n, const std::string &where);
 std::unique_ptr<DetectionDecoder> make_yolov5_decoder(const YAML::Node &n,
+                                                      const std::string &where);
+std::unique_ptr<DetectionDecoder> make_tf_ssd_decoder(const YAML::Node &n,
                                                       const std::string &where);
 std::unique_ptr<DetectionDecoder> make_yolov8_decoder(const YAML::Node &n,
                                                       const std::string &where);
@@ -37,6 +41,9 @@ struct ScoreOptions {
 // `step` floats apart: candidates of score obj * class > threshold (only when obj is).
 void add_box_scores(float x1, float y1, float x2, float y2, float obj, const float *scores,
                     int64_t step, int64_t n, const ScoreOptions &o, std::vector<BoxCandidate> &out);
+
+// label_map: {model class id: COCO id, ...} inline, or a YAML/JSON file holding one.
+std::map<int64_t, int64_t> read_label_map(const YAML::Node &n, const std::string &where);
 
 // Clips detections to the original image (as the heads' reference post-processing does).
 std::vector<Detection> clip_to_image(std::vector<Detection> dets, const Geometry &geo);
