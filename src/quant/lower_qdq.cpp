@@ -72,6 +72,12 @@ void run_pass(LoweringContext &cx, int pass, size_t count, LowerReport &report) 
 LowerReport lower_qdq(Graph &graph) {
   LoweringContext cx(graph);
   LowerReport report;
+  // Pass 0 rewrites other formats (QOperator ops) as QDQ, appending nodes.
+  run_pass(cx, 0, graph.nodes.size(), report);
+  if (!report.rules.empty()) {
+    graph.toposort();
+    cx.refresh();
+  }
   run_pass(cx, 1, graph.nodes.size(), report);
   // Pass 2 visits the nodes that existed before it (it appends DQ nodes).
   run_pass(cx, 2, graph.nodes.size(), report);

@@ -286,7 +286,9 @@ TEST(LowerQdq, DataMovementOpsRunOnInt8Values) {
   EXPECT_EQ(max_abs_diff(want[0], got[0]), 0.0); // moving int8 values is exact
 }
 
-TEST(LowerQdq, ConcatWithDifferentScalesStaysFp32) {
+// Inputs with their own scales: requant_concat maps each to the output's
+// parameters with a table, then the Concat moves int8 values (lowering/lut.cpp).
+TEST(LowerQdq, ConcatWithDifferentScalesRequantises) {
   Builder b;
   std::string x1 = b.qdq("a", 0.05f, 120), x2 = b.qdq("b", 0.07f, 120);
   b.node("Concat", {x1, x2}, "c", {{"axis", int64_t{1}}});
@@ -297,7 +299,14 @@ TEST(LowerQdq, ConcatWithDifferentScalesStaysFp32) {
   Graph lowered = b.g;
   auto report = quant::lower_qdq(lowered);
   EXPECT_EQ(report.count("passthrough"), 0);
-  EXPECT_EQ(lowered.nodes.size(), b.g.nodes.size());
+  EXPECT_EQ(report.count("requant_concat"), 1) << report.summary();
+  EXPECT_EQ(std::count_if(lowered.nodes.begin(), lowered.nodes.end(),
+                          [](const Node &n) { return n.op_type == "QLut"; }),
+            1); // only b needs a new scale
+  auto [want, got] = run_both(b.g, lowered,
+                              {{"a", b.random_input({1, 2, 3, 5}, 0.f, 3.f)},
+                               {"b", b.random_input({1, 2, 3, 5}, 0.f, 3.f)}});
+  EXPECT_EQ(max_abs_diff(want[0], got[0]), 0.0);
 }
 
 TEST(LowerQdq, AveragePoolsMatchUnloweredGraph) {
@@ -388,7 +397,8 @@ TEST(LowerQdq, FashionMnistCnnRunsInt8EndToEnd) {
 
 // The residual form quantize_graph writes (QConv output quantized, then an
 // int8 Add of two DQs) folds into the QConv's sum post-op when value_info
-// proves equal shapes; without shapes it stays an fp32 Add. Case 0: c2's
+// proves equal shapes; without shapes it becomes a 256x256 table (rule lut) of
+// the two int8 operands. Case 0: c2's
 // narrow int8 range clips (the fold must clip too); case 2: a LeakyRelu conv
 // with a c2 range that holds its outputs.
 TEST(LowerQdq, ResidualAddFoldsIntoQConv) {
@@ -421,7 +431,8 @@ TEST(LowerQdq, ResidualAddFoldsIntoQConv) {
     auto report = quant::lower_qdq(lowered);
     EXPECT_EQ(report.count("conv"), 2) << report.summary();
     EXPECT_EQ(report.count("residual_add"), shapes ? 1 : 0) << report.summary();
-    EXPECT_EQ(count_ops(lowered, {"Add"}), shapes ? 0 : 1);
+    EXPECT_EQ(report.count("lut"), shapes ? 0 : 1) << report.summary();
+    EXPECT_EQ(count_ops(lowered, {"Add"}), 0);
     auto [want, got] = run_both(b.g, lowered, {{"x", b.random_input({2, 3, H, H}, 0.f, 2.f)}});
     // Folded, the conv output skips its own rounding (half a step of c2).
     EXPECT_LE(max_abs_diff(want[0], got[0]), (0.05 + c2_scale / 2) * 1.01) << "case " << variant;

@@ -60,8 +60,9 @@ int benchmark(const std::string &model, int threads, int iterations, int warmup,
   if (iterations < 1)
     throw InputError("--iterations must be >= 1");
   auto graph = std::make_shared<Graph>(load_model(model));
+  quant::LowerReport lowering;
   if (optimize)
-    quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
+    lowering = quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;
   for (const ValueInfo &vi : graph->inputs)
     inputs[vi.name] = make_input(vi);
@@ -87,12 +88,15 @@ int benchmark(const std::string &model, int threads, int iterations, int warmup,
                      {"latency_ms_min", ms.front()},
                      {"throughput_per_s", 1000.0 / median},
                      {"threads", used_threads},
-                     {"iterations", iterations}};
+                     {"iterations", iterations},
+                     {"lowering", lowering.rules}};
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print("{}: {} threads, {} iterations\nlatency median {:.3f} ms, p90 {:.3f} ms, min "
                "{:.3f} ms\nthroughput {:.2f} inferences/s\n",
                model, used_threads, iterations, median, p90, ms.front(), 1000.0 / median);
+    if (!lowering.rules.empty())
+      fmt::print("int8 lowering: {}\n", lowering.summary());
   }
   if (profile && !json)
     print_profile(ex.profile(), iterations);

@@ -92,6 +92,8 @@ void register_passthrough_rules(LoweringRegistry &r) {
                          "Slice", "Identity", "Resize"}) {
     OpDescriptor d(op, QuantRole::passthrough, {"passthrough"});
     d.all_inputs = d.op == "Concat";
+    if (d.all_inputs)
+      d.rules.push_back("requant_concat"); // inputs with other scales (lowering/lut.cpp)
     if (d.op != "Resize")
       d.rules.push_back("sink_dequantize");
     r.add(d);

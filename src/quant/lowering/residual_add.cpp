@@ -3,8 +3,8 @@
 // the sum and the Add's output parameters move into the QConv, which then
 // requantises once instead of twice. Needs the two operands' shapes known and
 // equal (value_info), as the sum post-op reads the addend in the output's shape.
-// Also the descriptors of the elementwise ops (Mul has no int8 kernel: its
-// Q/DQ stay as quantize_graph wrote them).
+// Also the descriptors of the elementwise ops (an Add that cannot fold and
+// every Mul become 256x256 tables through the lut rule, lowering/lut.cpp).
 #include <algorithm>
 
 #include "quant/lowering/rule.h"
@@ -106,7 +106,7 @@ OpDescriptor elementwise(const char *op, std::vector<std::string> rules) {
 void register_residual_add_rules(LoweringRegistry &r) {
   r.add(LoweringRule{"residual_add", 1, fold_add_into_qconv});
   r.add(elementwise("Add", {"residual_add"}));
-  r.add(elementwise("Mul", {})); // no int8 kernel: its Q/DQ stay
+  r.add(elementwise("Mul", {})); // the lut rule (anchored at its Q) makes it int8
 }
 
 } // namespace qtune::quant

@@ -12,7 +12,9 @@ namespace qtune::quant {
 
 struct LoweringRule {
   std::string name;
-  int pass = 1; // 2: runs after every pass-1 rule (sinking DQ below what stayed fp32)
+  // 0: rewrites another format into QDQ first (QOperator ops); 2: runs after
+  // every pass-1 rule (sinking DQ below what stayed fp32)
+  int pass = 1;
   bool (*apply)(LoweringContext &cx, size_t node) = nullptr;
 };
 

@@ -13,4 +13,6 @@
   X(avgpool)                                                                                       \
   X(passthrough)                                                                                   \
   X(residual_add)                                                                                  \
-  X(split)
+  X(split)                                                                                         \
+  X(lut)                                                                                           \
+  X(qoperator)

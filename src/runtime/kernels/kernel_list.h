@@ -38,6 +38,7 @@
   X(qavgpool) \
   X(qresize) \
   X(quant_switch) \
+  X(qlut) \
   X(tf_slice) \
   X(tf_nms) \
   X(tf_select) \

@@ -1,0 +1,156 @@
+// qtune:QLut: an int8 elementwise function as a lookup table, made by the QDQ
+// lowering (quant/lowering/lut.cpp) from a region of elementwise ops between
+// DequantizeLinear and QuantizeLinear (Sigmoid, SiLU, requantisation, Add ...).
+//
+//   QLut(X, T):    y[i] = T[u8(x[i])]                     T has 256 entries
+//   QLut(A, B, T): y[i] = T[u8(a[i]) * 256 + u8(b[i])]    T has 65536 entries,
+//                  A and B broadcast numpy-style
+//
+// X / A / B are u8 or s8 (indexed by their byte), T is u8 or s8 and gives the
+// output type. The one-input form accepts oneDNN's blocked layouts (a table
+// does not care where an element sits): it writes the input's layout, so a
+// QConv -> QLut -> QConv chain needs no reorder. Padded blocks (channels not a
+// multiple of the block) are mapped too; the padded channels then hold T[0]
+// instead of 0, which convolutions multiply by zero-padded weights.
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include "qtune/error.h"
+#include "runtime/kernel.h"
+#include <optional>
+
+namespace qtune {
+namespace {
+
+bool is_int8(DType t) {
+  return t == DType::u8 || t == DType::i8;
+}
+
+// Numpy broadcast of two shapes, or nullopt.
+std::optional<Shape> broadcast(const Shape &a, const Shape &b) {
+  size_t r = std::max(a.size(), b.size());
+  Shape out(r);
+  for (size_t k = 0; k < r; ++k) {
+    int64_t da = k < r - a.size() ? 1 : a[k - (r - a.size())];
+    int64_t db = k < r - b.size() ? 1 : b[k - (r - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return std::nullopt;
+    out[k] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Strides of `s` read in the broadcast shape `out` (0 along broadcast axes).
+std::vector<int64_t> broadcast_strides(const Shape &s, const Shape &out) {
+  std::vector<int64_t> st(out.size(), 0);
+  int64_t step = 1;
+  for (size_t k = 0; k < s.size(); ++k) {
+    size_t o = out.size() - 1 - k, i = s.size() - 1 - k;
+    st[o] = s[i] == 1 ? 0 : step;
+    step *= s[i];
+  }
+  return st;
+}
+
+class QLutKernel : public Kernel {
+public:
+  explicit QLutKernel(const Node &n) : node_(n) {}
+
+  bool accepts_dnnl_layouts() const override { return node_.num_inputs() == 2; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    blocked_ = !layouts.empty() && layouts[0];
+    if (blocked_)
+      layout_ = *layouts[0];
+  }
+  const dnnl_memory_desc_t *output_layout(size_t) const override {
+    return blocked_ ? &layout_ : nullptr;
+  }
+
+  std::vector<TensorType> infer(std::span<const Tensor> in) override {
+    const size_t operands = node_.num_inputs() - 1;
+    if (operands != 1 && operands != 2)
+      throw InputError(fmt::format("{}: expects 2 or 3 inputs", node_.describe()));
+    const Tensor &t = in[operands];
+    const int64_t entries = operands == 1 ? 256 : 65536;
+    if (!t.defined() || !is_int8(t.dtype()) || t.numel() != entries)
+      throw InputError(fmt::format("{}: table must be {} int8 entries", node_.describe(), entries));
+    for (size_t k = 0; k < operands; ++k)
+      if (!in[k].defined() || !is_int8(in[k].dtype()))
+        throw InputError(fmt::format("{}: input {} is not int8", node_.describe(), k));
+    if (operands == 1)
+      return {{t.dtype(), in[0].shape()}};
+    auto s = broadcast(in[0].shape(), in[1].shape());
+    if (!s)
+      throw InputError(fmt::format("{}: shapes {} and {} do not broadcast", node_.describe(),
+                                   shape_str(in[0].shape()), shape_str(in[1].shape())));
+    return {{t.dtype(), *s}};
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    uint8_t *y = static_cast<uint8_t *>(out[0].raw());
+    if (node_.num_inputs() == 2) {
+      const size_t bytes = blocked_ ? dnnl_memory_desc_get_size(&layout_) : in[0].nbytes();
+      unary(static_cast<const uint8_t *>(in[0].raw()), y, static_cast<int64_t>(bytes),
+            static_cast<const uint8_t *>(in[1].raw()));
+      return;
+    }
+    binary(in[0], in[1], out[0], static_cast<const uint8_t *>(in[2].raw()));
+  }
+
+private:
+  static void unary(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
+#pragma omp parallel for if (n > 65536) schedule(static)
+    for (int64_t b = 0; b < n; b += 4096) {
+      const int64_t e = std::min(n, b + 4096);
+      for (int64_t i = b; i < e; ++i)
+        y[i] = t[x[i]];
+    }
+  }
+
+  static void binary(const Tensor &a, const Tensor &b, Tensor &y, const uint8_t *t) {
+    const uint8_t *pa = static_cast<const uint8_t *>(a.raw());
+    const uint8_t *pb = static_cast<const uint8_t *>(b.raw());
+    uint8_t *py = static_cast<uint8_t *>(y.raw());
+    const int64_t n = y.numel();
+    if (a.shape() == b.shape()) {
+#pragma omp parallel for if (n > 65536) schedule(static)
+      for (int64_t i = 0; i < n; ++i)
+        py[i] = t[pa[i] * 256 + pb[i]];
+      return;
+    }
+    // General broadcast: walk the output index, innermost axis in the loop.
+    const Shape &s = y.shape();
+    const auto sa = broadcast_strides(a.shape(), s), sb = broadcast_strides(b.shape(), s);
+    const int r = static_cast<int>(s.size());
+    const int64_t inner = r ? s[r - 1] : 1, rows = inner ? n / inner : 0;
+    const int64_t ia = r ? sa[r - 1] : 0, ib = r ? sb[r - 1] : 0;
+#pragma omp parallel for if (n > 65536) schedule(static)
+    for (int64_t row = 0; row < rows; ++row) {
+      int64_t oa = 0, ob = 0, rest = row;
+      for (int k = r - 2; k >= 0; --k) {
+        oa += (rest % s[k]) * sa[k];
+        ob += (rest % s[k]) * sb[k];
+        rest /= s[k];
+      }
+      uint8_t *dst = py + row * inner;
+      for (int64_t i = 0; i < inner; ++i)
+        dst[i] = t[pa[oa + i * ia] * 256 + pb[ob + i * ib]];
+    }
+  }
+
+  Node node_;
+  bool blocked_ = false;
+  dnnl_memory_desc_t layout_{};
+};
+
+} // namespace
+
+void register_qlut_kernels(KernelRegistry &r) {
+  r.add(
+      "QLut", [](const Node &n, const KernelEnv &) { return std::make_unique<QLutKernel>(n); },
+      "qtune");
+}
+
+} // namespace qtune
