@@ -25,6 +25,11 @@ public:
   virtual double evaluate(const TunePlan *plan) = 0;
   // Objective, lower is better: latency in ms ("performance") or bytes ("modelsize").
   virtual double objective(const TunePlan *plan, const std::string &kind) = 0;
+  // Latency in ms of each plan (nullptr: FP32) measured interleaved, round by
+  // round, so that load changes hit all alike (tune/latency.h): the final
+  // FP32-vs-best speedup comes from one such measurement. Default: three
+  // rounds of objective() per plan in turn, the smallest of each plan's.
+  virtual std::vector<double> interleaved_latency(const std::vector<const TunePlan *> &plans);
   // Damage each int8 op of `plan` does, measured cheaply on a small subset
   // (larger = more harmful). Ops not at int8 may be absent.
   virtual std::map<std::string, double> op_damage(const TunePlan &plan) = 0;

@@ -49,18 +49,12 @@ void save_model_file(const Graph &graph, const std::string &path) {
   save_onnx(graph, path);
 }
 
-double median_latency_ms(const std::function<void()> &run, int warmup, int iterations) {
-  for (int i = 0; i < warmup; ++i)
-    run();
-  std::vector<double> ms;
-  for (int i = 0; i < std::max(1, iterations); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
+LatencyOptions latency_options(const PerformanceConfig &p) {
+  LatencyOptions o;
+  o.warmup = static_cast<int>(p.warmup);
+  o.iterations = static_cast<int>(p.iteration);
+  o.rounds = 3;
+  return o;
 }
 
 namespace {
@@ -205,12 +199,21 @@ public:
   double objective(const TunePlan *plan, const std::string &kind) override {
     if (kind != "performance")
       return static_cast<double>(model_bytes(plan));
-    std::shared_ptr<const Graph> g = plan ? built(*plan).lowered : fp32_fast();
+    return interleaved_latency({plan}).front();
+  }
+
+  std::vector<double> interleaved_latency(const std::vector<const TunePlan *> &plans) override {
     const Inputs &in = sample_batch();
-    Executor ex(g);
-    int warmup = static_cast<int>(c_.performance.warmup);
-    int iters = static_cast<int>(c_.performance.iteration);
-    return median_latency_ms([&] { ex.run(in); }, warmup, iters);
+    std::vector<std::unique_ptr<Executor>> ex;
+    std::vector<std::function<void()>> runs;
+    for (const TunePlan *plan : plans) {
+      ex.push_back(std::make_unique<Executor>(plan ? built(*plan).lowered : fp32_fast()));
+      runs.push_back([&in, e = ex.back().get()] { e->run(in); });
+    }
+    std::vector<double> ms;
+    for (const LatencyStats &s : measure_interleaved(runs, latency_options(c_.performance)))
+      ms.push_back(s.median_ms);
+    return ms;
   }
 
   std::map<std::string, double> op_damage(const TunePlan &plan) override {

@@ -13,6 +13,7 @@
 #include "tune/backend.h"
 #include "tune/config.h"
 #include "tune/evaluator.h"
+#include "tune/latency.h"
 
 namespace qtune::tune {
 
@@ -40,7 +41,8 @@ std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOption
 LoadOptions load_options(const ModelConfig &model);
 void save_model_file(const Graph &graph, const std::string &path);
 
-// Median wall time of `iterations` runs after `warmup` runs, in ms.
-double median_latency_ms(const std::function<void()> &run, int warmup, int iterations);
+// Latency options of the YAML's evaluation.performance (warmup, iteration),
+// three rounds (tune/latency.h).
+LatencyOptions latency_options(const PerformanceConfig &p);
 
 } // namespace qtune::tune

@@ -1,7 +1,10 @@
-// `qtune benchmark MODEL [--threads N] [--iterations N] [--warmup N] [--json]
-// [--profile]`: FP32 latency of one inference on inputs filled with a fixed
-// pseudo-random pattern (symbolic dims = 1); prints median,
-// p90 and throughput, and with --profile a per-op-type and top-nodes table.
+// `qtune benchmark MODEL [--threads N] [--iterations N] [--warmup N]
+// [--rounds N] [--instances N --cores-per-instance C] [--config YAML] [--json]
+// [--profile]`: latency of one inference on inputs filled with a fixed
+// pseudo-random pattern (symbolic dims = 1), QDQ models lowered to int8
+// kernels; prints median, p90, throughput and the lowering counts, with
+// --profile a per-op-type and top-nodes table, with --instances N pinned
+// processes (LPOT's multi-instance benchmark) and their aggregate throughput.
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
@@ -16,6 +19,10 @@
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
+#include "tune/config.h"
+#include "tune/latency.h"
+
+#include "instances.h"
 
 namespace qtune::cli {
 
@@ -55,75 +62,182 @@ void print_profile(const std::vector<NodeProfile> &prof, int iterations) {
                prof[i].total_ms / iterations);
 }
 
-int benchmark(const std::string &model, int threads, int iterations, int warmup, bool json,
-              bool profile, bool optimize) {
-  if (iterations < 1)
-    throw InputError("--iterations must be >= 1");
-  auto graph = std::make_shared<Graph>(load_model(model));
+struct Options {
+  std::string model;
+  int threads = 0;
+  int iterations = 50;
+  int warmup = 5;
+  int rounds = 1;
+  int instances = 1;
+  int cores_per_instance = 0;
+  std::string config;
+  bool json = false, profile = false, no_optimize = false;
+};
+
+// The model timed in this process (tune/latency.h: rounds of `iterations`
+// runs, the smallest round median is the latency).
+int benchmark_one(const Options &o) {
+  if (o.iterations < 1 || o.rounds < 1)
+    throw InputError("--iterations and --rounds must be >= 1");
+  auto graph = std::make_shared<Graph>(load_model(o.model));
   quant::LowerReport lowering;
-  if (optimize)
+  if (!o.no_optimize)
     lowering = quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
   std::unordered_map<std::string, Tensor> inputs;
   for (const ValueInfo &vi : graph->inputs)
     inputs[vi.name] = make_input(vi);
-  Executor ex(graph, {.threads = threads, .profile = profile});
-  for (int i = 0; i < std::max(warmup, 1); ++i)
-    ex.run(inputs); // first run plans memory
-  ex.reset_profile();
-  std::vector<double> ms;
-  for (int i = 0; i < iterations; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    ex.run(inputs);
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  double median = ms[ms.size() / 2];
-  double p90 = ms[std::min(ms.size() - 1, static_cast<size_t>(0.9 * ms.size()))];
-  int used_threads = threads > 0 ? threads : omp_get_num_procs();
-  if (json) {
-    nlohmann::json j{{"model", model},
-                     {"latency_ms_median", median},
-                     {"latency_ms_p90", p90},
-                     {"latency_ms_min", ms.front()},
-                     {"throughput_per_s", 1000.0 / median},
+  Executor ex(graph, {.threads = o.threads, .profile = o.profile});
+  ex.run(inputs); // first run plans memory
+  tune::LatencyOptions lo{
+      .warmup = std::max(o.warmup - 1, 0), .iterations = o.iterations, .rounds = o.rounds};
+  int calls = 0;
+  tune::LatencyStats st = tune::measure_latency(
+      [&] {
+        if (calls++ == lo.warmup)
+          ex.reset_profile(); // the profile counts the timed runs only
+        ex.run(inputs);
+      },
+      lo);
+  int used_threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  if (o.json) {
+    nlohmann::json j{{"model", o.model},
+                     {"latency_ms_median", st.median_ms},
+                     {"latency_ms_p90", st.p90_ms},
+                     {"latency_ms_min", st.min_ms},
+                     {"latency_ms_mean", st.mean_ms},
+                     {"round_medians_ms", st.round_medians_ms},
+                     {"throughput_per_s", 1000.0 / st.median_ms},
                      {"threads", used_threads},
-                     {"iterations", iterations},
+                     {"cpus", usable_cpus()}, // the affinity this process runs with
+                     {"iterations", st.runs},
+                     {"rounds", o.rounds},
                      {"lowering", lowering.rules}};
     fmt::print("{}\n", j.dump());
   } else {
-    fmt::print("{}: {} threads, {} iterations\nlatency median {:.3f} ms, p90 {:.3f} ms, min "
+    fmt::print("{}: {} threads, {} iterations{}\nlatency median {:.3f} ms, p90 {:.3f} ms, min "
                "{:.3f} ms\nthroughput {:.2f} inferences/s\n",
-               model, used_threads, iterations, median, p90, ms.front(), 1000.0 / median);
+               o.model, used_threads, st.runs,
+               o.rounds > 1 ? fmt::format(" in {} rounds (median: the smallest round's)", o.rounds)
+                            : "",
+               st.median_ms, st.p90_ms, st.min_ms, 1000.0 / st.median_ms);
     if (!lowering.rules.empty())
       fmt::print("int8 lowering: {}\n", lowering.summary());
   }
-  if (profile && !json)
-    print_profile(ex.profile(), iterations);
+  if (o.profile && !o.json)
+    print_profile(ex.profile(), st.runs);
   return 0;
+}
+
+// N pinned processes (instances.h), each running benchmark_one; aggregate
+// throughput is the sum of the instances' (LPOT's multi-instance summary).
+int benchmark_instances(const Options &o) {
+  std::vector<std::string> args{"benchmark",    o.model,
+                                "--threads",    std::to_string(o.cores_per_instance),
+                                "--iterations", std::to_string(o.iterations),
+                                "--warmup",     std::to_string(o.warmup),
+                                "--rounds",     std::to_string(o.rounds),
+                                "--json"};
+  if (o.no_optimize)
+    args.push_back("--no-optimize");
+  std::vector<InstanceRun> runs = run_instances(args, o.instances, o.cores_per_instance);
+  nlohmann::json per = nlohmann::json::array();
+  double throughput = 0;
+  std::vector<double> medians;
+  for (const InstanceRun &r : runs) {
+    nlohmann::json j = nlohmann::json::parse(r.stdout_text, nullptr, false);
+    if (r.exit_code != 0 || j.is_discarded() || !j.contains("latency_ms_median"))
+      throw std::runtime_error(
+          fmt::format("benchmark instance {} failed (exit code {})", r.instance, r.exit_code));
+    nlohmann::json row{{"instance", r.instance},
+                       {"cpus", j["cpus"]}, // as the instance itself saw its affinity
+                       {"latency_ms_median", j["latency_ms_median"]},
+                       {"latency_ms_p90", j["latency_ms_p90"]},
+                       {"throughput_per_s", j["throughput_per_s"]},
+                       {"iterations", j["iterations"]}};
+    throughput += j["throughput_per_s"].get<double>();
+    medians.push_back(j["latency_ms_median"].get<double>());
+    per.push_back(row);
+  }
+  std::sort(medians.begin(), medians.end());
+  if (o.json) {
+    nlohmann::json out{{"model", o.model},
+                       {"instances", o.instances},
+                       {"cores_per_instance", o.cores_per_instance},
+                       {"throughput_per_s", throughput},
+                       {"latency_ms_median", medians[medians.size() / 2]},
+                       {"per_instance", per}};
+    fmt::print("{}\n", out.dump());
+    return 0;
+  }
+  fmt::print("{}: {} instances x {} cores\n{:>8} {:>10} {:>14} {:>12} {:>14}\n", o.model,
+             o.instances, o.cores_per_instance, "instance", "cpus", "median ms", "p90 ms",
+             "inferences/s");
+  for (const nlohmann::json &r : per) {
+    std::string cpus;
+    for (int c : r["cpus"])
+      cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
+    fmt::print("{:>8} {:>10} {:>14.3f} {:>12.3f} {:>14.2f}\n", r["instance"].get<int>(), cpus,
+               r["latency_ms_median"].get<double>(), r["latency_ms_p90"].get<double>(),
+               r["throughput_per_s"].get<double>());
+  }
+  fmt::print("aggregate throughput {:.2f} inferences/s\n", throughput);
+  return 0;
+}
+
+// evaluation.performance of an LPOT YAML: warmup, iteration and
+// configs.{cores_per_instance, num_of_instance} where the command line left
+// the defaults.
+void apply_config(Options &o, const CLI::App &sub) {
+  if (o.config.empty())
+    return;
+  tune::Config c = tune::load_config(o.config);
+  const tune::PerformanceConfig &p = c.performance;
+  if (sub.count("--warmup") == 0)
+    o.warmup = static_cast<int>(p.warmup);
+  if (sub.count("--iterations") == 0)
+    o.iterations = static_cast<int>(p.iteration);
+  if (sub.count("--instances") == 0)
+    o.instances = static_cast<int>(p.num_of_instance);
+  if (sub.count("--cores-per-instance") == 0)
+    o.cores_per_instance = static_cast<int>(p.cores_per_instance);
+}
+
+int benchmark(Options o, const CLI::App &sub) {
+  apply_config(o, sub);
+  if (o.instances > 1 || o.cores_per_instance > 0) {
+    if (o.cores_per_instance <= 0)
+      o.cores_per_instance = std::max<int>(1, usable_cpus().size() / std::max(o.instances, 1));
+    if (o.profile)
+      throw InputError("--profile times one process: use it without --instances");
+    return benchmark_instances(o);
+  }
+  return benchmark_one(o);
 }
 
 } // namespace
 
 Command add_benchmark_command(CLI::App &app) {
-  auto *sub = app.add_subcommand("benchmark", "Measure FP32 inference latency of a model");
-  auto model = std::make_shared<std::string>();
-  auto threads = std::make_shared<int>(0);
-  auto iterations = std::make_shared<int>(50);
-  auto warmup = std::make_shared<int>(5);
-  auto json = std::make_shared<bool>(false);
-  auto profile = std::make_shared<bool>(false);
-  auto no_opt = std::make_shared<bool>(false);
-  sub->add_flag("--no-optimize", *no_opt, "skip graph optimization passes");
-  sub->add_option("MODEL", *model, "ONNX model file")->required();
-  sub->add_option("--threads", *threads, "threads (0 = all cores)");
-  sub->add_option("--iterations", *iterations, "timed runs");
-  sub->add_option("--warmup", *warmup, "untimed runs first");
-  sub->add_flag("--json", *json, "one JSON object");
-  sub->add_flag("--profile", *profile, "per-op-type and top-node times");
-  return {sub, [=] {
-            return benchmark(*model, *threads, *iterations, *warmup, *json, *profile, !*no_opt);
-          }};
+  auto *sub = app.add_subcommand("benchmark", "Measure inference latency of a model (FP32 or "
+                                              "QDQ int8), optionally as N pinned instances");
+  auto o = std::make_shared<Options>();
+  sub->add_option("MODEL", o->model, "ONNX model file")->required();
+  sub->add_flag("--no-optimize", o->no_optimize, "skip graph optimization passes");
+  sub->add_option("--threads", o->threads, "threads (0 = all cores)");
+  sub->add_option("--iterations", o->iterations, "timed runs per round");
+  sub->add_option("--warmup", o->warmup, "untimed runs first");
+  sub->add_option("--rounds", o->rounds,
+                  "rounds of --iterations runs; the latency is the smallest round median "
+                  "(robust on a busy machine)");
+  sub->add_option("--instances", o->instances, "separate processes, each pinned to its own cores");
+  sub->add_option("--cores-per-instance", o->cores_per_instance,
+                  "cores (and threads) of each instance (default: the usable CPUs / instances)");
+  sub->add_option(
+      "--config", o->config,
+      "LPOT YAML: evaluation.performance warmup, iteration, configs.cores_per_instance, "
+      "configs.num_of_instance (the command line wins)");
+  sub->add_flag("--json", o->json, "one JSON object");
+  sub->add_flag("--profile", o->profile, "per-op-type and top-node times");
+  return {sub, [o, sub] { return benchmark(*o, *sub); }};
 }
 
 } // namespace qtune::cli

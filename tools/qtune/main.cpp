@@ -6,9 +6,11 @@
 #include <exception>
 
 #include "commands.h"
+#include "instances.h"
 #include "qtune/error.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
+  qtune::cli::tune_omp_environment(argc, argv); // may re-exec with a short OpenMP spin
   CLI::App app{"qtune: accuracy-driven INT8/BF16 quantization and fast CPU inference"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "qtune 0.1.0");
@@ -18,13 +20,14 @@ int main(int argc, char** argv) {
 #undef QTUNE_ADD_COMMAND
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::ParseError &e) {
     return app.exit(e);
   }
   try {
-    for (auto& c : commands)
-      if (c.sub->parsed()) return c.run();
-  } catch (const std::exception& e) {
+    for (auto &c : commands)
+      if (c.sub->parsed())
+        return c.run();
+  } catch (const std::exception &e) {
     std::fprintf(stderr, "qtune: error: %s\n", e.what());
     return 1;
   }
