@@ -1,20 +1,18 @@
 // `qtune benchmark` as LPOT users run it: N instances pinned to their own
 // cores (each instance reports the CPU affinity it actually ran with), the
 // YAML's evaluation.performance keys, and a core count the machine lacks.
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <sched.h>
 #include <set>
 #include <string>
+#include <sys/wait.h>
 
-#include "../test_util.h"
+#include "cli_util.h"
 
 namespace fs = std::filesystem;
-using qtune::test::qtune_binary;
 using qtune::test::shared_data;
 
 namespace {
@@ -24,16 +22,10 @@ struct Out {
   std::string text;
 };
 
-Out run(const std::string &args) {
-  std::string cmd = qtune_binary() + " benchmark " + args + " 2>&1";
-  Out o;
-  std::unique_ptr<FILE, int (*)(FILE *)> p(popen(cmd.c_str(), "r"), pclose);
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p.get()))
-    o.text.append(buf, n);
-  int status = pclose(p.release());
-  o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
+// JSON runs keep stderr out of the text.
+Out run(const std::string &args, bool json = true) {
+  qtune::test::CliResult r = qtune::test::run_qtune("benchmark " + args, !json);
+  return {WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1, r.out};
 }
 
 int usable_cpus() {
@@ -100,7 +92,7 @@ TEST(BenchmarkCli, RoundsAndMoreCoresThanTheMachineHas) {
   EXPECT_EQ(j["latency_ms_median"].get<double>(), smallest);
 
   const int too_many = usable_cpus() + 1;
-  o = run(mnist() + " --instances " + std::to_string(too_many) + " --cores-per-instance 1");
+  o = run(mnist() + " --instances " + std::to_string(too_many) + " --cores-per-instance 1", false);
   EXPECT_EQ(o.rc, 1);
   EXPECT_NE(o.text.find("qtune: error: " + std::to_string(too_many) + " instances x 1 cores need"),
             std::string::npos)

@@ -80,6 +80,14 @@ const RuleCase kCases[] = {
        b.output(b.qdq("silu", 0.02f, 20));
      },
      "lut", 1, 0.0},
+    // A Sigmoid read by fp32 ops (a detection head's Concat): an f32 table.
+    {"lut_f32_sigmoid_to_fp32",
+     [](Builder &b) {
+       b.node("Sigmoid", {b.qdq("x", 0.03f, 128)}, "sig");
+       b.node("Concat", {"sig", "x"}, "cat", {{"axis", int64_t{1}}});
+       b.output("cat");
+     },
+     "lut_f32", 1, 0.0},
     {"lut_hardswish",
      [](Builder &b) {
        b.node("HardSwish", {b.qdq("x", 0.03f, 128)}, "hs");

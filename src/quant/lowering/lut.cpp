@@ -17,6 +17,10 @@
 // SiLU with the Sigmoid quantized on its own). Nodes of the region that
 // something outside still reads are kept.
 //
+// lut_f32: the same for a chain DQ(x) -> elementwise ops that ends in fp32
+// readers instead of a Q (DQ -> Sigmoid -> the detection head's fp32 Concat):
+// a 256-entry f32 table (anchored at the DQ, in pass 2).
+//
 // requant_concat: DQ(x_k) -> Concat -> Q where the inputs' parameters differ
 // (ORT gives every Conv output its own scale): inputs whose parameters are not
 // the output's are requantised by a 256-entry QLut, then the Concat runs on
@@ -128,16 +132,20 @@ private:
   const LoweringContext *cx_;
 };
 
-// The region behind anchor Q `qi`: one or two sources, each walked through a
-// Q/QLut when that leaves fewer sources.
+// The region behind anchor `qi` (a Q, or for lut_f32 the last fp32 op): one
+// or two sources, each walked through a Q/QLut when that leaves fewer sources.
 std::optional<RegionWalk> find_region(const LoweringContext &cx, size_t qi) {
   RegionWalk w(cx);
   const Node &q = cx.g.nodes[qi];
-  if (!cx.per_tensor_params(q))
-    return std::nullopt;
   w.nodes.insert(qi);
-  if (!w.float_value(q.inputs[0]))
-    return std::nullopt;
+  if (q.op_type == "QuantizeLinear") {
+    if (!cx.per_tensor_params(q) || !w.float_value(q.inputs[0]))
+      return std::nullopt;
+  } else {
+    for (const std::string &in : q.inputs)
+      if (!in.empty() && !w.float_value(in))
+        return std::nullopt;
+  }
   for (bool progress = true; progress && w.leaves.size() > 1;) {
     progress = false;
     for (const std::string &leaf : std::vector<std::string>(w.leaves)) {
@@ -241,6 +249,9 @@ bool lower_lut(LoweringContext &cx, size_t qi) {
   auto w = find_region(cx, qi);
   if (!w)
     return false;
+  const bool f32 = cx.g.nodes[qi].op_type != "QuantizeLinear";
+  if (f32 && w->leaves.size() != 1)
+    return false;
   std::vector<size_t> order(w->nodes.begin(), w->nodes.end()); // indices: graph order
   std::unordered_map<std::string, Tensor> values;
   std::vector<Tensor> bytes = all_inputs(w->leaf_types);
@@ -253,7 +264,8 @@ bool lower_lut(LoweringContext &cx, size_t qi) {
   } catch (const std::exception &) {
     return false; // an op the evaluator cannot run on these values: leave the region fp32
   }
-  if (!table || (table->dtype() != DType::u8 && table->dtype() != DType::i8))
+  const DType want = table ? table->dtype() : DType::undefined;
+  if (!table || (f32 ? want != DType::f32 : want != DType::u8 && want != DType::i8))
     return false;
   std::set<size_t> kept = still_read(cx, w->nodes, qi);
   std::vector<size_t> matched;
@@ -261,8 +273,25 @@ bool lower_lut(LoweringContext &cx, size_t qi) {
     if (!kept.count(i))
       matched.push_back(i);
   Node lut = lut_node(cx, q.name, w->leaves, std::move(*table), q.outputs.at(0));
+  if (f32)
+    lut.attrs["f32_output"] = int64_t{1};
   cx.replace(matched, std::move(lut));
   return true;
+}
+
+// DQ(x) followed by a chain of elementwise ops, each the only reader of the
+// previous one, that nothing quantizes again: the chain as an f32 table,
+// anchored at its last op (DQ -> Sigmoid -> the detection head's Concat).
+bool lower_lut_f32(LoweringContext &cx, size_t dq) {
+  std::string v = cx.g.nodes[dq].outputs.at(0);
+  std::optional<size_t> last;
+  for (auto r = cx.sole_consumer(v); r && elementwise_op(cx.g.nodes[*r]); r = cx.sole_consumer(v)) {
+    last = *r;
+    v = cx.g.nodes[*r].outputs.at(0);
+  }
+  if (!last || cx.quantize_after(v))
+    return false;
+  return lower_lut(cx, *last);
 }
 
 // DQ(x) -> Q(out) as a table, for one Concat input.
@@ -319,6 +348,8 @@ bool requant_concat(LoweringContext &cx, size_t ci) {
 void register_lut_rules(LoweringRegistry &r) {
   r.add(LoweringRule{"lut", 1, lower_lut});
   r.add(LoweringRule{"requant_concat", 1, requant_concat});
+  r.add(LoweringRule{"lut_f32", 2, lower_lut_f32});
+  r.add(OpDescriptor("DequantizeLinear", std::nullopt, {"lut_f32"}));
   // Anchors only: the plan quantizes the ops around a Q, never the Q itself.
   r.add(OpDescriptor("QuantizeLinear", std::nullopt, {"lut"}));
 }

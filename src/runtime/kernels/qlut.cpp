@@ -3,6 +3,7 @@
 // DequantizeLinear and QuantizeLinear (Sigmoid, SiLU, requantisation, Add ...).
 //
 //   QLut(X, T):    y[i] = T[u8(x[i])]                     T has 256 entries
+//                  (u8 / s8, or f32 for a region that ends in fp32 readers)
 //   QLut(A, B, T): y[i] = T[u8(a[i]) * 256 + u8(b[i])]    T has 65536 entries,
 //                  A and B broadcast numpy-style
 //
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <immintrin.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "qtune/error.h"
@@ -23,6 +25,29 @@
 
 namespace qtune {
 namespace {
+
+// 64 table lookups per step with AVX-512 VBMI: vpermi2b picks from two 64-byte
+// table quarters by the low 7 bits, the sign bit chooses the half.
+#define QTUNE_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+QTUNE_VBMI inline __m512i map64(__m512i v, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
+  __m512i lo = _mm512_permutex2var_epi8(t0, v, t1);
+  __m512i hi = _mm512_permutex2var_epi8(t2, v, t3);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
+}
+
+QTUNE_VBMI void lut_vbmi(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
+  const __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64),
+                t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    _mm512_storeu_si512(y + i, map64(_mm512_loadu_si512(x + i), t0, t1, t2, t3));
+  if (i < n) {
+    const __mmask64 m = ~0ULL >> (64 - (n - i));
+    _mm512_mask_storeu_epi8(y + i, m, map64(_mm512_maskz_loadu_epi8(m, x + i), t0, t1, t2, t3));
+  }
+}
+
+const bool kHasVbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
 
 bool is_int8(DType t) {
   return t == DType::u8 || t == DType::i8;
@@ -58,7 +83,10 @@ class QLutKernel : public Kernel {
 public:
   explicit QLutKernel(const Node &n) : node_(n) {}
 
-  bool accepts_dnnl_layouts() const override { return node_.num_inputs() == 2; }
+  // int8 -> int8 tables only: an f32 output would need its own layout.
+  bool accepts_dnnl_layouts() const override {
+    return node_.num_inputs() == 2 && node_.attr_int("f32_output", 0) == 0;
+  }
   void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
     blocked_ = !layouts.empty() && layouts[0];
     if (blocked_)
@@ -74,7 +102,8 @@ public:
       throw InputError(fmt::format("{}: expects 2 or 3 inputs", node_.describe()));
     const Tensor &t = in[operands];
     const int64_t entries = operands == 1 ? 256 : 65536;
-    if (!t.defined() || !is_int8(t.dtype()) || t.numel() != entries)
+    const bool f32 = operands == 1 && t.dtype() == DType::f32;
+    if (!t.defined() || !(is_int8(t.dtype()) || f32) || t.numel() != entries)
       throw InputError(fmt::format("{}: table must be {} int8 entries", node_.describe(), entries));
     for (size_t k = 0; k < operands; ++k)
       if (!in[k].defined() || !is_int8(in[k].dtype()))
@@ -90,6 +119,16 @@ public:
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     uint8_t *y = static_cast<uint8_t *>(out[0].raw());
+    if (in[1].dtype() == DType::f32) {
+      const uint8_t *x = static_cast<const uint8_t *>(in[0].raw());
+      const float *t = in[1].data<float>();
+      float *yf = out[0].data<float>();
+      const int64_t n = in[0].numel();
+#pragma omp parallel for if (n > 262144) schedule(static)
+      for (int64_t i = 0; i < n; ++i)
+        yf[i] = t[x[i]];
+      return;
+    }
     if (node_.num_inputs() == 2) {
       const size_t bytes = blocked_ ? dnnl_memory_desc_get_size(&layout_) : in[0].nbytes();
       unary(static_cast<const uint8_t *>(in[0].raw()), y, static_cast<int64_t>(bytes),
@@ -101,9 +140,13 @@ public:
 
 private:
   static void unary(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
-#pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t b = 0; b < n; b += 4096) {
-      const int64_t e = std::min(n, b + 4096);
+#pragma omp parallel for if (n > 262144) schedule(static)
+    for (int64_t b = 0; b < n; b += 16384) {
+      const int64_t e = std::min(n, b + 16384);
+      if (kHasVbmi) {
+        lut_vbmi(x + b, y + b, e - b, t);
+        continue;
+      }
       for (int64_t i = b; i < e; ++i)
         y[i] = t[x[i]];
     }
