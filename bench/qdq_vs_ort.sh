@@ -7,6 +7,9 @@
 #      ROUNDS rounds, min of medians (ratio = qtune / ORT, goal <= 0.75)
 #   3. the lowering counts and per-op profile of each QDQ file (qtune benchmark --profile)
 #   4. bench_lut (LUT SiLU / 256x256 Add vs the fp32 ops between Q/DQ they replace)
+#   5. output agreement on a QOperator model (make_qoperator_model.py: QLinearConv, QLinearSigmoid,
+#      QLinearMul, QLinearAdd, QLinearConcat, QLinearGlobalAveragePool): qtune vs ORT
+#      (measured 2026-12-02: 16 of 16 outputs equal, max abs err 0)
 # Prints `uptime` before and after: numbers taken under load are noise.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,4 +39,9 @@ for f in "${FILES[@]}"; do
   echo "== $(basename "$f")"; "$QTUNE" benchmark "$f" --threads 1 --iterations 30 --rounds 3 --profile | sed -n '2,22p'
 done
 [ -x "$HERE/build/bench/bench_lut" ] && "$HERE/build/bench/bench_lut" --benchmark_min_time=0.5
+Q=$(mktemp -d)
+$PY "$HERE/bench/make_qoperator_model.py" "$Q/qop.onnx" "$Q/x.f32"
+"$PEERS/bin/ort_bench" "$Q/qop.onnx" --input "x=$Q/x.f32" --iters 1 --warmup 0 --min-time 0 --dump-dir "$Q/ort" >/dev/null 2>&1
+"$QTUNE" run "$Q/qop.onnx" --input "x=$Q/x.f32" --output-dir "$Q/qtune" >/dev/null
+echo "QOperator model, qtune vs ORT: $($PY "$D/../peers/compare_raw.py" "$Q/qtune/y.f32" "$Q/ort/y.raw")"
 uptime

@@ -4,6 +4,7 @@
 // and the unlowered QDQ graph run by the executor on the same input.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <gtest/gtest.h>
 
@@ -246,8 +247,12 @@ TEST_P(QOperatorLowering, MatchesQdqDefinition) {
     b->node("DequantizeLinear", {"y", "y_s", "y_z"}, "out");
     b->output("out");
   }
-  Graph lowered = qop.g;
-  quant::LowerReport report = quant::lower_qdq(lowered);
+  // Through an ONNX file, as a QOperator model arrives (com.microsoft domain kept).
+  std::string file = testing::TempDir() + "qtune_qoperator_" + c.name + ".onnx";
+  save_onnx(qop.g, file);
+  Graph lowered = load_onnx(file);
+  std::remove(file.c_str());
+  quant::LowerReport report = quant::prepare_for_inference(lowered);
   EXPECT_EQ(report.count("qoperator"), 1) << report.summary();
   auto producers = lowered.producers();
   for (const Node &n : lowered.nodes) { // the op may stay (int8 Concat), not on fp32 values
