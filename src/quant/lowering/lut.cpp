@@ -74,6 +74,8 @@ public:
     if (nodes.count(*p))
       return true;
     if (n.domain.empty() && n.op_type == "DequantizeLinear") {
+      if (!n.has_input(0) || !n.has_input(1))
+        return false;
       auto q = cx_->per_tensor_params(n);
       if (!q || cx_->g.initializer(n.inputs[0]))
         return false;
@@ -108,7 +110,8 @@ public:
     leaves.erase(at);
     nodes.insert(*p);
     if (n.domain.empty() && n.op_type == "QuantizeLinear")
-      return cx_->per_tensor_params(n) && float_value(n.inputs[0]);
+      return n.has_input(0) && n.has_input(1) && cx_->per_tensor_params(n) &&
+             float_value(n.inputs[0]);
     if (qlut1(n)) {
       const Tensor *t = cx_->g.initializer(n.inputs[1]);
       if (!t)
@@ -137,9 +140,12 @@ private:
 std::optional<RegionWalk> find_region(const LoweringContext &cx, size_t qi) {
   RegionWalk w(cx);
   const Node &q = cx.g.nodes[qi];
+  if (q.outputs.size() != 1 || q.outputs[0].empty())
+    return std::nullopt;
   w.nodes.insert(qi);
   if (q.op_type == "QuantizeLinear") {
-    if (!cx.per_tensor_params(q) || !w.float_value(q.inputs[0]))
+    if (!q.has_input(0) || !q.has_input(1) || !cx.per_tensor_params(q) ||
+        !w.float_value(q.inputs[0]))
       return std::nullopt;
   } else {
     for (const std::string &in : q.inputs)
@@ -283,7 +289,9 @@ bool lower_lut(LoweringContext &cx, size_t qi) {
 // previous one, that nothing quantizes again: the chain as an f32 table,
 // anchored at its last op (DQ -> Sigmoid -> the detection head's Concat).
 bool lower_lut_f32(LoweringContext &cx, size_t dq) {
-  std::string v = cx.g.nodes[dq].outputs.at(0);
+  if (cx.g.nodes[dq].outputs.size() != 1)
+    return false;
+  std::string v = cx.g.nodes[dq].outputs[0];
   std::optional<size_t> last;
   for (auto r = cx.sole_consumer(v); r && elementwise_op(cx.g.nodes[*r]); r = cx.sole_consumer(v)) {
     last = *r;
@@ -319,21 +327,30 @@ bool requant_concat(LoweringContext &cx, size_t ci) {
     return false;
   const Node q = cx.g.nodes[yq->first];
   Node moved = cat;
-  std::vector<Node> luts;
+  std::vector<std::pair<size_t, Tensor>> tables; // input index, requantisation table
   for (size_t k = 0; k < cat.inputs.size(); ++k) {
     const Node *dq = cx.producer(cat.inputs[k], "DequantizeLinear");
-    auto p = dq ? cx.per_tensor_params(*dq) : std::nullopt;
+    auto p = dq && dq->has_input(1) ? cx.per_tensor_params(*dq) : std::nullopt;
     if (!p || cx.g.initializer(dq->inputs[0]))
       return false;
-    if (*p == yq->second) {
-      moved.inputs[k] = dq->inputs[0];
+    moved.inputs[k] = dq->inputs[0];
+    if (*p == yq->second)
       continue;
+    std::optional<Tensor> table;
+    try {
+      table = requant_table(cx, *dq, q, p->dtype);
+    } catch (const std::exception &) {
+      return false;
     }
-    auto table = requant_table(cx, *dq, q, p->dtype);
     if (!table)
       return false;
+    tables.emplace_back(k, std::move(*table));
+  }
+  std::vector<Node> luts;
+  for (auto &[k, table] : tables) {
+    const Node &dq = *cx.producer(cat.inputs[k], "DequantizeLinear");
     moved.inputs[k] = cx.g.unique_name(cat.inputs[k] + "_requant");
-    luts.push_back(lut_node(cx, dq->name, {dq->inputs[0]}, std::move(*table), moved.inputs[k]));
+    luts.push_back(lut_node(cx, dq.name, {dq.inputs[0]}, std::move(table), moved.inputs[k]));
   }
   moved.outputs = {q.outputs.at(0)};
   cx.replace({ci, yq->first}, std::move(moved));
