@@ -10,6 +10,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "data/decoders.h"
 #include "ir/edit_distance.h"
 #include "ir/input_file.h"
 #include "qtune/error.h"
@@ -363,8 +364,14 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
     if (a["dataloader"])
       c.accuracy.dataloader = read_dataloader(r, a["dataloader"], "evaluation.accuracy.dataloader");
     if (const YAML::Node p = a["postprocess"]) {
-      // Decoder names and parameters are checked by the data factory's decoders.
+      // Decoder names and parameters are checked now (by building the decoder), so a
+      // typo fails at load with the file and line, not after the FP32 baseline.
       r.expect_map(p, "evaluation.accuracy.postprocess");
+      try {
+        data::make_decoder(p);
+      } catch (const InputError &e) {
+        r.fail(p, e.what());
+      }
       c.accuracy.postprocess = p;
     }
   }

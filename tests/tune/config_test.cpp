@@ -225,5 +225,18 @@ TEST(Config, CocoMapCategoryIds) {
   EXPECT_NE(e.find("must be a list"), std::string::npos) << e;
 }
 
+// A decoder's bad parameter fails when the YAML is read, with the file and line.
+TEST(Config, DecoderParametersCheckedAtLoad) {
+  std::string e =
+      error_of("model: {framework: onnx}\nevaluation:\n  accuracy:\n    metric: {COCOmAP: {}}\n"
+               "    postprocess:\n      gfl: {reg_max: 0}\n");
+  EXPECT_NE(e.find("conf.yaml:6"), std::string::npos) << e;
+  EXPECT_NE(e.find("postprocess.gfl.reg_max"), std::string::npos) << e;
+  EXPECT_EQ(
+      error_of("model: {framework: onnx}\nevaluation:\n  accuracy:\n    metric: {COCOmAP: {}}\n"
+               "    postprocess:\n      yolov8: {nms_iou: 0.5}\n"),
+      "(no error)");
+}
+
 } // namespace
 } // namespace qtune::tune
