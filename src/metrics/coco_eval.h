@@ -76,6 +76,13 @@ coco::Dataset restrict_categories(const coco::Dataset &gt, std::span<const int64
 // part of a set scores only what was run (pycocotools' params.imgIds).
 coco::Dataset first_images(const coco::Dataset &gt, size_t limit);
 
+// The inverse of load_results for bbox detections: a COCO results JSON array of
+// {image_id, category_id, bbox, score}.
+std::string results_json(std::span<const Detection> detections);
+
+// pycocotools' summarize() printout of the 12 stats, one line each.
+std::string summarize_text(const std::array<double, 12> &stats);
+
 // Loads both files and returns the 12 stats; with `category_ids`, only those
 // categories' ground truth and results are evaluated.
 std::array<double, 12> evaluate_results_file(const std::string &gt_json,

@@ -23,6 +23,32 @@ const char *iou_type_name(IouType t) {
   return t == IouType::bbox ? "bbox" : "segm";
 }
 
+std::string results_json(std::span<const Detection> detections) {
+  json arr = json::array();
+  for (const auto &d : detections)
+    arr.push_back({{"image_id", d.image_id},
+                   {"category_id", d.category_id},
+                   {"bbox", {d.x, d.y, d.w, d.h}},
+                   {"score", d.score}});
+  return arr.dump();
+}
+
+std::string summarize_text(const std::array<double, 12> &s) {
+  static const char *rows[12][3] = {
+      {"Precision", "0.50:0.95", "   all"}, {"Precision", "0.50     ", "   all"},
+      {"Precision", "0.75     ", "   all"}, {"Precision", "0.50:0.95", " small"},
+      {"Precision", "0.50:0.95", "medium"}, {"Precision", "0.50:0.95", " large"},
+      {"Recall   ", "0.50:0.95", "   all"}, {"Recall   ", "0.50:0.95", "   all"},
+      {"Recall   ", "0.50:0.95", "   all"}, {"Recall   ", "0.50:0.95", " small"},
+      {"Recall   ", "0.50:0.95", "medium"}, {"Recall   ", "0.50:0.95", " large"}};
+  static const int dets[12] = {100, 100, 100, 100, 100, 100, 1, 10, 100, 100, 100, 100};
+  std::string out;
+  for (int i = 0; i < 12; ++i)
+    out += fmt::format(" Average {}  ({}) @[ IoU={} | area={} | maxDets={:3d} ] = {:.3f}\n",
+                       rows[i][0], i < 6 ? "AP" : "AR", rows[i][1], rows[i][2], dets[i], s[i]);
+  return out;
+}
+
 static uint32_t dim32(int64_t v, const std::string &where) {
   if (v < 0 || v > int64_t(UINT32_MAX))
     throw InputError(where + ": mask size " + std::to_string(v) + " out of range");

@@ -1,5 +1,6 @@
 #include "tune/evaluator.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -15,6 +16,7 @@ struct BatchSource::Impl {
   data::DataloaderConfig dl;
   std::string input_name;
   DType input_dtype = DType::undefined;
+  int pipeline_threads = 1;
 };
 
 namespace {
@@ -47,7 +49,7 @@ Tensor stack(const std::vector<Tensor> &parts, const std::string &where) {
 } // namespace
 
 BatchSource::BatchSource(const DataloaderConfig &section, const std::string &where,
-                         const std::string &input_name, DType input_dtype)
+                         const std::string &input_name, DType input_dtype, int pipeline_threads)
     : impl_(std::make_unique<Impl>()) {
   if (!section.present())
     throw InputError(where + ": no dataloader section");
@@ -55,6 +57,7 @@ BatchSource::BatchSource(const DataloaderConfig &section, const std::string &whe
   impl_->dl = data::make_dataloader(factory_section(section.node), ".", where);
   impl_->input_name = input_name;
   impl_->input_dtype = input_dtype;
+  impl_->pipeline_threads = std::max(1, pipeline_threads);
 }
 
 BatchSource::~BatchSource() = default;
@@ -69,9 +72,10 @@ std::string BatchSource::describe() const {
   return impl_->dl.dataset->describe();
 }
 
-void BatchSource::for_each(size_t limit, const BatchFn &fn) {
+std::vector<std::string> BatchSource::for_each(size_t limit, const BatchFn &fn) {
   data::PipelineOptions opt;
-  opt.threads = 1; // the other core runs the model
+  opt.threads = impl_->pipeline_threads; // default 1: the other core runs the model
+  opt.queue_depth = std::max(4, 2 * impl_->dl.batch_size);
   opt.limit = limit;
   opt.skip_bad_images = impl_->dl.skip_bad_images;
   data::Pipeline pipe(*impl_->dl.dataset, impl_->dl.transforms, opt);
@@ -93,6 +97,7 @@ void BatchSource::for_each(size_t limit, const BatchFn &fn) {
       flush();
   }
   flush();
+  return pipe.skipped_messages();
 }
 
 coco::Dataset coco_metric_ground_truth(const YAML::Node &params, const coco::Dataset *dataset_gt,
@@ -122,26 +127,34 @@ struct AccuracyEvaluator::Impl {
   std::unique_ptr<data::DetectionDecoder> decoder;
   std::string metric_name;
   std::vector<std::string> output_names;
+  EvaluationOptions options;
+  EvaluationResult last;
 };
 
 AccuracyEvaluator::AccuracyEvaluator(const Config &c, const std::string &input_name,
-                                     std::vector<std::string> output_names, DType input_dtype)
+                                     std::vector<std::string> output_names, DType input_dtype,
+                                     EvaluationOptions options)
     : impl_(std::make_unique<Impl>()) {
   if (!c.accuracy.present())
     throw InputError(c.file + ": 'evaluation.accuracy' with a metric is needed to tune "
                               "(or pass an eval_func through the C++ API)");
   if (!c.accuracy.dataloader.present())
     throw InputError(c.file + ": 'evaluation.accuracy.dataloader' is missing");
-  impl_->source = std::make_unique<BatchSource>(
-      c.accuracy.dataloader, "evaluation.accuracy.dataloader", input_name, input_dtype);
+  impl_->options = std::move(options);
+  impl_->source =
+      std::make_unique<BatchSource>(c.accuracy.dataloader, "evaluation.accuracy.dataloader",
+                                    input_name, input_dtype, impl_->options.pipeline_threads);
   impl_->metric_name = c.accuracy.metric_name;
   impl_->output_names = std::move(output_names);
   if (impl_->metric_name == "topk") {
     impl_->metric = std::make_unique<metrics::TopK>(c.accuracy.metric["topk"].as<int>());
   } else if (impl_->metric_name == "COCOmAP") {
-    // Ground truth from anno_path or the evaluation dataset itself (COCORaw / COCORecord).
-    auto coco = std::make_unique<metrics::CocoMap>(coco_metric_ground_truth(
-        c.accuracy.metric["COCOmAP"], impl_->source->dataset().coco_ground_truth(), c.file));
+    // Ground truth from anno_path or the evaluation dataset itself (COCORaw /
+    // COCORecord), cut to the images a limited run scores.
+    coco::Dataset gt = coco_metric_ground_truth(c.accuracy.metric["COCOmAP"],
+                                                impl_->source->dataset().coco_ground_truth(),
+                                                c.file, impl_->options.category_ids);
+    auto coco = std::make_unique<metrics::CocoMap>(metrics::first_images(gt, impl_->options.limit));
     impl_->coco = coco.get();
     impl_->metric = std::move(coco);
     if (!c.accuracy.postprocess.IsDefined() || c.accuracy.postprocess.IsNull())
@@ -164,15 +177,22 @@ std::string AccuracyEvaluator::describe() const {
   return impl_->metric_name + " on " + impl_->source->describe();
 }
 
+const EvaluationResult &AccuracyEvaluator::last_result() const {
+  return impl_->last;
+}
+
 double AccuracyEvaluator::evaluate(const RunFn &run) {
   impl_->metric->reset();
-  impl_->source->for_each(0, [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
+  EvaluationResult r;
+  r.metric = impl_->metric_name;
+  auto one_batch = [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
     std::vector<Tensor> out = run(in);
+    r.samples += b.size();
     if (impl_->coco) {
       for (size_t i = 0; i < b.size(); ++i) {
         std::vector<Detection> dets = impl_->decoder->decode(
             out, impl_->output_names, static_cast<int>(i), b[i].truth.image_id, b[i].frame.geo);
-        impl_->coco->add(dets);
+        r.detections.insert(r.detections.end(), dets.begin(), dets.end());
       }
       return;
     }
@@ -182,8 +202,17 @@ double AccuracyEvaluator::evaluate(const RunFn &run) {
     Tensor label_t = Tensor::from_vector<int64_t>({static_cast<int64_t>(labels.size())}, labels);
     impl_->metric->update(std::span<const Tensor>(out.data(), 1),
                           std::span<const Tensor>(&label_t, 1));
-  });
-  return impl_->metric->result();
+  };
+  r.skipped = impl_->source->for_each(impl_->options.limit, one_batch);
+  if (impl_->coco) {
+    impl_->coco->add(r.detections);
+    r.coco_stats = impl_->coco->evaluate().stats;
+    r.value = r.coco_stats[0];
+  } else {
+    r.value = impl_->metric->result();
+  }
+  impl_->last = std::move(r);
+  return impl_->last.value;
 }
 
 } // namespace qtune::tune

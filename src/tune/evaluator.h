@@ -3,6 +3,7 @@
 // optional detection decoder (postprocess) and the metric (topk / COCOmAP),
 // driven over any function that runs the model on one batch. Also turns a
 // dataloader section into input batches for calibration and benchmarking.
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "data/pipeline.h"
+#include "qtune/metric.h"
 #include "qtune/tensor.h"
 #include "tune/config.h"
 
@@ -26,17 +28,35 @@ coco::Dataset coco_metric_ground_truth(const YAML::Node &params, const coco::Dat
 using Inputs = std::unordered_map<std::string, Tensor>;
 using RunFn = std::function<std::vector<Tensor>(const Inputs &)>;
 
+// How one evaluation runs (qtune evaluate's options; the tuner uses the defaults).
+struct EvaluationOptions {
+  size_t limit = 0;                  // only the first N samples (0: all; COCO ground truth cut too)
+  int pipeline_threads = 1;          // decode + preprocess threads
+  std::vector<int64_t> category_ids; // COCO mAP over these categories (overrides the YAML's)
+};
+
+// What the last evaluation measured.
+struct EvaluationResult {
+  std::string metric;                  // "COCOmAP" | "topk"
+  double value = 0;                    // the metric's result (AP@[.5:.95], top-k accuracy)
+  std::array<double, 12> coco_stats{}; // COCOmAP: pycocotools' summarize() numbers
+  std::vector<Detection> detections;   // COCOmAP: every decoded detection
+  size_t samples = 0;                  // run through the model
+  std::vector<std::string> skipped;    // bad images skipped (skip_bad_images), one line each
+};
 // Preprocessed batches from a dataloader section, fed as `input_name` in the
 // input's dtype (`undefined`: the transforms' dtype; u8: 8-bit images as uint8).
 class BatchSource {
 public:
   BatchSource(const DataloaderConfig &section, const std::string &where,
-              const std::string &input_name, DType input_dtype = DType::undefined);
+              const std::string &input_name, DType input_dtype = DType::undefined,
+              int pipeline_threads = 1);
   ~BatchSource();
   // Up to `limit` samples (0: all) in batches of the section's batch_size.
-  // fn(inputs, samples-in-batch) is called once per batch.
+  // fn(inputs, samples-in-batch) is called once per batch. Returns the images
+  // skipped as bad (the section's skip_bad_images), one message each.
   using BatchFn = std::function<void(const Inputs &, const std::vector<data::PreparedSample> &)>;
-  void for_each(size_t limit, const BatchFn &fn);
+  std::vector<std::string> for_each(size_t limit, const BatchFn &fn);
   size_t size() const;
   const data::Dataset &dataset() const;
   std::string describe() const;
@@ -50,9 +70,11 @@ class AccuracyEvaluator {
 public:
   // `output_names`: the model's outputs in order (detection decoders find them by name).
   AccuracyEvaluator(const Config &config, const std::string &input_name,
-                    std::vector<std::string> output_names, DType input_dtype = DType::undefined);
+                    std::vector<std::string> output_names, DType input_dtype = DType::undefined,
+                    EvaluationOptions options = {});
   ~AccuracyEvaluator();
-  double evaluate(const RunFn &run);
+  double evaluate(const RunFn &run); // the metric's value; details in last_result()
+  const EvaluationResult &last_result() const;
   std::string describe() const; // "topk on FashionMNIST ... (10000 samples)"
   bool higher_is_better() const;
 

@@ -37,6 +37,23 @@ std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOption
   return g;
 }
 
+FedInput fed_input(const Graph &graph, const ModelConfig &model) {
+  FedInput in;
+  if (!model.inputs.empty()) {
+    in.name = model.inputs.front();
+  } else {
+    for (const auto &v : graph.inputs)
+      if (!graph.is_initializer(v.name)) {
+        in.name = v.name;
+        break;
+      }
+  }
+  for (const auto &v : graph.inputs)
+    if (v.name == in.name)
+      in.dtype = v.dtype;
+  return in;
+}
+
 LoadOptions load_options(const ModelConfig &model) {
   LoadOptions o;
   o.framework = model.framework;
@@ -103,21 +120,11 @@ class ModelBackend : public TuningBackend {
 public:
   explicit ModelBackend(ModelBackendSetup s) : s_(std::move(s)), c_(*s_.config) {
     const Graph &g = *s_.fp32;
-    if (!c_.model.inputs.empty()) {
-      input_name_ = c_.model.inputs.front();
-    } else {
-      for (const auto &v : g.inputs)
-        if (!g.is_initializer(v.name)) {
-          input_name_ = v.name;
-          break;
-        }
-    }
+    const FedInput in = fed_input(g, c_.model);
+    input_name_ = in.name;
     for (const auto &v : g.outputs)
       output_names_.push_back(v.name);
-    DType input_dtype = DType::undefined; // uint8 image_tensor inputs take 8-bit images as is
-    for (const auto &v : g.inputs)
-      if (v.name == input_name_)
-        input_dtype = v.dtype;
+    const DType input_dtype = in.dtype; // uint8 image_tensor inputs take 8-bit images as is
     if (!s_.eval)
       evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_, input_dtype);
     if (!s_.calibration) {

@@ -45,4 +45,13 @@ void save_model_file(const Graph &graph, const std::string &path);
 // three rounds (tune/latency.h).
 LatencyOptions latency_options(const PerformanceConfig &p);
 
+// The input a dataloader feeds: model.inputs[0] when the YAML names inputs, else
+// the graph's first input that is not an initializer; with its dtype (undefined
+// when the graph does not list it).
+struct FedInput {
+  std::string name;
+  DType dtype = DType::undefined;
+};
+FedInput fed_input(const Graph &graph, const ModelConfig &model);
+
 } // namespace qtune::tune
