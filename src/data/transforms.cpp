@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "data/image_decode.h"
+#include "ir/tf_resize.h"
 #include "qtune/error.h"
 
 namespace qtune::data {
@@ -231,33 +232,17 @@ AxisWeights axis_weights(int in, int out, Interp interp) {
   }
 }
 
-// TensorFlow 1.x resize coordinates for one axis, computed in float as its
-// kernels do: source = i * scale, lower = floor, upper = min(ceil, in - 1).
-struct TfAxis {
-  std::vector<int> lo, hi;
-  std::vector<float> lerp;
-};
-
-TfAxis tf_axis(int in, int out, Coords coords) {
-  const float scale = coords == Coords::align_corners && out > 1
-                          ? static_cast<float>(in - 1) / static_cast<float>(out - 1)
-                          : static_cast<float>(in) / static_cast<float>(out);
-  TfAxis a;
-  for (int i = 0; i < out; ++i) {
-    const float src = static_cast<float>(i) * scale;
-    const float fl = std::floor(src);
-    a.lo.push_back(std::clamp(static_cast<int>(fl), 0, in - 1));
-    a.hi.push_back(std::min(static_cast<int>(std::ceil(src)), in - 1));
-    a.lerp.push_back(src - fl);
-  }
-  return a;
+// TensorFlow 1.x resize coordinates for one axis (ir/tf_resize.h, shared with
+// the runtime's tf: resize kernels).
+std::vector<TfLerp> tf_axis(int in, int out, Coords coords) {
+  return tf_bilinear_axis(in, out, {.align_corners = coords == Coords::align_corners});
 }
 
 // TF1 ResizeBilinear: top = tl + (tr - tl) * xl, bottom likewise, out = top +
 // (bottom - top) * yl, in float; the horizontal lerps are shared per source row.
 std::vector<float> tf_bilinear(const Frame &f, int out_w, int out_h, Coords coords) {
   const int c = f.channels;
-  const TfAxis ax = tf_axis(f.width, out_w, coords), ay = tf_axis(f.height, out_h, coords);
+  const auto ax = tf_axis(f.width, out_w, coords), ay = tf_axis(f.height, out_h, coords);
   const size_t row = size_t(out_w) * c;
   std::vector<float> rows(size_t(f.height) * row);
   std::vector<char> done(f.height, 0);
@@ -267,21 +252,21 @@ std::vector<float> tf_bilinear(const Frame &f, int out_w, int out_h, Coords coor
     const float *src = f.px.data() + size_t(y) * f.width * c;
     float *dst = rows.data() + size_t(y) * row;
     for (int x = 0; x < out_w; ++x) {
-      const float *l = src + size_t(ax.lo[x]) * c, *r = src + size_t(ax.hi[x]) * c;
+      const float *l = src + size_t(ax[x].lo) * c, *r = src + size_t(ax[x].hi) * c;
       for (int ch = 0; ch < c; ++ch)
-        dst[size_t(x) * c + ch] = l[ch] + (r[ch] - l[ch]) * ax.lerp[x];
+        dst[size_t(x) * c + ch] = l[ch] + (r[ch] - l[ch]) * ax[x].t;
     }
     done[y] = 1;
   };
   std::vector<float> out(size_t(out_h) * row);
   for (int y = 0; y < out_h; ++y) {
-    horizontal(ay.lo[y]);
-    horizontal(ay.hi[y]);
-    const float *top = rows.data() + size_t(ay.lo[y]) * row;
-    const float *bottom = rows.data() + size_t(ay.hi[y]) * row;
+    horizontal(int(ay[y].lo));
+    horizontal(int(ay[y].hi));
+    const float *top = rows.data() + size_t(ay[y].lo) * row;
+    const float *bottom = rows.data() + size_t(ay[y].hi) * row;
     float *dst = out.data() + size_t(y) * row;
     for (size_t i = 0; i < row; ++i)
-      dst[i] = top[i] + (bottom[i] - top[i]) * ay.lerp[y];
+      dst[i] = top[i] + (bottom[i] - top[i]) * ay[y].t;
   }
   return out;
 }
@@ -289,27 +274,31 @@ std::vector<float> tf_bilinear(const Frame &f, int out_w, int out_h, Coords coor
 // TF1 ResizeNearestNeighbor: floor(i * scale) (legacy) or round (align_corners).
 std::vector<float> tf_nearest(const Frame &f, int out_w, int out_h, Coords coords) {
   const int c = f.channels;
-  const TfAxis ax = tf_axis(f.width, out_w, coords), ay = tf_axis(f.height, out_h, coords);
-  auto pick = [&](const TfAxis &a, int i) {
-    return coords == Coords::align_corners && a.lerp[i] >= 0.5f ? a.hi[i] : a.lo[i];
-  };
+  const TfResizeMode mode{.align_corners = coords == Coords::align_corners};
+  const auto ax = tf_nearest_axis(f.width, out_w, mode),
+             ay = tf_nearest_axis(f.height, out_h, mode);
   std::vector<float> out(size_t(out_h) * out_w * c);
   for (int y = 0; y < out_h; ++y)
     for (int x = 0; x < out_w; ++x) {
-      const float *s = f.px.data() + (size_t(pick(ay, y)) * f.width + pick(ax, x)) * c;
+      const float *s = f.px.data() + (size_t(ay[y]) * f.width + ax[x]) * c;
       std::copy(s, s + c, out.data() + (size_t(y) * out_w + x) * c);
     }
   return out;
+}
+
+// TF coordinates exist for bilinear and nearest only.
+void check_tf_interp(Interp interp) {
+  if (interp != Interp::bilinear && interp != Interp::nearest)
+    throw InputError("Resize: mode tf_legacy / align_corners needs interpolation bilinear or "
+                     "nearest");
 }
 
 // The TF-convention resize (coords != half_pixel).
 std::vector<float> tf_resize(const Frame &f, int out_w, int out_h, Interp interp, Coords coords) {
   if (interp == Interp::bilinear)
     return tf_bilinear(f, out_w, out_h, coords);
-  if (interp == Interp::nearest)
-    return tf_nearest(f, out_w, out_h, coords);
-  throw InputError("Resize: mode tf_legacy / align_corners needs interpolation bilinear or "
-                   "nearest");
+  check_tf_interp(interp);
+  return tf_nearest(f, out_w, out_h, coords);
 }
 
 void round_to_8bit(std::vector<float> &px) {
@@ -578,9 +567,8 @@ private:
 
 std::unique_ptr<Transform> make_resize(int h, int w, Interp interp, bool keep_ratio,
                                        Coords coords) {
-  if (coords != Coords::half_pixel && interp != Interp::bilinear && interp != Interp::nearest)
-    throw InputError("Resize: mode tf_legacy / align_corners needs interpolation bilinear or "
-                     "nearest");
+  if (coords != Coords::half_pixel)
+    check_tf_interp(interp);
   return std::make_unique<Resize>(h, w, interp, keep_ratio, coords);
 }
 std::unique_ptr<Transform> make_letterbox(int h, int w, float pad, bool centered, Interp interp) {

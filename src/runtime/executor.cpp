@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "ir/checked_size.h"
+#include "ir/model_summary.h"
 #include "qtune/error.h"
 #include "runtime/kernel.h"
 
@@ -91,19 +92,6 @@ Tensor alloc_tensor(DType dtype, const Shape &shape, size_t bytes) {
     operator delete[](p, std::align_val_t(kAlign));
   });
   return Tensor::view(dtype, shape, buf.get(), buf);
-}
-
-std::string dims_str(const ValueInfo &vi) {
-  if (!vi.has_shape)
-    return "[?]";
-  std::string s = "[";
-  for (size_t i = 0; i < vi.dims.size(); ++i) {
-    if (i)
-      s += ",";
-    const Dim &d = vi.dims[i];
-    s += d.known() ? std::to_string(d.value) : (d.symbol.empty() ? "?" : d.symbol);
-  }
-  return s + "]";
 }
 
 } // namespace

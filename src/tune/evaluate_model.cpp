@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "frontends/model_loader.h"
 #include "metrics/coco_eval.h"
 #include "qtune/error.h"
 #include "quant/inference_graph.h"
@@ -63,7 +64,9 @@ ModelEvaluation evaluate_model(Config c, const ModelEvaluationOptions &o) {
     throw InputError(c.file + ": no model file: give --model or 'model.path' in the YAML");
   apply_overrides(c.accuracy, c.file, o);
 
-  auto graph = load_model_file(c.model.path, load_options(c.model));
+  // The frontend alone, then every graph pass once (load_model_file's layout
+  // passes are for quantizing; prepare_for_inference runs them too).
+  auto graph = std::make_shared<Graph>(load_model(c.model.path, load_options(c.model)));
   quant::prepare_for_inference(*graph); // fusions; QDQ models run on int8 kernels
   const FedInput in = fed_input(*graph, c.model);
   std::vector<std::string> outputs;

@@ -20,6 +20,7 @@
 #include "quant/switch_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
+#include "tune/quantize_model.h"
 #include "tune/workspace.h"
 
 namespace qtune::tune {
@@ -91,18 +92,7 @@ quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
     o.precision = prec;
     q.op_wise[name] = o;
   }
-  const auto &r = c.quantization.recipes;
-  auto recipe = [&](const char *k, bool def) {
-    auto it = r.find(k);
-    return it == r.end() ? def : it->second;
-  };
-  q.recipes.first_conv_or_matmul_quantization =
-      recipe("first_conv_or_matmul_quantization", q.recipes.first_conv_or_matmul_quantization);
-  q.recipes.scale_propagation_max_pooling =
-      recipe("scale_propagation_max_pooling", q.recipes.scale_propagation_max_pooling);
-  q.recipes.scale_propagation_concat =
-      recipe("scale_propagation_concat", q.recipes.scale_propagation_concat);
-  q.recipes.fast_bias_correction = recipe("fast_bias_correction", q.recipes.fast_bias_correction);
+  q.recipes = recipes_from_config(c.quantization);
   return q;
 }
 

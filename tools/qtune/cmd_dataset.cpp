@@ -1,17 +1,13 @@
 // `qtune dataset convert --from coco --annotations A.json --images DIR --to tfrecord OUT`
 // (our counterpart of the seed's prepare_dataset.sh / create_coco_tf_record.py) and
 // `qtune dataset info FILE` (a TFRecord of OD-API Examples or a COCO JSON).
-#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "data/coco.h"
-#include "data/dataset.h"
 #include "data/dataset_convert.h"
+#include "data/dataset_info.h"
 #include "qtune/error.h"
 
 namespace qtune::cli {
@@ -33,80 +29,35 @@ int run_convert(const DatasetArgs &a) {
   return 0;
 }
 
-bool looks_like_json(const std::string &path) {
-  // A .json is JSON even when empty or broken (not a 0-record TFRecord).
-  if (std::filesystem::path(path).extension() == ".json")
-    return true;
-  std::string text = coco::read_text_file(path).substr(0, 64);
-  size_t p = text.find_first_not_of(" \t\r\n");
-  return p != std::string::npos && text[p] == '{';
-}
-
 int run_info(const DatasetArgs &a) {
-  std::unique_ptr<coco::Dataset> owned;
-  std::unique_ptr<data::CocoRecordDataset> record;
-  const coco::Dataset *gt = nullptr;
-  std::string kind;
-  if (looks_like_json(a.info_file)) {
-    owned = std::make_unique<coco::Dataset>(coco::load_coco(a.info_file));
-    gt = owned.get();
-    kind = "COCO annotations";
-  } else {
-    record = std::make_unique<data::CocoRecordDataset>(a.info_file); // checks every CRC
-    gt = record->coco_ground_truth();
-    kind = "TFRecord";
-  }
-  std::map<std::pair<int64_t, int64_t>, size_t> sizes; // (w, h) -> images
-  for (const auto &im : gt->images)
-    ++sizes[{im.width, im.height}];
-  std::map<int64_t, size_t> per_cat;
-  size_t crowd = 0;
-  for (const auto &an : gt->annotations) {
-    ++per_cat[an.category_id];
-    crowd += an.iscrowd;
-  }
-  int64_t min_w = 0, max_w = 0, min_h = 0, max_h = 0;
-  bool first = true;
-  for (const auto &[wh, n] : sizes) {
-    if (first)
-      min_w = max_w = wh.first, min_h = max_h = wh.second;
-    min_w = std::min(min_w, wh.first), max_w = std::max(max_w, wh.first);
-    min_h = std::min(min_h, wh.second), max_h = std::max(max_h, wh.second);
-    first = false;
-  }
+  const data::DatasetInfo d = data::dataset_info(a.info_file);
   if (a.json) {
     nlohmann::json j;
     j["file"] = a.info_file;
-    j["kind"] = kind;
-    j["images"] = gt->images.size();
-    j["objects"] = gt->annotations.size();
-    j["crowd_objects"] = crowd;
-    j["image_width"] = {min_w, max_w};
-    j["image_height"] = {min_h, max_h};
+    j["kind"] = d.kind;
+    j["images"] = d.images;
+    j["objects"] = d.objects;
+    j["crowd_objects"] = d.crowd_objects;
+    j["image_width"] = {d.min_width, d.max_width};
+    j["image_height"] = {d.min_height, d.max_height};
     nlohmann::json cats = nlohmann::json::array();
-    for (const auto &[id, n] : per_cat) {
-      int ci = gt->category_index(id);
-      cats.push_back({{"id", id},
-                      {"name", ci >= 0 ? gt->categories[ci].name : std::string()},
-                      {"objects", n}});
-    }
+    for (const auto &c : d.categories)
+      cats.push_back({{"id", c.id}, {"name", c.name}, {"objects", c.objects}});
     j["categories"] = cats;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("%s: %s\n", a.info_file.c_str(), kind.c_str());
-  std::printf("  %s: %zu\n", kind == "TFRecord" ? "records (images)" : "images", gt->images.size());
+  std::printf("%s: %s\n", a.info_file.c_str(), d.kind.c_str());
+  std::printf("  %s: %zu\n", d.kind == "TFRecord" ? "records (images)" : "images", d.images);
   std::printf("  image sizes: width %lld..%lld, height %lld..%lld (%zu distinct)\n",
-              static_cast<long long>(min_w), static_cast<long long>(max_w),
-              static_cast<long long>(min_h), static_cast<long long>(max_h), sizes.size());
-  std::printf("  objects: %zu (%zu crowd), %.2f per image\n", gt->annotations.size(), crowd,
-              gt->images.empty() ? 0.0 : double(gt->annotations.size()) / gt->images.size());
-  std::printf("  categories with objects: %zu\n", per_cat.size());
-  for (const auto &[id, n] : per_cat) {
-    int ci = gt->category_index(id);
-    std::printf("    %3lld %-16s %zu\n", static_cast<long long>(id),
-                ci >= 0 ? gt->categories[ci].name.c_str() : "", n);
-  }
+              static_cast<long long>(d.min_width), static_cast<long long>(d.max_width),
+              static_cast<long long>(d.min_height), static_cast<long long>(d.max_height),
+              d.distinct_sizes);
+  std::printf("  objects: %zu (%zu crowd), %.2f per image\n", d.objects, d.crowd_objects,
+              d.images == 0 ? 0.0 : double(d.objects) / d.images);
+  std::printf("  categories with objects: %zu\n", d.categories.size());
+  for (const auto &c : d.categories)
+    std::printf("    %3lld %-16s %zu\n", static_cast<long long>(c.id), c.name.c_str(), c.objects);
   return 0;
 }
 

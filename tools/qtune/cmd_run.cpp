@@ -1,171 +1,24 @@
 // `qtune run MODEL --input NAME=FILE ... --output-dir DIR [--threads N]`: runs a
 // model once on raw little-endian inputs of the input's dtype (.f32, .u8 ...) or
-// photos, and writes each output as DIR/<name>.f32 plus DIR/outputs.json.
+// photos, and writes each output as DIR/<name>.f32 plus DIR/outputs.json
+// (tune::run_model_files).
 // `qtune run MODEL IMAGE --config YAML [--draw OUT.jpg]`: the YAML's
 // pre-processing and decoder on one photo (tune/photo_detect.h), detections printed.
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <unistd.h>
 
 #include "commands.h"
-#include "data/image_decode.h"
-#include "data/transforms.h"
-#include "frontends/model_loader.h"
-#include "ir/input_file.h"
 #include "qtune/error.h"
-#include "quant/inference_graph.h"
-#include "runtime/executor.h"
-#include "runtime/fold_constants.h"
 #include "tune/config.h"
 #include "tune/photo_detect.h"
+#include "tune/run_model.h"
+#include "tune/workspace.h"
 
 namespace qtune::cli {
 
 namespace {
-
-// "[1,-1,-1,3]": declared dims, unknown as -1.
-std::string dims_str(const ValueInfo &vi) {
-  Shape s;
-  for (const Dim &d : vi.dims)
-    s.push_back(d.value);
-  return shape_str(s);
-}
-
-// File names from value names: keep [A-Za-z0-9._-], everything else becomes '_'.
-std::string sanitize(const std::string &name) {
-  std::string s = name;
-  for (char &c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
-      c = '_';
-  return s.empty() ? "output" : s;
-}
-
-void write_atomic(const std::filesystem::path &path, const void *data, size_t bytes) {
-  std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f.write(static_cast<const char *>(data), static_cast<std::streamsize>(bytes));
-    if (!f)
-      throw Error(fmt::format("{}: cannot write", tmp.string()));
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-// A JPEG/PNG for an image-shaped input ([1,3,H,W] or [1,H,W,3]): decoded, RGB
-// 0..255, resized (bilinear; TF1 convention for uint8 [1,H,W,3] inputs) to H x W
-// when the input fixes them, else fed at the
-// photo's own size (TensorFlow's uint8 image_tensor [1,-1,-1,3] resizes inside
-// the graph). uint8 inputs get the pixels as uint8, others as float. Any other
-// preprocessing (BGR, normalization, letterbox) belongs in a raw file or in
-// `qtune evaluate`'s transforms.
-Tensor read_image_input(const ValueInfo &vi, const std::string &file, const std::string &bytes) {
-  auto dim = [&](size_t i) { return i < vi.dims.size() ? vi.dims[i].value : -1; };
-  bool chw = vi.dims.size() == 4 && dim(1) == 3;
-  bool hwc = vi.dims.size() == 4 && dim(3) == 3;
-  if (!chw && !hwc)
-    throw InputError(fmt::format("{}: an image cannot feed input '{}' of shape {} (needs "
-                                 "[1,3,H,W] or [1,H,W,3]); pass a raw file (.f32, .u8) instead",
-                                 file, vi.name, dims_str(vi)));
-  int64_t h = chw ? dim(2) : dim(1), w = chw ? dim(3) : dim(2);
-  data::Frame f = data::frame_from_image(data::decode_image(bytes, file));
-  // A uint8 NHWC input is TensorFlow's image_tensor: resize as the Object
-  // Detection API's fixed_shape_resizer does (TF1 bilinear, no half-pixel centres).
-  const data::Coords coords =
-      vi.dtype == DType::u8 && hwc ? data::Coords::tf_legacy : data::Coords::half_pixel;
-  if (h > 0 || w > 0)
-    f = data::resize_frame(f, w > 0 ? static_cast<int>(w) : f.width,
-                           h > 0 ? static_cast<int>(h) : f.height, data::Interp::bilinear, coords);
-  f.chw = chw;
-  return data::frame_to_tensor(f, vi.dtype == DType::u8 ? DType::u8 : DType::f32);
-}
-
-// The element type a raw file's extension names (.f32, .u8 ...), or undefined.
-DType dtype_of_extension(const std::string &file) {
-  static const std::pair<const char *, DType> known[] = {
-      {".f32", DType::f32}, {".f64", DType::f64}, {".f16", DType::f16}, {".u8", DType::u8},
-      {".i8", DType::i8},   {".i32", DType::i32}, {".i64", DType::i64}};
-  std::string ext = std::filesystem::path(file).extension().string();
-  for (const auto &[e, t] : known)
-    if (ext == e)
-      return t;
-  return DType::undefined;
-}
-
-// The input's shape: `--shape NAME=AxBxC` when given, else its declared dims with
-// at most one unknown dim, which the file size decides.
-Shape raw_input_shape(const ValueInfo &vi, const std::string &file, size_t bytes, DType dtype,
-                      const std::string &given) {
-  if (!given.empty()) {
-    Shape s;
-    std::stringstream ss(given);
-    std::string part;
-    while (std::getline(ss, part, 'x')) {
-      try {
-        s.push_back(std::stoll(part));
-      } catch (const std::exception &) {
-        throw InputError(
-            fmt::format("--shape {}={}: expected dims like 1x256x256x3", vi.name, given));
-      }
-    }
-    return s;
-  }
-  Shape shape;
-  int unknown = -1;
-  int64_t known = 1;
-  for (size_t i = 0; i < vi.dims.size(); ++i) {
-    int64_t d = vi.dims[i].value;
-    if (d < 0 && i == 0)
-      d = 1; // batch
-    if (d < 0 && unknown >= 0)
-      throw InputError(fmt::format("{}: input '{}' has shape {} with several unknown dims; give "
-                                   "--shape {}=AxBx...",
-                                   file, vi.name, dims_str(vi), vi.name));
-    if (d < 0)
-      unknown = static_cast<int>(i);
-    else
-      known *= d;
-    shape.push_back(d);
-  }
-  const size_t elem = dtype_size(dtype);
-  if (unknown >= 0 && known > 0 && bytes % (size_t(known) * elem) == 0)
-    shape[unknown] = static_cast<int64_t>(bytes / (size_t(known) * elem));
-  return shape;
-}
-
-// Reads FILE as raw little-endian values of the input's dtype and shape, or as an
-// image when it is a JPEG or PNG.
-Tensor read_input(const ValueInfo &vi, const std::string &file, const std::string &shape_arg) {
-  {
-    std::ifstream probe = open_input_file(file, "input file");
-    char head[8] = {};
-    probe.read(head, sizeof head);
-    std::string_view magic(head, static_cast<size_t>(probe.gcount()));
-    if (data::is_jpeg(magic) || data::is_png(magic))
-      return read_image_input(vi, file, data::read_file_bytes(file));
-  }
-  std::ifstream f(file, std::ios::binary | std::ios::ate);
-  if (!f)
-    throw InputError(fmt::format("{}: cannot open input file for '{}'", file, vi.name));
-  auto size = static_cast<size_t>(f.tellg());
-  const DType dtype = vi.dtype == DType::undefined ? DType::f32 : vi.dtype;
-  const DType named = dtype_of_extension(file);
-  if (named != DType::undefined && named != dtype)
-    throw InputError(fmt::format("{}: the file holds {} (by its extension) but input '{}' is {}",
-                                 file, dtype_name(named), vi.name, dtype_name(dtype)));
-  Tensor t(dtype, raw_input_shape(vi, file, size, dtype, shape_arg));
-  if (size != t.nbytes())
-    throw InputError(fmt::format("{}: {} bytes, input '{}' {} needs {} bytes of {}", file, size,
-                                 vi.name, shape_str(t.shape()), t.nbytes(), dtype_name(dtype)));
-  f.seekg(0);
-  f.read(static_cast<char *>(t.raw()), static_cast<std::streamsize>(size));
-  return t;
-}
 
 // NAME=VALUE arguments as a map; `what` names the option in errors.
 std::map<std::string, std::string> name_values(const std::vector<std::string> &args,
@@ -190,47 +43,16 @@ struct RunArgs {
 };
 
 int run_model(const RunArgs &a) {
-  const std::string &model = a.model;
-  const std::vector<std::string> &input_args = a.inputs;
-  LoadOptions lo; // TensorFlow: feed the named inputs, fetch --outputs
-  for (const auto &[name, file] : name_values(input_args, "--input"))
-    lo.inputs.push_back(name);
-  lo.outputs = a.outputs;
-  auto graph = std::make_shared<Graph>(load_model(model, lo));
-  const bool optimize = !a.no_optimize;
-  if (optimize)
-    quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
-  std::unordered_map<std::string, Tensor> inputs;
-  const auto shapes = name_values(a.shapes, "--shape");
-  for (const auto &[name, file] : name_values(input_args, "--input")) {
-    const ValueInfo *vi = nullptr;
-    for (const ValueInfo &v : graph->inputs)
-      if (v.name == name)
-        vi = &v;
-    if (!vi)
-      throw InputError(fmt::format("{}: model has no input '{}'", model, name));
-    auto shape = shapes.find(name);
-    inputs[name] = read_input(*vi, file, shape == shapes.end() ? "" : shape->second);
-  }
-  Executor ex(graph, {.threads = a.threads});
-  std::vector<Tensor> outs = ex.run(inputs);
-  const std::string &out_dir = a.out_dir;
-  std::filesystem::create_directories(out_dir);
-  nlohmann::json desc = nlohmann::json::array();
-  for (size_t i = 0; i < outs.size(); ++i) {
-    const std::string &name = graph->outputs[i].name;
-    std::string file = sanitize(name) + ".f32";
-    Tensor t = outs[i].dtype() == DType::f32 ? outs[i] : outs[i].cast(DType::f32);
-    write_atomic(std::filesystem::path(out_dir) / file, t.raw(), t.nbytes());
-    desc.push_back({{"name", name},
-                    {"file", file},
-                    {"shape", outs[i].shape()},
-                    {"dtype", std::string(dtype_name(outs[i].dtype()))},
-                    {"written_as", "f32"}});
-    fmt::print("{} {} -> {}\n", name, shape_str(outs[i].shape()), file);
-  }
-  std::string text = nlohmann::json{{"outputs", desc}}.dump(2);
-  write_atomic(std::filesystem::path(out_dir) / "outputs.json", text.data(), text.size());
+  tune::RunModelOptions o;
+  o.model = a.model;
+  o.inputs = name_values(a.inputs, "--input");
+  o.shapes = name_values(a.shapes, "--shape");
+  o.outputs = a.outputs;
+  o.output_dir = a.out_dir;
+  o.threads = a.threads;
+  o.optimize = !a.no_optimize;
+  for (const auto &w : tune::run_model_files(o))
+    fmt::print("{} {} -> {}\n", w.name, shape_str(w.shape), w.file);
   return 0;
 }
 
@@ -239,8 +61,7 @@ int run_photo(const RunArgs &a) {
   c.model.path = a.model;
   tune::PhotoDetections p = tune::detect_photo(c, a.image, a.min_score, a.threads);
   if (!a.draw.empty()) {
-    std::string jpeg = tune::draw_detections_jpeg(p);
-    write_atomic(a.draw, jpeg.data(), jpeg.size());
+    tune::write_file_atomic(a.draw, tune::draw_detections_jpeg(p));
   }
   if (a.json) {
     nlohmann::json dets = nlohmann::json::array();

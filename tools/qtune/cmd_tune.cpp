@@ -7,9 +7,9 @@
 #include "commands.h"
 #include "qtune/error.h"
 #include "tune/config.h"
-#include "tune/model_backend.h"
 #include "tune/report.h"
-#include "tune/tuner.h"
+#include "tune/strategy.h"
+#include "tune/tune_model.h"
 
 namespace qtune::cli {
 
@@ -33,22 +33,11 @@ int run_tune(const TuneArgs &a) {
     c.tuning.workspace_path = a.workspace;
   if (a.resume)
     c.tuning.resume = true;
-  if (c.model.path.empty())
-    throw InputError(a.config + ": no model file: give --model or 'model.path' in the YAML");
-
   std::FILE *progress = a.json ? stderr : stdout;
-  std::fprintf(progress, "[load] %s\n", c.model.path.c_str());
-  tune::ModelBackendSetup setup;
-  setup.config = &c;
-  setup.fp32 = tune::load_model_file(c.model.path, tune::load_options(c.model));
-  setup.model_path = c.model.path;
-  setup.progress = progress;
-  auto backend = tune::make_model_backend(setup);
-
   tune::TuneOptions opt;
   opt.progress = progress;
   opt.output = a.output;
-  tune::TuneResult r = tune::run_tuning(c, *backend, opt);
+  tune::TuneResult r = tune::tune_model(c, opt);
   if (a.json) {
     std::printf("%s\n", tune::result_json(c, r).dump(2).c_str());
   } else {

@@ -149,18 +149,25 @@ std::string Importer::normalize(const std::string &tensor, const char *what) {
   return tensor_name(r);
 }
 
-// Nodes that cannot be graph outputs although nothing consumes their data:
-// everything inside a while frame (forward from an Enter, up to the Exits) and
-// the pivots of tf.cond (Identity of a Switch, read only through control edges).
-std::unordered_set<std::string> control_flow_internal_nodes(const tensorflow::GraphDef &g) {
-  std::unordered_map<std::string, std::vector<const tensorflow::NodeDef *>> readers;
-  std::unordered_map<std::string, const tensorflow::NodeDef *> by_name;
-  for (const auto &n : g.node()) {
-    by_name[n.name()] = &n;
+using Readers = std::unordered_map<std::string, std::vector<const tensorflow::NodeDef *>>;
+
+// Node name -> the nodes reading one of its outputs as data (control edges
+// "^x" are not reads).
+Readers data_readers(const tensorflow::GraphDef &g) {
+  Readers readers;
+  for (const auto &n : g.node())
     for (const auto &in : n.input())
       if (!in.empty() && in[0] != '^')
         readers[parse_ref(in).node].push_back(&n);
-  }
+  return readers;
+}
+
+// Nodes that cannot be graph outputs although nothing consumes their data:
+// everything inside a while frame (forward from an Enter, up to the Exits) and
+// the pivots of tf.cond (Identity of a Switch, read only through control edges).
+std::unordered_set<std::string> control_flow_internal_nodes(
+    const tensorflow::GraphDef &g, const Readers &readers,
+    const std::unordered_map<std::string, const tensorflow::NodeDef *> &by_name) {
   std::unordered_set<std::string> internal;
   std::vector<const tensorflow::NodeDef *> todo;
   for (const auto &n : g.node())
@@ -171,7 +178,10 @@ std::unordered_set<std::string> control_flow_internal_nodes(const tensorflow::Gr
     todo.pop_back();
     if (!internal.insert(n->name()).second)
       continue;
-    for (const tensorflow::NodeDef *r : readers[n->name()])
+    auto rd = readers.find(n->name());
+    if (rd == readers.end())
+      continue;
+    for (const tensorflow::NodeDef *r : rd->second)
       if (r->op() != "Exit" && r->op() != "RefExit")
         todo.push_back(r);
   }
@@ -191,14 +201,11 @@ void Importer::choose_outputs() {
     outputs_.push_back(normalize(o, "output"));
   if (!outputs_.empty())
     return;
-  std::unordered_set<std::string> consumed;
+  const Readers readers = data_readers(src_.graph); // one walk over every input
+  std::unordered_set<std::string> internal =
+      control_flow_internal_nodes(src_.graph, readers, by_name_);
   for (const auto &n : src_.graph.node())
-    for (const auto &in : n.input())
-      if (!in.empty() && in[0] != '^')
-        consumed.insert(parse_ref(in).node);
-  std::unordered_set<std::string> internal = control_flow_internal_nodes(src_.graph);
-  for (const auto &n : src_.graph.node())
-    if (!consumed.count(n.name()) && !kNotOutputs.count(n.op()) && !internal.count(n.name()) &&
+    if (!readers.count(n.name()) && !kNotOutputs.count(n.op()) && !internal.count(n.name()) &&
         !training_only(n))
       outputs_.push_back(n.name());
   if (outputs_.empty())

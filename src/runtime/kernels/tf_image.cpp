@@ -6,6 +6,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "ir/tf_resize.h"
 #include "runtime/kernels/tf_util.h"
 
 namespace qtune {
@@ -14,10 +15,7 @@ namespace {
 namespace tfk = kernels::tf;
 
 // One output coordinate's bilinear source: rows/cols lo and hi, weight of hi.
-struct Lerp {
-  int64_t lo, hi;
-  float t;
-};
+using Lerp = TfLerp;
 
 // Calls f(T{}) for the real dtypes TF image ops take (not bool).
 template <typename F> void dispatch_real(const Node &node, DType t, F &&f) {
@@ -104,31 +102,12 @@ public:
   bool value_dependent_shapes() const override { return value_dependent_; }
 
 private:
-  float scale(int64_t in, int64_t out) const {
-    return align_ && out > 1 ? float(in - 1) / float(out - 1) : float(in) / float(out);
-  }
-
+  TfResizeMode mode() const { return {align_, half_}; }
   std::vector<Lerp> lerps(int64_t in, int64_t out) const {
-    float sc = scale(in, out);
-    std::vector<Lerp> v(out);
-    for (int64_t i = 0; i < out; ++i) {
-      float src = half_ ? (float(i) + 0.5f) * sc - 0.5f : float(i) * sc;
-      float f = std::floor(src);
-      v[i] = {std::max<int64_t>(int64_t(f), 0), std::min<int64_t>(int64_t(std::ceil(src)), in - 1),
-              src - f};
-    }
-    return v;
+    return tf_bilinear_axis(in, out, mode());
   }
-
   std::vector<int64_t> nearest(int64_t in, int64_t out) const {
-    float sc = scale(in, out);
-    std::vector<int64_t> v(out);
-    for (int64_t i = 0; i < out; ++i) {
-      float src = half_ ? (float(i) + 0.5f) * sc : float(i) * sc;
-      int64_t k = align_ ? int64_t(std::round(src)) : int64_t(std::floor(src));
-      v[i] = std::clamp<int64_t>(k, 0, in - 1);
-    }
-    return v;
+    return tf_nearest_axis(in, out, mode());
   }
 
   template <typename T> void run_bilinear(const T *x, const Shape &s, Tensor &out) const {

@@ -1,0 +1,160 @@
+#include "tune/quantize_model.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "data/dataloader_factory.h"
+#include "data/pipeline.h"
+#include "qtune/error.h"
+#include "quant/calibrate.h"
+#include "quant/op_names.h"
+#include "tune/model_backend.h"
+
+namespace qtune::tune {
+
+namespace {
+
+std::string first(const std::vector<std::string> &v) {
+  return v.empty() ? "" : v[0];
+}
+
+// An LPOT option block (lists of allowed values) -> the override its first
+// choices mean. `dtype: fp32` / `bf16` set the precision.
+quant::DecisionOverride override_from(const OpOptions &o, const std::string &where) {
+  quant::DecisionOverride d;
+  const std::string dtype =
+      first(o.activation.dtype).empty() ? first(o.weight.dtype) : first(o.activation.dtype);
+  if (dtype == "fp32")
+    d.precision = quant::Precision::fp32;
+  if (dtype == "bf16")
+    d.precision = quant::Precision::bf16;
+  if (dtype == "int8" || dtype == "uint8")
+    d.precision = quant::Precision::int8;
+  if (dtype == "uint8")
+    d.activation_asymmetric = true;
+  if (dtype == "int8" && first(o.activation.scheme).empty())
+    d.activation_asymmetric = false;
+  if (!first(o.activation.scheme).empty())
+    d.activation_asymmetric = first(o.activation.scheme) == "asym";
+  if (!first(o.weight.granularity).empty())
+    d.weight_per_channel = first(o.weight.granularity) == "per_channel";
+  if (!first(o.weight.scheme).empty() && first(o.weight.scheme) != "sym")
+    throw UnsupportedError(where + ".weight.scheme: only sym weights are supported");
+  if (!first(o.activation.algorithm).empty()) {
+    try {
+      d.activation_algorithm = quant::calib_algorithm_from_name(first(o.activation.algorithm));
+    } catch (const InputError &e) {
+      throw InputError(where + ".activation.algorithm: " + e.what());
+    }
+  }
+  return d;
+}
+
+// op_wise names are the user's (TF node names for TF models): map them to the
+// imported nodes and say what matched nothing (quant/op_names.h).
+void resolve_names(const Graph &g, const Config &c, quant::Plan &plan,
+                   std::vector<std::string> &messages) {
+  std::vector<std::string> names;
+  for (const auto &[k, v] : plan.op_wise)
+    names.push_back(k);
+  quant::ResolvedNames r = quant::resolve_op_names(g, names, c.file + ": quantization.op_wise");
+  messages.insert(messages.end(), r.messages.begin(), r.messages.end());
+  plan.op_wise = quant::rekey_op_wise(plan.op_wise, r);
+}
+
+quant::CalibrationStats calibrate_from_config(const Config &c, std::shared_ptr<const Graph> graph,
+                                              const QuantizeModelOptions &o) {
+  const DataloaderConfig &section = c.quantization.calibration.dataloader;
+  if (!section.present())
+    throw InputError(c.file + ": no quantization.calibration.dataloader to calibrate with");
+  if (graph->inputs.size() != 1)
+    throw UnsupportedError(c.model.path + ": calibration feeds one image input, the model has " +
+                           std::to_string(graph->inputs.size()));
+  YAML::Node node = YAML::Clone(section.node);
+  for (const char *k : {"last_batch", "shuffle", "distributed"})
+    node.remove(k);
+  data::DataloaderConfig dl =
+      data::make_dataloader(node, ".", "quantization.calibration.dataloader");
+  int64_t n = o.sampling_size;
+  if (n < 0) {
+    const auto &sizes = c.quantization.calibration.sampling_size;
+    n = sizes.empty() ? 0 : sizes[0];
+  }
+  const size_t total = n > 0 ? std::min<size_t>(n, dl.dataset->size()) : dl.dataset->size();
+  data::PipelineOptions po;
+  po.threads = 1;
+  po.limit = total;
+  po.skip_bad_images = dl.skip_bad_images;
+  data::Pipeline pipe(*dl.dataset, dl.transforms, po);
+  quant::Calibrator cal(graph, {.threads = o.threads});
+  auto progress = [&](size_t done) {
+    if (o.progress)
+      o.progress(done, total);
+  };
+  size_t done = 0;
+  progress(0);
+  while (auto s = pipe.next()) {
+    cal.add({{graph->inputs[0].name, data::frame_to_tensor(s->frame, graph->inputs[0].dtype)}});
+    progress(++done);
+  }
+  if (done < total)
+    progress(total);
+  return cal.take();
+}
+
+} // namespace
+
+quant::Recipes recipes_from_config(const QuantizationConfig &q) {
+  quant::Recipes r;
+  for (const auto &[k, v] : q.recipes) {
+    if (k == "first_conv_or_matmul_quantization")
+      r.first_conv_or_matmul_quantization = v;
+    if (k == "scale_propagation_max_pooling")
+      r.scale_propagation_max_pooling = v;
+    if (k == "scale_propagation_concat")
+      r.scale_propagation_concat = v;
+    if (k == "fast_bias_correction")
+      r.fast_bias_correction = v;
+  }
+  return r;
+}
+
+quant::Plan plan_from_config(const Config &c) {
+  const QuantizationConfig &q = c.quantization;
+  quant::Plan plan;
+  override_from(q.model_wise, c.file + ": quantization.model_wise").apply(plan.model_wise);
+  for (const auto &[op, o] : q.optype_wise)
+    plan.optype_wise[op] = override_from(o, c.file + ": quantization.optype_wise." + op);
+  for (const auto &[name, o] : q.op_wise)
+    plan.op_wise[name] = override_from(o, c.file + ": quantization.op_wise." + name);
+  plan.recipes = recipes_from_config(q);
+  return plan;
+}
+
+QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
+  if (!o.model.empty())
+    c.model.path = o.model;
+  if (c.model.path.empty())
+    throw InputError(c.file + ": no model: give MODEL or 'model.path' in the YAML");
+  QuantizeModelResult r;
+  r.model = c.model.path;
+  auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<const Graph> fp32 = load_model_file(c.model.path, load_options(c.model));
+  r.plan = plan_from_config(c);
+  resolve_names(*fp32, c, r.plan, r.messages);
+  quant::CalibrationStats stats = o.load_stats.empty()
+                                      ? calibrate_from_config(c, fp32, o)
+                                      : quant::CalibrationStats::load(o.load_stats);
+  if (!o.save_stats.empty())
+    stats.save(o.save_stats);
+  auto t1 = std::chrono::steady_clock::now();
+  Graph q = quant::quantize_graph(*fp32, stats, r.plan, &r.report);
+  auto t2 = std::chrono::steady_clock::now();
+  save_model_file(q, o.output);
+  r.calibration_samples = stats.samples;
+  r.calibration_seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.quantize_seconds = std::chrono::duration<double>(t2 - t1).count();
+  return r;
+}
+
+} // namespace qtune::tune

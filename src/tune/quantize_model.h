@@ -1,0 +1,45 @@
+#pragma once
+// `qtune quantize` as one library call: one-shot post-training quantization
+// without tuning. Calibrates on the YAML's quantization.calibration dataloader,
+// builds the plan from the first choice of each model_wise / optype_wise /
+// op_wise option and the recipes, and writes the QDQ model.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "quant/plan.h"
+#include "quant/quantize_graph.h"
+#include "tune/config.h"
+
+namespace qtune::tune {
+
+struct QuantizeModelOptions {
+  std::string model;          // replaces model.path
+  std::string output;         // the QDQ model written (ONNX)
+  int threads = 0;            // calibration inference threads (0: all cores)
+  int64_t sampling_size = -1; // calibration samples (-1: the YAML's first sampling_size)
+  std::string load_stats;     // reuse these calibration statistics instead of calibrating
+  std::string save_stats;     // write the calibration statistics here
+  std::function<void(size_t done, size_t total)> progress; // calibration progress (may be empty)
+};
+
+struct QuantizeModelResult {
+  std::string model; // the input model's path
+  quant::Plan plan;
+  quant::QuantizeReport report;
+  int64_t calibration_samples = 0;
+  double calibration_seconds = 0, quantize_seconds = 0;
+  std::vector<std::string> messages; // op_wise names that matched nothing exactly, ...
+};
+
+QuantizeModelResult quantize_model(Config config, const QuantizeModelOptions &options);
+
+// The YAML's recipes over the quantizer's defaults (unknown keys are config.cpp's
+// business: it rejects them).
+quant::Recipes recipes_from_config(const QuantizationConfig &q);
+
+// The quantizer's plan from the first choice of each YAML option block.
+quant::Plan plan_from_config(const Config &c);
+
+} // namespace qtune::tune
