@@ -1,12 +1,14 @@
 #include "quant/calibrate.h"
 
+#include "quant/op_descriptor.h"
+
 namespace qtune::quant {
 
 Calibrator::Calibrator(std::shared_ptr<const Graph> fp32, ExecutorOptions options)
     : graph_(fp32), executor_(fp32, options) {
   for (const Node &n : graph_->nodes)
-    if ((n.op_type == "Conv" || n.op_type == "FusedConv") && n.has_input(0))
-      conv_inputs_.insert(n.inputs[0]);
+    if (const OpDescriptor *d = find_descriptor(n); d && d->conv_bias_correction && n.has_input(0))
+      conv_inputs_.insert(n.inputs[0]); // fast_bias_correction needs their channel means
   executor_.set_node_hook([this](const Node &n, std::span<const Tensor> outputs) {
     for (size_t i = 0; i < outputs.size() && i < n.outputs.size(); ++i)
       if (!n.outputs[i].empty())

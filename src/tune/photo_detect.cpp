@@ -9,6 +9,7 @@
 #include "data/decoders.h"
 #include "data/draw.h"
 #include "data/image_decode.h"
+#include "frontends/model_loader.h"
 #include "qtune/error.h"
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
@@ -72,7 +73,8 @@ PhotoDetections detect_photo(const Config &c, const std::string &image_path, dou
   out.image = data::decode_image(sample.encoded, image_path);
   const data::Frame frame = data::preprocess(sample, transforms);
 
-  auto graph = std::make_shared<Graph>(*load_model_file(c.model.path, load_options(c.model)));
+  // The frontend alone, then every graph pass once in prepare_for_inference.
+  auto graph = std::make_shared<Graph>(load_model(c.model.path, load_options(c.model)));
   quant::prepare_for_inference(*graph);
   if (graph->inputs.size() != 1)
     throw UnsupportedError(fmt::format("{}: run feeds one image input, the model has {}",

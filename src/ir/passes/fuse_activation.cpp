@@ -3,6 +3,7 @@
 // docs/ARCHITECTURE.md). One small rule per activation.
 #include <limits>
 
+#include "ir/passes/fusable_activation.h"
 #include "ir/passes/pass.h"
 #include "ir/passes/pass_util.h"
 
@@ -10,10 +11,7 @@ namespace qtune {
 
 namespace {
 
-struct Activation {
-  std::string name;
-  std::vector<float> params;
-};
+using Activation = FusableActivation;
 
 using Consumers = std::unordered_map<std::string, std::vector<size_t>>;
 
@@ -26,8 +24,10 @@ std::optional<float> scalar_initializer(const Graph &g, const Node &n, size_t i)
   return static_cast<float>(t->get_f64(0));
 }
 
+} // namespace
+
 // Rules for activations that read the producer output alone.
-std::optional<Activation> match_unary(const Graph &g, const Node &a) {
+std::optional<FusableActivation> fusable_activation(const Graph &g, const Node &a) {
   if (!a.domain.empty())
     return std::nullopt;
   const std::string &op = a.op_type;
@@ -55,6 +55,8 @@ std::optional<Activation> match_unary(const Graph &g, const Node &a) {
   }
   return std::nullopt;
 }
+
+namespace {
 
 // SiLU: y = x * Sigmoid(x) where x is the producer output, read by exactly
 // the Sigmoid and the Mul. Returns the Mul index and sets `sigmoid`.
@@ -131,7 +133,7 @@ bool fuse_activations(Graph &g) {
     int c = passes::single_consumer(g, consumers, y);
     if (c < 0 || dead[c])
       continue;
-    auto act = match_unary(g, g.nodes[c]);
+    auto act = fusable_activation(g, g.nodes[c]);
     if (!act)
       continue;
     make_fused(n, name.c_str(), *act, g.nodes[c].outputs.at(0));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ir/passes/fusable_activation.h"
+
 namespace qtune::quant {
 
 void LoweringContext::refresh() {
@@ -138,29 +140,13 @@ std::optional<std::string> LoweringContext::real_bias(const Node &op, size_t ind
   return name;
 }
 
+// The FP32 fusion pass's matcher (ir/passes/fusable_activation.h): the int8
+// kernels take the same activations with the same parameters.
 std::optional<Activation> LoweringContext::activation_of(const Node &n) const {
-  static const std::set<std::string> fusable{"Relu",        "LeakyRelu", "Clip", "Sigmoid",
-                                             "HardSigmoid", "HardSwish", "Tanh"};
-  if (!n.domain.empty() || !fusable.count(n.op_type))
+  auto a = fusable_activation(g, n);
+  if (!a)
     return std::nullopt;
-  std::vector<float> params;
-  if (n.op_type == "LeakyRelu")
-    params = {n.attr_float("alpha", 0.01f)};
-  if (n.op_type == "HardSigmoid")
-    params = {n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
-  if (n.op_type == "Clip") {
-    float lo = -3.4e38f, hi = 3.4e38f;
-    for (size_t k = 1; k <= 2; ++k) {
-      if (!n.has_input(k))
-        continue;
-      const Tensor *t = g.initializer(n.inputs[k]);
-      if (!t || t->numel() != 1)
-        return std::nullopt;
-      (k == 1 ? lo : hi) = static_cast<float>(t->get_f64(0));
-    }
-    params = {lo, hi};
-  }
-  return std::make_pair(n.op_type, params);
+  return std::make_pair(a->name, a->params);
 }
 
 std::optional<Activation> LoweringContext::take_activation(std::vector<size_t> &matched,

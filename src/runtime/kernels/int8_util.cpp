@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <set>
 
 #include "qtune/error.h"
 
@@ -56,6 +57,23 @@ ConvGeometry conv_geometry(const Node &node, const Shape &x, const Shape &w) {
   g.pad_b = (g.oh - 1) * g.stride_h + (g.kh - 1) * g.dil_h + 1 - g.h - g.pad_t;
   g.pad_r = (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dil_w + 1 - g.w - g.pad_l;
   return g;
+}
+
+namespace {
+std::set<std::pair<std::string, std::string>> &nhwc_int8_readers() {
+  static std::set<std::pair<std::string, std::string>> readers;
+  return readers;
+}
+} // namespace
+
+// Written while the kernel registry is filled (once, under its first use),
+// read afterwards only.
+void register_nhwc_int8_reader(const std::string &domain, const std::string &op_type) {
+  nhwc_int8_readers().insert({domain, op_type});
+}
+
+bool reads_nhwc_int8(const Node &n) {
+  return nhwc_int8_readers().count({n.domain, n.op_type}) > 0;
 }
 
 bool weights_need_7bit() {

@@ -30,6 +30,13 @@ ConvGeometry conv_geometry(const Node &node, const Shape &x, const Shape &w);
 // Fused activations, engine, stream and dtype mapping: the FP32 kernels'
 // helpers in runtime/dnnl_util.h serve the int8 kernels too.
 
+// Int8 kernels that read input 0 in oneDNN's NHWC int8 layout (and take
+// oneDNN layouts): a QuantizeLinear all of whose readers are such kernels
+// writes NHWC while quantizing. Each kernel says so when it registers, so
+// quantize_linear.cpp keeps no list of op types.
+void register_nhwc_int8_reader(const std::string &domain, const std::string &op_type);
+bool reads_nhwc_int8(const Node &n);
+
 // True on CPUs without VNNI (or with DNNL_MAX_CPU_ISA below it): oneDNN then
 // multiplies u8 x s8 with vpmaddubsw, whose 16-bit pair sums saturate for
 // full-range weights. Int8 kernels then use 7-bit weights (w / 2, scale * 2),

@@ -248,6 +248,7 @@ private:
 } // namespace
 
 void register_qconv_kernels(KernelRegistry &r) {
+  int8::register_nhwc_int8_reader("qtune", "QConv"); // NHWC is what it picks for u8/s8
   r.add(
       "QConv",
       [](const Node &n, const KernelEnv &env) { return std::make_unique<QConvKernel>(n, env); },

@@ -124,6 +124,7 @@ private:
 } // namespace
 
 void register_qpool_kernels(KernelRegistry &r) {
+  int8::register_nhwc_int8_reader("qtune", "QMaxPool"); // NHWC is what it picks for u8/s8
   r.add(
       "QMaxPool",
       [](const Node &n, const KernelEnv &env) { return std::make_unique<QMaxPoolKernel>(n, env); },

@@ -2,9 +2,9 @@
 // DynamicQuantizeLinear. These sit at the int8 <-> fp32 boundaries of a
 // quantized graph, so their loops are vectorizable rows threaded over
 // (row, chunk) and they speak oneDNN layouts (runtime/kernel.h):
-// - QuantizeLinear writes NHWC when every reader is an int8 oneDNN kernel
-//   (QConv, QMaxPool: NHWC is what they choose or keep for u8/s8),
-//   so the transpose happens
+// - QuantizeLinear writes NHWC when every reader is an int8 oneDNN kernel that
+//   registered as an NHWC reader (int8_util.h: QConv, QMaxPool, which choose or
+//   keep NHWC for u8/s8), so the transpose happens
 //   while quantizing instead of in a separate reorder;
 // - DequantizeLinear reads the NHWC int8 tensors those kernels write
 //   directly, again transposing while converting.
@@ -19,6 +19,7 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/int8_util.h"
 
 namespace qtune {
 namespace {
@@ -293,7 +294,7 @@ private:
     for (const Node &n : env_.graph->nodes)
       for (const std::string &v : n.inputs)
         if (v == node_.outputs[0]) {
-          if (n.domain != "qtune" || (n.op_type != "QConv" && n.op_type != "QMaxPool"))
+          if (!int8::reads_nhwc_int8(n))
             return false;
           ++readers;
         }
