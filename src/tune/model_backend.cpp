@@ -34,6 +34,7 @@ std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOption
   // folded in, rather than with Q/DQ around every layout Transpose.
   optimize_transposes(*g);
   fold_conv_affine(*g);
+  fold_space_to_depth_conv(*g); // YOLOX Focus stem: int8 QConv straight on the image
   eliminate_dead_nodes(*g);
   return g;
 }

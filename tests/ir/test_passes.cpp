@@ -1,6 +1,7 @@
 // Graph passes on tiny hand-built graphs: each rewrite must leave the outputs
 // (computed by the executor before and after) unchanged, and must really fire.
 #include <gtest/gtest.h>
+#include <limits>
 #include <random>
 
 #include "ir/passes/pass.h"
@@ -265,6 +266,65 @@ TEST(Passes, ConstantFoldingAndDeadNodes) {
   EXPECT_FALSE(g.is_initializer("p"));
   expect_close(before, run(g, x));
   EXPECT_FALSE(eliminate_dead_nodes(g)); // nothing left to do
+}
+
+// x [1,3,8,8] -> Focus (YOLOX order: rows/cols (0,0),(1,0),(0,1),(1,1), two
+// Slices each, or one Slice over both axes) -> Concat -> Conv(12 -> 5, 3x3).
+Graph focus_graph(std::vector<int64_t> conv_strides, std::vector<int64_t> pads, int64_t end_h) {
+  Graph g;
+  g.opset = 13;
+  g.inputs.push_back(info("x", {1, 3, 8, 8}));
+  auto ints = [&](const std::string &name, std::vector<int64_t> v) {
+    g.initializers[name] = Tensor::from_vector<int64_t>({(int64_t)v.size()}, v);
+  };
+  ints("big", {std::numeric_limits<int64_t>::max()});
+  ints("endh", {end_h});
+  ints("zero", {0}), ints("one", {1}), ints("two", {2}), ints("ax2", {2}), ints("ax3", {3});
+  ints("s11", {1, 1}), ints("big2", {1 << 30, 1 << 30}), ints("ax23", {2, 3}), ints("st22", {2, 2});
+  const char *off[4][2] = {{"zero", "zero"}, {"one", "zero"}, {"zero", "one"}, {"one", "one"}};
+  std::vector<std::string> parts;
+  for (int k = 0; k < 3; ++k) {
+    std::string r = "r" + std::to_string(k), p = "p" + std::to_string(k);
+    g.nodes.push_back(node("Slice", {"x", off[k][0], "endh", "ax2", "two"}, {r}));
+    g.nodes.push_back(node("Slice", {r, off[k][1], "big", "ax3", "two"}, {p}));
+    parts.push_back(p);
+  }
+  g.nodes.push_back(node("Slice", {"x", "s11", "big2", "ax23", "st22"}, {"p3"}));
+  parts.push_back("p3");
+  g.nodes.push_back(node("Concat", parts, {"cat"}, {{"axis", int64_t{1}}}));
+  g.initializers["w"] = random_tensor({5, 12, 3, 3}, 3);
+  g.initializers["b"] = random_tensor({5}, 4);
+  g.nodes.push_back(node(
+      "Conv", {"cat", "w", "b"}, {"y"},
+      {{"pads", pads}, {"strides", conv_strides}, {"kernel_shape", std::vector<int64_t>{3, 3}}}));
+  g.outputs.push_back(info("y", {}));
+  g.outputs.back().has_shape = false;
+  return g;
+}
+
+TEST(Passes, SpaceToDepthFoldsIntoConv) {
+  Tensor x = random_tensor({1, 3, 8, 8}, 11, 0, 255);
+  for (auto [strides, pads] :
+       {std::pair<std::vector<int64_t>, std::vector<int64_t>>{{1, 1}, {1, 1, 1, 1}},
+        {{2, 1}, {1, 0, 0, 1}},
+        {{1, 2}, {0, 0, 0, 0}}}) {
+    Graph g = focus_graph(strides, pads, std::numeric_limits<int64_t>::max());
+    auto before = run(g, x);
+    optimize_graph(g, make_constant_evaluator(), OptimizeLevel::fold_bn);
+    EXPECT_EQ(count_op(g, "Slice"), 0);
+    EXPECT_EQ(count_op(g, "Concat"), 0);
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.nodes[0].attr_ints("kernel_shape"), (std::vector<int64_t>{6, 6}));
+    EXPECT_EQ(g.nodes[0].inputs[0], "x");
+    expect_close(before, run(g, x), 1e-5f);
+  }
+}
+
+TEST(Passes, SpaceToDepthNotFoldedWhenSliceStopsEarly) {
+  Graph g = focus_graph({1, 1}, {1, 1, 1, 1}, 7); // rows 0..6 only: not a space-to-depth
+  optimize_graph(g, make_constant_evaluator(), OptimizeLevel::fold_bn);
+  EXPECT_EQ(count_op(g, "Concat"), 1);
+  EXPECT_EQ(g.initializer("w")->dim(3), 3);
 }
 
 TEST(Passes, OptimizeLevelBasicKeepsPlainOnnx) {

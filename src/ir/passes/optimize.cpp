@@ -52,6 +52,7 @@ void optimize_graph(Graph &g, const ConstantEvaluator &eval, OptimizeLevel level
   if (level >= OptimizeLevel::fold_bn) {
     passes.push_back({"fold_batchnorm", fold_batchnorm});
     passes.push_back({"fold_conv_affine", fold_conv_affine});
+    passes.push_back({"fold_space_to_depth_conv", fold_space_to_depth_conv});
   }
   if (level >= OptimizeLevel::all) {
     passes.push_back({"fuse_matmul_add", fuse_matmul_add});

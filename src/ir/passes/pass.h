@@ -34,6 +34,8 @@ bool optimize_transposes(Graph &graph);
 bool fold_batchnorm(Graph &graph); // Conv/Gemm -> BatchNormalization
 // Conv + per-channel constant Add/Sub/Mul/Div (TF BiasAdd, decomposed batch norm).
 bool fold_conv_affine(Graph &graph);
+// Strided Slices + Concat (space-to-depth, YOLOX Focus) feeding a Conv -> one wider-kernel Conv.
+bool fold_space_to_depth_conv(Graph &graph);
 bool fuse_matmul_add(Graph &graph);   // 2-D MatMul + bias Add -> Gemm
 bool fuse_activations(Graph &graph);  // Conv/Gemm/MatMul + activation -> qtune:Fused*
 bool fuse_residual_add(Graph &graph); // FusedConv + Add (+Relu) -> FusedConv with sum
@@ -46,7 +48,8 @@ enum class OptimizeLevel {
 };
 
 // The standard pipeline, in order: constant folding, dead nodes, transposes, BN folding,
-// MatMul+Add, activation fusion, residual fusion, dead nodes.
+// per-channel affine and space-to-depth folding into convs, MatMul+Add, activation fusion, residual
+// fusion, dead nodes.
 void optimize_graph(Graph &graph, const ConstantEvaluator &eval,
                     OptimizeLevel level = OptimizeLevel::all);
 
