@@ -1,7 +1,9 @@
 // Concat and Split along one axis. Both are block copies: the tensor is viewed
-// as [outer, axis * inner] and each input/output owns a contiguous column band.
+// as [outer, axis * inner] and each input/output owns a contiguous column band
+// (Concat also writes channels-last, see ConcatKernel).
 #include <cstring>
 
+#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -10,9 +12,17 @@ namespace {
 
 constexpr int64_t kParallelBytes = 1 << 16;
 
+// Concat opts into oneDNN layouts so a channel concat of conv outputs (YOLOX's
+// CSP blocks) needs no reorder to plain and back: when any input of a 4-D
+// axis-1 concat is blocked, the output is written channels-last (nhwc, what
+// oneDNN's brgconv reads and writes), nhwc inputs are copied as channel runs
+// per pixel, plain ones are transposed into place, other blocked layouts are
+// reordered to nhwc first. Any other concat of a blocked input reorders it to
+// plain.
 class ConcatKernel : public Kernel {
 public:
-  explicit ConcatKernel(const Node &n) : node_(n), axis_(n.attr_int("axis", 0)) {}
+  ConcatKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), axis_(n.attr_int("axis", 0)) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
     if (in.empty())
@@ -32,31 +42,133 @@ public:
                                      shape_str(s0), dtype_name(in[0].dtype()), axis));
       out[axis] += s[axis];
     }
+    out_shape_ = out;
     return {{in[0].dtype(), out}};
   }
 
-  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    layouts_.assign(layouts.begin(), layouts.end());
+  }
+  const dnnl_memory_desc_t *output_layout(size_t) const override {
+    return nhwc_ ? &out_desc_.data : nullptr;
+  }
+
+  void prepare(std::span<const Tensor> in) override {
     int axis = kernels::normalize_axis(node_, axis_, std::max(1, in[0].rank()));
-    const Shape &os = out[0].shape();
-    size_t es = dtype_size(out[0].dtype());
+    bool any_blocked = false;
+    for (size_t i = 0; i < in.size(); ++i)
+      any_blocked |= blocked(i);
+    nhwc_ = any_blocked && in[0].rank() == 4 && axis == 1;
+    if (nhwc_)
+      out_desc_ = nhwc_desc(out_shape_, in[0].dtype());
+    staged_.assign(in.size(), Staged{});
+    for (size_t i = 0; i < in.size(); ++i)
+      if (blocked(i))
+        stage(i, in[i]);
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    std::vector<const uint8_t *> src(in.size());
+    for (size_t i = 0; i < in.size(); ++i)
+      src[i] = staged_.empty() || !staged_[i].reorder ? static_cast<const uint8_t *>(in[i].raw())
+                                                      : reorder_input(i, in[i]);
+    if (nhwc_)
+      run_nhwc(in, src, out[0]);
+    else
+      run_plain(in, src, out[0]);
+  }
+
+private:
+  // A blocked input the kernel cannot read as it is: reordered into `buffer`.
+  struct Staged {
+    bool reorder = false;
+    dnnl::memory from, to;
+    dnnl::reorder prim;
+  };
+
+  bool blocked(size_t i) const { return i < layouts_.size() && layouts_[i]; }
+
+  static dnnl::memory::desc nhwc_desc(const Shape &s, DType t) {
+    return dnnl::memory::desc(dnnl_util::to_dims(s), dnnl_util::dtype(t),
+                              dnnl::memory::format_tag::nhwc);
+  }
+
+  void stage(size_t i, const Tensor &t) {
+    dnnl::memory::desc given(*layouts_[i]);
+    dnnl::memory::desc want = nhwc_ ? nhwc_desc(t.shape(), t.dtype())
+                                    : dnnl_util::plain_desc(t.shape(), dnnl_util::dtype(t.dtype()));
+    Staged &st = staged_[i];
+    if (given == want)
+      return;
+    dnnl::engine &eng = dnnl_util::engine(env_);
+    st.reorder = true;
+    st.from = dnnl::memory(given, eng, nullptr);
+    st.to = dnnl::memory(want, eng);
+    st.prim = dnnl::reorder(st.from, st.to);
+  }
+
+  const uint8_t *reorder_input(size_t i, const Tensor &t) {
+    Staged &st = staged_[i];
+    st.from.set_data_handle(const_cast<void *>(t.raw()));
+    dnnl::stream &s = dnnl_util::stream(env_);
+    st.prim.execute(s, st.from, st.to);
+    s.wait();
+    return static_cast<const uint8_t *>(st.to.get_data_handle());
+  }
+
+  void run_plain(std::span<const Tensor> in, const std::vector<const uint8_t *> &src, Tensor &y) {
+    int axis = kernels::normalize_axis(node_, axis_, std::max(1, in[0].rank()));
+    const Shape &os = y.shape();
+    size_t es = dtype_size(y.dtype());
     int64_t outer = kernels::numel_before(os, axis);
     int64_t inner_bytes = kernels::numel_after(os, axis) * es;
     int64_t out_row = os[axis] * inner_bytes;
-    auto *dst = static_cast<uint8_t *>(out[0].raw());
+    auto *dst = static_cast<uint8_t *>(y.raw());
     int64_t col = 0;
-    for (const auto &t : in) {
-      int64_t band = t.shape()[axis] * inner_bytes;
-      const auto *src = static_cast<const uint8_t *>(t.raw());
+    for (size_t i = 0; i < in.size(); ++i) {
+      int64_t band = in[i].shape()[axis] * inner_bytes;
+      const uint8_t *s = src[i];
 #pragma omp parallel for if (outer * band > kParallelBytes)
       for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + o * out_row + col, src + o * band, band);
+        std::memcpy(dst + o * out_row + col, s + o * band, band);
       col += band;
     }
   }
 
-private:
+  // y [N,H,W,C] channels-last; input i fills channels [off, off + C_i).
+  void run_nhwc(std::span<const Tensor> in, const std::vector<const uint8_t *> &src, Tensor &y) {
+    const Shape &os = y.shape();
+    size_t es = dtype_size(y.dtype());
+    int64_t n = os[0], hw = os[2] * os[3], ct = os[1];
+    auto *dst = static_cast<uint8_t *>(y.raw());
+    bool big = y.nbytes() > kParallelBytes;
+#pragma omp parallel for collapse(2) if (big)
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t p = 0; p < hw; ++p) {
+        uint8_t *d = dst + (b * hw + p) * ct * es;
+        for (size_t i = 0; i < in.size(); ++i) {
+          int64_t c = in[i].shape()[1];
+          if (!blocked(i)) { // plain NCHW: channel c of this pixel is hw apart
+            const uint8_t *s = src[i] + (b * c * hw + p) * es;
+            for (int64_t k = 0; k < c; ++k)
+              std::memcpy(d + k * es, s + k * hw * es, es);
+          } else {
+            std::memcpy(d, src[i] + (b * hw + p) * c * es, c * es);
+          }
+          d += c * es;
+        }
+      }
+  }
+
   Node node_;
+  KernelEnv env_;
   int64_t axis_;
+  Shape out_shape_;
+  std::vector<const dnnl_memory_desc_t *> layouts_;
+  std::vector<Staged> staged_;
+  bool nhwc_ = false;
+  dnnl::memory::desc out_desc_;
 };
 
 class SplitKernel : public Kernel {
@@ -123,7 +235,7 @@ private:
 
 void register_concat_split_kernels(KernelRegistry &r) {
   r.add("Concat",
-        [](const Node &n, const KernelEnv &) { return std::make_unique<ConcatKernel>(n); });
+        [](const Node &n, const KernelEnv &env) { return std::make_unique<ConcatKernel>(n, env); });
   r.add("Split", [](const Node &n, const KernelEnv &) { return std::make_unique<SplitKernel>(n); });
 }
 
