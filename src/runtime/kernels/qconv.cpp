@@ -13,6 +13,7 @@
 // post-op adds sum_scale * (sum - sum_zero_point), and a final linear post-op
 // requantises with 1 / y_scale and + y_zero_point; the dst conversion rounds and
 // saturates.
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -89,13 +90,21 @@ public:
     memory::desc src_any(src_dims, src_dt, tag::any), dst_any(dst_dims, dst_dt, tag::any);
     memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
     memory::desc b_md({g.oc}, memory::data_type::f32, tag::x);
+    // Without padding, conv(x - zp) = conv(x) - zp * sum(w): the source zero
+    // point folds into the bias. oneDNN 2.6 runs a zero-point conv on AMX CPUs
+    // with its jit kernels (its AMX brgconv takes none), which were 2-3x slower
+    // per call than the brgconv on every 1x1 conv of YOLOX-Nano (sum of
+    // best-call times 12.3 vs 6.8 ms); folded, the brgconv runs.
+    fold_zp_ = p_.x.zero_point != 0 && g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+    int32_t attr_zp = fold_zp_ ? 0 : p_.x.zero_point;
     bool has_bias = in.size() > 2 && in[2].defined();
+    bool use_bias = has_bias || fold_zp_;
 
     dnnl::primitive_attr attr;
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
     bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
     std::vector<float> out_scales = int8::output_scales(p_.x.scale, p_.w_scales, halve);
-    int8::set_scales_and_zero_point(attr, out_scales, p_.x.zero_point);
+    int8::set_scales_and_zero_point(attr, out_scales, attr_zp);
     attr.set_post_ops(make_post_ops(in));
 
     // Source: the layout the producer wrote (plain unless the executor says
@@ -107,7 +116,7 @@ public:
     auto make_pd = [&](const memory::desc &src) {
       dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any,
-          has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+          use_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
           {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
       return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
     };
@@ -166,7 +175,9 @@ public:
     weights_ = memory(pd.weights_desc(), eng);
     dnnl::reorder(w_user, weights_).execute(dnnl_util::stream(env_), w_user, weights_);
     bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], g.oc, out_scales) : memory();
-    zp_mem_ = int8::zero_point_memory(eng, p_.x.zero_point);
+    if (fold_zp_)
+      fold_zero_point(eng, b_md, w);
+    zp_mem_ = int8::zero_point_memory(eng, attr_zp);
     dnnl_util::stream(env_).wait();
   }
 
@@ -209,6 +220,23 @@ public:
   }
 
 private:
+  // bias (accumulator units) -= zp * sum of output channel oc's weights.
+  void fold_zero_point(dnnl::engine &eng, const memory::desc &b_md, const Tensor &w) {
+    if (!bias_) {
+      bias_ = memory(b_md, eng);
+      std::fill_n(static_cast<float *>(bias_.get_data_handle()), geo_.oc, 0.f);
+    }
+    auto *b = static_cast<float *>(bias_.get_data_handle());
+    const auto *wd = static_cast<const int8_t *>(w.raw());
+    int64_t per_oc = w.numel() / geo_.oc;
+    for (int64_t o = 0; o < geo_.oc; ++o) {
+      int64_t sum = 0;
+      for (int64_t k = 0; k < per_oc; ++k)
+        sum += wd[o * per_oc + k];
+      b[o] -= static_cast<float>(static_cast<int64_t>(p_.x.zero_point) * sum);
+    }
+  }
+
   dnnl::post_ops make_post_ops(std::span<const Tensor> in) {
     dnnl::post_ops ops;
     dnnl_util::append_activation(ops, node_, p_.activation.op, p_.activation.params);
@@ -239,7 +267,7 @@ private:
   int8::ConvGeometry geo_;
   dnnl::convolution_forward conv_;
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
-  bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false;
+  bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false, fold_zp_ = false;
   memory::desc dst_desc_;
   dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
   memory x_mem_, src_mem_, y_mem_, conv_dst_, sum_mem_, sum_dst_, weights_, bias_, zp_mem_;
