@@ -185,6 +185,13 @@ TEST(QConv, PointwiseWithResidualSum) {
   check_qconv(cc);
 }
 
+// Unpadded convs fold the source zero point (119 here) into the bias.
+TEST(QConv, UnpaddedZeroPointFoldedSiLUGroups) {
+  ConvCase cc;
+  cc.pad = 0, cc.stride = 2, cc.activation = "SiLU", cc.group = 2, cc.oc = 8;
+  check_qconv(cc);
+}
+
 TEST(QConv, FloatOutput) {
   ConvCase cc;
   cc.y_dtype = DType::f32;
