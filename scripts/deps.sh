@@ -11,4 +11,4 @@ $SUDO apt-get install -y --no-install-recommends \
   libonnx-dev libprotobuf-dev protobuf-compiler \
   libyaml-cpp-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev libsnappy-dev \
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libonnx-testdata dataset-fashion-mnist
+  libonnx-testdata dataset-fashion-mnist doxygen

@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 ctest --test-dir build -j"$(nproc)" --output-on-failure --timeout 900
+bash scripts/docs.sh # API reference of include/qtune/, doxygen warnings are errors

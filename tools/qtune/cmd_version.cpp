@@ -4,6 +4,7 @@
 #include <dnnl.hpp>
 
 #include "commands.h"
+#include "qtune/version.h"
 
 namespace qtune::cli {
 
@@ -11,8 +12,8 @@ Command add_version_command(CLI::App &app) {
   auto *sub = app.add_subcommand("version", "Print versions and CPU capabilities");
   return {sub, [] {
             const dnnl_version_t *v = dnnl_version();
-            std::printf("qtune 0.1.0\noneDNN %d.%d.%d (cpu isa: %d)\n", v->major, v->minor,
-                        v->patch, static_cast<int>(dnnl::get_effective_cpu_isa()));
+            std::printf("qtune %s\noneDNN %d.%d.%d (cpu isa: %d)\n", qtune::version(), v->major,
+                        v->minor, v->patch, static_cast<int>(dnnl::get_effective_cpu_isa()));
             return 0;
           }};
 }
