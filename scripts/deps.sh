@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages qtune builds, tests and runs with.
+# Installs the Debian 12 packages qtune builds, tests and runs with (clang and its
+# runtime libraries: the libFuzzer targets, scripts/fuzz.sh).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -11,4 +12,5 @@ $SUDO apt-get install -y --no-install-recommends \
   libonnx-dev libprotobuf-dev protobuf-compiler \
   libyaml-cpp-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev libsnappy-dev \
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libonnx-testdata dataset-fashion-mnist doxygen
+  libonnx-testdata dataset-fashion-mnist doxygen \
+  clang libclang-rt-14-dev libomp-14-dev

@@ -47,6 +47,12 @@ json parse_json(std::string_view text, const std::string &source) {
     std::string problem = colon == std::string::npos ? what : what.substr(colon + 2);
     throw InputError(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
                      ": malformed JSON: " + problem);
+  } catch (const json::exception &e) {
+    // out_of_range.406: a number no double holds ("1e999"); JSON has no inf.
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    throw InputError(source + ": malformed JSON: " +
+                     (bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
 }
 
@@ -97,6 +103,10 @@ std::array<double, 4> parse_bbox(const json &value, const std::string &where) {
   std::array<double, 4> box{};
   for (size_t i = 0; i < 4; ++i)
     box[i] = to_double(value[i], where);
+  // A negative extent makes areas and IoUs negative: no annotation tool
+  // writes one, so it is a damaged file, not a box.
+  if (box[2] < 0 || box[3] < 0)
+    throw InputError(where + ": negative width or height " + value.dump());
   return box;
 }
 

@@ -86,6 +86,18 @@ Image decode_jpeg(std::string_view bytes, const std::string &name) {
   return img;
 }
 
+// Colour-management and metadata chunks libpng ignores when it does not like
+// them (an "incorrect sRGB profile" is common in real photos) leave the pixels
+// intact; any CRC error, and every other warning, means damaged data.
+bool harmless_png_warning(const std::string &msg) {
+  if (msg.find("CRC") != std::string::npos)
+    return false;
+  for (const char *chunk : {"iCCP", "sRGB", "gAMA", "cHRM", "sBIT", "bKGD", "hIST", "pHYs", "tIME"})
+    if (msg.rfind(chunk, 0) == 0)
+      return true;
+  return false;
+}
+
 Image decode_png(std::string_view bytes, const std::string &name) {
   png_image png;
   std::memset(&png, 0, sizeof png);
@@ -109,6 +121,10 @@ Image decode_png(std::string_view bytes, const std::string &name) {
     png_image_free(&png);
     throw InputError(name + ": corrupt PNG data: " + msg);
   }
+  // libpng decodes past some damage with only a warning (extra image data, a
+  // bad CRC in an ancillary chunk ...): like JPEG, that is a corrupt image.
+  if ((png.warning_or_error & PNG_IMAGE_WARNING) && !harmless_png_warning(png.message))
+    throw InputError(name + ": corrupt PNG data: " + png.message);
   return img;
 }
 

@@ -1,5 +1,6 @@
 #include "data/model_input.h"
 
+#include <cctype>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -95,6 +96,15 @@ Shape raw_input_shape(const ValueInfo &vi, const std::string &file, size_t bytes
   return shape;
 }
 
+// A photo by its name: a damaged .jpg must be reported as a damaged image, not
+// as raw values of the wrong size.
+static bool image_extension(const std::string &file) {
+  std::string ext = std::filesystem::path(file).extension().string();
+  for (char &c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
 } // namespace
 
 Tensor read_model_input(const ValueInfo &vi, const std::string &file,
@@ -104,7 +114,7 @@ Tensor read_model_input(const ValueInfo &vi, const std::string &file,
     char head[8] = {};
     probe.read(head, sizeof head);
     std::string_view magic(head, static_cast<size_t>(probe.gcount()));
-    if (is_jpeg(magic) || is_png(magic))
+    if (is_jpeg(magic) || is_png(magic) || image_extension(file))
       return read_image_input(vi, file, read_file_bytes(file));
   }
   std::ifstream f(file, std::ios::binary | std::ios::ate);

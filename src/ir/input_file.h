@@ -14,6 +14,15 @@ namespace qtune {
 // own "cannot open" / "not found" message stays.
 void require_regular_file(const std::string &path, std::string_view what = "file");
 
+// `relative` resolved inside `dir`, for files a model names by path (ONNX
+// external data, TF.js weight shards, a checkpoint's state file): a
+// downloaded model must not read /etc/passwd or ../../secrets. Throws
+// InputError "<where>: <what> '<relative>' is an absolute path ..." or
+// "... points outside the model's folder '<dir>'" (after `..` and symlinks
+// are resolved).
+std::string confined_path(const std::string &dir, const std::string &relative,
+                          const std::string &where, std::string_view what);
+
 // require_regular_file, then an ifstream (binary unless `mode` says otherwise).
 std::ifstream open_input_file(const std::string &path, std::string_view what = "file",
                               std::ios::openmode mode = std::ios::binary);

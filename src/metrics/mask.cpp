@@ -88,7 +88,7 @@ Rle rle_from_string(std::string_view s, uint32_t h, uint32_t w, std::string_view
       if (p >= s.size())
         throw InputError(std::string(where) + ": compressed RLE string ends inside a count");
       int c = static_cast<unsigned char>(s[p]) - 48;
-      if (c < 0 || c > 63 || k > 12)
+      if (c < 0 || c > 63 || k >= 12) // 12 x 5 bits: shifts stay below 64
         throw InputError(std::string(where) + ": bad character in compressed RLE at offset " +
                          std::to_string(p));
       x |= static_cast<int64_t>(c & 0x1f) << (5 * k);

@@ -286,7 +286,8 @@ struct Executor::Impl {
       if (t.numel() > 0 && t.raw() == nullptr)
         throw InputError(fmt::format("{}: input '{}' has no data", g.source, vi.name));
     }
-    for (const auto &[name, t] : inputs) {
+    for (const auto &kv : inputs) {
+      const std::string &name = kv.first; // (a named variable: clang 14 cannot capture bindings)
       bool known = std::any_of(g.inputs.begin(), g.inputs.end(),
                                [&](const ValueInfo &vi) { return vi.name == name; });
       if (!known)

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "data/decoders.h"
 #include "ir/edit_distance.h"
@@ -478,7 +479,13 @@ bool non_finite_scalar(const YAML::Node &n) {
   return s == ".nan" || s == ".inf";
 }
 
-void check_yaml_tree(const Reader &r, const YAML::Node &n, const std::string &path) {
+// `visited`: source positions of the mappings and sequences already checked.
+// An alias is the node it refers to (same position), so each is checked once:
+// ten levels of ten aliases each would otherwise be 10^10 visits.
+void check_yaml_tree(const Reader &r, const YAML::Node &n, const std::string &path,
+                     std::unordered_set<int> &visited) {
+  if ((n.IsMap() || n.IsSequence()) && n.Mark().pos >= 0 && !visited.insert(n.Mark().pos).second)
+    return;
   if (n.IsMap()) {
     std::unordered_map<std::string, YAML::Mark> seen;
     for (const auto &kv : n) {
@@ -488,11 +495,11 @@ void check_yaml_tree(const Reader &r, const YAML::Node &n, const std::string &pa
       if (!fresh)
         r.fail(kv.first, fmt::format("duplicate key '{}' (first at line {}, column {})", sub,
                                      it->second.line + 1, it->second.column + 1));
-      check_yaml_tree(r, kv.second, sub);
+      check_yaml_tree(r, kv.second, sub, visited);
     }
   } else if (n.IsSequence()) {
     for (size_t i = 0; i < n.size(); ++i)
-      check_yaml_tree(r, n[i], path + "[" + std::to_string(i) + "]");
+      check_yaml_tree(r, n[i], path + "[" + std::to_string(i) + "]", visited);
   } else if (non_finite_scalar(n)) {
     r.fail(n, fmt::format("'{}' is {}; numbers must be finite", path, n.Scalar()));
   }
@@ -526,7 +533,8 @@ Config parse_config(const std::string &yaml_text, const std::string &file_name) 
   }
   if (!root.IsMap())
     throw InputError(file_name + ": the configuration must be a YAML mapping");
-  check_yaml_tree(r, root, "");
+  std::unordered_set<int> visited;
+  check_yaml_tree(r, root, "", visited);
   r.check_keys(root, "", {"version", "model", "device", "quantization", "evaluation", "tuning"});
   Config c;
   c.file = file_name;

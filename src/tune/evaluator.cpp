@@ -1,4 +1,5 @@
 #include "tune/evaluator.h"
+#include "tune/kill_point.h"
 
 #include <algorithm>
 #include <cstring>
@@ -186,6 +187,7 @@ double AccuracyEvaluator::evaluate(const RunFn &run) {
   EvaluationResult r;
   r.metric = impl_->metric_name;
   auto one_batch = [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
+    kill_point("evaluate-batch");
     std::vector<Tensor> out = run(in);
     r.samples += b.size();
     if (impl_->coco) {

@@ -1,4 +1,5 @@
 #include "tune/model_backend.h"
+#include "tune/kill_point.h"
 
 #include <algorithm>
 #include <chrono>
@@ -397,7 +398,10 @@ private:
   // One calibration pass (the quantizer's observers) over `limit` samples.
   quant::CalibrationStats collect_stats(size_t limit) {
     quant::Calibrator cal(s_.fp32);
-    s_.calibration(limit, [&](const Inputs &in) { cal.add(in); });
+    s_.calibration(limit, [&](const Inputs &in) {
+      kill_point("calibrate-batch");
+      cal.add(in);
+    });
     return cal.take();
   }
 

@@ -47,8 +47,17 @@ std::vector<RunModelOutput> run_model_files(const RunModelOptions &o) {
     inputs[name] = data::read_model_input(graph_input(*graph, o.model, name), file,
                                           shape == o.shapes.end() ? "" : shape->second);
   }
-  Executor ex(graph, {.threads = o.threads});
-  std::vector<Tensor> outs = ex.run(inputs);
+  std::vector<Tensor> outs;
+  try {
+    Executor ex(graph, {.threads = o.threads});
+    outs = ex.run(inputs);
+  } catch (const InputError &e) { // a node's problem: say which model it is in
+    throw InputError(fmt::format("{}: {}", o.model, e.what()));
+  } catch (const UnsupportedError &e) {
+    throw UnsupportedError(fmt::format("{}: {}", o.model, e.what()));
+  } catch (const Error &e) {
+    throw Error(fmt::format("{}: {}", o.model, e.what()));
+  }
   std::filesystem::create_directories(o.output_dir);
   std::vector<RunModelOutput> written;
   nlohmann::json desc = nlohmann::json::array();

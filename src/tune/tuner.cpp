@@ -1,4 +1,5 @@
 #include "tune/tuner.h"
+#include "tune/kill_point.h"
 
 #include <algorithm>
 #include <chrono>
@@ -263,6 +264,7 @@ void save_model_atomic(TuningBackend &backend, const TunePlan *plan, const std::
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
     backend.save(plan, tmp);
+    kill_point("model-write");
   } catch (...) {
     std::error_code ec;
     fs::remove(tmp, ec);

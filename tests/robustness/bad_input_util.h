@@ -144,6 +144,23 @@ inline std::string jpeg_with_size(std::string jpeg, uint16_t w, uint16_t h) {
   return jpeg;
 }
 
+// One corpus case (tests/robustness/test_bad_input*.cpp).
+struct Case {
+  std::string name;
+  const char *kind; // what the input used to cause: crash, hang, escape, silent, memory, unclear
+  // Writes the files into `dir`, returns the qtune arguments.
+  std::function<std::string(const fs::path &dir)> setup;
+  std::vector<std::string> expect; // fragments of the error message
+};
+
+inline void PrintTo(const Case &c, std::ostream *os) {
+  *os << c.name;
+}
+
+// The cases per file format (models, records, annotations, configs, images,
+// IDX): test_bad_input_formats.cpp.
+std::vector<Case> format_cases();
+
 enum class Outcome { clear_error, other_exit, crash, hang };
 
 inline const char *outcome_name(Outcome o) {

@@ -12,18 +12,6 @@
 namespace qtune::test {
 namespace {
 
-struct Case {
-  std::string name;
-  const char *kind; // what the input used to cause: crash, hang, escape, silent, memory
-  // Writes the files into `dir`, returns the qtune arguments.
-  std::function<std::string(const fs::path &dir)> setup;
-  std::vector<std::string> expect; // fragments of the error message
-};
-
-void PrintTo(const Case &c, std::ostream *os) {
-  *os << c.name;
-}
-
 constexpr int64_t kHuge = (int64_t(1) << 62) + 1;
 
 // X[1,1,4,4] -> op(window attrs) -> Y.
@@ -492,6 +480,8 @@ std::vector<Case> cases() {
        {"c.yaml:", "Resize.size", "pixels"}},
   };
   add_special_file_cases(all);
+  for (auto &c : format_cases())
+    all.push_back(std::move(c));
   return all;
 }
 
@@ -519,6 +509,8 @@ TEST_P(BadInput, ExitsOneWithClearMessage) {
   if (const char *rep = std::getenv("QTUNE_BAD_INPUT_REPORT"); rep && *rep == '1')
     std::printf("CASE %s %s %s%s\n", c.name.c_str(), c.kind, outcome_name(r.outcome),
                 r.outcome == Outcome::clear_error && !named ? " (unclear message)" : "");
+  if (const char *rep = std::getenv("QTUNE_BAD_INPUT_REPORT"); rep && *rep == '2')
+    std::printf("CASE %s code %d: %s", c.name.c_str(), r.code, r.err.c_str());
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.err.find("what()"), std::string::npos) << r.err;
   if (!HasFailure())

@@ -1,9 +1,11 @@
 // ONNX model -> Graph: protobuf parse, ONNX shape inference for intermediate
 // value types, initializers (Constant nodes become initializers), attributes,
 // sub-graphs, then canonical op forms and a topological sort.
+#include <climits>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <sstream>
@@ -11,8 +13,11 @@
 
 #include "frontends/onnx/onnx_canonicalize.h"
 #include "frontends/onnx/onnx_import.h"
+
 #include "ir/input_file.h"
 #include "qtune/error.h"
+#include <climits>
+#include <google/protobuf/io/coded_stream.h>
 
 namespace qtune {
 
@@ -358,6 +363,22 @@ Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &s
   return g;
 }
 
+namespace {
+
+// Whether `bytes` failed only because of protobuf's default nesting limit
+// (100): parsed again with a limit of 1000 they are a model.
+bool parses_nested_deeper(const std::string &bytes) {
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    return false;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t *>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  in.SetRecursionLimit(1000);
+  onnx::ModelProto model;
+  return model.ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
+}
+
+} // namespace
+
 Graph load_onnx(const std::string &path) {
   std::ifstream in = open_input_file(path, "model file");
   if (!in)
@@ -368,9 +389,14 @@ Graph load_onnx(const std::string &path) {
   if (bytes.empty())
     throw InputError(fmt::format("{}: not a valid ONNX model (empty file)", path));
   onnx::ModelProto model;
-  if (!model.ParseFromString(bytes))
+  if (!model.ParseFromString(bytes)) {
+    if (parses_nested_deeper(bytes))
+      throw InputError(fmt::format("{}: not a valid ONNX model (messages nested deeper than "
+                                   "protobuf's limit of 100 levels)",
+                                   path));
     throw InputError(fmt::format(
         "{}: not a valid ONNX model (protobuf parse failed; truncated or not ONNX)", path));
+  }
   if (model.ir_version() <= 0)
     throw InputError(fmt::format("{}: not a valid ONNX model (no ir_version)", path));
   std::string dir = std::filesystem::path(path).parent_path().string();

@@ -45,11 +45,6 @@ int64_t external_int(const onnx::TensorProto &p, const std::string &key, const s
 }
 
 // True when `inner` (canonical) lies inside `dir` (canonical).
-bool is_inside(const std::filesystem::path &inner, const std::filesystem::path &dir) {
-  auto [d, i] = std::mismatch(dir.begin(), dir.end(), inner.begin(), inner.end());
-  return d == dir.end() && i != inner.end();
-}
-
 // Where an external tensor's bytes are: a regular file inside the model's
 // folder (a downloaded model must not read /etc/passwd or ../../secrets into
 // its weights), `offset` and `length` checked against the file before any
@@ -74,20 +69,8 @@ ExternalSource external_source(const onnx::TensorProto &p, const std::string &mo
   }
   if (location.empty())
     throw InputError(fmt::format("{}: external data without a 'location'", tensor_label(p)));
-  fs::path rel(location);
-  if (rel.is_absolute())
-    throw InputError(fmt::format("{}: external data location '{}' is an absolute path; it must "
-                                 "be relative to the model's folder",
-                                 tensor_label(p), location));
-  fs::path dir = model_dir.empty() ? fs::path(".") : fs::path(model_dir);
-  fs::path file = dir / rel;
-  std::error_code ec_dir, ec_file, ec;
-  fs::path real_dir = fs::canonical(dir, ec_dir);
-  fs::path real_file = fs::weakly_canonical(file, ec_file);
-  if (ec_dir || ec_file || !is_inside(real_file, real_dir))
-    throw InputError(fmt::format("{}: external data location '{}' points outside the model's "
-                                 "folder '{}'",
-                                 tensor_label(p), location, real_dir.string()));
+  fs::path file = confined_path(model_dir, location, tensor_label(p), "external data location");
+  std::error_code ec;
   require_regular_file(file.string(), "external data file");
   if (!fs::exists(file))
     throw InputError(

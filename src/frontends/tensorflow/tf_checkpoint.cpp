@@ -9,6 +9,7 @@
 #include "frontends/tensorflow/tf_bundle.h"
 #include "frontends/tensorflow/tf_io.h"
 #include "frontends/tensorflow/tf_source.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::tf {
@@ -35,16 +36,16 @@ std::string prefix_from_state_file(const fs::path &dir) {
   size_t close = open == std::string::npos ? open : text.find('"', open + 1);
   if (close == std::string::npos)
     throw InputError(fmt::format("{}: no model_checkpoint_path line", state.string()));
-  fs::path p = text.substr(open + 1, close - open - 1);
-  if (!p.is_absolute())
-    return (dir / p).string();
+  std::string recorded = text.substr(open + 1, close - open - 1);
   // An absolute path written on the training machine: the files moved with the
-  // `checkpoint` file, so look beside it when the recorded place is gone.
+  // `checkpoint` file, so look beside it. Anything else must stay inside the
+  // folder (a downloaded `checkpoint` must not point the reader at
+  // /etc/passwd or ../../secrets); the user can name any prefix directly.
   std::error_code ec;
-  fs::path moved = dir / p.filename();
-  if (!fs::exists(p.string() + ".index", ec) && fs::exists(moved.string() + ".index", ec))
+  fs::path moved = dir / fs::path(recorded).filename();
+  if (fs::path(recorded).is_absolute() && fs::exists(moved.string() + ".index", ec))
     return moved.string();
-  return p.string();
+  return confined_path(dir.string(), recorded, state.string(), "model_checkpoint_path");
 }
 
 std::string checkpoint_prefix(const std::string &prefix_or_dir) {

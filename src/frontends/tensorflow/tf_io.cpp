@@ -112,6 +112,8 @@ void parse_text_proto(const std::string &text, pb::Message &msg, const std::stri
   parser.RecordErrorsTo(&errors);
   parser.AllowUnknownField(true);
   parser.AllowUnknownExtension(true);
+  // Without a limit a file of 20000 nested `{` overflows the stack.
+  parser.SetRecursionLimit(1000);
   if (!parser.ParseFromString(text, &msg))
     throw InputError(fmt::format("{}: not a valid text-format {} ({})", path, what,
                                  errors.first.empty() ? "parse failed" : errors.first));

@@ -14,6 +14,7 @@
 
 #include "frontends/tensorflow/tf_io.h"
 #include "frontends/tensorflow/tf_source.h"
+#include "ir/input_file.h"
 #include "qtune/error.h"
 
 namespace qtune::tf {
@@ -36,7 +37,8 @@ GroupBytes read_group(const json &paths, const fs::path &dir, const std::string 
   for (const auto &p : paths) {
     if (!p.is_string())
       throw InputError(fmt::format("{}: a weight file path is not a string", where));
-    fs::path file = dir / p.get<std::string>();
+    fs::path file = confined_path(dir.string(), p.get<std::string>(), where, "weight file path");
+    require_regular_file(file.string(), "weight file");
     std::error_code ec;
     if (!fs::is_regular_file(file, ec))
       throw InputError(fmt::format("{}: weight file '{}' not found", where, file.string()));
@@ -180,6 +182,8 @@ ModelSource read_tfjs(const std::string &model_json) {
     doc = json::parse(read_file_bytes(model_json));
   } catch (const json::parse_error &e) {
     throw InputError(fmt::format("{}: not valid JSON at byte offset {}", model_json, e.byte));
+  } catch (const json::exception &) { // out_of_range.406: "1e999", no double holds it
+    throw InputError(fmt::format("{}: not valid JSON (a number out of range)", model_json));
   }
   if (!doc.is_object() || !doc.contains("modelTopology"))
     throw InputError(fmt::format("{}: no 'modelTopology' (not a TF.js graph model)", model_json));

@@ -1,0 +1,1059 @@
+// The bad-input corpus, per file format (issue 13): every parser a user can
+// feed gets truncated, garbage and structurally wrong files built from a valid
+// base (a real file from ../shared/data or a small one written here). The
+// bases themselves must load (ValidBases below), so each case fails because of
+// its one defect. Runner and outcome rules: test_bad_input.cpp.
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bad_input_util.h"
+#include "data/od_example.h"
+#include "data/tfrecord.h"
+#include "proto/example.pb.h"
+#include "proto/tf_graph.pb.h"
+
+namespace qtune::test {
+
+namespace {
+
+// ---- bases
+
+std::string onnx_base() {
+  return read_file(shared_data("models/mnist/wuhanstudio_mnist-sm.onnx"));
+}
+
+const char *kRegression = "tf/small/regression_ckpt_frozen_savedmodel";
+
+std::string graphdef_base() {
+  return read_file(shared_data(std::string(kRegression) + "/graphdef/frozen.pb"));
+}
+
+std::string graphdef_text_base() {
+  tensorflow::GraphDef g;
+  g.ParseFromString(graphdef_base());
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(g, &text);
+  return text;
+}
+
+// A copy of a read-only folder from the shared data (writable, so cases can
+// damage one file).
+void copy_tree(const std::string &from, const fs::path &to) {
+  fs::create_directories(to);
+  fs::copy(from, to, fs::copy_options::recursive);
+  for (const auto &e : fs::recursive_directory_iterator(to))
+    fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add);
+}
+
+void checkpoint_base(const fs::path &d) {
+  copy_tree(shared_data(std::string(kRegression) + "/checkpoint"), d / "ckpt");
+}
+
+void saved_model_base(const fs::path &d) {
+  copy_tree(shared_data("tf/small/half_plus_two_savedmodel/00000123"), d / "sm");
+}
+
+// x[1,4] + w[4] (weights from w.bin) -> y, as a TF.js graph model.
+std::string tfjs_json(const std::string &weights_path = "w.bin",
+                      const std::string &weight_shape = "[4]", const std::string &dtype = "float32",
+                      const std::string &extra_node = "") {
+  return R"({"format": "graph-model", "modelTopology": {"node": [
+  {"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"},
+   "shape": {"shape": {"dim": [{"size": "1"}, {"size": "4"}]}}}},
+  {"name": "w", "op": "Const", "attr": {"dtype": {"type": "DT_FLOAT"},
+   "value": {"tensor": {"dtype": "DT_FLOAT", "tensorShape": {"dim": [{"size": "4"}]}}}}},
+  {"name": "y", "op": "AddV2", "input": ["x", "w"], "attr": {"T": {"type": "DT_FLOAT"}}})" +
+         extra_node + R"(]},
+ "weightsManifest": [{"paths": [")" +
+         weights_path + R"("], "weights": [{"name": "w", "shape": )" + weight_shape +
+         R"(, "dtype": ")" + dtype + R"("}]}]})";
+}
+
+void tfjs_base(const fs::path &d, const std::string &json = tfjs_json(),
+               const std::string &bin = std::string(16, '\0')) {
+  write_file(d / "model.json", json);
+  write_file(d / "w.bin", bin);
+}
+
+std::string dog_bytes() {
+  return read_file(shared_data("models/yolox_nano/dog.jpg"));
+}
+
+// A TFRecord of `n` OD-API tf.Examples of `image` bytes (one box each).
+std::string od_record(const fs::path &d, const std::string &image, int n = 2, int width = 768,
+                      int height = 576) {
+  data::TFRecordWriter w((d / "a.record").string());
+  for (int i = 0; i < n; ++i) {
+    data::Sample s;
+    s.encoded = image;
+    s.format = "jpeg";
+    s.width = width, s.height = height;
+    s.truth.image_id = i + 1;
+    s.truth.boxes.push_back({10, 10, 100, 80});
+    s.truth.category_ids.push_back(18);
+    s.truth.is_crowd.push_back(0);
+    s.truth.area.push_back(8000);
+    w.write(data::make_od_example(s, "img" + std::to_string(i) + ".jpg"));
+  }
+  w.close();
+  return read_file(d / "a.record");
+}
+
+std::string yolox_eval_args(const std::string &data_args) {
+  return "evaluate --config " + source_dir("examples/coco/yolox_nano_eval.yaml") + " --model " +
+         shared_data("models/yolox_nano/yolox_nano.onnx") + " " + data_args;
+}
+
+std::string coco_json(const std::string &images, const std::string &annotations,
+                      const std::string &categories = R"([{"id": 1, "name": "a"}])") {
+  return R"({"images": )" + images + R"(, "annotations": )" + annotations + R"(, "categories": )" +
+         categories + "}";
+}
+
+const char *kImage = R"([{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6}])";
+
+std::string ann(const std::string &fields) {
+  return R"([{"id": 1, "image_id": 1, "category_id": 1, "area": 12, "iscrowd": 0, )" + fields +
+         "}]";
+}
+
+const char *kBox = R"("bbox": [1, 1, 4, 3])";
+
+// A minimal valid tuning config, with `model_extra` inside `model:` and
+// `rest` appended.
+std::string tune_yaml(const std::string &rest, const std::string &model_extra = "") {
+  return "model:\n  name: m\n  framework: onnxrt_qlinearops\n  path: model.onnx\n" + model_extra +
+         rest;
+}
+
+// The Fashion-MNIST classification evaluation with IDX files of our own.
+std::string idx_yaml() {
+  return "model:\n  name: fm\n  framework: onnxrt_qdq\n  path: " +
+         source_dir("examples/fashion_mnist/fashion_mnist_cnn.onnx") +
+         "\n  inputs: image\n  outputs: logits\nevaluation:\n  accuracy:\n    metric: {topk: 1}\n"
+         "    dataloader:\n      batch_size: 1\n      dataset:\n        FashionMNIST: {images: "
+         "img.idx, labels: lab.idx}\n      transform:\n        Rescale: {scale: 0.0039}\n"
+         "        Layout: {layout: NCHW}\n";
+}
+
+std::string be32(uint32_t v) {
+  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+
+std::string idx_images(uint32_t n, uint32_t rows = 28, uint32_t cols = 28, size_t pixels = 0) {
+  return std::string("\0\0\x08\x03", 4) + be32(n) + be32(rows) + be32(cols) +
+         std::string(pixels ? pixels : size_t(n) * rows * cols, '\x40');
+}
+
+std::string idx_labels(uint32_t n, size_t count = 0) {
+  return std::string("\0\0\x08\x01", 4) + be32(n) + std::string(count ? count : n, '\x03');
+}
+
+// Deterministic junk.
+std::string garbage(size_t n, uint32_t seed = 7) {
+  std::string s(n, '\0');
+  for (auto &c : s) {
+    seed = seed * 1103515245u + 12345u;
+    c = static_cast<char>(seed >> 16);
+  }
+  return s;
+}
+
+std::string head(const std::string &s, size_t n) {
+  return s.substr(0, std::min(n, s.size()));
+}
+
+// One-file case: `file` (relative to the case folder) gets `bytes(dir)`, then
+// `args` run. The file name is always one of the expected fragments.
+Case file_case(std::string name, const char *kind, std::string file,
+               std::function<std::string(const fs::path &)> bytes, std::string args,
+               std::vector<std::string> expect,
+               std::function<void(const fs::path &)> others = nullptr) {
+  expect.insert(expect.begin(), fs::path(file).filename().string());
+  return {std::move(name), kind,
+          [=](const fs::path &d) {
+            if (others)
+              others(d);
+            fs::create_directories((d / file).parent_path());
+            write_file(d / file, bytes(d));
+            return args;
+          },
+          std::move(expect)};
+}
+
+// For a case whose message names another file than the one it damages.
+Case named_elsewhere(Case c) {
+  c.expect.erase(c.expect.begin());
+  return c;
+}
+
+// Flips the byte at `pos` (negative: from the end).
+std::string flip(std::string s, long pos) {
+  size_t p = pos < 0 ? s.size() + pos : size_t(pos);
+  s[p] = static_cast<char>(s[p] ^ 0x5a);
+  return s;
+}
+
+void add_onnx_cases(std::vector<Case> &out) {
+  const std::string inspect = "inspect m.onnx";
+  auto base = [](const fs::path &) { return onnx_base(); };
+  out.push_back(file_case("onnx_empty", "unclear", "m.onnx",
+                          [](const fs::path &) { return std::string(); }, inspect, {"empty"}));
+  for (int pct : {10, 50, 90, 99})
+    out.push_back(file_case("onnx_truncated_" + std::to_string(pct), "unclear", "m.onnx",
+                            [pct](const fs::path &) {
+                              std::string b = onnx_base();
+                              return head(b, b.size() * pct / 100);
+                            },
+                            inspect, {"ONNX"}));
+  out.push_back(file_case("onnx_garbage", "unclear", "m.onnx",
+                          [](const fs::path &) { return garbage(4096); }, inspect, {"ONNX"}));
+  out.push_back(file_case("onnx_text", "unclear", "m.onnx",
+                          [](const fs::path &) { return std::string("hello, world\n"); }, inspect,
+                          {"ONNX"}));
+  out.push_back(file_case("onnx_flipped_byte", "unclear", "m.onnx",
+                          [](const fs::path &) { return flip(onnx_base(), 40); }, inspect, {}));
+  (void)base;
+  auto model_case = [&](std::string name, const char *kind, std::function<void(OnnxModel &)> build,
+                        std::vector<std::string> expect, std::string args = "inspect m.onnx") {
+    out.push_back(file_case(
+        std::move(name), kind, "m.onnx",
+        [build](const fs::path &) {
+          OnnxModel m;
+          build(m);
+          return m.m.SerializeAsString();
+        },
+        std::move(args), std::move(expect)));
+  };
+  model_case(
+      "onnx_unknown_op", "unclear",
+      [](OnnxModel &m) {
+        m.input("X", {1, 4});
+        m.node("NoSuchOp", "mystery", {"X"}, {"Y"});
+        m.output("Y");
+      },
+      {"mystery", "NoSuchOp"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case("onnx_undefined_input", "unclear",
+             [](OnnxModel &m) {
+               m.input("X", {1, 4});
+               m.node("Add", "add", {"X", "ghost"}, {"Y"});
+               m.output("Y");
+             },
+             {"ghost"});
+  model_case("onnx_cycle", "hang",
+             [](OnnxModel &m) {
+               m.input("X", {1, 4});
+               m.node("Add", "a", {"X", "B"}, {"A"});
+               m.node("Relu", "b", {"A"}, {"B"});
+               m.output("B");
+             },
+             {"cycle"});
+  model_case(
+      "onnx_output_never_written", "unclear",
+      [](OnnxModel &m) {
+        m.input("X", {1, 4});
+        m.node("Relu", "r", {"X"}, {"Y"});
+        m.output("Z");
+      },
+      {"'Z'"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case("onnx_initializer_bad_dtype", "unclear",
+             [](OnnxModel &m) {
+               m.input("X", {1});
+               m.init("W", {1}, 999).set_raw_data(std::string(4, '\0'));
+               m.node("Add", "add", {"X", "W"}, {"Y"});
+               m.output("Y");
+             },
+             {"'W'", "999"});
+  model_case("onnx_initializer_negative_dim", "unclear",
+             [](OnnxModel &m) {
+               m.input("X", {1});
+               m.init("W", {-3}).set_raw_data(std::string(12, '\0'));
+               m.node("Add", "add", {"X", "W"}, {"Y"});
+               m.output("Y");
+             },
+             {"'W'", "-3"});
+  model_case("onnx_float_data_count", "silent",
+             [](OnnxModel &m) {
+               m.input("X", {4});
+               auto &w = m.init("W", {4});
+               w.add_float_data(1), w.add_float_data(2), w.add_float_data(3);
+               m.node("Add", "add", {"X", "W"}, {"Y"});
+               m.output("Y");
+             },
+             {"'W'", "3"});
+  model_case("onnx_int64_data_count", "silent",
+             [](OnnxModel &m) {
+               m.input("X", {1, 1});
+               auto &s = m.init("S", {3}, onnx::TensorProto::INT64);
+               s.add_int64_data(1);
+               m.node("Reshape", "reshape", {"X", "S"}, {"Y"});
+               m.output("Y");
+             },
+             {"'S'"});
+  model_case("onnx_conv_zero_kernel", "crash",
+             [](OnnxModel &m) {
+               m.input("X", {1, 1, 4, 4});
+               m.init_f32("W", {1, 1, 2, 2}, 1.f);
+               auto &n = m.node("Conv", "conv", {"X", "W"}, {"Y"});
+               OnnxModel::ints(n, "kernel_shape", {0, 0});
+               m.output("Y");
+             },
+             {"conv", "kernel_shape"});
+  model_case(
+      "onnx_conv_weight_rank", "crash",
+      [](OnnxModel &m) {
+        m.input("X", {1, 1, 2, 2});
+        m.init_f32("W", {4}, 1.f);
+        m.node("Conv", "conv", {"X", "W"}, {"Y"});
+        m.output("Y");
+      },
+      {"conv"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case(
+      "onnx_reshape_wrong_size", "silent",
+      [](OnnxModel &m) {
+        m.input("X", {1, 4});
+        m.init_i64("S", {3, 5});
+        m.node("Reshape", "reshape", {"X", "S"}, {"Y"});
+        m.output("Y");
+      },
+      {"reshape", "cannot reshape"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case(
+      "onnx_matmul_mismatch", "crash",
+      [](OnnxModel &m) {
+        m.input("X", {1, 4});
+        m.init_f32("W", {5, 6}, 1.f);
+        m.node("MatMul", "mm", {"X", "W"}, {"Y"});
+        m.output("Y");
+      },
+      {"mm"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case(
+      "onnx_concat_axis_out_of_range", "crash",
+      [](OnnxModel &m) {
+        m.input("X", {1, 4});
+        auto &n = m.node("Concat", "cat", {"X", "X"}, {"Y"});
+        auto *a = n.add_attribute();
+        a->set_name("axis");
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(7);
+        m.output("Y");
+      },
+      {"cat", "axis"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case(
+      "onnx_gather_index_out_of_range", "crash",
+      [](OnnxModel &m) {
+        m.input("X", {4});
+        m.init_i64("I", {9});
+        m.node("Gather", "gather", {"X", "I"}, {"Y"});
+        m.output("Y");
+      },
+      {"gather", "out of range"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case(
+      "onnx_slice_step_zero", "hang",
+      [](OnnxModel &m) {
+        m.input("X", {4});
+        m.init_i64("S", {0});
+        m.init_i64("E", {4});
+        m.init_i64("A", {0});
+        m.init_i64("P", {0});
+        m.node("Slice", "slice", {"X", "S", "E", "A", "P"}, {"Y"});
+        m.output("Y");
+      },
+      {"slice", "step is zero"}, "run m.onnx --input X=x.f32 --output-dir out");
+  model_case("onnx_deep_subgraph_nesting", "unclear",
+             [](OnnxModel &m) {
+               m.input("X", {1});
+               m.node("Relu", "r", {"X"}, {"Y"});
+               m.output("Y");
+               // 120 If-branches inside each other: past protobuf's recursion limit.
+               onnx::GraphProto *g = m.m.mutable_graph();
+               for (int i = 0; i < 120; ++i) {
+                 auto *n = g->add_node();
+                 n->set_op_type("If");
+                 auto *a = n->add_attribute();
+                 a->set_name("then_branch");
+                 a->set_type(onnx::AttributeProto::GRAPH);
+                 g = a->mutable_g();
+               }
+             },
+             {"nested deeper"});
+  // The run cases need an input file of the right size.
+  for (auto &c : out)
+    if (c.name.rfind("onnx_", 0) == 0) {
+      auto setup = c.setup;
+      c.setup = [setup](const fs::path &d) {
+        write_file(d / "x.f32", std::string(16, '\0'));
+        return setup(d);
+      };
+    }
+}
+
+void add_run_input_cases(std::vector<Case> &out) {
+  auto model = [](const fs::path &d) {
+    OnnxModel m;
+    m.input("X", {1, 4});
+    m.node("Relu", "relu", {"X"}, {"Y"});
+    m.output("Y");
+    m.save(d / "model.onnx");
+  };
+  const std::string run = "run model.onnx --input X=x.f32 --output-dir out";
+  out.push_back(file_case(
+      "input_too_short", "silent", "x.f32", [](const fs::path &) { return std::string(12, '\0'); },
+      run, {"12 bytes", "16"}, model));
+  out.push_back(file_case(
+      "input_too_long", "silent", "x.f32", [](const fs::path &) { return std::string(20, '\0'); },
+      run, {"20 bytes", "16"}, model));
+  out.push_back(file_case(
+      "input_empty", "unclear", "x.f32", [](const fs::path &) { return std::string(); }, run,
+      {"0 bytes"}, model));
+  out.push_back(named_elsewhere(file_case(
+      "input_unknown_name", "unclear", "x.f32",
+      [](const fs::path &) { return std::string(16, '\0'); },
+      "run model.onnx --input Q=x.f32 --output-dir out", {"model.onnx", "no input 'Q'"}, model)));
+}
+
+void add_graphdef_cases(std::vector<Case> &out) {
+  const std::string inspect = "inspect g.pb";
+  for (int pct : {25, 50, 75})
+    out.push_back(file_case("graphdef_truncated_" + std::to_string(pct), "unclear", "g.pb",
+                            [pct](const fs::path &) {
+                              std::string b = graphdef_base();
+                              return head(b, b.size() * pct / 100);
+                            },
+                            inspect, {"GraphDef"}));
+  out.push_back(file_case("graphdef_garbage", "unclear", "g.pb",
+                          [](const fs::path &) { return "\x0a" + garbage(2048); }, inspect,
+                          {"GraphDef"}));
+  auto graph_case = [&](std::string name, const char *kind,
+                        std::function<void(tensorflow::GraphDef &)> edit,
+                        std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, "g.pb",
+        [edit](const fs::path &) {
+          tensorflow::GraphDef g;
+          g.ParseFromString(graphdef_base());
+          edit(g);
+          return g.SerializeAsString();
+        },
+        "inspect g.pb", std::move(expect)));
+  };
+  graph_case(
+      "graphdef_unknown_op", "unclear",
+      [](tensorflow::GraphDef &g) { g.mutable_node(g.node_size() - 1)->set_op("NoSuchTfOp"); },
+      {"NoSuchTfOp"});
+  graph_case(
+      "graphdef_missing_input_node", "unclear",
+      [](tensorflow::GraphDef &g) { g.mutable_node(g.node_size() - 1)->set_input(0, "ghost"); },
+      {"ghost"});
+  graph_case("graphdef_const_short_content", "silent",
+             [](tensorflow::GraphDef &g) {
+               for (auto &n : *g.mutable_node())
+                 if (n.op() == "Const") {
+                   auto &t = *(*n.mutable_attr())["value"].mutable_tensor();
+                   t.clear_float_val();
+                   t.set_tensor_content(std::string(3, '\0'));
+                   t.mutable_tensor_shape()->clear_dim();
+                   t.mutable_tensor_shape()->add_dim()->set_size(4);
+                   return;
+                 }
+             },
+             {"3 bytes"});
+  graph_case("graphdef_const_overflowing_shape", "crash",
+             [](tensorflow::GraphDef &g) {
+               for (auto &n : *g.mutable_node())
+                 if (n.op() == "Const") {
+                   auto &t = *(*n.mutable_attr())["value"].mutable_tensor();
+                   t.mutable_tensor_shape()->clear_dim();
+                   t.mutable_tensor_shape()->add_dim()->set_size((int64_t(1) << 62) + 1);
+                   t.mutable_tensor_shape()->add_dim()->set_size(4);
+                   return;
+                 }
+             },
+             {"'W'", "too many elements"});
+  graph_case("graphdef_const_bad_dtype", "unclear",
+             [](tensorflow::GraphDef &g) {
+               for (auto &n : *g.mutable_node())
+                 if (n.op() == "Const") {
+                   (*n.mutable_attr())["value"].mutable_tensor()->set_dtype(
+                       static_cast<tensorflow::DataType>(77));
+                   (*n.mutable_attr())["dtype"].set_type(static_cast<tensorflow::DataType>(77));
+                   return;
+                 }
+             },
+             {"77"});
+  graph_case("graphdef_duplicate_node_name", "silent",
+             [](tensorflow::GraphDef &g) { *g.add_node() = g.node(0); }, {"two nodes"});
+  graph_case("graphdef_cycle", "hang",
+             [](tensorflow::GraphDef &g) {
+               auto *a = g.add_node();
+               a->set_name("loop_a");
+               a->set_op("Identity");
+               a->add_input("loop_b");
+               auto *b = g.add_node();
+               b->set_name("loop_b");
+               b->set_op("Identity");
+               b->add_input("loop_a");
+               (*a->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+               (*b->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+               g.mutable_node(g.node_size() - 3)->set_input(0, "loop_b"); // the output reads it
+             },
+             {"cycle"});
+  graph_case("graphdef_no_nodes", "unclear", [](tensorflow::GraphDef &g) { g.clear_node(); },
+             {"not a model qtune can load"});
+  const std::string itext = "inspect g.pbtxt";
+  out.push_back(file_case("pbtxt_syntax_error", "unclear", "g.pbtxt",
+                          [](const fs::path &) { return std::string("node { name: \"a\" op: "); },
+                          itext, {}));
+  out.push_back(
+      file_case("pbtxt_unknown_field", "unclear", "g.pbtxt",
+                [](const fs::path &) { return std::string("node { name: \"a\" colour: 3 }\n"); },
+                itext, {"node 'a'"}));
+  out.push_back(file_case("pbtxt_truncated", "unclear", "g.pbtxt",
+                          [](const fs::path &) {
+                            std::string t = graphdef_text_base();
+                            return head(t, t.size() / 2);
+                          },
+                          itext, {}));
+  out.push_back(file_case("pbtxt_empty", "unclear", "g.pbtxt",
+                          [](const fs::path &) { return std::string(); }, itext, {"no nodes"}));
+  out.push_back(file_case("pbtxt_deep_nesting", "crash", "g.pbtxt",
+                          [](const fs::path &) {
+                            std::string t =
+                                "node { name: \"a\" op: \"Const\" attr { key: \"value\" value { ";
+                            for (int i = 0; i < 20000; ++i)
+                              t += "list { func { attr { key: \"k\" value { ";
+                            return t;
+                          },
+                          itext, {}));
+}
+
+void add_checkpoint_cases(std::vector<Case> &out) {
+  const std::string inspect = "inspect ckpt";
+  auto ck = [](const fs::path &d) { checkpoint_base(d); };
+  auto damaged = [&](std::string name, const char *kind, std::string file,
+                     std::function<std::string(const std::string &)> edit,
+                     std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, "ckpt/" + file,
+        [edit, file](const fs::path &d) {
+          return edit(read_file(shared_data(std::string(kRegression) + "/checkpoint/" + file)));
+        },
+        "inspect ckpt", std::move(expect), ck));
+  };
+  damaged("ckpt_index_truncated", "unclear", "model.index",
+          [](const std::string &b) { return head(b, b.size() / 2); }, {});
+  damaged("ckpt_index_empty", "unclear", "model.index",
+          [](const std::string &) { return std::string(); }, {});
+  damaged("ckpt_index_bad_magic", "unclear", "model.index",
+          [](const std::string &b) { return flip(b, -1); }, {"magic"});
+  damaged("ckpt_index_garbage", "unclear", "model.index",
+          [](const std::string &b) { return garbage(b.size()); }, {});
+  damaged("ckpt_index_block_crc", "silent", "model.index",
+          [](const std::string &b) { return flip(b, 3); }, {});
+  damaged("ckpt_data_truncated", "unclear", "model.data-00000-of-00001",
+          [](const std::string &b) { return head(b, b.size() / 2); }, {});
+  damaged("ckpt_data_flipped", "silent", "model.data-00000-of-00001",
+          [](const std::string &b) { return flip(b, 0); }, {"CRC"});
+  damaged("ckpt_meta_truncated", "unclear", "model.meta",
+          [](const std::string &b) { return head(b, b.size() / 3); }, {});
+  damaged("ckpt_meta_garbage", "unclear", "model.meta",
+          [](const std::string &b) { return garbage(b.size()); }, {});
+  damaged("ckpt_state_escape", "escape", "checkpoint",
+          [](const std::string &) {
+            return std::string("model_checkpoint_path: \"../../../../../../etc/passwd\"\n");
+          },
+          {"outside"});
+  damaged(
+      "ckpt_state_absolute", "escape", "checkpoint",
+      [](const std::string &) { return std::string("model_checkpoint_path: \"/etc/passwd\"\n"); },
+      {"/etc/passwd"});
+  damaged("ckpt_state_garbage", "unclear", "checkpoint",
+          [](const std::string &) { return std::string("model_checkpoint_path: {{{\n"); }, {});
+  out.push_back({"ckpt_data_missing",
+                 "unclear",
+                 [ck](const fs::path &d) {
+                   ck(d);
+                   fs::remove(d / "ckpt/model.data-00000-of-00001");
+                   return std::string("inspect ckpt");
+                 },
+                 {"model.data-00000-of-00001"}});
+  out.push_back({"ckpt_data_fifo",
+                 "hang",
+                 [ck](const fs::path &d) {
+                   ck(d);
+                   fs::remove(d / "ckpt/model.data-00000-of-00001");
+                   mkfifo((d / "ckpt/model.data-00000-of-00001").c_str(), 0644);
+                   return std::string("inspect ckpt");
+                 },
+                 {"model.data-00000-of-00001", "not a regular file"}});
+  (void)inspect;
+}
+
+void add_saved_model_cases(std::vector<Case> &out) {
+  auto sm = [](const fs::path &d) { saved_model_base(d); };
+  auto src = [](const std::string &f) {
+    return read_file(shared_data("tf/small/half_plus_two_savedmodel/00000123/" + f));
+  };
+  auto damaged = [&](std::string name, const char *kind, std::string file,
+                     std::function<std::string(const std::string &)> edit,
+                     std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, "sm/" + file,
+        [edit, file, src](const fs::path &) { return edit(src(file)); }, "inspect sm",
+        std::move(expect), sm));
+  };
+  damaged("savedmodel_pb_truncated", "unclear", "saved_model.pb",
+          [](const std::string &b) { return head(b, b.size() / 2); }, {});
+  damaged("savedmodel_pb_garbage", "unclear", "saved_model.pb",
+          [](const std::string &b) { return garbage(b.size()); }, {});
+  damaged("savedmodel_pb_empty", "unclear", "saved_model.pb",
+          [](const std::string &) { return std::string(); }, {});
+  damaged("savedmodel_no_signature", "unclear", "saved_model.pb",
+          [](const std::string &b) {
+            tensorflow::SavedModel m;
+            m.ParseFromString(b);
+            for (auto &mg : *m.mutable_meta_graphs())
+              mg.mutable_signature_def()->clear();
+            return m.SerializeAsString();
+          },
+          {"serving_default"});
+  damaged("savedmodel_variables_index_truncated", "unclear", "variables/variables.index",
+          [](const std::string &b) { return head(b, b.size() / 2); }, {});
+  damaged("savedmodel_variables_data_truncated", "unclear",
+          "variables/variables.data-00000-of-00001",
+          [](const std::string &b) { return head(b, b.size() / 2); }, {});
+  out.push_back({"savedmodel_variables_missing",
+                 "unclear",
+                 [sm](const fs::path &d) {
+                   sm(d);
+                   fs::remove_all(d / "sm/variables");
+                   return std::string("inspect sm");
+                 },
+                 {"has no value"}});
+}
+
+void add_tfjs_cases(std::vector<Case> &out) {
+  const std::string inspect = "inspect model.json";
+  auto json_case = [&](std::string name, const char *kind, std::string json,
+                       std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, "model.json", [json](const fs::path &) { return json; }, inspect,
+        std::move(expect), [](const fs::path &d) { tfjs_base(d); }));
+  };
+  json_case("tfjs_syntax_error", "unclear", tfjs_json().substr(0, 200), {});
+  json_case("tfjs_topology_not_object", "unclear",
+            R"({"modelTopology": [1, 2], "weightsManifest": []})", {"modelTopology"});
+  json_case("tfjs_weights_path_escape", "escape", tfjs_json("../../../../../../etc/passwd"),
+            {"outside"});
+  json_case("tfjs_weights_path_absolute", "escape", tfjs_json("/etc/passwd"), {"/etc/passwd"});
+  json_case("tfjs_weights_missing_shard", "unclear", tfjs_json("nope.bin"), {"nope.bin"});
+  json_case("tfjs_weight_unknown_dtype", "unclear", tfjs_json("w.bin", "[4]", "complex256"),
+            {"complex256"});
+  json_case("tfjs_weight_negative_dim", "unclear", tfjs_json("w.bin", "[-4]"), {"-4"});
+  json_case("tfjs_weight_overflowing_shape", "crash",
+            tfjs_json("w.bin", "[4611686018427387905, 4]"), {"too many elements"});
+  json_case("tfjs_weight_shape_not_list", "unclear", tfjs_json("w.bin", "\"four\""), {"shape"});
+  json_case("tfjs_unknown_op", "unclear",
+            tfjs_json("w.bin", "[4]", "float32",
+                      R"(, {"name": "z", "op": "NoSuchTfjsOp", "input": ["y"]})"),
+            {"NoSuchTfjsOp"});
+  json_case("tfjs_input_missing_node", "unclear",
+            tfjs_json("w.bin", "[4]", "float32",
+                      R"(, {"name": "z", "op": "Relu", "input": ["ghost"],
+                           "attr": {"T": {"type": "DT_FLOAT"}}})"),
+            {"ghost"});
+  out.push_back(file_case(
+      "tfjs_shard_too_short", "silent", "w.bin",
+      [](const fs::path &) { return std::string(10, '\0'); }, inspect, {"10"},
+      [](const fs::path &d) { tfjs_base(d); }));
+  out.push_back({"tfjs_shard_fifo",
+                 "hang",
+                 [](const fs::path &d) {
+                   write_file(d / "model.json", tfjs_json());
+                   mkfifo((d / "w.bin").c_str(), 0644);
+                   return std::string("inspect model.json");
+                 },
+                 {"w.bin", "not a regular file"}});
+}
+
+void add_tfrecord_cases(std::vector<Case> &out) {
+  const std::string info = "dataset info a.record";
+  auto rec = [&](std::string name, const char *kind,
+                 std::function<std::string(const std::string &)> edit,
+                 std::vector<std::string> expect, std::string args = "dataset info a.record") {
+    out.push_back(file_case(
+        std::move(name), kind, "a.record",
+        [edit](const fs::path &d) { return edit(od_record(d, dog_bytes())); }, std::move(args),
+        std::move(expect)));
+  };
+  rec("record_length_crc", "silent", [](const std::string &b) { return flip(b, 9); }, {"CRC"});
+  rec("record_data_crc", "silent", [](const std::string &b) { return flip(b, 100); }, {"CRC"});
+  rec("record_truncated_header", "unclear", [](const std::string &b) { return head(b, 5); }, {});
+  rec("record_truncated_data", "silent", [](const std::string &b) { return head(b, 500); }, {});
+  rec("record_length_huge", "memory",
+      [](const std::string &b) {
+        std::string s = b;
+        for (int i = 0; i < 8; ++i)
+          s[i] = '\xff';
+        return s;
+      },
+      {});
+  rec("record_garbage", "unclear", [](const std::string &) { return garbage(1000); }, {});
+  auto bad_example = [&](std::string name, const char *kind, std::function<std::string()> record,
+                         std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, "a.record",
+        [record](const fs::path &d) {
+          fs::path tmp = d / "build";
+          fs::create_directories(tmp);
+          data::TFRecordWriter w((tmp / "r.record").string());
+          w.write(record());
+          w.close();
+          return read_file(tmp / "r.record");
+        },
+        info, std::move(expect)));
+  };
+  bad_example("record_example_garbage", "unclear", [] { return garbage(300); }, {"record 0"});
+  bad_example("record_example_box_lists_differ", "silent",
+              [] {
+                data::Sample s;
+                s.encoded = dog_bytes();
+                s.width = 768, s.height = 576;
+                s.truth.image_id = 1;
+                s.truth.boxes = {{1, 1, 2, 2}, {3, 3, 2, 2}};
+                s.truth.category_ids = {1, 2};
+                s.truth.is_crowd = {0, 0};
+                s.truth.area = {4, 4};
+                std::string ex = data::make_od_example(s, "x.jpg");
+                // Drop the last xmin value: the box lists now differ in length.
+                tensorflow::Example e;
+                e.ParseFromString(ex);
+                auto &fl = *(*e.mutable_features()->mutable_feature())["image/object/bbox/xmin"]
+                                .mutable_float_list();
+                fl.mutable_value()->RemoveLast();
+                return e.SerializeAsString();
+              },
+              {"record 0"});
+  bad_example(
+      "record_example_huge_height", "silent",
+      [] {
+        data::Sample s;
+        s.encoded = dog_bytes();
+        s.width = 768, s.height = 576;
+        s.truth.image_id = 1;
+        tensorflow::Example e;
+        e.ParseFromString(data::make_od_example(s, "x.jpg"));
+        auto &h = *(*e.mutable_features()->mutable_feature())["image/height"].mutable_int64_list();
+        h.set_value(0, int64_t(1) << 40);
+        return e.SerializeAsString();
+      },
+      {"record 0", "height"});
+  // Corrupt images inside records: found when the images are decoded.
+  auto eval_rec = [&](std::string name, std::function<std::string()> image,
+                      std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), "silent", "a.record",
+        [image](const fs::path &d) { return od_record(d, image(), 1); },
+        yolox_eval_args("--record a.record"), std::move(expect)));
+  };
+  eval_rec("record_truncated_jpeg", [] { return head(dog_bytes(), dog_bytes().size() / 2); },
+           {"truncated JPEG"});
+  eval_rec("record_jpeg_garbage_scan",
+           [] {
+             std::string j = dog_bytes();
+             std::string g = garbage(4000, 3);
+             return j.replace(j.size() / 2, g.size(), g);
+           },
+           {"JPEG"});
+  eval_rec("record_not_an_image", [] { return garbage(500); }, {"not a JPEG or PNG"});
+  eval_rec("record_png_truncated",
+           [] {
+             std::string p = make_png(64, 48, 90);
+             return head(p, p.size() - 30);
+           },
+           {"PNG"});
+  eval_rec("record_jpeg_20000x20000", [] { return jpeg_with_size(dog_bytes(), 20000, 20000); },
+           {"20000x20000", "limit"});
+}
+
+void add_coco_cases(std::vector<Case> &out) {
+  const std::string eval = "evaluate --annotations gt.json --detections d.json";
+  auto gt = [&](std::string name, const char *kind, std::string json,
+                std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, "gt.json", [json](const fs::path &) { return json; }, eval,
+        std::move(expect), [](const fs::path &d) { write_file(d / "d.json", "[]"); }));
+  };
+  gt("coco_syntax_error", "unclear", R"({"images": [)", {"JSON"});
+  gt("coco_top_level_array", "unclear", "[1, 2]", {"object"});
+  gt("coco_images_not_list", "unclear", coco_json("{}", "[]"), {"images"});
+  gt("coco_image_id_string", "unclear",
+     coco_json(R"([{"id": "one", "file_name": "a.jpg", "width": 8, "height": 6}])", "[]"),
+     {"images[0].id"});
+  gt("coco_image_missing_id", "unclear",
+     coco_json(R"([{"file_name": "a.jpg", "width": 8, "height": 6}])", "[]"), {"images[0]"});
+  gt("coco_duplicate_image_id", "silent",
+     coco_json(R"([{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6},
+                   {"id": 1, "file_name": "b.jpg", "width": 8, "height": 6}])",
+               "[]"),
+     {"1"});
+  gt("coco_bbox_three_numbers", "unclear", coco_json(kImage, ann(R"("bbox": [1, 1, 4])")),
+     {"bbox"});
+  gt("coco_bbox_negative_width", "silent", coco_json(kImage, ann(R"("bbox": [1, 1, -4, 3])")),
+     {"bbox"});
+  gt("coco_bbox_infinite", "silent", coco_json(kImage, ann(R"("bbox": [1, 1, 1e999, 3])")),
+     {"1e999"});
+  gt("coco_annotation_unknown_image", "silent",
+     coco_json(kImage, R"([{"id": 1, "image_id": 5, "category_id": 1, "bbox": [1, 1, 4, 3],
+                           "area": 12, "iscrowd": 0}])"),
+     {"image_id", "5"});
+  gt("coco_annotation_unknown_category", "silent",
+     coco_json(kImage, R"([{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 1, 4, 3],
+                           "area": 12, "iscrowd": 0}])"),
+     {"category", "7"});
+  gt("coco_polygon_odd_count", "unclear",
+     coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": [[1, 1, 4, 1, 4]])")),
+     {"segmentation"});
+  gt("coco_rle_counts_wrong_sum", "silent",
+     coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": {"size": [6, 8],
+                                                   "counts": [10, 5]}, "iscrowd": 1)")),
+     {"run lengths sum"});
+  gt("coco_rle_string_bad_chars", "unclear",
+     coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": {"size": [6, 8],
+                                                   "counts": "\u0001\u0002"}, "iscrowd": 1)")),
+     {"bad character"});
+  out.back().setup = [setup = out.back().setup](const fs::path &d) {
+    std::string args = setup(d);
+    write_file(d / "d.json", R"([{"image_id": 1, "category_id": 1, "score": 0.5,
+                                  "segmentation": {"size": [6, 8], "counts": [48]}}])");
+    return args + " --iou-type segm";
+  };
+  gt("coco_image_negative_width", "silent",
+     coco_json(R"([{"id": 1, "file_name": "a.jpg", "width": -8, "height": 6}])", "[]"),
+     {"size must be positive"});
+  gt("coco_category_id_float", "silent", coco_json(kImage, "[]", R"([{"id": 1.5, "name": "a"}])"),
+     {"categories[0].id"});
+  gt("coco_empty_file", "unclear", "", {"end of input"});
+  const std::string gt_ok = coco_json(kImage, ann(kBox));
+  auto det = [&](std::string name, const char *kind, std::string json,
+                 std::vector<std::string> expect, std::string args = "") {
+    out.push_back(file_case(
+        std::move(name), kind, "d.json", [json](const fs::path &) { return json; },
+        args.empty() ? eval : args, std::move(expect),
+        [gt_ok](const fs::path &d) { write_file(d / "gt.json", gt_ok); }));
+  };
+  det("detections_not_list", "unclear", R"({"image_id": 1})", {"array"});
+  det("detections_syntax_error", "unclear", R"([{"image_id": 1,)", {"JSON"});
+  det("detections_missing_score", "silent",
+      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}])", {"score"});
+  det("detections_score_string", "unclear",
+      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": "high"}])", {"score"});
+  det("detections_score_infinite", "silent",
+      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 1e999}])", {"1e999"});
+  det("detections_unknown_image", "silent",
+      R"([{"image_id": 9, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 0.5}])",
+      {"image_id", "9"});
+  det("detections_bbox_five_numbers", "unclear",
+      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2, 2], "score": 0.5}])", {"bbox"});
+  det("detections_bbox_nan_string", "unclear",
+      R"([{"image_id": 1, "category_id": 1, "bbox": [1, "NaN", 2, 2], "score": 0.5}])", {"bbox"});
+  det("detections_empty_file", "unclear", "", {"end of input"});
+}
+
+void add_yaml_cases(std::vector<Case> &out) {
+  auto model = [](const fs::path &d) {
+    OnnxModel m;
+    m.input("X", {1, 4});
+    m.node("Relu", "relu", {"X"}, {"Y"});
+    m.output("Y");
+    m.save(d / "model.onnx");
+  };
+  auto y = [&](std::string name, const char *kind, std::string yaml,
+               std::vector<std::string> expect, std::string args = "tune --config c.yaml") {
+    out.push_back(file_case(
+        std::move(name), kind, "c.yaml", [yaml](const fs::path &) { return yaml; }, std::move(args),
+        std::move(expect), model));
+  };
+  y("yaml_syntax_error", "unclear", "model: {name: [a\n", {"c.yaml"});
+  y("yaml_tab_indent", "unclear", "model:\n\tname: a\n", {"c.yaml:"});
+  y("yaml_empty", "unclear", "", {"mapping"});
+  y("yaml_top_level_list", "unclear", "- a\n- b\n", {"mapping"});
+  y("yaml_unknown_top_key", "silent", tune_yaml("tunning:\n  random_seed: 1\n"),
+    {"tunning", "tuning"});
+  y("yaml_unknown_strategy", "unclear", tune_yaml("tuning:\n  strategy: {name: bayesianx}\n"),
+    {"bayesianx"});
+  y("yaml_batch_size_zero", "hang",
+    tune_yaml("quantization:\n  calibration:\n    dataloader:\n      batch_size: 0\n"),
+    {"batch_size"});
+  y("yaml_batch_size_string", "unclear",
+    tune_yaml("quantization:\n  calibration:\n    dataloader:\n      batch_size: many\n"),
+    {"batch_size", "many"});
+  y("yaml_sampling_size_negative", "silent",
+    tune_yaml("quantization:\n  calibration:\n    sampling_size: -5\n"), {"sampling_size"});
+  y("yaml_max_trials_negative", "silent", tune_yaml("tuning:\n  exit_policy: {max_trials: -1}\n"),
+    {"max_trials"});
+  y("yaml_timeout_negative", "silent", tune_yaml("tuning:\n  exit_policy: {timeout: -10}\n"),
+    {"timeout"});
+  y("yaml_relative_negative", "silent",
+    tune_yaml("tuning:\n  accuracy_criterion: {relative: -0.1}\n"), {"criterion"});
+  y("yaml_unknown_dtype", "unclear",
+    tune_yaml("quantization:\n  model_wise:\n    weight: {dtype: int3}\n"), {"int3"});
+  y("yaml_unknown_dataset", "unclear",
+    tune_yaml("evaluation:\n  accuracy:\n    metric: {topk: 1}\n    dataloader:\n"
+              "      dataset: {Imagenette: {root: .}}\n"),
+    {"Imagenette"}, "evaluate --config c.yaml");
+  y("yaml_unknown_transform", "unclear",
+    tune_yaml("evaluation:\n  accuracy:\n    metric: {topk: 1}\n    dataloader:\n"
+              "      dataset: {ImageFolder: {root: .}}\n      transform: {Sharpen: {}}\n"),
+    {"Sharpen"}, "evaluate --config c.yaml");
+  y("yaml_unknown_metric", "unclear",
+    tune_yaml("evaluation:\n  accuracy:\n    metric: {F7: {}}\n    dataloader:\n"
+              "      dataset: {ImageFolder: {root: .}}\n"),
+    {"F7"}, "evaluate --config c.yaml");
+  y("yaml_model_path_missing", "unclear",
+    "model:\n  name: m\n  framework: onnxrt_qlinearops\n  path: nowhere.onnx\n",
+    {"nowhere.onnx", "no such file"});
+  out.back() = named_elsewhere(out.back());
+  y("yaml_alias_bomb", "hang",
+    [] {
+      std::string s = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+      for (int i = 1; i < 12; ++i)
+        s += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) +
+             ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+             std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+             std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+             std::to_string(i - 1) + "]\n";
+      return tune_yaml(s);
+    }(),
+    {"a0"});
+  y("yaml_deep_nesting", "crash", tune_yaml("x: " + std::string(100000, '[')), {"c.yaml"});
+}
+
+void add_image_cases(std::vector<Case> &out) {
+  auto model = [](const fs::path &d) {
+    OnnxModel m;
+    m.input("X", {1, 3, 8, 8});
+    m.node("Relu", "relu", {"X"}, {"Y"});
+    m.output("Y");
+    m.save(d / "model.onnx");
+  };
+  auto img = [&](std::string name, const char *kind, std::string file,
+                 std::function<std::string()> bytes, std::vector<std::string> expect) {
+    out.push_back(file_case(
+        std::move(name), kind, file, [bytes](const fs::path &) { return bytes(); },
+        "run model.onnx --input X=" + file + " --output-dir out", std::move(expect), model));
+  };
+  img("input_image_not_an_image", "unclear", "x.jpg",
+      [] { return std::string("GIF89a") + garbage(64); }, {"not a JPEG or PNG"});
+  img("jpeg_only_soi", "unclear", "a.jpg", [] { return std::string("\xff\xd8", 2); }, {"JPEG"});
+  img("jpeg_garbage_after_soi", "unclear", "a.jpg",
+      [] { return std::string("\xff\xd8", 2) + garbage(3000); }, {"JPEG"});
+  img("jpeg_zero_width", "unclear", "a.jpg", [] { return jpeg_with_size(dog_bytes(), 0, 576); },
+      {"JPEG"});
+  img("jpeg_scan_garbage", "silent", "a.jpg",
+      [] {
+        std::string j = dog_bytes();
+        std::string g = garbage(4000, 5);
+        return j.replace(j.size() / 2, g.size(), g);
+      },
+      {"JPEG"});
+  img("png_bad_ihdr_crc", "unclear", "a.png", [] { return flip(make_png(8, 8, 100), 29); },
+      {"PNG"});
+  img("png_zero_width", "unclear", "a.png", [] { return make_png(0, 8, 100); }, {"PNG"});
+  img("png_too_much_image_data", "silent", "a.png", [] { return make_png(8, 8, 100, 8, 4); },
+      {"corrupt PNG data"});
+  img("png_text_chunk_crc", "silent", "a.png",
+      [] {
+        std::string p = make_png(8, 8, 100);
+        // A tEXt chunk with a wrong CRC, after IHDR (8 + 25 bytes).
+        std::string text = std::string("\0\0\0\x05tEXtk\0abc", 13) + std::string("\0\0\0\0", 4);
+        return p.insert(33, text);
+      },
+      {"corrupt PNG data", "CRC"});
+  img("png_idat_flipped", "silent", "a.png", [] { return flip(make_png(8, 8, 100), 45); }, {"PNG"});
+  img("png_signature_only", "unclear", "a.png", [] { return std::string("\x89PNG\r\n\x1a\n", 8); },
+      {"PNG"});
+  img("image_empty", "unclear", "a.png", [] { return std::string(); }, {"empty"});
+}
+
+void add_idx_cases(std::vector<Case> &out) {
+  auto pair = [&](std::string name, const char *kind, std::string images, std::string labels,
+                  std::vector<std::string> expect, std::string file = "img.idx") {
+    out.push_back(file_case(
+        std::move(name), kind, file,
+        [=](const fs::path &) { return file == "img.idx" ? images : labels; },
+        "evaluate --config c.yaml", std::move(expect),
+        [=](const fs::path &d) {
+          write_file(d / "c.yaml", idx_yaml());
+          write_file(d / (file == "img.idx" ? "lab.idx" : "img.idx"),
+                     file == "img.idx" ? labels : images);
+        }));
+  };
+  pair("idx_bad_magic", "unclear", "\x01\x02\x03\x04" + idx_images(2).substr(4), idx_labels(2),
+       {"magic"});
+  pair("idx_truncated_pixels", "silent", head(idx_images(2), 16 + 784 + 100), idx_labels(2),
+       {"img.idx"});
+  pair("idx_count_mismatch", "silent", idx_images(3), idx_labels(2), {"does not match"});
+  pair("idx_zero_rows", "unclear", idx_images(2, 0, 28, 10), idx_labels(2), {"img.idx"});
+  pair("idx_huge_count", "memory", idx_images(0x7fffffff, 28, 28, 784), idx_labels(2), {"img.idx"});
+  pair("idx_labels_truncated", "silent", idx_images(2), head(idx_labels(2), 9), {"lab.idx"},
+       "lab.idx");
+  pair("idx_labels_bad_magic", "unclear", idx_images(2),
+       "\x00\x00\x08\x09" + idx_labels(2).substr(4), {"lab.idx"}, "lab.idx");
+  pair("idx_gzip_corrupt", "unclear", "\x1f\x8b\x08\x00" + garbage(200), idx_labels(2), {"gzip"});
+}
+
+} // namespace
+
+std::vector<Case> format_cases() {
+  std::vector<Case> out;
+  add_onnx_cases(out);
+  add_run_input_cases(out);
+  add_graphdef_cases(out);
+  add_checkpoint_cases(out);
+  add_saved_model_cases(out);
+  add_tfjs_cases(out);
+  add_tfrecord_cases(out);
+  add_coco_cases(out);
+  add_yaml_cases(out);
+  add_image_cases(out);
+  add_idx_cases(out);
+  return out;
+}
+
+namespace {
+
+// The bases the cases damage load and run cleanly (exit 0), so every case's
+// error comes from its own defect.
+TEST(ValidBases, LoadCleanly) {
+  fs::path d = fs::temp_directory_path() / ("qtune_bases_" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  write_file(d / "m.onnx", onnx_base());
+  write_file(d / "g.pb", graphdef_base());
+  write_file(d / "g.pbtxt", graphdef_text_base());
+  checkpoint_base(d);
+  saved_model_base(d);
+  tfjs_base(d);
+  od_record(d, dog_bytes());
+  write_file(d / "gt.json", coco_json(kImage, ann(kBox)));
+  write_file(d / "d.json",
+             R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 0.5}])");
+  write_file(d / "img.idx", idx_images(2));
+  write_file(d / "lab.idx", idx_labels(2));
+  write_file(d / "c.yaml", idx_yaml());
+  for (const char *args :
+       {"inspect m.onnx", "inspect g.pb", "inspect g.pbtxt", "inspect ckpt", "inspect sm",
+        "inspect model.json", "dataset info a.record",
+        "evaluate --annotations gt.json --detections d.json", "evaluate --config c.yaml"}) {
+    RunResult r = run_qtune(d, args, 120);
+    EXPECT_TRUE(r.outcome == Outcome::other_exit && r.code == 0) << args << ": " << r.err;
+  }
+  if (!HasFailure())
+    fs::remove_all(d);
+}
+
+} // namespace
+
+} // namespace qtune::test
