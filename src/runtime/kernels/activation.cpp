@@ -229,7 +229,7 @@ void register_activation_kernels(KernelRegistry &r) {
       {"Mish", Act::mish},
   };
   for (const auto &[name, act] : acts)
-    r.add(name, [act](const Node &n, const KernelEnv &) {
+    r.add(name, [act = act](const Node &n, const KernelEnv &) {
       return std::make_unique<ActivationKernel>(n, act);
     });
   r.add("Clip", [](const Node &n, const KernelEnv &) { return std::make_unique<ClipKernel>(n); });

@@ -433,7 +433,7 @@ void register_elementwise_kernels(KernelRegistry &r) {
   for (auto [name, op] : {std::pair{"FloorDiv", BinOp::floor_div}, {"FloorMod", BinOp::mod}})
     r.add(
         name,
-        [op](const Node &n, const KernelEnv &) {
+        [op = op](const Node &n, const KernelEnv &) {
           return std::make_unique<BinaryKernel>(n, op, true);
         },
         "tf");
@@ -441,7 +441,9 @@ void register_elementwise_kernels(KernelRegistry &r) {
        {std::pair{"NotEqual", BinOp::not_equal}, {"SquaredDifference", BinOp::squared_difference}})
     r.add(
         name,
-        [op](const Node &n, const KernelEnv &) { return std::make_unique<BinaryKernel>(n, op); },
+        [op = op](const Node &n, const KernelEnv &) {
+          return std::make_unique<BinaryKernel>(n, op);
+        },
         "tf");
 }
 

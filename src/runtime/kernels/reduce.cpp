@@ -168,7 +168,7 @@ void register_reduce_kernels(KernelRegistry &r) {
       {"ReduceSumSquare", Red::sum_square},
   };
   for (const auto &[name, red] : ops)
-    r.add(name, [red](const Node &n, const KernelEnv &) {
+    r.add(name, [red = red](const Node &n, const KernelEnv &) {
       return std::make_unique<ReduceKernel>(n, red);
     });
 }

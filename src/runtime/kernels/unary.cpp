@@ -199,8 +199,9 @@ void register_unary_kernels(KernelRegistry &r) {
       {"IsInf", UnOp::is_inf},
   };
   for (const auto &[name, op] : ops)
-    r.add(name,
-          [op](const Node &n, const KernelEnv &) { return std::make_unique<UnaryKernel>(n, op); });
+    r.add(name, [op = op](const Node &n, const KernelEnv &) {
+      return std::make_unique<UnaryKernel>(n, op);
+    });
 }
 
 } // namespace qtune
