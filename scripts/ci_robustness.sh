@@ -3,7 +3,7 @@
 # parser-facing tests (scripts/sanitize.sh) and a libFuzzer smoke run of every
 # fuzz target on its seed corpus (scripts/fuzz.sh, QTUNE_FUZZ_SMOKE_SECONDS
 # each, default 15). Each step prints its wall time.
-#   QTUNE_CI_ROBUSTNESS=0 bash scripts/test.sh   # skip both
+#   QTUNE_CI_ROBUSTNESS=1 bash scripts/test.sh   # the suite, then both
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)

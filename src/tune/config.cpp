@@ -45,7 +45,12 @@ struct Reader {
   void check_keys(const YAML::Node &n, const std::string &path, const Keys &allowed) const {
     expect_map(n, path);
     for (const auto &kv : n) {
-      std::string key = kv.first.as<std::string>();
+      // A mapping or list as a key ({a: b}: c) is valid YAML but no option name
+      // (found by fuzz_yaml_config: as<std::string>() threw a YAML exception).
+      if (!kv.first.IsScalar())
+        fail(kv.first, "a key of '" + (path.empty() ? std::string("the file") : path) +
+                           "' is a mapping or list, not a name");
+      std::string key = kv.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end())
         continue;
       std::string msg = "unknown key '" + (path.empty() ? key : path + "." + key) + "'";

@@ -927,6 +927,10 @@ void add_yaml_cases(std::vector<Case> &out) {
       return tune_yaml(s);
     }(),
     {"a0"});
+  // Found by fuzz_yaml_config: a mapping as a key escaped as a YAML exception.
+  y("yaml_mapping_as_key", "crash",
+    tune_yaml("quantization:\n  model_wise:\n    {weight: 1}: {dtype: int8}\n"),
+    {"c.yaml:", "mapping or list, not a name"});
   y("yaml_deep_nesting", "crash", tune_yaml("x: " + std::string(100000, '[')), {"c.yaml"});
 }
 
