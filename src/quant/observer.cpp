@@ -92,17 +92,26 @@ void TensorStats::add_channel_sums(std::span<const float> values, std::span<cons
   int64_t inner = 1;
   for (size_t i = 2; i < shape.size(); ++i)
     inner *= shape[i];
-  if (channel_sum.empty())
+  if (channel_sum.empty()) {
     channel_sum.assign(c, 0.0);
-  if (int64_t(channel_sum.size()) != c)
+    channel_min.assign(c, std::numeric_limits<double>::infinity());
+    channel_max.assign(c, -std::numeric_limits<double>::infinity());
+  }
+  if (int64_t(channel_sum.size()) != c || int64_t(channel_min.size()) != c)
     return; // shape changed: keep the first layout
   for (int64_t b = 0; b < n; ++b)
     for (int64_t ch = 0; ch < c; ++ch) {
       const float *p = values.data() + (b * c + ch) * inner;
       double acc = 0;
-      for (int64_t i = 0; i < inner; ++i)
+      float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+      for (int64_t i = 0; i < inner; ++i) {
         acc += p[i];
+        lo = std::min(lo, p[i]);
+        hi = std::max(hi, p[i]);
+      }
       channel_sum[ch] += acc;
+      channel_min[ch] = std::min(channel_min[ch], double(lo));
+      channel_max[ch] = std::max(channel_max[ch], double(hi));
     }
   channel_count += n * inner;
 }
@@ -148,6 +157,12 @@ void TensorStats::merge(const TensorStats &o) {
       channel_sum[i] += other.channel_sum[i];
     channel_count += other.channel_count;
   }
+  if (channel_min.size() == other.channel_min.size()) {
+    for (size_t i = 0; i < channel_min.size(); ++i) {
+      channel_min[i] = std::min(channel_min[i], other.channel_min[i]);
+      channel_max[i] = std::max(channel_max[i], other.channel_max[i]);
+    }
+  }
 }
 
 nlohmann::json TensorStats::to_json() const {
@@ -161,6 +176,10 @@ nlohmann::json TensorStats::to_json() const {
   if (!channel_sum.empty()) {
     j["channel_sum"] = channel_sum;
     j["channel_count"] = channel_count;
+  }
+  if (!channel_min.empty()) {
+    j["channel_min"] = channel_min;
+    j["channel_max"] = channel_max;
   }
   return j;
 }
@@ -182,6 +201,12 @@ TensorStats TensorStats::from_json(const nlohmann::json &j, const std::string &w
     if (j.contains("channel_sum")) {
       s.channel_sum = j.at("channel_sum").get<std::vector<double>>();
       s.channel_count = j.at("channel_count").get<int64_t>();
+    }
+    if (j.contains("channel_min")) {
+      s.channel_min = j.at("channel_min").get<std::vector<double>>();
+      s.channel_max = j.at("channel_max").get<std::vector<double>>();
+      if (s.channel_min.size() != s.channel_max.size())
+        throw InputError(where + ": channel_min and channel_max differ in length");
     }
   } catch (const nlohmann::json::exception &e) {
     throw InputError(where + ": bad tensor statistics: " + e.what());

@@ -31,6 +31,9 @@ struct TensorStats {
   std::vector<double> histogram;   // kHistogramBins counts of |x| (empty before first add)
   std::vector<double> channel_sum; // per-channel sums (axis 1) when tracked, for bias correction
   int64_t channel_count = 0;       // elements per channel summed so far
+  // Per-channel signed extremes (axis 1), tracked with channel_sum: how much of
+  // one per-tensor scale each channel really uses (depthwise range check).
+  std::vector<double> channel_min, channel_max;
   // Thresholds already searched (kl/mse/percentile), by (algorithm, levels,
   // percentile): the tuner builds many plans from the same statistics, and a
   // kl search over 2048 bins costs milliseconds per tensor. Cleared by add/merge.

@@ -147,7 +147,9 @@ nlohmann::json Plan::to_json() const {
   j["recipes"] = {{"first_conv_or_matmul_quantization", recipes.first_conv_or_matmul_quantization},
                   {"scale_propagation_max_pooling", recipes.scale_propagation_max_pooling},
                   {"scale_propagation_concat", recipes.scale_propagation_concat},
-                  {"fast_bias_correction", recipes.fast_bias_correction}};
+                  {"fast_bias_correction", recipes.fast_bias_correction},
+                  {"bias_correction", recipes.bias_correction},
+                  {"depthwise_range_check", recipes.depthwise_range_check}};
   return j;
 }
 
@@ -179,8 +181,25 @@ Plan Plan::from_json(const nlohmann::json &j, const std::string &where) {
     flag("scale_propagation_max_pooling", p.recipes.scale_propagation_max_pooling);
     flag("scale_propagation_concat", p.recipes.scale_propagation_concat);
     flag("fast_bias_correction", p.recipes.fast_bias_correction);
+    flag("bias_correction", p.recipes.bias_correction);
+    flag("depthwise_range_check", p.recipes.depthwise_range_check);
   }
   return p;
+}
+
+Recipes recipes_from(const std::map<std::string, bool> &yaml) {
+  Recipes r;
+  const std::pair<const char *, bool Recipes::*> keys[] = {
+      {"first_conv_or_matmul_quantization", &Recipes::first_conv_or_matmul_quantization},
+      {"scale_propagation_max_pooling", &Recipes::scale_propagation_max_pooling},
+      {"scale_propagation_concat", &Recipes::scale_propagation_concat},
+      {"fast_bias_correction", &Recipes::fast_bias_correction},
+      {"bias_correction", &Recipes::bias_correction},
+      {"depthwise_range_check", &Recipes::depthwise_range_check}};
+  for (const auto &[key, field] : keys)
+    if (auto it = yaml.find(key); it != yaml.end())
+      r.*field = it->second;
+  return r;
 }
 
 namespace {

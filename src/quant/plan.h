@@ -55,7 +55,18 @@ struct Recipes {
   bool scale_propagation_max_pooling = true;     // MaxPool output reuses its input's scale
   bool scale_propagation_concat = true;          // Concat inputs share the output's scale
   bool fast_bias_correction = false;             // shift conv bias by the mean output change
+  // qtune: data-driven per-channel bias correction (quant/bias_correction.h),
+  // applied by the callers that hold calibration batches (quantize, tune).
+  bool bias_correction = true;
+  // qtune: a depthwise conv stays fp32 when one per-tensor scale leaves a
+  // quarter of its input channels within a few levels (each output channel
+  // sees only its own input channel, so nothing averages the loss out).
+  bool depthwise_range_check = true;
 };
+
+// The recipes of a YAML `quantization.recipes` map (unknown keys are the
+// config's business; keys LPOT has but we do not implement are ignored).
+Recipes recipes_from(const std::map<std::string, bool> &yaml);
 
 struct Plan {
   NodeDecision model_wise;

@@ -56,6 +56,7 @@ private:
   const TensorStats *stats_for(const std::string &v);
   bool classify(size_t i, const Node &n, NodeInputs &in, std::string &why);
   bool concat_ranges_compatible(const Node &n, const NodeInputs &in, std::string &why);
+  bool depthwise_input_resolved(const Node &n, std::string &why);
   void drop_passthrough_without_int8_reader();
   void assign_concat_scales();
   void assign_activation_scales();

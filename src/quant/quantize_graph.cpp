@@ -101,12 +101,42 @@ bool QdqBuilder::classify(size_t, const Node &n, NodeInputs &in, std::string &wh
       return why = "no f32 calibration statistics for input '" + n.inputs[k] + "'", false;
   if (shares_one_scale(n) && !concat_ranges_compatible(n, in, why))
     return false;
+  if (plan_.recipes.depthwise_range_check && !depthwise_input_resolved(n, why))
+    return false;
   if (op.role == QuantRole::passthrough) {
     for (const std::string &o : n.outputs)
       if (!o.empty() && !stats_.find(o))
         return why = "no f32 calibration statistics for output '" + o + "'", false;
   }
   return true;
+}
+
+// Recipe depthwise_range_check. A depthwise conv's output channel c sees input
+// channel c alone, so a channel that one per-tensor scale squeezes into a few
+// levels is lost outright (YOLOX-Nano: the stem output, whose lower quarter of
+// channels spans <= 3 of 256 levels, feeding dark2's depthwise conv). Such a
+// conv stays fp32 when the lower-quartile channel gets fewer than 8 levels.
+bool QdqBuilder::depthwise_input_resolved(const Node &n, std::string &why) {
+  constexpr double kMinLevels = 8;
+  const Tensor *w = n.inputs.size() > 1 ? src_.initializer(n.inputs[1]) : nullptr;
+  const int64_t group = n.attr_int("group", 1);
+  if (n.op_type != "Conv" || group <= 1 || !w || w->rank() < 2 || w->dim(1) != 1)
+    return true;
+  const TensorStats *s = stats_.find(n.inputs[0]);
+  if (!s || s->channel_min.size() < 4)
+    return true;
+  const ActivationParams p = activation_params(*s, decisions_.at(n.name).activation);
+  std::vector<double> levels;
+  for (size_t c = 0; c < s->channel_min.size(); ++c)
+    levels.push_back((s->channel_max[c] - s->channel_min[c]) / p.scale);
+  std::nth_element(levels.begin(), levels.begin() + levels.size() / 4, levels.end());
+  const double quartile = levels[levels.size() / 4];
+  if (quartile >= kMinLevels)
+    return true;
+  why = fmt::format("depthwise conv whose input's lower-quartile channel spans {:.1f} levels of "
+                    "one per-tensor scale (recipe depthwise_range_check)",
+                    quartile);
+  return false;
 }
 
 void QdqBuilder::drop_unused_initializers() {

@@ -328,7 +328,9 @@ void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
                         "first_conv_or_matmul_quantization",
                         "last_conv_or_matmul_quantization",
                         "fast_bias_correction",
-                        "weight_correction"};
+                        "weight_correction",
+                        "bias_correction",
+                        "depthwise_range_check"};
     r.check_keys(rec, "quantization.recipes", known);
     for (const auto &kv : rec) {
       std::string k = kv.first.as<std::string>();

@@ -13,6 +13,7 @@
 #include "frontends/onnx/onnx_import.h"
 #include "ir/passes/pass.h"
 #include "qtune/error.h"
+#include "quant/bias_correction.h"
 #include "quant/calibrate.h"
 #include "quant/inference_graph.h"
 #include "quant/op_names.h"
@@ -268,6 +269,7 @@ public:
 
 private:
   static constexpr size_t kDamageSamples = 1;
+  static constexpr size_t kBiasCorrectionSamples = 16;
 
   static std::string alone_key(const TunePlan &plan, const std::string &op) {
     TunePlan scheme_only = plan;
@@ -275,15 +277,19 @@ private:
     return scheme_only.key() + "|" + op;
   }
 
-  const std::vector<Inputs> &damage_batches() {
-    if (damage_batches_.empty())
-      s_.calibration(kDamageSamples, [&](const Inputs &in) {
+  // The first `n` calibration batches (kept: ranking and bias correction reuse them).
+  std::vector<Inputs> calibration_batches(size_t n) {
+    if (kept_batches_.size() < n) {
+      kept_batches_.clear();
+      s_.calibration(n, [&](const Inputs &in) {
         Inputs copy;
         for (const auto &[k, v] : in)
           copy.emplace(k, v.clone());
-        damage_batches_.push_back(std::move(copy));
+        kept_batches_.push_back(std::move(copy));
       });
-    return damage_batches_;
+    }
+    const size_t k = std::min(n, kept_batches_.size());
+    return {kept_batches_.begin(), kept_batches_.begin() + static_cast<std::ptrdiff_t>(k)};
   }
 
   // One switch graph (quant/switch_graph.h) for all `todo` ops: built and
@@ -299,7 +305,7 @@ private:
         quant::quantize_graph(*s_.fp32, stats(plan.quant.sampling_size), to_quant_plan(all, c_));
     quant::SwitchGraph sg = quant::build_switch_graph(*s_.fp32, qdq, todo);
     const std::vector<std::string> ranked = sg.ops;
-    const std::vector<Inputs> &batches = damage_batches();
+    const std::vector<Inputs> batches = calibration_batches(kDamageSamples);
     std::vector<double> err = quant::score_ops_alone(std::move(sg), batches);
     for (const std::string &name : todo)
       damage_cache_[alone_key(plan, name)] = 0.0; // no int8 input: no damage
@@ -410,8 +416,10 @@ private:
     if (last_.key == key)
       return last_;
     const auto &st = stats(plan.quant.sampling_size);
-    auto qdq =
-        std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, to_quant_plan(plan, c_)));
+    const quant::Plan qplan = to_quant_plan(plan, c_);
+    auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan));
+    if (qplan.recipes.bias_correction)
+      quant::correct_biases(*qdq, *s_.fp32, calibration_batches(kBiasCorrectionSamples));
     auto lowered = std::make_shared<Graph>(*qdq);
     quant::prepare_for_inference(*lowered);
     last_ = {key, qdq, lowered};
@@ -453,7 +461,7 @@ private:
   Built last_;
   Inputs latency_input_;
   std::shared_ptr<const Graph> fp32_fast_;
-  std::vector<Inputs> damage_batches_;
+  std::vector<Inputs> kept_batches_;
   std::map<std::string, double> damage_cache_; // alone_key -> damage
 };
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fmt/format.h>
 
 #include "data/dataloader_factory.h"
 #include "data/pipeline.h"
 #include "qtune/error.h"
+#include "quant/bias_correction.h"
 #include "quant/calibrate.h"
 #include "quant/op_names.h"
 #include "tune/model_backend.h"
@@ -62,19 +64,40 @@ void resolve_names(const Graph &g, const Config &c, quant::Plan &plan,
   plan.op_wise = quant::rekey_op_wise(plan.op_wise, r);
 }
 
-quant::CalibrationStats calibrate_from_config(const Config &c, std::shared_ptr<const Graph> graph,
-                                              const QuantizeModelOptions &o) {
+using Batch = std::unordered_map<std::string, Tensor>;
+constexpr size_t kBiasCorrectionSamples = 16; // recipe bias_correction
+
+data::DataloaderConfig calibration_dataloader(const Config &c) {
   const DataloaderConfig &section = c.quantization.calibration.dataloader;
   if (!section.present())
     throw InputError(c.file + ": no quantization.calibration.dataloader to calibrate with");
-  if (graph->inputs.size() != 1)
-    throw UnsupportedError(c.model.path + ": calibration feeds one image input, the model has " +
-                           std::to_string(graph->inputs.size()));
   YAML::Node node = YAML::Clone(section.node);
   for (const char *k : {"last_batch", "shuffle", "distributed"})
     node.remove(k);
-  data::DataloaderConfig dl =
-      data::make_dataloader(node, ".", "quantization.calibration.dataloader");
+  return data::make_dataloader(node, ".", "quantization.calibration.dataloader");
+}
+
+// The first `n` calibration inputs (bias correction when statistics were loaded).
+std::vector<Batch> first_batches(const Config &c, const Graph &graph, size_t n) {
+  data::DataloaderConfig dl = calibration_dataloader(c);
+  data::PipelineOptions po;
+  po.threads = 1;
+  po.limit = std::min(n, dl.dataset->size());
+  po.skip_bad_images = dl.skip_bad_images;
+  data::Pipeline pipe(*dl.dataset, dl.transforms, po);
+  std::vector<Batch> out;
+  while (auto s = pipe.next())
+    out.push_back({{graph.inputs[0].name, data::frame_to_tensor(s->frame, graph.inputs[0].dtype)}});
+  return out;
+}
+
+quant::CalibrationStats calibrate_from_config(const Config &c, std::shared_ptr<const Graph> graph,
+                                              const QuantizeModelOptions &o,
+                                              std::vector<Batch> &kept) {
+  if (graph->inputs.size() != 1)
+    throw UnsupportedError(c.model.path + ": calibration feeds one image input, the model has " +
+                           std::to_string(graph->inputs.size()));
+  data::DataloaderConfig dl = calibration_dataloader(c);
   int64_t n = o.sampling_size;
   if (n < 0) {
     const auto &sizes = c.quantization.calibration.sampling_size;
@@ -94,7 +117,10 @@ quant::CalibrationStats calibrate_from_config(const Config &c, std::shared_ptr<c
   size_t done = 0;
   progress(0);
   while (auto s = pipe.next()) {
-    cal.add({{graph->inputs[0].name, data::frame_to_tensor(s->frame, graph->inputs[0].dtype)}});
+    Batch b{{graph->inputs[0].name, data::frame_to_tensor(s->frame, graph->inputs[0].dtype)}};
+    cal.add(b);
+    if (kept.size() < kBiasCorrectionSamples)
+      kept.push_back(std::move(b));
     progress(++done);
   }
   if (done < total)
@@ -105,18 +131,7 @@ quant::CalibrationStats calibrate_from_config(const Config &c, std::shared_ptr<c
 } // namespace
 
 quant::Recipes recipes_from_config(const QuantizationConfig &q) {
-  quant::Recipes r;
-  for (const auto &[k, v] : q.recipes) {
-    if (k == "first_conv_or_matmul_quantization")
-      r.first_conv_or_matmul_quantization = v;
-    if (k == "scale_propagation_max_pooling")
-      r.scale_propagation_max_pooling = v;
-    if (k == "scale_propagation_concat")
-      r.scale_propagation_concat = v;
-    if (k == "fast_bias_correction")
-      r.fast_bias_correction = v;
-  }
-  return r;
+  return quant::recipes_from(q.recipes);
 }
 
 quant::Plan plan_from_config(const Config &c) {
@@ -142,13 +157,22 @@ QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
   std::shared_ptr<const Graph> fp32 = load_model_file(c.model.path, load_options(c.model));
   r.plan = plan_from_config(c);
   resolve_names(*fp32, c, r.plan, r.messages);
+  std::vector<Batch> kept;
   quant::CalibrationStats stats = o.load_stats.empty()
-                                      ? calibrate_from_config(c, fp32, o)
+                                      ? calibrate_from_config(c, fp32, o, kept)
                                       : quant::CalibrationStats::load(o.load_stats);
   if (!o.save_stats.empty())
     stats.save(o.save_stats);
   auto t1 = std::chrono::steady_clock::now();
   Graph q = quant::quantize_graph(*fp32, stats, r.plan, &r.report);
+  if (r.plan.recipes.bias_correction) {
+    if (kept.empty())
+      kept = first_batches(c, *fp32, kBiasCorrectionSamples);
+    quant::BiasCorrectionReport b = quant::correct_biases(q, *fp32, kept);
+    r.messages.push_back(fmt::format("bias correction: {} convs on {} calibration samples "
+                                     "(mean |shift| {:.3g})",
+                                     b.convs, kept.size(), b.mean_abs_shift));
+  }
   auto t2 = std::chrono::steady_clock::now();
   save_model_file(q, o.output);
   r.calibration_samples = stats.samples;
