@@ -158,8 +158,14 @@ std::unique_ptr<Dataset> make_dataset(const YAML::Node &node, const std::string 
     check_keys(n, at, {"root", "img_dir", "anno_dir"});
     std::string root = resolve(base_dir, get<std::string>(n, "root", at, ""));
     std::string img = get<std::string>(n, "img_dir", at, "val2017");
-    std::string anno = get<std::string>(n, "anno_dir", at, "annotations/instances_val2017.json");
-    return std::make_unique<CocoRawDataset>(resolve(root, anno), resolve(root, img));
+    // anno_dir: null (or "") reads the images without annotations (label-free metrics).
+    const bool unlabelled =
+        n["anno_dir"] &&
+        (n["anno_dir"].IsNull() || (n["anno_dir"].IsScalar() && n["anno_dir"].Scalar().empty()));
+    std::string anno =
+        unlabelled ? "" : get<std::string>(n, "anno_dir", at, "annotations/instances_val2017.json");
+    return std::make_unique<CocoRawDataset>(unlabelled ? "" : resolve(root, anno),
+                                            resolve(root, img));
   }
   if (type == "COCORecord") {
     check_keys(n, at, {"root"});

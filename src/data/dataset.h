@@ -24,18 +24,21 @@ public:
 };
 
 // instances_*.json + image folder (file_name of each image is relative to it).
+// Without an annotations file (""), the folder's images, unlabelled (for the
+// label-free metrics): ids from numeric file names, no ground truth.
 class CocoRawDataset : public Dataset {
 public:
   CocoRawDataset(const std::string &annotations_json, const std::string &image_dir);
   size_t size() const override { return gt_.images.size(); }
   Sample get(size_t i) const override;
   std::string describe() const override;
-  const coco::Dataset *coco_ground_truth() const override { return &gt_; }
+  const coco::Dataset *coco_ground_truth() const override { return labelled_ ? &gt_ : nullptr; }
   const std::string &image_dir() const { return image_dir_; }
 
 private:
-  coco::Dataset gt_;
+  coco::Dataset gt_; // without annotations: the images only
   std::string image_dir_;
+  bool labelled_ = true;
 };
 
 // Ground truth of one COCO image as a sample (boxes, categories, crowd, area).

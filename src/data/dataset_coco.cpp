@@ -1,7 +1,9 @@
 // COCO detection datasets: raw annotations JSON + images, and TFRecord.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <unordered_set>
 
 #include "data/dataset.h"
@@ -27,10 +29,55 @@ GroundTruth coco_ground_truth_of(const coco::Dataset &gt, int64_t image_id) {
   return t;
 }
 
+namespace {
+
+// The images of a folder without annotations (label-free metrics): .jpg, .jpeg
+// and .png files in name order; the id is the file name's number when it is
+// one (COCO's 000000005001.jpg -> 5001), else the position + 1.
+coco::Dataset images_of_folder(const std::string &image_dir) {
+  coco::Dataset d;
+  d.source = image_dir;
+  std::vector<std::string> names;
+  for (const auto &e : std::filesystem::directory_iterator(image_dir)) {
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png"))
+      names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  bool numeric = true;
+  for (const auto &n : names) {
+    std::string stem = std::filesystem::path(n).stem().string();
+    numeric = numeric && !stem.empty() && stem.size() < 18 &&
+              std::all_of(stem.begin(), stem.end(), ::isdigit);
+  }
+  std::set<int64_t> ids;
+  for (size_t i = 0; i < names.size(); ++i) {
+    coco::Image im;
+    im.file_name = names[i];
+    im.id = numeric ? std::stoll(std::filesystem::path(names[i]).stem().string())
+                    : static_cast<int64_t>(i) + 1;
+    numeric = numeric && ids.insert(im.id).second;
+    d.images.push_back(im);
+  }
+  if (!numeric) // two names with one number (001.jpg, 1.png): positions instead
+    for (size_t i = 0; i < d.images.size(); ++i)
+      d.images[i].id = static_cast<int64_t>(i) + 1;
+  if (d.images.empty())
+    throw InputError(image_dir + ": no .jpg / .png images in the folder");
+  d.build_index();
+  return d;
+}
+
+} // namespace
+
 CocoRawDataset::CocoRawDataset(const std::string &annotations_json, const std::string &image_dir)
-    : gt_(coco::load_coco(annotations_json)), image_dir_(image_dir) {
+    : image_dir_(image_dir) {
   if (!std::filesystem::is_directory(image_dir))
-    throw InputError(image_dir + ": image folder not found (for " + annotations_json + ")");
+    throw InputError(image_dir + ": image folder not found" +
+                     (annotations_json.empty() ? "" : " (for " + annotations_json + ")"));
+  labelled_ = !annotations_json.empty();
+  gt_ = labelled_ ? coco::load_coco(annotations_json) : images_of_folder(image_dir);
 }
 
 Sample CocoRawDataset::get(size_t i) const {
@@ -40,11 +87,16 @@ Sample CocoRawDataset::get(size_t i) const {
   s.encoded = read_file_bytes(s.name);
   s.width = static_cast<int>(im.width);
   s.height = static_cast<int>(im.height);
-  s.truth = coco_ground_truth_of(gt_, im.id);
+  if (labelled_)
+    s.truth = coco_ground_truth_of(gt_, im.id);
+  else
+    s.truth.image_id = im.id;
   return s;
 }
 
 std::string CocoRawDataset::describe() const {
+  if (!labelled_)
+    return "COCORaw " + image_dir_ + " without annotations (" + std::to_string(size()) + " images)";
   return "COCORaw " + gt_.source + " + " + image_dir_ + " (" + std::to_string(size()) + " images)";
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/sample_results.h"
 #include "tune/config.h"
 #include "tune/plan.h"
 
@@ -23,6 +24,12 @@ public:
   virtual OpOptions supported_options() = 0;
   // Full evaluation on the evaluation set; plan == nullptr means FP32.
   virtual double evaluate(const TunePlan *plan) = 0;
+  // Per-sample results of the last evaluate() (for the bootstrap interval), or
+  // null when the evaluation does not keep them (e.g. a user's eval_func).
+  virtual const metrics::SampleResults *sample_results() { return nullptr; }
+  // Whether evaluate() keeps per-sample results (so a baseline cached without
+  // them is evaluated again).
+  virtual bool keeps_sample_results() const { return false; }
   // Objective, lower is better: latency in ms ("performance") or bytes ("modelsize").
   virtual double objective(const TunePlan *plan, const std::string &kind) = 0;
   // Latency in ms of each plan (nullptr: FP32) measured interleaved, round by

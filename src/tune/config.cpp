@@ -15,6 +15,7 @@
 #include "ir/edit_distance.h"
 #include "ir/input_file.h"
 #include "qtune/error.h"
+#include "tune/metric_config.h"
 #include "tune/strategy.h"
 
 namespace qtune::tune {
@@ -346,8 +347,7 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
     if (!a["metric"])
       r.fail(a, "'evaluation.accuracy' needs a 'metric'");
     const YAML::Node m = a["metric"];
-    const Keys metrics = {"COCOmAP", "topk", "Accuracy", "MSE", "RMSE", "MAE", "Loss"};
-    check_named_entries(r, m, "evaluation.accuracy.metric", metrics);
+    check_named_entries(r, m, "evaluation.accuracy.metric", metric_names());
     if (m.size() != 1)
       r.fail(m, "'evaluation.accuracy.metric' must name exactly one metric");
     c.accuracy.metric = m;
@@ -423,7 +423,8 @@ void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
       t.strategy = r.one_of(s["name"], "tuning.strategy.name", strategy_names());
   }
   if (const YAML::Node a = n["accuracy_criterion"]) {
-    r.check_keys(a, "tuning.accuracy_criterion", {"relative", "absolute", "higher_is_better"});
+    r.check_keys(a, "tuning.accuracy_criterion",
+                 {"relative", "absolute", "higher_is_better", "confidence"});
     if (a["relative"] && a["absolute"])
       r.fail(a, "'tuning.accuracy_criterion' takes 'relative' or 'absolute', not both");
     if (a["relative"])
@@ -437,6 +438,12 @@ void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
     if (a["higher_is_better"])
       t.higher_is_better =
           r.boolean(a["higher_is_better"], "tuning.accuracy_criterion.higher_is_better");
+    if (a["confidence"]) {
+      t.confidence = r.num(a["confidence"], "tuning.accuracy_criterion.confidence");
+      if (!(t.confidence > 0 && t.confidence < 1))
+        r.fail(a["confidence"], "'tuning.accuracy_criterion.confidence' must be between 0 and 1 "
+                                "(e.g. 0.9)");
+    }
   }
   if (n["objective"])
     t.objective =
@@ -556,6 +563,11 @@ Config parse_config(const std::string &yaml_text, const std::string &file_name) 
     read_evaluation(r, root["evaluation"], c);
   if (root["tuning"])
     read_tuning(r, root["tuning"], c);
+  if (c.accuracy.present()) {
+    const YAML::Node criterion =
+        root["tuning"] ? root["tuning"]["accuracy_criterion"] : YAML::Node();
+    apply_metric_to_tuning(c.accuracy.metric, criterion, c);
+  }
   return c;
 }
 

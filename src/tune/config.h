@@ -77,6 +77,10 @@ struct TuningConfig {
   bool relative = true;
   double criterion = 0.01;
   bool higher_is_better = true;
+  // qtune extension tuning.accuracy_criterion.confidence: accept a plan when the
+  // upper end of the bootstrap interval of its loss at this level is within the
+  // criterion. 0: the point estimate decides (LPOT); the interval is still shown.
+  double confidence = 0;
   std::string objective = "performance"; // performance (latency) | modelsize | footprint
   double timeout = 0;                    // seconds; 0 = stop at the first passing plan
   int64_t max_trials = 100;

@@ -123,13 +123,13 @@ coco::Dataset coco_metric_ground_truth(const YAML::Node &params, const coco::Dat
 
 struct AccuracyEvaluator::Impl {
   std::unique_ptr<BatchSource> source;
-  std::unique_ptr<Metric> metric;
-  metrics::CocoMap *coco = nullptr; // metric, when it is COCO mAP
-  std::unique_ptr<data::DetectionDecoder> decoder;
+  std::unique_ptr<SampleScorer> scorer;
   std::string metric_name;
-  std::vector<std::string> output_names;
   EvaluationOptions options;
-  EvaluationResult last;
+  EvaluationResult last_result;
+  ScoredRun last;
+  RunFn fp32;                  // label-free metrics: runs the FP32 model for the reference
+  std::string reference_cache; // and where the reference is kept
 };
 
 AccuracyEvaluator::AccuracyEvaluator(const Config &c, const std::string &input_name,
@@ -146,32 +146,43 @@ AccuracyEvaluator::AccuracyEvaluator(const Config &c, const std::string &input_n
       std::make_unique<BatchSource>(c.accuracy.dataloader, "evaluation.accuracy.dataloader",
                                     input_name, input_dtype, impl_->options.pipeline_threads);
   impl_->metric_name = c.accuracy.metric_name;
-  impl_->output_names = std::move(output_names);
-  if (impl_->metric_name == "topk") {
-    impl_->metric = std::make_unique<metrics::TopK>(c.accuracy.metric["topk"].as<int>());
-  } else if (impl_->metric_name == "COCOmAP") {
-    // Ground truth from anno_path or the evaluation dataset itself (COCORaw /
-    // COCORecord), cut to the images a limited run scores.
-    coco::Dataset gt = coco_metric_ground_truth(c.accuracy.metric["COCOmAP"],
-                                                impl_->source->dataset().coco_ground_truth(),
-                                                c.file, impl_->options.category_ids);
-    auto coco = std::make_unique<metrics::CocoMap>(metrics::first_images(gt, impl_->options.limit));
-    impl_->coco = coco.get();
-    impl_->metric = std::move(coco);
+  MetricSpec spec = read_metric_spec(c.accuracy.metric, c.file);
+  std::unique_ptr<coco::Dataset> gt;
+  std::unique_ptr<data::DetectionDecoder> decoder;
+  if (spec.kind == MetricKind::coco_map) // anno_path or the dataset's own annotations
+    gt = std::make_unique<coco::Dataset>(coco_metric_ground_truth(
+        c.accuracy.metric["COCOmAP"], impl_->source->dataset().coco_ground_truth(), c.file,
+        impl_->options.category_ids));
+  if (gt)
+    *gt = metrics::first_images(*gt, impl_->options.limit);
+  if (spec.kind == MetricKind::coco_map || spec.kind == MetricKind::fidelity_coco_map) {
     if (!c.accuracy.postprocess.IsDefined() || c.accuracy.postprocess.IsNull())
-      throw InputError(c.file + ": COCOmAP needs a detection decoder in "
-                                "'evaluation.accuracy.postprocess' (e.g. yolox: {})");
-    impl_->decoder = data::make_decoder(c.accuracy.postprocess);
-  } else {
-    throw UnsupportedError(c.file + ": metric '" + impl_->metric_name +
-                           "' is not available for tuning (use topk or COCOmAP)");
+      throw InputError(c.file + ": " + spec.name +
+                       " needs a detection decoder in 'evaluation.accuracy.postprocess' (e.g. "
+                       "yolox: {})");
+    decoder = data::make_decoder(c.accuracy.postprocess);
   }
+  impl_->scorer = std::make_unique<SampleScorer>(std::move(spec), std::move(gt), std::move(decoder),
+                                                 std::move(output_names));
+}
+
+void AccuracyEvaluator::set_reference(RunFn fp32, std::string cache_file) {
+  impl_->fp32 = std::move(fp32);
+  impl_->reference_cache = std::move(cache_file);
+}
+
+bool AccuracyEvaluator::uses_fp32_reference() const {
+  return impl_->scorer->spec().uses_fp32;
+}
+
+const ScoredRun &AccuracyEvaluator::last_run() const {
+  return impl_->last;
 }
 
 AccuracyEvaluator::~AccuracyEvaluator() = default;
 
 bool AccuracyEvaluator::higher_is_better() const {
-  return impl_->metric->higher_is_better();
+  return impl_->scorer->spec().higher_is_better;
 }
 
 std::string AccuracyEvaluator::describe() const {
@@ -179,41 +190,43 @@ std::string AccuracyEvaluator::describe() const {
 }
 
 const EvaluationResult &AccuracyEvaluator::last_result() const {
-  return impl_->last;
+  return impl_->last_result;
 }
 
-double AccuracyEvaluator::evaluate(const RunFn &run) {
-  impl_->metric->reset();
-  EvaluationResult r;
-  r.metric = impl_->metric_name;
-  auto one_batch = [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
-    kill_point("evaluate-batch");
-    std::vector<Tensor> out = run(in);
-    r.samples += b.size();
-    if (impl_->coco) {
-      for (size_t i = 0; i < b.size(); ++i) {
-        std::vector<Detection> dets = impl_->decoder->decode(
-            out, impl_->output_names, static_cast<int>(i), b[i].truth.image_id, b[i].frame.geo);
-        r.detections.insert(r.detections.end(), dets.begin(), dets.end());
-      }
-      return;
-    }
-    std::vector<int64_t> labels;
-    for (const auto &s : b)
-      labels.push_back(s.truth.class_label);
-    Tensor label_t = Tensor::from_vector<int64_t>({static_cast<int64_t>(labels.size())}, labels);
-    impl_->metric->update(std::span<const Tensor>(out.data(), 1),
-                          std::span<const Tensor>(&label_t, 1));
-  };
-  r.skipped = impl_->source->for_each(impl_->options.limit, one_batch);
-  if (impl_->coco) {
-    impl_->coco->add(r.detections);
-    r.coco_stats = impl_->coco->evaluate().stats;
-    r.value = r.coco_stats[0];
-  } else {
-    r.value = impl_->metric->result();
+ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
+  SampleScorer &scorer = *impl_->scorer;
+  scorer.begin(capture);
+  std::vector<std::string> skipped = impl_->source->for_each(
+      impl_->options.limit, [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
+        kill_point("evaluate-batch");
+        std::vector<Tensor> out = run(in);
+        for (size_t i = 0; i < b.size(); ++i)
+          scorer.add(out, static_cast<int>(i), static_cast<int>(b.size()), b[i]);
+      });
+  ScoredRun r = scorer.finish();
+  // qtune evaluate's view of the run.
+  EvaluationResult &e = impl_->last_result;
+  e = EvaluationResult{};
+  e.metric = impl_->metric_name;
+  e.value = r.value;
+  e.coco_stats = r.coco_stats;
+  e.detections = r.detections;
+  e.samples = r.samples.size();
+  e.skipped = std::move(skipped);
+  if (capture && scorer.spec().uses_fp32 && !impl_->reference_cache.empty())
+    scorer.save_reference(impl_->reference_cache);
+  return r;
+}
+
+double AccuracyEvaluator::evaluate(const RunFn &run, bool is_fp32) {
+  SampleScorer &scorer = *impl_->scorer;
+  if (scorer.needs_reference() && !is_fp32 &&
+      !(impl_->reference_cache.size() && scorer.load_reference(impl_->reference_cache))) {
+    if (!impl_->fp32)
+      throw Error("metric " + scorer.spec().name + " needs the FP32 model's outputs");
+    score(impl_->fp32, true); // the reference run
   }
-  impl_->last = std::move(r);
+  impl_->last = score(run, is_fp32 && scorer.needs_reference());
   return impl_->last.value;
 }
 

@@ -14,6 +14,7 @@
 #include "qtune/metric.h"
 #include "qtune/tensor.h"
 #include "tune/config.h"
+#include "tune/sample_scorer.h"
 
 namespace qtune::tune {
 
@@ -73,12 +74,22 @@ public:
                     std::vector<std::string> output_names, DType input_dtype = DType::undefined,
                     EvaluationOptions options = {});
   ~AccuracyEvaluator();
-  double evaluate(const RunFn &run); // the metric's value; details in last_result()
-  const EvaluationResult &last_result() const;
-  std::string describe() const; // "topk on FashionMNIST ... (10000 samples)"
+  // The metric's value; `is_fp32`: `run` is the FP32 model (label-free
+  // metrics take their reference from it). Details in last_run().
+  double evaluate(const RunFn &run, bool is_fp32 = false);
+  // Label-free metrics (metric_config.h): how to run the FP32 model when no
+  // reference is at hand, and the file the reference is cached in ("": none).
+  void set_reference(RunFn fp32, std::string cache_file);
+  bool uses_fp32_reference() const;
+  // The last evaluate()'s value, per-sample results, COCO stats, detections.
+  const ScoredRun &last_run() const;
+  const EvaluationResult &last_result() const; // qtune evaluate's view of last_run()
+  std::string describe() const;                // "topk on FashionMNIST ... (10000 samples)"
   bool higher_is_better() const;
 
 private:
+  ScoredRun score(const RunFn &run, bool capture);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -99,16 +99,6 @@ quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
   return q;
 }
 
-// 64-bit FNV-1a of `s` as 16 hex digits: short stable keys for file names.
-std::string fnv1a_hex(const std::string &s) {
-  uint64_t h = 1469598103934665603ull;
-  for (char ch : s)
-    h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 class ModelBackend : public TuningBackend {
 public:
   explicit ModelBackend(ModelBackendSetup s) : s_(std::move(s)), c_(*s_.config) {
@@ -118,8 +108,17 @@ public:
     for (const auto &v : g.outputs)
       output_names_.push_back(v.name);
     const DType input_dtype = in.dtype; // uint8 image_tensor inputs take 8-bit images as is
-    if (!s_.eval)
+    if (!s_.eval) {
       evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_, input_dtype);
+      if (evaluator_->uses_fp32_reference())
+        evaluator_->set_reference(
+            [this](const Inputs &in) {
+              if (!fp32_executor_)
+                fp32_executor_ = std::make_unique<Executor>(fp32_fast());
+              return fp32_executor_->run(in);
+            },
+            reference_cache_path());
+    }
     if (!s_.calibration) {
       yaml_calibration_ = true;
       if (!c_.quantization.calibration.dataloader.present())
@@ -193,8 +192,13 @@ public:
     if (s_.eval)
       return s_.eval(g);
     Executor ex(g);
-    return evaluator_->evaluate([&](const Inputs &in) { return ex.run(in); });
+    return evaluator_->evaluate([&](const Inputs &in) { return ex.run(in); }, plan == nullptr);
   }
+
+  const metrics::SampleResults *sample_results() override {
+    return evaluator_ ? &evaluator_->last_run().samples : nullptr;
+  }
+  bool keeps_sample_results() const override { return evaluator_ != nullptr; }
 
   double objective(const TunePlan *plan, const std::string &kind) override {
     if (kind != "performance")
@@ -401,6 +405,17 @@ private:
         .string();
   }
 
+  // The FP32 outputs a label-free metric compares with, kept in the workspace
+  // (keyed by model + evaluation data + metric) so a resumed run reuses them.
+  std::string reference_cache_path() {
+    if (c_.tuning.workspace_path.empty())
+      return "";
+    fs::create_directories(c_.tuning.workspace_path);
+    return (fs::path(c_.tuning.workspace_path) /
+            ("fp32_reference-" + fnv1a_hex(context_key()) + ".bin"))
+        .string();
+  }
+
   // One calibration pass (the quantizer's observers) over `limit` samples.
   quant::CalibrationStats collect_stats(size_t limit) {
     quant::Calibrator cal(s_.fp32);
@@ -454,6 +469,7 @@ private:
   std::string input_name_;
   std::vector<std::string> output_names_;
   std::unique_ptr<AccuracyEvaluator> evaluator_;
+  std::unique_ptr<Executor> fp32_executor_; // label-free metrics' reference runs
   std::unique_ptr<BatchSource> calib_source_;
   std::map<int64_t, quant::CalibrationStats> stats_;
   bool yaml_calibration_ = false;

@@ -30,9 +30,14 @@ void print_summary(std::FILE *out, const Config &c, const TuneResult &r) {
                 std::to_string(r.best.plan.count(Precision::bf16)) + "/" +
                 std::to_string(r.best.plan.count(Precision::fp32)))
                    .c_str());
-  std::fprintf(out, "\ngoal %s: relative loss %.2f%% (criterion: %s %g)\n",
+  std::fprintf(out, "\ngoal %s: relative loss %.2f%% (criterion: %s %g%s)\n",
                r.goal_met ? "met" : "NOT met", 100.0 * r.relative_loss,
-               c.tuning.relative ? "relative" : "absolute", c.tuning.criterion);
+               c.tuning.relative ? "relative" : "absolute", c.tuning.criterion,
+               c.tuning.confidence > 0 ? ", on the interval's upper end" : "");
+  if (r.best.interval.valid)
+    std::fprintf(out, "%s, paired bootstrap: %d resamples of %zu samples (seed %llu)\n",
+                 format_loss(r.best.interval, c.tuning.relative).c_str(), r.best.interval.resamples,
+                 r.best.interval.samples, static_cast<unsigned long long>(c.tuning.random_seed));
   std::fprintf(out,
                "strategy %s: %lld trials (%lld from history), %lld full evaluations, wall %.1f s\n",
                c.tuning.strategy.c_str(), static_cast<long long>(r.trials),
@@ -59,6 +64,12 @@ nlohmann::json result_json(const Config &c, const TuneResult &r) {
                {"fp32_ops", r.best.plan.ops_at(Precision::fp32)},
                {"plan", r.best.plan.to_json()}};
   j["relative_loss"] = r.relative_loss;
+  if (r.best.interval.valid)
+    j["loss_interval"] = {
+        {"loss", r.best.interval.loss},           {"ci_low", r.best.interval.low},
+        {"ci_high", r.best.interval.high},        {"confidence", r.best.interval.confidence},
+        {"resamples", r.best.interval.resamples}, {"samples", r.best.interval.samples},
+        {"relative", c.tuning.relative}};
   j["trials"] = r.trials;
   j["resumed_trials"] = r.resumed_trials;
   j["full_evaluations"] = r.full_evaluations;

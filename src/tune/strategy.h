@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tune/bootstrap.h"
 #include "tune/plan.h"
 
 namespace qtune::tune {
@@ -19,8 +20,9 @@ struct Trial {
   double accuracy = 0;
   double objective = 0;
   double seconds = 0;
-  bool meets = false;   // within the accuracy criterion
-  bool resumed = false; // taken from history, not evaluated again
+  LossInterval interval; // bootstrap interval of the loss (valid with per-sample results)
+  bool meets = false;    // within the accuracy criterion
+  bool resumed = false;  // taken from history, not evaluated again
 };
 
 class TuneSession {

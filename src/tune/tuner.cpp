@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "qtune/error.h"
+#include "tune/bootstrap.h"
 #include "tune/workspace.h"
 
 namespace qtune::tune {
@@ -47,10 +48,11 @@ std::string format_objective(double v, const std::string &kind) {
 class Session : public TuneSession {
 public:
   Session(const Config &c, TuningBackend &b, Workspace &w, std::vector<TuneOp> ops,
-          std::vector<QuantChoice> space, double baseline, std::FILE *progress,
-          Clock::time_point start)
+          std::vector<QuantChoice> space, double baseline, const PairedBootstrap *bootstrap,
+          std::FILE *progress, Clock::time_point start)
       : config_(c), backend_(b), workspace_(w), ops_(std::move(ops)), space_(std::move(space)),
-        baseline_(baseline), progress_(progress), start_(start), rng_(c.tuning.random_seed) {}
+        baseline_(baseline), bootstrap_(bootstrap), progress_(progress), start_(start),
+        rng_(c.tuning.random_seed) {}
 
   const std::vector<TuneOp> &ops() const override { return ops_; }
   const std::vector<QuantChoice> &quant_space() const override { return space_; }
@@ -63,6 +65,14 @@ public:
     if (progress_)
       std::fprintf(progress_, "[rank] measuring per-op damage (%s)\n", plan.summary().c_str());
     return backend_.op_damage(plan);
+  }
+
+  // With tuning.accuracy_criterion.confidence, the upper end of the loss
+  // interval decides; otherwise (LPOT) the point estimate.
+  bool meets(double acc, const LossInterval &interval) const {
+    if (config_.tuning.confidence > 0 && interval.valid)
+      return interval.high <= config_.tuning.criterion;
+    return meets(acc);
   }
 
   bool meets(double acc) const {
@@ -96,21 +106,24 @@ public:
       t.accuracy = r->accuracy;
       t.objective = r->objective;
       t.seconds = r->seconds;
+      t.interval = r->interval;
       t.resumed = true;
     } else {
       auto t0 = Clock::now();
       t.accuracy = backend_.evaluate(&plan);
       ++full_evaluations;
+      t.interval = loss_interval();
       t.objective = backend_.objective(&plan, config_.tuning.objective);
       t.seconds = seconds_since(t0);
-      workspace_.append_trial({key, plan, t.accuracy, t.objective, t.seconds});
+      workspace_.append_trial({key, plan, t.accuracy, t.objective, t.seconds, t.interval});
     }
-    t.meets = meets(t.accuracy);
+    t.meets = meets(t.accuracy, t.interval);
     t.index = static_cast<int>(trials_.size()) + 1;
     by_key_[key] = trials_.size();
     trials_.push_back(std::move(t));
     const Trial &done = trials_.back();
     report(done);
+    warn_if_unresolved(done.interval);
 
     const auto &ex = config_.tuning;
     if (done.meets && ex.timeout == 0)
@@ -148,8 +161,53 @@ public:
 
   const std::deque<Trial> &trials() const { return trials_; }
   int64_t full_evaluations = 0;
+  double bootstrap_seconds = 0;
 
 private:
+  // The bootstrap interval of the last evaluation's loss (invalid without
+  // per-sample results on both sides).
+  LossInterval loss_interval() {
+    const metrics::SampleResults *s = backend_.sample_results();
+    if (!bootstrap_ || !s) {
+      if (config_.tuning.confidence > 0 && !warned_no_interval_) {
+        warned_no_interval_ = true;
+        std::fprintf(progress_ ? progress_ : stderr,
+                     "[warning] accuracy_criterion.confidence is set but the evaluation keeps no "
+                     "per-sample results: the point estimate decides\n");
+      }
+      return {};
+    }
+    auto t0 = Clock::now();
+    LossInterval i = bootstrap_->interval(*s);
+    bootstrap_seconds += seconds_since(t0);
+    return i;
+  }
+
+  // Once per run: the interval is wider than the loss the user wants to
+  // resolve, so "meets goal" on the point estimate is partly luck.
+  void warn_if_unresolved(const LossInterval &i) {
+    const auto &t = config_.tuning;
+    if (warned_unresolved_ || !i.valid || t.criterion <= 0 || i.width() <= t.criterion)
+      return;
+    warned_unresolved_ = true;
+    const bool images =
+        backend_.sample_results() && backend_.sample_results()->reduce == metrics::Reduce::coco_ap;
+    char crit[32];
+    if (t.relative)
+      std::snprintf(crit, sizeof(crit), "%g%%", 100 * t.criterion);
+    else
+      std::snprintf(crit, sizeof(crit), "%g", t.criterion);
+    std::fprintf(progress_ ? progress_ : stderr,
+                 "[warning] evaluation set too small to resolve a %s loss: %zu %s; about %zu "
+                 "needed (the %d%% interval is %.2f%s wide and narrows as 1/sqrt(N))%s\n",
+                 crit, i.samples, images ? "images" : "samples", samples_needed(i, t.criterion),
+                 static_cast<int>(std::lround(100 * i.confidence)),
+                 t.relative ? 100 * i.width() : i.width(), t.relative ? "%" : "",
+                 t.confidence > 0 ? ""
+                                  : "; set tuning.accuracy_criterion.confidence to accept on the "
+                                    "interval's upper end");
+  }
+
   void report(const Trial &t) {
     if (!progress_)
       return;
@@ -171,14 +229,19 @@ private:
         left = std::min(left, std::max(0.0, config_.tuning.timeout - elapsed));
       eta = format_duration(left);
     }
-    std::fprintf(
-        progress_,
-        "[trial %d/%lld] %s | %s | acc %.4f (loss %+.2f%%) | %s | elapsed %s | ETA %s%s%s\n",
-        t.index, static_cast<long long>(total), t.plan.summary().c_str(),
-        t.plan.quant.summary().c_str(), t.accuracy, 100.0 * relative_loss(t.accuracy),
-        format_objective(t.objective, config_.tuning.objective).c_str(),
-        format_duration(elapsed).c_str(), eta.c_str(), t.resumed ? " [from history]" : "",
-        t.meets ? " [meets goal]" : "");
+    char loss[128];
+    if (t.interval.valid)
+      std::snprintf(loss, sizeof(loss), "%s",
+                    format_loss(t.interval, config_.tuning.relative).c_str());
+    else
+      std::snprintf(loss, sizeof(loss), "loss %+.2f%%", 100.0 * relative_loss(t.accuracy));
+    std::fprintf(progress_,
+                 "[trial %d/%lld] %s | %s | acc %.4f | %s | %s | elapsed %s | ETA %s%s%s\n",
+                 t.index, static_cast<long long>(total), t.plan.summary().c_str(),
+                 t.plan.quant.summary().c_str(), t.accuracy, loss,
+                 format_objective(t.objective, config_.tuning.objective).c_str(),
+                 format_duration(elapsed).c_str(), eta.c_str(), t.resumed ? " [from history]" : "",
+                 t.meets ? " [meets goal]" : "");
     std::fflush(progress_);
   }
 
@@ -188,6 +251,8 @@ private:
   std::vector<TuneOp> ops_;
   std::vector<QuantChoice> space_;
   double baseline_;
+  const PairedBootstrap *bootstrap_;
+  bool warned_unresolved_ = false, warned_no_interval_ = false;
   std::FILE *progress_;
   Clock::time_point start_;
   std::mt19937_64 rng_;
@@ -413,7 +478,11 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
     r.goal_met = true;
     r.trials = 1;
   } else {
-    if (auto cached = ws.cached_baseline()) {
+    std::optional<metrics::SampleResults> samples = ws.cached_baseline_samples();
+    auto cached = ws.cached_baseline();
+    if (cached && !samples && backend.keeps_sample_results())
+      cached.reset(); // a cache from before per-sample results: evaluate FP32 once more
+    if (cached) {
       r.baseline_accuracy = cached->accuracy;
       r.baseline_objective = cached->objective;
       if (out)
@@ -426,6 +495,10 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
       auto t0 = Clock::now();
       r.baseline_accuracy = backend.evaluate(nullptr);
       r.full_evaluations++;
+      if (const metrics::SampleResults *s = backend.sample_results()) {
+        samples = *s;
+        ws.store_baseline_samples(*s);
+      }
       r.baseline_objective = backend.objective(nullptr, tc.objective);
       ws.store_baseline({r.baseline_accuracy, r.baseline_objective});
       if (out)
@@ -435,9 +508,15 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
     }
     if (out)
       std::fflush(out);
-    Session session(config, backend, ws, ops, space, r.baseline_accuracy, out, start);
+    std::optional<PairedBootstrap> bootstrap;
+    if (samples && !samples->empty())
+      bootstrap.emplace(std::move(*samples), LossUnits{tc.relative, tc.higher_is_better},
+                        tc.random_seed, tc.confidence > 0 ? tc.confidence : 0.9);
+    Session session(config, backend, ws, ops, space, r.baseline_accuracy,
+                    bootstrap ? &*bootstrap : nullptr, out, start);
     make_strategy(tc.strategy)->run(session);
     r.full_evaluations += session.full_evaluations;
+    r.bootstrap_seconds = session.bootstrap_seconds;
     r.trials = static_cast<int64_t>(session.trials().size());
     for (const auto &t : session.trials()) {
       r.history_trials.push_back(t);

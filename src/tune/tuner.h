@@ -23,7 +23,8 @@ struct TuneResult {
   double baseline_objective = 0;
   bool has_best = false;
   Trial best;
-  double relative_loss = 0; // (baseline - best) / baseline, sign by higher_is_better
+  double relative_loss = 0;     // (baseline - best) / baseline, sign by higher_is_better
+  double bootstrap_seconds = 0; // spent on loss intervals (all trials)
   int64_t trials = 0;
   int64_t resumed_trials = 0;
   int64_t full_evaluations = 0; // accuracy evaluations actually run (baseline included)

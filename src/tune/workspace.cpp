@@ -190,6 +190,15 @@ void Workspace::load_history(bool resume) {
       t.accuracy = j["accuracy"];
       t.objective = j["objective"];
       t.seconds = j["seconds"];
+      if (j.contains("ci_low")) {
+        t.interval.valid = true;
+        t.interval.loss = j.value("loss", 0.0);
+        t.interval.low = j["ci_low"];
+        t.interval.high = j["ci_high"];
+        t.interval.confidence = j.value("confidence", 0.9);
+        t.interval.resamples = j.value("resamples", 0);
+        t.interval.samples = j.value("samples", size_t(0));
+      }
       resumed_[t.key] = std::move(t);
     }
   }
@@ -239,16 +248,51 @@ void Workspace::begin_run(const std::string &strategy) {
 }
 
 void Workspace::append_trial(const TrialRecord &t) {
-  append_line(json{
-      {"event", "trial"},
-      {"run", run_id_},
-      {"context", context_},
-      {"key", t.key},
-      {"plan", t.plan.to_json()},
-      {"accuracy", t.accuracy},
-      {"objective", t.objective},
-      {"seconds",
-       t.seconds}}.dump());
+  json j{{"event", "trial"},         {"run", run_id_},
+         {"context", context_},      {"key", t.key},
+         {"plan", t.plan.to_json()}, {"accuracy", t.accuracy},
+         {"objective", t.objective}, {"seconds", t.seconds}};
+  if (t.interval.valid) {
+    // Loss in the criterion's units (relative fraction or absolute) and its
+    // paired-bootstrap interval at `confidence` (tune/bootstrap.h).
+    j["loss"] = t.interval.loss;
+    j["ci_low"] = t.interval.low;
+    j["ci_high"] = t.interval.high;
+    j["confidence"] = t.interval.confidence;
+    j["resamples"] = t.interval.resamples;
+    j["samples"] = t.interval.samples;
+  }
+  append_line(j.dump());
+}
+
+std::string fnv1a_hex(const std::string &s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char ch : s)
+    h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::optional<metrics::SampleResults> Workspace::cached_baseline_samples() const {
+  std::string path =
+      (fs::path(dir_) / ("baseline_samples-" + fnv1a_hex(context_) + ".json")).string();
+  if (!fs::exists(path))
+    return std::nullopt;
+  json j = json::parse(read_file(path), nullptr, false);
+  if (j.is_discarded())
+    return std::nullopt;
+  try {
+    return metrics::sample_results_from_json(j, path);
+  } catch (const InputError &) {
+    return std::nullopt; // unreadable cache: the baseline is evaluated again
+  }
+}
+
+void Workspace::store_baseline_samples(const metrics::SampleResults &s) {
+  std::string path =
+      (fs::path(dir_) / ("baseline_samples-" + fnv1a_hex(context_) + ".json")).string();
+  write_file_atomic(path, metrics::to_json(s).dump() + "\n");
 }
 
 void Workspace::end_run(bool goal_met) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "metrics/sample_results.h"
+#include "tune/bootstrap.h"
 #include "tune/plan.h"
 
 namespace qtune::tune {
@@ -19,6 +21,7 @@ struct TrialRecord {
   double accuracy = 0;
   double objective = 0;
   double seconds = 0;
+  LossInterval interval; // history fields loss, ci_low, ci_high, confidence, resamples
 };
 
 struct BaselineRecord {
@@ -39,6 +42,9 @@ public:
 
   std::optional<BaselineRecord> cached_baseline() const;
   void store_baseline(const BaselineRecord &b);
+  // The FP32 baseline's per-sample results (baseline_samples-<context hash>.json).
+  std::optional<metrics::SampleResults> cached_baseline_samples() const;
+  void store_baseline_samples(const metrics::SampleResults &s);
 
   // A trial of this context found in the history (resume), or null.
   const TrialRecord *resumed(const std::string &plan_key) const;
@@ -66,6 +72,9 @@ void remove_stale_temporaries(const std::string &dir, const std::string &prefix 
 
 // Writes `text` to `path` through a temp file + fsync + rename.
 void write_file_atomic(const std::string &path, const std::string &text);
+
+// 64-bit FNV-1a of `s` as 16 hex digits: short stable keys for file names.
+std::string fnv1a_hex(const std::string &s);
 
 // FNV-1a 64 of a file's bytes, as 16 hex digits.
 std::string file_hash(const std::string &path);

@@ -1,0 +1,265 @@
+#include "tune/sample_scorer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "data/decoders.h"
+#include "metrics/coco_eval.h"
+#include "metrics/topk.h"
+#include "qtune/error.h"
+#include "tune/workspace.h"
+
+namespace qtune::tune {
+
+namespace {
+
+// Sample `row` of an output whose first dimension is the batch (the whole
+// tensor when the batch is one sample), as float32 values.
+std::vector<float> row_values(const Tensor &t, int row, int batch) {
+  Tensor f = t.dtype() == DType::f32 ? t : t.cast(DType::f32);
+  auto all = f.span<float>();
+  if (batch <= 1 || f.rank() == 0 || f.shape()[0] != batch)
+    return {all.begin(), all.end()};
+  size_t each = all.size() / static_cast<size_t>(batch);
+  return {all.begin() + row * each, all.begin() + (row + 1) * each};
+}
+
+// Index of the first largest score.
+int64_t argmax(const std::vector<float> &v) {
+  return static_cast<int64_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+} // namespace
+
+SampleScorer::SampleScorer(MetricSpec spec, std::unique_ptr<coco::Dataset> ground_truth,
+                           std::unique_ptr<data::DetectionDecoder> decoder,
+                           std::vector<std::string> output_names)
+    : spec_(std::move(spec)), gt_(std::move(ground_truth)), decoder_(std::move(decoder)),
+      output_names_(std::move(output_names)) {}
+
+SampleScorer::~SampleScorer() = default;
+
+void SampleScorer::begin(bool capture) {
+  capture_ = capture && spec_.uses_fp32;
+  index_ = 0;
+  image_ids_.clear();
+  detections_.clear();
+  top1_.clear();
+  num_.clear();
+  den_.clear();
+  if (capture_)
+    ref_ = Reference{};
+}
+
+void SampleScorer::add(const std::vector<Tensor> &outputs, int row, int batch,
+                       const data::PreparedSample &s) {
+  const size_t i = index_++;
+  image_ids_.push_back(s.truth.image_id);
+  switch (spec_.kind) {
+  case MetricKind::coco_map:
+  case MetricKind::fidelity_coco_map: {
+    std::vector<Detection> d =
+        decoder_->decode(outputs, output_names_, row, s.truth.image_id, s.frame.geo);
+    detections_.insert(detections_.end(), d.begin(), d.end());
+    return;
+  }
+  case MetricKind::topk: {
+    std::vector<float> v = row_values(outputs.at(0), row, batch);
+    num_.push_back(metrics::label_in_top_k(v, s.truth.class_label, spec_.k) ? 1 : 0);
+    den_.push_back(1);
+    return;
+  }
+  case MetricKind::accuracy: {
+    // LPOT's Accuracy: class scores -> argmax; a single value -> rounded.
+    std::vector<float> v = row_values(outputs.at(0), row, batch);
+    int64_t predicted = v.size() == 1 ? std::llround(v[0]) : argmax(v);
+    num_.push_back(predicted == s.truth.class_label ? 1 : 0);
+    den_.push_back(1);
+    return;
+  }
+  case MetricKind::loss: {
+    std::vector<float> v = row_values(outputs.at(0), row, batch);
+    double sum = 0;
+    for (float x : v)
+      sum += x;
+    num_.push_back(sum);
+    den_.push_back(1);
+    return;
+  }
+  case MetricKind::fidelity_top1: {
+    int64_t c = argmax(row_values(outputs.at(0), row, batch));
+    if (capture_)
+      ref_.top1.push_back(c);
+    top1_.push_back(c);
+    return;
+  }
+  case MetricKind::mse:
+  case MetricKind::rmse:
+  case MetricKind::mae:
+  case MetricKind::fidelity_relative_l2:
+    break;
+  }
+  std::vector<float> got;
+  for (const Tensor &t : outputs) {
+    std::vector<float> v = row_values(t, row, batch);
+    got.insert(got.end(), v.begin(), v.end());
+  }
+  if (capture_)
+    ref_.outputs.push_back(got);
+  if (i >= ref_.outputs.size() || ref_.outputs[i].size() != got.size())
+    throw Error("metric " + spec_.name + ": sample " + std::to_string(i) +
+                " does not match the FP32 reference outputs (different evaluation data?)");
+  const std::vector<float> &want = ref_.outputs[i];
+  double n = 0, d = 0;
+  for (size_t j = 0; j < got.size(); ++j) {
+    double e = double(got[j]) - double(want[j]);
+    if (spec_.kind == MetricKind::mae)
+      n += std::fabs(e);
+    else
+      n += e * e;
+    d += spec_.kind == MetricKind::fidelity_relative_l2 ? double(want[j]) * double(want[j]) : 1.0;
+  }
+  num_.push_back(n);
+  den_.push_back(d);
+}
+
+coco::Dataset SampleScorer::reference_ground_truth() const {
+  coco::Dataset gt;
+  gt.source = "FP32 detections with score >= " + std::to_string(spec_.score_threshold);
+  std::vector<Detection> kept;
+  std::set<int64_t> categories;
+  for (const Detection &d : ref_.detections)
+    if (d.score >= spec_.score_threshold) {
+      kept.push_back(d);
+      categories.insert(d.category_id);
+    }
+  if (categories.empty())
+    throw InputError("FidelityCOCOmAP: the FP32 model detects nothing with score >= " +
+                     std::to_string(spec_.score_threshold) +
+                     " on the evaluation images; lower score_threshold");
+  for (int64_t id : ref_.image_ids) {
+    coco::Image im;
+    im.id = id;
+    gt.images.push_back(im);
+  }
+  for (int64_t c : categories) {
+    coco::Category cat;
+    cat.id = c;
+    cat.name = std::to_string(c);
+    gt.categories.push_back(cat);
+  }
+  gt.build_index();
+  // The kept detections as ground truth boxes (area w*h, not crowd).
+  gt.annotations = metrics::results_from_detections(gt, kept);
+  gt.build_index();
+  return gt;
+}
+
+ScoredRun SampleScorer::finish_coco() {
+  if (capture_) {
+    ref_.image_ids = image_ids_;
+    ref_.detections = detections_;
+  }
+  metrics::CocoMap map(spec_.kind == MetricKind::coco_map ? *gt_ : reference_ground_truth());
+  map.add(detections_);
+  metrics::CocoEvalResult e = map.evaluate();
+  ScoredRun r;
+  r.value = e.stats[0];
+  r.has_coco_stats = true;
+  r.coco_stats = e.stats;
+  r.samples.reduce = metrics::Reduce::coco_ap;
+  r.samples.images = std::move(e.image_matches);
+  r.samples.num_categories = static_cast<int32_t>(map.ground_truth().num_categories());
+  r.detections = std::move(detections_);
+  return r;
+}
+
+ScoredRun SampleScorer::finish() {
+  if (capture_)
+    has_reference_ = true;
+  if (spec_.kind == MetricKind::coco_map || spec_.kind == MetricKind::fidelity_coco_map)
+    return finish_coco();
+  if (spec_.kind == MetricKind::fidelity_top1) {
+    if (top1_.size() != ref_.top1.size())
+      throw Error("FidelityTop1: " + std::to_string(top1_.size()) +
+                  " samples, the FP32 reference " + std::to_string(ref_.top1.size()));
+    for (size_t i = 0; i < top1_.size(); ++i) {
+      num_.push_back(top1_[i] == ref_.top1[i] ? 1 : 0);
+      den_.push_back(1);
+    }
+  }
+  if (capture_)
+    ref_.image_ids = image_ids_;
+  ScoredRun r;
+  r.samples.reduce =
+      spec_.kind == MetricKind::rmse || spec_.kind == MetricKind::fidelity_relative_l2
+          ? metrics::Reduce::sqrt_ratio
+          : metrics::Reduce::ratio;
+  r.samples.num = std::move(num_);
+  r.samples.den = std::move(den_);
+  r.value = metrics::metric_value(r.samples);
+  return r;
+}
+
+// Reference file: one JSON line (metric, image ids, detections, top-1), then
+// for output metrics each sample's float32 values (a uint64 count, then data).
+void SampleScorer::save_reference(const std::string &path) const {
+  nlohmann::json j;
+  j["metric"] = spec_.name;
+  j["image_ids"] = ref_.image_ids;
+  nlohmann::json dets = nlohmann::json::array();
+  for (const Detection &d : ref_.detections)
+    dets.push_back({d.image_id, d.category_id, d.x, d.y, d.w, d.h, d.score});
+  j["detections"] = std::move(dets);
+  j["top1"] = ref_.top1;
+  j["outputs"] = ref_.outputs.size();
+  std::string text = j.dump() + "\n";
+  for (const auto &o : ref_.outputs) {
+    uint64_t n = o.size();
+    text.append(reinterpret_cast<const char *>(&n), sizeof(n));
+    text.append(reinterpret_cast<const char *>(o.data()), n * sizeof(float));
+  }
+  write_file_atomic(path, text);
+}
+
+bool SampleScorer::load_reference(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return false;
+  std::string line;
+  std::getline(in, line);
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || j.value("metric", "") != spec_.name)
+    return false;
+  Reference r;
+  try {
+    r.image_ids = j.at("image_ids").get<std::vector<int64_t>>();
+    for (const auto &d : j.at("detections"))
+      r.detections.push_back({d[0].get<int64_t>(), d[1].get<int64_t>(), d[2].get<double>(),
+                              d[3].get<double>(), d[4].get<double>(), d[5].get<double>(),
+                              d[6].get<double>()});
+    r.top1 = j.at("top1").get<std::vector<int64_t>>();
+    size_t outputs = j.at("outputs").get<size_t>();
+    for (size_t i = 0; i < outputs; ++i) {
+      uint64_t n = 0;
+      if (!in.read(reinterpret_cast<char *>(&n), sizeof(n)) || n > (uint64_t(1) << 32))
+        return false;
+      std::vector<float> v(n);
+      if (!in.read(reinterpret_cast<char *>(v.data()), static_cast<std::streamsize>(n * 4)))
+        return false;
+      r.outputs.push_back(std::move(v));
+    }
+  } catch (const nlohmann::json::exception &) {
+    return false; // a damaged cache: the FP32 model runs again
+  }
+  ref_ = std::move(r);
+  has_reference_ = true;
+  return true;
+}
+
+} // namespace qtune::tune
