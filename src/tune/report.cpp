@@ -35,9 +35,12 @@ void print_summary(std::FILE *out, const Config &c, const TuneResult &r) {
                c.tuning.relative ? "relative" : "absolute", c.tuning.criterion,
                c.tuning.confidence > 0 ? ", on the interval's upper end" : "");
   if (r.best.interval.valid)
-    std::fprintf(out, "%s, paired bootstrap: %d resamples of %zu samples (seed %llu)\n",
+    std::fprintf(out,
+                 "%s, paired bootstrap: %d resamples of %zu samples (seed %llu; %.2f s over "
+                 "this run's trials)\n",
                  format_loss(r.best.interval, c.tuning.relative).c_str(), r.best.interval.resamples,
-                 r.best.interval.samples, static_cast<unsigned long long>(c.tuning.random_seed));
+                 r.best.interval.samples, static_cast<unsigned long long>(c.tuning.random_seed),
+                 r.bootstrap_seconds);
   std::fprintf(out,
                "strategy %s: %lld trials (%lld from history), %lld full evaluations, wall %.1f s\n",
                c.tuning.strategy.c_str(), static_cast<long long>(r.trials),
