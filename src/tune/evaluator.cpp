@@ -196,10 +196,12 @@ const EvaluationResult &AccuracyEvaluator::last_result() const {
 ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
   SampleScorer &scorer = *impl_->scorer;
   scorer.begin(capture);
+  size_t run_samples = 0; // images actually run (COCO's matching also lists skipped ones)
   std::vector<std::string> skipped = impl_->source->for_each(
       impl_->options.limit, [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
         kill_point("evaluate-batch");
         std::vector<Tensor> out = run(in);
+        run_samples += b.size();
         for (size_t i = 0; i < b.size(); ++i)
           scorer.add(out, static_cast<int>(i), static_cast<int>(b.size()), b[i]);
       });
@@ -211,7 +213,7 @@ ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
   e.value = r.value;
   e.coco_stats = r.coco_stats;
   e.detections = r.detections;
-  e.samples = r.samples.size();
+  e.samples = run_samples;
   e.skipped = std::move(skipped);
   if (capture && scorer.spec().uses_fp32 && !impl_->reference_cache.empty())
     scorer.save_reference(impl_->reference_cache);
