@@ -191,7 +191,7 @@ public:
     std::shared_ptr<const Graph> g = plan ? built(*plan).lowered : fp32_fast();
     if (s_.eval)
       return s_.eval(g);
-    Executor ex(g);
+    Executor ex(g, {.threads = s_.threads});
     return evaluator_->evaluate([&](const Inputs &in) { return ex.run(in); }, plan == nullptr);
   }
 
@@ -211,7 +211,8 @@ public:
     std::vector<std::unique_ptr<Executor>> ex;
     std::vector<std::function<void()>> runs;
     for (const TunePlan *plan : plans) {
-      ex.push_back(std::make_unique<Executor>(plan ? built(*plan).lowered : fp32_fast()));
+      ex.push_back(std::make_unique<Executor>(plan ? built(*plan).lowered : fp32_fast(),
+                                              ExecutorOptions{.threads = s_.threads}));
       runs.push_back([&in, e = ex.back().get()] { e->run(in); });
     }
     std::vector<double> ms;
@@ -418,7 +419,7 @@ private:
 
   // One calibration pass (the quantizer's observers) over `limit` samples.
   quant::CalibrationStats collect_stats(size_t limit) {
-    quant::Calibrator cal(s_.fp32);
+    quant::Calibrator cal(s_.fp32, {.threads = s_.threads});
     s_.calibration(limit, [&](const Inputs &in) {
       kill_point("calibrate-batch");
       cal.add(in);

@@ -30,6 +30,7 @@ struct ModelBackendSetup {
   EvalGraphFn eval;        // empty: the YAML's evaluation section
   CalibSource calibration; // empty: the YAML's calibration dataloader
   std::FILE *progress = nullptr;
+  int threads = 0; // inference threads of every executor (0: all cores / OMP_NUM_THREADS)
 };
 
 std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup);

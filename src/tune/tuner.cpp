@@ -11,6 +11,7 @@
 
 #include "qtune/error.h"
 #include "tune/bootstrap.h"
+#include "tune/eta.h"
 #include "tune/workspace.h"
 
 namespace qtune::tune {
@@ -22,18 +23,6 @@ namespace {
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string format_duration(double s) {
-  char buf[32];
-  if (s < 60)
-    std::snprintf(buf, sizeof(buf), "%.1fs", s);
-  else if (s < 3600)
-    std::snprintf(buf, sizeof(buf), "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else
-    std::snprintf(buf, sizeof(buf), "%dh%02dm", static_cast<int>(s) / 3600,
-                  static_cast<int>(s) % 3600 / 60);
-  return buf;
 }
 
 std::string format_objective(double v, const std::string &kind) {
@@ -122,8 +111,6 @@ public:
     by_key_[key] = trials_.size();
     trials_.push_back(std::move(t));
     const Trial &done = trials_.back();
-    report(done);
-    warn_if_unresolved(done.interval);
 
     const auto &ex = config_.tuning;
     if (done.meets && ex.timeout == 0)
@@ -132,6 +119,8 @@ public:
       finished_ = true;
     if (ex.timeout > 0 && seconds_since(start_) >= ex.timeout)
       finished_ = true;
+    report(done); // after the exit policy: the last trial's ETA is 0
+    warn_if_unresolved(done.interval);
     return &done;
   }
 
@@ -211,24 +200,21 @@ private:
   void report(const Trial &t) {
     if (!progress_)
       return;
-    int64_t total = std::min<int64_t>(planned_ > 0 ? planned_ : config_.tuning.max_trials,
-                                      config_.tuning.max_trials);
-    total = std::max<int64_t>(total, t.index);
-    double elapsed = seconds_since(start_);
-    double per_trial = 0;
-    int evaluated = 0;
+    EtaInput in{planned_,
+                t.index,
+                config_.tuning.max_trials,
+                {},
+                seconds_since(start_),
+                config_.tuning.timeout};
     for (const auto &x : trials_)
-      if (!x.resumed) {
-        per_trial += x.seconds;
-        ++evaluated;
-      }
-    std::string eta = "?";
-    if (evaluated > 0) {
-      double left = per_trial / evaluated * static_cast<double>(total - t.index);
-      if (config_.tuning.timeout > 0)
-        left = std::min(left, std::max(0.0, config_.tuning.timeout - elapsed));
-      eta = format_duration(left);
-    }
+      if (!x.resumed)
+        in.trial_seconds.push_back(x.seconds);
+    const std::string eta = finished_ ? format_duration(0) : format_eta(estimate_eta(in));
+    // "k/N" shows the strategy's plan when it has one, else how far max_trials is.
+    const int64_t total =
+        std::max<int64_t>(t.index, planned_ > 0 ? std::min(planned_, config_.tuning.max_trials)
+                                                : config_.tuning.max_trials);
+    const double elapsed = in.elapsed;
     char loss[128];
     if (t.interval.valid)
       std::snprintf(loss, sizeof(loss), "%s",
@@ -466,6 +452,7 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
                  ops.size(), space.size(), tc.strategy.c_str());
   }
   r.fp32_bytes = backend.model_bytes(nullptr);
+  r.ops = ops;
 
   ws.begin_run(tc.strategy);
   if (tc.performance_only) {

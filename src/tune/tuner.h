@@ -15,6 +15,7 @@ namespace qtune::tune {
 struct TuneOptions {
   std::FILE *progress = nullptr; // live progress lines; null = quiet
   std::string output;            // model path; "" = <workspace>/<name>_int8.onnx
+  int threads = 0;               // inference threads (tune_model's backend; 0: all cores)
 };
 
 struct TuneResult {
@@ -34,6 +35,7 @@ struct TuneResult {
   std::string output, deploy, history;
   std::string objective_kind;
   std::vector<Trial> history_trials; // this run's trials in order
+  std::vector<TuneOp> ops;           // quantizable ops with the precisions allowed (report)
 };
 
 TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOptions &options);

@@ -1,13 +1,15 @@
-// `qtune tune --config conf.yaml [--model M] [--output OUT] [--json]`: the
-// accuracy-driven search. Progress goes to stdout (stderr with --json, which
-// prints one JSON object on stdout). Exit 0 when the accuracy goal was met,
-// 3 when not (the best plan found is still saved), 1 on errors.
+// `qtune tune --config conf.yaml [--model M] [--output OUT] [--threads N] [--json]`:
+// the accuracy-driven search; writes report.html into the workspace. Progress goes to stdout
+// (stderr with --json, which prints one JSON object on stdout). Exit 0 when the accuracy goal was
+// met, 3 when not (the best plan found is still saved), 1 on errors.
 #include <cstdio>
+#include <string>
 
 #include "commands.h"
 #include "qtune/error.h"
 #include "tune/config.h"
 #include "tune/report.h"
+#include "tune/report_html.h"
 #include "tune/strategy.h"
 #include "tune/tune_model.h"
 
@@ -17,6 +19,8 @@ namespace {
 
 struct TuneArgs {
   std::string config, model, output, strategy, workspace;
+  int threads = 0;
+  size_t report_samples = 4;
   bool json = false;
   bool resume = false;
 };
@@ -37,9 +41,22 @@ int run_tune(const TuneArgs &a) {
   tune::TuneOptions opt;
   opt.progress = progress;
   opt.output = a.output;
+  opt.threads = a.threads;
   tune::TuneResult r = tune::tune_model(c, opt);
+  try {
+    std::string html = tune::write_tuning_report(c, r, a.config, a.report_samples, a.threads);
+    std::fprintf(progress, "[report] %s
+", html.c_str());
+  } catch (const std::exception &e) {
+    // The model and history are already written; a report that cannot be made
+    // (e.g. the calibration data moved) must not turn the run into a failure.
+    std::fprintf(progress, "[report] not written: %s
+", e.what());
+  }
   if (a.json) {
-    std::printf("%s\n", tune::result_json(c, r).dump(2).c_str());
+    nlohmann::json j = tune::result_json(c, r);
+    j["threads"] = a.threads;
+    std::printf("%s\n", j.dump(2).c_str());
   } else {
     tune::print_summary(stdout, c, r);
   }
@@ -60,6 +77,12 @@ Command add_tune_command(CLI::App &app) {
                   "basic | sensitivity | mse | random | exhaustive (overrides the YAML)");
   sub->add_option("--workspace", args->workspace, "workspace folder (overrides the YAML)");
   sub->add_flag("--resume", args->resume, "reuse every trial recorded in the workspace history");
+  sub->add_option("--threads", args->threads,
+                  "inference threads for calibration, evaluation and latency (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--report-samples", args->report_samples,
+                  "calibration samples for report.html's per-tensor error table (0: skip it)")
+      ->capture_default_str();
   sub->add_flag("--json", args->json, "print one JSON object with the result");
   return {sub, [args] { return run_tune(*args); }};
 }

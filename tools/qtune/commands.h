@@ -12,7 +12,9 @@
   X(tune) \
   X(quantize) \
   X(run) \
-  X(benchmark)
+  X(benchmark) \
+  X(compare) \
+  X(report)
 
 namespace qtune::cli {
 
