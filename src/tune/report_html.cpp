@@ -74,7 +74,9 @@ std::string trials_section(const ReportData &d) {
   if (d.trials.empty())
     return s + "<p class=\"note\">No accuracy trials (performance_only run).</p></div>";
   const bool perf = d.objective_kind == "performance";
-  svg::Series acc{"accuracy", "#2a7ab0"}, obj{perf ? "latency" : "size", "#b05a2a"};
+  svg::Series acc, obj;
+  acc.label = "accuracy", acc.color = "#2a7ab0";
+  obj.label = perf ? "latency" : "size", obj.color = "#b05a2a";
   bool any_ci = false;
   for (const ReportTrial &t : d.trials) {
     acc.x.push_back(t.index), acc.y.push_back(t.accuracy), acc.highlight.push_back(t.meets);
