@@ -41,6 +41,11 @@ TEST(CompareCli, FashionMnistQdqModel) {
   }
   EXPECT_EQ(quantized, inspect.at("qdq").at("dequantize_of_activations").get<int>());
   EXPECT_EQ(j.at("tensors").back().at("name"), "image"); // exact, so last
+  // benchmark runs the INT8 model too, as its --help says.
+  auto bench =
+      run_qtune("benchmark " + model + " --iterations 3 --warmup 1 --threads 1 --json", false);
+  EXPECT_EQ(bench.status, 0) << bench.out;
+  EXPECT_NE(run_qtune("benchmark --help").out.find("int8"), std::string::npos);
   std::ifstream f(html);
   std::string page((std::istreambuf_iterator<char>(f)), {});
   EXPECT_NE(page.find("<table id=\"errors\">"), std::string::npos);

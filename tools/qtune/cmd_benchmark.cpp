@@ -220,7 +220,8 @@ Command add_benchmark_command(CLI::App &app) {
   auto *sub = app.add_subcommand("benchmark", "Measure inference latency of a model (FP32 or "
                                               "QDQ int8), optionally as N pinned instances");
   auto o = std::make_shared<Options>();
-  sub->add_option("MODEL", o->model, "ONNX model file")->required();
+  sub->add_option("MODEL", o->model, "model file: FP32, or INT8 (QDQ / QOperator ONNX)")
+      ->required();
   sub->add_flag("--no-optimize", o->no_optimize, "skip graph optimization passes");
   sub->add_option("--threads", o->threads, "threads (0 = all cores)");
   sub->add_option("--iterations", o->iterations, "timed runs per round");
