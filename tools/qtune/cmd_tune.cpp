@@ -45,13 +45,11 @@ int run_tune(const TuneArgs &a) {
   tune::TuneResult r = tune::tune_model(c, opt);
   try {
     std::string html = tune::write_tuning_report(c, r, a.config, a.report_samples, a.threads);
-    std::fprintf(progress, "[report] %s
-", html.c_str());
+    std::fprintf(progress, "[report] %s\n", html.c_str());
   } catch (const std::exception &e) {
     // The model and history are already written; a report that cannot be made
     // (e.g. the calibration data moved) must not turn the run into a failure.
-    std::fprintf(progress, "[report] not written: %s
-", e.what());
+    std::fprintf(progress, "[report] not written: %s\n", e.what());
   }
   if (a.json) {
     nlohmann::json j = tune::result_json(c, r);
