@@ -6,21 +6,13 @@
 // --profile a per-op-type and top-nodes table, with --instances N pinned
 // processes (LPOT's multi-instance benchmark) and their aggregate throughput.
 #include <algorithm>
-#include <chrono>
 #include <fmt/format.h>
-#include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <omp.h>
 
 #include "commands.h"
-#include "frontends/model_loader.h"
 #include "qtune/error.h"
-#include "quant/inference_graph.h"
-#include "runtime/executor.h"
-#include "runtime/fold_constants.h"
+#include "tune/benchmark_model.h"
 #include "tune/config.h"
-#include "tune/latency.h"
 
 #include "instances.h"
 
@@ -28,38 +20,14 @@ namespace qtune::cli {
 
 namespace {
 
-Tensor make_input(const ValueInfo &vi) {
-  Shape shape;
-  for (const Dim &d : vi.dims)
-    shape.push_back(d.known() ? d.value : 1);
-  Tensor t(DType::f32, shape);
-  uint32_t state = 12345;
-  for (float &v : t.span<float>()) {
-    state = state * 1664525u + 1013904223u;
-    v = static_cast<float>(state >> 8) / 16777216.f; // [0, 1)
-  }
-  return vi.dtype == DType::f32 || vi.dtype == DType::undefined ? t : t.cast(vi.dtype);
-}
-
-void print_profile(const std::vector<NodeProfile> &prof, int iterations) {
-  std::map<std::string, std::pair<double, int>> by_type;
-  double total = 0;
-  for (const NodeProfile &p : prof) {
-    by_type[p.op_type].first += p.total_ms;
-    by_type[p.op_type].second++;
-    total += p.total_ms;
-  }
-  std::vector<std::pair<std::string, std::pair<double, int>>> types(by_type.begin(), by_type.end());
-  std::sort(types.begin(), types.end(),
-            [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+void print_profile(const tune::BenchmarkResult &r) {
   fmt::print("\n{:<24} {:>6} {:>10} {:>7}\n", "op type", "nodes", "ms/iter", "share");
-  for (const auto &[type, v] : types)
-    fmt::print("{:<24} {:>6} {:>10.3f} {:>6.1f}%\n", type, v.second, v.first / iterations,
-               total > 0 ? 100 * v.first / total : 0);
+  for (const tune::OpTypeTime &t : r.by_type)
+    fmt::print("{:<24} {:>6} {:>10.3f} {:>6.1f}%\n", t.op_type, t.nodes, t.ms_per_run,
+               100 * t.share);
   fmt::print("\n{:<48} {:<16} {:>10}\n", "top nodes", "op", "ms/iter");
-  for (size_t i = 0; i < std::min<size_t>(15, prof.size()); ++i)
-    fmt::print("{:<48} {:<16} {:>10.3f}\n", prof[i].name.substr(0, 48), prof[i].op_type,
-               prof[i].total_ms / iterations);
+  for (const NodeProfile &p : r.top_nodes)
+    fmt::print("{:<48} {:<16} {:>10.3f}\n", p.name.substr(0, 48), p.op_type, p.total_ms);
 }
 
 struct Options {
@@ -77,28 +45,16 @@ struct Options {
 // The model timed in this process (tune/latency.h: rounds of `iterations`
 // runs, the smallest round median is the latency).
 int benchmark_one(const Options &o) {
-  if (o.iterations < 1 || o.rounds < 1)
-    throw InputError("--iterations and --rounds must be >= 1");
-  auto graph = std::make_shared<Graph>(load_model(o.model));
-  quant::LowerReport lowering;
-  if (!o.no_optimize)
-    lowering = quant::prepare_for_inference(*graph); // BN folding, fusions, QDQ -> int8 kernels
-  std::unordered_map<std::string, Tensor> inputs;
-  for (const ValueInfo &vi : graph->inputs)
-    inputs[vi.name] = make_input(vi);
-  Executor ex(graph, {.threads = o.threads, .profile = o.profile});
-  ex.run(inputs); // first run plans memory
-  tune::LatencyOptions lo{
-      .warmup = std::max(o.warmup - 1, 0), .iterations = o.iterations, .rounds = o.rounds};
-  int calls = 0;
-  tune::LatencyStats st = tune::measure_latency(
-      [&] {
-        if (calls++ == lo.warmup)
-          ex.reset_profile(); // the profile counts the timed runs only
-        ex.run(inputs);
-      },
-      lo);
-  int used_threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  tune::BenchmarkResult r = tune::benchmark_model({.model = o.model,
+                                                   .threads = o.threads,
+                                                   .iterations = o.iterations,
+                                                   .warmup = o.warmup,
+                                                   .rounds = o.rounds,
+                                                   .profile = o.profile,
+                                                   .optimize = !o.no_optimize});
+  const tune::LatencyStats &st = r.latency;
+  const quant::LowerReport &lowering = r.lowering;
+  int used_threads = r.threads;
   if (o.json) {
     nlohmann::json j{{"model", o.model},
                      {"latency_ms_median", st.median_ms},
@@ -124,7 +80,7 @@ int benchmark_one(const Options &o) {
       fmt::print("int8 lowering: {}\n", lowering.summary());
   }
   if (o.profile && !o.json)
-    print_profile(ex.profile(), st.runs);
+    print_profile(r);
   return 0;
 }
 
