@@ -39,7 +39,10 @@ std::string read_text(const std::string &path) {
 // inference graph the runtime would execute.
 Graph quantize_and_lower(const std::string &model, const std::string &config,
                          quant::LowerReport &report) {
-  fs::path dir = fs::temp_directory_path() / "qtune_lowering_models";
+  // One folder per test process: ctest runs these tests in parallel, and each
+  // removes its folder at the end.
+  fs::path dir =
+      fs::temp_directory_path() / ("qtune_lowering_models_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string out = (dir / (fs::path(model).stem().string() + "_qdq.onnx")).string();
   std::string cmd = "cd " + test::source_dir() + " && " + test::qtune_binary() + " quantize " +
@@ -120,7 +123,8 @@ TEST(LoweringModels, YoloxNanoTunedPlanCountsByRule) {
   size_t at = yaml.find("  recipes:\n");
   ASSERT_NE(at, std::string::npos);
   yaml.insert(at, op_wise);
-  fs::path config = fs::temp_directory_path() / "qtune_yolox_tuned.yaml";
+  fs::path config =
+      fs::temp_directory_path() / ("qtune_yolox_tuned_" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(config) << yaml;
 
   quant::LowerReport r;
