@@ -196,188 +196,241 @@ std::string flip(std::string s, long pos) {
   return s;
 }
 
-void add_onnx_cases(std::vector<Case> &out) {
-  const std::string inspect = "inspect m.onnx";
-  auto base = [](const fs::path &) { return onnx_base(); };
-  out.push_back(file_case("onnx_empty", "unclear", "m.onnx",
-                          [](const fs::path &) { return std::string(); }, inspect, {"empty"}));
-  for (int pct : {10, 50, 90, 99})
-    out.push_back(file_case("onnx_truncated_" + std::to_string(pct), "unclear", "m.onnx",
-                            [pct](const fs::path &) {
-                              std::string b = onnx_base();
-                              return head(b, b.size() * pct / 100);
-                            },
-                            inspect, {"ONNX"}));
-  out.push_back(file_case("onnx_garbage", "unclear", "m.onnx",
-                          [](const fs::path &) { return garbage(4096); }, inspect, {"ONNX"}));
-  out.push_back(file_case("onnx_text", "unclear", "m.onnx",
-                          [](const fs::path &) { return std::string("hello, world\n"); }, inspect,
-                          {"ONNX"}));
-  out.push_back(file_case("onnx_flipped_byte", "unclear", "m.onnx",
-                          [](const fs::path &) { return flip(onnx_base(), 40); }, inspect, {}));
-  (void)base;
-  auto model_case = [&](std::string name, const char *kind, std::function<void(OnnxModel &)> build,
-                        std::vector<std::string> expect, std::string args = "inspect m.onnx") {
+// One row of a case table: the case, what it used to cause, its input (the
+// damaged file's bytes, a model builder or an edit of a valid base: the
+// table's type), the message fragments besides the file name, and the command
+// when it is not the table's.
+template <class Input> struct Row {
+  std::string name;
+  const char *kind;
+  Input input;
+  std::vector<std::string> expect;
+  std::string args = {};
+};
+using Bytes = std::function<std::string()>;
+using Edit = std::function<std::string(const std::string &)>;
+
+// A table whose rows each write `file` from their Bytes.
+void add_file_rows(std::vector<Case> &out, const std::string &file, const std::string &args,
+                   const std::vector<Row<Bytes>> &rows,
+                   std::function<void(const fs::path &)> others = nullptr) {
+  for (const auto &r : rows)
     out.push_back(file_case(
-        std::move(name), kind, "m.onnx",
-        [build](const fs::path &) {
+        r.name, r.kind, file, [bytes = r.input](const fs::path &) { return bytes(); },
+        r.args.empty() ? args : r.args, r.expect, others));
+}
+
+// Bytes of a constant string.
+Bytes text(std::string s) {
+  return [s = std::move(s)] { return s; };
+}
+
+// A table whose rows each write `file` from their text.
+void add_text_rows(std::vector<Case> &out, const std::string &file, const std::string &args,
+                   const std::vector<Row<std::string>> &rows,
+                   std::function<void(const fs::path &)> others = nullptr) {
+  for (const auto &r : rows)
+    out.push_back(file_case(
+        r.name, r.kind, file, [text = r.input](const fs::path &) { return text; },
+        r.args.empty() ? args : r.args, r.expect, others));
+}
+
+std::string truncated_onnx(int pct) {
+  std::string b = onnx_base();
+  return head(b, b.size() * pct / 100);
+}
+
+void add_onnx_cases(std::vector<Case> &out) {
+  const std::string run = "run m.onnx --input X=x.f32 --output-dir out";
+  add_file_rows(out, "m.onnx", "inspect m.onnx",
+                {
+                    {"onnx_empty", "unclear", text(""), {"empty"}},
+                    {"onnx_truncated_10", "unclear", [] { return truncated_onnx(10); }, {"ONNX"}},
+                    {"onnx_truncated_50", "unclear", [] { return truncated_onnx(50); }, {"ONNX"}},
+                    {"onnx_truncated_90", "unclear", [] { return truncated_onnx(90); }, {"ONNX"}},
+                    {"onnx_truncated_99", "unclear", [] { return truncated_onnx(99); }, {"ONNX"}},
+                    {"onnx_garbage", "unclear", [] { return garbage(4096); }, {"ONNX"}},
+                    {"onnx_text", "unclear", text("hello, world\n"), {"ONNX"}},
+                    {"onnx_flipped_byte", "unclear", [] { return flip(onnx_base(), 40); }, {}},
+                });
+  const std::vector<Row<std::function<void(OnnxModel &)>>> models = {
+      {"onnx_unknown_op",
+       "unclear",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         m.node("NoSuchOp", "mystery", {"X"}, {"Y"});
+         m.output("Y");
+       },
+       {"mystery", "NoSuchOp"},
+       run},
+      {"onnx_undefined_input",
+       "unclear",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         m.node("Add", "add", {"X", "ghost"}, {"Y"});
+         m.output("Y");
+       },
+       {"ghost"}},
+      {"onnx_cycle",
+       "hang",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         m.node("Add", "a", {"X", "B"}, {"A"});
+         m.node("Relu", "b", {"A"}, {"B"});
+         m.output("B");
+       },
+       {"cycle"}},
+      {"onnx_output_never_written",
+       "unclear",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         m.node("Relu", "r", {"X"}, {"Y"});
+         m.output("Z");
+       },
+       {"'Z'"},
+       run},
+      {"onnx_initializer_bad_dtype",
+       "unclear",
+       [](OnnxModel &m) {
+         m.input("X", {1});
+         m.init("W", {1}, 999).set_raw_data(std::string(4, '\0'));
+         m.node("Add", "add", {"X", "W"}, {"Y"});
+         m.output("Y");
+       },
+       {"'W'", "999"}},
+      {"onnx_initializer_negative_dim",
+       "unclear",
+       [](OnnxModel &m) {
+         m.input("X", {1});
+         m.init("W", {-3}).set_raw_data(std::string(12, '\0'));
+         m.node("Add", "add", {"X", "W"}, {"Y"});
+         m.output("Y");
+       },
+       {"'W'", "-3"}},
+      {"onnx_float_data_count",
+       "silent",
+       [](OnnxModel &m) {
+         m.input("X", {4});
+         auto &w = m.init("W", {4});
+         w.add_float_data(1), w.add_float_data(2), w.add_float_data(3);
+         m.node("Add", "add", {"X", "W"}, {"Y"});
+         m.output("Y");
+       },
+       {"'W'", "3"}},
+      {"onnx_int64_data_count",
+       "silent",
+       [](OnnxModel &m) {
+         m.input("X", {1, 1});
+         auto &s = m.init("S", {3}, onnx::TensorProto::INT64);
+         s.add_int64_data(1);
+         m.node("Reshape", "reshape", {"X", "S"}, {"Y"});
+         m.output("Y");
+       },
+       {"'S'"}},
+      {"onnx_conv_zero_kernel",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {1, 1, 4, 4});
+         m.init_f32("W", {1, 1, 2, 2}, 1.f);
+         auto &n = m.node("Conv", "conv", {"X", "W"}, {"Y"});
+         OnnxModel::ints(n, "kernel_shape", {0, 0});
+         m.output("Y");
+       },
+       {"conv", "kernel_shape"}},
+      {"onnx_conv_weight_rank",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {1, 1, 2, 2});
+         m.init_f32("W", {4}, 1.f);
+         m.node("Conv", "conv", {"X", "W"}, {"Y"});
+         m.output("Y");
+       },
+       {"conv"},
+       run},
+      {"onnx_reshape_wrong_size",
+       "silent",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         m.init_i64("S", {3, 5});
+         m.node("Reshape", "reshape", {"X", "S"}, {"Y"});
+         m.output("Y");
+       },
+       {"reshape", "cannot reshape"},
+       run},
+      {"onnx_matmul_mismatch",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         m.init_f32("W", {5, 6}, 1.f);
+         m.node("MatMul", "mm", {"X", "W"}, {"Y"});
+         m.output("Y");
+       },
+       {"mm"},
+       run},
+      {"onnx_concat_axis_out_of_range",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {1, 4});
+         auto &n = m.node("Concat", "cat", {"X", "X"}, {"Y"});
+         auto *a = n.add_attribute();
+         a->set_name("axis");
+         a->set_type(onnx::AttributeProto::INT);
+         a->set_i(7);
+         m.output("Y");
+       },
+       {"cat", "axis"},
+       run},
+      {"onnx_gather_index_out_of_range",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {4});
+         m.init_i64("I", {9});
+         m.node("Gather", "gather", {"X", "I"}, {"Y"});
+         m.output("Y");
+       },
+       {"gather", "out of range"},
+       run},
+      {"onnx_slice_step_zero",
+       "hang",
+       [](OnnxModel &m) {
+         m.input("X", {4});
+         m.init_i64("S", {0});
+         m.init_i64("E", {4});
+         m.init_i64("A", {0});
+         m.init_i64("P", {0});
+         m.node("Slice", "slice", {"X", "S", "E", "A", "P"}, {"Y"});
+         m.output("Y");
+       },
+       {"slice", "step is zero"},
+       run},
+      {"onnx_deep_subgraph_nesting",
+       "unclear",
+       [](OnnxModel &m) {
+         m.input("X", {1});
+         m.node("Relu", "r", {"X"}, {"Y"});
+         m.output("Y");
+         // 120 If-branches inside each other: past protobuf's recursion limit.
+         onnx::GraphProto *g = m.m.mutable_graph();
+         for (int i = 0; i < 120; ++i) {
+           auto *n = g->add_node();
+           n->set_op_type("If");
+           auto *a = n->add_attribute();
+           a->set_name("then_branch");
+           a->set_type(onnx::AttributeProto::GRAPH);
+           g = a->mutable_g();
+         }
+       },
+       {"nested deeper"}},
+  };
+  for (const auto &r : models)
+    out.push_back(file_case(
+        r.name, r.kind, "m.onnx",
+        [build = r.input](const fs::path &) {
           OnnxModel m;
           build(m);
           return m.m.SerializeAsString();
         },
-        std::move(args), std::move(expect)));
-  };
-  model_case(
-      "onnx_unknown_op", "unclear",
-      [](OnnxModel &m) {
-        m.input("X", {1, 4});
-        m.node("NoSuchOp", "mystery", {"X"}, {"Y"});
-        m.output("Y");
-      },
-      {"mystery", "NoSuchOp"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case("onnx_undefined_input", "unclear",
-             [](OnnxModel &m) {
-               m.input("X", {1, 4});
-               m.node("Add", "add", {"X", "ghost"}, {"Y"});
-               m.output("Y");
-             },
-             {"ghost"});
-  model_case("onnx_cycle", "hang",
-             [](OnnxModel &m) {
-               m.input("X", {1, 4});
-               m.node("Add", "a", {"X", "B"}, {"A"});
-               m.node("Relu", "b", {"A"}, {"B"});
-               m.output("B");
-             },
-             {"cycle"});
-  model_case(
-      "onnx_output_never_written", "unclear",
-      [](OnnxModel &m) {
-        m.input("X", {1, 4});
-        m.node("Relu", "r", {"X"}, {"Y"});
-        m.output("Z");
-      },
-      {"'Z'"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case("onnx_initializer_bad_dtype", "unclear",
-             [](OnnxModel &m) {
-               m.input("X", {1});
-               m.init("W", {1}, 999).set_raw_data(std::string(4, '\0'));
-               m.node("Add", "add", {"X", "W"}, {"Y"});
-               m.output("Y");
-             },
-             {"'W'", "999"});
-  model_case("onnx_initializer_negative_dim", "unclear",
-             [](OnnxModel &m) {
-               m.input("X", {1});
-               m.init("W", {-3}).set_raw_data(std::string(12, '\0'));
-               m.node("Add", "add", {"X", "W"}, {"Y"});
-               m.output("Y");
-             },
-             {"'W'", "-3"});
-  model_case("onnx_float_data_count", "silent",
-             [](OnnxModel &m) {
-               m.input("X", {4});
-               auto &w = m.init("W", {4});
-               w.add_float_data(1), w.add_float_data(2), w.add_float_data(3);
-               m.node("Add", "add", {"X", "W"}, {"Y"});
-               m.output("Y");
-             },
-             {"'W'", "3"});
-  model_case("onnx_int64_data_count", "silent",
-             [](OnnxModel &m) {
-               m.input("X", {1, 1});
-               auto &s = m.init("S", {3}, onnx::TensorProto::INT64);
-               s.add_int64_data(1);
-               m.node("Reshape", "reshape", {"X", "S"}, {"Y"});
-               m.output("Y");
-             },
-             {"'S'"});
-  model_case("onnx_conv_zero_kernel", "crash",
-             [](OnnxModel &m) {
-               m.input("X", {1, 1, 4, 4});
-               m.init_f32("W", {1, 1, 2, 2}, 1.f);
-               auto &n = m.node("Conv", "conv", {"X", "W"}, {"Y"});
-               OnnxModel::ints(n, "kernel_shape", {0, 0});
-               m.output("Y");
-             },
-             {"conv", "kernel_shape"});
-  model_case(
-      "onnx_conv_weight_rank", "crash",
-      [](OnnxModel &m) {
-        m.input("X", {1, 1, 2, 2});
-        m.init_f32("W", {4}, 1.f);
-        m.node("Conv", "conv", {"X", "W"}, {"Y"});
-        m.output("Y");
-      },
-      {"conv"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case(
-      "onnx_reshape_wrong_size", "silent",
-      [](OnnxModel &m) {
-        m.input("X", {1, 4});
-        m.init_i64("S", {3, 5});
-        m.node("Reshape", "reshape", {"X", "S"}, {"Y"});
-        m.output("Y");
-      },
-      {"reshape", "cannot reshape"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case(
-      "onnx_matmul_mismatch", "crash",
-      [](OnnxModel &m) {
-        m.input("X", {1, 4});
-        m.init_f32("W", {5, 6}, 1.f);
-        m.node("MatMul", "mm", {"X", "W"}, {"Y"});
-        m.output("Y");
-      },
-      {"mm"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case(
-      "onnx_concat_axis_out_of_range", "crash",
-      [](OnnxModel &m) {
-        m.input("X", {1, 4});
-        auto &n = m.node("Concat", "cat", {"X", "X"}, {"Y"});
-        auto *a = n.add_attribute();
-        a->set_name("axis");
-        a->set_type(onnx::AttributeProto::INT);
-        a->set_i(7);
-        m.output("Y");
-      },
-      {"cat", "axis"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case(
-      "onnx_gather_index_out_of_range", "crash",
-      [](OnnxModel &m) {
-        m.input("X", {4});
-        m.init_i64("I", {9});
-        m.node("Gather", "gather", {"X", "I"}, {"Y"});
-        m.output("Y");
-      },
-      {"gather", "out of range"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case(
-      "onnx_slice_step_zero", "hang",
-      [](OnnxModel &m) {
-        m.input("X", {4});
-        m.init_i64("S", {0});
-        m.init_i64("E", {4});
-        m.init_i64("A", {0});
-        m.init_i64("P", {0});
-        m.node("Slice", "slice", {"X", "S", "E", "A", "P"}, {"Y"});
-        m.output("Y");
-      },
-      {"slice", "step is zero"}, "run m.onnx --input X=x.f32 --output-dir out");
-  model_case("onnx_deep_subgraph_nesting", "unclear",
-             [](OnnxModel &m) {
-               m.input("X", {1});
-               m.node("Relu", "r", {"X"}, {"Y"});
-               m.output("Y");
-               // 120 If-branches inside each other: past protobuf's recursion limit.
-               onnx::GraphProto *g = m.m.mutable_graph();
-               for (int i = 0; i < 120; ++i) {
-                 auto *n = g->add_node();
-                 n->set_op_type("If");
-                 auto *a = n->add_attribute();
-                 a->set_name("then_branch");
-                 a->set_type(onnx::AttributeProto::GRAPH);
-                 g = a->mutable_g();
-               }
-             },
-             {"nested deeper"});
+        r.args.empty() ? "inspect m.onnx" : r.args, r.expect));
   // The run cases need an input file of the right size.
   for (auto &c : out)
     if (c.name.rfind("onnx_", 0) == 0) {
@@ -397,232 +450,279 @@ void add_run_input_cases(std::vector<Case> &out) {
     m.output("Y");
     m.save(d / "model.onnx");
   };
-  const std::string run = "run model.onnx --input X=x.f32 --output-dir out";
-  out.push_back(file_case(
-      "input_too_short", "silent", "x.f32", [](const fs::path &) { return std::string(12, '\0'); },
-      run, {"12 bytes", "16"}, model));
-  out.push_back(file_case(
-      "input_too_long", "silent", "x.f32", [](const fs::path &) { return std::string(20, '\0'); },
-      run, {"20 bytes", "16"}, model));
-  out.push_back(file_case(
-      "input_empty", "unclear", "x.f32", [](const fs::path &) { return std::string(); }, run,
-      {"0 bytes"}, model));
-  out.push_back(named_elsewhere(file_case(
-      "input_unknown_name", "unclear", "x.f32",
-      [](const fs::path &) { return std::string(16, '\0'); },
-      "run model.onnx --input Q=x.f32 --output-dir out", {"model.onnx", "no input 'Q'"}, model)));
+  add_file_rows(out, "x.f32", "run model.onnx --input X=x.f32 --output-dir out",
+                {
+                    {"input_too_short", "silent", text(std::string(12, '\0')), {"12 bytes", "16"}},
+                    {"input_too_long", "silent", text(std::string(20, '\0')), {"20 bytes", "16"}},
+                    {"input_empty", "unclear", text(""), {"0 bytes"}},
+                    {"input_unknown_name",
+                     "unclear",
+                     text(std::string(16, '\0')),
+                     {"model.onnx", "no input 'Q'"},
+                     "run model.onnx --input Q=x.f32 --output-dir out"},
+                },
+                model);
+  out.back() = named_elsewhere(out.back());
+}
+
+std::string truncated_graphdef(int pct) {
+  std::string b = graphdef_base();
+  return head(b, b.size() * pct / 100);
+}
+
+// The first Const node's value tensor.
+tensorflow::TensorProto &first_const(tensorflow::GraphDef &g) {
+  for (auto &n : *g.mutable_node())
+    if (n.op() == "Const")
+      return *(*n.mutable_attr())["value"].mutable_tensor();
+  throw std::runtime_error("graphdef base has no Const");
 }
 
 void add_graphdef_cases(std::vector<Case> &out) {
-  const std::string inspect = "inspect g.pb";
-  for (int pct : {25, 50, 75})
-    out.push_back(file_case("graphdef_truncated_" + std::to_string(pct), "unclear", "g.pb",
-                            [pct](const fs::path &) {
-                              std::string b = graphdef_base();
-                              return head(b, b.size() * pct / 100);
-                            },
-                            inspect, {"GraphDef"}));
-  out.push_back(file_case("graphdef_garbage", "unclear", "g.pb",
-                          [](const fs::path &) { return "\x0a" + garbage(2048); }, inspect,
-                          {"GraphDef"}));
-  auto graph_case = [&](std::string name, const char *kind,
-                        std::function<void(tensorflow::GraphDef &)> edit,
-                        std::vector<std::string> expect) {
+  add_file_rows(
+      out, "g.pb", "inspect g.pb",
+      {
+          {"graphdef_truncated_25", "unclear", [] { return truncated_graphdef(25); }, {"GraphDef"}},
+          {"graphdef_truncated_50", "unclear", [] { return truncated_graphdef(50); }, {"GraphDef"}},
+          {"graphdef_truncated_75", "unclear", [] { return truncated_graphdef(75); }, {"GraphDef"}},
+          {"graphdef_garbage", "unclear", [] { return "\x0a" + garbage(2048); }, {"GraphDef"}},
+      });
+  const std::vector<Row<std::function<void(tensorflow::GraphDef &)>>> graphs = {
+      {"graphdef_unknown_op",
+       "unclear",
+       [](tensorflow::GraphDef &g) { g.mutable_node(g.node_size() - 1)->set_op("NoSuchTfOp"); },
+       {"NoSuchTfOp"}},
+      {"graphdef_missing_input_node",
+       "unclear",
+       [](tensorflow::GraphDef &g) { g.mutable_node(g.node_size() - 1)->set_input(0, "ghost"); },
+       {"ghost"}},
+      {"graphdef_const_short_content",
+       "silent",
+       [](tensorflow::GraphDef &g) {
+         auto &t = first_const(g);
+         t.clear_float_val();
+         t.set_tensor_content(std::string(3, '\0'));
+         t.mutable_tensor_shape()->clear_dim();
+         t.mutable_tensor_shape()->add_dim()->set_size(4);
+       },
+       {"3 bytes"}},
+      {"graphdef_const_overflowing_shape",
+       "crash",
+       [](tensorflow::GraphDef &g) {
+         auto &t = first_const(g);
+         t.mutable_tensor_shape()->clear_dim();
+         t.mutable_tensor_shape()->add_dim()->set_size((int64_t(1) << 62) + 1);
+         t.mutable_tensor_shape()->add_dim()->set_size(4);
+       },
+       {"'W'", "too many elements"}},
+      {"graphdef_const_bad_dtype",
+       "unclear",
+       [](tensorflow::GraphDef &g) {
+         for (auto &n : *g.mutable_node())
+           if (n.op() == "Const") {
+             (*n.mutable_attr())["value"].mutable_tensor()->set_dtype(
+                 static_cast<tensorflow::DataType>(77));
+             (*n.mutable_attr())["dtype"].set_type(static_cast<tensorflow::DataType>(77));
+             return;
+           }
+       },
+       {"77"}},
+      {"graphdef_duplicate_node_name",
+       "silent",
+       [](tensorflow::GraphDef &g) { *g.add_node() = g.node(0); },
+       {"two nodes"}},
+      {"graphdef_cycle",
+       "hang",
+       [](tensorflow::GraphDef &g) {
+         auto *a = g.add_node();
+         a->set_name("loop_a");
+         a->set_op("Identity");
+         a->add_input("loop_b");
+         auto *b = g.add_node();
+         b->set_name("loop_b");
+         b->set_op("Identity");
+         b->add_input("loop_a");
+         (*a->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+         (*b->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+         g.mutable_node(g.node_size() - 3)->set_input(0, "loop_b"); // the output reads it
+       },
+       {"cycle"}},
+      {"graphdef_no_nodes",
+       "unclear",
+       [](tensorflow::GraphDef &g) { g.clear_node(); },
+       {"not a model qtune can load"}},
+  };
+  for (const auto &r : graphs)
     out.push_back(file_case(
-        std::move(name), kind, "g.pb",
-        [edit](const fs::path &) {
+        r.name, r.kind, "g.pb",
+        [edit = r.input](const fs::path &) {
           tensorflow::GraphDef g;
           g.ParseFromString(graphdef_base());
           edit(g);
           return g.SerializeAsString();
         },
-        "inspect g.pb", std::move(expect)));
-  };
-  graph_case(
-      "graphdef_unknown_op", "unclear",
-      [](tensorflow::GraphDef &g) { g.mutable_node(g.node_size() - 1)->set_op("NoSuchTfOp"); },
-      {"NoSuchTfOp"});
-  graph_case(
-      "graphdef_missing_input_node", "unclear",
-      [](tensorflow::GraphDef &g) { g.mutable_node(g.node_size() - 1)->set_input(0, "ghost"); },
-      {"ghost"});
-  graph_case("graphdef_const_short_content", "silent",
-             [](tensorflow::GraphDef &g) {
-               for (auto &n : *g.mutable_node())
-                 if (n.op() == "Const") {
-                   auto &t = *(*n.mutable_attr())["value"].mutable_tensor();
-                   t.clear_float_val();
-                   t.set_tensor_content(std::string(3, '\0'));
-                   t.mutable_tensor_shape()->clear_dim();
-                   t.mutable_tensor_shape()->add_dim()->set_size(4);
-                   return;
-                 }
-             },
-             {"3 bytes"});
-  graph_case("graphdef_const_overflowing_shape", "crash",
-             [](tensorflow::GraphDef &g) {
-               for (auto &n : *g.mutable_node())
-                 if (n.op() == "Const") {
-                   auto &t = *(*n.mutable_attr())["value"].mutable_tensor();
-                   t.mutable_tensor_shape()->clear_dim();
-                   t.mutable_tensor_shape()->add_dim()->set_size((int64_t(1) << 62) + 1);
-                   t.mutable_tensor_shape()->add_dim()->set_size(4);
-                   return;
-                 }
-             },
-             {"'W'", "too many elements"});
-  graph_case("graphdef_const_bad_dtype", "unclear",
-             [](tensorflow::GraphDef &g) {
-               for (auto &n : *g.mutable_node())
-                 if (n.op() == "Const") {
-                   (*n.mutable_attr())["value"].mutable_tensor()->set_dtype(
-                       static_cast<tensorflow::DataType>(77));
-                   (*n.mutable_attr())["dtype"].set_type(static_cast<tensorflow::DataType>(77));
-                   return;
-                 }
-             },
-             {"77"});
-  graph_case("graphdef_duplicate_node_name", "silent",
-             [](tensorflow::GraphDef &g) { *g.add_node() = g.node(0); }, {"two nodes"});
-  graph_case("graphdef_cycle", "hang",
-             [](tensorflow::GraphDef &g) {
-               auto *a = g.add_node();
-               a->set_name("loop_a");
-               a->set_op("Identity");
-               a->add_input("loop_b");
-               auto *b = g.add_node();
-               b->set_name("loop_b");
-               b->set_op("Identity");
-               b->add_input("loop_a");
-               (*a->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
-               (*b->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
-               g.mutable_node(g.node_size() - 3)->set_input(0, "loop_b"); // the output reads it
-             },
-             {"cycle"});
-  graph_case("graphdef_no_nodes", "unclear", [](tensorflow::GraphDef &g) { g.clear_node(); },
-             {"not a model qtune can load"});
-  const std::string itext = "inspect g.pbtxt";
-  out.push_back(file_case("pbtxt_syntax_error", "unclear", "g.pbtxt",
-                          [](const fs::path &) { return std::string("node { name: \"a\" op: "); },
-                          itext, {}));
-  out.push_back(
-      file_case("pbtxt_unknown_field", "unclear", "g.pbtxt",
-                [](const fs::path &) { return std::string("node { name: \"a\" colour: 3 }\n"); },
-                itext, {"node 'a'"}));
-  out.push_back(file_case("pbtxt_truncated", "unclear", "g.pbtxt",
-                          [](const fs::path &) {
-                            std::string t = graphdef_text_base();
-                            return head(t, t.size() / 2);
-                          },
-                          itext, {}));
-  out.push_back(file_case("pbtxt_empty", "unclear", "g.pbtxt",
-                          [](const fs::path &) { return std::string(); }, itext, {"no nodes"}));
-  out.push_back(file_case("pbtxt_deep_nesting", "crash", "g.pbtxt",
-                          [](const fs::path &) {
-                            std::string t =
-                                "node { name: \"a\" op: \"Const\" attr { key: \"value\" value { ";
-                            for (int i = 0; i < 20000; ++i)
-                              t += "list { func { attr { key: \"k\" value { ";
-                            return t;
-                          },
-                          itext, {}));
+        "inspect g.pb", r.expect));
+  add_file_rows(out, "g.pbtxt", "inspect g.pbtxt",
+                {
+                    {"pbtxt_syntax_error", "unclear", text("node { name: \"a\" op: "), {}},
+                    {"pbtxt_unknown_field",
+                     "unclear",
+                     text("node { name: \"a\" colour: 3 }\n"),
+                     {"node 'a'"}},
+                    {"pbtxt_truncated",
+                     "unclear",
+                     [] {
+                       std::string t = graphdef_text_base();
+                       return head(t, t.size() / 2);
+                     },
+                     {}},
+                    {"pbtxt_empty", "unclear", text(""), {"no nodes"}},
+                    {"pbtxt_deep_nesting",
+                     "crash",
+                     [] {
+                       std::string t =
+                           "node { name: \"a\" op: \"Const\" attr { key: \"value\" value { ";
+                       for (int i = 0; i < 20000; ++i)
+                         t += "list { func { attr { key: \"k\" value { ";
+                       return t;
+                     },
+                     {}},
+                });
+}
+
+// A file of a base folder and how a case damages it.
+struct FileEdit {
+  std::string file;
+  Edit edit;
+};
+
+// A table whose rows each replace `folder/<file>` of a base copied by `base`
+// with an edit of the shared data's `src/<file>`.
+void add_edit_rows(std::vector<Case> &out, const std::string &folder, const std::string &src,
+                   const std::string &args, const std::vector<Row<FileEdit>> &rows,
+                   std::function<void(const fs::path &)> base) {
+  for (const auto &r : rows)
+    out.push_back(file_case(
+        r.name, r.kind, folder + "/" + r.input.file,
+        [edit = r.input.edit, from = src + "/" + r.input.file](const fs::path &) {
+          return edit(read_file(shared_data(from)));
+        },
+        args, r.expect, base));
+}
+
+std::string first_half(const std::string &b) {
+  return head(b, b.size() / 2);
+}
+
+// A case that copies a base, then replaces `file` in it with a FIFO (nothing
+// ever writes to it: reading it would block forever).
+Case fifo_case(std::string name, std::function<void(const fs::path &)> base, std::string file,
+               std::string args) {
+  std::string shown = fs::path(file).filename().string();
+  return {std::move(name),
+          "hang",
+          [=](const fs::path &d) {
+            base(d);
+            fs::remove(d / file);
+            mkfifo((d / file).c_str(), 0644);
+            return args;
+          },
+          {shown, "not a regular file"}};
 }
 
 void add_checkpoint_cases(std::vector<Case> &out) {
-  const std::string inspect = "inspect ckpt";
+  const std::string data = "model.data-00000-of-00001";
   auto ck = [](const fs::path &d) { checkpoint_base(d); };
-  auto damaged = [&](std::string name, const char *kind, std::string file,
-                     std::function<std::string(const std::string &)> edit,
-                     std::vector<std::string> expect) {
-    out.push_back(file_case(
-        std::move(name), kind, "ckpt/" + file,
-        [edit, file](const fs::path &d) {
-          return edit(read_file(shared_data(std::string(kRegression) + "/checkpoint/" + file)));
-        },
-        "inspect ckpt", std::move(expect), ck));
-  };
-  damaged("ckpt_index_truncated", "unclear", "model.index",
-          [](const std::string &b) { return head(b, b.size() / 2); }, {});
-  damaged("ckpt_index_empty", "unclear", "model.index",
-          [](const std::string &) { return std::string(); }, {});
-  damaged("ckpt_index_bad_magic", "unclear", "model.index",
-          [](const std::string &b) { return flip(b, -1); }, {"magic"});
-  damaged("ckpt_index_garbage", "unclear", "model.index",
-          [](const std::string &b) { return garbage(b.size()); }, {});
-  damaged("ckpt_index_block_crc", "silent", "model.index",
-          [](const std::string &b) { return flip(b, 3); }, {});
-  damaged("ckpt_data_truncated", "unclear", "model.data-00000-of-00001",
-          [](const std::string &b) { return head(b, b.size() / 2); }, {});
-  damaged("ckpt_data_flipped", "silent", "model.data-00000-of-00001",
-          [](const std::string &b) { return flip(b, 0); }, {"CRC"});
-  damaged("ckpt_meta_truncated", "unclear", "model.meta",
-          [](const std::string &b) { return head(b, b.size() / 3); }, {});
-  damaged("ckpt_meta_garbage", "unclear", "model.meta",
-          [](const std::string &b) { return garbage(b.size()); }, {});
-  damaged("ckpt_state_escape", "escape", "checkpoint",
-          [](const std::string &) {
-            return std::string("model_checkpoint_path: \"../../../../../../etc/passwd\"\n");
-          },
-          {"outside"});
-  damaged(
-      "ckpt_state_absolute", "escape", "checkpoint",
-      [](const std::string &) { return std::string("model_checkpoint_path: \"/etc/passwd\"\n"); },
-      {"/etc/passwd"});
-  damaged("ckpt_state_garbage", "unclear", "checkpoint",
-          [](const std::string &) { return std::string("model_checkpoint_path: {{{\n"); }, {});
+  auto text_edit = [](std::string s) { return [s](const std::string &) { return s; }; };
+  add_edit_rows(
+      out, "ckpt", std::string(kRegression) + "/checkpoint", "inspect ckpt",
+      {
+          {"ckpt_index_truncated", "unclear", {"model.index", first_half}, {}},
+          {"ckpt_index_empty", "unclear", {"model.index", text_edit("")}, {}},
+          {"ckpt_index_bad_magic",
+           "unclear",
+           {"model.index", [](const std::string &b) { return flip(b, -1); }},
+           {"magic"}},
+          {"ckpt_index_garbage",
+           "unclear",
+           {"model.index", [](const std::string &b) { return garbage(b.size()); }},
+           {}},
+          {"ckpt_index_block_crc",
+           "silent",
+           {"model.index", [](const std::string &b) { return flip(b, 3); }},
+           {}},
+          {"ckpt_data_truncated", "unclear", {data, first_half}, {}},
+          {"ckpt_data_flipped",
+           "silent",
+           {data, [](const std::string &b) { return flip(b, 0); }},
+           {"CRC"}},
+          {"ckpt_meta_truncated",
+           "unclear",
+           {"model.meta", [](const std::string &b) { return head(b, b.size() / 3); }},
+           {}},
+          {"ckpt_meta_garbage",
+           "unclear",
+           {"model.meta", [](const std::string &b) { return garbage(b.size()); }},
+           {}},
+          {"ckpt_state_escape",
+           "escape",
+           {"checkpoint", text_edit("model_checkpoint_path: \"../../../../../../etc/passwd\"\n")},
+           {"outside"}},
+          {"ckpt_state_absolute",
+           "escape",
+           {"checkpoint", text_edit("model_checkpoint_path: \"/etc/passwd\"\n")},
+           {"/etc/passwd"}},
+          {"ckpt_state_garbage",
+           "unclear",
+           {"checkpoint", text_edit("model_checkpoint_path: {{{\n")},
+           {}},
+      },
+      ck);
   out.push_back({"ckpt_data_missing",
                  "unclear",
-                 [ck](const fs::path &d) {
+                 [ck, data](const fs::path &d) {
                    ck(d);
-                   fs::remove(d / "ckpt/model.data-00000-of-00001");
+                   fs::remove(d / "ckpt" / data);
                    return std::string("inspect ckpt");
                  },
-                 {"model.data-00000-of-00001"}});
-  out.push_back({"ckpt_data_fifo",
-                 "hang",
-                 [ck](const fs::path &d) {
-                   ck(d);
-                   fs::remove(d / "ckpt/model.data-00000-of-00001");
-                   mkfifo((d / "ckpt/model.data-00000-of-00001").c_str(), 0644);
-                   return std::string("inspect ckpt");
-                 },
-                 {"model.data-00000-of-00001", "not a regular file"}});
-  (void)inspect;
+                 {data}});
+  out.push_back(fifo_case("ckpt_data_fifo", ck, "ckpt/" + data, "inspect ckpt"));
 }
 
 void add_saved_model_cases(std::vector<Case> &out) {
   auto sm = [](const fs::path &d) { saved_model_base(d); };
-  auto src = [](const std::string &f) {
-    return read_file(shared_data("tf/small/half_plus_two_savedmodel/00000123/" + f));
-  };
-  auto damaged = [&](std::string name, const char *kind, std::string file,
-                     std::function<std::string(const std::string &)> edit,
-                     std::vector<std::string> expect) {
-    out.push_back(file_case(
-        std::move(name), kind, "sm/" + file,
-        [edit, file, src](const fs::path &) { return edit(src(file)); }, "inspect sm",
-        std::move(expect), sm));
-  };
-  damaged("savedmodel_pb_truncated", "unclear", "saved_model.pb",
-          [](const std::string &b) { return head(b, b.size() / 2); }, {});
-  damaged("savedmodel_pb_garbage", "unclear", "saved_model.pb",
-          [](const std::string &b) { return garbage(b.size()); }, {});
-  damaged("savedmodel_pb_empty", "unclear", "saved_model.pb",
-          [](const std::string &) { return std::string(); }, {});
-  damaged("savedmodel_no_signature", "unclear", "saved_model.pb",
-          [](const std::string &b) {
-            tensorflow::SavedModel m;
-            m.ParseFromString(b);
-            for (auto &mg : *m.mutable_meta_graphs())
-              mg.mutable_signature_def()->clear();
-            return m.SerializeAsString();
-          },
-          {"serving_default"});
-  damaged("savedmodel_variables_index_truncated", "unclear", "variables/variables.index",
-          [](const std::string &b) { return head(b, b.size() / 2); }, {});
-  damaged("savedmodel_variables_data_truncated", "unclear",
-          "variables/variables.data-00000-of-00001",
-          [](const std::string &b) { return head(b, b.size() / 2); }, {});
+  add_edit_rows(out, "sm", "tf/small/half_plus_two_savedmodel/00000123", "inspect sm",
+                {
+                    {"savedmodel_pb_truncated", "unclear", {"saved_model.pb", first_half}, {}},
+                    {"savedmodel_pb_garbage",
+                     "unclear",
+                     {"saved_model.pb", [](const std::string &b) { return garbage(b.size()); }},
+                     {}},
+                    {"savedmodel_pb_empty",
+                     "unclear",
+                     {"saved_model.pb", [](const std::string &) { return ""; }},
+                     {}},
+                    {"savedmodel_no_signature",
+                     "unclear",
+                     {"saved_model.pb",
+                      [](const std::string &b) {
+                        tensorflow::SavedModel m;
+                        m.ParseFromString(b);
+                        for (auto &mg : *m.mutable_meta_graphs())
+                          mg.mutable_signature_def()->clear();
+                        return m.SerializeAsString();
+                      }},
+                     {"serving_default"}},
+                    {"savedmodel_variables_index_truncated",
+                     "unclear",
+                     {"variables/variables.index", first_half},
+                     {}},
+                    {"savedmodel_variables_data_truncated",
+                     "unclear",
+                     {"variables/variables.data-00000-of-00001", first_half},
+                     {}},
+                },
+                sm);
   out.push_back({"savedmodel_variables_missing",
                  "unclear",
                  [sm](const fs::path &d) {
@@ -634,231 +734,271 @@ void add_saved_model_cases(std::vector<Case> &out) {
 }
 
 void add_tfjs_cases(std::vector<Case> &out) {
-  const std::string inspect = "inspect model.json";
-  auto json_case = [&](std::string name, const char *kind, std::string json,
-                       std::vector<std::string> expect) {
-    out.push_back(file_case(
-        std::move(name), kind, "model.json", [json](const fs::path &) { return json; }, inspect,
-        std::move(expect), [](const fs::path &d) { tfjs_base(d); }));
-  };
-  json_case("tfjs_syntax_error", "unclear", tfjs_json().substr(0, 200), {});
-  json_case("tfjs_topology_not_object", "unclear",
-            R"({"modelTopology": [1, 2], "weightsManifest": []})", {"modelTopology"});
-  json_case("tfjs_weights_path_escape", "escape", tfjs_json("../../../../../../etc/passwd"),
-            {"outside"});
-  json_case("tfjs_weights_path_absolute", "escape", tfjs_json("/etc/passwd"), {"/etc/passwd"});
-  json_case("tfjs_weights_missing_shard", "unclear", tfjs_json("nope.bin"), {"nope.bin"});
-  json_case("tfjs_weight_unknown_dtype", "unclear", tfjs_json("w.bin", "[4]", "complex256"),
-            {"complex256"});
-  json_case("tfjs_weight_negative_dim", "unclear", tfjs_json("w.bin", "[-4]"), {"-4"});
-  json_case("tfjs_weight_overflowing_shape", "crash",
-            tfjs_json("w.bin", "[4611686018427387905, 4]"), {"too many elements"});
-  json_case("tfjs_weight_shape_not_list", "unclear", tfjs_json("w.bin", "\"four\""), {"shape"});
-  json_case("tfjs_unknown_op", "unclear",
-            tfjs_json("w.bin", "[4]", "float32",
-                      R"(, {"name": "z", "op": "NoSuchTfjsOp", "input": ["y"]})"),
-            {"NoSuchTfjsOp"});
-  json_case("tfjs_input_missing_node", "unclear",
-            tfjs_json("w.bin", "[4]", "float32",
-                      R"(, {"name": "z", "op": "Relu", "input": ["ghost"],
-                           "attr": {"T": {"type": "DT_FLOAT"}}})"),
-            {"ghost"});
-  out.push_back(file_case(
-      "tfjs_shard_too_short", "silent", "w.bin",
-      [](const fs::path &) { return std::string(10, '\0'); }, inspect, {"10"},
-      [](const fs::path &d) { tfjs_base(d); }));
-  out.push_back({"tfjs_shard_fifo",
-                 "hang",
-                 [](const fs::path &d) {
-                   write_file(d / "model.json", tfjs_json());
-                   mkfifo((d / "w.bin").c_str(), 0644);
-                   return std::string("inspect model.json");
-                 },
-                 {"w.bin", "not a regular file"}});
+  auto base = [](const fs::path &d) { tfjs_base(d); };
+  add_file_rows(
+      out, "model.json", "inspect model.json",
+      {
+          {"tfjs_syntax_error", "unclear", text(tfjs_json().substr(0, 200)), {}},
+          {"tfjs_topology_not_object",
+           "unclear",
+           text(R"({"modelTopology": [1, 2], "weightsManifest": []})"),
+           {"modelTopology"}},
+          {"tfjs_weights_path_escape",
+           "escape",
+           text(tfjs_json("../../../../../../etc/passwd")),
+           {"outside"}},
+          {"tfjs_weights_path_absolute", "escape", text(tfjs_json("/etc/passwd")), {"/etc/passwd"}},
+          {"tfjs_weights_missing_shard", "unclear", text(tfjs_json("nope.bin")), {"nope.bin"}},
+          {"tfjs_weight_unknown_dtype",
+           "unclear",
+           text(tfjs_json("w.bin", "[4]", "complex256")),
+           {"complex256"}},
+          {"tfjs_weight_negative_dim", "unclear", text(tfjs_json("w.bin", "[-4]")), {"-4"}},
+          {"tfjs_weight_overflowing_shape",
+           "crash",
+           text(tfjs_json("w.bin", "[4611686018427387905, 4]")),
+           {"too many elements"}},
+          {"tfjs_weight_shape_not_list",
+           "unclear",
+           text(tfjs_json("w.bin", "\"four\"")),
+           {"shape"}},
+          {"tfjs_unknown_op",
+           "unclear",
+           text(tfjs_json("w.bin", "[4]", "float32",
+                          R"(, {"name": "z", "op": "NoSuchTfjsOp", "input": ["y"]})")),
+           {"NoSuchTfjsOp"}},
+          {"tfjs_input_missing_node",
+           "unclear",
+           text(tfjs_json("w.bin", "[4]", "float32",
+                          R"(, {"name": "z", "op": "Relu", "input": ["ghost"],
+                           "attr": {"T": {"type": "DT_FLOAT"}}})")),
+           {"ghost"}},
+      },
+      base);
+  add_file_rows(out, "w.bin", "inspect model.json",
+                {{"tfjs_shard_too_short", "silent", text(std::string(10, '\0')), {"10"}}}, base);
+  out.push_back(fifo_case("tfjs_shard_fifo", base, "w.bin", "inspect model.json"));
+}
+
+// One record file holding `example` (a serialized tf.Example) as its only record.
+std::string single_record(const fs::path &d, const std::string &example) {
+  fs::path tmp = d / "build";
+  fs::create_directories(tmp);
+  data::TFRecordWriter w((tmp / "r.record").string());
+  w.write(example);
+  w.close();
+  return read_file(tmp / "r.record");
+}
+
+// The dog image as an OD-API tf.Example with `boxes` small boxes, its proto
+// then edited.
+std::string dog_example(int boxes, const std::function<void(tensorflow::Example &)> &edit) {
+  data::Sample s;
+  s.encoded = dog_bytes();
+  s.width = 768, s.height = 576;
+  s.truth.image_id = 1;
+  for (int i = 0; i < boxes; ++i) {
+    s.truth.boxes.push_back({1.f + 2 * i, 1.f + 2 * i, 2, 2});
+    s.truth.category_ids.push_back(i + 1);
+    s.truth.is_crowd.push_back(0);
+    s.truth.area.push_back(4);
+  }
+  tensorflow::Example e;
+  e.ParseFromString(data::make_od_example(s, "x.jpg"));
+  edit(e);
+  return e.SerializeAsString();
 }
 
 void add_tfrecord_cases(std::vector<Case> &out) {
   const std::string info = "dataset info a.record";
-  auto rec = [&](std::string name, const char *kind,
-                 std::function<std::string(const std::string &)> edit,
-                 std::vector<std::string> expect, std::string args = "dataset info a.record") {
-    out.push_back(file_case(
-        std::move(name), kind, "a.record",
-        [edit](const fs::path &d) { return edit(od_record(d, dog_bytes())); }, std::move(args),
-        std::move(expect)));
+  const std::vector<Row<Edit>> framing = {
+      {"record_length_crc", "silent", [](const std::string &b) { return flip(b, 9); }, {"CRC"}},
+      {"record_data_crc", "silent", [](const std::string &b) { return flip(b, 100); }, {"CRC"}},
+      {"record_truncated_header", "unclear", [](const std::string &b) { return head(b, 5); }, {}},
+      {"record_truncated_data", "silent", [](const std::string &b) { return head(b, 500); }, {}},
+      {"record_length_huge",
+       "memory",
+       [](const std::string &b) { return std::string(8, '\xff') + b.substr(8); },
+       {}},
+      {"record_garbage", "unclear", [](const std::string &) { return garbage(1000); }, {}},
   };
-  rec("record_length_crc", "silent", [](const std::string &b) { return flip(b, 9); }, {"CRC"});
-  rec("record_data_crc", "silent", [](const std::string &b) { return flip(b, 100); }, {"CRC"});
-  rec("record_truncated_header", "unclear", [](const std::string &b) { return head(b, 5); }, {});
-  rec("record_truncated_data", "silent", [](const std::string &b) { return head(b, 500); }, {});
-  rec("record_length_huge", "memory",
-      [](const std::string &b) {
-        std::string s = b;
-        for (int i = 0; i < 8; ++i)
-          s[i] = '\xff';
-        return s;
-      },
-      {});
-  rec("record_garbage", "unclear", [](const std::string &) { return garbage(1000); }, {});
-  auto bad_example = [&](std::string name, const char *kind, std::function<std::string()> record,
-                         std::vector<std::string> expect) {
+  for (const auto &r : framing)
     out.push_back(file_case(
-        std::move(name), kind, "a.record",
-        [record](const fs::path &d) {
-          fs::path tmp = d / "build";
-          fs::create_directories(tmp);
-          data::TFRecordWriter w((tmp / "r.record").string());
-          w.write(record());
-          w.close();
-          return read_file(tmp / "r.record");
-        },
-        info, std::move(expect)));
+        r.name, r.kind, "a.record",
+        [edit = r.input](const fs::path &d) { return edit(od_record(d, dog_bytes())); }, info,
+        r.expect));
+  const std::vector<Row<Bytes>> examples = {
+      {"record_example_garbage", "unclear", [] { return garbage(300); }, {"record 0"}},
+      {"record_example_box_lists_differ",
+       "silent",
+       [] {
+         return dog_example(2, [](tensorflow::Example &e) {
+           // Drop the last xmin value: the box lists now differ in length.
+           (*e.mutable_features()->mutable_feature())["image/object/bbox/xmin"]
+               .mutable_float_list()
+               ->mutable_value()
+               ->RemoveLast();
+         });
+       },
+       {"record 0"}},
+      {"record_example_huge_height",
+       "silent",
+       [] {
+         return dog_example(0, [](tensorflow::Example &e) {
+           (*e.mutable_features()->mutable_feature())["image/height"]
+               .mutable_int64_list()
+               ->set_value(0, int64_t(1) << 40);
+         });
+       },
+       {"record 0", "height"}},
   };
-  bad_example("record_example_garbage", "unclear", [] { return garbage(300); }, {"record 0"});
-  bad_example("record_example_box_lists_differ", "silent",
-              [] {
-                data::Sample s;
-                s.encoded = dog_bytes();
-                s.width = 768, s.height = 576;
-                s.truth.image_id = 1;
-                s.truth.boxes = {{1, 1, 2, 2}, {3, 3, 2, 2}};
-                s.truth.category_ids = {1, 2};
-                s.truth.is_crowd = {0, 0};
-                s.truth.area = {4, 4};
-                std::string ex = data::make_od_example(s, "x.jpg");
-                // Drop the last xmin value: the box lists now differ in length.
-                tensorflow::Example e;
-                e.ParseFromString(ex);
-                auto &fl = *(*e.mutable_features()->mutable_feature())["image/object/bbox/xmin"]
-                                .mutable_float_list();
-                fl.mutable_value()->RemoveLast();
-                return e.SerializeAsString();
-              },
-              {"record 0"});
-  bad_example(
-      "record_example_huge_height", "silent",
-      [] {
-        data::Sample s;
-        s.encoded = dog_bytes();
-        s.width = 768, s.height = 576;
-        s.truth.image_id = 1;
-        tensorflow::Example e;
-        e.ParseFromString(data::make_od_example(s, "x.jpg"));
-        auto &h = *(*e.mutable_features()->mutable_feature())["image/height"].mutable_int64_list();
-        h.set_value(0, int64_t(1) << 40);
-        return e.SerializeAsString();
-      },
-      {"record 0", "height"});
+  for (const auto &r : examples)
+    out.push_back(file_case(
+        r.name, r.kind, "a.record",
+        [example = r.input](const fs::path &d) { return single_record(d, example()); }, info,
+        r.expect));
   // Corrupt images inside records: found when the images are decoded.
-  auto eval_rec = [&](std::string name, std::function<std::string()> image,
-                      std::vector<std::string> expect) {
-    out.push_back(file_case(
-        std::move(name), "silent", "a.record",
-        [image](const fs::path &d) { return od_record(d, image(), 1); },
-        yolox_eval_args("--record a.record"), std::move(expect)));
+  const std::vector<Row<Bytes>> images = {
+      {"record_truncated_jpeg",
+       "silent",
+       [] { return first_half(dog_bytes()); },
+       {"truncated JPEG"}},
+      {"record_jpeg_garbage_scan",
+       "silent",
+       [] {
+         std::string j = dog_bytes();
+         std::string g = garbage(4000, 3);
+         return j.replace(j.size() / 2, g.size(), g);
+       },
+       {"JPEG"}},
+      {"record_not_an_image", "silent", [] { return garbage(500); }, {"not a JPEG or PNG"}},
+      {"record_png_truncated",
+       "silent",
+       [] {
+         std::string p = make_png(64, 48, 90);
+         return head(p, p.size() - 30);
+       },
+       {"PNG"}},
+      {"record_jpeg_20000x20000",
+       "silent",
+       [] { return jpeg_with_size(dog_bytes(), 20000, 20000); },
+       {"20000x20000", "limit"}},
   };
-  eval_rec("record_truncated_jpeg", [] { return head(dog_bytes(), dog_bytes().size() / 2); },
-           {"truncated JPEG"});
-  eval_rec("record_jpeg_garbage_scan",
-           [] {
-             std::string j = dog_bytes();
-             std::string g = garbage(4000, 3);
-             return j.replace(j.size() / 2, g.size(), g);
-           },
-           {"JPEG"});
-  eval_rec("record_not_an_image", [] { return garbage(500); }, {"not a JPEG or PNG"});
-  eval_rec("record_png_truncated",
-           [] {
-             std::string p = make_png(64, 48, 90);
-             return head(p, p.size() - 30);
-           },
-           {"PNG"});
-  eval_rec("record_jpeg_20000x20000", [] { return jpeg_with_size(dog_bytes(), 20000, 20000); },
-           {"20000x20000", "limit"});
+  for (const auto &r : images)
+    out.push_back(file_case(
+        r.name, r.kind, "a.record",
+        [image = r.input](const fs::path &d) { return od_record(d, image(), 1); },
+        yolox_eval_args("--record a.record"), r.expect));
 }
 
 void add_coco_cases(std::vector<Case> &out) {
   const std::string eval = "evaluate --annotations gt.json --detections d.json";
-  auto gt = [&](std::string name, const char *kind, std::string json,
-                std::vector<std::string> expect) {
-    out.push_back(file_case(
-        std::move(name), kind, "gt.json", [json](const fs::path &) { return json; }, eval,
-        std::move(expect), [](const fs::path &d) { write_file(d / "d.json", "[]"); }));
-  };
-  gt("coco_syntax_error", "unclear", R"({"images": [)", {"JSON"});
-  gt("coco_top_level_array", "unclear", "[1, 2]", {"object"});
-  gt("coco_images_not_list", "unclear", coco_json("{}", "[]"), {"images"});
-  gt("coco_image_id_string", "unclear",
-     coco_json(R"([{"id": "one", "file_name": "a.jpg", "width": 8, "height": 6}])", "[]"),
-     {"images[0].id"});
-  gt("coco_image_missing_id", "unclear",
-     coco_json(R"([{"file_name": "a.jpg", "width": 8, "height": 6}])", "[]"), {"images[0]"});
-  gt("coco_duplicate_image_id", "silent",
-     coco_json(R"([{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6},
+  add_text_rows(
+      out, "gt.json", eval,
+      {
+          {"coco_syntax_error", "unclear", R"({"images": [)", {"JSON"}},
+          {"coco_top_level_array", "unclear", "[1, 2]", {"object"}},
+          {"coco_images_not_list", "unclear", coco_json("{}", "[]"), {"images"}},
+          {"coco_image_id_string",
+           "unclear",
+           coco_json(R"([{"id": "one", "file_name": "a.jpg", "width": 8, "height": 6}])", "[]"),
+           {"images[0].id"}},
+          {"coco_image_missing_id",
+           "unclear",
+           coco_json(R"([{"file_name": "a.jpg", "width": 8, "height": 6}])", "[]"),
+           {"images[0]"}},
+          {"coco_duplicate_image_id",
+           "silent",
+           coco_json(R"([{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6},
                    {"id": 1, "file_name": "b.jpg", "width": 8, "height": 6}])",
-               "[]"),
-     {"1"});
-  gt("coco_bbox_three_numbers", "unclear", coco_json(kImage, ann(R"("bbox": [1, 1, 4])")),
-     {"bbox"});
-  gt("coco_bbox_negative_width", "silent", coco_json(kImage, ann(R"("bbox": [1, 1, -4, 3])")),
-     {"bbox"});
-  gt("coco_bbox_infinite", "silent", coco_json(kImage, ann(R"("bbox": [1, 1, 1e999, 3])")),
-     {"1e999"});
-  gt("coco_annotation_unknown_image", "silent",
-     coco_json(kImage, R"([{"id": 1, "image_id": 5, "category_id": 1, "bbox": [1, 1, 4, 3],
+                     "[]"),
+           {"1"}},
+          {"coco_bbox_three_numbers",
+           "unclear",
+           coco_json(kImage, ann(R"("bbox": [1, 1, 4])")),
+           {"bbox"}},
+          {"coco_bbox_negative_width",
+           "silent",
+           coco_json(kImage, ann(R"("bbox": [1, 1, -4, 3])")),
+           {"bbox"}},
+          {"coco_bbox_infinite",
+           "silent",
+           coco_json(kImage, ann(R"("bbox": [1, 1, 1e999, 3])")),
+           {"1e999"}},
+          {"coco_annotation_unknown_image",
+           "silent",
+           coco_json(kImage, R"([{"id": 1, "image_id": 5, "category_id": 1, "bbox": [1, 1, 4, 3],
                            "area": 12, "iscrowd": 0}])"),
-     {"image_id", "5"});
-  gt("coco_annotation_unknown_category", "silent",
-     coco_json(kImage, R"([{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 1, 4, 3],
+           {"image_id", "5"}},
+          {"coco_annotation_unknown_category",
+           "silent",
+           coco_json(kImage, R"([{"id": 1, "image_id": 1, "category_id": 7, "bbox": [1, 1, 4, 3],
                            "area": 12, "iscrowd": 0}])"),
-     {"category", "7"});
-  gt("coco_polygon_odd_count", "unclear",
-     coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": [[1, 1, 4, 1, 4]])")),
-     {"segmentation"});
-  gt("coco_rle_counts_wrong_sum", "silent",
-     coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": {"size": [6, 8],
+           {"category", "7"}},
+          {"coco_polygon_odd_count",
+           "unclear",
+           coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": [[1, 1, 4, 1, 4]])")),
+           {"segmentation"}},
+          {"coco_rle_counts_wrong_sum",
+           "silent",
+           coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": {"size": [6, 8],
                                                    "counts": [10, 5]}, "iscrowd": 1)")),
-     {"run lengths sum"});
-  gt("coco_rle_string_bad_chars", "unclear",
-     coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": {"size": [6, 8],
+           {"run lengths sum"}},
+          {"coco_image_negative_width",
+           "silent",
+           coco_json(R"([{"id": 1, "file_name": "a.jpg", "width": -8, "height": 6}])", "[]"),
+           {"size must be positive"}},
+          {"coco_category_id_float",
+           "silent",
+           coco_json(kImage, "[]", R"([{"id": 1.5, "name": "a"}])"),
+           {"categories[0].id"}},
+          {"coco_empty_file", "unclear", "", {"end of input"}},
+      },
+      [](const fs::path &d) { write_file(d / "d.json", "[]"); });
+  // A segm evaluation, so the ground truth's RLE string is decoded.
+  add_text_rows(out, "gt.json", eval + " --iou-type segm",
+                {{"coco_rle_string_bad_chars",
+                  "unclear",
+                  coco_json(kImage, ann(std::string(kBox) + R"(, "segmentation": {"size": [6, 8],
                                                    "counts": "\u0001\u0002"}, "iscrowd": 1)")),
-     {"bad character"});
-  out.back().setup = [setup = out.back().setup](const fs::path &d) {
-    std::string args = setup(d);
-    write_file(d / "d.json", R"([{"image_id": 1, "category_id": 1, "score": 0.5,
+                  {"bad character"}}},
+                [](const fs::path &d) {
+                  write_file(d / "d.json", R"([{"image_id": 1, "category_id": 1, "score": 0.5,
                                   "segmentation": {"size": [6, 8], "counts": [48]}}])");
-    return args + " --iou-type segm";
-  };
-  gt("coco_image_negative_width", "silent",
-     coco_json(R"([{"id": 1, "file_name": "a.jpg", "width": -8, "height": 6}])", "[]"),
-     {"size must be positive"});
-  gt("coco_category_id_float", "silent", coco_json(kImage, "[]", R"([{"id": 1.5, "name": "a"}])"),
-     {"categories[0].id"});
-  gt("coco_empty_file", "unclear", "", {"end of input"});
+                });
   const std::string gt_ok = coco_json(kImage, ann(kBox));
-  auto det = [&](std::string name, const char *kind, std::string json,
-                 std::vector<std::string> expect, std::string args = "") {
-    out.push_back(file_case(
-        std::move(name), kind, "d.json", [json](const fs::path &) { return json; },
-        args.empty() ? eval : args, std::move(expect),
-        [gt_ok](const fs::path &d) { write_file(d / "gt.json", gt_ok); }));
-  };
-  det("detections_not_list", "unclear", R"({"image_id": 1})", {"array"});
-  det("detections_syntax_error", "unclear", R"([{"image_id": 1,)", {"JSON"});
-  det("detections_missing_score", "silent",
-      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}])", {"score"});
-  det("detections_score_string", "unclear",
-      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": "high"}])", {"score"});
-  det("detections_score_infinite", "silent",
-      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 1e999}])", {"1e999"});
-  det("detections_unknown_image", "silent",
-      R"([{"image_id": 9, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 0.5}])",
-      {"image_id", "9"});
-  det("detections_bbox_five_numbers", "unclear",
-      R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2, 2], "score": 0.5}])", {"bbox"});
-  det("detections_bbox_nan_string", "unclear",
-      R"([{"image_id": 1, "category_id": 1, "bbox": [1, "NaN", 2, 2], "score": 0.5}])", {"bbox"});
-  det("detections_empty_file", "unclear", "", {"end of input"});
+  add_text_rows(
+      out, "d.json", eval,
+      {
+          {"detections_not_list", "unclear", R"({"image_id": 1})", {"array"}},
+          {"detections_syntax_error", "unclear", R"([{"image_id": 1,)", {"JSON"}},
+          {"detections_missing_score",
+           "silent",
+           R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}])",
+           {"score"}},
+          {"detections_score_string",
+           "unclear",
+           R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": "high"}])",
+           {"score"}},
+          {"detections_score_infinite",
+           "silent",
+           R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 1e999}])",
+           {"1e999"}},
+          {"detections_unknown_image",
+           "silent",
+           R"([{"image_id": 9, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 0.5}])",
+           {"image_id", "9"}},
+          {"detections_bbox_five_numbers",
+           "unclear",
+           R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2, 2], "score": 0.5}])",
+           {"bbox"}},
+          {"detections_bbox_nan_string",
+           "unclear",
+           R"([{"image_id": 1, "category_id": 1, "bbox": [1, "NaN", 2, 2], "score": 0.5}])",
+           {"bbox"}},
+          {"detections_empty_file", "unclear", "", {"end of input"}},
+      },
+      [gt_ok](const fs::path &d) { write_file(d / "gt.json", gt_ok); });
 }
 
 void add_yaml_cases(std::vector<Case> &out) {
@@ -869,69 +1009,97 @@ void add_yaml_cases(std::vector<Case> &out) {
     m.output("Y");
     m.save(d / "model.onnx");
   };
-  auto y = [&](std::string name, const char *kind, std::string yaml,
-               std::vector<std::string> expect, std::string args = "tune --config c.yaml") {
-    out.push_back(file_case(
-        std::move(name), kind, "c.yaml", [yaml](const fs::path &) { return yaml; }, std::move(args),
-        std::move(expect), model));
-  };
-  y("yaml_syntax_error", "unclear", "model: {name: [a\n", {"c.yaml"});
-  y("yaml_tab_indent", "unclear", "model:\n\tname: a\n", {"c.yaml:"});
-  y("yaml_empty", "unclear", "", {"mapping"});
-  y("yaml_top_level_list", "unclear", "- a\n- b\n", {"mapping"});
-  y("yaml_unknown_top_key", "silent", tune_yaml("tunning:\n  random_seed: 1\n"),
-    {"tunning", "tuning"});
-  y("yaml_unknown_strategy", "unclear", tune_yaml("tuning:\n  strategy: {name: bayesianx}\n"),
-    {"bayesianx"});
-  y("yaml_batch_size_zero", "hang",
-    tune_yaml("quantization:\n  calibration:\n    dataloader:\n      batch_size: 0\n"),
-    {"batch_size"});
-  y("yaml_batch_size_string", "unclear",
-    tune_yaml("quantization:\n  calibration:\n    dataloader:\n      batch_size: many\n"),
-    {"batch_size", "many"});
-  y("yaml_sampling_size_negative", "silent",
-    tune_yaml("quantization:\n  calibration:\n    sampling_size: -5\n"), {"sampling_size"});
-  y("yaml_max_trials_negative", "silent", tune_yaml("tuning:\n  exit_policy: {max_trials: -1}\n"),
-    {"max_trials"});
-  y("yaml_timeout_negative", "silent", tune_yaml("tuning:\n  exit_policy: {timeout: -10}\n"),
-    {"timeout"});
-  y("yaml_relative_negative", "silent",
-    tune_yaml("tuning:\n  accuracy_criterion: {relative: -0.1}\n"), {"criterion"});
-  y("yaml_unknown_dtype", "unclear",
-    tune_yaml("quantization:\n  model_wise:\n    weight: {dtype: int3}\n"), {"int3"});
-  y("yaml_unknown_dataset", "unclear",
-    tune_yaml("evaluation:\n  accuracy:\n    metric: {topk: 1}\n    dataloader:\n"
-              "      dataset: {Imagenette: {root: .}}\n"),
-    {"Imagenette"}, "evaluate --config c.yaml");
-  y("yaml_unknown_transform", "unclear",
-    tune_yaml("evaluation:\n  accuracy:\n    metric: {topk: 1}\n    dataloader:\n"
-              "      dataset: {ImageFolder: {root: .}}\n      transform: {Sharpen: {}}\n"),
-    {"Sharpen"}, "evaluate --config c.yaml");
-  y("yaml_unknown_metric", "unclear",
-    tune_yaml("evaluation:\n  accuracy:\n    metric: {F7: {}}\n    dataloader:\n"
-              "      dataset: {ImageFolder: {root: .}}\n"),
-    {"F7"}, "evaluate --config c.yaml");
-  y("yaml_model_path_missing", "unclear",
-    "model:\n  name: m\n  framework: onnxrt_qlinearops\n  path: nowhere.onnx\n",
-    {"nowhere.onnx", "no such file"});
+  const std::string tune = "tune --config c.yaml";
+  add_text_rows(
+      out, "c.yaml", tune,
+      {
+          {"yaml_syntax_error", "unclear", "model: {name: [a\n", {"c.yaml"}},
+          {"yaml_tab_indent", "unclear", "model:\n\tname: a\n", {"c.yaml:"}},
+          {"yaml_empty", "unclear", "", {"mapping"}},
+          {"yaml_top_level_list", "unclear", "- a\n- b\n", {"mapping"}},
+          {"yaml_unknown_top_key",
+           "silent",
+           tune_yaml("tunning:\n  random_seed: 1\n"),
+           {"tunning", "tuning"}},
+          {"yaml_unknown_strategy",
+           "unclear",
+           tune_yaml("tuning:\n  strategy: {name: bayesianx}\n"),
+           {"bayesianx"}},
+          {"yaml_batch_size_zero",
+           "hang",
+           tune_yaml("quantization:\n  calibration:\n    dataloader:\n      batch_size: 0\n"),
+           {"batch_size"}},
+          {"yaml_batch_size_string",
+           "unclear",
+           tune_yaml("quantization:\n  calibration:\n    dataloader:\n      batch_size: many\n"),
+           {"batch_size", "many"}},
+          {"yaml_sampling_size_negative",
+           "silent",
+           tune_yaml("quantization:\n  calibration:\n    sampling_size: -5\n"),
+           {"sampling_size"}},
+          {"yaml_max_trials_negative",
+           "silent",
+           tune_yaml("tuning:\n  exit_policy: {max_trials: -1}\n"),
+           {"max_trials"}},
+          {"yaml_timeout_negative",
+           "silent",
+           tune_yaml("tuning:\n  exit_policy: {timeout: -10}\n"),
+           {"timeout"}},
+          {"yaml_relative_negative",
+           "silent",
+           tune_yaml("tuning:\n  accuracy_criterion: {relative: -0.1}\n"),
+           {"criterion"}},
+          {"yaml_unknown_dtype",
+           "unclear",
+           tune_yaml("quantization:\n  model_wise:\n    weight: {dtype: int3}\n"),
+           {"int3"}},
+          {"yaml_unknown_dataset",
+           "unclear",
+           tune_yaml("evaluation:\n  accuracy:\n    metric: {topk: 1}\n    dataloader:\n"
+                     "      dataset: {Imagenette: {root: .}}\n"),
+           {"Imagenette"},
+           "evaluate --config c.yaml"},
+          {"yaml_unknown_transform",
+           "unclear",
+           tune_yaml("evaluation:\n  accuracy:\n    metric: {topk: 1}\n    dataloader:\n"
+                     "      dataset: {ImageFolder: {root: .}}\n      transform: {Sharpen: {}}\n"),
+           {"Sharpen"},
+           "evaluate --config c.yaml"},
+          {"yaml_unknown_metric",
+           "unclear",
+           tune_yaml("evaluation:\n  accuracy:\n    metric: {F7: {}}\n    dataloader:\n"
+                     "      dataset: {ImageFolder: {root: .}}\n"),
+           {"F7"},
+           "evaluate --config c.yaml"},
+          {"yaml_alias_bomb",
+           "hang",
+           [] {
+             std::string s = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+             for (int i = 1; i < 12; ++i)
+               s += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" +
+                    std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+                    std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+                    std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
+                    std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + "]\n";
+             return tune_yaml(s);
+           }(),
+           {"a0"}},
+          // Found by fuzz_yaml_config: a mapping as a key escaped as a YAML exception.
+          {"yaml_mapping_as_key",
+           "crash",
+           tune_yaml("quantization:\n  model_wise:\n    {weight: 1}: {dtype: int8}\n"),
+           {"c.yaml:", "mapping or list, not a name"}},
+          {"yaml_deep_nesting", "crash", tune_yaml("x: " + std::string(100000, '[')), {"c.yaml"}},
+      },
+      model);
+  // Named in the message: the model file the config points to, not the config.
+  add_text_rows(out, "c.yaml", tune,
+                {{"yaml_model_path_missing",
+                  "unclear",
+                  "model:\n  name: m\n  framework: onnxrt_qlinearops\n  path: nowhere.onnx\n",
+                  {"nowhere.onnx", "no such file"}}},
+                model);
   out.back() = named_elsewhere(out.back());
-  y("yaml_alias_bomb", "hang",
-    [] {
-      std::string s = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
-      for (int i = 1; i < 12; ++i)
-        s += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) +
-             ", *a" + std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
-             std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
-             std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + ", *a" +
-             std::to_string(i - 1) + "]\n";
-      return tune_yaml(s);
-    }(),
-    {"a0"});
-  // Found by fuzz_yaml_config: a mapping as a key escaped as a YAML exception.
-  y("yaml_mapping_as_key", "crash",
-    tune_yaml("quantization:\n  model_wise:\n    {weight: 1}: {dtype: int8}\n"),
-    {"c.yaml:", "mapping or list, not a name"});
-  y("yaml_deep_nesting", "crash", tune_yaml("x: " + std::string(100000, '[')), {"c.yaml"});
 }
 
 void add_image_cases(std::vector<Case> &out) {
@@ -942,70 +1110,116 @@ void add_image_cases(std::vector<Case> &out) {
     m.output("Y");
     m.save(d / "model.onnx");
   };
-  auto img = [&](std::string name, const char *kind, std::string file,
-                 std::function<std::string()> bytes, std::vector<std::string> expect) {
-    out.push_back(file_case(
-        std::move(name), kind, file, [bytes](const fs::path &) { return bytes(); },
-        "run model.onnx --input X=" + file + " --output-dir out", std::move(expect), model));
+  auto run = [](const std::string &file) {
+    return "run model.onnx --input X=" + file + " --output-dir out";
   };
-  img("input_image_not_an_image", "unclear", "x.jpg",
-      [] { return std::string("GIF89a") + garbage(64); }, {"not a JPEG or PNG"});
-  img("jpeg_only_soi", "unclear", "a.jpg", [] { return std::string("\xff\xd8", 2); }, {"JPEG"});
-  img("jpeg_garbage_after_soi", "unclear", "a.jpg",
-      [] { return std::string("\xff\xd8", 2) + garbage(3000); }, {"JPEG"});
-  img("jpeg_zero_width", "unclear", "a.jpg", [] { return jpeg_with_size(dog_bytes(), 0, 576); },
-      {"JPEG"});
-  img("jpeg_scan_garbage", "silent", "a.jpg",
-      [] {
-        std::string j = dog_bytes();
-        std::string g = garbage(4000, 5);
-        return j.replace(j.size() / 2, g.size(), g);
+  add_file_rows(out, "x.jpg", run("x.jpg"),
+                {
+                    {"input_image_not_an_image",
+                     "unclear",
+                     [] { return std::string("GIF89a") + garbage(64); },
+                     {"not a JPEG or PNG"}},
+                },
+                model);
+  add_file_rows(
+      out, "a.jpg", run("a.jpg"),
+      {
+          {"jpeg_only_soi", "unclear", [] { return std::string("\xff\xd8", 2); }, {"JPEG"}},
+          {"jpeg_garbage_after_soi",
+           "unclear",
+           [] { return std::string("\xff\xd8", 2) + garbage(3000); },
+           {"JPEG"}},
+          {"jpeg_zero_width",
+           "unclear",
+           [] { return jpeg_with_size(dog_bytes(), 0, 576); },
+           {"JPEG"}},
+          {"jpeg_scan_garbage",
+           "silent",
+           [] {
+             std::string j = dog_bytes();
+             std::string g = garbage(4000, 5);
+             return j.replace(j.size() / 2, g.size(), g);
+           },
+           {"JPEG"}},
       },
-      {"JPEG"});
-  img("png_bad_ihdr_crc", "unclear", "a.png", [] { return flip(make_png(8, 8, 100), 29); },
-      {"PNG"});
-  img("png_zero_width", "unclear", "a.png", [] { return make_png(0, 8, 100); }, {"PNG"});
-  img("png_too_much_image_data", "silent", "a.png", [] { return make_png(8, 8, 100, 8, 4); },
-      {"corrupt PNG data"});
-  img("png_text_chunk_crc", "silent", "a.png",
-      [] {
-        std::string p = make_png(8, 8, 100);
-        // A tEXt chunk with a wrong CRC, after IHDR (8 + 25 bytes).
-        std::string text = std::string("\0\0\0\x05tEXtk\0abc", 13) + std::string("\0\0\0\0", 4);
-        return p.insert(33, text);
+      model);
+  add_file_rows(
+      out, "a.png", run("a.png"),
+      {
+          {"png_bad_ihdr_crc", "unclear", [] { return flip(make_png(8, 8, 100), 29); }, {"PNG"}},
+          {"png_zero_width", "unclear", [] { return make_png(0, 8, 100); }, {"PNG"}},
+          {"png_too_much_image_data",
+           "silent",
+           [] { return make_png(8, 8, 100, 8, 4); },
+           {"corrupt PNG data"}},
+          {"png_text_chunk_crc",
+           "silent",
+           [] {
+             std::string p = make_png(8, 8, 100);
+             // A tEXt chunk with a wrong CRC, after IHDR (8 + 25 bytes).
+             std::string text =
+                 std::string("\0\0\0\x05tEXtk\0abc", 13) + std::string("\0\0\0\0", 4);
+             return p.insert(33, text);
+           },
+           {"corrupt PNG data", "CRC"}},
+          {"png_idat_flipped", "silent", [] { return flip(make_png(8, 8, 100), 45); }, {"PNG"}},
+          {"png_signature_only",
+           "unclear",
+           [] { return std::string("\x89PNG\r\n\x1a\n", 8); },
+           {"PNG"}},
+          {"image_empty", "unclear", [] { return std::string(); }, {"empty"}},
       },
-      {"corrupt PNG data", "CRC"});
-  img("png_idat_flipped", "silent", "a.png", [] { return flip(make_png(8, 8, 100), 45); }, {"PNG"});
-  img("png_signature_only", "unclear", "a.png", [] { return std::string("\x89PNG\r\n\x1a\n", 8); },
-      {"PNG"});
-  img("image_empty", "unclear", "a.png", [] { return std::string(); }, {"empty"});
+      model);
 }
 
+// The image and label files of an IDX pair.
+struct IdxPair {
+  std::string images, labels;
+  bool labels_damaged = false; // else the case damages the images
+};
+
 void add_idx_cases(std::vector<Case> &out) {
-  auto pair = [&](std::string name, const char *kind, std::string images, std::string labels,
-                  std::vector<std::string> expect, std::string file = "img.idx") {
-    out.push_back(file_case(
-        std::move(name), kind, file,
-        [=](const fs::path &) { return file == "img.idx" ? images : labels; },
-        "evaluate --config c.yaml", std::move(expect),
-        [=](const fs::path &d) {
-          write_file(d / "c.yaml", idx_yaml());
-          write_file(d / (file == "img.idx" ? "lab.idx" : "img.idx"),
-                     file == "img.idx" ? labels : images);
-        }));
+  const std::vector<Row<IdxPair>> rows = {
+      {"idx_bad_magic",
+       "unclear",
+       {"\x01\x02\x03\x04" + idx_images(2).substr(4), idx_labels(2)},
+       {"magic"}},
+      {"idx_truncated_pixels",
+       "silent",
+       {head(idx_images(2), 16 + 784 + 100), idx_labels(2)},
+       {"img.idx"}},
+      {"idx_count_mismatch", "silent", {idx_images(3), idx_labels(2)}, {"does not match"}},
+      {"idx_zero_rows", "unclear", {idx_images(2, 0, 28, 10), idx_labels(2)}, {"img.idx"}},
+      {"idx_huge_count",
+       "memory",
+       {idx_images(0x7fffffff, 28, 28, 784), idx_labels(2)},
+       {"img.idx"}},
+      {"idx_labels_truncated",
+       "silent",
+       {idx_images(2), head(idx_labels(2), 9), true},
+       {"lab.idx"}},
+      {"idx_labels_bad_magic",
+       "unclear",
+       {idx_images(2), std::string("\x00\x00\x08\x09", 4) + idx_labels(2).substr(4), true},
+       {"lab.idx"}},
+      {"idx_gzip_corrupt",
+       "unclear",
+       {std::string("\x1f\x8b\x08\x00", 4) + garbage(200), idx_labels(2)},
+       {"gzip"}},
   };
-  pair("idx_bad_magic", "unclear", "\x01\x02\x03\x04" + idx_images(2).substr(4), idx_labels(2),
-       {"magic"});
-  pair("idx_truncated_pixels", "silent", head(idx_images(2), 16 + 784 + 100), idx_labels(2),
-       {"img.idx"});
-  pair("idx_count_mismatch", "silent", idx_images(3), idx_labels(2), {"does not match"});
-  pair("idx_zero_rows", "unclear", idx_images(2, 0, 28, 10), idx_labels(2), {"img.idx"});
-  pair("idx_huge_count", "memory", idx_images(0x7fffffff, 28, 28, 784), idx_labels(2), {"img.idx"});
-  pair("idx_labels_truncated", "silent", idx_images(2), head(idx_labels(2), 9), {"lab.idx"},
-       "lab.idx");
-  pair("idx_labels_bad_magic", "unclear", idx_images(2),
-       "\x00\x00\x08\x09" + idx_labels(2).substr(4), {"lab.idx"}, "lab.idx");
-  pair("idx_gzip_corrupt", "unclear", "\x1f\x8b\x08\x00" + garbage(200), idx_labels(2), {"gzip"});
+  for (const auto &r : rows) {
+    bool labels = r.input.labels_damaged;
+    std::string file = labels ? "lab.idx" : "img.idx", other = labels ? "img.idx" : "lab.idx";
+    std::string damaged = labels ? r.input.labels : r.input.images;
+    std::string intact = labels ? r.input.images : r.input.labels;
+    out.push_back(file_case(
+        r.name, r.kind, file, [damaged](const fs::path &) { return damaged; },
+        "evaluate --config c.yaml", r.expect,
+        [intact, other](const fs::path &d) {
+          write_file(d / "c.yaml", idx_yaml());
+          write_file(d / other, intact);
+        }));
+  }
 }
 
 } // namespace
