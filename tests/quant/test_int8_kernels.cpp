@@ -198,6 +198,73 @@ TEST(QConv, FloatOutput) {
   check_qconv(cc);
 }
 
+// An unpadded u8 conv whose raw accumulator sum(x * w) is ~3e6 while the
+// centred one sum((x - zp) * w) is ~2e3 (x within 2 of its zero point 119,
+// mostly positive weights): the zero point folded into the bias must give
+// exactly the QLinearConv formula, evaluated here in int64 / double. The f32
+// fold of a fractional bias lost ~0.1 accumulator units next to zp * sum(w)
+// and moved ~1 % of these outputs by one step. `int32_bias`: the real bias is
+// an int32 times x_scale * w_scale (a QDQ bias); else a fractional one (no fold).
+void check_exact_unpadded(bool int32_bias) {
+  std::mt19937 rng(5);
+  const int64_t c = 64, oc = 64, k = 3, h = 14, oh = h - k + 1;
+  const int xz = 119, yz = 128;
+  const float xs = 0.05f;
+  Tensor x = random_int<uint8_t>({1, c, h, h}, xz - 2, xz + 2, rng);
+  Tensor w = random_int<int8_t>({oc, c, k, k}, -20, 100, rng);
+  std::vector<float> ws(oc), b(oc);
+  std::vector<double> b_acc(oc);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  std::uniform_int_distribution<int> bi(-3000, 3000);
+  for (int64_t o = 0; o < oc; ++o) {
+    ws[o] = 0.002f * u(rng);
+    float s = xs * ws[o];
+    double q = int32_bias ? bi(rng) : bi(rng) + 0.37;
+    b[o] = static_cast<float>(q * s);
+    b_acc[o] = int32_bias ? q : b[o] / static_cast<double>(s);
+  }
+  const float ys = 32 * xs * 0.002f; // ~1/32 output step per accumulator unit
+  Node node;
+  node.name = "qconv";
+  node.op_type = "QConv";
+  node.domain = "qtune";
+  QConvParams p;
+  p.x = {xs, xz};
+  p.w_scales = ws;
+  p.y = {DType::u8, ys, yz};
+  p.write(node);
+  Tensor y = run_node(node, {x, w, Tensor::from_vector<float>({oc}, b)})[0];
+  ASSERT_EQ(y.shape(), (Shape{1, oc, oh, oh}));
+  int bad = 0, inside = 0, checked = 0;
+  for (int64_t o = 0; o < oc; ++o)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < oh; ++j) {
+        int64_t acc = 0;
+        for (int64_t ci = 0; ci < c; ++ci)
+          for (int64_t ki = 0; ki < k; ++ki)
+            for (int64_t kj = 0; kj < k; ++kj)
+              acc += (x.data<uint8_t>()[(ci * h + i + ki) * h + j + kj] - xz) *
+                     w.data<int8_t>()[((o * c + ci) * k + ki) * k + kj];
+        double v = (acc + b_acc[o]) * static_cast<double>(xs * ws[o]) / ys + yz;
+        if (std::abs(v - std::floor(v) - 0.5) < 1e-3)
+          continue; // a tie: f32 scaling may round either way
+        double want = std::clamp(std::nearbyint(v), 0.0, 255.0);
+        ++checked;
+        inside += want > 0 && want < 255;
+        bad += y.data<uint8_t>()[(o * oh + i) * oh + j] != want;
+      }
+  EXPECT_EQ(bad, 0) << "of " << checked;
+  EXPECT_GT(inside, checked / 2) << "most outputs must not saturate for the test to mean anything";
+}
+
+TEST(QConv, UnpaddedZeroPointFoldWithInt32BiasIsExact) {
+  check_exact_unpadded(true);
+}
+
+TEST(QConv, UnpaddedZeroPointWithFractionalBiasIsExact) {
+  check_exact_unpadded(false);
+}
+
 TEST(QConv, RejectsFloatInputNamingNode) {
   Node node;
   node.name = "bad";

@@ -180,13 +180,26 @@ void set_scales_and_zero_point(dnnl::primitive_attr &attr, const std::vector<flo
     attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
 }
 
-dnnl::memory scaled_bias(dnnl::engine &eng, const dnnl::memory::desc &md, const Tensor &b,
-                         int64_t n, const std::vector<float> &out_scales) {
-  dnnl::memory mem(md, eng);
+std::vector<double> accumulator_bias(const Tensor &b, int64_t n,
+                                     const std::vector<float> &out_scales) {
   std::vector<float> real = b.to_f32_vector();
+  std::vector<double> acc(n);
+  for (int64_t j = 0; j < n; ++j) {
+    double v = static_cast<double>(real.at(j)) / out_scales[out_scales.size() == 1 ? 0 : j];
+    double r = std::nearbyint(v);
+    // The real bias and the output scale each carry ~1 f32 rounding: a few
+    // 1e-7 relative. Snapping within 1e-6 changes no bias by more than f32 noise.
+    acc[j] = std::abs(v - r) <= 1e-6 * std::max(1.0, std::abs(v)) ? r : v;
+  }
+  return acc;
+}
+
+dnnl::memory bias_memory(dnnl::engine &eng, const dnnl::memory::desc &md,
+                         const std::vector<double> &acc_bias) {
+  dnnl::memory mem(md, eng);
   float *dst = static_cast<float *>(mem.get_data_handle());
-  for (int64_t j = 0; j < n; ++j)
-    dst[j] = real.at(j) / out_scales[out_scales.size() == 1 ? 0 : j];
+  for (size_t j = 0; j < acc_bias.size(); ++j)
+    dst[j] = static_cast<float>(acc_bias[j]);
   return mem;
 }
 

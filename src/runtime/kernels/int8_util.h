@@ -97,10 +97,17 @@ std::vector<float> output_scales(float x_scale, const std::vector<float> &w_scal
 void set_scales_and_zero_point(dnnl::primitive_attr &attr, const std::vector<float> &out_scales,
                                int32_t x_zero_point);
 
-// oneDNN 2.6 adds the bias before the output scales: the real-unit bias b
-// (n values) divided by the output scale of each channel, as f32 [shape].
-dnnl::memory scaled_bias(dnnl::engine &eng, const dnnl::memory::desc &md, const Tensor &b,
-                         int64_t n, const std::vector<float> &out_scales);
+// The real-unit bias b (n values) in accumulator units: divided by the output
+// scale of each channel. A value within f32 noise of an integer (an int32 QDQ
+// bias whose scale is x_scale * w_scale) becomes exactly that integer, so the
+// bias oneDNN adds is the quantized model's int32 bias, not a rounding of it.
+std::vector<double> accumulator_bias(const Tensor &b, int64_t n,
+                                     const std::vector<float> &out_scales);
+
+// oneDNN 2.6 adds the bias before the output scales: `acc_bias` (from
+// accumulator_bias, or a zero-point-folded one) as f32 [shape].
+dnnl::memory bias_memory(dnnl::engine &eng, const dnnl::memory::desc &md,
+                         const std::vector<double> &acc_bias);
 
 // The runtime s32 source zero point, or an empty memory when zp == 0.
 dnnl::memory zero_point_memory(dnnl::engine &eng, int32_t zp);

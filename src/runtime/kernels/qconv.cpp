@@ -14,8 +14,10 @@
 // requantises with 1 / y_scale and + y_zero_point; the dst conversion rounds and
 // saturates.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
+#include <optional>
 
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
@@ -90,20 +92,16 @@ public:
     memory::desc src_any(src_dims, src_dt, tag::any), dst_any(dst_dims, dst_dt, tag::any);
     memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
     memory::desc b_md({g.oc}, memory::data_type::f32, tag::x);
-    // Without padding, conv(x - zp) = conv(x) - zp * sum(w): the source zero
-    // point folds into the bias. oneDNN 2.6 runs a zero-point conv on AMX CPUs
-    // with its jit kernels (its AMX brgconv takes none), which were 2-3x slower
-    // per call than the brgconv on every 1x1 conv of YOLOX-Nano (sum of
-    // best-call times 12.3 vs 6.8 ms); folded, the brgconv runs.
-    fold_zp_ = p_.x.zero_point != 0 && g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
-    int32_t attr_zp = fold_zp_ ? 0 : p_.x.zero_point;
     bool has_bias = in.size() > 2 && in[2].defined();
-    bool use_bias = has_bias || fold_zp_;
-
-    dnnl::primitive_attr attr;
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
     bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
     std::vector<float> out_scales = int8::output_scales(p_.x.scale, p_.w_scales, halve);
+    Tensor w = halve ? int8::halved(in[1]) : in[1];
+    std::vector<double> acc_bias = bias_plan(in, w, out_scales);
+    has_bias = has_bias || fold_zp_;
+    int32_t attr_zp = fold_zp_ ? 0 : p_.x.zero_point;
+
+    dnnl::primitive_attr attr;
     int8::set_scales_and_zero_point(attr, out_scales, attr_zp);
     attr.set_post_ops(make_post_ops(in));
 
@@ -116,7 +114,7 @@ public:
     auto make_pd = [&](const memory::desc &src) {
       dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any,
-          use_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+          has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
           {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
       return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
     };
@@ -170,13 +168,10 @@ public:
 
     // Weights: reorder once into the primitive's layout (which may carry the
     // zero-point compensation oneDNN computes during this reorder).
-    Tensor w = halve ? int8::halved(in[1]) : in[1];
     memory w_user({w_dims, memory::data_type::s8, w_plain}, eng, const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
     dnnl::reorder(w_user, weights_).execute(dnnl_util::stream(env_), w_user, weights_);
-    bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], g.oc, out_scales) : memory();
-    if (fold_zp_)
-      fold_zero_point(eng, b_md, w);
+    bias_ = has_bias ? int8::bias_memory(eng, b_md, acc_bias) : memory();
     zp_mem_ = int8::zero_point_memory(eng, attr_zp);
     dnnl_util::stream(env_).wait();
   }
@@ -220,21 +215,54 @@ public:
   }
 
 private:
-  // bias (accumulator units) -= zp * sum of output channel oc's weights.
-  void fold_zero_point(dnnl::engine &eng, const memory::desc &b_md, const Tensor &w) {
-    if (!bias_) {
-      bias_ = memory(b_md, eng);
-      std::fill_n(static_cast<float *>(bias_.get_data_handle()), geo_.oc, 0.f);
-    }
-    auto *b = static_cast<float *>(bias_.get_data_handle());
+  // The bias in accumulator units, with the source zero point folded in
+  // (fold_zp_) when the conv is unpadded and the fold is exact. oneDNN 2.6
+  // runs a zero-point conv on this CPU with its jit kernels (its brgconv takes
+  // none), which were 2-3x slower per call than the brgconv on every 1x1 conv
+  // of YOLOX-Nano (sum of best-call times 12.3 vs 6.8 ms).
+  std::vector<double> bias_plan(std::span<const Tensor> in, const Tensor &w,
+                                const std::vector<float> &out_scales) {
+    const auto &g = geo_;
+    bool has_bias = in.size() > 2 && in[2].defined();
+    std::vector<double> acc_bias =
+        has_bias ? int8::accumulator_bias(in[2], g.oc, out_scales) : std::vector<double>(g.oc, 0.0);
+    bool unpadded = g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+    fold_zp_ = false;
+    if (p_.x.zero_point == 0 || !unpadded)
+      return acc_bias;
+    auto folded = folded_bias(acc_bias, w, in[0].dtype());
+    fold_zp_ = folded.has_value();
+    return folded ? *folded : acc_bias;
+  }
+
+  // conv(x - zp) + b = conv(x) + (b - zp * sum(w)): the bias to use without
+  // the zero point, or nothing when that would not be exact. oneDNN converts
+  // the int32 accumulator to f32 and adds the bias in f32, so the result equals
+  // its int32 zero-point compensation bit for bit only if the bias is an
+  // integer (an int32 QDQ bias) and every value added -- the raw accumulator,
+  // the folded bias, their sum -- is an integer below 2^24. A fractional bias
+  // next to a large zp * sum(w) lost its fraction in f32 and moved outputs by
+  // a quantization step (untuned all-int8 YOLOX-Nano AP -0.0027).
+  std::optional<std::vector<double>> folded_bias(const std::vector<double> &acc_bias,
+                                                 const Tensor &w, DType x_dtype) const {
+    const double exact = 16777216.0; // 2^24
+    double x_max = x_dtype == DType::u8 ? 255.0 : 128.0;
     const auto *wd = static_cast<const int8_t *>(w.raw());
     int64_t per_oc = w.numel() / geo_.oc;
+    std::vector<double> folded(geo_.oc);
     for (int64_t o = 0; o < geo_.oc; ++o) {
-      int64_t sum = 0;
-      for (int64_t k = 0; k < per_oc; ++k)
+      if (acc_bias[o] != std::nearbyint(acc_bias[o]) || std::abs(acc_bias[o]) >= exact)
+        return std::nullopt;
+      int64_t sum = 0, abs_sum = 0;
+      for (int64_t k = 0; k < per_oc; ++k) {
         sum += wd[o * per_oc + k];
-      b[o] -= static_cast<float>(static_cast<int64_t>(p_.x.zero_point) * sum);
+        abs_sum += std::abs(wd[o * per_oc + k]);
+      }
+      folded[o] = acc_bias[o] - static_cast<double>(int64_t{p_.x.zero_point} * sum);
+      if (x_max * static_cast<double>(abs_sum) + std::abs(folded[o]) >= exact)
+        return std::nullopt;
     }
+    return folded;
   }
 
   dnnl::post_ops make_post_ops(std::span<const Tensor> in) {

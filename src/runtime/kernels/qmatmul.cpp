@@ -114,7 +114,8 @@ public:
                   const_cast<void *>(w.raw()));
     weights_ = memory(pd.weights_desc(), eng);
     dnnl_util::reorder_now(env_, w_user, weights_);
-    bias_ = has_bias ? int8::scaled_bias(eng, b_md, in[2], n_, out_scales) : memory();
+    bias_ = has_bias ? int8::bias_memory(eng, b_md, int8::accumulator_bias(in[2], n_, out_scales))
+                     : memory();
     zp_mem_ = int8::zero_point_memory(eng, p_.a.zero_point);
   }
 
