@@ -15,18 +15,10 @@
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
 #include "time_kernel.h"
+#include "tune/benchmark_model.h"
 
 namespace qtune {
 namespace {
-
-Tensor random_tensor(Shape s, uint32_t seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  Tensor t(DType::f32, std::move(s));
-  for (float &v : t.span<float>())
-    v = d(rng);
-  return t;
-}
 
 Node make(const std::string &op, std::vector<std::string> in, std::string out,
           std::map<std::string, Attribute> attrs = {}) {
@@ -60,8 +52,8 @@ Graph focus_stem() {
     g.nodes.push_back(make("Slice", {rows[k], cols[k], "big", "ax3", "two"}, parts.back()));
   }
   g.nodes.push_back(make("Concat", parts, "cat", {{"axis", int64_t{1}}}));
-  g.initializers["w"] = random_tensor({16, 12, 3, 3}, 1, -0.1f, 0.1f);
-  g.initializers["b"] = random_tensor({16}, 2, -0.1f, 0.1f);
+  g.initializers["w"] = tune::lcg_uniform({16, 12, 3, 3}, 1, -0.1f, 0.1f);
+  g.initializers["b"] = tune::lcg_uniform({16}, 2, -0.1f, 0.1f);
   g.nodes.push_back(make(
       "Conv", {"cat", "w", "b"}, "c",
       {{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"kernel_shape", std::vector<int64_t>{3, 3}}}));
@@ -74,7 +66,7 @@ Graph focus_stem() {
 
 struct Graphs {
   std::shared_ptr<Graph> sliced, folded;
-  Tensor input = random_tensor({1, 3, 416, 416}, 3, 0.f, 255.f);
+  Tensor input = tune::lcg_uniform({1, 3, 416, 416}, 3, 0.f, 255.f);
   Graphs() {
     Graph a = focus_stem(), b = focus_stem();
     fuse_activations(a); // what the pipeline did before the fold

@@ -31,6 +31,7 @@
 #include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "time_kernel.h"
+#include "tune/benchmark_model.h"
 
 namespace qtune {
 namespace {
@@ -60,20 +61,11 @@ const std::vector<ModelFiles> &model_files() {
 
 // Graph-input values: a fixed pseudo-random pattern in 0..255 (image-like);
 // latency does not depend on the values.
+// What `qtune benchmark` feeds (uniform [0, 1) from a fixed sequence).
 std::unordered_map<std::string, Tensor> make_inputs(const Graph &g) {
   std::unordered_map<std::string, Tensor> inputs;
-  for (const ValueInfo &vi : g.inputs) {
-    Shape shape;
-    for (const Dim &d : vi.dims)
-      shape.push_back(d.known() ? d.value : 1);
-    Tensor t(DType::f32, shape);
-    uint32_t state = 12345;
-    for (float &v : t.span<float>()) {
-      state = state * 1664525u + 1013904223u;
-      v = static_cast<float>(state >> 24);
-    }
-    inputs[vi.name] = t;
-  }
+  for (const ValueInfo &vi : g.inputs)
+    inputs[vi.name] = tune::benchmark_input(vi);
   return inputs;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "qtune/tensor.h"
+#include "tune/benchmark_model.h"
 
 namespace qtune::test {
 
@@ -36,12 +37,7 @@ inline std::string source_dir(const std::string &rel = "") {
 // f32 tensor of a fixed pseudo-random pattern in [-1, 1) (a linear congruential
 // sequence from `seed`): the same values on every platform and run.
 inline Tensor random_tensor(Shape shape, uint32_t seed) {
-  Tensor t(DType::f32, std::move(shape));
-  for (float &v : t.span<float>()) {
-    seed = seed * 1664525u + 1013904223u;
-    v = float(seed >> 8) / 16777216.f * 2.f - 1.f;
-  }
-  return t;
+  return tune::lcg_uniform(std::move(shape), seed, -1.f, 1.f);
 }
 
 // A whole file of raw little-endian float32 values (empty if it cannot be read).

@@ -12,16 +12,20 @@
 
 namespace qtune::tune {
 
+Tensor lcg_uniform(Shape shape, uint32_t seed, float lo, float hi) {
+  Tensor t(DType::f32, std::move(shape));
+  for (float &v : t.span<float>()) {
+    seed = seed * 1664525u + 1013904223u;
+    v = lo + (hi - lo) * (static_cast<float>(seed >> 8) / 16777216.f);
+  }
+  return t;
+}
+
 Tensor benchmark_input(const ValueInfo &vi) {
   Shape shape;
   for (const Dim &d : vi.dims)
     shape.push_back(d.known() ? d.value : 1);
-  Tensor t(DType::f32, shape);
-  uint32_t state = 12345;
-  for (float &v : t.span<float>()) {
-    state = state * 1664525u + 1013904223u;
-    v = static_cast<float>(state >> 8) / 16777216.f; // [0, 1)
-  }
+  Tensor t = lcg_uniform(std::move(shape), 12345, 0.f, 1.f);
   return vi.dtype == DType::f32 || vi.dtype == DType::undefined ? t : t.cast(vi.dtype);
 }
 

@@ -42,8 +42,13 @@ struct BenchmarkResult {
 
 BenchmarkResult benchmark_model(const BenchmarkOptions &o);
 
-// The deterministic input benchmark_model feeds: uniform [0, 1) from a fixed
-// LCG, cast to the input's dtype; unknown dims are 1.
+// An f32 tensor uniform in [lo, hi) from a linear congruential sequence
+// started at `seed`: the same values on every platform and run (benchmark
+// inputs and weights in bench/ and tests/).
+Tensor lcg_uniform(Shape shape, uint32_t seed, float lo, float hi);
+
+// The deterministic input benchmark_model feeds: lcg_uniform [0, 1) with seed
+// 12345, cast to the input's dtype; unknown dims are 1.
 Tensor benchmark_input(const ValueInfo &vi);
 
 } // namespace qtune::tune
