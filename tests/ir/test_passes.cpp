@@ -5,6 +5,7 @@
 #include <random>
 
 #include "ir/passes/pass.h"
+#include "quant/lower_qdq.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
 
@@ -318,6 +319,64 @@ TEST(Passes, SpaceToDepthFoldsIntoConv) {
     EXPECT_EQ(g.nodes[0].inputs[0], "x");
     expect_close(before, run(g, x), 1e-5f);
   }
+}
+
+// focus_graph in the QDQ form ONNX Runtime's quantizer writes: Concat -> Q (u8,
+// zero point 117) -> DQ -> Conv, weights int8 per output channel behind a DQ.
+Graph qdq_focus_graph() {
+  Graph g = focus_graph({1, 1}, {1, 1, 1, 1}, std::numeric_limits<int64_t>::max());
+  Node conv = g.nodes.back();
+  g.nodes.pop_back();
+  const Tensor &w = *g.initializer("w");
+  Tensor wq(DType::i8, w.shape());
+  std::vector<float> ws(w.dim(0));
+  int64_t per = w.numel() / w.dim(0);
+  for (int64_t o = 0; o < w.dim(0); ++o) {
+    float m = 0;
+    for (int64_t k = 0; k < per; ++k)
+      m = std::max(m, std::abs(w.data<float>()[o * per + k]));
+    ws[o] = m / 127;
+    for (int64_t k = 0; k < per; ++k)
+      wq.data<int8_t>()[o * per + k] =
+          static_cast<int8_t>(std::nearbyint(w.data<float>()[o * per + k] / ws[o]));
+  }
+  g.initializers["wq"] = wq;
+  g.initializers["ws"] = Tensor::from_vector<float>({w.dim(0)}, ws);
+  g.initializers["xs"] = Tensor::scalar_f32(1.1f);
+  Tensor zp(DType::u8, {});
+  zp.data<uint8_t>()[0] = 117;
+  g.initializers["xz"] = zp;
+  g.nodes.push_back(node("QuantizeLinear", {"cat", "xs", "xz"}, {"cat_q"}));
+  g.nodes.push_back(node("DequantizeLinear", {"cat_q", "xs", "xz"}, {"cat_dq"}));
+  g.nodes.push_back(node("DequantizeLinear", {"wq", "ws"}, {"w_dq"}, {{"axis", int64_t{0}}}));
+  conv.inputs[0] = "cat_dq", conv.inputs[1] = "w_dq";
+  g.nodes.push_back(conv);
+  return g;
+}
+
+// The Q moves onto the image and the int8 weights spread: same values as the
+// unfolded QDQ graph, unlowered and lowered to int8 kernels.
+TEST(Passes, SpaceToDepthFoldsIntoQdqConv) {
+  Tensor x = random_tensor({1, 3, 8, 8}, 11, 0, 255);
+  Graph g = qdq_focus_graph();
+  Graph lowered_before = g;
+  optimize_graph(lowered_before, make_constant_evaluator(), OptimizeLevel::basic);
+  quant::lower_qdq(lowered_before);
+  auto before = run(g, x);
+  optimize_graph(g, make_constant_evaluator(), OptimizeLevel::fold_bn);
+  EXPECT_EQ(count_op(g, "Slice"), 0);
+  EXPECT_EQ(count_op(g, "Concat"), 0);
+  ASSERT_EQ(count_op(g, "Conv"), 1);
+  for (const Node &n : g.nodes) {
+    if (n.op_type == "QuantizeLinear")
+      EXPECT_EQ(n.inputs[0], "x");
+    if (n.op_type == "Conv")
+      EXPECT_EQ(n.attr_ints("kernel_shape"), (std::vector<int64_t>{6, 6}));
+  }
+  expect_close(before, run(g, x), 1e-4f);
+  quant::lower_qdq(g);
+  EXPECT_EQ(count_op(g, "QConv"), 1);
+  expect_close(run(lowered_before, x), run(g, x), 1e-6f);
 }
 
 TEST(Passes, SpaceToDepthNotFoldedWhenSliceStopsEarly) {

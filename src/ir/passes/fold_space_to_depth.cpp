@@ -6,7 +6,7 @@
 //   W'[o, c, s*dh + a_k, s*dw + b_k] = W[o, k*C + c, dh, dw]   (k = concat input)
 // Same multiply-adds, no Slices, no Concat, no copy of the image. Exact (the
 // int8 accumulators are the same sums); needs the source's static H, W divisible
-// by the steps so every slice has H/s rows.
+// by the steps so every slice has H/s rows. The QDQ form (qdq_stem) folds too.
 #include <limits>
 
 #include "ir/passes/pass.h"
@@ -79,9 +79,9 @@ std::optional<Sampling> trace(const Graph &g, const std::unordered_map<std::stri
 // The samplings of every input of the Concat feeding `conv`, all from one source
 // with one pair of steps.
 std::optional<std::vector<Sampling>>
-concat_samplings(const Graph &g, const Node &conv,
+concat_samplings(const Graph &g, const std::string &value,
                  const std::unordered_map<std::string, size_t> &prod) {
-  auto it = prod.find(conv.inputs.at(0));
+  auto it = prod.find(value);
   if (it == prod.end())
     return std::nullopt;
   const Node &cat = g.nodes[it->second];
@@ -113,14 +113,15 @@ bool plain_conv(const Node &n) {
          ones(n.attr_ints("dilations")) && (pad == "NOTSET" || pad == "VALID");
 }
 
-// W [O, K*C, kh, kw] -> W' [O, C, sh*kh, sw*kw].
-Tensor spread_weights(const Tensor &w, const std::vector<Sampling> &ss) {
+// W [O, K*C, kh, kw] -> W' [O, C, sh*kh, sw*kw] (f32, or i8 when no two
+// samplings share a position, so no int8 sum can overflow).
+template <typename T> Tensor spread_weights(const Tensor &w, const std::vector<Sampling> &ss) {
   int64_t o = w.dim(0), kc = w.dim(1), kh = w.dim(2), kw = w.dim(3);
   int64_t c = kc / static_cast<int64_t>(ss.size()), sh = ss[0].sh, sw = ss[0].sw;
-  Tensor out(DType::f32, {o, c, sh * kh, sw * kw});
-  float *d = out.data<float>();
-  std::fill(d, d + out.numel(), 0.0f);
-  const float *src = w.data<float>();
+  Tensor out(w.dtype(), {o, c, sh * kh, sw * kw});
+  T *d = out.data<T>();
+  std::fill(d, d + out.numel(), T{0});
+  const T *src = w.data<T>();
   for (int64_t oc = 0; oc < o; ++oc)
     for (size_t k = 0; k < ss.size(); ++k)
       for (int64_t ic = 0; ic < c; ++ic)
@@ -129,17 +130,87 @@ Tensor spread_weights(const Tensor &w, const std::vector<Sampling> &ss) {
             int64_t from = ((oc * kc + k * c + ic) * kh + dh) * kw + dw;
             int64_t to =
                 ((oc * c + ic) * sh * kh + sh * dh + ss[k].a) * sw * kw + sw * dw + ss[k].b;
-            d[to] += src[from];
+            d[to] = static_cast<T>(d[to] + src[from]);
           }
   return out;
 }
 
-bool fold_one(Graph &g, Node &conv, const std::unordered_map<std::string, size_t> &prod) {
+bool distinct_positions(const std::vector<Sampling> &ss) {
+  for (size_t i = 0; i < ss.size(); ++i)
+    for (size_t j = i + 1; j < ss.size(); ++j)
+      if (ss[i].a == ss[j].a && ss[i].b == ss[j].b)
+        return false;
+  return true;
+}
+
+using Consumers = std::unordered_map<std::string, std::vector<size_t>>;
+
+// The QDQ form ONNX Runtime's quantizer writes: Concat -> Q -> DQ -> Conv, int8
+// weights behind a DQ. A per-tensor Q maps each element alone, so it commutes
+// with the Slices and the Concat: the image is quantized instead, and the int8
+// weights spread like the f32 ones (their per-output-channel scales unchanged).
+// Then the stem is one int8 conv on the quantized image (no f32 Slices, no f32
+// Concat). Q and DQ must feed only this conv.
+struct QdqStem {
+  Node *q = nullptr, *dq = nullptr, *w_dq = nullptr;
+  const Tensor *w = nullptr;
+};
+
+Node *single_producer(Graph &g, const std::unordered_map<std::string, size_t> &prod,
+                      const Consumers &cons, const std::string &value, const char *op) {
+  auto it = prod.find(value);
+  if (it == prod.end() || passes::single_consumer(g, cons, value) < 0)
+    return nullptr;
+  Node &n = g.nodes[it->second];
+  return n.op_type == op && n.domain.empty() ? &n : nullptr;
+}
+
+std::optional<QdqStem> qdq_stem(Graph &g, const Node &conv,
+                                const std::unordered_map<std::string, size_t> &prod,
+                                const Consumers &cons) {
+  QdqStem st;
+  st.dq = single_producer(g, prod, cons, conv.inputs.at(0), "DequantizeLinear");
+  st.q = st.dq ? single_producer(g, prod, cons, st.dq->inputs.at(0), "QuantizeLinear") : nullptr;
+  st.w_dq = single_producer(g, prod, cons, conv.inputs.at(1), "DequantizeLinear");
+  if (!st.q || !st.w_dq || !st.q->has_input(1))
+    return std::nullopt;
+  const Tensor *scale = g.initializer(st.q->inputs[1]);
+  st.w = g.initializer(st.w_dq->inputs.at(0));
+  if (!scale || scale->numel() != 1 || !st.w || st.w->dtype() != DType::i8 || st.w->rank() != 4)
+    return std::nullopt;
+  const Tensor *w_scale = st.w_dq->has_input(1) ? g.initializer(st.w_dq->inputs[1]) : nullptr;
+  if (!w_scale || (w_scale->numel() != 1 && st.w_dq->attr_int("axis", 1) != 0))
+    return std::nullopt;
+  return st;
+}
+
+// Points the stem's Q at the image and the weight DQ at the spread weights;
+// the renamed outputs keep no stale shapes.
+void rewire_qdq(Graph &g, Node &conv, const QdqStem &st, const std::string &source, Tensor nw) {
+  st.q->inputs[0] = source;
+  st.q->outputs[0] = g.unique_name(st.q->outputs[0] + "_s2d");
+  st.dq->inputs[0] = st.q->outputs[0];
+  st.dq->outputs[0] = g.unique_name(st.dq->outputs[0] + "_s2d");
+  conv.inputs[0] = st.dq->outputs[0];
+  st.w_dq->inputs[0] = passes::add_initializer(g, st.w_dq->inputs[0] + "_s2d", std::move(nw));
+  st.w_dq->outputs[0] = g.unique_name(st.w_dq->outputs[0] + "_s2d");
+  conv.inputs[1] = st.w_dq->outputs[0];
+}
+
+bool fold_one(Graph &g, Node &conv, const std::unordered_map<std::string, size_t> &prod,
+              const Consumers &cons) {
   if (!plain_conv(conv))
     return false;
   const Tensor *w = g.initializer(conv.inputs.at(1));
-  auto ss = concat_samplings(g, conv, prod);
-  if (!w || w->dtype() != DType::f32 || w->rank() != 4 || !ss)
+  std::optional<QdqStem> qdq;
+  if (!w) {
+    qdq = qdq_stem(g, conv, prod, cons);
+    w = qdq ? qdq->w : nullptr;
+  } else if (w->dtype() != DType::f32) {
+    return false;
+  }
+  auto ss = concat_samplings(g, qdq ? qdq->q->inputs.at(0) : conv.inputs.at(0), prod);
+  if (!w || w->rank() != 4 || !ss || (qdq && !distinct_positions(*ss)))
     return false;
   auto x = passes::known_shape(g, (*ss)[0].source);
   if (w->dim(1) != (*x)[1] * static_cast<int64_t>(ss->size()))
@@ -151,12 +222,16 @@ bool fold_one(Graph &g, Node &conv, const std::unordered_map<std::string, size_t
     pads = {0, 0, 0, 0};
   if (strides.size() != 2 || pads.size() != 4)
     return false;
-  Tensor nw = spread_weights(*w, *ss);
+  Tensor nw = qdq ? spread_weights<int8_t>(*w, *ss) : spread_weights<float>(*w, *ss);
   conv.attrs["kernel_shape"] = std::vector<int64_t>{nw.dim(2), nw.dim(3)};
   conv.attrs["strides"] = std::vector<int64_t>{sh * strides[0], sw * strides[1]};
   conv.attrs["pads"] = std::vector<int64_t>{sh * pads[0], sw * pads[1], sh * pads[2], sw * pads[3]};
   conv.attrs.erase("auto_pad");
   conv.attrs.erase("dilations");
+  if (qdq) {
+    rewire_qdq(g, conv, *qdq, (*ss)[0].source, std::move(nw));
+    return true;
+  }
   conv.inputs[0] = (*ss)[0].source;
   conv.inputs[1] = passes::add_initializer(g, conv.inputs[1] + "_s2d", std::move(nw));
   return true;
@@ -166,9 +241,10 @@ bool fold_one(Graph &g, Node &conv, const std::unordered_map<std::string, size_t
 
 bool fold_space_to_depth_conv(Graph &g) {
   auto prod = g.producers();
+  auto cons = g.consumers();
   bool changed = false;
   for (Node &n : g.nodes)
-    changed |= fold_one(g, n, prod);
+    changed |= fold_one(g, n, prod, cons);
   // The Slices and the Concat are left to eliminate_dead_nodes.
   return changed;
 }
