@@ -2,7 +2,7 @@
 // your own accuracy function (the seed's `Quantization(conf)(model, q_dataloader,
 // eval_func)`).
 //
-//   build/examples/api/tune_fashion_mnist examples/fashion_mnist/fashion_mnist.yaml \
+//   build-api/tune_fashion_mnist examples/fashion_mnist/fashion_mnist.yaml \
 //       examples/fashion_mnist/fashion_mnist_cnn.onnx
 #include <cstdio>
 #include <stdexcept>

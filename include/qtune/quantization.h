@@ -43,6 +43,11 @@ public:
   void set_strategy(const std::string &name);
   void set_max_trials(int64_t n);    // tuning.exit_policy.max_trials
   void set_progress(std::FILE *out); // live progress lines; null = quiet (default stderr)
+  // Names the eval_func for the workspace cache: later runs on the same model
+  // and workspace with the same name reuse its FP32 baseline (and, with
+  // resume, its trials). Change the name when the function changes. Without a
+  // name nothing an eval_func measured is reused by another run.
+  void set_eval_name(const std::string &name);
 
   const TuneSummary &summary() const;
 

@@ -11,6 +11,7 @@ struct Quantization::Impl {
   tune::Config config;
   std::string output;
   std::FILE *progress = stderr;
+  std::string eval_name;
   TuneSummary summary;
 };
 
@@ -34,6 +35,9 @@ void Quantization::set_max_trials(int64_t n) {
   if (n < 1)
     throw InputError("max_trials must be >= 1, got " + std::to_string(n));
   impl_->config.tuning.max_trials = n;
+}
+void Quantization::set_eval_name(const std::string &name) {
+  impl_->eval_name = name;
 }
 void Quantization::set_progress(std::FILE *out) {
   impl_->progress = out;
@@ -63,6 +67,7 @@ Model Quantization::operator()(const Model &model, DataLoader *q_dataloader, Eva
   setup.fp32 = model.graph_ptr();
   setup.model_path = model.path();
   setup.progress = impl_->progress;
+  setup.eval_name = impl_->eval_name;
   if (eval_func) {
     setup.eval = [eval_func](const std::shared_ptr<const Graph> &g) {
       Model candidate(g);

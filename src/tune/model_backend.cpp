@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <unistd.h>
 
 #include <set>
@@ -79,6 +80,14 @@ LatencyOptions latency_options(const PerformanceConfig &p) {
 }
 
 namespace {
+
+// Unique to this process and moment: what keys the cache of an unnamed eval_func.
+std::string unique_run_tag() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + "-" +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + "-" +
+         std::to_string(rd());
+}
 
 // The tuner's plan in the quantizer's terms: model-wise scheme, fallbacks by name.
 quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
@@ -250,8 +259,13 @@ public:
       return context_key_;
     std::string model =
         fs::exists(s_.model_path) ? file_hash(s_.model_path) : "graph:" + s_.fp32->name;
-    std::string eval = "eval_func";
-    if (!s_.eval) {
+    std::string eval;
+    if (s_.eval) {
+      // An unnamed eval_func gets a key of its own run: two different functions
+      // on one workspace must never share a cached baseline.
+      eval = s_.eval_name.empty() ? "eval_func (unnamed) " + unique_run_tag()
+                                  : "eval_func " + s_.eval_name;
+    } else {
       YAML::Emitter e;
       e << c_.accuracy.dataloader.node << c_.accuracy.metric << c_.accuracy.postprocess;
       eval = e.c_str();

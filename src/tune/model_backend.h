@@ -26,8 +26,12 @@ using CalibSource =
 struct ModelBackendSetup {
   const Config *config = nullptr;
   std::shared_ptr<const Graph> fp32;
-  std::string model_path;  // hashed into the workspace context
-  EvalGraphFn eval;        // empty: the YAML's evaluation section
+  std::string model_path; // hashed into the workspace context
+  EvalGraphFn eval;       // empty: the YAML's evaluation section
+  // Names `eval` for the workspace cache (FP32 baseline, resumed trials): runs
+  // with the same name and model share them. Empty: `eval` cannot be told apart
+  // from another function, so nothing it measured is reused by a later run.
+  std::string eval_name;
   CalibSource calibration; // empty: the YAML's calibration dataloader
   std::FILE *progress = nullptr;
   int threads = 0; // inference threads of every executor (0: all cores / OMP_NUM_THREADS)

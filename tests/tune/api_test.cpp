@@ -5,6 +5,7 @@
 // function asks for: the search must follow it.
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "../test_util.h"
@@ -101,6 +102,62 @@ TEST(Api, UserEvalFuncDrivesTheSearch) {
   EXPECT_GE(s.ops_int8, 1);
   EXPECT_TRUE(fs::exists(s.output));
   EXPECT_GT(s.best_accuracy, 0.8);
+}
+
+// Top-1 of `model` on test images [first, first + count), by the test itself.
+double top1(Model &m, const std::vector<uint8_t> &px, const std::vector<uint8_t> &labels,
+            size_t first, size_t count) {
+  auto out = m.run({{"image", images(px, first, count)}});
+  int correct = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const float *l = out[0].data<float>() + i * 10;
+    correct += std::max_element(l, l + 10) - l == labels[first + i];
+  }
+  return correct / double(count);
+}
+
+// Two different eval_funcs on one workspace: the second run's FP32 baseline is
+// its own function's value, not the first one's cached result; a named
+// eval_func reuses the baseline of an earlier run with that name.
+TEST(Api, EvalFuncBaselineCacheIsKeyedByTheFunction) {
+  const std::string dir = qtune::test::fashion_mnist();
+  auto train = read_idx_gz(dir + "train-images-idx3-ubyte.gz", 16);
+  auto test_px = read_idx_gz(dir + "t10k-images-idx3-ubyte.gz", 16);
+  auto labels = read_idx_gz(dir + "t10k-labels-idx1-ubyte.gz", 8);
+  CallbackDataLoader calib([&](size_t i) -> std::optional<Batch> {
+    if (i >= 2)
+      return std::nullopt;
+    return Batch{{"image", images(train, i * 32, 32)}};
+  });
+  // Two evaluators that disagree on the FP32 model: different test images.
+  EvalFunc on_first = [&](Model &m) { return top1(m, test_px, labels, 0, 200); };
+  EvalFunc on_second = [&](Model &m) { return top1(m, test_px, labels, 5000, 300); };
+  Model fp32(test::source_dir("examples/fashion_mnist/fashion_mnist_cnn.onnx"));
+  const double first_fp32 = on_first(fp32), second_fp32 = on_second(fp32);
+  ASSERT_NE(first_fp32, second_fp32);
+
+  std::string ws =
+      (fs::temp_directory_path() / ("qtune_api_cache_" + std::to_string(::getpid()))).string();
+  fs::remove_all(ws);
+  auto baseline = [&](const EvalFunc &eval, const std::string &name) {
+    Quantization q(test::source_dir("examples/fashion_mnist/fashion_mnist.yaml"));
+    q.set_workspace(ws);
+    q.set_output(ws + "/out.onnx");
+    q.set_progress(nullptr);
+    q.set_strategy("basic");
+    q.set_max_trials(1);
+    if (!name.empty())
+      q.set_eval_name(name);
+    q(fp32, calib, eval);
+    return q.summary().baseline_accuracy;
+  };
+  EXPECT_EQ(baseline(on_first, ""), first_fp32);
+  EXPECT_EQ(baseline(on_second, ""), second_fp32); // was first_fp32: one constant key
+  EXPECT_EQ(baseline(on_first, "top1"), first_fp32);
+  // Same name: the user says it is the same function, the cache answers.
+  EXPECT_EQ(baseline(on_second, "top1"), first_fp32);
+  EXPECT_EQ(baseline(on_second, "top1-second"), second_fp32);
+  fs::remove_all(ws);
 }
 
 } // namespace
