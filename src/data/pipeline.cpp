@@ -7,6 +7,7 @@ namespace qtune::data {
 Pipeline::Pipeline(const Dataset &dataset, const TransformList &transforms, PipelineOptions options)
     : dataset_(dataset), transforms_(transforms), options_(options) {
   total_ = options_.limit ? std::min(options_.limit, dataset.size()) : dataset.size();
+  next_claim_ = next_deliver_ = std::min(options_.first, total_);
   options_.threads = std::max(1, options_.threads);
   options_.queue_depth = std::max(options_.queue_depth, options_.threads);
   for (int i = 0; i < options_.threads; ++i)

@@ -21,6 +21,7 @@ struct PipelineOptions {
   int queue_depth = 8;          // samples decoded ahead of the consumer
   bool skip_bad_images = false; // missing/corrupt image: skip and count instead of failing
   size_t limit = 0;             // 0: whole dataset, else only the first `limit` samples
+  size_t first = 0;             // start at this sample (a rank's shard: [first, limit))
 };
 
 struct PreparedSample {

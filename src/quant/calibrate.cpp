@@ -12,8 +12,33 @@ Calibrator::Calibrator(std::shared_ptr<const Graph> fp32, ExecutorOptions option
   executor_.set_node_hook([this](const Node &n, std::span<const Tensor> outputs) {
     for (size_t i = 0; i < outputs.size() && i < n.outputs.size(); ++i)
       if (!n.outputs[i].empty())
-        observe(n.outputs[i], outputs[i]);
+        see(n.outputs[i], outputs[i]);
   });
+}
+
+void Calibrator::see(const std::string &name, const Tensor &t) {
+  if (t.dtype() != DType::f32 || t.numel() == 0)
+    return;
+  if (capturing_)
+    capturing_->emplace_back(name, t.clone()); // the executor reuses its buffers
+  else
+    observe(name, t);
+}
+
+Calibrator::Observed Calibrator::capture(const std::unordered_map<std::string, Tensor> &inputs) {
+  Observed seen;
+  capturing_ = &seen;
+  try {
+    for (const auto &[name, t] : inputs)
+      see(name, t);
+    executor_.run(inputs);
+  } catch (...) {
+    capturing_ = nullptr;
+    throw;
+  }
+  capturing_ = nullptr;
+  stats_.samples += 1;
+  return seen;
 }
 
 void Calibrator::observe(const std::string &name, const Tensor &t) {
@@ -27,7 +52,7 @@ void Calibrator::observe(const std::string &name, const Tensor &t) {
 
 std::vector<Tensor> Calibrator::add(const std::unordered_map<std::string, Tensor> &inputs) {
   for (const auto &[name, t] : inputs)
-    observe(name, t);
+    see(name, t);
   std::vector<Tensor> out = executor_.run(inputs);
   stats_.samples += 1;
   return out;

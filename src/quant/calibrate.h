@@ -20,14 +20,27 @@ public:
   // Runs one batch; returns the model outputs (so callers may also evaluate).
   std::vector<Tensor> add(const std::unordered_map<std::string, Tensor> &inputs);
   const CalibrationStats &stats() const { return stats_; }
+  CalibrationStats &stats() { return stats_; }
   CalibrationStats take() { return std::move(stats_); }
+
+  // A distributed calibration (tune/dist_calibration.h) adds a batch only once
+  // it knows the histogram ranges one process would have had then: capture()
+  // runs the batch and returns copies of the tensors add() would observe, in
+  // order; observe() adds one of them.
+  using Observed = std::vector<std::pair<std::string, Tensor>>;
+  Observed capture(const std::unordered_map<std::string, Tensor> &inputs);
+  void observe(const std::string &name, const Tensor &t);
+  // Whether `name` also gets per-channel sums (an input of a conv that bias
+  // correction may shift).
+  bool tracks_channels(const std::string &name) const { return conv_inputs_.count(name) > 0; }
 
 private:
   std::shared_ptr<const Graph> graph_;
   Executor executor_;
   CalibrationStats stats_;
   std::unordered_set<std::string> conv_inputs_; // get per-channel means (bias correction)
-  void observe(const std::string &name, const Tensor &t);
+  Observed *capturing_ = nullptr;               // capture(): collect instead of adding
+  void see(const std::string &name, const Tensor &t);
 };
 
 } // namespace qtune::quant

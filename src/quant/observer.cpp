@@ -35,6 +35,15 @@ CalibAlgorithm calib_algorithm_from_name(const std::string &s) {
                    "' (expected minmax, kl, percentile or mse)");
 }
 
+std::pair<float, float> value_extremes(std::span<const float> values) {
+  float lo = values[0], hi = values[0];
+  for (float v : values) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return {lo, hi};
+}
+
 // Doubles the covered range until it reaches `needed`, merging bin pairs.
 static void grow_histogram(TensorStats &s, double needed) {
   while (s.range < needed) {
@@ -50,11 +59,7 @@ void TensorStats::add(std::span<const float> values) {
   if (values.empty())
     return;
   threshold_cache.clear();
-  float lo = values[0], hi = values[0];
-  for (float v : values) {
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
+  const auto [lo, hi] = value_extremes(values);
   if (count == 0) {
     min = lo;
     max = hi;
@@ -85,6 +90,25 @@ void TensorStats::add(std::span<const float> values) {
     histogram[i] += double(local[i]);
 }
 
+std::vector<double> channel_sample_sums(std::span<const float> values,
+                                        std::span<const int64_t> shape) {
+  if (shape.size() < 2)
+    return {};
+  const int64_t n = shape[0], c = shape[1];
+  int64_t inner = 1;
+  for (size_t i = 2; i < shape.size(); ++i)
+    inner *= shape[i];
+  std::vector<double> sums(static_cast<size_t>(n * c), 0.0);
+  for (int64_t k = 0; k < n * c; ++k) {
+    const float *p = values.data() + k * inner;
+    double acc = 0;
+    for (int64_t i = 0; i < inner; ++i)
+      acc += p[i];
+    sums[static_cast<size_t>(k)] = acc;
+  }
+  return sums;
+}
+
 void TensorStats::add_channel_sums(std::span<const float> values, std::span<const int64_t> shape) {
   if (shape.size() < 2)
     return;
@@ -99,21 +123,25 @@ void TensorStats::add_channel_sums(std::span<const float> values, std::span<cons
   }
   if (int64_t(channel_sum.size()) != c || int64_t(channel_min.size()) != c)
     return; // shape changed: keep the first layout
+  const std::vector<double> sums = channel_sample_sums(values, shape);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t ch = 0; ch < c; ++ch) {
       const float *p = values.data() + (b * c + ch) * inner;
-      double acc = 0;
       float lo = std::numeric_limits<float>::infinity(), hi = -lo;
       for (int64_t i = 0; i < inner; ++i) {
-        acc += p[i];
         lo = std::min(lo, p[i]);
         hi = std::max(hi, p[i]);
       }
-      channel_sum[ch] += acc;
+      channel_sum[ch] += sums[static_cast<size_t>(b * c + ch)];
       channel_min[ch] = std::min(channel_min[ch], double(lo));
       channel_max[ch] = std::max(channel_max[ch], double(hi));
     }
   channel_count += n * inner;
+}
+
+void TensorStats::grow(double needed) {
+  threshold_cache.clear();
+  grow_histogram(*this, needed);
 }
 
 std::vector<double> TensorStats::channel_mean() const {

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace qtune::quant {
@@ -43,12 +44,23 @@ struct TensorStats {
   // Also accumulate per-channel sums of an NCHW-like tensor (axis 1 of `shape`).
   void add_channel_sums(std::span<const float> values, std::span<const int64_t> shape);
   void merge(const TensorStats &other);
+  // Doubles `range` (merging bin pairs, as add() does) until it covers `needed`.
+  void grow(double needed);
   double bin_width() const { return range / kHistogramBins; }
   std::vector<double> channel_mean() const;
 
   nlohmann::json to_json() const;
   static TensorStats from_json(const nlohmann::json &j, const std::string &where);
 };
+
+// Smallest and largest of non-empty `values` (what add() records; NaN as
+// std::min/max pass it).
+std::pair<float, float> value_extremes(std::span<const float> values);
+
+// The per-sample, per-channel sums add_channel_sums() adds, sample-major
+// (n * c values of an NCHW-like tensor; empty below rank 2).
+std::vector<double> channel_sample_sums(std::span<const float> values,
+                                        std::span<const int64_t> shape);
 
 // Threshold T on |x| (clip to [-T, T]) chosen by the algorithm.
 double threshold_minmax(const TensorStats &s);

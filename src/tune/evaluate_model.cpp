@@ -1,5 +1,7 @@
 #include "tune/evaluate_model.h"
 
+#include "dist/comm.h"
+
 #include <chrono>
 #include <memory>
 
@@ -87,7 +89,7 @@ ModelEvaluation evaluate_model(Config c, const ModelEvaluationOptions &o) {
   });
   r.seconds = seconds_since(t0);
   r.result = evaluator.last_result();
-  if (!o.save_detections.empty() && r.result.metric == "COCOmAP")
+  if (!o.save_detections.empty() && r.result.metric == "COCOmAP" && dist::world().is_root())
     write_file_atomic(o.save_detections, metrics::results_json(r.result.detections));
   return r;
 }

@@ -7,6 +7,8 @@
 
 #include "data/dataloader_factory.h"
 #include "data/decoders.h"
+#include "dist/bytes.h"
+#include "dist/comm.h"
 #include "metrics/coco_eval.h"
 #include "metrics/topk.h"
 #include "qtune/error.h"
@@ -73,8 +75,13 @@ std::string BatchSource::describe() const {
   return impl_->dl.dataset->describe();
 }
 
-std::vector<std::string> BatchSource::for_each(size_t limit, const BatchFn &fn) {
+size_t BatchSource::batch_size() const {
+  return static_cast<size_t>(std::max(1, impl_->dl.batch_size));
+}
+
+std::vector<std::string> BatchSource::for_each(size_t limit, const BatchFn &fn, size_t first) {
   data::PipelineOptions opt;
+  opt.first = first;
   opt.threads = impl_->pipeline_threads; // default 1: the other core runs the model
   opt.queue_depth = std::max(4, 2 * impl_->dl.batch_size);
   opt.limit = limit;
@@ -168,6 +175,10 @@ AccuracyEvaluator::AccuracyEvaluator(const Config &c, const std::string &input_n
 
 void AccuracyEvaluator::set_reference(RunFn fp32, std::string cache_file) {
   impl_->fp32 = std::move(fp32);
+  // Under mpirun each rank keeps the reference of its own shard only, and all
+  // ranks must take the same path (load or run), so no cache file is used.
+  if (dist::world().size() > 1)
+    cache_file.clear();
   impl_->reference_cache = std::move(cache_file);
 }
 
@@ -193,28 +204,101 @@ const EvaluationResult &AccuracyEvaluator::last_result() const {
   return impl_->last_result;
 }
 
+namespace {
+
+// What one rank sends rank 0 after its shard: the scorer's per-sample part,
+// the images it ran and the bad images it skipped.
+struct RankPart {
+  ScoredShard shard;
+  size_t run_samples = 0;
+  std::vector<std::string> skipped;
+};
+
+std::string encode(const RankPart &p) {
+  dist::ByteWriter w;
+  w.put_vector(p.shard.image_ids);
+  w.put_vector(p.shard.detections);
+  w.put_vector(p.shard.num);
+  w.put_vector(p.shard.den);
+  w.put<uint64_t>(p.run_samples);
+  w.put<uint64_t>(p.skipped.size());
+  for (const std::string &m : p.skipped)
+    w.put_string(m);
+  return w.take();
+}
+
+RankPart decode(const std::string &bytes, int rank) {
+  dist::ByteReader r(bytes, "evaluation results of rank " + std::to_string(rank));
+  RankPart p;
+  p.shard.image_ids = r.get_vector<int64_t>();
+  p.shard.detections = r.get_vector<Detection>();
+  p.shard.num = r.get_vector<double>();
+  p.shard.den = r.get_vector<double>();
+  p.run_samples = r.get<uint64_t>();
+  for (uint64_t i = 0, n = r.get<uint64_t>(); i < n; ++i)
+    p.skipped.push_back(r.get_string());
+  return p;
+}
+
+// Every rank's part on rank 0, concatenated in rank order (= sample order);
+// the other ranks keep their own part.
+RankPart gather_parts(RankPart mine) {
+  dist::Comm &comm = dist::world();
+  if (comm.size() == 1)
+    return mine;
+  std::vector<std::string> all = comm.gather(encode(mine));
+  RankPart out;
+  if (!comm.is_root())
+    return mine;
+  for (size_t r = 0; r < all.size(); ++r) {
+    RankPart p = decode(all[r], static_cast<int>(r));
+    out.shard.append(std::move(p.shard));
+    out.run_samples += p.run_samples;
+    out.skipped.insert(out.skipped.end(), p.skipped.begin(), p.skipped.end());
+  }
+  return out;
+}
+
+} // namespace
+
+// Under mpirun each rank runs a contiguous shard of whole batches
+// (dist::shard) and rank 0 finishes the metric on everything, so the value,
+// the COCO stats and the per-sample results equal one process's. The other
+// ranks return an empty run.
 ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
   SampleScorer &scorer = *impl_->scorer;
+  dist::Comm &comm = dist::world();
+  BatchSource &source = *impl_->source;
+  const size_t total =
+      impl_->options.limit ? std::min(impl_->options.limit, source.size()) : source.size();
+  const dist::Range range = dist::shard(total, source.batch_size(), comm.rank(), comm.size());
   scorer.begin(capture);
-  size_t run_samples = 0; // images actually run (COCO's matching also lists skipped ones)
-  std::vector<std::string> skipped = impl_->source->for_each(
-      impl_->options.limit, [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
-        kill_point("evaluate-batch");
-        std::vector<Tensor> out = run(in);
-        run_samples += b.size();
-        for (size_t i = 0; i < b.size(); ++i)
-          scorer.add(out, static_cast<int>(i), static_cast<int>(b.size()), b[i]);
-      });
-  ScoredRun r = scorer.finish();
-  // qtune evaluate's view of the run.
+  RankPart mine;
+  if (range.end > range.begin)
+    mine.skipped = source.for_each(
+        range.end,
+        [&](const Inputs &in, const std::vector<data::PreparedSample> &b) {
+          kill_point("evaluate-batch");
+          std::vector<Tensor> out = run(in);
+          mine.run_samples += b.size(); // images actually run (COCO also lists skipped ones)
+          for (size_t i = 0; i < b.size(); ++i)
+            scorer.add(out, static_cast<int>(i), static_cast<int>(b.size()), b[i]);
+        },
+        range.begin);
+  mine.shard = scorer.take_shard();
+  RankPart all = gather_parts(std::move(mine));
   EvaluationResult &e = impl_->last_result;
   e = EvaluationResult{};
   e.metric = impl_->metric_name;
+  if (!comm.is_root())
+    return ScoredRun{};
+  ScoredRun r = scorer.finish(std::move(all.shard));
+  // qtune evaluate's view of the run.
   e.value = r.value;
   e.coco_stats = r.coco_stats;
   e.detections = r.detections;
-  e.samples = run_samples;
-  e.skipped = std::move(skipped);
+  e.samples = all.run_samples;
+  e.skipped = std::move(all.skipped);
   if (capture && scorer.spec().uses_fp32 && !impl_->reference_cache.empty())
     scorer.save_reference(impl_->reference_cache);
   return r;

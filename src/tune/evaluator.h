@@ -53,12 +53,14 @@ public:
               const std::string &input_name, DType input_dtype = DType::undefined,
               int pipeline_threads = 1);
   ~BatchSource();
-  // Up to `limit` samples (0: all) in batches of the section's batch_size.
-  // fn(inputs, samples-in-batch) is called once per batch. Returns the images
-  // skipped as bad (the section's skip_bad_images), one message each.
+  // Up to `limit` samples (0: all) in batches of the section's batch_size,
+  // starting at sample `first` (a rank's shard). fn(inputs, samples-in-batch)
+  // is called once per batch. Returns the images skipped as bad (the section's
+  // skip_bad_images), one message each.
   using BatchFn = std::function<void(const Inputs &, const std::vector<data::PreparedSample> &)>;
-  std::vector<std::string> for_each(size_t limit, const BatchFn &fn);
+  std::vector<std::string> for_each(size_t limit, const BatchFn &fn, size_t first = 0);
   size_t size() const;
+  size_t batch_size() const;
   const data::Dataset &dataset() const;
   std::string describe() const;
 

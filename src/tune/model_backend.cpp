@@ -10,6 +10,7 @@
 
 #include <set>
 
+#include "dist/comm.h"
 #include "frontends/model_loader.h"
 #include "frontends/onnx/onnx_import.h"
 #include "ir/passes/pass.h"
@@ -23,6 +24,7 @@
 #include "quant/switch_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
+#include "tune/dist_calibration.h"
 #include "tune/quantize_model.h"
 #include "tune/workspace.h"
 
@@ -197,6 +199,60 @@ public:
   }
 
   double evaluate(const TunePlan *plan) override {
+    if (dist::world().size() > 1 && dist::world().is_root())
+      send_evaluate(plan);
+    return evaluate_here(plan);
+  }
+
+  // Under mpirun, ranks other than 0 (which runs the tuner alone and owns the
+  // workspace) wait here for each plan rank 0 evaluates and run their shard
+  // of it, until rank 0 sends "stop". Messages are JSON: {"cmd": "evaluate",
+  // "plan": plan or null (FP32), "sampling_size": N, "stats": calibration
+  // statistics the first time a sampling size is used}, {"cmd": "calibrate",
+  // "sampling_size": N} (tune/dist_calibration.h) or {"cmd": "stop"}.
+  void serve() {
+    for (;;) {
+      std::string text;
+      dist::world().broadcast(text);
+      const nlohmann::json j = nlohmann::json::parse(text);
+      if (j.at("cmd") == "stop")
+        return;
+      if (j.at("cmd") == "calibrate") {
+        collect_stats(j.at("sampling_size").get<size_t>()); // rank 0 keeps the merged result
+        continue;
+      }
+      if (j.contains("stats"))
+        stats_[j.at("sampling_size").get<int64_t>()] =
+            quant::CalibrationStats::from_json(j.at("stats"), "calibration statistics of rank 0");
+      if (j.at("plan").is_null()) {
+        evaluate_here(nullptr);
+      } else {
+        const TunePlan plan = TunePlan::from_json(j.at("plan"));
+        evaluate_here(&plan);
+      }
+    }
+  }
+
+  void stop_workers() {
+    std::string text = nlohmann::json{{"cmd", "stop"}}.dump();
+    dist::world().broadcast(text);
+  }
+
+private:
+  void send_evaluate(const TunePlan *plan) {
+    nlohmann::json j = {{"cmd", "evaluate"}, {"plan", nullptr}};
+    if (plan) {
+      j["plan"] = plan->to_json();
+      const int64_t n = plan->quant.sampling_size;
+      j["sampling_size"] = n;
+      if (stats_sent_.insert(n).second)
+        j["stats"] = stats(n).to_json(); // calibrated (or read) here once, shared
+    }
+    std::string text = j.dump();
+    dist::world().broadcast(text);
+  }
+
+  double evaluate_here(const TunePlan *plan) {
     std::shared_ptr<const Graph> g = plan ? built(*plan).lowered : fp32_fast();
     if (s_.eval)
       return s_.eval(g);
@@ -204,6 +260,7 @@ public:
     return evaluator_->evaluate([&](const Inputs &in) { return ex.run(in); }, plan == nullptr);
   }
 
+public:
   const metrics::SampleResults *sample_results() override {
     return evaluator_ ? &evaluator_->last_run().samples : nullptr;
   }
@@ -410,7 +467,7 @@ private:
   // tuning run skips calibration. Batches from the API's q_dataloader cannot be
   // identified, so they are not cached.
   std::string stats_cache_path(int64_t sampling_size) {
-    if (!yaml_calibration_ || c_.tuning.workspace_path.empty())
+    if (!yaml_calibration_ || c_.tuning.workspace_path.empty() || !dist::world().is_root())
       return "";
     YAML::Emitter e;
     e << c_.quantization.calibration.dataloader.node;
@@ -423,7 +480,7 @@ private:
   // The FP32 outputs a label-free metric compares with, kept in the workspace
   // (keyed by model + evaluation data + metric) so a resumed run reuses them.
   std::string reference_cache_path() {
-    if (c_.tuning.workspace_path.empty())
+    if (c_.tuning.workspace_path.empty() || dist::world().size() > 1)
       return "";
     fs::create_directories(c_.tuning.workspace_path);
     return (fs::path(c_.tuning.workspace_path) /
@@ -433,6 +490,16 @@ private:
 
   // One calibration pass (the quantizer's observers) over `limit` samples.
   quant::CalibrationStats collect_stats(size_t limit) {
+    if (dist::world().size() > 1 && calib_source_) { // shared by the ranks, same statistics
+      if (dist::world().is_root()) {
+        std::string text =
+            nlohmann::json{{"cmd", "calibrate"}, {"sampling_size", static_cast<int64_t>(limit)}}
+                .dump();
+        dist::world().broadcast(text);
+      }
+      return calibrate_sharded(s_.fp32, {.threads = s_.threads}, *calib_source_, limit,
+                               [] { kill_point("calibrate-batch"); });
+    }
     quant::Calibrator cal(s_.fp32, {.threads = s_.threads});
     s_.calibration(limit, [&](const Inputs &in) {
       kill_point("calibrate-batch");
@@ -487,6 +554,7 @@ private:
   std::unique_ptr<Executor> fp32_executor_; // label-free metrics' reference runs
   std::unique_ptr<BatchSource> calib_source_;
   std::map<int64_t, quant::CalibrationStats> stats_;
+  std::set<int64_t> stats_sent_; // sampling sizes whose statistics the workers have
   bool yaml_calibration_ = false;
   std::string context_key_;
   Built last_;
@@ -496,7 +564,23 @@ private:
   std::map<std::string, double> damage_cache_; // alone_key -> damage
 };
 
+ModelBackend &model_backend(TuningBackend &backend) {
+  auto *b = dynamic_cast<ModelBackend *>(&backend);
+  if (!b)
+    throw Error("distributed tuning needs the model backend (make_model_backend)");
+  return *b;
+}
+
 } // namespace
+
+void serve_evaluations(TuningBackend &backend) {
+  model_backend(backend).serve();
+}
+
+void release_workers(TuningBackend &backend) {
+  if (dist::world().size() > 1 && dist::world().is_root())
+    model_backend(backend).stop_workers();
+}
 
 std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup) {
   if (!setup.config || !setup.fp32)

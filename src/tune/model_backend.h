@@ -39,6 +39,14 @@ struct ModelBackendSetup {
 
 std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup);
 
+// Distributed tuning (dist/comm.h): rank 0 runs the tuner on its backend,
+// which sends every plan it evaluates to the other ranks (with the calibration
+// statistics, once per sampling size); each rank evaluates its shard and rank
+// 0 gathers the per-sample results. The other ranks call serve_evaluations()
+// instead of run_tuning(); it returns when rank 0 calls release_workers().
+void serve_evaluations(TuningBackend &backend);
+void release_workers(TuningBackend &backend); // rank 0; nothing in one process
+
 // Loads any supported model through the frontend seam (frontends/model_loader.h);
 // saves ONNX. The bridge for the API and CLI.
 std::shared_ptr<Graph> load_model_file(const std::string &path, const LoadOptions &options = {});

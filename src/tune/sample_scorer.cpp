@@ -160,13 +160,18 @@ coco::Dataset SampleScorer::reference_ground_truth() const {
   return gt;
 }
 
-ScoredRun SampleScorer::finish_coco() {
-  if (capture_) {
-    ref_.image_ids = image_ids_;
-    ref_.detections = detections_;
-  }
+void ScoredShard::append(ScoredShard o) {
+  image_ids.insert(image_ids.end(), o.image_ids.begin(), o.image_ids.end());
+  detections.insert(detections.end(), o.detections.begin(), o.detections.end());
+  num.insert(num.end(), o.num.begin(), o.num.end());
+  den.insert(den.end(), o.den.begin(), o.den.end());
+}
+
+ScoredRun SampleScorer::finish_coco(ScoredShard all) {
+  if (capture_)
+    ref_.detections = all.detections;
   metrics::CocoMap map(spec_.kind == MetricKind::coco_map ? *gt_ : reference_ground_truth());
-  map.add(detections_);
+  map.add(all.detections);
   metrics::CocoEvalResult e = map.evaluate();
   ScoredRun r;
   r.value = e.stats[0];
@@ -175,15 +180,13 @@ ScoredRun SampleScorer::finish_coco() {
   r.samples.reduce = metrics::Reduce::coco_ap;
   r.samples.images = std::move(e.image_matches);
   r.samples.num_categories = static_cast<int32_t>(map.ground_truth().num_categories());
-  r.detections = std::move(detections_);
+  r.detections = std::move(all.detections);
   return r;
 }
 
-ScoredRun SampleScorer::finish() {
+ScoredShard SampleScorer::take_shard() {
   if (capture_)
     has_reference_ = true;
-  if (spec_.kind == MetricKind::coco_map || spec_.kind == MetricKind::fidelity_coco_map)
-    return finish_coco();
   if (spec_.kind == MetricKind::fidelity_top1) {
     if (top1_.size() != ref_.top1.size())
       throw Error("FidelityTop1: " + std::to_string(top1_.size()) +
@@ -193,15 +196,31 @@ ScoredRun SampleScorer::finish() {
       den_.push_back(1);
     }
   }
+  ScoredShard s;
+  s.image_ids = std::move(image_ids_);
+  s.detections = std::move(detections_);
+  s.num = std::move(num_);
+  s.den = std::move(den_);
+  image_ids_.clear();
+  detections_.clear();
+  num_.clear();
+  den_.clear();
+  top1_.clear();
+  return s;
+}
+
+ScoredRun SampleScorer::finish(ScoredShard all) {
   if (capture_)
-    ref_.image_ids = image_ids_;
+    ref_.image_ids = all.image_ids;
+  if (spec_.kind == MetricKind::coco_map || spec_.kind == MetricKind::fidelity_coco_map)
+    return finish_coco(std::move(all));
   ScoredRun r;
   r.samples.reduce =
       spec_.kind == MetricKind::rmse || spec_.kind == MetricKind::fidelity_relative_l2
           ? metrics::Reduce::sqrt_ratio
           : metrics::Reduce::ratio;
-  r.samples.num = std::move(num_);
-  r.samples.den = std::move(den_);
+  r.samples.num = std::move(all.num);
+  r.samples.den = std::move(all.den);
   r.value = metrics::metric_value(r.samples);
   return r;
 }

@@ -32,6 +32,17 @@ struct ScoredRun {
   std::vector<Detection> detections; // detection metrics: every decoded detection
 };
 
+// One process's part of a run: its samples' contributions in sample order
+// (FidelityTop1 already compared with the reference). A sharded evaluation
+// (dist/comm.h) concatenates the ranks' shards in rank order, which is sample
+// order, and finishes on rank 0 exactly as one process would.
+struct ScoredShard {
+  std::vector<int64_t> image_ids;
+  std::vector<Detection> detections; // (Fidelity)COCOmAP
+  std::vector<double> num, den;      // additive metrics
+  void append(ScoredShard other);
+};
+
 class SampleScorer {
 public:
   // `ground_truth`: the labelled COCOmAP's annotations (null otherwise);
@@ -48,7 +59,11 @@ public:
   void begin(bool capture);
   // Sample `row` of a batch of `batch` samples: `outputs` are the batch's outputs.
   void add(const std::vector<Tensor> &outputs, int row, int batch, const data::PreparedSample &s);
-  ScoredRun finish();
+  // This process's samples of the run (ends the run's per-sample state).
+  ScoredShard take_shard();
+  // The metric over `all` samples of the run, in sample order.
+  ScoredRun finish(ScoredShard all);
+  ScoredRun finish() { return finish(take_shard()); }
 
   void save_reference(const std::string &path) const;
   bool load_reference(const std::string &path); // false: no usable file
@@ -60,7 +75,7 @@ private:
     std::vector<int64_t> top1;               // FidelityTop1
     std::vector<std::vector<float>> outputs; // MSE/RMSE/MAE/FidelityRelativeL2
   };
-  ScoredRun finish_coco();
+  ScoredRun finish_coco(ScoredShard all);
   coco::Dataset reference_ground_truth() const;
 
   MetricSpec spec_;

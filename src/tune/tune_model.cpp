@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "dist/comm.h"
 #include "qtune/error.h"
 #include "tune/model_backend.h"
 
@@ -10,17 +11,24 @@ namespace qtune::tune {
 TuneResult tune_model(const Config &c, const TuneOptions &o) {
   if (c.model.path.empty())
     throw InputError(c.file + ": no model file: give --model or 'model.path' in the YAML");
-  if (o.progress)
+  const bool root = dist::world().is_root();
+  if (o.progress && root)
     std::fprintf(o.progress, "[load] %s (inference threads: %s)\n", c.model.path.c_str(),
                  o.threads > 0 ? std::to_string(o.threads).c_str() : "all cores");
   ModelBackendSetup setup;
   setup.config = &c;
   setup.fp32 = load_model_file(c.model.path, load_options(c.model));
   setup.model_path = c.model.path;
-  setup.progress = o.progress;
+  setup.progress = root ? o.progress : nullptr;
   setup.threads = o.threads;
   auto backend = make_model_backend(setup);
-  return run_tuning(c, *backend, o);
+  if (!root) { // under mpirun: evaluate shards of rank 0's plans
+    serve_evaluations(*backend);
+    return TuneResult{};
+  }
+  TuneResult r = run_tuning(c, *backend, o);
+  release_workers(*backend);
+  return r;
 }
 
 } // namespace qtune::tune

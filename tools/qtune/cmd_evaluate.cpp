@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "dist/comm.h"
 #include "metrics/coco_eval.h"
 #include "qtune/error.h"
 #include "tune/config.h"
@@ -43,6 +44,8 @@ int run_scoring(const EvaluateArgs &a) {
 
 int run_model(const EvaluateArgs &a) {
   tune::ModelEvaluation e = tune::evaluate_model(tune::load_config(a.config), a.o);
+  if (!dist::world().is_root())
+    return 0; // under mpirun rank 0 holds the result and prints it
   const tune::EvaluationResult &r = e.result;
   const size_t n = r.samples;
   const double ips = e.seconds > 0 ? n / e.seconds : 0;

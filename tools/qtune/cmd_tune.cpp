@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands.h"
+#include "dist/comm.h"
 #include "qtune/error.h"
 #include "tune/config.h"
 #include "tune/report.h"
@@ -43,6 +44,8 @@ int run_tune(const TuneArgs &a) {
   opt.output = a.output;
   opt.threads = a.threads;
   tune::TuneResult r = tune::tune_model(c, opt);
+  if (!dist::world().is_root())
+    return 0; // under mpirun rank 0 ran the tuner; this rank evaluated shards
   try {
     std::string html = tune::write_tuning_report(c, r, a.config, a.report_samples, a.threads);
     std::fprintf(progress, "[report] %s\n", html.c_str());

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "dist/comm.h"
 #include "instances.h"
 #include "qtune/error.h"
 
@@ -24,9 +25,15 @@ int main(int argc, char **argv) {
     return app.exit(e);
   }
   try {
+    // Under mpirun: join the job (src/dist/). On an error the process leaves
+    // without MPI_Finalize, so mpirun ends the other ranks and names this one.
+    qtune::dist::init(&argc, &argv);
     for (auto &c : commands)
-      if (c.sub->parsed())
-        return c.run();
+      if (c.sub->parsed()) {
+        const int rc = c.run();
+        qtune::dist::finalize();
+        return rc;
+      }
   } catch (const std::exception &e) {
     std::fprintf(stderr, "qtune: error: %s\n", e.what());
     return 1;
