@@ -13,6 +13,7 @@ $SUDO apt-get install -y --no-install-recommends \
   libyaml-cpp-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev libsnappy-dev \
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libonnx-testdata dataset-fashion-mnist doxygen \
+  libopenmpi-dev openmpi-bin \
   clang libclang-rt-14-dev libomp-14-dev
 # Headless Chromium renders the HTML tuning report in tests/cli/test_report_html_cli.cpp
 # (Debian 12: 16 packages, 122 MB download, 411 MB installed; under a minute here).
