@@ -30,6 +30,10 @@ int main(int argc, char **argv) {
     qtune::dist::init(&argc, &argv);
     for (auto &c : commands)
       if (c.sub->parsed()) {
+        const std::string name = c.sub->get_name();
+        if (qtune::dist::world().size() > 1 && name != "evaluate" && name != "tune")
+          throw qtune::InputError("qtune " + name +
+                                  " runs as one process; under mpirun use evaluate or tune");
         const int rc = c.run();
         qtune::dist::finalize();
         return rc;
