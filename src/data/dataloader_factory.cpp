@@ -51,7 +51,7 @@ Interp get_interp(const YAML::Node &n, const std::string &where) {
 std::unique_ptr<Transform> make_one_transform(const std::string &name, const YAML::Node &n,
                                               const std::string &where) {
   if (name == "Resize") {
-    check_keys(n, where, {"size", "interpolation", "keep_ratio", "mode"});
+    check_keys(n, where, "transform.Resize");
     auto [h, w] = get_size(n, where);
     Coords coords =
         coords_from_name(get<std::string>(n, "mode", where, "half_pixel"), where + ".mode");
@@ -59,7 +59,7 @@ std::unique_ptr<Transform> make_one_transform(const std::string &name, const YAM
                        coords);
   }
   if (name == "Letterbox") {
-    check_keys(n, where, {"size", "pad_value", "position", "interpolation"});
+    check_keys(n, where, "transform.Letterbox");
     auto [h, w] = get_size(n, where);
     std::string pos = get<std::string>(n, "position", where, "top_left");
     if (pos != "top_left" && pos != "center")
@@ -68,12 +68,12 @@ std::unique_ptr<Transform> make_one_transform(const std::string &name, const YAM
                           get_interp(n, where));
   }
   if (name == "CenterCrop") {
-    check_keys(n, where, {"size"});
+    check_keys(n, where, "transform.CenterCrop");
     auto [h, w] = get_size(n, where);
     return make_center_crop(h, w);
   }
   if (name == "Normalize") {
-    check_keys(n, where, {"mean", "std"});
+    check_keys(n, where, "transform.Normalize");
     auto std = get_floats(n, "std", where, {1.f});
     for (float s : std)
       if (s == 0)
@@ -81,18 +81,18 @@ std::unique_ptr<Transform> make_one_transform(const std::string &name, const YAM
     return make_normalize(get_floats(n, "mean", where, {0.f}), std);
   }
   if (name == "Rescale") {
-    check_keys(n, where, {"scale"});
+    check_keys(n, where, "transform.Rescale");
     return make_rescale(get<float>(n, "scale", where, 1.f / 255.f));
   }
   if (name == "ChannelOrder") {
-    check_keys(n, where, {"order"});
+    check_keys(n, where, "transform.ChannelOrder");
     std::string o = get<std::string>(n, "order", where, "RGB");
     if (o != "RGB" && o != "BGR")
       fail(where + ".order", "expected RGB or BGR, got '" + o + "'");
     return make_channel_order(o == "BGR");
   }
   if (name == "Transpose") {
-    check_keys(n, where, {"perm"});
+    check_keys(n, where, "transform.Transpose");
     auto perm = get<std::vector<int>>(n, "perm", where, {});
     if (perm == std::vector<int>{2, 0, 1})
       return make_layout(true);
@@ -101,14 +101,14 @@ std::unique_ptr<Transform> make_one_transform(const std::string &name, const YAM
     fail(where + ".perm", "only [2, 0, 1] (HWC -> CHW) and [0, 1, 2] are supported");
   }
   if (name == "Layout") {
-    check_keys(n, where, {"layout"});
+    check_keys(n, where, "transform.Layout");
     std::string l = get<std::string>(n, "layout", where, "NCHW");
     if (l != "NCHW" && l != "NHWC")
       fail(where + ".layout", "expected NCHW or NHWC, got '" + l + "'");
     return make_layout(l == "NCHW");
   }
   if (name == "Cast") {
-    check_keys(n, where, {"dtype"});
+    check_keys(n, where, "transform.Cast");
     std::string d = get<std::string>(n, "dtype", where, "float32");
     if (d == "float32" || d == "float")
       return make_cast(DType::f32);
@@ -155,7 +155,7 @@ std::unique_ptr<Dataset> make_dataset(const YAML::Node &node, const std::string 
   const YAML::Node n = node.begin()->second;
   std::string at = where + "." + type;
   if (type == "COCORaw") {
-    check_keys(n, at, {"root", "img_dir", "anno_dir"});
+    check_keys(n, at, "dataset.COCORaw");
     std::string root = resolve(base_dir, get<std::string>(n, "root", at, ""));
     std::string img = get<std::string>(n, "img_dir", at, "val2017");
     // anno_dir: null (or "") reads the images without annotations (label-free metrics).
@@ -168,21 +168,21 @@ std::unique_ptr<Dataset> make_dataset(const YAML::Node &node, const std::string 
                                             resolve(root, img));
   }
   if (type == "COCORecord") {
-    check_keys(n, at, {"root"});
+    check_keys(n, at, "dataset.COCORecord");
     return std::make_unique<CocoRecordDataset>(resolve(base_dir, require_str(n, "root", at)));
   }
   if (type == "ImageFolder") {
-    check_keys(n, at, {"root"});
+    check_keys(n, at, "dataset.ImageFolder");
     return std::make_unique<ImageFolderDataset>(resolve(base_dir, require_str(n, "root", at)));
   }
   if (type == "ImageList") {
-    check_keys(n, at, {"list", "root"});
+    check_keys(n, at, "dataset.ImageList");
     std::string root = get<std::string>(n, "root", at, "");
     return std::make_unique<ImageListDataset>(resolve(base_dir, require_str(n, "list", at)),
                                               root.empty() ? "" : resolve(base_dir, root));
   }
   if (type == "MNIST" || type == "FashionMNIST") {
-    check_keys(n, at, {"images", "labels"});
+    check_keys(n, at, "dataset." + type);
     return std::make_unique<MnistDataset>(resolve(base_dir, require_str(n, "images", at)),
                                           resolve(base_dir, require_str(n, "labels", at)));
   }
@@ -192,7 +192,7 @@ std::unique_ptr<Dataset> make_dataset(const YAML::Node &node, const std::string 
 
 DataloaderConfig make_dataloader(const YAML::Node &node, const std::string &base_dir,
                                  const std::string &where) {
-  check_keys(node, where, {"batch_size", "skip_bad_images", "dataset", "transform", "filter"});
+  check_keys(node, where, "dataloader");
   if (!node || !node.IsMap())
     fail(where, "expected a mapping with a dataset");
   DataloaderConfig c;

@@ -142,7 +142,7 @@ std::map<int64_t, int64_t> read_label_map(const YAML::Node &n, const std::string
 }
 
 std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at, {"score_threshold", "max_detections", "label_offset", "label_map"});
+  yaml::check_keys(n, at, "decoder.tf_object_detection");
   auto d = std::make_unique<TfOdDecoder>();
   d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
   d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
@@ -156,8 +156,7 @@ std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const 
 }
 
 std::unique_ptr<DetectionDecoder> make_bsc_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"score_threshold", "max_detections", "normalized", "nms_iou", "class_map"});
+  yaml::check_keys(n, at, "decoder.boxes_scores_classes");
   auto d = std::make_unique<BoxesScoresClassesDecoder>();
   d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
   d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);

@@ -243,9 +243,7 @@ Center center_from_name(const std::string &s, const std::string &where) {
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_gfl_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"strides", "reg_max", "center", "scores", "score_threshold", "nms_iou",
-                    "max_detections", "pre_nms_top_k", "class_map"});
+  yaml::check_keys(n, at, "decoder.gfl");
   auto d = std::make_unique<GflDecoder>();
   d->strides = yaml::get<std::vector<int>>(n, "strides", at, d->strides);
   if (d->strides.empty())

@@ -95,14 +95,12 @@ public:
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_ssd_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"variances", "priors", "score_threshold", "nms_iou", "max_detections",
-                    "background", "class_map", "scores"});
+  yaml::check_keys(n, at, "decoder.ssd");
   auto d = std::make_unique<SsdDecoder>();
   const YAML::Node p = n && n.IsMap() ? n["priors"] : YAML::Node();
   if (!p)
     yaml::fail(at + ".priors", "required key is missing");
-  yaml::check_keys(p, at + ".priors", {"strides", "min_sizes"});
+  yaml::check_keys(p, at + ".priors", "decoder.ssd.priors");
   d->strides = yaml::get<std::vector<int>>(p, "strides", at + ".priors", {});
   d->min_sizes = yaml::get<std::vector<std::vector<float>>>(p, "min_sizes", at + ".priors", {});
   if (d->strides.empty() || d->strides.size() != d->min_sizes.size())

@@ -88,9 +88,7 @@ private:
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_tf_ssd_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"anchor_generator", "box_coder", "scores", "logit_scale", "score_threshold",
-                    "nms_iou", "max_detections", "label_map"});
+  yaml::check_keys(n, at, "decoder.tf_ssd");
   auto d = std::make_unique<TfSsdDecoder>();
   if (!n || !n.IsMap() || !n["anchor_generator"])
     yaml::fail(at + ".anchor_generator", "required key is missing (ssd_anchor_generator of "
@@ -98,7 +96,7 @@ std::unique_ptr<DetectionDecoder> make_tf_ssd_decoder(const YAML::Node &n, const
   d->anchors = read_ssd_anchor_config(n["anchor_generator"], at + ".anchor_generator");
   if (const YAML::Node c = n["box_coder"]) {
     std::string w = at + ".box_coder";
-    yaml::check_keys(c, w, {"y_scale", "x_scale", "height_scale", "width_scale"});
+    yaml::check_keys(c, w, "decoder.tf_ssd.box_coder");
     d->scale_y = yaml::get<float>(c, "y_scale", w, d->scale_y);
     d->scale_x = yaml::get<float>(c, "x_scale", w, d->scale_x);
     d->scale_h = yaml::get<float>(c, "height_scale", w, d->scale_h);

@@ -111,9 +111,7 @@ private:
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_yolov5_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"strides", "anchors", "decoded", "sigmoid", "score_threshold", "nms_iou",
-                    "max_detections", "multi_label", "class_map"});
+  yaml::check_keys(n, at, "decoder.yolov5");
   auto d = std::make_unique<Yolov5Decoder>();
   d->decoded = yaml::get<bool>(n, "decoded", at, false);
   // Raw heads end in the conv (logits); decoded exports have applied sigmoid already.

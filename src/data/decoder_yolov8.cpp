@@ -45,9 +45,7 @@ public:
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_yolov8_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"layout", "sigmoid", "score_threshold", "nms_iou", "max_detections",
-                    "multi_label", "class_map"});
+  yaml::check_keys(n, at, "decoder.yolov8");
   auto d = std::make_unique<Yolov8Decoder>();
   std::string layout = yaml::get<std::string>(n, "layout", at, "channels_first");
   if (layout != "channels_first" && layout != "channels_last")

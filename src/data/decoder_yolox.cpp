@@ -60,7 +60,7 @@ public:
 } // namespace
 
 std::unique_ptr<DetectionDecoder> make_yolox_decoder(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at, {"strides", "score_threshold", "nms_iou", "max_detections", "class_map"});
+  yaml::check_keys(n, at, "decoder.yolox");
   auto d = std::make_unique<YoloxDecoder>();
   d->strides = yaml::get<std::vector<int>>(n, "strides", at, d->strides);
   for (int s : d->strides)

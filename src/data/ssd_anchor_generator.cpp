@@ -43,11 +43,7 @@ std::vector<float> floats(const YAML::Node &n, const char *key, const std::strin
 } // namespace
 
 SsdAnchorConfig read_ssd_anchor_config(const YAML::Node &n, const std::string &at) {
-  yaml::check_keys(n, at,
-                   {"num_layers", "min_scale", "max_scale", "scales", "aspect_ratios",
-                    "interpolated_scale_aspect_ratio", "reduce_boxes_in_lowest_layer",
-                    "base_anchor_height", "base_anchor_width", "height_stride", "width_stride",
-                    "height_offset", "width_offset", "feature_map_sizes"});
+  yaml::check_keys(n, at, "decoder.tf_ssd.anchor_generator");
   SsdAnchorConfig c;
   c.num_layers = yaml::get<int>(n, "num_layers", at, c.num_layers);
   c.min_scale = yaml::get<float>(n, "min_scale", at, c.min_scale);

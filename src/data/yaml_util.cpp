@@ -1,9 +1,11 @@
 #include "data/yaml_util.h"
 
+#include "data/yaml_schema.h"
+
 namespace qtune::data::yaml {
 
-void check_keys(const YAML::Node &n, const std::string &where,
-                std::initializer_list<const char *> allowed) {
+void check_keys(const YAML::Node &n, const std::string &where, std::string_view section) {
+  const std::vector<std::string> allowed = keys_of(section);
   if (!n || n.IsNull())
     return;
   if (!n.IsMap())
@@ -11,12 +13,12 @@ void check_keys(const YAML::Node &n, const std::string &where,
   for (const auto &kv : n) {
     std::string k = kv.first.as<std::string>();
     bool ok = false;
-    for (const char *a : allowed)
+    for (const std::string &a : allowed)
       ok = ok || k == a;
     if (!ok) {
       std::string list;
-      for (const char *a : allowed)
-        list += std::string(list.empty() ? "" : ", ") + a;
+      for (const std::string &a : allowed)
+        list += (list.empty() ? "" : ", ") + a;
       fail(where + "." + k, "unknown key (accepted: " + list + ")");
     }
   }

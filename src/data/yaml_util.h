@@ -1,8 +1,8 @@
 #pragma once
 // Small YAML readers shared by the data factories: every error is an InputError
 // naming the key path (e.g. "dataloader.transform.Resize.size: ...").
-#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <yaml-cpp/yaml.h>
 
@@ -14,9 +14,9 @@ namespace qtune::data::yaml {
   throw InputError(where + ": " + what);
 }
 
-// Throws for keys of mapping `n` not in `allowed`.
-void check_keys(const YAML::Node &n, const std::string &where,
-                std::initializer_list<const char *> allowed);
+// Throws for keys of mapping `n` that schema section `section` (data/yaml_schema.h)
+// does not list.
+void check_keys(const YAML::Node &n, const std::string &where, std::string_view section);
 
 // n[key] as T, `def` when absent.
 template <typename T> T get(const YAML::Node &n, const char *key, const std::string &where, T def) {

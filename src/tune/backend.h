@@ -40,6 +40,12 @@ public:
   // Damage each int8 op of `plan` does, measured cheaply on a small subset
   // (larger = more harmful). Ops not at int8 may be absent.
   virtual std::map<std::string, double> op_damage(const TunePlan &plan) = 0;
+  // Most OpenMP threads the backend's inference ran with so far (evaluation and
+  // latency; Executor::threads_used), 0 when it ran none or cannot tell.
+  virtual int inference_threads() const { return 0; }
+  // Ops `plan` makes int8 that the quantizer kept fp32, with its reason
+  // (quant::QuantizeReport::fallback_reason, e.g. a recipe); shown by report.html.
+  virtual std::map<std::string, std::string> quantizer_fallbacks(const TunePlan &) { return {}; }
   // Writes the model for `plan` (nullptr: FP32) to `path`.
   virtual void save(const TunePlan *plan, const std::string &path) = 0;
   // Identifies model + evaluation data + metric, for the baseline cache and history.

@@ -1,5 +1,6 @@
-// LPOT 1.x YAML loading. Every mapping is checked against the keys LPOT knows
-// (unknown keys fail with their path and a did-you-mean); every scalar is read
+// LPOT 1.x YAML loading. Every mapping is checked against its section of the
+// schema (data/yaml_schema.h: LPOT's keys and qtune's; unknown keys fail with
+// their path and a did-you-mean); every scalar is read
 // through helpers that report file:line:column on a wrong type or value.
 #include "tune/config.h"
 
@@ -12,6 +13,7 @@
 #include <unordered_set>
 
 #include "data/decoders.h"
+#include "data/yaml_schema.h"
 #include "ir/edit_distance.h"
 #include "ir/input_file.h"
 #include "qtune/error.h"
@@ -23,6 +25,8 @@ namespace qtune::tune {
 namespace {
 
 using Keys = std::vector<std::string>;
+using data::yaml::keys_of;
+using data::yaml::names_under;
 
 struct Reader {
   std::string file;
@@ -142,7 +146,7 @@ const Keys kAlgorithms = {"minmax", "kl", "percentile"};
 
 TensorOptions read_tensor_options(const Reader &r, const YAML::Node &n, const std::string &path) {
   TensorOptions t;
-  r.check_keys(n, path, {"dtype", "scheme", "granularity", "algorithm", "bit"});
+  r.check_keys(n, path, keys_of("tensor_options"));
   if (n["dtype"])
     t.dtype = r.list_of(n["dtype"], path + ".dtype", kDTypes);
   if (n["scheme"])
@@ -158,7 +162,7 @@ TensorOptions read_tensor_options(const Reader &r, const YAML::Node &n, const st
 
 OpOptions read_op_options(const Reader &r, const YAML::Node &n, const std::string &path) {
   OpOptions o;
-  r.check_keys(n, path, {"weight", "activation"});
+  r.check_keys(n, path, keys_of("op_options"));
   if (n["weight"])
     o.weight = read_tensor_options(r, n["weight"], path + ".weight");
   if (n["activation"])
@@ -179,10 +183,8 @@ std::map<std::string, OpOptions> read_op_map(const Reader &r, const YAML::Node &
 
 // Dataset and transform names (LPOT 1.x's and ours) the data factory
 // (src/data/dataloader_factory.h) builds.
-const Keys kDatasets = {"COCORaw",   "COCORecord", "ImageFolder",
-                        "ImageList", "MNIST",      "FashionMNIST"};
-const Keys kTransforms = {"Resize",       "Letterbox", "CenterCrop", "Normalize", "Rescale",
-                          "ChannelOrder", "Transpose", "Layout",     "Cast"};
+const Keys kDatasets = names_under("dataset");
+const Keys kTransforms = names_under("transform");
 
 // {Name: params} with exactly one entry for datasets; any number for transforms.
 void check_named_entries(const Reader &r, const YAML::Node &n, const std::string &path,
@@ -240,9 +242,7 @@ void check_transform_sizes(const Reader &r, const YAML::Node &n, const std::stri
 
 DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std::string &path) {
   DataloaderConfig d;
-  r.check_keys(
-      n, path,
-      {"batch_size", "last_batch", "dataset", "transform", "filter", "shuffle", "distributed"});
+  r.check_keys(n, path, keys_of("dataloader"));
   d.node = n;
   if (n["batch_size"]) {
     d.batch_size = r.integer(n["batch_size"], path + ".batch_size");
@@ -267,7 +267,7 @@ DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std
 }
 
 void read_model(const Reader &r, const YAML::Node &n, Config &c) {
-  r.check_keys(n, "model", {"name", "framework", "inputs", "outputs", "path"});
+  r.check_keys(n, "model", keys_of("model"));
   if (n["name"])
     c.model.name = r.str(n["name"], "model.name");
   if (!n["framework"])
@@ -285,13 +285,12 @@ void read_model(const Reader &r, const YAML::Node &n, Config &c) {
 
 void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
   auto &q = c.quantization;
-  r.check_keys(n, "quantization",
-               {"approach", "calibration", "model_wise", "optype_wise", "op_wise", "recipes"});
+  r.check_keys(n, "quantization", keys_of("quantization"));
   if (n["approach"])
     q.approach = r.one_of(n["approach"], "quantization.approach",
                           {"post_training_static_quant", "post_training_dynamic_quant"});
   if (const YAML::Node cal = n["calibration"]) {
-    r.check_keys(cal, "quantization.calibration", {"sampling_size", "dataloader", "iterations"});
+    r.check_keys(cal, "quantization.calibration", keys_of("quantization.calibration"));
     if (const YAML::Node s = cal["sampling_size"]) {
       if (s.IsSequence()) {
         for (const auto &e : s)
@@ -324,15 +323,7 @@ void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
   if (n["op_wise"])
     q.op_wise = read_op_map(r, n["op_wise"], "quantization.op_wise");
   if (const YAML::Node rec = n["recipes"]) {
-    const Keys known = {"scale_propagation_max_pooling",
-                        "scale_propagation_concat",
-                        "first_conv_or_matmul_quantization",
-                        "last_conv_or_matmul_quantization",
-                        "fast_bias_correction",
-                        "weight_correction",
-                        "bias_correction",
-                        "depthwise_range_check"};
-    r.check_keys(rec, "quantization.recipes", known);
+    r.check_keys(rec, "quantization.recipes", keys_of("quantization.recipes"));
     for (const auto &kv : rec) {
       std::string k = kv.first.as<std::string>();
       q.recipes[k] = r.boolean(kv.second, "quantization.recipes." + k);
@@ -341,9 +332,9 @@ void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
 }
 
 void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
-  r.check_keys(n, "evaluation", {"accuracy", "performance"});
+  r.check_keys(n, "evaluation", keys_of("evaluation"));
   if (const YAML::Node a = n["accuracy"]) {
-    r.check_keys(a, "evaluation.accuracy", {"metric", "dataloader", "postprocess", "configs"});
+    r.check_keys(a, "evaluation.accuracy", keys_of("evaluation.accuracy"));
     if (!a["metric"])
       r.fail(a, "'evaluation.accuracy' needs a 'metric'");
     const YAML::Node m = a["metric"];
@@ -358,8 +349,7 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
         r.fail(m["topk"], "'evaluation.accuracy.metric.topk' must be >= 1");
     } else if (c.accuracy.metric_name == "COCOmAP" && !m["COCOmAP"].IsNull()) {
       const YAML::Node cm = m["COCOmAP"];
-      r.check_keys(cm, "evaluation.accuracy.metric.COCOmAP",
-                   {"anno_path", "map_key", "map_points", "category_ids"});
+      r.check_keys(cm, "evaluation.accuracy.metric.COCOmAP", keys_of("metric.COCOmAP"));
       if (const YAML::Node ids = cm["category_ids"]) {
         if (!ids.IsSequence() || ids.size() == 0)
           r.fail(ids, "'evaluation.accuracy.metric.COCOmAP.category_ids' must be a list of "
@@ -385,8 +375,7 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
   }
   if (const YAML::Node p = n["performance"]) {
     auto &perf = c.performance;
-    r.check_keys(p, "evaluation.performance",
-                 {"warmup", "iteration", "configs", "dataloader", "postprocess"});
+    r.check_keys(p, "evaluation.performance", keys_of("evaluation.performance"));
     if (p["warmup"])
       perf.warmup = r.integer(p["warmup"], "evaluation.performance.warmup");
     if (p["iteration"])
@@ -394,9 +383,7 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
     if (perf.warmup < 0)
       r.fail(p["warmup"], "'evaluation.performance.warmup' must be >= 0");
     if (const YAML::Node cf = p["configs"]) {
-      r.check_keys(cf, "evaluation.performance.configs",
-                   {"cores_per_instance", "num_of_instance", "inter_num_of_threads",
-                    "intra_num_of_threads", "kmp_blocktime"});
+      r.check_keys(cf, "evaluation.performance.configs", keys_of("evaluation.performance.configs"));
       if (cf["cores_per_instance"])
         perf.cores_per_instance = r.integer(cf["cores_per_instance"],
                                             "evaluation.performance.configs.cores_per_instance");
@@ -414,17 +401,14 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
 
 void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
   auto &t = c.tuning;
-  r.check_keys(n, "tuning",
-               {"strategy", "accuracy_criterion", "objective", "exit_policy", "random_seed",
-                "tensorboard", "workspace", "diagnosis"});
+  r.check_keys(n, "tuning", keys_of("tuning"));
   if (const YAML::Node s = n["strategy"]) {
-    r.check_keys(s, "tuning.strategy", {"name", "accuracy_weight", "latency_weight"});
+    r.check_keys(s, "tuning.strategy", keys_of("tuning.strategy"));
     if (s["name"])
       t.strategy = r.one_of(s["name"], "tuning.strategy.name", strategy_names());
   }
   if (const YAML::Node a = n["accuracy_criterion"]) {
-    r.check_keys(a, "tuning.accuracy_criterion",
-                 {"relative", "absolute", "higher_is_better", "confidence"});
+    r.check_keys(a, "tuning.accuracy_criterion", keys_of("tuning.accuracy_criterion"));
     if (a["relative"] && a["absolute"])
       r.fail(a, "'tuning.accuracy_criterion' takes 'relative' or 'absolute', not both");
     if (a["relative"])
@@ -449,7 +433,7 @@ void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
     t.objective =
         r.one_of(n["objective"], "tuning.objective", {"performance", "modelsize", "footprint"});
   if (const YAML::Node e = n["exit_policy"]) {
-    r.check_keys(e, "tuning.exit_policy", {"timeout", "max_trials", "performance_only"});
+    r.check_keys(e, "tuning.exit_policy", keys_of("tuning.exit_policy"));
     if (e["timeout"])
       t.timeout = r.num(e["timeout"], "tuning.exit_policy.timeout");
     if (t.timeout < 0)
@@ -472,7 +456,7 @@ void read_tuning(const Reader &r, const YAML::Node &n, Config &c) {
   if (n["diagnosis"])
     r.boolean(n["diagnosis"], "tuning.diagnosis");
   if (const YAML::Node w = n["workspace"]) {
-    r.check_keys(w, "tuning.workspace", {"path", "resume"});
+    r.check_keys(w, "tuning.workspace", keys_of("tuning.workspace"));
     if (w["path"])
       t.workspace_path = r.str(w["path"], "tuning.workspace.path");
     if (w["resume"])
@@ -549,7 +533,7 @@ Config parse_config(const std::string &yaml_text, const std::string &file_name) 
     throw InputError(file_name + ": the configuration must be a YAML mapping");
   std::unordered_set<int> visited;
   check_yaml_tree(r, root, "", visited);
-  r.check_keys(root, "", {"version", "model", "device", "quantization", "evaluation", "tuning"});
+  r.check_keys(root, "", keys_of(""));
   Config c;
   c.file = file_name;
   if (!root["model"])

@@ -1,5 +1,6 @@
 #include "tune/metric_config.h"
 
+#include "data/yaml_schema.h"
 #include "qtune/error.h"
 #include "tune/config.h"
 
@@ -15,8 +16,10 @@ namespace {
   throw InputError(where + ": " + problem);
 }
 
+// Keys of metric parameters `p` against schema section `section` (data/yaml_schema.h).
 void check_params(const std::string &file, const YAML::Node &p, const std::string &path,
-                  const std::vector<std::string> &allowed) {
+                  std::string_view section) {
+  const std::vector<std::string> allowed = data::yaml::keys_of(section);
   if (!p || p.IsNull())
     return;
   if (!p.IsMap())
@@ -39,7 +42,7 @@ void check_params(const std::string &file, const YAML::Node &p, const std::strin
 
 // MSE / RMSE / MAE: LPOT's compare_label (default true: compare with labels).
 void read_compare_label(const std::string &file, const YAML::Node &p, const std::string &path) {
-  check_params(file, p, path, {"compare_label"});
+  check_params(file, p, path, "metric." + path.substr(path.rfind('.') + 1));
   bool compare_label = true;
   if (p && p.IsMap() && p["compare_label"]) {
     try {
@@ -58,9 +61,7 @@ void read_compare_label(const std::string &file, const YAML::Node &p, const std:
 } // namespace
 
 const std::vector<std::string> &metric_names() {
-  static const std::vector<std::string> names = {
-      "COCOmAP", "topk", "Accuracy",        "MSE",          "RMSE",
-      "MAE",     "Loss", "FidelityCOCOmAP", "FidelityTop1", "FidelityRelativeL2"};
+  static const std::vector<std::string> names = data::yaml::names_under("metric");
   return names;
 }
 
@@ -76,7 +77,7 @@ MetricSpec read_metric_spec(const YAML::Node &metric, const std::string &file) {
     s.kind = MetricKind::coco_map; // parameters checked in config.cpp
   } else if (s.name == "Accuracy") {
     s.kind = MetricKind::accuracy;
-    check_params(file, p, path, {});
+    check_params(file, p, path, "metric." + s.name);
   } else if (s.name == "MSE" || s.name == "RMSE" || s.name == "MAE") {
     s.kind = s.name == "MSE"    ? MetricKind::mse
              : s.name == "RMSE" ? MetricKind::rmse
@@ -87,11 +88,11 @@ MetricSpec read_metric_spec(const YAML::Node &metric, const std::string &file) {
     s.perfect_is_zero = true;
   } else if (s.name == "Loss") {
     s.kind = MetricKind::loss;
-    check_params(file, p, path, {});
+    check_params(file, p, path, "metric." + s.name);
     s.higher_is_better = false;
   } else if (s.name == "FidelityCOCOmAP") {
     s.kind = MetricKind::fidelity_coco_map;
-    check_params(file, p, path, {"score_threshold"});
+    check_params(file, p, path, "metric.FidelityCOCOmAP");
     if (p && p.IsMap() && p["score_threshold"]) {
       try {
         s.score_threshold = p["score_threshold"].as<double>();
@@ -104,11 +105,11 @@ MetricSpec read_metric_spec(const YAML::Node &metric, const std::string &file) {
     s.uses_fp32 = true;
   } else if (s.name == "FidelityTop1") {
     s.kind = MetricKind::fidelity_top1;
-    check_params(file, p, path, {});
+    check_params(file, p, path, "metric." + s.name);
     s.uses_fp32 = true;
   } else if (s.name == "FidelityRelativeL2") {
     s.kind = MetricKind::fidelity_relative_l2;
-    check_params(file, p, path, {});
+    check_params(file, p, path, "metric." + s.name);
     s.higher_is_better = false;
     s.uses_fp32 = true;
     s.perfect_is_zero = true;

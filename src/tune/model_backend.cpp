@@ -24,6 +24,7 @@
 #include "quant/switch_graph.h"
 #include "runtime/executor.h"
 #include "runtime/fold_constants.h"
+#include "runtime/omp_team.h"
 #include "tune/dist_calibration.h"
 #include "tune/quantize_model.h"
 #include "tune/workspace.h"
@@ -257,7 +258,13 @@ private:
     if (s_.eval)
       return s_.eval(g);
     Executor ex(g, {.threads = s_.threads});
-    return evaluator_->evaluate([&](const Inputs &in) { return ex.run(in); }, plan == nullptr);
+    return evaluator_->evaluate(
+        [&](const Inputs &in) {
+          std::vector<Tensor> out = ex.run(in);
+          threads_used_ = std::max(threads_used_, omp_team_size()); // on the running thread
+          return out;
+        },
+        plan == nullptr);
   }
 
 public:
@@ -284,7 +291,14 @@ public:
     std::vector<double> ms;
     for (const LatencyStats &s : measure_interleaved(runs, latency_options(c_.performance)))
       ms.push_back(s.median_ms);
+    threads_used_ = std::max(threads_used_, omp_team_size()); // the runs' thread
     return ms;
+  }
+
+  int inference_threads() const override { return threads_used_; }
+
+  std::map<std::string, std::string> quantizer_fallbacks(const TunePlan &plan) override {
+    return built(plan).fallbacks;
   }
 
   std::map<std::string, double> op_damage(const TunePlan &plan) override {
@@ -428,6 +442,7 @@ private:
   struct Built {
     std::string key;
     std::shared_ptr<const Graph> qdq, lowered;
+    std::map<std::string, std::string> fallbacks; // quantizer_fallbacks()
   };
 
   const quant::CalibrationStats &stats(int64_t sampling_size) {
@@ -514,12 +529,13 @@ private:
       return last_;
     const auto &st = stats(plan.quant.sampling_size);
     const quant::Plan qplan = to_quant_plan(plan, c_);
-    auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan));
+    quant::QuantizeReport report;
+    auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan, &report));
     if (qplan.recipes.bias_correction)
       quant::correct_biases(*qdq, *s_.fp32, calibration_batches(kBiasCorrectionSamples));
     auto lowered = std::make_shared<Graph>(*qdq);
     quant::prepare_for_inference(*lowered);
-    last_ = {key, qdq, lowered};
+    last_ = {key, qdq, lowered, std::move(report.fallback_reason)};
     return last_;
   }
 
@@ -562,6 +578,7 @@ private:
   std::shared_ptr<const Graph> fp32_fast_;
   std::vector<Inputs> kept_batches_;
   std::map<std::string, double> damage_cache_; // alone_key -> damage
+  int threads_used_ = 0;                       // inference_threads()
 };
 
 ModelBackend &model_backend(TuningBackend &backend) {

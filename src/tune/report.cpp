@@ -46,6 +46,9 @@ void print_summary(std::FILE *out, const Config &c, const TuneResult &r) {
                c.tuning.strategy.c_str(), static_cast<long long>(r.trials),
                static_cast<long long>(r.resumed_trials), static_cast<long long>(r.full_evaluations),
                r.wall_s);
+  if (r.inference_threads > 0)
+    std::fprintf(out, "inference threads: %d (OpenMP team measured in the runs)\n",
+                 r.inference_threads);
   std::fprintf(out, "model:   %s\ndeploy:  %s\nhistory: %s\n", r.output.c_str(), r.deploy.c_str(),
                r.history.c_str());
 }
@@ -77,6 +80,7 @@ nlohmann::json result_json(const Config &c, const TuneResult &r) {
   j["resumed_trials"] = r.resumed_trials;
   j["full_evaluations"] = r.full_evaluations;
   j["wall_s"] = r.wall_s;
+  j["threads"] = r.inference_threads; // measured (0: no inference ran)
   j["speedup"] = speedup(r);
   j["output"] = r.output;
   j["deploy"] = r.deploy;

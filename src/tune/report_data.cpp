@@ -1,5 +1,6 @@
 #include "tune/report_data.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -43,7 +44,7 @@ std::string read_text(const std::string &path) {
   return std::string((std::istreambuf_iterator<char>(f)), {});
 }
 
-// ci_low / ci_high of each trial key in history.jsonl (the last one recorded).
+// ci_low / ci_high (loss interval) of each trial key in history.jsonl (the last one recorded).
 std::map<std::string, std::pair<double, double>> history_intervals(const std::string &path) {
   std::map<std::string, std::pair<double, double>> out;
   std::ifstream in(path);
@@ -129,10 +130,14 @@ why(const ReportData &d, const TuneOp &op, Precision planned, const std::string 
     const std::map<std::string, std::pair<const ReportTrial *, const ReportTrial *>> &fb) {
   if (std::find(op.options.begin(), op.options.end(), Precision::int8) == op.options.end())
     return "int8 not allowed: YAML op_wise / optype_wise, or attributes int8 cannot do";
-  if (planned == Precision::int8)
-    return actual == "int8" ? "int8 in the best plan"
-                            : "planned int8; the quantizer wrote it " + actual +
-                                  " (its int8 form needs int8 neighbours)";
+  if (planned == Precision::int8) {
+    if (actual == "int8")
+      return "int8 in the best plan";
+    auto it = d.fallbacks.find(op.name);
+    return it != d.fallbacks.end()
+               ? "planned int8; the quantizer kept it " + actual + ": " + it->second
+               : "planned int8; the quantizer wrote it " + actual;
+  }
   for (const auto &t : d.trials)
     if (t.plan.ops.count(op.name) && t.plan.ops.at(op.name) != Precision::int8) {
       auto it = fb.find(op.name);
@@ -167,9 +172,13 @@ void precision_map(ReportData &d) {
 
 } // namespace
 
-double ReportData::goal_accuracy() const {
-  const double margin = relative ? std::fabs(baseline_accuracy) * criterion : criterion;
+double ReportData::accuracy_at_loss(double loss) const {
+  const double margin = relative ? std::fabs(baseline_accuracy) * loss : loss;
   return higher_is_better ? baseline_accuracy - margin : baseline_accuracy + margin;
+}
+
+double ReportData::goal_accuracy() const {
+  return accuracy_at_loss(criterion);
 }
 
 void save_report_inputs(const Config &c, const TuneResult &r, const std::string &config_path) {
@@ -199,6 +208,7 @@ void save_report_inputs(const Config &c, const TuneResult &r, const std::string 
             {"fp32_bytes", r.fp32_bytes},
             {"best_bytes", r.best_bytes},
             {"ops", ops},
+            {"fallbacks", r.best_fallbacks},
             {"trials", trials}};
   write_file_atomic((fs::path(c.tuning.workspace_path) / "report_inputs.json").string(),
                     j.dump(1) + "\n");
@@ -223,6 +233,8 @@ ReportData load_report_data(const std::string &workspace, size_t samples, int th
     d.baseline_objective = j.at("baseline").at("objective");
     d.best_accuracy = j.at("best").at("accuracy"), d.best_objective = j.at("best").at("objective");
     d.best_plan = TunePlan::from_json(j.at("best").at("plan"));
+    if (j.contains("fallbacks")) // absent in workspaces of older versions
+      d.fallbacks = j.at("fallbacks").get<std::map<std::string, std::string>>();
     d.fp32_bytes = j.at("fp32_bytes"), d.best_bytes = j.at("best_bytes");
     for (const auto &o : j.at("ops")) {
       TuneOp op{o.at("name"), o.at("op_type"), {}};
@@ -237,8 +249,12 @@ ReportData load_report_data(const std::string &workspace, size_t samples, int th
       rt.seconds = t.at("seconds"), rt.meets = t.at("meets"), rt.resumed = t.at("resumed");
       rt.plan = TunePlan::from_json(t.at("plan"));
       rt.summary = rt.plan.summary() + " | " + rt.plan.quant.summary();
-      if (auto it = ci.find(rt.plan.key()); it != ci.end())
-        rt.ci_low = it->second.first, rt.ci_high = it->second.second;
+      if (auto it = ci.find(rt.plan.key()); it != ci.end()) {
+        // history holds the loss interval; the chart's axis is accuracy.
+        const double a = d.accuracy_at_loss(it->second.first),
+                     b = d.accuracy_at_loss(it->second.second);
+        rt.ci_low = std::min(a, b), rt.ci_high = std::max(a, b);
+      }
       d.trials.push_back(std::move(rt));
     }
   } catch (const json::exception &e) {

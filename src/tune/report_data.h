@@ -22,7 +22,7 @@ namespace qtune::tune {
 struct ReportTrial {
   int index = 0;
   double accuracy = 0, objective = 0, seconds = 0;
-  double ci_low = NAN, ci_high = NAN;
+  double ci_low = NAN, ci_high = NAN; // accuracy interval (from the loss interval)
   bool meets = false, resumed = false;
   std::string summary;
   TunePlan plan;
@@ -43,6 +43,7 @@ struct ReportData {
   int64_t fp32_bytes = 0, best_bytes = 0;
   std::vector<TuneOp> ops;
   TunePlan best_plan;
+  std::map<std::string, std::string> fallbacks; // op planned int8 -> why the quantizer kept fp32
   std::vector<ReportTrial> trials;
   std::vector<std::pair<std::string, double>> ranking; // most sensitive first
   std::string ranking_source;
@@ -51,6 +52,9 @@ struct ReportData {
   std::optional<quant::CompareResult> errors;
   std::string errors_note; // why there is no error table
   double goal_accuracy() const;
+  // The accuracy a loss in the criterion's units (relative fraction or absolute,
+  // positive = worse, as history.jsonl's loss / ci_low / ci_high) stands for.
+  double accuracy_at_loss(double loss) const;
 };
 
 // Writes <workspace>/report_inputs.json after a tuning run.

@@ -15,7 +15,7 @@ namespace {
 using svg::escape;
 
 const char *kStyle = R"(<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
+body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;padding:0 16px;max-width:1100px;color:#222}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 8px;border-bottom:1px solid #eee;
 text-align:left;font-variant-numeric:tabular-nums}th{background:#f4f4f4}td.n{text-align:right}
@@ -94,8 +94,8 @@ std::string trials_section(const ReportData &d) {
       perf ? "latency (ms)" : "size (KB)", {obj},
       {{perf ? d.baseline_objective : d.baseline_objective / 1024, "FP32", "#888", false}}, 900,
       260);
-  s += any_ci ? "<p class=\"note\">Bars: the accuracy's confidence interval recorded in "
-                "history.jsonl.</p>"
+  s += any_ci ? "<p class=\"note\">Bars: the accuracy interval of the paired-bootstrap loss "
+                "interval recorded in history.jsonl.</p>"
               : "<p class=\"note\">No confidence intervals in history.jsonl for these "
                 "trials.</p>";
   s += "<details><summary>Trial table</summary><table><tr><th>#</th><th>plan</th><th>accuracy"

@@ -530,10 +530,12 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
   }
   if (r.has_best) {
     save_model_atomic(backend, &r.best.plan, r.output);
+    r.best_fallbacks = backend.quantizer_fallbacks(r.best.plan);
     r.best_bytes = static_cast<int64_t>(fs::file_size(r.output));
     write_file_atomic(r.deploy, deploy_yaml(config, r));
   }
-  ws.end_run(r.goal_met);
+  r.inference_threads = backend.inference_threads();
+  ws.end_run(r.goal_met, r.inference_threads);
   r.wall_s = seconds_since(start);
   return r;
 }

@@ -3,6 +3,7 @@
 // trials under the exit policy, history, and the best plan saved with its
 // deploy.yaml. Independent of how plans are evaluated (TuningBackend).
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,8 @@ struct TuneResult {
   int64_t resumed_trials = 0;
   int64_t full_evaluations = 0; // accuracy evaluations actually run (baseline included)
   double wall_s = 0;
+  int inference_threads = 0; // TuningBackend::inference_threads() at the end
+  std::map<std::string, std::string> best_fallbacks; // quantizer_fallbacks(best plan)
   int64_t fp32_bytes = 0;
   int64_t best_bytes = 0;
   std::string output, deploy, history;

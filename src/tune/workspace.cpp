@@ -295,10 +295,11 @@ void Workspace::store_baseline_samples(const metrics::SampleResults &s) {
   write_file_atomic(path, metrics::to_json(s).dump() + "\n");
 }
 
-void Workspace::end_run(bool goal_met) {
-  append_line(
-      json{{"event", "end"}, {"run", run_id_}, {"context", context_}, {"goal_met", goal_met}}
-          .dump());
+void Workspace::end_run(bool goal_met, int threads) {
+  json j{{"event", "end"}, {"run", run_id_}, {"context", context_}, {"goal_met", goal_met}};
+  if (threads > 0)
+    j["threads"] = threads;
+  append_line(j.dump());
 }
 
 } // namespace qtune::tune

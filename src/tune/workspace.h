@@ -52,7 +52,8 @@ public:
 
   void begin_run(const std::string &strategy);
   void append_trial(const TrialRecord &t);
-  void end_run(bool goal_met);
+  // `threads`: OpenMP threads inference ran with (0: unknown, not written).
+  void end_run(bool goal_met, int threads = 0);
 
 private:
   void append_line(const std::string &line);

@@ -58,18 +58,3 @@ TEST(CompareCli, HelpExplainsTheMatching) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("DequantizeLinear output"), std::string::npos) << r.out;
 }
-
-TEST(TuneCli, ThreadsFlag) {
-  fs::path ws = fs::temp_directory_path() / "qtune_tune_threads";
-  fs::remove_all(ws);
-  auto r = run_qtune("tune --config examples/fashion_mnist/fashion_mnist.yaml --threads 1 "
-                     "--report-samples 0 --json --workspace " +
-                         ws.string(),
-                     false);
-  ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(nlohmann::json::parse(r.out).at("threads"), 1);
-  auto bad = run_qtune("tune --config examples/fashion_mnist/fashion_mnist.yaml --threads -2");
-  EXPECT_NE(bad.status, 0);
-  EXPECT_NE(bad.out.find("--threads"), std::string::npos) << bad.out;
-  fs::remove_all(ws);
-}

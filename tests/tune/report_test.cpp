@@ -5,6 +5,7 @@
 
 #include "fake_backend.h"
 #include "tune/report.h"
+#include "tune/report_data.h"
 
 namespace qtune::tune {
 namespace {
@@ -39,6 +40,19 @@ TEST(Report, JsonHasTheDocumentedFieldsAndSummaryPrints) {
   EXPECT_NE(text.find("goal met"), std::string::npos) << text;
   EXPECT_NE(text.find("speedup"), std::string::npos) << text;
   EXPECT_NE(text.find(r.output), std::string::npos) << text;
+}
+
+// history.jsonl's interval is of the loss (criterion units, positive = worse);
+// the trial chart draws accuracy, so the bars go through accuracy_at_loss (a
+// YOLOX run drew its -2% .. 5% relative loss interval at accuracy -0.02 .. 0.05).
+TEST(Report, LossIntervalIsDrawnInAccuracyUnits) {
+  ReportData d;
+  d.baseline_accuracy = 0.30, d.relative = true, d.higher_is_better = true, d.criterion = 0.01;
+  EXPECT_NEAR(d.accuracy_at_loss(0.05), 0.285, 1e-12);
+  EXPECT_NEAR(d.accuracy_at_loss(-0.02), 0.306, 1e-12);
+  EXPECT_DOUBLE_EQ(d.goal_accuracy(), d.accuracy_at_loss(0.01));
+  d.baseline_accuracy = 2.0, d.relative = false, d.higher_is_better = false; // an absolute MSE
+  EXPECT_NEAR(d.accuracy_at_loss(0.1), 2.1, 1e-12);
 }
 
 } // namespace

@@ -56,7 +56,7 @@ int run_tune(const TuneArgs &a) {
   }
   if (a.json) {
     nlohmann::json j = tune::result_json(c, r);
-    j["threads"] = a.threads;
+    j["threads_requested"] = a.threads;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     tune::print_summary(stdout, c, r);

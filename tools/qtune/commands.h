@@ -14,7 +14,8 @@
   X(run) \
   X(benchmark) \
   X(compare) \
-  X(report)
+  X(report) \
+  X(config)
 
 namespace qtune::cli {
 
