@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "qtune/error.h"
+#include "quant/inference_graph.h"
 #include "runtime/executor.h"
 #include "tune/model_backend.h"
 
@@ -15,6 +16,10 @@ struct Model::Impl {
   std::string path;
   std::mutex mutex; // the executor is built once, on first run
   std::unique_ptr<Executor> executor;
+  // A model read from a file runs as `qtune evaluate` runs it: fusions, and a
+  // QDQ model on the int8 kernels (not Q/DQ simulated in float). Graphs handed
+  // in by the tuner are already prepared.
+  bool prepare_on_run = false;
 };
 
 Model::Model() : impl_(std::make_shared<Impl>()) {}
@@ -22,6 +27,7 @@ Model::Model() : impl_(std::make_shared<Impl>()) {}
 Model::Model(const std::string &path) : impl_(std::make_shared<Impl>()) {
   impl_->graph = tune::load_model_file(path);
   impl_->path = path;
+  impl_->prepare_on_run = true;
 }
 
 Model::Model(std::shared_ptr<const Graph> graph, std::string path)
@@ -94,8 +100,15 @@ std::vector<std::string> Model::output_names() const {
 std::vector<Tensor> Model::run(const std::unordered_map<std::string, Tensor> &inputs) {
   graph();
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  if (!impl_->executor)
-    impl_->executor = std::make_unique<Executor>(impl_->graph);
+  if (!impl_->executor) {
+    std::shared_ptr<const Graph> run_graph = impl_->graph;
+    if (impl_->prepare_on_run) {
+      auto prepared = std::make_shared<Graph>(*impl_->graph);
+      quant::prepare_for_inference(*prepared);
+      run_graph = std::move(prepared);
+    }
+    impl_->executor = std::make_unique<Executor>(run_graph);
+  }
   return impl_->executor->run(inputs);
 }
 
