@@ -14,7 +14,7 @@ $SUDO apt-get install -y --no-install-recommends \
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libonnx-testdata dataset-fashion-mnist doxygen \
   libopenmpi-dev openmpi-bin \
-  clang libclang-rt-14-dev libomp-14-dev
+  clang libclang-rt-14-dev libomp-14-dev python3-minimal
 # Headless Chromium renders the HTML tuning report in tests/cli/test_report_html_cli.cpp
 # (Debian 12: 16 packages, 122 MB download, 411 MB installed; under a minute here).
 $SUDO apt-get install -y --no-install-recommends chromium
