@@ -3,6 +3,7 @@
 #include "qtune/error.h"
 #include "tune/config.h"
 #include "tune/model_backend.h"
+#include "tune/quantize_model.h"
 #include "tune/tuner.h"
 
 namespace qtune {
@@ -64,7 +65,12 @@ size_t batch_items(const Batch &b) {
 Model Quantization::operator()(const Model &model, DataLoader *q_dataloader, EvalFunc eval_func) {
   tune::ModelBackendSetup setup;
   setup.config = &impl_->config;
-  setup.fp32 = model.graph_ptr();
+  std::vector<std::string> messages;
+  setup.fp32 = tune::apply_graph_recipes(
+      model.graph_ptr(), tune::recipes_from_config(impl_->config.quantization), messages);
+  for (const std::string &m : messages)
+    if (impl_->progress)
+      std::fprintf(impl_->progress, "[recipes] %s\n", m.c_str());
   setup.model_path = model.path();
   setup.progress = impl_->progress;
   setup.eval_name = impl_->eval_name;

@@ -195,18 +195,23 @@ const std::vector<KeyDoc> &schema_keys() {
       {"quantization.recipes", "first_conv_or_matmul_quantization", "bool", "true", L,
        "`false` keeps the first Conv/MatMul fp32."},
       {"quantization.recipes", "last_conv_or_matmul_quantization", "bool", "true", L,
-       "Accepted for LPOT files; no effect."},
+       "`false` keeps the last Conv/MatMul/Gemm (graph order) fp32."},
       {"quantization.recipes", "fast_bias_correction", "bool", "false", L,
        "Shift each conv bias by the mean output change its weight rounding causes (calibration "
        "channel means)."},
       {"quantization.recipes", "weight_correction", "bool", "false", L,
-       "Accepted for LPOT files; no effect."},
+       "Not implemented: `true` is refused at load (use bias_correction)."},
       {"quantization.recipes", "bias_correction", "bool", "true", Q,
        "Per-channel bias correction from calibration data (README \"Post-training "
        "quantization recipes\")."},
       {"quantization.recipes", "depthwise_range_check", "bool", "true", Q,
        "Depthwise convs stay fp32 when their input's lower-quartile channel gets fewer "
        "than 8 levels of the per-tensor scale."},
+      {"quantization.recipes", "cross_layer_equalization", "bool", "false", Q,
+       "Scale channels between convs joined by nothing or a positively homogeneous "
+       "activation (not across SiLU); before calibration."},
+      {"quantization.recipes", "consumer_error_clipping", "bool", "false", Q,
+       "Activation ranges chosen by the error at the consumer convs' outputs."},
 
       {"evaluation", "accuracy", "mapping", "", L, "Accuracy evaluation."},
       {"evaluation", "performance", "mapping", "", L, "Latency measurement."},

@@ -145,11 +145,14 @@ nlohmann::json Plan::to_json() const {
   for (const auto &[k, v] : op_wise)
     j["op_wise"][k] = v.to_json();
   j["recipes"] = {{"first_conv_or_matmul_quantization", recipes.first_conv_or_matmul_quantization},
+                  {"last_conv_or_matmul_quantization", recipes.last_conv_or_matmul_quantization},
                   {"scale_propagation_max_pooling", recipes.scale_propagation_max_pooling},
                   {"scale_propagation_concat", recipes.scale_propagation_concat},
                   {"fast_bias_correction", recipes.fast_bias_correction},
                   {"bias_correction", recipes.bias_correction},
-                  {"depthwise_range_check", recipes.depthwise_range_check}};
+                  {"depthwise_range_check", recipes.depthwise_range_check},
+                  {"cross_layer_equalization", recipes.cross_layer_equalization},
+                  {"consumer_error_clipping", recipes.consumer_error_clipping}};
   return j;
 }
 
@@ -178,11 +181,14 @@ Plan Plan::from_json(const nlohmann::json &j, const std::string &where) {
       out = r.at(key).get<bool>();
     };
     flag("first_conv_or_matmul_quantization", p.recipes.first_conv_or_matmul_quantization);
+    flag("last_conv_or_matmul_quantization", p.recipes.last_conv_or_matmul_quantization);
     flag("scale_propagation_max_pooling", p.recipes.scale_propagation_max_pooling);
     flag("scale_propagation_concat", p.recipes.scale_propagation_concat);
     flag("fast_bias_correction", p.recipes.fast_bias_correction);
     flag("bias_correction", p.recipes.bias_correction);
     flag("depthwise_range_check", p.recipes.depthwise_range_check);
+    flag("cross_layer_equalization", p.recipes.cross_layer_equalization);
+    flag("consumer_error_clipping", p.recipes.consumer_error_clipping);
   }
   return p;
 }
@@ -191,11 +197,14 @@ Recipes recipes_from(const std::map<std::string, bool> &yaml) {
   Recipes r;
   const std::pair<const char *, bool Recipes::*> keys[] = {
       {"first_conv_or_matmul_quantization", &Recipes::first_conv_or_matmul_quantization},
+      {"last_conv_or_matmul_quantization", &Recipes::last_conv_or_matmul_quantization},
       {"scale_propagation_max_pooling", &Recipes::scale_propagation_max_pooling},
       {"scale_propagation_concat", &Recipes::scale_propagation_concat},
       {"fast_bias_correction", &Recipes::fast_bias_correction},
       {"bias_correction", &Recipes::bias_correction},
-      {"depthwise_range_check", &Recipes::depthwise_range_check}};
+      {"depthwise_range_check", &Recipes::depthwise_range_check},
+      {"cross_layer_equalization", &Recipes::cross_layer_equalization},
+      {"consumer_error_clipping", &Recipes::consumer_error_clipping}};
   for (const auto &[key, field] : keys)
     if (auto it = yaml.find(key); it != yaml.end())
       r.*field = it->second;
@@ -252,20 +261,25 @@ std::vector<QuantizableNode> list_quantizable_nodes(const Graph &g) {
 
 std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan) {
   std::map<std::string, NodeDecision> out;
-  bool first_compute_seen = false;
+  std::vector<const Node *> compute; // Conv / MatMul / Gemm in graph order
   QuantizableFilter quantizable(g);
   for (const Node &n : g.nodes) {
     if (!quantizable(n))
       continue;
-    NodeDecision d = plan.decide(n);
-    if (*quant_role(n) == QuantRole::compute && !first_compute_seen) {
-      first_compute_seen = true;
-      // An explicit op_wise entry wins over the recipe.
-      if (!plan.recipes.first_conv_or_matmul_quantization && !plan.op_wise.count(n.name))
-        d.precision = Precision::fp32;
-    }
-    out[n.name] = d;
+    out[n.name] = plan.decide(n);
+    if (*quant_role(n) == QuantRole::compute)
+      compute.push_back(&n);
   }
+  // The first / last compute node in topological order (LPOT's meaning); an
+  // explicit op_wise entry wins over either recipe.
+  auto keep_fp32 = [&](const Node *n) {
+    if (!plan.op_wise.count(n->name))
+      out[n->name].precision = Precision::fp32;
+  };
+  if (!compute.empty() && !plan.recipes.first_conv_or_matmul_quantization)
+    keep_fp32(compute.front());
+  if (!compute.empty() && !plan.recipes.last_conv_or_matmul_quantization)
+    keep_fp32(compute.back());
   return out;
 }
 

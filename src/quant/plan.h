@@ -52,6 +52,7 @@ struct DecisionOverride {
 // LPOT graph-optimisation recipes that change how QDQ is inserted.
 struct Recipes {
   bool first_conv_or_matmul_quantization = true; // false: first Conv/MatMul/Gemm stays fp32
+  bool last_conv_or_matmul_quantization = true;  // false: last Conv/MatMul/Gemm stays fp32
   bool scale_propagation_max_pooling = true;     // MaxPool output reuses its input's scale
   bool scale_propagation_concat = true;          // Concat inputs share the output's scale
   bool fast_bias_correction = false;             // shift conv bias by the mean output change
@@ -62,10 +63,17 @@ struct Recipes {
   // quarter of its input channels within a few levels (each output channel
   // sees only its own input channel, so nothing averages the loss out).
   bool depthwise_range_check = true;
+  // qtune: scale channels between consecutive convs joined by nothing or a
+  // positively homogeneous activation (quant/equalize.h), before calibration.
+  bool cross_layer_equalization = false;
+  // qtune: activation ranges feeding convs clipped where that lowers the
+  // error at the convs' outputs (quant/consumer_clipping.h), after quantization.
+  bool consumer_error_clipping = false;
 };
 
-// The recipes of a YAML `quantization.recipes` map (unknown keys are the
-// config's business; keys LPOT has but we do not implement are ignored).
+// The recipes of a YAML `quantization.recipes` map (unknown keys, and
+// `weight_correction: true` which qtune does not implement, are refused by the
+// config reader with their location).
 Recipes recipes_from(const std::map<std::string, bool> &yaml);
 
 struct Plan {

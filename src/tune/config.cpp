@@ -327,6 +327,12 @@ void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
     for (const auto &kv : rec) {
       std::string k = kv.first.as<std::string>();
       q.recipes[k] = r.boolean(kv.second, "quantization.recipes." + k);
+      // LPOT's TensorFlow-only weight-statistics correction: qtune has no
+      // such pass, so `true` is refused here instead of doing nothing.
+      if (k == "weight_correction" && q.recipes[k])
+        r.fail(kv.second, "'quantization.recipes.weight_correction: true' is not implemented by "
+                          "qtune; use 'bias_correction: true' (per-channel, from calibration "
+                          "data) or set it to false");
     }
   }
 }

@@ -487,6 +487,8 @@ private:
     YAML::Emitter e;
     e << c_.quantization.calibration.dataloader.node;
     std::string key = context_key() + "|" + e.c_str() + "|" + std::to_string(sampling_size);
+    if (recipes_from_config(c_.quantization).cross_layer_equalization)
+      key += "|cross_layer_equalization"; // the statistics are of the equalized graph
     fs::create_directories(c_.tuning.workspace_path);
     return (fs::path(c_.tuning.workspace_path) / ("calibration-" + fnv1a_hex(key) + ".json"))
         .string();
@@ -531,8 +533,11 @@ private:
     const quant::Plan qplan = to_quant_plan(plan, c_);
     quant::QuantizeReport report;
     auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan, &report));
-    if (qplan.recipes.bias_correction)
-      quant::correct_biases(*qdq, *s_.fp32, calibration_batches(kBiasCorrectionSamples));
+    if (qplan.recipes.bias_correction || qplan.recipes.consumer_error_clipping) {
+      std::vector<std::string> messages; // the same every trial: not repeated
+      apply_qdq_recipes(*qdq, *s_.fp32, qplan.recipes, calibration_batches(kBiasCorrectionSamples),
+                        messages);
+    }
     auto lowered = std::make_shared<Graph>(*qdq);
     quant::prepare_for_inference(*lowered);
     last_ = {key, qdq, lowered, std::move(report.fallback_reason)};

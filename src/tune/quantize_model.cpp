@@ -9,6 +9,8 @@
 #include "qtune/error.h"
 #include "quant/bias_correction.h"
 #include "quant/calibrate.h"
+#include "quant/consumer_clipping.h"
+#include "quant/equalize.h"
 #include "quant/op_names.h"
 #include "tune/model_backend.h"
 
@@ -66,6 +68,7 @@ void resolve_names(const Graph &g, const Config &c, quant::Plan &plan,
 
 using Batch = std::unordered_map<std::string, Tensor>;
 constexpr size_t kBiasCorrectionSamples = 16; // recipe bias_correction
+constexpr size_t kClippingSamples = 4;        // recipe consumer_error_clipping
 
 data::DataloaderConfig calibration_dataloader(const Config &c) {
   const DataloaderConfig &section = c.quantization.calibration.dataloader;
@@ -130,6 +133,33 @@ quant::CalibrationStats calibrate_from_config(const Config &c, std::shared_ptr<c
 
 } // namespace
 
+std::shared_ptr<const Graph> apply_graph_recipes(std::shared_ptr<const Graph> fp32,
+                                                 const quant::Recipes &recipes,
+                                                 std::vector<std::string> &messages) {
+  if (!recipes.cross_layer_equalization)
+    return fp32;
+  auto g = std::make_shared<Graph>(*fp32); // initializers are cloned where they change
+  messages.push_back(quant::equalize_cross_layer(*g).summary());
+  return g;
+}
+
+void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &recipes,
+                       const std::vector<std::unordered_map<std::string, Tensor>> &batches,
+                       std::vector<std::string> &messages) {
+  if (recipes.consumer_error_clipping) {
+    const size_t n = std::min(batches.size(), kClippingSamples);
+    messages.push_back(
+        quant::clip_by_consumer_error(qdq, {batches.begin(), batches.begin() + n}).summary() +
+        fmt::format(" on {} calibration samples", n));
+  }
+  if (recipes.bias_correction) { // last: it corrects the mean shift of the final ranges
+    quant::BiasCorrectionReport b = quant::correct_biases(qdq, fp32, batches);
+    messages.push_back(fmt::format("bias correction: {} convs on {} calibration samples "
+                                   "(mean |shift| {:.3g})",
+                                   b.convs, batches.size(), b.mean_abs_shift));
+  }
+}
+
 quant::Recipes recipes_from_config(const QuantizationConfig &q) {
   return quant::recipes_from(q.recipes);
 }
@@ -154,8 +184,9 @@ QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
   QuantizeModelResult r;
   r.model = c.model.path;
   auto t0 = std::chrono::steady_clock::now();
-  std::shared_ptr<const Graph> fp32 = load_model_file(c.model.path, load_options(c.model));
   r.plan = plan_from_config(c);
+  std::shared_ptr<const Graph> fp32 = apply_graph_recipes(
+      load_model_file(c.model.path, load_options(c.model)), r.plan.recipes, r.messages);
   resolve_names(*fp32, c, r.plan, r.messages);
   std::vector<Batch> kept;
   quant::CalibrationStats stats = o.load_stats.empty()
@@ -165,14 +196,9 @@ QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
     stats.save(o.save_stats);
   auto t1 = std::chrono::steady_clock::now();
   Graph q = quant::quantize_graph(*fp32, stats, r.plan, &r.report);
-  if (r.plan.recipes.bias_correction) {
-    if (kept.empty())
-      kept = first_batches(c, *fp32, kBiasCorrectionSamples);
-    quant::BiasCorrectionReport b = quant::correct_biases(q, *fp32, kept);
-    r.messages.push_back(fmt::format("bias correction: {} convs on {} calibration samples "
-                                     "(mean |shift| {:.3g})",
-                                     b.convs, kept.size(), b.mean_abs_shift));
-  }
+  if (kept.empty() && (r.plan.recipes.bias_correction || r.plan.recipes.consumer_error_clipping))
+    kept = first_batches(c, *fp32, kBiasCorrectionSamples);
+  apply_qdq_recipes(q, *fp32, r.plan.recipes, kept, r.messages);
   auto t2 = std::chrono::steady_clock::now();
   save_model_file(q, o.output);
   r.calibration_samples = stats.samples;

@@ -5,9 +5,12 @@
 // op_wise option and the recipes, and writes the QDQ model.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "ir/graph.h"
 #include "quant/plan.h"
 #include "quant/quantize_graph.h"
 #include "tune/config.h"
@@ -38,6 +41,19 @@ QuantizeModelResult quantize_model(Config config, const QuantizeModelOptions &op
 // The YAML's recipes over the quantizer's defaults (unknown keys are config.cpp's
 // business: it rejects them).
 quant::Recipes recipes_from_config(const QuantizationConfig &q);
+
+// The recipes that rewrite the FP32 graph before calibration
+// (cross_layer_equalization; its summary goes to `messages`): `fp32` itself
+// when none is on, else a rewritten copy.
+std::shared_ptr<const Graph> apply_graph_recipes(std::shared_ptr<const Graph> fp32,
+                                                 const quant::Recipes &recipes,
+                                                 std::vector<std::string> &messages);
+
+// The recipes that rewrite a QDQ graph from calibration inputs, in order:
+// consumer_error_clipping (first kClippingSamples batches), bias_correction.
+void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &recipes,
+                       const std::vector<std::unordered_map<std::string, Tensor>> &batches,
+                       std::vector<std::string> &messages);
 
 // The quantizer's plan from the first choice of each YAML option block.
 quant::Plan plan_from_config(const Config &c);

@@ -5,6 +5,7 @@
 #include "dist/comm.h"
 #include "qtune/error.h"
 #include "tune/model_backend.h"
+#include "tune/quantize_model.h"
 
 namespace qtune::tune {
 
@@ -17,7 +18,12 @@ TuneResult tune_model(const Config &c, const TuneOptions &o) {
                  o.threads > 0 ? std::to_string(o.threads).c_str() : "all cores");
   ModelBackendSetup setup;
   setup.config = &c;
-  setup.fp32 = load_model_file(c.model.path, load_options(c.model));
+  std::vector<std::string> messages;
+  setup.fp32 = apply_graph_recipes(load_model_file(c.model.path, load_options(c.model)),
+                                   recipes_from_config(c.quantization), messages);
+  for (const std::string &m : messages)
+    if (o.progress && root)
+      std::fprintf(o.progress, "[recipes] %s\n", m.c_str());
   setup.model_path = c.model.path;
   setup.progress = root ? o.progress : nullptr;
   setup.threads = o.threads;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <random>
 
+#include "conv_graph.h"
 #include "quant/bias_correction.h"
 #include "quant/calibrate.h"
 #include "quant/quantize_graph.h"
@@ -12,23 +13,11 @@
 namespace qtune::quant {
 namespace {
 
-using Batch = std::unordered_map<std::string, Tensor>;
+using test::Batch;
 
 // x[1,C,6,6] -> Conv (weight [O, C/group, k, k], bias) -> y.
 Graph one_conv(int64_t c, int64_t o, int64_t group, int64_t k, std::mt19937 &rng) {
-  Graph g;
-  g.name = "one_conv";
-  g.opset = 13;
-  ValueInfo x;
-  x.name = "x";
-  x.dtype = DType::f32;
-  x.dims = {{1, ""}, {c, ""}, {6, ""}, {6, ""}};
-  x.has_shape = true;
-  g.inputs = {x};
-  ValueInfo y;
-  y.name = "y";
-  y.dtype = DType::f32;
-  g.outputs = {y};
+  Graph g = test::graph_with_io("one_conv", c, 6, 6);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   Tensor w(DType::f32, {o, c / group, k, k});
   for (float &v : w.span<float>())
@@ -38,14 +27,7 @@ Graph one_conv(int64_t c, int64_t o, int64_t group, int64_t k, std::mt19937 &rng
     v = 0.1f * u(rng);
   g.initializers["w"] = w;
   g.initializers["b"] = b;
-  Node n;
-  n.name = "conv";
-  n.op_type = "Conv";
-  n.inputs = {"x", "w", "b"};
-  n.outputs = {"y"};
-  n.attrs["kernel_shape"] = std::vector<int64_t>{k, k};
-  n.attrs["group"] = group;
-  g.nodes = {n};
+  g.nodes = {test::conv_node("conv", "x", "w", "b", "y", k, group)};
   return g;
 }
 
@@ -91,10 +73,7 @@ TEST(BiasCorrection, MeanOutputErrorOfQuantizedConvBecomesZero) {
   // step, so their rounding is far from zero-mean.
   auto fp32 = std::make_shared<Graph>(one_conv(4, 3, 1, 1, rng));
   std::vector<Batch> in = batches({100.0f, 0.3f, 0.3f, 0.3f}, 6, rng);
-  Calibrator cal(fp32, {.threads = 1});
-  for (const Batch &b : in)
-    cal.add(b);
-  Graph qdq = quantize_graph(*fp32, cal.stats(), Plan{});
+  Graph qdq = quantize_graph(*fp32, test::calibrate(fp32, in), Plan{});
   const double before = worst_mean_error(*fp32, qdq, in);
   BiasCorrectionReport r = correct_biases(qdq, *fp32, in);
   const double after = worst_mean_error(*fp32, qdq, in);
@@ -108,13 +87,10 @@ TEST(DepthwiseRangeCheck, SqueezedChannelsKeepDepthwiseConvFp32) {
   auto fp32 = std::make_shared<Graph>(one_conv(8, 8, 8, 3, rng));
   fp32->nodes[0].attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
   auto quantized = [&](const std::vector<float> &hi, bool recipe) {
-    Calibrator cal(fp32, {.threads = 1});
-    for (const Batch &b : batches(hi, 3, rng))
-      cal.add(b);
     Plan plan;
     plan.recipes.depthwise_range_check = recipe;
     QuantizeReport report;
-    quantize_graph(*fp32, cal.stats(), plan, &report);
+    quantize_graph(*fp32, test::calibrate(fp32, batches(hi, 3, rng)), plan, &report);
     return report;
   };
   // Two wide channels set the scale at 100/255: the others span ~1 level.

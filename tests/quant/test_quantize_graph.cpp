@@ -190,6 +190,21 @@ TEST(QuantizeGraph, ConcatScalePropagation) {
   EXPECT_FLOAT_EQ(scalar(q, b->inputs[1]), 2.5f / 255.f);
 }
 
+// LPOT's last_conv_or_matmul_quantization: false keeps the last compute node
+// in graph order fp32 (conv3 here), unless op_wise names it.
+TEST(QuantizeGraph, LastConvRecipe) {
+  Plan plan;
+  plan.recipes.last_conv_or_matmul_quantization = false;
+  QuantizeReport report;
+  quantize_graph(small_cnn(), fake_stats(), Plan::from_json(plan.to_json()), &report);
+  EXPECT_EQ(report.nodes.at("conv3"), Precision::fp32);
+  EXPECT_EQ(report.nodes.at("conv1"), Precision::int8);
+  EXPECT_EQ(report.nodes.at("conv2"), Precision::int8);
+  plan.op_wise["conv3"].precision = Precision::int8;
+  quantize_graph(small_cnn(), fake_stats(), plan, &report);
+  EXPECT_EQ(report.nodes.at("conv3"), Precision::int8);
+}
+
 TEST(QuantizeGraph, PlanLevelsAndRecipes) {
   Graph g = small_cnn();
   Plan plan;

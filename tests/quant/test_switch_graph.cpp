@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <random>
 
+#include "conv_graph.h"
 #include "quant/calibrate.h"
 #include "quant/quantize_graph.h"
 #include "quant/switch_graph.h"
@@ -19,19 +20,7 @@ namespace {
 // nearly all of the output; wide alone only rounds an input in [0, 1] to
 // 1/255 steps.
 Graph wide_then_narrow() {
-  Graph g;
-  g.name = "wide_then_narrow";
-  g.opset = 13;
-  ValueInfo x;
-  x.name = "x";
-  x.dtype = DType::f32;
-  x.dims = {{1, ""}, {4, ""}, {6, ""}, {6, ""}};
-  x.has_shape = true;
-  g.inputs = {x};
-  ValueInfo y;
-  y.name = "y";
-  y.dtype = DType::f32;
-  g.outputs = {y};
+  Graph g = test::graph_with_io("wide_then_narrow", 4, 6, 6);
   std::vector<float> w1(16, 0.0f);
   w1[0] = 1000.0f;
   for (int c = 1; c < 4; ++c)
@@ -39,16 +28,8 @@ Graph wide_then_narrow() {
   g.initializers["w1"] = Tensor::from_vector<float>({4, 4, 1, 1}, w1);
   g.initializers["w2"] =
       Tensor::from_vector<float>({2, 4, 1, 1}, {0.0f, 1.0f, -0.5f, 0.7f, 0.0f, 0.3f, 0.9f, -1.0f});
-  auto conv = [](const char *name, const char *in, const char *w, const char *out) {
-    Node n;
-    n.name = name;
-    n.op_type = "Conv";
-    n.inputs = {in, w};
-    n.outputs = {out};
-    n.attrs["kernel_shape"] = std::vector<int64_t>{1, 1};
-    return n;
-  };
-  g.nodes = {conv("wide", "x", "w1", "a"), conv("narrow", "a", "w2", "y")};
+  g.nodes = {test::conv_node("wide", "x", "w1", "", "a", 1),
+             test::conv_node("narrow", "a", "w2", "", "y", 1)};
   return g;
 }
 
@@ -67,11 +48,9 @@ std::vector<InputBatch> batches(int n) {
 
 TEST(SwitchGraph, SelectorPicksFp32OrOneOpAlone) {
   auto fp32 = std::make_shared<Graph>(wide_then_narrow());
-  Calibrator cal(fp32, {.threads = 1});
   std::vector<InputBatch> in = batches(3);
-  for (const auto &b : in)
-    cal.add(b);
-  Graph qdq = quantize_graph(*fp32, cal.stats(), Plan{});
+  const CalibrationStats stats = test::calibrate(fp32, in);
+  Graph qdq = quantize_graph(*fp32, stats, Plan{});
   SwitchGraph sg = build_switch_graph(*fp32, qdq, {"wide", "narrow"});
   ASSERT_EQ(sg.ops, (std::vector<std::string>{"wide", "narrow"}));
 
@@ -81,7 +60,7 @@ TEST(SwitchGraph, SelectorPicksFp32OrOneOpAlone) {
   // Reference for "narrow alone": the QDQ graph of a plan with wide fp32.
   Plan only_narrow;
   only_narrow.op_wise["wide"].precision = Precision::fp32;
-  auto alone = std::make_shared<Graph>(quantize_graph(*fp32, cal.stats(), only_narrow));
+  auto alone = std::make_shared<Graph>(quantize_graph(*fp32, stats, only_narrow));
   Executor ex_alone(alone, {.threads = 1});
   InputBatch b = in[0];
   std::vector<Tensor> want_fp32 = ref.run(b);
@@ -100,11 +79,8 @@ TEST(SwitchGraph, SelectorPicksFp32OrOneOpAlone) {
 
 TEST(SwitchGraph, SensitiveOpByConstructionRanksFirst) {
   auto fp32 = std::make_shared<Graph>(wide_then_narrow());
-  Calibrator cal(fp32, {.threads = 1});
   std::vector<InputBatch> in = batches(2);
-  for (const auto &b : in)
-    cal.add(b);
-  Graph qdq = quantize_graph(*fp32, cal.stats(), Plan{});
+  Graph qdq = quantize_graph(*fp32, test::calibrate(fp32, in), Plan{});
   std::vector<double> score =
       score_ops_alone(build_switch_graph(*fp32, qdq, {"wide", "narrow"}), in);
   ASSERT_EQ(score.size(), 2u);

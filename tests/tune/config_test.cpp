@@ -225,6 +225,22 @@ TEST(Config, CocoMapCategoryIds) {
   EXPECT_NE(e.find("must be a list"), std::string::npos) << e;
 }
 
+// Every recipe key either works or is refused where it is written: LPOT's
+// weight_correction has no qtune pass, so `true` fails at load (`false` is
+// what qtune does anyway); last_conv_or_matmul_quantization is read.
+TEST(Config, RecipeWithoutImplementationRefusedAtLoad) {
+  std::string e = error_of("model: {framework: onnx}\nquantization:\n  recipes:\n"
+                           "    bias_correction: true\n    weight_correction: true\n");
+  EXPECT_NE(e.find("conf.yaml:5:24:"), std::string::npos) << e;
+  EXPECT_NE(e.find("weight_correction"), std::string::npos) << e;
+  EXPECT_NE(e.find("not implemented"), std::string::npos) << e;
+  Config c = parse_config("model: {framework: onnx}\nquantization:\n  recipes:\n"
+                          "    weight_correction: false\n"
+                          "    last_conv_or_matmul_quantization: false\n",
+                          "conf.yaml");
+  EXPECT_FALSE(c.quantization.recipes.at("last_conv_or_matmul_quantization"));
+}
+
 // A decoder's bad parameter fails when the YAML is read, with the file and line.
 TEST(Config, DecoderParametersCheckedAtLoad) {
   std::string e =
