@@ -34,6 +34,18 @@ template <typename T> Tensor random_int(Shape shape, int lo, int hi, std::mt1993
   return t;
 }
 
+// Runs graph g on input "x" through the executor (2 threads, oneDNN layouts
+// between kernels) and returns every node's first output as the node hook
+// sees it (plain layout).
+std::map<std::string, Tensor> run_capturing(const std::shared_ptr<Graph> &g, const Tensor &x) {
+  std::map<std::string, Tensor> seen;
+  Executor ex(g, {.threads = 2});
+  ex.set_node_hook(
+      [&](const Node &n, std::span<const Tensor> outs) { seen[n.name] = outs[0].clone(); });
+  ex.run({{"x", x}});
+  return seen;
+}
+
 struct ConvCase {
   int64_t n = 1, c = 8, h = 9, w = 7, oc = 16, k = 3, stride = 1, pad = 1, group = 1;
   std::string activation;
@@ -482,6 +494,81 @@ TEST(QuantizeLinear, NhwcChainThroughExecutorMatchesOnnxFormulas) {
   EXPECT_EQ(bad, 0) << "of " << OC * H * W;
 }
 
+// Q -> QConv -> QResize (2x nearest) -> Concat(with the conv output's
+// pool) -> DQ through the executor: QResize reads and writes the conv's
+// channels-last layout and the Concat joins channels-last inputs. The hook
+// sees plain copies; both must be exact data movement of the conv output.
+TEST(QResize, ChannelsLastChainThroughExecutorIsExactNearest) {
+  const int64_t C = 8, H = 5, W = 7, OC = 24;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.f, 2.f);
+  Tensor x(DType::f32, {1, C, 2 * H, 2 * W});
+  for (float &v : x.span<float>())
+    v = nd(rng);
+  auto g = std::make_shared<Graph>();
+  g->inputs.push_back({"x", DType::f32, {}, false});
+  g->outputs.push_back({"y", DType::f32, {}, false});
+  g->initializers["s"] = Tensor::scalar_f32(0.05f);
+  Tensor zp(DType::u8, {});
+  zp.data<uint8_t>()[0] = 100;
+  g->initializers["z"] = zp;
+  g->initializers["w"] = random_int<int8_t>({OC, C, 1, 1}, -127, 127, rng);
+  g->initializers["scales"] = Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f});
+  Node q, conv, pool, resize, concat, dq;
+  q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"x", "s", "z"}, q.outputs = {"xq"};
+  conv.name = "conv", conv.op_type = "QConv", conv.domain = "qtune";
+  conv.inputs = {"xq", "w"}, conv.outputs = {"cq"};
+  conv.attrs["strides"] = std::vector<int64_t>{2, 2};
+  conv.attrs["x_scale"] = 0.05f, conv.attrs["x_zero_point"] = int64_t{100};
+  conv.attrs["w_scales"] = std::vector<float>(OC, 0.002f),
+  conv.attrs["y_dtype"] = std::string("u8");
+  conv.attrs["y_scale"] = 0.05f, conv.attrs["y_zero_point"] = int64_t{100};
+  pool.name = "pool", pool.op_type = "QMaxPool", pool.domain = "qtune";
+  pool.inputs = {"xq"}, pool.outputs = {"pq"};
+  pool.attrs["kernel_shape"] = std::vector<int64_t>{1, 1};
+  resize.name = "resize", resize.op_type = "QResize", resize.domain = "qtune";
+  resize.inputs = {"cq", "", "scales"}, resize.outputs = {"rq"};
+  resize.attrs["mode"] = std::string("nearest");
+  concat.name = "concat", concat.op_type = "Concat", concat.inputs = {"rq", "pq"};
+  concat.outputs = {"cat"}, concat.attrs["axis"] = int64_t{1};
+  dq.name = "dq", dq.op_type = "DequantizeLinear", dq.inputs = {"cat", "s", "z"};
+  dq.outputs = {"y"};
+  g->nodes = {q, conv, pool, resize, concat, dq};
+
+  std::map<std::string, Tensor> seen = run_capturing(g, x);
+  const Tensor &cq = seen.at("conv"), &rq = seen.at("resize"), &cat = seen.at("concat");
+  const Tensor &pq = seen.at("pool");
+  ASSERT_EQ(rq.shape(), (Shape{1, OC, 2 * H, 2 * W}));
+  ASSERT_EQ(cat.shape(), (Shape{1, OC + C, 2 * H, 2 * W}));
+  int bad_resize = 0, bad_concat = 0;
+  for (int64_t c = 0; c < OC + C; ++c)
+    for (int64_t i = 0; i < 2 * H; ++i)
+      for (int64_t j = 0; j < 2 * W; ++j) {
+        int64_t at = (c * 2 * H + i) * 2 * W + j;
+        uint8_t want = c < OC ? cq.data<uint8_t>()[(c * H + i / 2) * W + j / 2]
+                              : pq.data<uint8_t>()[((c - OC) * 2 * H + i) * 2 * W + j];
+        if (c < OC)
+          bad_resize += rq.data<uint8_t>()[at] != want;
+        bad_concat += cat.data<uint8_t>()[at] != want;
+      }
+  EXPECT_EQ(bad_resize, 0);
+  EXPECT_EQ(bad_concat, 0);
+
+  // The kernel itself keeps channels-last for a channels-last input.
+  auto rk = make_kernel(resize, KernelEnv{.graph = g.get()});
+  dnnl::memory::desc nhwc({1, OC, H, W}, dnnl::memory::data_type::u8,
+                          dnnl::memory::format_tag::nhwc);
+  std::vector<const dnnl_memory_desc_t *> layouts{&nhwc.data, nullptr, nullptr};
+  rk->set_input_layouts(layouts);
+  std::vector<Tensor> r_in{cq, Tensor(), g->initializers["scales"]};
+  rk->infer(r_in);
+  rk->prepare(r_in);
+  ASSERT_NE(rk->output_layout(0), nullptr);
+  EXPECT_TRUE(dnnl::memory::desc(*rk->output_layout(0)) ==
+              dnnl::memory::desc({1, OC, 2 * H, 2 * W}, dnnl::memory::data_type::u8,
+                                 dnnl::memory::format_tag::nhwc));
+}
+
 // Per-channel QuantizeLinear (axis 1) written as NHWC for a QConv reader.
 TEST(QuantizeLinear, PerChannelNhwcMatchesOnnxFormula) {
   const int64_t C = 5, H = 4, W = 7;
@@ -576,11 +663,7 @@ TEST(QuantizeLinear, BlockedFloatInputFromConvMatchesOnnxFormula) {
   dq2.outputs = {"y2"};
   g->outputs.push_back({"y2", DType::f32, {}, false});
   g->nodes = {conv, q, qconv, q2, dq2};
-  std::map<std::string, Tensor> seen;
-  Executor ex(g, {.threads = 2});
-  ex.set_node_hook(
-      [&](const Node &n, std::span<const Tensor> outs) { seen[n.name] = outs[0].clone(); });
-  ex.run({{"x", x}});
+  std::map<std::string, Tensor> seen = run_capturing(g, x);
   const Tensor &c = seen.at("conv"), &cq = seen.at("q"), &cq2 = seen.at("q2");
   int bad = 0, bad2 = 0;
   for (int64_t i = 0; i < c.numel(); ++i) {
