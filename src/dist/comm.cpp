@@ -1,6 +1,7 @@
 #include "dist/comm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 
 #include "dist/comm_mpi.h"
@@ -18,6 +19,7 @@ public:
   void broadcast(std::string &, int) override {}
   std::vector<std::string> gather(const std::string &data, int) override { return {data}; }
   void allreduce(std::span<double>, ReduceOp) override {}
+  std::unique_ptr<Comm> split(int, int) override { return std::make_unique<LocalComm>(); }
 };
 
 std::unique_ptr<Comm> &current() {
@@ -49,6 +51,10 @@ Range shard(size_t items, size_t unit, int rank, int size) {
   out.begin = std::min(items, units * r / n * unit);
   out.end = std::min(items, units * (r + 1) / n * unit);
   return out;
+}
+
+int group_of(int rank, int size, int groups) {
+  return static_cast<int>(static_cast<int64_t>(rank) * groups / size);
 }
 
 } // namespace qtune::dist

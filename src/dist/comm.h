@@ -6,6 +6,7 @@
 // every operation is the identity, so callers never branch on MPI being there.
 // Payloads are byte strings (dist/bytes.h writes and reads them).
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ public:
   virtual std::vector<std::string> gather(const std::string &data, int root = 0) = 0;
   // Element-wise over ranks, result on every rank.
   virtual void allreduce(std::span<double> values, ReduceOp op) = 0;
+  // Collective: the ranks passing the same `color` form a new communicator,
+  // ranked by `key` (MPI_Comm_split). Used for rank groups that each evaluate
+  // their own tuning trial.
+  virtual std::unique_ptr<Comm> split(int color, int key) = 0;
 };
 
 // The process's communicator (single-process unless init() joined an MPI job).
@@ -45,5 +50,9 @@ struct Range {
   size_t begin = 0, end = 0;
 };
 Range shard(size_t items, size_t unit, int rank, int size);
+
+// The rank group of `rank` when `size` ranks form `groups` groups of
+// consecutive ranks (sizes differ by at most one; group 0 holds rank 0).
+int group_of(int rank, int size, int groups);
 
 } // namespace qtune::dist

@@ -70,28 +70,36 @@ int checked_count(size_t n, const char *what) {
 
 class MpiComm : public Comm {
 public:
-  MpiComm() {
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  // `owned`: a communicator split off (freed with this object), not the world.
+  explicit MpiComm(MPI_Comm comm, bool owned = false) : comm_(comm), owned_(owned) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
   }
+  ~MpiComm() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (owned_ && !finalized)
+      MPI_Comm_free(&comm_);
+  }
+  MpiComm(const MpiComm &) = delete;
+  MpiComm &operator=(const MpiComm &) = delete;
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
   void barrier() override {
     MPI_Request r;
-    check(MPI_Ibarrier(MPI_COMM_WORLD, &r), "barrier");
+    check(MPI_Ibarrier(comm_, &r), "barrier");
     wait(r, "barrier");
   }
 
   void broadcast(std::string &data, int root) override {
     uint64_t n = data.size();
     MPI_Request r;
-    check(MPI_Ibcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD, &r), "broadcast");
+    check(MPI_Ibcast(&n, 1, MPI_UINT64_T, root, comm_, &r), "broadcast");
     wait(r, "broadcast");
     data.resize(n);
-    check(
-        MPI_Ibcast(data.data(), checked_count(n, "broadcast"), MPI_BYTE, root, MPI_COMM_WORLD, &r),
-        "broadcast");
+    check(MPI_Ibcast(data.data(), checked_count(n, "broadcast"), MPI_BYTE, root, comm_, &r),
+          "broadcast");
     wait(r, "broadcast");
   }
 
@@ -99,8 +107,7 @@ public:
     int n = checked_count(data.size(), "gather");
     std::vector<int> counts(rank_ == root ? size_ : 0);
     MPI_Request r;
-    check(MPI_Igather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD, &r),
-          "gather");
+    check(MPI_Igather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm_, &r), "gather");
     wait(r, "gather");
     std::vector<int> offsets(counts.size());
     size_t total = 0;
@@ -111,7 +118,7 @@ public:
     checked_count(total, "gather");
     std::string all(total, '\0');
     check(MPI_Igatherv(data.data(), n, MPI_BYTE, all.data(), counts.data(), offsets.data(),
-                       MPI_BYTE, root, MPI_COMM_WORLD, &r),
+                       MPI_BYTE, root, comm_, &r),
           "gather");
     wait(r, "gather");
     std::vector<std::string> out;
@@ -120,16 +127,24 @@ public:
     return out;
   }
 
+  std::unique_ptr<Comm> split(int color, int key) override {
+    MPI_Comm part;
+    check(MPI_Comm_split(comm_, color, key, &part), "split"); // once per run: blocking is fine
+    return std::make_unique<MpiComm>(part, true);
+  }
+
   void allreduce(std::span<double> values, ReduceOp op) override {
     MPI_Op mop = op == ReduceOp::sum ? MPI_SUM : op == ReduceOp::min ? MPI_MIN : MPI_MAX;
     MPI_Request r;
     check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), checked_count(values.size(), "allreduce"),
-                         MPI_DOUBLE, mop, MPI_COMM_WORLD, &r),
+                         MPI_DOUBLE, mop, comm_, &r),
           "allreduce");
     wait(r, "allreduce");
   }
 
 private:
+  MPI_Comm comm_;
+  bool owned_ = false;
   int rank_ = 0, size_ = 1;
 };
 
@@ -143,7 +158,7 @@ std::unique_ptr<Comm> join_mpi_job(int *argc, char ***argv) {
   int provided = 0;
   check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "init");
   joined = true;
-  return std::make_unique<MpiComm>();
+  return std::make_unique<MpiComm>(MPI_COMM_WORLD);
 }
 
 void leave_mpi_job() {

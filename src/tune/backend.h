@@ -5,6 +5,7 @@
 // executor; tests use a fake one.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,14 @@
 #include "tune/plan.h"
 
 namespace qtune::tune {
+
+// What evaluate_batch() found for one plan.
+struct PlanResult {
+  double accuracy = 0;
+  double objective = 0;
+  double seconds = 0;                            // wall time of this plan's evaluation
+  std::optional<metrics::SampleResults> samples; // when the evaluation keeps them
+};
 
 class TuningBackend {
 public:
@@ -30,6 +39,13 @@ public:
   // Whether evaluate() keeps per-sample results (so a baseline cached without
   // them is evaluated again).
   virtual bool keeps_sample_results() const { return false; }
+  // How many plans evaluate_batch() evaluates at once (under mpirun: rank
+  // groups, one plan each); 1 = one after another.
+  virtual int parallel_trials() const { return 1; }
+  // Accuracy and objective (`kind`) of independent plans, concurrently where
+  // the backend can; results in the plans' order. Default: one after another.
+  virtual std::vector<PlanResult> evaluate_batch(const std::vector<TunePlan> &plans,
+                                                 const std::string &kind);
   // Objective, lower is better: latency in ms ("performance") or bytes ("modelsize").
   virtual double objective(const TunePlan *plan, const std::string &kind) = 0;
   // Latency in ms of each plan (nullptr: FP32) measured interleaved, round by

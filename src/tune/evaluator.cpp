@@ -242,8 +242,7 @@ RankPart decode(const std::string &bytes, int rank) {
 
 // Every rank's part on rank 0, concatenated in rank order (= sample order);
 // the other ranks keep their own part.
-RankPart gather_parts(RankPart mine) {
-  dist::Comm &comm = dist::world();
+RankPart gather_parts(RankPart mine, dist::Comm &comm) {
   if (comm.size() == 1)
     return mine;
   std::vector<std::string> all = comm.gather(encode(mine));
@@ -265,9 +264,8 @@ RankPart gather_parts(RankPart mine) {
 // (dist::shard) and rank 0 finishes the metric on everything, so the value,
 // the COCO stats and the per-sample results equal one process's. The other
 // ranks return an empty run.
-ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
+ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture, dist::Comm &comm) {
   SampleScorer &scorer = *impl_->scorer;
-  dist::Comm &comm = dist::world();
   BatchSource &source = *impl_->source;
   const size_t total =
       impl_->options.limit ? std::min(impl_->options.limit, source.size()) : source.size();
@@ -286,7 +284,7 @@ ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
         },
         range.begin);
   mine.shard = scorer.take_shard();
-  RankPart all = gather_parts(std::move(mine));
+  RankPart all = gather_parts(std::move(mine), comm);
   EvaluationResult &e = impl_->last_result;
   e = EvaluationResult{};
   e.metric = impl_->metric_name;
@@ -304,15 +302,16 @@ ScoredRun AccuracyEvaluator::score(const RunFn &run, bool capture) {
   return r;
 }
 
-double AccuracyEvaluator::evaluate(const RunFn &run, bool is_fp32) {
+double AccuracyEvaluator::evaluate(const RunFn &run, bool is_fp32, dist::Comm *comm) {
   SampleScorer &scorer = *impl_->scorer;
+  dist::Comm &ranks = comm ? *comm : dist::world();
   if (scorer.needs_reference() && !is_fp32 &&
       !(impl_->reference_cache.size() && scorer.load_reference(impl_->reference_cache))) {
     if (!impl_->fp32)
       throw Error("metric " + scorer.spec().name + " needs the FP32 model's outputs");
-    score(impl_->fp32, true); // the reference run
+    score(impl_->fp32, true, ranks); // the reference run
   }
-  impl_->last = score(run, is_fp32 && scorer.needs_reference());
+  impl_->last = score(run, is_fp32 && scorer.needs_reference(), ranks);
   return impl_->last.value;
 }
 

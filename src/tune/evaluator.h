@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/pipeline.h"
+#include "dist/comm.h"
 #include "qtune/metric.h"
 #include "qtune/tensor.h"
 #include "tune/config.h"
@@ -77,8 +78,10 @@ public:
                     EvaluationOptions options = {});
   ~AccuracyEvaluator();
   // The metric's value; `is_fp32`: `run` is the FP32 model (label-free
-  // metrics take their reference from it). Details in last_run().
-  double evaluate(const RunFn &run, bool is_fp32 = false);
+  // metrics take their reference from it). Details in last_run(). The
+  // evaluation set is sharded over `comm`'s ranks (null: dist::world()); its
+  // rank 0 gets the result, the others an empty run.
+  double evaluate(const RunFn &run, bool is_fp32 = false, dist::Comm *comm = nullptr);
   // Label-free metrics (metric_config.h): how to run the FP32 model when no
   // reference is at hand, and the file the reference is cached in ("": none).
   void set_reference(RunFn fp32, std::string cache_file);
@@ -90,7 +93,7 @@ public:
   bool higher_is_better() const;
 
 private:
-  ScoredRun score(const RunFn &run, bool capture);
+  ScoredRun score(const RunFn &run, bool capture, dist::Comm &comm);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

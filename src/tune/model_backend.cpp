@@ -122,6 +122,10 @@ public:
     const DType input_dtype = in.dtype; // uint8 image_tensor inputs take 8-bit images as is
     if (!s_.eval) {
       evaluator_ = std::make_unique<AccuracyEvaluator>(c_, input_name_, output_names_, input_dtype);
+      if (evaluator_->uses_fp32_reference() && s_.trial_groups > 1)
+        throw InputError(c_.file +
+                         ": parallel trials (--trial-groups) need a metric with labels: " +
+                         "a label-free metric keeps its FP32 reference per rank's shard");
       if (evaluator_->uses_fp32_reference())
         evaluator_->set_reference(
             [this](const Inputs &in) {
@@ -205,12 +209,36 @@ public:
     return evaluate_here(plan);
   }
 
+  // A user's eval_func runs in rank 0 alone: no rank groups then.
+  int parallel_trials() const override { return s_.eval ? 1 : std::max(1, s_.trial_groups); }
+
+  std::vector<PlanResult> evaluate_batch(const std::vector<TunePlan> &plans,
+                                         const std::string &kind) override {
+    if (plans.size() <= 1 || parallel_trials() <= 1 || dist::world().size() == 1)
+      return TuningBackend::evaluate_batch(plans, kind); // each plan on all ranks
+    nlohmann::json j = {{"cmd", "batch"},
+                        {"kind", kind},
+                        {"plans", nlohmann::json::array()},
+                        {"stats", nlohmann::json::array()}};
+    for (const TunePlan &p : plans) {
+      j["plans"].push_back(p.to_json());
+      const int64_t n = p.quant.sampling_size;
+      if (stats_sent_.insert(n).second) // calibrated (by all ranks) or read here, before the batch
+        j["stats"].push_back({{"sampling_size", n}, {"stats", stats(n).to_json()}});
+    }
+    std::string text = j.dump();
+    dist::world().broadcast(text);
+    return batch_results(run_batch(j), plans.size());
+  }
+
   // Under mpirun, ranks other than 0 (which runs the tuner alone and owns the
   // workspace) wait here for each plan rank 0 evaluates and run their shard
   // of it, until rank 0 sends "stop". Messages are JSON: {"cmd": "evaluate",
   // "plan": plan or null (FP32), "sampling_size": N, "stats": calibration
-  // statistics the first time a sampling size is used}, {"cmd": "calibrate",
-  // "sampling_size": N} (tune/dist_calibration.h) or {"cmd": "stop"}.
+  // statistics the first time a sampling size is used}, {"cmd": "batch",
+  // "plans": [...], "kind": objective, "stats": [{"sampling_size", "stats"}]}
+  // (one plan per rank group), {"cmd": "calibrate", "sampling_size": N}
+  // (tune/dist_calibration.h) or {"cmd": "stop"}.
   void serve() {
     for (;;) {
       std::string text;
@@ -218,6 +246,10 @@ public:
       const nlohmann::json j = nlohmann::json::parse(text);
       if (j.at("cmd") == "stop")
         return;
+      if (j.at("cmd") == "batch") {
+        run_batch(j);
+        continue;
+      }
       if (j.at("cmd") == "calibrate") {
         collect_stats(j.at("sampling_size").get<size_t>()); // rank 0 keeps the merged result
         continue;
@@ -253,7 +285,8 @@ private:
     dist::world().broadcast(text);
   }
 
-  double evaluate_here(const TunePlan *plan) {
+  // `comm`: the ranks sharing this evaluation (null: all).
+  double evaluate_here(const TunePlan *plan, dist::Comm *comm = nullptr) {
     std::shared_ptr<const Graph> g = plan ? built(*plan).lowered : fp32_fast();
     if (s_.eval)
       return s_.eval(g);
@@ -264,7 +297,60 @@ private:
           threads_used_ = std::max(threads_used_, omp_team_size()); // on the running thread
           return out;
         },
-        plan == nullptr);
+        plan == nullptr, comm);
+  }
+
+  // Every rank's part of a batch: rank group g evaluates plan g, sharded over
+  // its ranks, and the group's first rank measures the objective; those
+  // results reach rank 0 (in group order), which gets them back, the other
+  // ranks nothing.
+  std::vector<std::string> run_batch(const nlohmann::json &j) {
+    dist::Comm &world = dist::world();
+    if (!world.is_root())
+      for (const auto &st : j.at("stats"))
+        stats_[st.at("sampling_size").get<int64_t>()] =
+            quant::CalibrationStats::from_json(st.at("stats"), "calibration statistics of rank 0");
+    const auto &plans = j.at("plans");
+    const size_t g =
+        static_cast<size_t>(dist::group_of(world.rank(), world.size(), s_.trial_groups));
+    std::string mine;
+    if (g < plans.size()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const TunePlan plan = TunePlan::from_json(plans[g]);
+      const double accuracy = evaluate_here(&plan, s_.group.get());
+      if (s_.group->is_root()) {
+        nlohmann::json r = {{"accuracy", accuracy},
+                            {"objective", objective(&plan, j.at("kind").get<std::string>())}};
+        if (evaluator_)
+          r["samples"] = metrics::to_json(evaluator_->last_run().samples);
+        r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        mine = r.dump();
+      }
+    }
+    return world.gather(mine);
+  }
+
+  // The group leaders' messages (empty from the other ranks) as results.
+  static std::vector<PlanResult> batch_results(const std::vector<std::string> &messages,
+                                               size_t plans) {
+    std::vector<PlanResult> out;
+    for (const std::string &m : messages) {
+      if (m.empty())
+        continue;
+      const std::string where = "result of rank group " + std::to_string(out.size());
+      const nlohmann::json r = nlohmann::json::parse(m);
+      PlanResult p;
+      p.accuracy = r.at("accuracy").get<double>();
+      p.objective = r.at("objective").get<double>();
+      p.seconds = r.at("seconds").get<double>();
+      if (r.contains("samples"))
+        p.samples = metrics::sample_results_from_json(r.at("samples"), where);
+      out.push_back(std::move(p));
+    }
+    if (out.size() != plans)
+      throw Error("parallel trials: " + std::to_string(out.size()) + " rank groups answered for " +
+                  std::to_string(plans) + " plans");
+    return out;
   }
 
 public:

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "dist/comm.h"
 #include "frontends/model_loader.h"
 #include "ir/graph.h"
 #include "tune/backend.h"
@@ -35,6 +36,11 @@ struct ModelBackendSetup {
   CalibSource calibration; // empty: the YAML's calibration dataloader
   std::FILE *progress = nullptr;
   int threads = 0; // inference threads of every executor (0: all cores / OMP_NUM_THREADS)
+  // Under mpirun, parallel trials: `trial_groups` groups of consecutive ranks
+  // (dist::group_of), `group` this rank's; each group evaluates one plan of a
+  // batch (TuningBackend::evaluate_batch), sharded over its ranks.
+  int trial_groups = 1;
+  std::shared_ptr<dist::Comm> group;
 };
 
 std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup);
@@ -42,7 +48,9 @@ std::unique_ptr<TuningBackend> make_model_backend(ModelBackendSetup setup);
 // Distributed tuning (dist/comm.h): rank 0 runs the tuner on its backend,
 // which sends every plan it evaluates to the other ranks (with the calibration
 // statistics, once per sampling size); each rank evaluates its shard and rank
-// 0 gathers the per-sample results. The other ranks call serve_evaluations()
+// 0 gathers the per-sample results. With rank groups, a batch of independent
+// plans goes to all ranks at once and each group's rank 0 sends its plan's
+// result to rank 0. The other ranks call serve_evaluations()
 // instead of run_tuning(); it returns when rank 0 calls release_workers().
 void serve_evaluations(TuningBackend &backend);
 void release_workers(TuningBackend &backend); // rank 0; nothing in one process

@@ -79,6 +79,10 @@ nlohmann::json result_json(const Config &c, const TuneResult &r) {
   j["trials"] = r.trials;
   j["resumed_trials"] = r.resumed_trials;
   j["full_evaluations"] = r.full_evaluations;
+  if (r.trial_groups > 1) { // parallel trials: evaluations made ahead and not needed
+    j["trial_groups"] = r.trial_groups;
+    j["unused_ahead"] = r.unused_ahead;
+  }
   j["wall_s"] = r.wall_s;
   j["threads"] = r.inference_threads; // measured (0: no inference ran)
   j["speedup"] = speedup(r);

@@ -53,17 +53,41 @@ const TuneOp *find_op(const std::vector<TuneOp> &ops, const std::string &name) {
 }
 
 const Trial *tune_model_wise(TuneSession &s, bool first_only) {
-  const Trial *best = nullptr;
+  std::vector<TunePlan> plans;
   for (const auto &choice : s.quant_space()) {
-    const Trial *t = s.evaluate(preferred_plan(s.ops(), choice));
-    if (!t)
-      return best;
-    if (!best || s.better(t->accuracy, best->accuracy))
-      best = t;
+    plans.push_back(preferred_plan(s.ops(), choice));
     if (first_only)
       break;
   }
+  const Trial *best = nullptr;
+  evaluate_in_order(s, plans, [&](const Trial &t) {
+    if (!best || s.better(t.accuracy, best->accuracy))
+      best = &t;
+  });
   return best;
+}
+
+bool evaluate_in_order(TuneSession &s, const std::vector<TunePlan> &plans,
+                       const std::function<void(const Trial &)> &each) {
+  s.announce(plans);
+  for (const TunePlan &p : plans) {
+    const Trial *t = s.evaluate(p);
+    if (!t)
+      return false;
+    if (each)
+      each(*t);
+  }
+  return true;
+}
+
+std::vector<TunePlan> cumulative_fallbacks(const TuneSession &s, TunePlan base,
+                                           const std::vector<std::string> &names) {
+  std::vector<TunePlan> out;
+  for (const std::string &name : names) {
+    base.ops[name] = fallback_precision(*find_op(s.ops(), name));
+    out.push_back(base);
+  }
+  return out;
 }
 
 std::vector<std::string> rank_by_damage(TuneSession &s, const TunePlan &plan) {

@@ -20,26 +20,26 @@ public:
       return;
     const TunePlan base = best->plan;
 
-    // One-by-one fallback: how much does each op alone cost?
-    std::vector<std::pair<std::string, double>> impact;
+    // One-by-one fallback: how much does each op alone cost? (Independent
+    // plans: under mpirun rank groups evaluate several at once.)
+    std::vector<TunePlan> alone;
     for (const auto &name : candidates) {
-      TunePlan p = base;
-      p.ops[name] = fallback_precision(*find_op(s.ops(), name));
-      const Trial *t = s.evaluate(p);
-      if (!t)
-        return;
-      impact.emplace_back(name, t->accuracy);
+      alone.push_back(base);
+      alone.back().ops[name] = fallback_precision(*find_op(s.ops(), name));
     }
+    std::vector<std::pair<std::string, double>> impact;
+    if (!evaluate_in_order(s, alone, [&](const Trial &t) {
+          impact.emplace_back(candidates[impact.size()], t.accuracy);
+        }))
+      return;
     std::stable_sort(impact.begin(), impact.end(),
                      [&](const auto &a, const auto &b) { return s.better(a.second, b.second); });
 
     // Accumulated fallback, most helpful first.
-    TunePlan acc = base;
-    for (const auto &[name, accuracy] : impact) {
-      acc.ops[name] = fallback_precision(*find_op(s.ops(), name));
-      if (!s.evaluate(acc))
-        return;
-    }
+    std::vector<std::string> order;
+    for (const auto &[name, accuracy] : impact)
+      order.push_back(name);
+    evaluate_in_order(s, cumulative_fallbacks(s, base, order));
   }
 };
 

@@ -29,6 +29,14 @@ public:
     size_t n = names.size();
     int64_t planned = static_cast<int64_t>(s.quant_space().size()) << std::min<size_t>(n, 40);
     s.set_planned_trials(planned);
+    // Plans go out in runs of lookahead() (rank groups evaluate a run at once),
+    // in the one-process order.
+    std::vector<TunePlan> run;
+    auto flush = [&] {
+      const bool more = evaluate_in_order(s, run);
+      run.clear();
+      return more;
+    };
     for (size_t k = 0; k <= n; ++k) {
       for (const auto &choice : s.quant_space()) {
         std::vector<size_t> comb(k);
@@ -38,11 +46,13 @@ public:
           TunePlan p = preferred_plan(s.ops(), choice);
           for (size_t i : comb)
             p.ops[names[i]] = fallback_precision(*find_op(s.ops(), names[i]));
-          if (!s.evaluate(p))
+          run.push_back(std::move(p));
+          if (static_cast<int>(run.size()) >= s.lookahead() && !flush())
             return;
         } while (k > 0 && next_combination(comb, n));
       }
     }
+    flush();
   }
 };
 

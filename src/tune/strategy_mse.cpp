@@ -15,12 +15,8 @@ public:
     const Trial *best = tune_model_wise(s, /*first_only=*/false);
     if (!best || s.finished())
       return;
-    TunePlan acc = best->plan;
-    for (const auto &name : rank_by_damage(s, acc)) {
-      acc.ops[name] = fallback_precision(*find_op(s.ops(), name));
-      if (!s.evaluate(acc))
-        return;
-    }
+    const TunePlan &base = best->plan;
+    evaluate_in_order(s, cumulative_fallbacks(s, base, rank_by_damage(s, base)));
   }
 };
 

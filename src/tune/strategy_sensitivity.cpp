@@ -37,6 +37,7 @@ public:
         break;
       std::string name = *next;
       tried.insert(name);
+      s.announce(next_candidates(s, plan, ranking, tried, name));
       TunePlan candidate = plan;
       candidate.ops[name] = fallback_precision(*find_op(s.ops(), name));
       const Trial *t = s.evaluate(candidate);
@@ -54,11 +55,27 @@ public:
     if (s.finished())
       return;
     // Last resort: accumulate the remaining fallbacks in ranking order.
-    for (const auto &name : rank_by_damage(s, plan)) {
-      plan.ops[name] = fallback_precision(*find_op(s.ops(), name));
-      if (!s.evaluate(plan))
-        return;
+    evaluate_in_order(s, cumulative_fallbacks(s, plan, rank_by_damage(s, plan)));
+  }
+
+private:
+  // `plan` with `first` fallen back alone, then with each later untried op of
+  // the ranking alone: what the loop evaluates next while no fallback helps
+  // (rank groups run them ahead; a result that changes the plan drops the rest).
+  static std::vector<TunePlan> next_candidates(TuneSession &s, const TunePlan &plan,
+                                               const std::vector<std::string> &ranking,
+                                               const std::set<std::string> &tried,
+                                               const std::string &first) {
+    std::vector<TunePlan> out;
+    for (const auto &name : ranking) {
+      if (static_cast<int>(out.size()) >= s.lookahead())
+        break;
+      if (name != first && (tried.count(name) || plan.ops.at(name) != Precision::int8))
+        continue; // (ops before `first` in the ranking are all tried or not int8)
+      out.push_back(plan);
+      out.back().ops[name] = fallback_precision(*find_op(s.ops(), name));
     }
+    return out;
   }
 };
 

@@ -27,6 +27,16 @@ TuneResult tune_model(const Config &c, const TuneOptions &o) {
   setup.model_path = c.model.path;
   setup.progress = root ? o.progress : nullptr;
   setup.threads = o.threads;
+  setup.trial_groups = o.trial_groups;
+  if (o.trial_groups > 1) {
+    dist::Comm &world = dist::world();
+    if (o.trial_groups > world.size())
+      throw InputError("--trial-groups " + std::to_string(o.trial_groups) + " needs at least " +
+                       std::to_string(o.trial_groups) + " ranks (mpirun -np N); this run has " +
+                       std::to_string(world.size()));
+    setup.group =
+        world.split(dist::group_of(world.rank(), world.size(), o.trial_groups), world.rank());
+  }
   auto backend = make_model_backend(setup);
   if (!root) { // under mpirun: evaluate shards of rank 0's plans
     serve_evaluations(*backend);

@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <unistd.h>
 
 #include "qtune/error.h"
@@ -50,6 +51,8 @@ public:
   bool finished() const override { return finished_; }
   std::mt19937_64 &rng() override { return rng_; }
   void set_planned_trials(int64_t n) override { planned_ = n; }
+  void announce(std::vector<TunePlan> next) override { announced_ = std::move(next); }
+  int lookahead() const override { return std::max(1, backend_.parallel_trials()); }
   std::map<std::string, double> op_damage(const TunePlan &plan) override {
     if (progress_)
       std::fprintf(progress_, "[rank] measuring per-op damage (%s)\n", plan.summary().c_str());
@@ -98,12 +101,11 @@ public:
       t.interval = r->interval;
       t.resumed = true;
     } else {
-      auto t0 = Clock::now();
-      t.accuracy = backend_.evaluate(&plan);
-      ++full_evaluations;
-      t.interval = loss_interval();
-      t.objective = backend_.objective(&plan, config_.tuning.objective);
-      t.seconds = seconds_since(t0);
+      PlanResult fresh = result_of(plan, key);
+      t.accuracy = fresh.accuracy;
+      t.interval = loss_interval(fresh.samples ? &*fresh.samples : nullptr);
+      t.objective = fresh.objective;
+      t.seconds = fresh.seconds;
       workspace_.append_trial({key, plan, t.accuracy, t.objective, t.seconds, t.interval});
     }
     t.meets = meets(t.accuracy, t.interval);
@@ -149,14 +151,56 @@ public:
   }
 
   const std::deque<Trial> &trials() const { return trials_; }
-  int64_t full_evaluations = 0;
+  // Plans evaluated ahead by rank groups that a one-process run would not
+  // have evaluated (the search ended or changed course first): not trials,
+  // not in the history.
+  size_t unused_ahead() const { return ahead_.size(); }
+  int64_t full_evaluations = 0; // every evaluation run, unused ones included
   double bootstrap_seconds = 0;
 
 private:
-  // The bootstrap interval of the last evaluation's loss (invalid without
-  // per-sample results on both sides).
-  LossInterval loss_interval() {
-    const metrics::SampleResults *s = backend_.sample_results();
+  // `plan`'s result: evaluated ahead with an earlier plan, or now, together
+  // with the announced plans after it when the backend runs several at once.
+  PlanResult result_of(const TunePlan &plan, const std::string &key) {
+    if (auto ahead = ahead_.find(key); ahead != ahead_.end()) {
+      PlanResult r = std::move(ahead->second);
+      ahead_.erase(ahead);
+      return r;
+    }
+    const std::vector<TunePlan> batch = batch_from(plan, key);
+    std::vector<PlanResult> results = backend_.evaluate_batch(batch, config_.tuning.objective);
+    full_evaluations += static_cast<int64_t>(batch.size());
+    for (size_t i = 1; i < batch.size(); ++i)
+      ahead_[batch[i].key()] = std::move(results[i]);
+    return std::move(results.at(0));
+  }
+
+  // `plan` and the announced plans after it that a one-process run would
+  // evaluate next if no result changed the strategy's course: new to this run,
+  // not in the history, within max_trials; at most parallel_trials() plans.
+  std::vector<TunePlan> batch_from(const TunePlan &plan, const std::string &key) const {
+    std::vector<TunePlan> batch{plan};
+    const size_t width = static_cast<size_t>(lookahead());
+    auto at = std::find_if(announced_.begin(), announced_.end(),
+                           [&](const TunePlan &p) { return p.key() == key; });
+    if (width == 1 || at == announced_.end())
+      return batch;
+    int64_t slots = config_.tuning.max_trials - static_cast<int64_t>(trials_.size()) - 1;
+    std::set<std::string> keys{key};
+    for (++at; at != announced_.end() && batch.size() < width && slots > 0; ++at) {
+      const std::string k = at->key();
+      if (by_key_.count(k) || !keys.insert(k).second)
+        continue; // a repeat takes no trial
+      --slots;
+      if (!workspace_.resumed(k) && !ahead_.count(k))
+        batch.push_back(*at);
+    }
+    return batch;
+  }
+
+  // The bootstrap interval of an evaluation's loss from its per-sample
+  // results `s` (invalid without per-sample results on both sides).
+  LossInterval loss_interval(const metrics::SampleResults *s) {
     if (!bootstrap_ || !s) {
       if (config_.tuning.confidence > 0 && !warned_no_interval_) {
         warned_no_interval_ = true;
@@ -244,6 +288,8 @@ private:
   std::mt19937_64 rng_;
   std::deque<Trial> trials_; // deque: pointers handed out stay valid
   std::map<std::string, size_t> by_key_;
+  std::vector<TunePlan> announced_;         // the strategy's next plans (announce)
+  std::map<std::string, PlanResult> ahead_; // evaluated ahead, not yet asked for
   int64_t planned_ = 0;
   bool finished_ = false;
 };
@@ -401,6 +447,22 @@ TuningBackend::resolve_op_wise(const std::map<std::string, OpOptions> &op_wise,
   return op_wise;
 }
 
+std::vector<PlanResult> TuningBackend::evaluate_batch(const std::vector<TunePlan> &plans,
+                                                      const std::string &kind) {
+  std::vector<PlanResult> out;
+  for (const TunePlan &plan : plans) {
+    auto t0 = Clock::now();
+    PlanResult r;
+    r.accuracy = evaluate(&plan);
+    if (const metrics::SampleResults *s = sample_results())
+      r.samples = *s;
+    r.objective = objective(&plan, kind);
+    r.seconds = seconds_since(t0);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::vector<double> TuningBackend::interleaved_latency(const std::vector<const TunePlan *> &plans) {
   std::vector<double> best(plans.size(), std::numeric_limits<double>::infinity());
   for (int round = 0; round < 3; ++round)
@@ -505,6 +567,7 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
     r.full_evaluations += session.full_evaluations;
     r.bootstrap_seconds = session.bootstrap_seconds;
     r.trials = static_cast<int64_t>(session.trials().size());
+    r.unused_ahead = static_cast<int64_t>(session.unused_ahead());
     for (const auto &t : session.trials()) {
       r.history_trials.push_back(t);
       r.resumed_trials += t.resumed;
@@ -535,7 +598,14 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
     write_file_atomic(r.deploy, deploy_yaml(config, r));
   }
   r.inference_threads = backend.inference_threads();
-  ws.end_run(r.goal_met, r.inference_threads);
+  r.trial_groups = backend.parallel_trials();
+  if (r.trial_groups > 1 && out)
+    std::fprintf(out,
+                 "[parallel] %d rank groups: %lld evaluations, %lld trials; %lld plans evaluated "
+                 "ahead were not needed (not trials, not in the history)\n",
+                 r.trial_groups, static_cast<long long>(r.full_evaluations),
+                 static_cast<long long>(r.trials), static_cast<long long>(r.unused_ahead));
+  ws.end_run(r.goal_met, r.inference_threads, r.trial_groups, r.unused_ahead);
   r.wall_s = seconds_since(start);
   return r;
 }

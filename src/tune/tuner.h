@@ -17,6 +17,9 @@ struct TuneOptions {
   std::FILE *progress = nullptr; // live progress lines; null = quiet
   std::string output;            // model path; "" = <workspace>/<name>_int8.onnx
   int threads = 0;               // inference threads (tune_model's backend; 0: all cores)
+  // Under mpirun: rank groups that evaluate independent trials at once (each
+  // group shards its trial over its ranks); 1 = every trial on all ranks.
+  int trial_groups = 1;
 };
 
 struct TuneResult {
@@ -30,6 +33,8 @@ struct TuneResult {
   int64_t trials = 0;
   int64_t resumed_trials = 0;
   int64_t full_evaluations = 0; // accuracy evaluations actually run (baseline included)
+  int trial_groups = 1;         // plans evaluated at once (rank groups under mpirun)
+  int64_t unused_ahead = 0;     // of those, evaluated ahead but not needed (not trials)
   double wall_s = 0;
   int inference_threads = 0; // TuningBackend::inference_threads() at the end
   std::map<std::string, std::string> best_fallbacks; // quantizer_fallbacks(best plan)

@@ -295,10 +295,14 @@ void Workspace::store_baseline_samples(const metrics::SampleResults &s) {
   write_file_atomic(path, metrics::to_json(s).dump() + "\n");
 }
 
-void Workspace::end_run(bool goal_met, int threads) {
+void Workspace::end_run(bool goal_met, int threads, int trial_groups, int64_t unused_ahead) {
   json j{{"event", "end"}, {"run", run_id_}, {"context", context_}, {"goal_met", goal_met}};
   if (threads > 0)
     j["threads"] = threads;
+  if (trial_groups > 1) { // evaluated ahead but not needed: counted here, not as trials
+    j["trial_groups"] = trial_groups;
+    j["unused_ahead"] = unused_ahead;
+  }
   append_line(j.dump());
 }
 

@@ -53,7 +53,9 @@ public:
   void begin_run(const std::string &strategy);
   void append_trial(const TrialRecord &t);
   // `threads`: OpenMP threads inference ran with (0: unknown, not written).
-  void end_run(bool goal_met, int threads = 0);
+  // With rank groups (trial_groups > 1) the record also says how many plans
+  // were evaluated ahead and not needed (`unused_ahead`; not trial lines).
+  void end_run(bool goal_met, int threads = 0, int trial_groups = 1, int64_t unused_ahead = 0);
 
 private:
   void append_line(const std::string &line);

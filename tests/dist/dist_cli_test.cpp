@@ -188,3 +188,56 @@ TEST(DistCli, FashionMnistTuneChoosesTheSamePlanAndResumesAfterARankDies) {
   EXPECT_EQ(after[0], before[0]); // the history written before the kill is intact
   fs::remove_all(dir);
 }
+
+// Parallel trials: rank groups evaluate basic's independent single-op
+// fallbacks at once and rank 0 decides in the one-process order, so the trials
+// (plans, accuracies, loss intervals, order) and the plan equal one process's;
+// the speculative third trial (trial 2 meets the goal) is counted, not kept.
+// np 3 with 2 groups (of 2 and 1 ranks), then a rank dies inside a batch and
+// --resume on np 2 (2 groups of 1) completes the history as one process.
+TEST(DistCli, FashionMnistParallelTrialsOnRankGroupsTuneAsOneProcess) {
+  SKIP_WITHOUT_MPI();
+  const fs::path dir = scratch("groups");
+  YAML::Node c = YAML::LoadFile(source_dir("examples/fashion_mnist/fashion_mnist.yaml"));
+  c["tuning"]["strategy"]["name"] = "basic";
+  c["tuning"]["accuracy_criterion"]["relative"] = 0.0005; // trial 1 (all int8) misses it
+  c["tuning"]["exit_policy"]["max_trials"] = 4;
+  const fs::path config = dir / "fashion_mnist.yaml";
+  std::ofstream(config) << YAML::Dump(c);
+  auto args = [&](const std::string &ws, int groups) {
+    return "tune --config " + config.string() + " --threads 1 --json --report-samples 0 " +
+           "--trial-groups " + std::to_string(groups) + " --workspace " + (dir / ws).string();
+  };
+  const Result one = run_qtune(dir, 0, args("one", 1));
+  ASSERT_EQ(one.rc, 0) << one.err;
+  const nlohmann::json single = parse(one);
+  const std::vector<nlohmann::json> single_trials = trials(dir / "one");
+  ASSERT_EQ(single_trials.size(), 2u) << "trial 2 should meet the goal";
+  ASSERT_TRUE(single_trials[1].contains("ci_high")) << "no loss interval in the history";
+
+  const Result three = run_qtune(dir, 3, args("three", 2));
+  ASSERT_EQ(three.rc, 0) << three.err;
+  const nlohmann::json j = parse(three);
+  EXPECT_EQ(j["best"]["plan"], single["best"]["plan"]);
+  EXPECT_EQ(j["best"]["accuracy"], single["best"]["accuracy"]);
+  EXPECT_EQ(trials(dir / "three"), single_trials);
+  EXPECT_EQ(j["trial_groups"].get<int>(), 2);
+  EXPECT_EQ(j["unused_ahead"].get<int>(), 1); // trial 3 ran beside trial 2
+  EXPECT_EQ(j["full_evaluations"].get<int>() - 1, single["full_evaluations"].get<int>());
+
+  // Rank 2 (group 1 alone) runs 34 batches of the baseline and 34 of trial 1
+  // (both on all ranks), then dies half way through its plan of the first batch.
+  const Result killed = run_qtune(dir, 3, args("kill", 2), "QTUNE_KILL_AT=evaluate-batch:118");
+  EXPECT_NE(killed.rc, 0);
+  EXPECT_NE(killed.err.find("signal 9"), std::string::npos) << killed.err;
+  const std::vector<nlohmann::json> before = trials(dir / "kill");
+  ASSERT_EQ(before.size(), 1u) << killed.err;
+  EXPECT_EQ(before[0], single_trials[0]);
+  const Result resumed = run_qtune(dir, 2, args("kill", 2) + " --resume");
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  const nlohmann::json jr = parse(resumed);
+  EXPECT_EQ(jr["resumed_trials"].get<int>(), 1);
+  EXPECT_EQ(jr["best"]["plan"], single["best"]["plan"]);
+  EXPECT_EQ(trials(dir / "kill"), single_trials); // kept before the kill + the rest
+  fs::remove_all(dir);
+}

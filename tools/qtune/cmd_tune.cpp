@@ -1,7 +1,7 @@
-// `qtune tune --config conf.yaml [--model M] [--output OUT] [--threads N] [--json]`:
-// the accuracy-driven search; writes report.html into the workspace. Progress goes to stdout
-// (stderr with --json, which prints one JSON object on stdout). Exit 0 when the accuracy goal was
-// met, 3 when not (the best plan found is still saved), 1 on errors.
+// `qtune tune --config conf.yaml [--model M] [--output OUT] [--threads N] [--trial-groups G]
+// [--json]`: the accuracy-driven search; writes report.html into the workspace. Progress goes to
+// stdout (stderr with --json, which prints one JSON object on stdout). Exit 0 when the accuracy
+// goal was met, 3 when not (the best plan found is still saved), 1 on errors.
 #include <cstdio>
 #include <string>
 
@@ -21,6 +21,7 @@ namespace {
 struct TuneArgs {
   std::string config, model, output, strategy, workspace;
   int threads = 0;
+  int trial_groups = 1;
   size_t report_samples = 4;
   bool json = false;
   bool resume = false;
@@ -43,6 +44,7 @@ int run_tune(const TuneArgs &a) {
   opt.progress = progress;
   opt.output = a.output;
   opt.threads = a.threads;
+  opt.trial_groups = a.trial_groups;
   tune::TuneResult r = tune::tune_model(c, opt);
   if (!dist::world().is_root())
     return 0; // under mpirun rank 0 ran the tuner; this rank evaluated shards
@@ -81,6 +83,10 @@ Command add_tune_command(CLI::App &app) {
   sub->add_option("--threads", args->threads,
                   "inference threads for calibration, evaluation and latency (0: all cores)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--trial-groups", args->trial_groups,
+                  "under mpirun: rank groups that evaluate independent trials at once, each "
+                  "sharding its trial over its ranks (1: every trial on all ranks)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--report-samples", args->report_samples,
                   "calibration samples for report.html's per-tensor error table (0: skip it)")
       ->capture_default_str();
