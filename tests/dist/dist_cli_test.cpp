@@ -241,3 +241,60 @@ TEST(DistCli, FashionMnistParallelTrialsOnRankGroupsTuneAsOneProcess) {
   EXPECT_EQ(trials(dir / "kill"), single_trials); // kept before the kill + the rest
   fs::remove_all(dir);
 }
+
+// A cheap YOLOX-Nano tune (16 images of val2017_241, 4 calibration images,
+// basic, 3 trials, model-size objective so no latency runs): one process and
+// two rank groups under mpirun -np 2 (trial 1 on both ranks, trials 2 and 3
+// at once) record the same trials (COCO AP, loss intervals, bytes) and
+// choose the same plan.
+TEST(DistCli, YoloxTuneOnTwoRankGroupsChoosesThePlanOfOneProcess) {
+  SKIP_WITHOUT_MPI();
+  const fs::path dir = scratch("yolox_tune");
+  const std::string val = shared_data("coco/val2017_241");
+  nlohmann::json all;
+  std::ifstream(val + "/annotations/instances_val2017.json") >> all;
+  std::set<int64_t> ids;
+  nlohmann::json some = all;
+  some["images"] = nlohmann::json::array();
+  for (const auto &im : all["images"])
+    if (ids.size() < 16 && ids.insert(im["id"].get<int64_t>()).second)
+      some["images"].push_back(im);
+  some["annotations"] = nlohmann::json::array();
+  for (const auto &a : all["annotations"])
+    if (ids.count(a["image_id"].get<int64_t>()))
+      some["annotations"].push_back(a);
+  std::ofstream(dir / "instances_16.json") << some.dump();
+
+  YAML::Node c = YAML::LoadFile(source_dir("examples/coco/yolox_nano_241.yaml"));
+  c["model"]["path"] = shared_data("models/yolox_nano/yolox_nano.onnx");
+  YAML::Node calib = c["quantization"]["calibration"];
+  calib["sampling_size"] = 4;
+  calib["dataloader"]["dataset"]["COCORaw"]["root"] = shared_data("coco/train2017_128");
+  c["quantization"]["recipes"]["bias_correction"] = false;
+  YAML::Node eval = c["evaluation"]["accuracy"]["dataloader"]["dataset"]["COCORaw"];
+  eval["root"] = dir.string();
+  eval["img_dir"] = val + "/val2017";
+  eval["anno_dir"] = "instances_16.json";
+  c["tuning"]["strategy"]["name"] = "basic";
+  c["tuning"]["objective"] = "modelsize";
+  c["tuning"]["exit_policy"]["max_trials"] = 3;
+  c["tuning"]["accuracy_criterion"]["relative"] = 0.0001; // not met: all 3 trials run
+  const fs::path config = dir / "yolox.yaml";
+  std::ofstream(config) << YAML::Dump(c);
+  auto args = [&](const std::string &ws, int groups) {
+    return "tune --config " + config.string() + " --threads 1 --json --report-samples 0 " +
+           "--trial-groups " + std::to_string(groups) + " --workspace " + (dir / ws).string();
+  };
+  const Result one = run_qtune(dir, 0, args("one", 1));
+  const nlohmann::json single = parse(one);
+  const std::vector<nlohmann::json> single_trials = trials(dir / "one");
+  ASSERT_EQ(single_trials.size(), 3u) << one.err;
+  const Result two = run_qtune(dir, 2, args("two", 2));
+  EXPECT_EQ(two.rc, one.rc) << two.err; // 3 (goal not met) from both
+  const nlohmann::json j = parse(two);
+  EXPECT_EQ(j["best"]["plan"], single["best"]["plan"]);
+  EXPECT_EQ(j["best"]["accuracy"], single["best"]["accuracy"]);
+  EXPECT_EQ(trials(dir / "two"), single_trials);
+  EXPECT_EQ(j["trial_groups"].get<int>(), 2);
+  fs::remove_all(dir);
+}
