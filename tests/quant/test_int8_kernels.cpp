@@ -569,16 +569,12 @@ TEST(QResize, ChannelsLastChainThroughExecutorIsExactNearest) {
                                  dnnl::memory::format_tag::nhwc));
 }
 
-// Per-channel QuantizeLinear (axis 1) written as NHWC for a QConv reader.
-TEST(QuantizeLinear, PerChannelNhwcMatchesOnnxFormula) {
-  const int64_t C = 5, H = 4, W = 7;
-  Tensor x(DType::f32, {2, C, H, W});
-  std::mt19937 rng(9);
-  std::uniform_real_distribution<float> u(-3.f, 3.f);
-  for (float &v : x.span<float>())
-    v = u(rng);
-  Tensor s = Tensor::from_vector<float>({C}, {0.01f, 0.02f, 0.03f, 0.05f, 0.1f});
-  Tensor z = Tensor::from_vector<int8_t>({C}, {0, -5, 3, 10, -20});
+// Runs QuantizeLinear(x, s, z) feeding a QConv through the executor (so it
+// writes NHWC) and counts elements of its output (the hook's plain copy)
+// that differ from the ONNX formula; s and z hold 1 or C values.
+int64_t nhwc_quantize_mismatches(const Tensor &x, const Tensor &s, const Tensor &z,
+                                 std::mt19937 &rng) {
+  const int64_t C = x.shape()[1], plane = x.shape()[2] * x.shape()[3];
   auto g = std::make_shared<Graph>();
   g->inputs.push_back({"x", DType::f32, {}, false});
   g->outputs.push_back({"y", DType::f32, {}, false});
@@ -592,20 +588,56 @@ TEST(QuantizeLinear, PerChannelNhwcMatchesOnnxFormula) {
   conv.attrs["x_scale"] = 1.f, conv.attrs["w_scales"] = std::vector<float>{1.f};
   conv.attrs["y_dtype"] = std::string("f32");
   g->nodes = {q, conv};
-  Tensor xq;
-  Executor ex(g, {.threads = 2});
-  ex.set_node_hook([&](const Node &n, std::span<const Tensor> outs) {
-    if (n.name == "q")
-      xq = outs[0].clone();
-  });
-  ex.run({{"x", x}});
-  int bad = 0;
+  Tensor xq = run_capturing(g, x).at("q");
+  int64_t bad = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {
-    int64_t c = (i / (H * W)) % C;
-    bad += xq.data<int8_t>()[i] !=
-           onnx_quantize(x.data<float>()[i], s.data<float>()[c], z.data<int8_t>()[c], DType::i8);
+    int64_t c = s.numel() == 1 ? 0 : (i / plane) % C;
+    int got = z.dtype() == DType::u8 ? xq.data<uint8_t>()[i] : xq.data<int8_t>()[i];
+    bad += got != onnx_quantize(x.data<float>()[i], s.data<float>()[c],
+                                static_cast<int>(z.get_i64(c)), z.dtype());
   }
-  EXPECT_EQ(bad, 0);
+  return bad;
+}
+
+// Per-channel QuantizeLinear (axis 1) written as NHWC for a QConv reader.
+TEST(QuantizeLinear, PerChannelNhwcMatchesOnnxFormula) {
+  const int64_t C = 5, H = 4, W = 7;
+  Tensor x(DType::f32, {2, C, H, W});
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-3.f, 3.f);
+  for (float &v : x.span<float>())
+    v = u(rng);
+  Tensor s = Tensor::from_vector<float>({C}, {0.01f, 0.02f, 0.03f, 0.05f, 0.1f});
+  Tensor z = Tensor::from_vector<int8_t>({C}, {0, -5, 3, 10, -20});
+  EXPECT_EQ(nhwc_quantize_mismatches(x, s, z, rng), 0);
+}
+
+// Image-like inputs (C = 2..4, the AVX-512 VBMI interleaving path; W = 37
+// leaves a partial 16-pixel group): u8 and s8, per tensor and per channel,
+// with exact rounding ties and values far outside the int8 range.
+TEST(QuantizeLinear, ImageNhwcSmallChannelCountsMatchOnnxFormula) {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-40.f, 300.f);
+  for (int64_t C : {2, 3, 4})
+    for (bool per_channel : {false, true})
+      for (DType t : {DType::u8, DType::i8}) {
+        Tensor x(DType::f32, {2, C, 5, 37});
+        for (float &v : x.span<float>())
+          v = u(rng);
+        for (int64_t i = 0; i < x.numel(); i += 7)
+          x.data<float>()[i] = 0.5f * static_cast<float>(i % 301); // ties for scale 1
+        int64_t k = per_channel ? C : 1;
+        std::vector<float> scales(k, 1.f);
+        for (int64_t c = 1; c < k; ++c)
+          scales[c] = 0.37f * static_cast<float>(c);
+        Tensor s = Tensor::from_vector<float>({k}, scales);
+        Tensor z = t == DType::u8 ? Tensor::from_vector<uint8_t>({k}, std::vector<uint8_t>(k, 3))
+                                  : Tensor::from_vector<int8_t>({k}, std::vector<int8_t>(k, -7));
+        if (!per_channel)
+          s = Tensor::scalar_f32(1.f), z = z.reshaped({});
+        EXPECT_EQ(nhwc_quantize_mismatches(x, s, z, rng), 0)
+            << "C " << C << (per_channel ? " per channel " : " per tensor ") << dtype_name(t);
+      }
 }
 
 // A per-tensor QuantizeLinear spanning many chunks (threaded): every element
