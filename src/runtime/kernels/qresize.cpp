@@ -9,20 +9,16 @@
 // precision, as the fp32 Resize kernel); rows of the innermost axis are then
 // gathered through that table, rows spread over threads.
 //
-// Layouts: a 4-D input that arrives channels-last (what QConv writes) and is
-// resized in H and W only is read and written channels-last, one pixel's
-// channel run per copy. Before, the executor reordered it to plain and the
-// Concat after the PAFPN upsampling (YOLOX) transposed the plain output back
-// byte by byte: ~1/8 of the tuned YOLOX-Nano INT8 profile.
-// Any other blocked input is reordered to plain first.
+// Layouts: a channels-last input resized in H and W only stays channels-last
+// (kernels/resize_layout.h).
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 
 #include "qtune/error.h"
-#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/resize_coords.h"
+#include "runtime/kernels/resize_layout.h"
 
 namespace qtune {
 namespace {
@@ -59,92 +55,34 @@ public:
     maps_.assign(rank, {});
     for (size_t d = 0; d < rank; ++d)
       maps_[d] = source_indices(s[d], out[d], scales_[d]);
-    plan_layout(in[0], out);
+    layout_.plan(env_, in[0], out, rank == 4 && identity_map(0) && identity_map(1));
     return {{in[0].dtype(), out}};
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     if (out[0].numel() == 0)
       return;
-    if (nhwc_) {
-      run_nhwc(static_cast<const uint8_t *>(in[0].raw()), out[0]);
+    if (layout_.active()) {
+      layout_.run(in[0].raw(), out[0], maps_[2].data(), maps_[3].data());
       return;
     }
-    const void *x = in[0].raw();
-    if (to_plain_) {
-      from_mem_.set_data_handle(const_cast<void *>(x));
-      dnnl::stream &s = dnnl_util::stream(env_);
-      to_plain_.execute(s, from_mem_, plain_mem_);
-      s.wait();
-      x = plain_mem_.get_data_handle();
-    }
-    run_plain(static_cast<const uint8_t *>(x), in[0].shape(), out[0]);
+    run_plain(static_cast<const uint8_t *>(layout_.plain_input(env_, in[0])), in[0].shape(),
+              out[0]);
   }
 
   // oneDNN layout opt-in (runtime/kernel.h): channels-last in, channels-last out.
   bool accepts_dnnl_layouts() const override { return true; }
   void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
-    in_layout_ = layouts.empty() ? nullptr : layouts[0];
+    layout_.set_input_layout(layouts.empty() ? nullptr : layouts[0]);
   }
-  const dnnl_memory_desc_t *output_layout(size_t) const override {
-    return nhwc_ ? &out_desc_.data : nullptr;
-  }
+  const dnnl_memory_desc_t *output_layout(size_t) const override { return layout_.output_layout(); }
 
 private:
-  static dnnl::memory::desc nhwc_desc(const Shape &s, DType t) {
-    return dnnl::memory::desc(dnnl_util::to_dims(s), dnnl_util::dtype(t),
-                              dnnl::memory::format_tag::nhwc);
-  }
-
   bool identity_map(size_t d) const {
     for (size_t i = 0; i < maps_[d].size(); ++i)
       if (maps_[d][i] != static_cast<int64_t>(i))
         return false;
     return true;
-  }
-
-  // Channels-last when the input is and only H and W change; a plain copy
-  // (reordered here) of any other blocked input.
-  void plan_layout(const Tensor &x, const Shape &out) {
-    nhwc_ = false;
-    to_plain_ = {};
-    if (!in_layout_)
-      return;
-    dnnl::memory::desc given(*in_layout_);
-    const Shape &s = x.shape();
-    if (s.size() == 4 && given == nhwc_desc(s, x.dtype()) && s[0] == out[0] && s[1] == out[1] &&
-        identity_map(0) && identity_map(1)) {
-      nhwc_ = true;
-      in_h_ = s[2], in_w_ = s[3];
-      out_desc_ = nhwc_desc(out, x.dtype());
-      return;
-    }
-    dnnl::engine &eng = dnnl_util::engine(env_);
-    from_mem_ = dnnl::memory(given, eng, nullptr);
-    plain_mem_ = dnnl::memory(dnnl_util::plain_desc(s, dnnl_util::dtype(x.dtype())), eng);
-    to_plain_ = dnnl::reorder(from_mem_, plain_mem_);
-  }
-
-  // [N,H,W,C] -> [N,OH,OW,C]: each output pixel copies its source pixel's
-  // channel run; a repeated source row copies the previous output row.
-  void run_nhwc(const uint8_t *x, Tensor &y) const {
-    const Shape &os = y.shape();
-    const int64_t n = os[0], c = os[1], oh = os[2], ow = os[3], iw = in_w_;
-    const int64_t in_image = in_h_ * iw * c, row = ow * c;
-    const int64_t *mh = maps_[2].data(), *mw = maps_[3].data();
-    auto *out = static_cast<uint8_t *>(y.raw());
-#pragma omp parallel for if (y.numel() > 32768)
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t i = 0; i < oh; ++i) {
-        uint8_t *dst = out + (b * oh + i) * row;
-        if (i > 0 && mh[i] == mh[i - 1]) {
-          std::memcpy(dst, dst - row, row);
-          continue;
-        }
-        const uint8_t *src = x + b * in_image + mh[i] * iw * c;
-        for (int64_t j = 0; j < ow; ++j)
-          std::memcpy(dst + j * c, src + mw[j] * c, c);
-      }
   }
 
   void run_plain(const uint8_t *x, const Shape &is, Tensor &out) {
@@ -211,12 +149,7 @@ private:
 
   Node node_;
   KernelEnv env_;
-  const dnnl_memory_desc_t *in_layout_ = nullptr;
-  bool nhwc_ = false;
-  int64_t in_h_ = 0, in_w_ = 0;
-  dnnl::memory::desc out_desc_;
-  dnnl::memory from_mem_, plain_mem_;
-  dnnl::reorder to_plain_;
+  kernels::NhwcNearestResize layout_;
   std::string coord_, nearest_mode_;
   std::vector<double> scales_;
   std::vector<std::vector<int64_t>> maps_;

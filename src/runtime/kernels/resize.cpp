@@ -4,6 +4,8 @@
 // built one axis at a time, innermost axis first (the order the ONNX reference
 // recurses in, which matters for tf_crop_and_resize extrapolation). Each axis
 // gets a precomputed tap table: output position -> source indices and weights.
+// A channels-last nearest resize in H and W stays channels-last
+// (kernels/resize_layout.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "runtime/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/resize_coords.h"
+#include "runtime/kernels/resize_layout.h"
 
 namespace qtune {
 namespace {
@@ -26,8 +29,8 @@ struct Taps {
 
 class ResizeKernel : public Kernel {
 public:
-  explicit ResizeKernel(const Node &n)
-      : node_(n), coord_(n.attr_string("coordinate_transformation_mode", "half_pixel")),
+  ResizeKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), coord_(n.attr_string("coordinate_transformation_mode", "half_pixel")),
         nearest_mode_(n.attr_string("nearest_mode", "round_prefer_floor")),
         cubic_a_(n.attr_float("cubic_coeff_a", -0.75f)),
         exclude_outside_(n.attr_int("exclude_outside", 0) != 0),
@@ -63,15 +66,24 @@ public:
     if (kernels::has_input(in, 1) && in[1].numel() == static_cast<int64_t>(2 * rank))
       for (size_t i = 0; i < 2 * rank; ++i)
         roi_[i] = in[1].get_f64(i);
+    plan_layout(in[0], out);
     return {{in[0].dtype(), out}};
   }
 
   void prepare(std::span<const Tensor> in) override { taps_.assign(in[0].rank(), Taps{}); }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (layout_.active()) {
+      layout_.run(in[0].raw(), out[0], hw_taps_[0].index.data(), hw_taps_[1].index.data());
+      return;
+    }
     const Shape &os = out[0].shape();
     int rank = in[0].rank();
     Tensor cur = in[0];
+    if (const void *plain = layout_.plain_input(env_, in[0]); plain != in[0].raw()) {
+      cur = Tensor(DType::f32, in[0].shape());
+      std::memcpy(cur.raw(), plain, cur.nbytes());
+    }
     for (int d = rank - 1; d >= 0; --d) {
       if (!axis_changes(cur.shape()[d], os[d], d))
         continue;
@@ -92,7 +104,25 @@ public:
     std::memcpy(out[0].raw(), cur.raw(), cur.nbytes()); // nothing changed
   }
 
+  // oneDNN layout opt-in (runtime/kernel.h): channels-last in, channels-last out.
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    layout_.set_input_layout(layouts.empty() ? nullptr : layouts[0]);
+  }
+  const dnnl_memory_desc_t *output_layout(size_t) const override { return layout_.output_layout(); }
+
 private:
+  // Nearest in H and W of a 4-D tensor, N and C untouched: the channels-last
+  // path, with the H and W source tables.
+  void plan_layout(const Tensor &x, const Shape &out) {
+    const Shape &s = x.shape();
+    bool hw_only = interp_ == Interp::nearest && coord_ != "tf_crop_and_resize" && s.size() == 4 &&
+                   !axis_changes(s[0], out[0], 0) && !axis_changes(s[1], out[1], 1);
+    if (hw_only)
+      hw_taps_ = {make_taps(s[2], out[2], 2), make_taps(s[3], out[3], 3)};
+    layout_.plan(env_, x, out, hw_only);
+  }
+
   // An axis with the same size and an identity mapping needs no pass.
   bool axis_changes(int64_t in, int64_t out, int d) const {
     return in != out || scales_[d] != 1.0 || coord_ == "tf_crop_and_resize";
@@ -209,6 +239,9 @@ private:
   }
 
   Node node_;
+  KernelEnv env_;
+  kernels::NhwcNearestResize layout_;
+  std::vector<Taps> hw_taps_; // H and W tables of the channels-last path
   Interp interp_ = Interp::nearest;
   std::string coord_, nearest_mode_;
   float cubic_a_;
@@ -222,7 +255,7 @@ private:
 
 void register_resize_kernels(KernelRegistry &r) {
   r.add("Resize",
-        [](const Node &n, const KernelEnv &) { return std::make_unique<ResizeKernel>(n); });
+        [](const Node &n, const KernelEnv &env) { return std::make_unique<ResizeKernel>(n, env); });
 }
 
 } // namespace qtune
