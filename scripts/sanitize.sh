@@ -14,6 +14,10 @@
 #   bash scripts/sanitize.sh 'Corpus'   # a ctest -R regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Leaks are off: protobuf/oneDNN keep process-lifetime singletons. Set before
+# the build: gtest_discover_tests runs each instrumented test binary to list it.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start=$(date +%s)
 targets=(qtune test_robustness test_ir test_data test_metrics test_tf)
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_COMPILER=clang++ -DQTUNE_FUZZ=ON \
@@ -21,9 +25,6 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_COMPILER=clang++ -D
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 built=$(date +%s)
 echo "sanitize: build $((built - start)) s"
-# Leaks are off: protobuf/oneDNN keep process-lifetime singletons.
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export QTUNE_SHARED_DATA=${QTUNE_SHARED_DATA:-$(pwd)/../shared/data}
 # Only the binaries built above (the others are listed as *_NOT_BUILT).
 ctest --test-dir build-fuzz -j"$(nproc)" -R "${1:-.}" -E "NOT_BUILT|PublicHeaderAlone" \

@@ -1,6 +1,7 @@
 #include "data/model_input.h"
 
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include "data/image_decode.h"
 #include "data/transforms.h"
+#include "ir/checked_size.h"
 #include "ir/input_file.h"
 #include "ir/model_summary.h"
 #include "qtune/error.h"
@@ -55,24 +57,30 @@ DType dtype_of_extension(const std::string &file) {
   return DType::undefined;
 }
 
+// `--shape NAME=AxBxC`: non-negative integers separated by 'x'.
+Shape parse_shape_arg(const std::string &name, const std::string &given) {
+  Shape s;
+  std::stringstream ss(given);
+  std::string part;
+  while (std::getline(ss, part, 'x')) {
+    int64_t d = -1;
+    const char *last = part.data() + part.size();
+    auto [end, ec] = std::from_chars(part.data(), last, d);
+    if (ec != std::errc() || end != last || d < 0)
+      throw InputError(
+          fmt::format("--shape {}={}: expected non-negative dims like 1x256x256x3", name, given));
+    s.push_back(d);
+  }
+  return s;
+}
+
 // The input's shape: `--shape NAME=AxBxC` when given, else its declared dims with
-// at most one unknown dim, which the file size decides.
+// at most one unknown dim, which the file size decides. The declared dims come
+// from the model file, so their product is checked before it divides anything.
 Shape raw_input_shape(const ValueInfo &vi, const std::string &file, size_t bytes, DType dtype,
                       const std::string &given) {
-  if (!given.empty()) {
-    Shape s;
-    std::stringstream ss(given);
-    std::string part;
-    while (std::getline(ss, part, 'x')) {
-      try {
-        s.push_back(std::stoll(part));
-      } catch (const std::exception &) {
-        throw InputError(
-            fmt::format("--shape {}={}: expected dims like 1x256x256x3", vi.name, given));
-      }
-    }
-    return s;
-  }
+  if (!given.empty())
+    return parse_shape_arg(vi.name, given);
   Shape shape;
   int unknown = -1;
   int64_t known = 1;
@@ -86,13 +94,20 @@ Shape raw_input_shape(const ValueInfo &vi, const std::string &file, size_t bytes
                                    file, vi.name, dims_str(vi), vi.name));
     if (d < 0)
       unknown = static_cast<int>(i);
-    else
-      known *= d;
+    else if (__builtin_mul_overflow(known, d, &known))
+      throw InputError(fmt::format("{}: input '{}' has shape {}: more elements than fit in 64 bits",
+                                   file, vi.name, dims_str(vi)));
     shape.push_back(d);
   }
-  const size_t elem = dtype_size(dtype);
-  if (unknown >= 0 && known > 0 && bytes % (size_t(known) * elem) == 0)
-    shape[unknown] = static_cast<int64_t>(bytes / (size_t(known) * elem));
+  if (unknown < 0)
+    return shape;
+  size_t slice = 0; // bytes per step of the unknown dim
+  if (known == 0 || __builtin_mul_overflow(size_t(known), dtype_size(dtype), &slice) ||
+      bytes % slice != 0)
+    throw InputError(fmt::format("{}: {} bytes are not a whole number of input '{}' {} of {} "
+                                 "(one unknown dim); give --shape {}=AxBx...",
+                                 file, bytes, vi.name, dims_str(vi), dtype_name(dtype), vi.name));
+  shape[unknown] = static_cast<int64_t>(bytes / slice);
   return shape;
 }
 
@@ -126,10 +141,20 @@ Tensor read_model_input(const ValueInfo &vi, const std::string &file,
   if (named != DType::undefined && named != dtype)
     throw InputError(fmt::format("{}: the file holds {} (by its extension) but input '{}' is {}",
                                  file, dtype_name(named), vi.name, dtype_name(dtype)));
-  Tensor t(dtype, raw_input_shape(vi, file, size, dtype, shape_arg));
-  if (size != t.nbytes())
+  if (dtype_size(dtype) == 0) // strings have no raw layout (and sizes below divide by it)
+    throw InputError(fmt::format("{}: input '{}' holds {}s, which a raw file cannot feed", file,
+                                 vi.name, dtype_name(dtype)));
+  const Shape shape = raw_input_shape(vi, file, size, dtype, shape_arg);
+  size_t need = 0;
+  try { // before allocating: a declared [2^20, 2^20] must not allocate 4 TiB
+    need = shape_nbytes(shape, dtype);
+  } catch (const InputError &e) {
+    throw InputError(fmt::format("{}: input '{}': {}", file, vi.name, e.what()));
+  }
+  if (size != need)
     throw InputError(fmt::format("{}: {} bytes, input '{}' {} needs {} bytes of {}", file, size,
-                                 vi.name, shape_str(t.shape()), t.nbytes(), dtype_name(dtype)));
+                                 vi.name, shape_str(shape), need, dtype_name(dtype)));
+  Tensor t(dtype, shape);
   f.seekg(0);
   f.read(static_cast<char *>(t.raw()), static_cast<std::streamsize>(size));
   return t;

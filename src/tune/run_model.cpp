@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "data/model_input.h"
 #include "frontends/model_loader.h"
@@ -31,6 +32,13 @@ const ValueInfo &graph_input(const Graph &g, const std::string &model, const std
   throw InputError(fmt::format("{}: model has no input '{}'", model, name));
 }
 
+// `what` led by the model file: the executor's own messages already start with
+// it (its graph's source), kernel construction errors do not.
+std::string in_model(const std::string &model, const char *what) {
+  const std::string lead = model + ": ";
+  return std::string_view(what).starts_with(lead) ? what : lead + what;
+}
+
 } // namespace
 
 std::vector<RunModelOutput> run_model_files(const RunModelOptions &o) {
@@ -52,11 +60,11 @@ std::vector<RunModelOutput> run_model_files(const RunModelOptions &o) {
     Executor ex(graph, {.threads = o.threads});
     outs = ex.run(inputs);
   } catch (const InputError &e) { // a node's problem: say which model it is in
-    throw InputError(fmt::format("{}: {}", o.model, e.what()));
+    throw InputError(in_model(o.model, e.what()));
   } catch (const UnsupportedError &e) {
-    throw UnsupportedError(fmt::format("{}: {}", o.model, e.what()));
+    throw UnsupportedError(in_model(o.model, e.what()));
   } catch (const Error &e) {
-    throw Error(fmt::format("{}: {}", o.model, e.what()));
+    throw Error(in_model(o.model, e.what()));
   }
   std::filesystem::create_directories(o.output_dir);
   std::vector<RunModelOutput> written;

@@ -442,6 +442,62 @@ void add_onnx_cases(std::vector<Case> &out) {
     }
 }
 
+// X (declared `dims`, a negative one unknown; element type `elem`) -> Transpose
+// -> Y: a model whose input declaration, not its data, is hostile.
+std::function<void(const fs::path &)> declared_input_model(std::vector<int64_t> dims,
+                                                           int elem = onnx::TensorProto::FLOAT) {
+  return [=](const fs::path &d) {
+    OnnxModel m;
+    m.input("X", dims, elem);
+    auto *shape = m.g().mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (size_t i = 0; i < dims.size(); ++i)
+      if (dims[i] < 0)
+        shape->mutable_dim(static_cast<int>(i))->set_dim_param("n");
+    m.node("Transpose", "transpose", {"X"}, {"Y"});
+    m.output("Y", elem);
+    m.save(d / "model.onnx");
+  };
+}
+
+// `run` inputs against declared shapes that overflow, do not divide the file, or
+// cannot be fed raw: each used to end in a message without the file, an
+// attempted 4 TiB allocation or (strings) a division by zero.
+void add_declared_input_cases(std::vector<Case> &out) {
+  const int64_t huge = (int64_t(1) << 62) + 1;
+  const std::string four(4, '\0');
+  const std::string args = "run model.onnx --input X=x.f32 --output-dir out";
+  struct Declared {
+    std::string name;
+    const char *kind;
+    std::vector<int64_t> dims;
+    std::vector<std::string> expect;
+    std::string args;
+  };
+  const std::vector<Declared> rows = {
+      {"input_declared_shape_overflows", "unclear", {huge, 4}, {"'X'", "64 bits"}, args},
+      {"input_declared_4tib", "memory", {1 << 20, 1 << 20}, {"'X'", "4398046511104 bytes"}, args},
+      {"input_unknown_dim_known_overflow", "unclear", {1, huge, 4, -1}, {"'X'", "64 bits"}, args},
+      {"input_unknown_dim_not_whole", "unclear", {1, 3, -1}, {"'X'", "4 bytes", "whole"}, args},
+      {"input_shape_arg_overflows",
+       "unclear",
+       {1, -1},
+       {"'X'", "64 bits"},
+       args + " --shape X=4611686018427387905x4"},
+  };
+  for (const Declared &r : rows)
+    out.push_back(file_case(
+        r.name, r.kind, "x.f32", [four](const fs::path &) { return four; }, r.args, r.expect,
+        declared_input_model(r.dims)));
+  out.push_back(named_elsewhere(file_case(
+      "input_shape_arg_negative", "unclear", "x.f32", [four](const fs::path &) { return four; },
+      args + " --shape X=-1x-4", {"--shape X=-1x-4", "non-negative"},
+      declared_input_model({1, -1}))));
+  out.push_back(file_case(
+      "input_string_unknown_dim", "crash", "x.bin", [](const fs::path &) { return "abcd"; },
+      "run model.onnx --input X=x.bin --output-dir out", {"'X'", "string"},
+      declared_input_model({1, -1}, onnx::TensorProto::STRING)));
+}
+
 void add_run_input_cases(std::vector<Case> &out) {
   auto model = [](const fs::path &d) {
     OnnxModel m;
@@ -463,6 +519,7 @@ void add_run_input_cases(std::vector<Case> &out) {
                 },
                 model);
   out.back() = named_elsewhere(out.back());
+  add_declared_input_cases(out);
 }
 
 std::string truncated_graphdef(int pct) {
