@@ -24,14 +24,14 @@ case "$MODEL" in
 yolox)
   TINY=examples/coco/yolox_nano.yaml
   BIG=examples/coco/yolox_nano_241.yaml
-  ALL_VARIANTS="none bias dwcheck default clip clip_nobias last_fp32"
+  ALL_VARIANTS="none bias dwcheck default fork_off no_concat_prop clip clip_nobias last_fp32"
   ;;
 nanodet)
   TINY=examples/coco/nanodet_m_320.yaml
   BIG=$OUT/nanodet_m_320_241.yaml
   sed -e 's|coco/val2017_tiny|coco/val2017_241|' -e 's|workspace/nanodet_m_320|workspace/nanodet_m_320_241|' \
     "$TINY" >"$BIG"
-  ALL_VARIANTS="none default cle cle_clip clip"
+  ALL_VARIANTS="none default fork_off cle cle_clip clip"
   ;;
 *)
   echo "usage: $0 yolox|nanodet" >&2
@@ -47,6 +47,8 @@ overrides() {
   bias) echo "bias_correction=true depthwise_range_check=false" ;;
   dwcheck) echo "bias_correction=false depthwise_range_check=true" ;;
   default) echo "" ;;
+  fork_off) echo "concat_fork_own_scale=false" ;;
+  no_concat_prop) echo "scale_propagation_concat=false" ;;
   clip) echo "consumer_error_clipping=true" ;;
   clip_nobias) echo "consumer_error_clipping=true bias_correction=false" ;;
   last_fp32) echo "last_conv_or_matmul_quantization=false" ;;

@@ -192,6 +192,9 @@ const std::vector<KeyDoc> &schema_keys() {
        "MaxPool output shares its input's scale."},
       {"quantization.recipes", "scale_propagation_concat", "bool", "true", L,
        "Concat inputs share one scale."},
+      {"quantization.recipes", "concat_fork_own_scale", "bool", "true", Q,
+       "With scale_propagation_concat: a Concat input other ops also read keeps its own "
+       "scale (the Concat requantises it)."},
       {"quantization.recipes", "first_conv_or_matmul_quantization", "bool", "true", L,
        "`false` keeps the first Conv/MatMul fp32."},
       {"quantization.recipes", "last_conv_or_matmul_quantization", "bool", "true", L,

@@ -6,6 +6,23 @@
 
 namespace qtune::quant {
 
+namespace {
+
+// Every recipe by its YAML key: plan JSON, YAML and the defaults read this one list.
+const std::pair<const char *, bool Recipes::*> kRecipeFields[] = {
+    {"first_conv_or_matmul_quantization", &Recipes::first_conv_or_matmul_quantization},
+    {"last_conv_or_matmul_quantization", &Recipes::last_conv_or_matmul_quantization},
+    {"scale_propagation_max_pooling", &Recipes::scale_propagation_max_pooling},
+    {"scale_propagation_concat", &Recipes::scale_propagation_concat},
+    {"concat_fork_own_scale", &Recipes::concat_fork_own_scale},
+    {"fast_bias_correction", &Recipes::fast_bias_correction},
+    {"bias_correction", &Recipes::bias_correction},
+    {"depthwise_range_check", &Recipes::depthwise_range_check},
+    {"cross_layer_equalization", &Recipes::cross_layer_equalization},
+    {"consumer_error_clipping", &Recipes::consumer_error_clipping}};
+
+} // namespace
+
 const char *precision_name(Precision p) {
   switch (p) {
   case Precision::int8:
@@ -144,15 +161,9 @@ nlohmann::json Plan::to_json() const {
   j["op_wise"] = nlohmann::json::object();
   for (const auto &[k, v] : op_wise)
     j["op_wise"][k] = v.to_json();
-  j["recipes"] = {{"first_conv_or_matmul_quantization", recipes.first_conv_or_matmul_quantization},
-                  {"last_conv_or_matmul_quantization", recipes.last_conv_or_matmul_quantization},
-                  {"scale_propagation_max_pooling", recipes.scale_propagation_max_pooling},
-                  {"scale_propagation_concat", recipes.scale_propagation_concat},
-                  {"fast_bias_correction", recipes.fast_bias_correction},
-                  {"bias_correction", recipes.bias_correction},
-                  {"depthwise_range_check", recipes.depthwise_range_check},
-                  {"cross_layer_equalization", recipes.cross_layer_equalization},
-                  {"consumer_error_clipping", recipes.consumer_error_clipping}};
+  j["recipes"] = nlohmann::json::object();
+  for (const auto &[key, field] : kRecipeFields)
+    j["recipes"][key] = recipes.*field;
   return j;
 }
 
@@ -180,32 +191,15 @@ Plan Plan::from_json(const nlohmann::json &j, const std::string &where) {
         throw InputError(where + ".recipes." + key + ": expected true or false");
       out = r.at(key).get<bool>();
     };
-    flag("first_conv_or_matmul_quantization", p.recipes.first_conv_or_matmul_quantization);
-    flag("last_conv_or_matmul_quantization", p.recipes.last_conv_or_matmul_quantization);
-    flag("scale_propagation_max_pooling", p.recipes.scale_propagation_max_pooling);
-    flag("scale_propagation_concat", p.recipes.scale_propagation_concat);
-    flag("fast_bias_correction", p.recipes.fast_bias_correction);
-    flag("bias_correction", p.recipes.bias_correction);
-    flag("depthwise_range_check", p.recipes.depthwise_range_check);
-    flag("cross_layer_equalization", p.recipes.cross_layer_equalization);
-    flag("consumer_error_clipping", p.recipes.consumer_error_clipping);
+    for (const auto &[key, field] : kRecipeFields)
+      flag(key, p.recipes.*field);
   }
   return p;
 }
 
 Recipes recipes_from(const std::map<std::string, bool> &yaml) {
   Recipes r;
-  const std::pair<const char *, bool Recipes::*> keys[] = {
-      {"first_conv_or_matmul_quantization", &Recipes::first_conv_or_matmul_quantization},
-      {"last_conv_or_matmul_quantization", &Recipes::last_conv_or_matmul_quantization},
-      {"scale_propagation_max_pooling", &Recipes::scale_propagation_max_pooling},
-      {"scale_propagation_concat", &Recipes::scale_propagation_concat},
-      {"fast_bias_correction", &Recipes::fast_bias_correction},
-      {"bias_correction", &Recipes::bias_correction},
-      {"depthwise_range_check", &Recipes::depthwise_range_check},
-      {"cross_layer_equalization", &Recipes::cross_layer_equalization},
-      {"consumer_error_clipping", &Recipes::consumer_error_clipping}};
-  for (const auto &[key, field] : keys)
+  for (const auto &[key, field] : kRecipeFields)
     if (auto it = yaml.find(key); it != yaml.end())
       r.*field = it->second;
   return r;

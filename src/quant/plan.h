@@ -55,7 +55,11 @@ struct Recipes {
   bool last_conv_or_matmul_quantization = true;  // false: last Conv/MatMul/Gemm stays fp32
   bool scale_propagation_max_pooling = true;     // MaxPool output reuses its input's scale
   bool scale_propagation_concat = true;          // Concat inputs share the output's scale
-  bool fast_bias_correction = false;             // shift conv bias by the mean output change
+  // qtune: with scale_propagation_concat, a Concat input that other ops also
+  // read keeps its own scale (the lowered Concat requantises it), so those ops
+  // are not quantized at the Concat's wider range.
+  bool concat_fork_own_scale = true;
+  bool fast_bias_correction = false; // shift conv bias by the mean output change
   // qtune: data-driven per-channel bias correction (quant/bias_correction.h),
   // applied by the callers that hold calibration batches (quantize, tune).
   bool bias_correction = true;

@@ -65,9 +65,19 @@ void QdqBuilder::drop_passthrough_without_int8_reader() {
 
 // LPOT scale_propagation_concat: all inputs of an int8 Concat take the output's
 // scale, so the lowered concat is a plain copy. Downstream concats win.
+// Recipe concat_fork_own_scale: an input that other ops also read keeps its own
+// scale. The Concat's range is the widest of its inputs; a conv reading a
+// narrower input at that scale loses resolution for nothing (YOLOX-Nano: the
+// dark3 / dark4 outputs feed both the FPN Concat and the next stage's depthwise
+// conv at 1.6-1.7x their own range; own scales: val2017_241 AP -4.6% -> README).
 void QdqBuilder::assign_concat_scales() {
   if (!plan_.recipes.scale_propagation_concat)
     return;
+  const auto consumers = src_.consumers();
+  auto forked = [&](const std::string &v) {
+    auto it = consumers.find(v);
+    return plan_.recipes.concat_fork_own_scale && it != consumers.end() && it->second.size() > 1;
+  };
   for (size_t i = src_.nodes.size(); i-- > 0;) {
     const Node &n = src_.nodes[i];
     if (!int8_[i] || !shares_one_scale(n))
@@ -75,7 +85,7 @@ void QdqBuilder::assign_concat_scales() {
     const NodeDecision &d = decisions_.at(n.name);
     set_from_stats(n.outputs[0], d);
     for (size_t k : roles_[i].activations)
-      if (!act_.count(n.inputs[k]))
+      if (!act_.count(n.inputs[k]) && !forked(n.inputs[k]))
         act_[n.inputs[k]] = act_[n.outputs[0]];
   }
 }

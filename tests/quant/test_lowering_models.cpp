@@ -81,11 +81,14 @@ std::string fingerprint(const Graph &g, const quant::LowerReport &r) {
 // ResNet body's did not change. YOLOX's was re-recorded after
 // fold_space_to_depth_conv (its Focus stem's 6 Slices and Concat became the
 // stem conv's 6x6 stride-2 kernel before quantization: 7 pass-through ops and
-// 14 Q/DQ fewer, everything else the same).
+// 14 Q/DQ fewer, everything else the same). Then recipe concat_fork_own_scale
+// (a plan change): the dark3 and dark4 outputs, read by the next stage's conv
+// and by a PAFPN Concat, keep their own scales, so those two Concats requantise
+// one input each through a table (requant_concat: 2 QLut, 2 passthrough fewer).
 const char *const kYoloxLowered =
-    "conv 111, maxpool 3, passthrough 15, residual_add 7, removed 483, folded 0 | Concat 20 "
-    "QuantizeLinear 2 Reshape 3 Shape 3 Slice 3 Transpose 1 qtune:FusedConv 2 qtune:QConv 111 "
-    "qtune:QMaxPool 3 qtune:QResize 2";
+    "conv 111, maxpool 3, passthrough 13, requant_concat 2, residual_add 7, removed 483, "
+    "folded 0 | Concat 20 QuantizeLinear 2 Reshape 3 Shape 3 Slice 3 Transpose 1 "
+    "qtune:FusedConv 2 qtune:QConv 111 qtune:QLut 2 qtune:QMaxPool 3 qtune:QResize 2";
 const char *const kRfbLowered =
     "conv 52, lut 9, passthrough 5, residual_add 1, sink_dequantize 12, removed 268, folded 3 | "
     "Add 1 Concat 13 DequantizeLinear 14 Div 2 Flatten 1 Gather 12 QuantizeLinear 7 Reshape 9 "

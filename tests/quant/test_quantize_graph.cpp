@@ -181,13 +181,30 @@ TEST(QuantizeGraph, WeightsAndBiasMatchHandQuantization) {
 }
 
 TEST(QuantizeGraph, ConcatScalePropagation) {
-  Graph q = quantize_graph(small_cnn(), fake_stats(), Plan{});
-  // Both concat inputs use the concat output's range [0, 2.5].
+  // LPOT's scale_propagation_concat alone: both concat inputs use the concat
+  // output's range [0, 2.5], also p1, which conv2 reads as well.
+  Plan lpot;
+  lpot.recipes.concat_fork_own_scale = false;
+  Graph q = quantize_graph(small_cnn(), fake_stats(), lpot);
   const Node *a = dq_feeding(q, "cat", 0);
   const Node *b = dq_feeding(q, "cat", 1);
   ASSERT_TRUE(a && b);
   EXPECT_FLOAT_EQ(scalar(q, a->inputs[1]), 2.5f / 255.f);
   EXPECT_FLOAT_EQ(scalar(q, b->inputs[1]), 2.5f / 255.f);
+  EXPECT_FLOAT_EQ(scalar(q, dq_feeding(q, "conv2", 0)->inputs[1]), 2.5f / 255.f);
+
+  // Default (concat_fork_own_scale): r2 is read by the concat only and still
+  // takes its scale; p1 keeps the pool's (r1's [0, 2]), for conv2 and the concat.
+  q = quantize_graph(small_cnn(), fake_stats(), Plan{});
+  a = dq_feeding(q, "cat", 0);
+  b = dq_feeding(q, "cat", 1);
+  ASSERT_TRUE(a && b);
+  EXPECT_FLOAT_EQ(scalar(q, a->inputs[1]), 2.5f / 255.f);
+  EXPECT_FLOAT_EQ(scalar(q, b->inputs[1]), 2.f / 255.f);
+  EXPECT_FLOAT_EQ(scalar(q, dq_feeding(q, "conv2", 0)->inputs[1]), 2.f / 255.f);
+  const Node *out = find_node(q, "QuantizeLinear", "cat_quantized");
+  ASSERT_NE(out, nullptr);
+  EXPECT_FLOAT_EQ(scalar(q, out->inputs[1]), 2.5f / 255.f);
 }
 
 // LPOT's last_conv_or_matmul_quantization: false keeps the last compute node
