@@ -80,6 +80,12 @@ coco::Dataset first_images(const coco::Dataset &gt, size_t limit);
 // {image_id, category_id, bbox, score}.
 std::string results_json(std::span<const Detection> detections);
 
+// Detection rows as the COCO metrics take them in update(): predictions[0] is
+// [M, 7] image_id, category_id, x, y, w, h, score (any numeric dtype).
+// InputError naming `metric` otherwise.
+std::vector<Detection> detections_from_rows(std::span<const Tensor> predictions,
+                                            const std::string &metric);
+
 // pycocotools' summarize() printout of the 12 stats, one line each.
 std::string summarize_text(const std::array<double, 12> &stats);
 

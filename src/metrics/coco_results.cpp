@@ -268,14 +268,15 @@ CocoMap CocoMap::from_file(const std::string &annotations_json, IouType iou_type
   return CocoMap(coco::load_coco(annotations_json), iou_type);
 }
 
-void CocoMap::update(std::span<const Tensor> predictions, std::span<const Tensor> labels) {
+std::vector<Detection> detections_from_rows(std::span<const Tensor> predictions,
+                                            const std::string &metric) {
   if (predictions.empty())
-    throw InputError("COCOmAP: no prediction tensor given");
+    throw InputError(metric + ": no prediction tensor given");
   const Tensor &t = predictions[0];
   if (t.rank() != 2 || t.dim(1) != 7)
-    throw InputError("COCOmAP: detections must be [M, 7] (image_id, category_id, x, y, w, h, "
-                     "score), got " +
-                     shape_str(t.shape()));
+    throw InputError(metric + ": detections must be [M, 7] (image_id, category_id, x, y, w, h, " +
+                     "score), got " + shape_str(t.shape()));
+  std::vector<Detection> out;
   for (int64_t i = 0; i < t.dim(0); ++i) {
     Detection d;
     d.image_id = static_cast<int64_t>(t.get_f64(i * 7 + 0));
@@ -285,8 +286,13 @@ void CocoMap::update(std::span<const Tensor> predictions, std::span<const Tensor
     d.w = t.get_f64(i * 7 + 4);
     d.h = t.get_f64(i * 7 + 5);
     d.score = t.get_f64(i * 7 + 6);
-    detections_.push_back(d);
+    out.push_back(d);
   }
+  return out;
+}
+
+void CocoMap::update(std::span<const Tensor> predictions, std::span<const Tensor> /*labels*/) {
+  add(detections_from_rows(predictions, "COCOmAP"));
 }
 
 void CocoMap::restrict_categories(std::span<const int64_t> category_ids) {

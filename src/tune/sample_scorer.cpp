@@ -4,12 +4,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "data/decoders.h"
 #include "metrics/coco_eval.h"
+#include "metrics/fidelity.h"
 #include "metrics/topk.h"
 #include "qtune/error.h"
 #include "tune/workspace.h"
@@ -27,11 +27,6 @@ std::vector<float> row_values(const Tensor &t, int row, int batch) {
     return {all.begin(), all.end()};
   size_t each = all.size() / static_cast<size_t>(batch);
   return {all.begin() + row * each, all.begin() + (row + 1) * each};
-}
-
-// Index of the first largest score.
-int64_t argmax(const std::vector<float> &v) {
-  return static_cast<int64_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
 } // namespace
@@ -77,7 +72,7 @@ void SampleScorer::add(const std::vector<Tensor> &outputs, int row, int batch,
   case MetricKind::accuracy: {
     // LPOT's Accuracy: class scores -> argmax; a single value -> rounded.
     std::vector<float> v = row_values(outputs.at(0), row, batch);
-    int64_t predicted = v.size() == 1 ? std::llround(v[0]) : argmax(v);
+    int64_t predicted = v.size() == 1 ? std::llround(v[0]) : metrics::argmax(v);
     num_.push_back(predicted == s.truth.class_label ? 1 : 0);
     den_.push_back(1);
     return;
@@ -92,7 +87,7 @@ void SampleScorer::add(const std::vector<Tensor> &outputs, int row, int batch,
     return;
   }
   case MetricKind::fidelity_top1: {
-    int64_t c = argmax(row_values(outputs.at(0), row, batch));
+    int64_t c = metrics::argmax(row_values(outputs.at(0), row, batch));
     if (capture_)
       ref_.top1.push_back(c);
     top1_.push_back(c);
@@ -114,50 +109,15 @@ void SampleScorer::add(const std::vector<Tensor> &outputs, int row, int batch,
   if (i >= ref_.outputs.size() || ref_.outputs[i].size() != got.size())
     throw Error("metric " + spec_.name + ": sample " + std::to_string(i) +
                 " does not match the FP32 reference outputs (different evaluation data?)");
-  const std::vector<float> &want = ref_.outputs[i];
-  double n = 0, d = 0;
-  for (size_t j = 0; j < got.size(); ++j) {
-    double e = double(got[j]) - double(want[j]);
-    if (spec_.kind == MetricKind::mae)
-      n += std::fabs(e);
-    else
-      n += e * e;
-    d += spec_.kind == MetricKind::fidelity_relative_l2 ? double(want[j]) * double(want[j]) : 1.0;
-  }
-  num_.push_back(n);
-  den_.push_back(d);
+  metrics::OutputErrorSums e = metrics::output_error_sums(got, ref_.outputs[i]);
+  num_.push_back(spec_.kind == MetricKind::mae ? e.abs_error : e.squared_error);
+  den_.push_back(spec_.kind == MetricKind::fidelity_relative_l2 ? e.reference_energy
+                                                                : double(got.size()));
 }
 
 coco::Dataset SampleScorer::reference_ground_truth() const {
-  coco::Dataset gt;
-  gt.source = "FP32 detections with score >= " + std::to_string(spec_.score_threshold);
-  std::vector<Detection> kept;
-  std::set<int64_t> categories;
-  for (const Detection &d : ref_.detections)
-    if (d.score >= spec_.score_threshold) {
-      kept.push_back(d);
-      categories.insert(d.category_id);
-    }
-  if (categories.empty())
-    throw InputError("FidelityCOCOmAP: the FP32 model detects nothing with score >= " +
-                     std::to_string(spec_.score_threshold) +
-                     " on the evaluation images; lower score_threshold");
-  for (int64_t id : ref_.image_ids) {
-    coco::Image im;
-    im.id = id;
-    gt.images.push_back(im);
-  }
-  for (int64_t c : categories) {
-    coco::Category cat;
-    cat.id = c;
-    cat.name = std::to_string(c);
-    gt.categories.push_back(cat);
-  }
-  gt.build_index();
-  // The kept detections as ground truth boxes (area w*h, not crowd).
-  gt.annotations = metrics::results_from_detections(gt, kept);
-  gt.build_index();
-  return gt;
+  return metrics::detections_as_ground_truth(ref_.image_ids, ref_.detections, spec_.score_threshold,
+                                             "FidelityCOCOmAP");
 }
 
 void ScoredShard::append(ScoredShard o) {
