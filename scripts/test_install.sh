@@ -4,7 +4,8 @@
 # (find_package(qtune CONFIG)), runs both examples: Fashion-MNIST must meet its
 # goal; the YOLOX-Nano COCO example's FP32 and INT8 AP (its own eval_func from
 # the public dataloader, decoder and metric) must equal `qtune evaluate`'s
-# within 1e-6. Prints its wall time.
+# within 1e-6. Also makes the Debian package (cpack -G DEB) and builds the
+# README's "Use qtune from C++" snippet against it. Prints its wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -23,6 +24,29 @@ cmake -S examples/api -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix" ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
 cmake --build "$tmp/build" -j"$(nproc)" >/dev/null
 echo "test_install: installed, examples/api built out of tree ($(($(date +%s) - start)) s)"
+
+# The Debian package of the same tree (cpack -G DEB), unpacked into a
+# directory (not installed): the README's "Use qtune from C++" CMake and code,
+# copied as a user would, must build against it.
+(cd build && cpack -G DEB -B "$tmp/deb" >/dev/null)
+deb=$(ls "$tmp"/deb/qtune_*.deb)
+dpkg-deb -x "$deb" "$tmp/debroot"
+test -f "$tmp/debroot/usr/include/qtune/qtune.h"
+snippet() { # the first ```$1 block of the README section
+  awk -v lang="$1" '/^## Use qtune from C\+\+/{s=1; next} s && /^## /{exit}
+    s && $0 == "```" lang {f=1; next} f && /^```$/{exit} f' README.md
+}
+mkdir -p "$tmp/readme"
+snippet cmake >"$tmp/readme/CMakeLists.txt"
+snippet cpp >"$tmp/readme/main.cpp"
+cmake -S "$tmp/readme" -B "$tmp/readme/build" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$tmp/debroot/usr" \
+  ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
+cmake --build "$tmp/readme/build" -j"$(nproc)" >/dev/null
+test -x "$tmp/readme/build/myapp"
+echo "test_install: $(basename "$deb") ($(du -k "$deb" | cut -f1) KB); the README snippet" \
+  "($(cat "$tmp/readme/CMakeLists.txt" "$tmp/readme/main.cpp" | wc -l) lines) builds against" \
+  "it ($(($(date +%s) - start)) s)"
 
 # (1) Fashion-MNIST: exit code 0 = goal met.
 "$tmp/build/tune_fashion_mnist" examples/fashion_mnist/fashion_mnist.yaml \

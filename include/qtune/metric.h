@@ -13,12 +13,12 @@
 //     std::string name() const override { return "my_accuracy"; }
 //   };
 //
-// Built-in metrics (src/metrics/): qtune::metrics::TopK ("topk", predictions[0]
-// = scores [N, C], labels[0] = class indices [N] or one-hot [N, C]) and
-// qtune::metrics::CocoMap ("COCOmAP", predictions[0] = detections [M, 7] rows of
-// image_id, category_id (COCO id), x, y, w, h (original pixels), score; labels
-// are not used: ground truth comes from the annotations file). CocoMap also takes
-// typed qtune::Detection values directly.
+// Built-in metrics are in qtune/metrics.h: CocoMAP ("COCOmAP": predictions[0]
+// = detections [M, 7] rows of image_id, category_id (COCO id), x, y, w, h
+// (original pixels), score; ground truth from the dataset or annotations
+// file), TopK ("topk": predictions[0] = scores [N, C], labels[0] = class
+// indices [N] or one-hot [N, C]) and the label-free FidelityCOCOmAP,
+// FidelityTop1 and FidelityRelativeL2 (scored against FP32's own outputs).
 #include <cstdint>
 #include <span>
 #include <string>

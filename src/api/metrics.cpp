@@ -54,6 +54,13 @@ std::vector<std::vector<float>> score_rows(std::span<const Tensor> predictions,
   return rows;
 }
 
+// The candidate's sample `i` needs a reference sample at the same position.
+void check_reference_has(const std::string &metric, size_t i, size_t reference_samples) {
+  if (i >= reference_samples)
+    throw InputError(metric + ": sample " + std::to_string(i) + " of the candidate, but the " +
+                     "FP32 reference has " + std::to_string(reference_samples) + " samples");
+}
+
 // Every tensor's values in order, as one sample.
 std::vector<float> all_values(std::span<const Tensor> predictions) {
   std::vector<float> v;
@@ -218,9 +225,7 @@ void FidelityTop1::clear_reference() {
 }
 void FidelityTop1::add(std::span<const float> scores) {
   size_t i = impl_->samples;
-  if (i >= impl_->reference.size())
-    throw InputError("FidelityTop1: sample " + std::to_string(i) + " of the candidate, but the " +
-                     "FP32 reference has " + std::to_string(impl_->reference.size()) + " samples");
+  check_reference_has(name(), i, impl_->reference.size());
   if (scores.empty())
     throw InputError("FidelityTop1: sample " + std::to_string(i) + " has no scores");
   impl_->agree += metrics::argmax(scores) == impl_->reference[i];
@@ -259,10 +264,7 @@ void FidelityRelativeL2::clear_reference() {
 }
 void FidelityRelativeL2::add(std::span<const float> values) {
   size_t i = impl_->samples;
-  if (i >= impl_->reference.size())
-    throw InputError("FidelityRelativeL2: sample " + std::to_string(i) +
-                     " of the candidate, but the FP32 reference has " +
-                     std::to_string(impl_->reference.size()) + " samples");
+  check_reference_has(name(), i, impl_->reference.size());
   const std::vector<float> &want = impl_->reference[i];
   if (values.size() != want.size())
     throw InputError("FidelityRelativeL2: sample " + std::to_string(i) + " has " +
