@@ -15,7 +15,7 @@ struct Graph;
 class Model {
 public:
   Model();
-  // Loads an ONNX model; throws InputError naming the file on bad input.
+  // Loads a model file as the CLI does (ONNX, TensorFlow, TF.js); InputError on bad input.
   explicit Model(const std::string &path);
   explicit Model(std::shared_ptr<const Graph> graph, std::string path = "");
   ~Model();
