@@ -7,6 +7,8 @@
 // ONNX Runtime's reference detections of the same images.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <set>
@@ -159,6 +161,40 @@ TEST(PublicData, CocoLoaderFollowsTheAnnotationsAndAgreesWithOnnxRuntime) {
   std::printf("val2017_tiny first %zu images: FidelityCOCOmAP of qtune vs ONNX Runtime %.4f\n", n,
               agree.result());
   EXPECT_GT(agree.result(), 0.7);
+}
+
+// An Object Detection API TFRecord made from val2017_tiny (`qtune dataset
+// convert`) through Dataset::coco_record: the folder's images, pixel for
+// pixel after the transforms, and ground truth that scores ONNX Runtime's
+// YOLOX detections as pycocotools does.
+TEST(PublicData, CocoRecordGivesTheFolderImagesAndGroundTruth) {
+  std::string dir = test::shared_data("coco/val2017_tiny");
+  fs::path rec = fs::temp_directory_path() / ("qtune_api_rec_" + std::to_string(::getpid()));
+  std::string cmd = test::qtune_binary() + " dataset convert --from coco --annotations " + dir +
+                    "/annotations/instances_val2017.json --images " + dir +
+                    "/val2017 --to tfrecord " + rec.string() + " >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  Dataset record = Dataset::coco_record(rec.string());
+  fs::remove(rec);
+  Dataset folder = Dataset::coco_raw(dir);
+  EXPECT_EQ(record.size(), 80u);
+  ASSERT_TRUE(record.has_coco_ground_truth());
+  ImageDataLoader a(folder, Transforms(kYoloxTransforms), "images", 2);
+  ImageDataLoader b(record, Transforms(kYoloxTransforms), "images", 2);
+  for (int i = 0; i < 2; ++i) {
+    std::optional<InputSample> x = a.next_sample(), y = b.next_sample();
+    ASSERT_TRUE(x && y);
+    EXPECT_EQ(x->image_id, y->image_id);
+    ASSERT_EQ(x->input.shape(), y->input.shape());
+    EXPECT_EQ(0, std::memcmp(x->input.raw(), y->input.raw(), x->input.nbytes()));
+  }
+  CocoMAP map(record);
+  map.add(test::read_detections(
+      test::shared_data("reference/yolox_nano_val2017_tiny.detections.json")));
+  std::array<double, 12> got = map.stats(),
+                         want = test::reference_stats("yolox_nano_val2017_tiny_bbox");
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-6) << "stat " << i;
 }
 
 TEST(PublicData, BadInputNamesThePlace) {
