@@ -415,7 +415,7 @@ struct Executor::Impl {
         continue;
       }
       if (planning || (slots[s].dynamic && fresh))
-        allocate_output(ns, k, s);
+        allocate_named(i, ns, k, s);
       out.push_back(slots[s].value);
     }
     auto t0 = value_dependent ? t_infer : std::chrono::steady_clock::now();
@@ -440,6 +440,18 @@ struct Executor::Impl {
     }
     if (hook)
       hook(graph->nodes[i], out);
+  }
+
+  // A model may ask for more memory than there is (ConstantOfShape or Expand to
+  // [2^20, 2^20] f32 is 4 TiB): the failed allocation names node and output.
+  void allocate_named(size_t i, NodeState &ns, size_t k, int s) {
+    try {
+      allocate_output(ns, k, s);
+    } catch (const Error &e) {
+      const Node &n = graph->nodes[i];
+      throw Error(fmt::format("{}: {}: output '{}': {}", graph->source, n.describe(), n.outputs[k],
+                              e.what()));
+    }
   }
 
   // Allocates output k of a just-prepared node in its (possibly blocked) layout,

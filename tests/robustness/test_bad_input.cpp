@@ -200,6 +200,12 @@ std::vector<Case> cases() {
          return shape_model(d, "Expand", {kHuge, 4});
        },
        {"model.onnx", "too_big", "64 bits"}},
+      {"expand_4tib_output",
+       "unclear",
+       [](const fs::path &d) {
+         return shape_model(d, "Expand", {1 << 20, 1 << 20});
+       },
+       {"model.onnx", "too_big", "output 'Y'", "4398046511104 bytes"}},
       {"tile_overflowing_repeats",
        "silent",
        [](const fs::path &d) {
