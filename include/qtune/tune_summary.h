@@ -14,6 +14,7 @@ struct TuneSummary {
   double relative_loss = 0;
   double baseline_latency_ms = 0; // or model bytes when the objective is modelsize
   double best_latency_ms = 0;
+  // The saved model's quantizable ops by precision, as `qtune inspect` reads them.
   int ops_int8 = 0, ops_bf16 = 0, ops_fp32 = 0;
   std::vector<std::string> fp32_ops;
   int64_t trials = 0;

@@ -107,10 +107,10 @@ Model Quantization::operator()(const Model &model, DataLoader *q_dataloader, Eva
   s.relative_loss = r.relative_loss;
   s.baseline_latency_ms = r.baseline_objective;
   s.best_latency_ms = r.best.objective;
-  s.ops_int8 = r.best.plan.count(tune::Precision::int8);
-  s.ops_bf16 = r.best.plan.count(tune::Precision::bf16);
-  s.ops_fp32 = r.best.plan.count(tune::Precision::fp32);
-  s.fp32_ops = r.best.plan.ops_at(tune::Precision::fp32);
+  s.ops_int8 = static_cast<int>(quant::count_at(r.precisions, tune::Precision::int8));
+  s.ops_bf16 = static_cast<int>(quant::count_at(r.precisions, tune::Precision::bf16));
+  s.ops_fp32 = static_cast<int>(quant::count_at(r.precisions, tune::Precision::fp32));
+  s.fp32_ops = quant::names_at(r.precisions, tune::Precision::fp32);
   s.trials = r.trials;
   s.full_evaluations = r.full_evaluations;
   s.wall_s = r.wall_s;

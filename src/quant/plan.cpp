@@ -253,7 +253,24 @@ std::vector<QuantizableNode> list_quantizable_nodes(const Graph &g) {
   return out;
 }
 
-std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan) {
+namespace {
+
+// The level of the plan that set a node's (non-int8) precision, in its words.
+std::string plan_level_reason(const Plan &plan, const Node &n, Precision p) {
+  const std::string prec = precision_name(p);
+  if (auto it = plan.op_wise.find(n.name); it != plan.op_wise.end() && it->second.precision)
+    return it->second.reason.empty() ? "yaml: op_wise sets " + prec : it->second.reason;
+  if (auto it = plan.optype_wise.find(n.op_type);
+      it != plan.optype_wise.end() && it->second.precision)
+    return it->second.reason.empty() ? "yaml: optype_wise " + n.op_type + " sets " + prec
+                                     : it->second.reason;
+  return "yaml: model_wise sets " + prec;
+}
+
+} // namespace
+
+std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan,
+                                                 std::map<std::string, std::string> *why) {
   std::map<std::string, NodeDecision> out;
   std::vector<const Node *> compute; // Conv / MatMul / Gemm in graph order
   QuantizableFilter quantizable(g);
@@ -261,19 +278,24 @@ std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &pla
     if (!quantizable(n))
       continue;
     out[n.name] = plan.decide(n);
+    if (why && out[n.name].precision != Precision::int8)
+      (*why)[n.name] = plan_level_reason(plan, n, out[n.name].precision);
     if (*quant_role(n) == QuantRole::compute)
       compute.push_back(&n);
   }
   // The first / last compute node in topological order (LPOT's meaning); an
   // explicit op_wise entry wins over either recipe.
-  auto keep_fp32 = [&](const Node *n) {
-    if (!plan.op_wise.count(n->name))
-      out[n->name].precision = Precision::fp32;
+  auto keep_fp32 = [&](const Node *n, const char *recipe) {
+    if (plan.op_wise.count(n->name))
+      return;
+    if (why && out[n->name].precision != Precision::fp32)
+      (*why)[n->name] = std::string("recipe: ") + recipe + " is false";
+    out[n->name].precision = Precision::fp32;
   };
   if (!compute.empty() && !plan.recipes.first_conv_or_matmul_quantization)
-    keep_fp32(compute.front());
+    keep_fp32(compute.front(), "first_conv_or_matmul_quantization");
   if (!compute.empty() && !plan.recipes.last_conv_or_matmul_quantization)
-    keep_fp32(compute.back());
+    keep_fp32(compute.back(), "last_conv_or_matmul_quantization");
   return out;
 }
 

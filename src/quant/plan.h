@@ -44,6 +44,10 @@ struct DecisionOverride {
   std::optional<bool> activation_asymmetric;
   std::optional<CalibAlgorithm> activation_algorithm;
   std::optional<double> activation_percentile;
+  // Why `precision` is set, as "source: text" (quant/precision_map.h), carried
+  // into the quantized model for ops kept out of int8. Not part of the JSON or
+  // of plan keys; empty: "yaml: op_wise ..." is assumed.
+  std::string reason;
   void apply(NodeDecision &d) const;
   nlohmann::json to_json() const;
   static DecisionOverride from_json(const nlohmann::json &j, const std::string &where);
@@ -101,6 +105,9 @@ struct QuantizableNode {
 std::vector<QuantizableNode> list_quantizable_nodes(const Graph &g);
 
 // Every quantizable node's decision after applying the plan and its recipes.
-std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan);
+// `why` (optional) receives, for each node not decided int8, where that came
+// from as "source: text" (yaml / tuner / recipe, quant/precision_map.h).
+std::map<std::string, NodeDecision> resolve_plan(const Graph &g, const Plan &plan,
+                                                 std::map<std::string, std::string> *why = nullptr);
 
 } // namespace qtune::quant

@@ -1,5 +1,8 @@
 #include "quant/precision_map.h"
 
+#include <algorithm>
+#include <unordered_set>
+
 #include "quant/op_descriptor.h"
 
 namespace qtune::quant {
@@ -46,28 +49,73 @@ std::string int_type_name(DType t) {
 
 } // namespace
 
+namespace {
+
+// "source: text" as recorded by the quantizer, else the graph's own evidence.
+void set_reason(const Node &n, const std::string &fallback, OpPrecision &p) {
+  const std::string recorded = n.attr_string(kPrecisionReasonAttr, "");
+  const size_t colon = recorded.find(": ");
+  if (colon == std::string::npos) {
+    p.source = "graph", p.reason = fallback;
+    return;
+  }
+  p.source = recorded.substr(0, colon), p.reason = recorded.substr(colon + 2);
+}
+
+} // namespace
+
 std::vector<OpPrecision> op_precisions(const Graph &g) {
   const auto prod = g.producers();
+  std::unordered_set<std::string> quantizable;
+  for (const QuantizableNode &q : list_quantizable_nodes(g))
+    quantizable.insert(q.name);
   std::vector<OpPrecision> out;
   for (const Node &n : g.nodes) {
     if (is_q(n) || is_dq(n) || n.op_type == "DynamicQuantizeLinear")
       continue;
-    const bool qop = is_qoperator(n);
-    if (!qop && !find_descriptor(n))
-      continue; // no int8 form: always fp32, not part of the map
-    OpPrecision p{n.name, n.op_type, Precision::fp32, "no Q/DQ around it"};
+    const bool qop = is_qoperator(n), dq_fed = !qop && find_descriptor(n) && fed_by_dq(g, n, prod);
+    if (!qop && !dq_fed && !quantizable.count(n.name))
+      continue; // no int8 form (or a SiLU gate): always fp32, not part of the map
+    OpPrecision p{n.name, n.op_type, Precision::fp32, "graph", ""};
     if (qop) {
-      p.precision = Precision::int8;
-      p.evidence = "QOperator op";
+      p.precision = Precision::int8, p.reason = "QOperator op";
     } else if (n.attr_string(kPrecisionAttr, "") == "bf16") {
       p.precision = Precision::bf16;
-      p.evidence = "bf16 mark (qtune.bf16_nodes)";
-    } else if (fed_by_dq(g, n, prod)) {
-      p.precision = Precision::int8;
-      p.evidence = "fed by DequantizeLinear";
+      set_reason(n, "bf16 mark (qtune.bf16_nodes)", p);
+    } else if (dq_fed) {
+      p.precision = Precision::int8, p.reason = "fed by DequantizeLinear";
+    } else {
+      set_reason(n, "no Q/DQ around it", p);
     }
     out.push_back(std::move(p));
   }
+  return out;
+}
+
+std::map<std::string, int64_t> count_by_precision(const std::vector<OpPrecision> &ops) {
+  std::map<std::string, int64_t> out;
+  for (const auto &op : ops)
+    out[precision_name(op.precision)]++;
+  return out;
+}
+
+int64_t count_at(const std::vector<OpPrecision> &ops, Precision p) {
+  return std::count_if(ops.begin(), ops.end(), [p](const auto &op) { return op.precision == p; });
+}
+
+std::vector<std::string> names_at(const std::vector<OpPrecision> &ops, Precision p) {
+  std::vector<std::string> out;
+  for (const auto &op : ops)
+    if (op.precision == p)
+      out.push_back(op.name);
+  return out;
+}
+
+std::map<std::string, int64_t> count_by_source(const std::vector<OpPrecision> &ops) {
+  std::map<std::string, int64_t> out;
+  for (const auto &op : ops)
+    if (op.precision != Precision::int8)
+      out[op.source]++;
   return out;
 }
 
@@ -94,8 +142,7 @@ QdqSummary qdq_summary(const Graph &g, const std::vector<OpPrecision> &ops) {
     const std::string zp_type = int_type_name(qt);
     s.zero_point_types[zp_type]++;
   }
-  for (const auto &op : ops)
-    s.ops_by_precision[precision_name(op.precision)]++;
+  s.ops_by_precision = count_by_precision(ops);
   return s;
 }
 
@@ -103,7 +150,8 @@ nlohmann::json to_json(const OpPrecision &op) {
   return {{"name", op.name},
           {"op_type", op.op_type},
           {"precision", precision_name(op.precision)},
-          {"evidence", op.evidence}};
+          {"source", op.source},
+          {"reason", op.reason}};
 }
 
 nlohmann::json to_json(const QdqSummary &s) {

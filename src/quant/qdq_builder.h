@@ -51,7 +51,8 @@ private:
   std::unordered_map<std::string, ActivationParams> act_; // quantized activation tensors
   std::unordered_map<std::string, std::string> dq_name_;  // tensor -> its DQ output
   std::unordered_map<std::string, TensorStats> const_stats_;
-  std::map<std::string, std::string> fallback_;
+  std::map<std::string, std::string> fallback_; // planned int8, kept fp32: "source: text"
+  std::map<std::string, std::string> plan_why_; // not int8 by the plan: "source: text"
 
   const TensorStats *stats_for(const std::string &v);
   bool classify(size_t i, const Node &n, NodeInputs &in, std::string &why);
@@ -74,6 +75,7 @@ private:
   std::string fresh_name(const std::string &hint);
   void add_value_info(const std::string &from, const std::string &to, DType dtype);
   void drop_unused_initializers();
+  void record_reason(Node &n) const;
 };
 
 } // namespace qtune::quant::detail

@@ -58,7 +58,7 @@ void QdqBuilder::drop_passthrough_without_int8_reader() {
           read_by_int8 = read_by_int8 || int8_[c];
     if (!read_by_int8) {
       int8_[i] = false;
-      fallback_[n.name] = "no int8 op reads its output";
+      fallback_[n.name] = "quantizer: no int8 op reads its output";
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "qtune/error.h"
+#include "quant/precision_map.h"
 #include "quant/qdq_builder.h"
 
 namespace qtune::quant {
@@ -133,8 +134,8 @@ bool QdqBuilder::depthwise_input_resolved(const Node &n, std::string &why) {
   const double quartile = levels[levels.size() / 4];
   if (quartile >= kMinLevels)
     return true;
-  why = fmt::format("depthwise conv whose input's lower-quartile channel spans {:.1f} levels of "
-                    "one per-tensor scale (recipe depthwise_range_check)",
+  why = fmt::format("recipe: depthwise conv whose input's lower-quartile channel spans {:.1f} "
+                    "levels of one per-tensor scale (depthwise_range_check)",
                     quartile);
   return false;
 }
@@ -154,8 +155,16 @@ void QdqBuilder::drop_unused_initializers() {
   }
 }
 
+// Why a quantizable node is not int8, on the node itself (quant/precision_map.h).
+void QdqBuilder::record_reason(Node &n) const {
+  if (auto it = fallback_.find(n.name); it != fallback_.end())
+    n.attrs[kPrecisionReasonAttr] = it->second;
+  else if (auto p = plan_why_.find(n.name); p != plan_why_.end())
+    n.attrs[kPrecisionReasonAttr] = p->second;
+}
+
 Graph QdqBuilder::build(QuantizeReport *report) {
-  decisions_ = resolve_plan(src_, plan_);
+  decisions_ = resolve_plan(src_, plan_, &plan_why_);
   const size_t count = src_.nodes.size();
   int8_.assign(count, false);
   roles_.assign(count, {});
@@ -167,8 +176,8 @@ Graph QdqBuilder::build(QuantizeReport *report) {
     std::string why;
     if (classify(i, n, roles_[i], why))
       int8_[i] = true;
-    else
-      fallback_[n.name] = why;
+    else // the recipe checks say so themselves; the rest is what int8 cannot do here
+      fallback_[n.name] = why.rfind("recipe: ", 0) == 0 ? why : "quantizer: " + why;
   }
   drop_passthrough_without_int8_reader();
   assign_concat_scales();
@@ -201,6 +210,8 @@ Graph QdqBuilder::build(QuantizeReport *report) {
     if (auto it = decisions_.find(n.name);
         it != decisions_.end() && it->second.precision == Precision::bf16)
       n.attrs[kPrecisionAttr] = std::string("bf16");
+    if (!int8_[i])
+      record_reason(n);
     if (int8_[i]) {
       const NodeDecision &d = decisions_.at(n.name);
       const NodeInputs &in = roles_[i];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "metrics/sample_results.h"
+#include "quant/precision_map.h"
 #include "tune/config.h"
 #include "tune/plan.h"
 
@@ -59,11 +60,12 @@ public:
   // Most OpenMP threads the backend's inference ran with so far (evaluation and
   // latency; Executor::threads_used), 0 when it ran none or cannot tell.
   virtual int inference_threads() const { return 0; }
-  // Ops `plan` makes int8 that the quantizer kept fp32, with its reason
-  // (quant::QuantizeReport::fallback_reason, e.g. a recipe); shown by report.html.
-  virtual std::map<std::string, std::string> quantizer_fallbacks(const TunePlan &) { return {}; }
   // Writes the model for `plan` (nullptr: FP32) to `path`.
   virtual void save(const TunePlan *plan, const std::string &path) = 0;
+  // Each quantizable op of the model save() wrote for `plan` at `path`: its
+  // precision and why, as `qtune inspect` reads the file (quant/precision_map.h).
+  virtual std::vector<quant::OpPrecision> saved_precisions(const TunePlan &plan,
+                                                           const std::string &path) = 0;
   // Identifies model + evaluation data + metric, for the baseline cache and history.
   virtual std::string context_key() = 0;
   // Bytes of the serialized model for `plan` (nullptr: FP32).

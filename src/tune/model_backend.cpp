@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "runtime/omp_team.h"
 #include "tune/dist_calibration.h"
 #include "tune/quantize_model.h"
+#include "tune/tuner.h"
 #include "tune/workspace.h"
 
 namespace qtune::tune {
@@ -92,8 +94,10 @@ std::string unique_run_tag() {
          std::to_string(rd());
 }
 
-// The tuner's plan in the quantizer's terms: model-wise scheme, fallbacks by name.
-quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
+// The tuner's plan in the quantizer's terms: model-wise scheme, fallbacks by
+// name, each with who decided it (`yaml_only`: ops the YAML allows no int8).
+quant::Plan to_quant_plan(const TunePlan &p, const Config &c,
+                          const std::set<std::string> &yaml_only) {
   quant::Plan q;
   q.model_wise.precision = quant::Precision::int8;
   q.model_wise.weight.per_channel = p.quant.weight_granularity == "per_channel";
@@ -105,6 +109,10 @@ quant::Plan to_quant_plan(const TunePlan &p, const Config &c) {
       continue;
     quant::DecisionOverride o;
     o.precision = prec;
+    o.reason = yaml_only.count(name)
+                   ? "yaml: op_wise / optype_wise allow no int8"
+                   : "tuner: fallen back to " + std::string(precision_name(prec)) + " by the " +
+                         c.tuning.strategy + " strategy";
     q.op_wise[name] = o;
   }
   q.recipes = recipes_from_config(c.quantization);
@@ -383,10 +391,6 @@ public:
 
   int inference_threads() const override { return threads_used_; }
 
-  std::map<std::string, std::string> quantizer_fallbacks(const TunePlan &plan) override {
-    return built(plan).fallbacks;
-  }
-
   std::map<std::string, double> op_damage(const TunePlan &plan) override {
     // Each int8 op of `plan` measured alone: the error at the model outputs
     // when it is the only int8 op, on a few calibration batches. Measuring ops
@@ -408,6 +412,11 @@ public:
 
   void save(const TunePlan *plan, const std::string &path) override {
     save_model_file(plan ? *built(*plan).qdq : *s_.fp32, path);
+  }
+
+  std::vector<quant::OpPrecision> saved_precisions(const TunePlan &,
+                                                   const std::string &path) override {
+    return quant::op_precisions(load_model(path));
   }
 
   // Hashes the model file once: the tuner and the statistics cache both ask.
@@ -477,8 +486,8 @@ private:
     TunePlan all = plan;
     for (const std::string &name : todo)
       all.ops[name] = Precision::int8;
-    Graph qdq =
-        quant::quantize_graph(*s_.fp32, stats(plan.quant.sampling_size), to_quant_plan(all, c_));
+    Graph qdq = quant::quantize_graph(*s_.fp32, stats(plan.quant.sampling_size),
+                                      to_quant_plan(all, c_, yaml_only()));
     quant::SwitchGraph sg = quant::build_switch_graph(*s_.fp32, qdq, todo);
     const std::vector<std::string> ranked = sg.ops;
     const std::vector<Inputs> batches = calibration_batches(kDamageSamples);
@@ -528,7 +537,6 @@ private:
   struct Built {
     std::string key;
     std::shared_ptr<const Graph> qdq, lowered;
-    std::map<std::string, std::string> fallbacks; // quantizer_fallbacks()
   };
 
   const quant::CalibrationStats &stats(int64_t sampling_size) {
@@ -616,7 +624,7 @@ private:
     if (last_.key == key)
       return last_;
     const auto &st = stats(plan.quant.sampling_size);
-    const quant::Plan qplan = to_quant_plan(plan, c_);
+    const quant::Plan qplan = to_quant_plan(plan, c_, yaml_only());
     quant::QuantizeReport report;
     auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan, &report));
     if (qplan.recipes.bias_correction || qplan.recipes.consumer_error_clipping) {
@@ -626,7 +634,7 @@ private:
     }
     auto lowered = std::make_shared<Graph>(*qdq);
     quant::prepare_for_inference(*lowered);
-    last_ = {key, qdq, lowered, std::move(report.fallback_reason)};
+    last_ = {key, qdq, lowered};
     return last_;
   }
 
@@ -639,6 +647,18 @@ private:
       fp32_fast_ = g;
     }
     return fp32_fast_;
+  }
+
+  // Ops whose precision the YAML fixes out of int8 (the tuner never had int8).
+  const std::set<std::string> &yaml_only() {
+    if (!yaml_only_) {
+      std::vector<std::string> messages; // the tuner printed them
+      yaml_only_.emplace();
+      for (const TuneOp &op : tuning_ops(*this, c_.quantization, messages))
+        if (std::find(op.options.begin(), op.options.end(), Precision::int8) == op.options.end())
+          yaml_only_->insert(op.name);
+    }
+    return *yaml_only_;
   }
 
   // One calibration batch, the input the latency is measured on.
@@ -662,6 +682,7 @@ private:
   std::unique_ptr<BatchSource> calib_source_;
   std::map<int64_t, quant::CalibrationStats> stats_;
   std::set<int64_t> stats_sent_; // sampling sizes whose statistics the workers have
+  std::optional<std::set<std::string>> yaml_only_;
   bool yaml_calibration_ = false;
   std::string context_key_;
   Built last_;

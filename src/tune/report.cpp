@@ -1,5 +1,7 @@
 #include "tune/report.h"
 
+#include <fmt/format.h>
+
 namespace qtune::tune {
 
 namespace {
@@ -8,6 +10,21 @@ double speedup(const TuneResult &r) {
   if (r.objective_kind != "performance" || r.best.objective <= 0)
     return 0;
   return r.baseline_objective / r.best.objective;
+}
+
+// "137/0/15" of the saved model's quantizable ops, and who kept the rest out
+// of int8 ("14 quantizer, 1 recipe"): the classification inspect prints.
+std::string precision_counts(const TuneResult &r) {
+  const auto &p = r.precisions;
+  return fmt::format("{}/{}/{}", quant::count_at(p, Precision::int8),
+                     quant::count_at(p, Precision::bf16), quant::count_at(p, Precision::fp32));
+}
+
+std::string not_int8_sources(const TuneResult &r) {
+  std::string out;
+  for (const auto &[source, count] : quant::count_by_source(r.precisions))
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", count, source);
+  return out;
 }
 
 } // namespace
@@ -25,11 +42,10 @@ void print_summary(std::FILE *out, const Config &c, const TuneResult &r) {
     std::fprintf(out, "%-22s %14s %13.2fx\n", "speedup", "", speedup(r));
   std::fprintf(out, "%-22s %14.1f %14.1f\n", "model size (KB)", r.fp32_bytes / 1024.0,
                r.best_bytes / 1024.0);
-  std::fprintf(out, "%-22s %14s %14s\n", "ops int8/bf16/fp32", "",
-               (std::to_string(r.best.plan.count(Precision::int8)) + "/" +
-                std::to_string(r.best.plan.count(Precision::bf16)) + "/" +
-                std::to_string(r.best.plan.count(Precision::fp32)))
-                   .c_str());
+  std::fprintf(out, "%-22s %14s %14s\n", "ops int8/bf16/fp32", "", precision_counts(r).c_str());
+  if (std::string why = not_int8_sources(r); !why.empty())
+    std::fprintf(out, "not int8 because of:   %s (qtune inspect --json MODEL: each op, why)\n",
+                 why.c_str());
   std::fprintf(out, "\ngoal %s: relative loss %.2f%% (criterion: %s %g%s)\n",
                r.goal_met ? "met" : "NOT met", 100.0 * r.relative_loss,
                c.tuning.relative ? "relative" : "absolute", c.tuning.criterion,
@@ -64,11 +80,16 @@ nlohmann::json result_json(const Config &c, const TuneResult &r) {
   j["best"] = {{"accuracy", r.best.accuracy},
                {"objective", r.best.objective},
                {"model_bytes", r.best_bytes},
-               {"ops_int8", r.best.plan.count(Precision::int8)},
-               {"ops_bf16", r.best.plan.count(Precision::bf16)},
-               {"ops_fp32", r.best.plan.count(Precision::fp32)},
-               {"fp32_ops", r.best.plan.ops_at(Precision::fp32)},
                {"plan", r.best.plan.to_json()}};
+  // The saved model's ops as `qtune inspect --json` classifies them.
+  j["best"]["ops_int8"] = quant::count_at(r.precisions, Precision::int8);
+  j["best"]["ops_bf16"] = quant::count_at(r.precisions, Precision::bf16);
+  j["best"]["ops_fp32"] = quant::count_at(r.precisions, Precision::fp32);
+  j["best"]["fp32_ops"] = quant::names_at(r.precisions, Precision::fp32);
+  j["best"]["precisions"] = nlohmann::json::array();
+  for (const auto &op : r.precisions)
+    j["best"]["precisions"].push_back(quant::to_json(op));
+  j["best"]["not_int8_by_source"] = quant::count_by_source(r.precisions);
   j["relative_loss"] = r.relative_loss;
   if (r.best.interval.valid)
     j["loss_interval"] = {

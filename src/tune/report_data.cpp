@@ -125,49 +125,36 @@ void derive_ranking(ReportData &d) {
   d.ranking_source = "trials: accuracy recovered when the op alone fell back (no ranking.json)";
 }
 
+// The classification's reason (quant/precision_map.h), with the trial that
+// showed it when the tuning strategy fell the op back.
 std::string
-why(const ReportData &d, const TuneOp &op, Precision planned, const std::string &actual,
+why(const ReportData &d, const quant::OpPrecision &op,
     const std::map<std::string, std::pair<const ReportTrial *, const ReportTrial *>> &fb) {
-  if (std::find(op.options.begin(), op.options.end(), Precision::int8) == op.options.end())
-    return "int8 not allowed: YAML op_wise / optype_wise, or attributes int8 cannot do";
-  if (planned == Precision::int8) {
-    if (actual == "int8")
-      return "int8 in the best plan";
-    auto it = d.fallbacks.find(op.name);
-    return it != d.fallbacks.end()
-               ? "planned int8; the quantizer kept it " + actual + ": " + it->second
-               : "planned int8; the quantizer wrote it " + actual;
-  }
+  std::string text = op.source == "graph" ? op.reason : op.source + ": " + op.reason;
+  if (op.source != "tuner")
+    return text;
+  if (auto it = fb.find(op.name); it != fb.end())
+    return text + fmt::format(" (trial {}: accuracy {:.4f} -> {:.4f})", it->second.second->index,
+                              it->second.first->accuracy, it->second.second->accuracy);
   for (const auto &t : d.trials)
-    if (t.plan.ops.count(op.name) && t.plan.ops.at(op.name) != Precision::int8) {
-      auto it = fb.find(op.name);
-      if (it != fb.end())
-        return fmt::format("fallen back by {} (trial {}: accuracy {:.4f} -> {:.4f})", d.strategy,
-                           it->second.second->index, it->second.first->accuracy,
-                           it->second.second->accuracy);
-      return fmt::format("fallen back by {} (first in trial {})", d.strategy, t.index);
-    }
-  return "kept " + std::string(precision_name(planned)) + " by the plan";
+    if (t.plan.ops.count(op.name) && t.plan.ops.at(op.name) != Precision::int8)
+      return text + fmt::format(" (first in trial {})", t.index);
+  return text;
 }
 
+// The saved best model's ops as `qtune inspect` classifies them.
 void precision_map(ReportData &d) {
-  std::map<std::string, std::string> actual;
+  std::vector<quant::OpPrecision> ops;
   try {
-    Graph g = load_model(d.best_model);
-    for (const auto &op : quant::op_precisions(g))
-      actual[op.name] = precision_name(op.precision);
+    ops = quant::op_precisions(load_model(d.best_model));
   } catch (const Error &e) {
-    d.errors_note = e.what();
+    d.precision_note = e.what();
+    return;
   }
   const auto fb = single_fallbacks(d.trials);
-  for (const TuneOp &op : d.ops) {
-    auto it = d.best_plan.ops.find(op.name);
-    const Precision planned = it == d.best_plan.ops.end() ? Precision::fp32 : it->second;
-    auto a = actual.find(op.name);
-    const std::string prec = a != actual.end() ? a->second : precision_name(planned);
-    d.precision.push_back({op.name, op.op_type, prec, why(d, op, planned, prec, fb)});
-    d.ops_by_precision[prec]++;
-  }
+  for (const auto &op : ops)
+    d.precision.push_back({op.name, op.op_type, precision_name(op.precision), why(d, op, fb)});
+  d.ops_by_precision = quant::count_by_precision(ops);
 }
 
 } // namespace
@@ -208,7 +195,6 @@ void save_report_inputs(const Config &c, const TuneResult &r, const std::string 
             {"fp32_bytes", r.fp32_bytes},
             {"best_bytes", r.best_bytes},
             {"ops", ops},
-            {"fallbacks", r.best_fallbacks},
             {"trials", trials}};
   write_file_atomic((fs::path(c.tuning.workspace_path) / "report_inputs.json").string(),
                     j.dump(1) + "\n");
@@ -233,8 +219,6 @@ ReportData load_report_data(const std::string &workspace, size_t samples, int th
     d.baseline_objective = j.at("baseline").at("objective");
     d.best_accuracy = j.at("best").at("accuracy"), d.best_objective = j.at("best").at("objective");
     d.best_plan = TunePlan::from_json(j.at("best").at("plan"));
-    if (j.contains("fallbacks")) // absent in workspaces of older versions
-      d.fallbacks = j.at("fallbacks").get<std::map<std::string, std::string>>();
     d.fp32_bytes = j.at("fp32_bytes"), d.best_bytes = j.at("best_bytes");
     for (const auto &o : j.at("ops")) {
       TuneOp op{o.at("name"), o.at("op_type"), {}};

@@ -43,11 +43,11 @@ struct ReportData {
   int64_t fp32_bytes = 0, best_bytes = 0;
   std::vector<TuneOp> ops;
   TunePlan best_plan;
-  std::map<std::string, std::string> fallbacks; // op planned int8 -> why the quantizer kept fp32
   std::vector<ReportTrial> trials;
   std::vector<std::pair<std::string, double>> ranking; // most sensitive first
   std::string ranking_source;
-  std::vector<ReportOp> precision;
+  std::vector<ReportOp> precision; // quant::op_precisions of the best model
+  std::string precision_note;      // why there is no precision map
   std::map<std::string, int64_t> ops_by_precision;
   std::optional<quant::CompareResult> errors;
   std::string errors_note; // why there is no error table

@@ -59,7 +59,7 @@ std::string summary_section(const ReportData &d) {
                    d.fp32_bytes / 1024.0, d.best_bytes / 1024.0);
   s += fmt::format("<tr><td>ops int8 / bf16 / fp32</td><td class=\"n\">0 / 0 / {}</td><td "
                    "class=\"n\">{} / {} / {}</td></tr></table>",
-                   d.ops.size(), ops("int8"), ops("bf16"), ops("fp32"));
+                   d.precision.size(), ops("int8"), ops("bf16"), ops("fp32"));
   s += fmt::format("<p>Goal <b class=\"{}\">{}</b>: {} accuracy loss at most {} (accuracy {} {}). "
                    "Strategy <b>{}</b>, {} trials.</p>",
                    d.goal_met ? "ok" : "bad", d.goal_met ? "met" : "not met",
@@ -134,7 +134,10 @@ std::string precision_section(const ReportData &d) {
                      "</tr>",
                      escape(op.name), escape(op.op_type), op.precision, op.precision,
                      escape(op.why));
-  return s + "</table>";
+  s += "</table>";
+  if (!d.precision_note.empty())
+    s += "<p class=\"note\">Not read: " + escape(d.precision_note) + "</p>";
+  return s;
 }
 
 std::string error_table(const quant::CompareResult &r, size_t max_rows) {

@@ -346,9 +346,10 @@ std::string deploy_yaml(const Config &c, const TuneResult &r) {
   e << YAML::Key << "objective" << YAML::Value << r.objective_kind;
   e << YAML::Key << "baseline_objective" << YAML::Value << r.baseline_objective;
   e << YAML::Key << "best_objective" << YAML::Value << r.best.objective;
-  e << YAML::Key << "ops_int8" << YAML::Value << p.count(Precision::int8);
-  e << YAML::Key << "ops_bf16" << YAML::Value << p.count(Precision::bf16);
-  e << YAML::Key << "ops_fp32" << YAML::Value << p.count(Precision::fp32);
+  // The saved model's ops as `qtune inspect` classifies them.
+  e << YAML::Key << "ops_int8" << YAML::Value << quant::count_at(r.precisions, Precision::int8);
+  e << YAML::Key << "ops_bf16" << YAML::Value << quant::count_at(r.precisions, Precision::bf16);
+  e << YAML::Key << "ops_fp32" << YAML::Value << quant::count_at(r.precisions, Precision::fp32);
   e << YAML::Key << "output" << YAML::Value << r.output;
   e << YAML::EndMap << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
@@ -483,6 +484,13 @@ std::vector<TuneOp> constrain_ops(std::vector<TuneOp> ops, const QuantizationCon
   return ops;
 }
 
+std::vector<TuneOp> tuning_ops(TuningBackend &backend, const QuantizationConfig &q,
+                               std::vector<std::string> &messages) {
+  QuantizationConfig qc = q;
+  qc.op_wise = backend.resolve_op_wise(qc.op_wise, messages);
+  return constrain_ops(backend.quantizable_ops(), qc);
+}
+
 TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOptions &options) {
   auto start = Clock::now();
   std::FILE *out = options.progress;
@@ -502,10 +510,8 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
   if (ws.resumed_count() > 0 && out)
     std::fprintf(out, "[resume] %zu trials found in %s\n", ws.resumed_count(), r.history.c_str());
 
-  QuantizationConfig qc = config.quantization;
   std::vector<std::string> name_messages;
-  qc.op_wise = backend.resolve_op_wise(qc.op_wise, name_messages);
-  std::vector<TuneOp> ops = constrain_ops(backend.quantizable_ops(), qc);
+  std::vector<TuneOp> ops = tuning_ops(backend, config.quantization, name_messages);
   std::vector<QuantChoice> space = quant_space(config.quantization, backend.supported_options());
   for (const auto &m : name_messages)
     std::fprintf(out ? out : stderr, "[config] %s\n", m.c_str());
@@ -593,7 +599,7 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
   }
   if (r.has_best) {
     save_model_atomic(backend, &r.best.plan, r.output);
-    r.best_fallbacks = backend.quantizer_fallbacks(r.best.plan);
+    r.precisions = backend.saved_precisions(r.best.plan, r.output);
     r.best_bytes = static_cast<int64_t>(fs::file_size(r.output));
     write_file_atomic(r.deploy, deploy_yaml(config, r));
   }

@@ -37,7 +37,8 @@ struct TuneResult {
   int64_t unused_ahead = 0;     // of those, evaluated ahead but not needed (not trials)
   double wall_s = 0;
   int inference_threads = 0; // TuningBackend::inference_threads() at the end
-  std::map<std::string, std::string> best_fallbacks; // quantizer_fallbacks(best plan)
+  // The saved best model's quantizable ops: precision and why (quant/precision_map.h).
+  std::vector<quant::OpPrecision> precisions;
   int64_t fp32_bytes = 0;
   int64_t best_bytes = 0;
   std::string output, deploy, history;
@@ -52,5 +53,9 @@ TuneResult run_tuning(const Config &config, TuningBackend &backend, const TuneOp
 std::vector<QuantChoice> quant_space(const QuantizationConfig &q, const OpOptions &supported);
 // Quantizable ops with the precisions the YAML's op_wise / optype_wise allow.
 std::vector<TuneOp> constrain_ops(std::vector<TuneOp> ops, const QuantizationConfig &q);
+// The tuner's ops: the backend's quantizable ops, constrained by the YAML with
+// its op_wise names resolved (`messages` gets the resolver's warnings).
+std::vector<TuneOp> tuning_ops(TuningBackend &backend, const QuantizationConfig &q,
+                               std::vector<std::string> &messages);
 
 } // namespace qtune::tune

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "cli_util.h"
 
@@ -32,7 +33,8 @@ std::string mixed_yaml(const fs::path &dir) {
 } // namespace
 
 TEST(InspectPrecision, MatchesTheQuantizePlan) {
-  fs::path dir = fs::temp_directory_path() / "qtune_inspect_precision";
+  fs::path dir =
+      fs::temp_directory_path() / ("qtune_inspect_precision_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string model = (dir / "mixed.onnx").string();
   auto q = run_qtune("quantize examples/fashion_mnist/fashion_mnist_cnn.onnx --config " +
@@ -44,14 +46,22 @@ TEST(InspectPrecision, MatchesTheQuantizePlan) {
   auto r = run_qtune("inspect --json " + model, false);
   ASSERT_EQ(r.status, 0) << r.out;
   nlohmann::json j = nlohmann::json::parse(r.out);
-  std::map<std::string, std::string> prec;
-  for (const auto &op : j.at("precisions"))
+  std::map<std::string, std::string> prec, why;
+  for (const auto &op : j.at("precisions")) {
     prec[op.at("name")] = op.at("precision");
+    why[op.at("name")] =
+        op.at("source").get<std::string>() + ": " + op.at("reason").get<std::string>();
+  }
   EXPECT_EQ(prec.at("/classifier/classifier.3/Gemm"), "fp32");
   EXPECT_EQ(prec.at("/features/features.3/Conv"), "bf16");
   EXPECT_EQ(prec.at("/features/features.0/Conv"), "int8");
-  for (const auto &[name, reason] : plan.at("fallback").items())
+  // The reasons travel in the model file: who set each precision.
+  EXPECT_EQ(why.at("/classifier/classifier.3/Gemm"), "yaml: op_wise sets fp32");
+  EXPECT_EQ(why.at("/features/features.3/Conv"), "yaml: op_wise sets bf16");
+  for (const auto &[name, reason] : plan.at("fallback").items()) {
     EXPECT_EQ(prec.at(name), "fp32") << name << ": " << reason;
+    EXPECT_EQ(why.at(name), reason.get<std::string>()) << name;
+  }
   // Counts agree with what quantize reported it did.
   const auto &by = j.at("qdq").at("ops_by_precision");
   for (const char *p : {"int8", "bf16", "fp32"})

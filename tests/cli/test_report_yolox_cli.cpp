@@ -2,12 +2,14 @@
 // README "Examples"), rendered by headless Chromium at the size of
 // docs/report_yolox_nano.png. Checked against what others computed: the FP32 AP
 // in the report's summary is ONNX Runtime + pycocotools' (reference/stats.json,
-// within preprocessing noise), and the precision map, which is read back from
-// the saved best model's graph, accounts for every op of the plan the tuner chose.
+// within preprocessing noise); the precision map, read back from the saved best
+// model's graph, is what `qtune inspect` and `tune --json` say, and accounts for
+// every op of the plan the tuner chose.
 // A real tuning (calibration on 100 images, FP32 and one trial on 80, the error
 // table on 4): 47 s at 2 threads on the shared 2-core machine (load ~2.5).
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sys/wait.h>
@@ -61,22 +63,40 @@ TEST(ReportYolox, ExampleTuningReportRenders) {
   EXPECT_NEAR(std::stod(m[1]), reference_fp32_ap(), 0.005);
   EXPECT_NEAR(std::stod(m[2]), result.at("best").at("accuracy").get<double>(), 5e-5);
 
-  // Precision map, read from the saved model: one row per quantizable op; each op
-  // the plan made int8 is int8 in the model, or its row says why not (a recipe
-  // such as depthwise_range_check).
+  // Precision map = `qtune inspect --json` of the saved model = `tune --json`:
+  // one classification (quant/precision_map.h), the same op list, precisions
+  // and reasons. Every op the plan made int8 is int8 or says who kept it fp32:
+  // YOLOX-Nano's dark2 depthwise conv (recipe depthwise_range_check) and the
+  // head's Concat / Reshape / Slice / Transpose on the fp32 decode (quantizer).
   const auto &best = result.at("best");
-  const size_t planned_int8 = best.at("ops_int8"), planned = planned_int8 +
-                                                             best.at("ops_bf16").get<size_t>() +
-                                                             best.at("ops_fp32").get<size_t>();
-  EXPECT_GE(planned_int8, 100u); // YOLOX-Nano: 120 quantizable ops, nearly all int8
-  const size_t int8_rows = occurrences(dom, "class=\"p int8\"");
-  EXPECT_EQ(int8_rows + occurrences(dom, "class=\"p bf16\"") + occurrences(dom, "class=\"p fp32\""),
-            planned);
-  EXPECT_EQ(int8_rows + occurrences(dom, "planned int8; the quantizer"), planned_int8);
-  // ... with the quantizer's own reason (passed on through report_inputs.json).
-  EXPECT_EQ(occurrences(dom, "the quantizer wrote it"), 0u);
-  for (const auto &op : best.at("fp32_ops"))
-    EXPECT_NE(dom.find("<td>" + op.get<std::string>() + "</td>"), std::string::npos) << op;
+  auto inspect = run_qtune("inspect --json " + result.at("output").get<std::string>(), false);
+  ASSERT_EQ(inspect.status, 0) << inspect.out;
+  const nlohmann::json model_ops = nlohmann::json::parse(inspect.out).at("precisions");
+  ASSERT_EQ(model_ops, best.at("precisions"));
+  std::map<std::string, std::string> precision, why;
+  for (const auto &op : model_ops) {
+    const std::string source = op.at("source"), reason = op.at("reason");
+    precision[op.at("name")] = op.at("precision");
+    why[op.at("name")] = source == "graph" ? reason : source + ": " + reason;
+    EXPECT_NE(dom.find("<tr><td>" + op.at("name").get<std::string>() + "</td><td>" +
+                       op.at("op_type").get<std::string>() + "</td><td><span class=\"p " +
+                       precision[op.at("name")] + "\">"),
+              std::string::npos)
+        << op;
+  }
+  for (const char *p : {"int8", "bf16", "fp32"})
+    EXPECT_EQ(occurrences(dom, std::string("class=\"p ") + p + "\""),
+              best.at(std::string("ops_") + p).get<size_t>())
+        << p;
+  EXPECT_GE(best.at("ops_int8").get<int>(), 100); // nearly all of YOLOX-Nano's 120 convs / adds
+  for (const auto &[name, planned] : best.at("plan").at("ops").items()) {
+    ASSERT_TRUE(precision.count(name)) << name;
+    if (planned == "int8" && precision[name] != "int8") {
+      EXPECT_TRUE(why[name].rfind("recipe: ", 0) == 0 || why[name].rfind("quantizer: ", 0) == 0)
+          << name << ": " << why[name];
+    }
+  }
+  EXPECT_EQ(why.at("/backbone/backbone/dark2/dark2.0/dconv/conv/Conv").rfind("recipe: ", 0), 0u);
 
   // The screenshot is the drawn page: int8 badges / accuracy points in blue,
   // the latency series in orange, text and tables.

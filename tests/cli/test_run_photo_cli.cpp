@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unistd.h>
 
 #include "../test_util.h"
 #include "data/coco_names.h"
@@ -56,7 +57,8 @@ std::map<std::string, double> ort_best_scores() {
 } // namespace
 
 TEST(RunPhotoCli, YoloxDogMatchesOnnxRuntimeAndDraws) {
-  fs::path drawn = fs::temp_directory_path() / "qtune_run_photo_dog.jpg";
+  fs::path drawn =
+      fs::temp_directory_path() / ("qtune_run_photo_dog_" + std::to_string(::getpid()) + ".jpg");
   fs::remove(drawn);
   int rc = 0;
   std::string text = run_capture(dog_command("--json --draw " + drawn.string()), &rc);
@@ -99,6 +101,7 @@ TEST(RunPhotoCli, YoloxDogMatchesOnnxRuntimeAndDraws) {
       diff += std::abs(int(out.pixels[i]) - int(in.pixels[i]));
     }
   EXPECT_GT(diff / (3.0 * (y1 - y0 - 40)), 30.0);
+  fs::remove(drawn);
 }
 
 TEST(RunPhotoCli, PrintsTableWithNames) {

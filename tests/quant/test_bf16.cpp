@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include "../runtime/model_helpers.h"
 #include "../test_util.h"
@@ -353,8 +354,10 @@ TEST(Bf16Passes, FusionsKeepTheMark) {
   EXPECT_EQ(conv.attr_int("sum", 0), 1); // the residual was fused too
 }
 
+// Per process: two test runs at once (ctest -j, another checkout) must not
+// remove each other's files.
 fs::path temp_dir(const std::string &name) {
-  fs::path d = fs::temp_directory_path() / name;
+  fs::path d = fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

@@ -72,6 +72,15 @@ public:
   void save(const tune::TunePlan *plan, const std::string &path) override {
     std::ofstream(path) << (plan ? plan->key() : "fp32") << "\n";
   }
+  // The fake "model" runs its plan as written.
+  std::vector<quant::OpPrecision> saved_precisions(const tune::TunePlan &plan,
+                                                   const std::string &) override {
+    std::vector<quant::OpPrecision> out;
+    for (const auto &[n, p] : plan.ops)
+      out.push_back({n, "Fake", p, p == tune::Precision::int8 ? "graph" : "tuner",
+                     p == tune::Precision::int8 ? "int8" : "fallen back"});
+    return out;
+  }
   std::string context_key() override { return "fake-model|fake-data|fake-metric"; }
   int64_t model_bytes(const tune::TunePlan *plan) override { return 1000; }
 

@@ -26,6 +26,11 @@ TEST(Report, JsonHasTheDocumentedFieldsAndSummaryPrints) {
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_TRUE(j["goal_met"].get<bool>());
   EXPECT_EQ(j["best"]["fp32_ops"], nlohmann::json::array({"op2"}));
+  // Counts are of the saved model's classification (TuningBackend::saved_precisions).
+  EXPECT_EQ(j["best"]["ops_int8"], 4);
+  EXPECT_EQ(j["best"]["ops_fp32"], 1);
+  EXPECT_EQ(j["best"]["precisions"].size(), 5u);
+  EXPECT_EQ(j["best"]["not_int8_by_source"], nlohmann::json({{"tuner", 1}}));
   // 15 ms FP32 (10 + 5 ops) vs 11 ms with four int8 ops.
   EXPECT_NEAR(j["speedup"].get<double>(), 15.0 / 11.0, 1e-9);
   EXPECT_NEAR(j["relative_loss"].get<double>(), 0.002 / 0.8, 1e-9);
@@ -40,6 +45,8 @@ TEST(Report, JsonHasTheDocumentedFieldsAndSummaryPrints) {
   EXPECT_NE(text.find("goal met"), std::string::npos) << text;
   EXPECT_NE(text.find("speedup"), std::string::npos) << text;
   EXPECT_NE(text.find(r.output), std::string::npos) << text;
+  EXPECT_NE(text.find("4/0/1"), std::string::npos) << text;
+  EXPECT_NE(text.find("not int8 because of:   1 tuner"), std::string::npos) << text;
 }
 
 // history.jsonl's interval is of the loss (criterion units, positive = worse);

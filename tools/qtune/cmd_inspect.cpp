@@ -33,10 +33,14 @@ void print_precisions(const std::vector<quant::OpPrecision> &ops, const quant::Q
   std::printf("precision (quantizable ops):");
   for (const auto &[p, count] : s.ops_by_precision)
     std::printf(" %s %lld", p.c_str(), static_cast<long long>(count));
-  std::printf("\n");
+  std::string sources;
+  for (const auto &[source, count] : quant::count_by_source(ops))
+    sources += fmt::format("{}{} {}", sources.empty() ? "" : ", ", count, source);
+  std::printf("%s\n", sources.empty() ? "" : (" (not int8 because of: " + sources + ")").c_str());
   for (const auto &op : ops)
     std::printf("  %-5s %-16s %s  (%s)\n", quant::precision_name(op.precision), op.op_type.c_str(),
-                op.name.c_str(), op.evidence.c_str());
+                op.name.c_str(),
+                (op.source == "graph" ? op.reason : op.source + ": " + op.reason).c_str());
   std::printf("Q/DQ: %lld QuantizeLinear, %lld DequantizeLinear (%lld of constants, %lld of "
               "activations), %lld per-channel, %lld QOperator ops; types:",
               static_cast<long long>(s.quantize_nodes), static_cast<long long>(s.dequantize_nodes),
@@ -73,6 +77,7 @@ int inspect(const std::string &path, bool json) {
     for (const auto &op : precisions)
       j["precisions"].push_back(quant::to_json(op));
     j["qdq"] = quant::to_json(qdq);
+    j["not_int8_by_source"] = quant::count_by_source(precisions);
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }

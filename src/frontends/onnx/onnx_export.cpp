@@ -3,17 +3,20 @@
 // for fused ops. Markers like qtune.legacy_softmax are turned back into
 // standard ONNX so onnx::checker accepts the result. The bf16 marks of the
 // precision plan (kPrecisionAttr) travel as the model metadata entry
-// "qtune.bf16_nodes" instead (see bf16_nodes_metadata()).
+// "qtune.bf16_nodes" instead (see bf16_nodes_metadata()), the quantizer's
+// reasons for ops kept out of int8 as "qtune.precision_reasons".
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 #include <set>
 #include <unistd.h>
 
 #include "frontends/onnx/onnx_import.h"
+#include "ir/precision_reason.h"
 #include "qtune/error.h"
 
 namespace qtune {
@@ -191,6 +194,15 @@ std::string bf16_nodes_metadata(const Graph &g) {
   return out;
 }
 
+// {node: kPrecisionReasonAttr} of the top-level nodes that carry one, or "".
+std::string precision_reasons_metadata(const Graph &g) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const Node &n : g.nodes)
+    if (std::string why = n.attr_string(kPrecisionReasonAttr, ""); !why.empty() && !n.name.empty())
+      j[n.name] = why;
+  return j.empty() ? "" : j.dump();
+}
+
 } // namespace
 
 void save_onnx(const Graph &g, const std::string &path) {
@@ -213,6 +225,11 @@ void save_onnx(const Graph &g, const std::string &path) {
     auto *meta = m.add_metadata_props();
     meta->set_key(kBf16NodesKey);
     meta->set_value(bf16);
+  }
+  if (std::string why = precision_reasons_metadata(g); !why.empty()) {
+    auto *meta = m.add_metadata_props();
+    meta->set_key(kPrecisionReasonsKey);
+    meta->set_value(why);
   }
 
   std::string tmp = fmt::format("{}.tmp.{}", path, getpid());

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <google/protobuf/io/coded_stream.h>
+#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "frontends/onnx/onnx_import.h"
 
 #include "ir/input_file.h"
+#include "ir/precision_reason.h"
 #include "qtune/error.h"
 #include <climits>
 #include <google/protobuf/io/coded_stream.h>
@@ -334,6 +336,22 @@ void restore_bf16_marks(const onnx::ModelProto &model, Graph &g, const std::stri
   }
 }
 
+// Puts the quantizer's reasons (kPrecisionReasonsKey) back on their nodes; a
+// reason naming a node that is not there is dropped (it explains nothing).
+void restore_precision_reasons(const onnx::ModelProto &model, Graph &g, const std::string &source) {
+  for (const auto &meta : model.metadata_props()) {
+    if (meta.key() != kPrecisionReasonsKey)
+      continue;
+    const nlohmann::json j = nlohmann::json::parse(meta.value(), nullptr, false);
+    if (!j.is_object())
+      throw InputError(fmt::format("{}: metadata_props '{}' is not a JSON object", source,
+                                   kPrecisionReasonsKey));
+    for (Node &n : g.nodes)
+      if (auto it = j.find(n.name); it != j.end() && it->is_string())
+        n.attrs[kPrecisionReasonAttr] = it->get<std::string>();
+  }
+}
+
 } // namespace
 
 Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &source,
@@ -359,6 +377,7 @@ Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &s
   g.source = source;
   canonicalize_onnx_ops(g);
   restore_bf16_marks(model, g, source);
+  restore_precision_reasons(model, g, source);
   sort_recursive(g, {});
   return g;
 }
