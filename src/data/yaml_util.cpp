@@ -11,6 +11,8 @@ void check_keys(const YAML::Node &n, const std::string &where, std::string_view 
   if (!n.IsMap())
     fail(where, "expected a mapping");
   for (const auto &kv : n) {
+    if (!kv.first.IsScalar()) // `[a]: 1` or `{a: 1}: 1` (found by fuzz_yaml_config)
+      fail(where, "a key is a mapping or list, not a name");
     std::string k = kv.first.as<std::string>();
     bool ok = false;
     for (const std::string &a : allowed)

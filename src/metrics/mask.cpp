@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "qtune/error.h"
 
@@ -132,6 +133,15 @@ std::string rle_to_string(const Rle &rle) {
   return s;
 }
 
+// (int)d as pycocotools' C gets it on x86-64 (cvttsd2si): NaN and values out
+// of range give INT_MIN. A repeated polygon vertex makes the edge's slope 0/0;
+// a plain cast of that NaN is undefined behaviour (UBSan reports it).
+static int x86_int(double d) {
+  if (!(d > -2147483649.0 && d < 2147483648.0))
+    return std::numeric_limits<int>::min();
+  return static_cast<int>(d);
+}
+
 // Dense boundary points of the polygon scaled by 5, one per step along the major axis.
 static void upsample_edges(std::span<const double> xy, std::vector<int> &u, std::vector<int> &v) {
   const double scale = 5;
@@ -161,13 +171,13 @@ static void upsample_edges(std::span<const double> xy, std::vector<int> &u, std:
       for (int d = 0; d <= dx; ++d) {
         int t = flip ? dx - d : d;
         u.push_back(t + xs);
-        v.push_back(static_cast<int>(ys + s * t + .5));
+        v.push_back(x86_int(ys + s * t + .5));
       }
     } else {
       for (int d = 0; d <= dy; ++d) {
         int t = flip ? dy - d : d;
         v.push_back(t + ys);
-        u.push_back(static_cast<int>(xs + s * t + .5));
+        u.push_back(x86_int(xs + s * t + .5));
       }
     }
   }

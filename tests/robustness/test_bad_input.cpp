@@ -477,6 +477,17 @@ std::vector<Case> cases() {
          return std::string("evaluate --config c.yaml");
        },
        {"c.yaml:", "Letterbox.size", "2147483647"}},
+      // Found by fuzz_yaml_config (session 6): a list as a key inside a
+      // transform or decoder escaped as a raw yaml-cpp exception ("bad conversion").
+      {"yaml_list_as_transform_key",
+       "unclear",
+       [](const fs::path &d) {
+         image_model(d, "x.jpg");
+         write_file(d / "gt.json", coco_gt("x.jpg"));
+         write_file(d / "c.yaml", eval_config("", "{Resize: {[size]: 4}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"transform.Resize", "mapping or list, not a name"}},
       {"resize_size_too_many_pixels",
        "memory",
        [](const fs::path &d) {
