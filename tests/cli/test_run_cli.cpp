@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "../test_util.h"
 
 namespace fs = std::filesystem;
@@ -16,12 +18,16 @@ using qtune::test::shared_data;
 
 namespace {
 int run_cmd(const std::string &cmd, std::string *err = nullptr) {
-  std::string errfile = (fs::temp_directory_path() / "qtune_run_cli.err").string();
+  // Per process: ctest runs the RunCli cases in parallel and each reads its own stderr.
+  std::string errfile =
+      (fs::temp_directory_path() / ("qtune_run_cli." + std::to_string(::getpid()) + ".err"))
+          .string();
   int rc = std::system((cmd + " 2>" + errfile).c_str());
   if (err) {
     std::ifstream f(errfile);
     err->assign(std::istreambuf_iterator<char>(f), {});
   }
+  fs::remove(errfile);
   return rc;
 }
 } // namespace
