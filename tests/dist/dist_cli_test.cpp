@@ -109,6 +109,13 @@ nlohmann::json parse(const Result &r) {
 
 } // namespace
 
+// qtune tune arguments of the rank-group tests: one thread per rank, no
+// report samples, G trial groups, its own workspace.
+std::string grouped_tune_args(const fs::path &config, const fs::path &workspace, int groups) {
+  return "tune --config " + config.string() + " --threads 1 --json --report-samples 0 " +
+         "--trial-groups " + std::to_string(groups) + " --workspace " + workspace.string();
+}
+
 TEST(DistCli, YoloxEvaluateOn241GivesTheSameCocoNumbersOnOneTwoAndThreeRanks) {
   SKIP_WITHOUT_MPI();
   const fs::path dir = scratch("eval");
@@ -205,8 +212,7 @@ TEST(DistCli, FashionMnistParallelTrialsOnRankGroupsTuneAsOneProcess) {
   const fs::path config = dir / "fashion_mnist.yaml";
   std::ofstream(config) << YAML::Dump(c);
   auto args = [&](const std::string &ws, int groups) {
-    return "tune --config " + config.string() + " --threads 1 --json --report-samples 0 " +
-           "--trial-groups " + std::to_string(groups) + " --workspace " + (dir / ws).string();
+    return grouped_tune_args(config, dir / ws, groups);
   };
   const Result one = run_qtune(dir, 0, args("one", 1));
   ASSERT_EQ(one.rc, 0) << one.err;
@@ -282,8 +288,7 @@ TEST(DistCli, YoloxTuneOnTwoRankGroupsChoosesThePlanOfOneProcess) {
   const fs::path config = dir / "yolox.yaml";
   std::ofstream(config) << YAML::Dump(c);
   auto args = [&](const std::string &ws, int groups) {
-    return "tune --config " + config.string() + " --threads 1 --json --report-samples 0 " +
-           "--trial-groups " + std::to_string(groups) + " --workspace " + (dir / ws).string();
+    return grouped_tune_args(config, dir / ws, groups);
   };
   const Result one = run_qtune(dir, 0, args("one", 1));
   const nlohmann::json single = parse(one);
