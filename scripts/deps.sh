@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages qtune builds, tests and runs with (clang and its
-# runtime libraries: the libFuzzer targets, scripts/fuzz.sh).
+# runtime libraries: the libFuzzer targets, scripts/fuzz.sh, which also uses
+# GNU time for each target's CPU seconds).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -14,7 +15,7 @@ $SUDO apt-get install -y --no-install-recommends \
   libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libonnx-testdata dataset-fashion-mnist doxygen \
   libopenmpi-dev openmpi-bin \
-  clang libclang-rt-14-dev libomp-14-dev python3-minimal
+  clang libclang-rt-14-dev libomp-14-dev python3-minimal time
 # Headless Chromium renders the HTML tuning report in tests/cli/test_report_html_cli.cpp
 # (Debian 12: 16 packages, 122 MB download, 411 MB installed; under a minute here).
 $SUDO apt-get install -y --no-install-recommends chromium

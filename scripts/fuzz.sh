@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer run over every parser target in fuzz/ (issue 13).
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]   # default 60 s each, all targets
+#   QTUNE_FUZZ_JOBS=2 bash scripts/fuzz.sh 1800  # two targets at a time
 # Builds build-fuzz/ (clang, -DQTUNE_FUZZ=ON: ASan + UBSan + coverage), writes
 # the seed corpora from ../shared/data into build-fuzz/seeds/, runs each target
 # for SECONDS on its growing corpus build-fuzz/corpus/<target>/ and prints
@@ -26,21 +27,48 @@ fi
 # released at exit, so a leak report is a real one.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-failed=0
-for t in "${targets[@]}"; do
-  corpus=build-fuzz/corpus/$t artifacts=build-fuzz/artifacts/$t
-  mkdir -p "$corpus" "$artifacts" build-fuzz/seeds/$t
+# One target: its log, then one result line (also kept in build-fuzz/fuzz_$t.result).
+run_one() {
+  local t=$1 corpus=build-fuzz/corpus/$1 artifacts=build-fuzz/artifacts/$1 status=0
+  mkdir -p "$corpus" "$artifacts" "build-fuzz/seeds/$t"
+  local t0
   t0=$(date +%s)
-  if ! build-fuzz/fuzz/fuzz_$t -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=262144 -print_final_stats=1 -artifact_prefix="$artifacts/" \
-      "$corpus" "build-fuzz/seeds/$t" >"build-fuzz/fuzz_$t.log" 2>&1; then
-    failed=1
-    echo "fuzz: $t FAILED, see build-fuzz/fuzz_$t.log and $artifacts/"
-    grep -E "^==[0-9]+==ERROR|SUMMARY|runtime error|uncaught" "build-fuzz/fuzz_$t.log" | head -5
-  fi
+  # CPU seconds next to the wall time: on a shared machine only they say how
+  # much fuzzing a target really got.
+  /usr/bin/time -f "cpu %U+%S" -o "build-fuzz/fuzz_$t.time" \
+    "build-fuzz/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=262144 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+    "$corpus" "build-fuzz/seeds/$t" >"build-fuzz/fuzz_$t.log" 2>&1 || status=1
+  local execs last cpu line
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "build-fuzz/fuzz_$t.log" | grep -o '[0-9]*$' || true)
   last=$(grep -E '^#[0-9]+' "build-fuzz/fuzz_$t.log" | tail -1 || true)
-  echo "fuzz: $t $(($(date +%s) - t0)) s, execs ${execs:-?}, $(echo "$last" | grep -o 'cov: [0-9]*' || true) $(echo "$last" | grep -o 'corp: [0-9]*/[0-9a-zA-Z]*' || true)"
+  cpu=$(grep -o 'cpu [0-9.+]*' "build-fuzz/fuzz_$t.time" || true)
+  line="fuzz: $t $(($(date +%s) - t0)) s, ${cpu:-cpu ?} s, execs ${execs:-?}, $(echo "$last" | grep -o 'cov: [0-9]*' || true) $(echo "$last" | grep -o 'ft: [0-9]*' || true) $(echo "$last" | grep -o 'corp: [0-9]*/[0-9a-zA-Z]*' || true)"
+  if [ $status -ne 0 ]; then
+    line="$line
+fuzz: $t FAILED, see build-fuzz/fuzz_$t.log and $artifacts/
+$(grep -E "^==[0-9]+==ERROR|SUMMARY|runtime error|uncaught" "build-fuzz/fuzz_$t.log" | head -5)"
+  fi
+  echo "$line" | tee "build-fuzz/fuzz_$t.result"
+  return $status
+}
+JOBS=${QTUNE_FUZZ_JOBS:-1}
+for t in "${targets[@]}"; do
+  rm -f "build-fuzz/fuzz_$t.result"
 done
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+    wait -n || true
+  done
+  run_one "$t" &
+done
+wait || true
 echo "fuzz: total $(($(date +%s) - start)) s"
+# A target failed if its result says so, or if it wrote none (killed).
+failed=0
+for t in "${targets[@]}"; do
+  if [ ! -s "build-fuzz/fuzz_$t.result" ] || grep -q FAILED "build-fuzz/fuzz_$t.result"; then
+    failed=1
+  fi
+done
 exit $failed

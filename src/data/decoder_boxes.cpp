@@ -144,8 +144,8 @@ std::map<int64_t, int64_t> read_label_map(const YAML::Node &n, const std::string
 std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const std::string &at) {
   yaml::check_keys(n, at, "decoder.tf_object_detection");
   auto d = std::make_unique<TfOdDecoder>();
-  d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
-  d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
+  d->score_threshold = read_threshold(n, "score_threshold", at, d->score_threshold);
+  d->max_detections = read_max_detections(n, at, d->max_detections);
   d->label_offset = yaml::get<int64_t>(n, "label_offset", at, 0);
   if (n && n.IsMap() && n["label_map"]) {
     if (n["label_offset"])
@@ -158,10 +158,10 @@ std::unique_ptr<DetectionDecoder> make_tf_od_decoder(const YAML::Node &n, const 
 std::unique_ptr<DetectionDecoder> make_bsc_decoder(const YAML::Node &n, const std::string &at) {
   yaml::check_keys(n, at, "decoder.boxes_scores_classes");
   auto d = std::make_unique<BoxesScoresClassesDecoder>();
-  d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
-  d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
+  d->score_threshold = read_threshold(n, "score_threshold", at, d->score_threshold);
+  d->max_detections = read_max_detections(n, at, d->max_detections);
   d->normalized = yaml::get<bool>(n, "normalized", at, false);
-  d->nms_iou = yaml::get<float>(n, "nms_iou", at, 1.f);
+  d->nms_iou = read_threshold(n, "nms_iou", at, 1.f);
   d->classes = read_class_map(n, at, "coco80");
   return d;
 }

@@ -110,9 +110,9 @@ std::unique_ptr<DetectionDecoder> make_ssd_decoder(const YAML::Node &n, const st
     yaml::fail(at + ".variances", "expected [center, size]");
   d->var_center = v[0];
   d->var_size = v[1];
-  d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
-  d->nms_iou = yaml::get<float>(n, "nms_iou", at, d->nms_iou);
-  d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
+  d->score_threshold = read_threshold(n, "score_threshold", at, d->score_threshold);
+  d->nms_iou = read_threshold(n, "nms_iou", at, d->nms_iou);
+  d->max_detections = read_max_detections(n, at, d->max_detections);
   d->background = yaml::get<bool>(n, "background", at, true);
   d->scores = yaml::get<std::string>(n, "scores", at, "probabilities");
   if (d->scores != "softmax" && d->scores != "sigmoid" && d->scores != "probabilities")

@@ -66,9 +66,9 @@ std::unique_ptr<DetectionDecoder> make_yolox_decoder(const YAML::Node &n, const 
   for (int s : d->strides)
     if (s <= 0)
       yaml::fail(at + ".strides", "strides must be positive");
-  d->score_threshold = yaml::get<float>(n, "score_threshold", at, d->score_threshold);
-  d->nms_iou = yaml::get<float>(n, "nms_iou", at, d->nms_iou);
-  d->max_detections = yaml::get<size_t>(n, "max_detections", at, d->max_detections);
+  d->score_threshold = read_threshold(n, "score_threshold", at, d->score_threshold);
+  d->nms_iou = read_threshold(n, "nms_iou", at, d->nms_iou);
+  d->max_detections = read_max_detections(n, at, d->max_detections);
   d->classes = read_class_map(n, at, "coco80");
   return d;
 }

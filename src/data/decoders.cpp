@@ -143,8 +143,17 @@ NmsSettings read_nms(const YAML::Node &n, const std::string &where, NmsSettings 
   NmsSettings s;
   s.score_threshold = read_threshold(n, "score_threshold", where, def.score_threshold);
   s.nms_iou = read_threshold(n, "nms_iou", where, def.nms_iou);
-  s.max_detections = yaml::get<size_t>(n, "max_detections", where, def.max_detections);
+  s.max_detections = read_max_detections(n, where, def.max_detections);
   return s;
+}
+
+size_t read_max_detections(const YAML::Node &n, const std::string &where, size_t def) {
+  // Read as a signed integer: yaml-cpp reads -100 as size_t 2^64-100 or fails with
+  // "wrong type", neither of which tells the user what is wrong.
+  int64_t v = yaml::get<int64_t>(n, "max_detections", where, static_cast<int64_t>(def));
+  if (v < 1)
+    yaml::fail(where + ".max_detections", "expected an integer >= 1, got " + std::to_string(v));
+  return static_cast<size_t>(v);
 }
 
 std::vector<Detection> finish_detections(std::vector<BoxCandidate> cands, const NmsSettings &nms,

@@ -60,6 +60,9 @@ std::vector<Detection> finish_detections(std::vector<BoxCandidate> cands, const 
                                          int64_t image_id, const Geometry &geo,
                                          const ClassMap &map);
 
+// max_detections: an integer >= 1, `def` when absent.
+size_t read_max_detections(const YAML::Node &n, const std::string &where, size_t def);
+
 // A threshold in [0, 1] (score or IoU), `def` when absent.
 float read_threshold(const YAML::Node &n, const char *key, const std::string &where, float def);
 

@@ -25,8 +25,14 @@ template <typename T> T get(const YAML::Node &n, const char *key, const std::str
   try {
     return n[key].as<T>();
   } catch (const YAML::Exception &) {
-    fail(where + "." + key,
-         "has the wrong type (line " + std::to_string(n[key].Mark().line + 1) + ")");
+    // No line here: the factories may run on YAML::Clone copies (line 1); the
+    // config loader maps this message's key path back to the file's line.
+    const YAML::Node v = n[key];
+    fail(where + "." + key, "has the wrong type (" +
+                                (v.IsScalar()     ? "'" + v.Scalar() + "'"
+                                 : v.IsSequence() ? std::string("a list")
+                                                  : std::string("a mapping")) +
+                                ")");
   }
 }
 

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "data/dataloader_factory.h"
 #include "data/decoders.h"
 #include "data/yaml_schema.h"
 #include "ir/edit_distance.h"
@@ -240,6 +242,46 @@ void check_transform_sizes(const Reader &r, const YAML::Node &n, const std::stri
         check_map(n[i], path + "[" + std::to_string(i) + "]");
 }
 
+// The node a data-factory message is about. The factories (transforms, decoders)
+// name the key path ("<base_path>.Letterbox.pad_value", "...transform[1].Resize")
+// but not the line, since they may run on copies; walk that path from `base`.
+// A missing key stops at the mapping that should hold it.
+YAML::Node named_node(const YAML::Node &base, const std::string &base_path,
+                      const std::string &message) {
+  YAML::Node at = base;
+  const size_t colon = message.find(": ");
+  if (message.compare(0, base_path.size(), base_path) != 0 || colon == std::string::npos ||
+      colon < base_path.size())
+    return at;
+  const std::string rest = message.substr(base_path.size(), colon - base_path.size());
+  size_t i = 0;
+  while (i < rest.size()) {
+    YAML::Node next;
+    if (rest[i] == '.') {
+      size_t end = rest.find_first_of(".[", i + 1);
+      std::string key = rest.substr(i + 1, end == std::string::npos ? end : end - i - 1);
+      if (at.IsMap())
+        next = static_cast<const YAML::Node &>(at)[key]; // const: never inserts
+      i = end == std::string::npos ? rest.size() : end;
+    } else if (rest[i] == '[') {
+      size_t end = rest.find(']', i);
+      if (end == std::string::npos)
+        break;
+      char *stop = nullptr;
+      unsigned long idx = std::strtoul(rest.c_str() + i + 1, &stop, 10);
+      if (at.IsSequence() && idx < at.size())
+        next = static_cast<const YAML::Node &>(at)[idx];
+      i = end + 1;
+    } else {
+      break;
+    }
+    if (!next || !next.IsDefined())
+      break;
+    at.reset(next); // reset, not operator=: assignment would overwrite the tree
+  }
+  return at;
+}
+
 DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std::string &path) {
   DataloaderConfig d;
   r.check_keys(n, path, keys_of("dataloader"));
@@ -262,6 +304,13 @@ DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std
   if (n["transform"] && !n["transform"].IsNull()) {
     check_named_entries(r, n["transform"], path + ".transform", kTransforms);
     check_transform_sizes(r, n["transform"], path + ".transform");
+    // Build the transforms now so a bad parameter (a wrong type, an unknown
+    // interpolation) fails at load with its line, not at the first image.
+    try {
+      data::make_transforms(n["transform"], path + ".transform");
+    } catch (const InputError &e) {
+      r.fail(named_node(n["transform"], path + ".transform", e.what()), e.what());
+    }
   }
   return d;
 }
@@ -374,7 +423,7 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
       try {
         data::make_decoder(p);
       } catch (const InputError &e) {
-        r.fail(p, e.what());
+        r.fail(named_node(p, "evaluation.accuracy.postprocess", e.what()), e.what());
       }
       c.accuracy.postprocess = p;
     }

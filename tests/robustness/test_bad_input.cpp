@@ -495,6 +495,46 @@ std::vector<Case> cases() {
          return std::string("evaluate --config c.yaml");
        },
        {"c.yaml:", "Resize.size", "pixels"}},
+      // ---- round 4: transform and decoder parameters, checked at config load
+      // with the offending key's line and column (before: "line 1" or none).
+      {"transform_param_wrong_type_located",
+       "unclear",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Letterbox: {size: 8, pad_value: abc}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:12:51:", "Letterbox.pad_value", "wrong type ('abc')"}},
+      {"transform_unknown_interpolation_located",
+       "unclear",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Resize: {size: 8, interpolation: cubicc}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:12:", "transform.Resize.interpolation", "cubicc"}},
+      {"transform_channel_order_located",
+       "unclear",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Resize: {size: 8},\n"
+                                                  "        ChannelOrder: {order: GBR}}"));
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:13:", "ChannelOrder.order", "GBR"}},
+      {"decoder_nms_iou_above_one",
+       "silent",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Resize: {size: 8}}") +
+                                      "    postprocess:\n      yolox: {nms_iou: 3.5}\n");
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:14:", "yolox.nms_iou", "[0, 1]"}},
+      {"decoder_max_detections_negative",
+       "unclear",
+       [](const fs::path &d) {
+         write_file(d / "c.yaml", eval_config("", "{Resize: {size: 8}}") +
+                                      "    postprocess:\n      yolox: {max_detections: -100}\n");
+         return std::string("evaluate --config c.yaml");
+       },
+       {"c.yaml:14:", "yolox.max_detections", ">= 1, got -100"}},
   };
   add_special_file_cases(all);
   for (auto &c : format_cases())

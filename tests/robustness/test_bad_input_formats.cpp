@@ -241,6 +241,23 @@ std::string truncated_onnx(int pct) {
 }
 
 void add_onnx_cases(std::vector<Case> &out) {
+  // Found by fuzz_onnx (session 8): the real PyTorch-exported MNIST model with
+  // its graph input renamed, so its first node, a Shape, reads a name nothing
+  // defines. libonnx 1.12's data propagation dereferenced that input's missing
+  // type (SIGSEGV inside ONNX shape inference, before qtune's own checks).
+  out.push_back({"onnx_shape_of_undefined_input",
+                 "crash",
+                 [](const fs::path &d) {
+                   const std::string dir = "models/mnist/zuramai/";
+                   onnx::ModelProto m;
+                   EXPECT_TRUE(m.ParseFromString(read_file(shared_data(dir + "mnist.onnx"))));
+                   m.mutable_graph()->mutable_input(0)->set_name("renamed");
+                   write_file(d / "mnist.onnx", m.SerializeAsString());
+                   write_file(d / "mnist.onnx.data",
+                              read_file(shared_data(dir + "mnist.onnx.data")));
+                   return std::string("inspect mnist.onnx");
+                 },
+                 {"mnist.onnx", "'input'"}});
   const std::string run = "run m.onnx --input X=x.f32 --output-dir out";
   add_file_rows(out, "m.onnx", "inspect m.onnx",
                 {

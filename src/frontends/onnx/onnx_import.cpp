@@ -286,6 +286,24 @@ bool has_foreign_domain(const onnx::GraphProto &g) {
   return false;
 }
 
+// Every node input is a graph input, an initializer or an output of an earlier
+// node (or empty: an omitted optional input).
+bool inputs_defined_in_order(const onnx::GraphProto &g) {
+  std::unordered_set<std::string> known;
+  for (const auto &v : g.input())
+    known.insert(v.name());
+  for (const auto &t : g.initializer())
+    known.insert(t.name());
+  for (const auto &n : g.node()) {
+    for (const auto &in : n.input())
+      if (!in.empty() && !known.count(in))
+        return false;
+    for (const auto &out : n.output())
+      known.insert(out);
+  }
+  return true;
+}
+
 // ONNX's own shape inference fills value_info for intermediates. Best effort:
 // newer opsets or custom domains may defeat it, and the runtime infers shapes
 // itself, so a failure here only leaves value_info empty.
@@ -297,7 +315,11 @@ void infer_shapes_best_effort(onnx::ModelProto &m) {
     // libonnx 1.12's data propagation dereferences missing types: it crashed
     // (SIGSEGV, not an exception) on a quantized ssd_mobilenet_v1 whose shape
     // arithmetic reads outputs of tf-domain ops (no schema, so no type).
-    opts.enable_data_propagation = !has_foreign_domain(m.graph());
+    // The same for a node reading a name nothing defines before it (found by
+    // fuzz_onnx: a Shape node reading a renamed graph input); such a model
+    // fails later with the node's name, so inference only needs to survive it.
+    opts.enable_data_propagation =
+        !has_foreign_domain(m.graph()) && inputs_defined_in_order(m.graph());
     onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
   } catch (const std::exception &) {
   }
