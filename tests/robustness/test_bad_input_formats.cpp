@@ -601,6 +601,17 @@ void add_graphdef_cases(std::vector<Case> &out) {
            }
        },
        {"77"}},
+      // Found by fuzz_graphdef (session 8): an unread node named like a tensor
+      // ('/device:CPU:0', node '/device:CPU' output 0) became a graph output
+      // that named no node: a raw unordered_map::at escaped.
+      {"graphdef_node_name_with_colon",
+       "unclear",
+       [](tensorflow::GraphDef &g) {
+         tensorflow::NodeDef copy = g.node(g.node_size() - 1);
+         copy.set_name("/device:CPU:0");
+         *g.add_node() = copy;
+       },
+       {"'/device:CPU:0'", "may not contain ':'"}},
       {"graphdef_duplicate_node_name",
        "silent",
        [](tensorflow::GraphDef &g) { *g.add_node() = g.node(0); },

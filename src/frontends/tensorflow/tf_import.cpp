@@ -125,6 +125,13 @@ void Importer::index_nodes() {
   for (const auto &n : src_.graph.node()) {
     if (n.name().empty())
       throw InputError(fmt::format("{}: a node has no name (op {})", src_.path, n.op()));
+    // ':' separates a node from its output index and a leading '^' marks a
+    // control input, so such a name could not be referred to (found by
+    // fuzz_graphdef: a node named '/device:CPU:0' escaped as unordered_map::at).
+    if (n.name().find(':') != std::string::npos || n.name()[0] == '^')
+      throw InputError(fmt::format("{}: node '{}' (op {}): a node name may not contain ':' or "
+                                   "start with '^'",
+                                   src_.path, n.name(), n.op()));
     if (!by_name_.emplace(n.name(), &n).second)
       throw InputError(fmt::format("{}: two nodes are named '{}'", src_.path, n.name()));
     st_.used_names.insert(n.name());
