@@ -254,30 +254,35 @@ YAML::Node named_node(const YAML::Node &base, const std::string &base_path,
       colon < base_path.size())
     return at;
   const std::string rest = message.substr(base_path.size(), colon - base_path.size());
-  size_t i = 0;
-  while (i < rest.size()) {
-    YAML::Node next;
-    if (rest[i] == '.') {
-      size_t end = rest.find_first_of(".[", i + 1);
-      std::string key = rest.substr(i + 1, end == std::string::npos ? end : end - i - 1);
-      if (at.IsMap())
-        next = static_cast<const YAML::Node &>(at)[key]; // const: never inserts
-      i = end == std::string::npos ? rest.size() : end;
-    } else if (rest[i] == '[') {
-      size_t end = rest.find(']', i);
-      if (end == std::string::npos)
+  // yaml-cpp throws on lookups in odd trees (a mapping as a key: found by
+  // fuzz_yaml_config); then the deepest node reached so far is the place.
+  try {
+    size_t i = 0;
+    while (i < rest.size()) {
+      YAML::Node next;
+      if (rest[i] == '.') {
+        size_t end = rest.find_first_of(".[", i + 1);
+        std::string key = rest.substr(i + 1, end == std::string::npos ? end : end - i - 1);
+        if (at.IsMap())
+          next.reset(static_cast<const YAML::Node &>(at)[key]); // const: never inserts
+        i = end == std::string::npos ? rest.size() : end;
+      } else if (rest[i] == '[') {
+        size_t end = rest.find(']', i);
+        if (end == std::string::npos)
+          break;
+        char *stop = nullptr;
+        unsigned long idx = std::strtoul(rest.c_str() + i + 1, &stop, 10);
+        if (at.IsSequence() && idx < at.size())
+          next.reset(static_cast<const YAML::Node &>(at)[idx]);
+        i = end + 1;
+      } else {
         break;
-      char *stop = nullptr;
-      unsigned long idx = std::strtoul(rest.c_str() + i + 1, &stop, 10);
-      if (at.IsSequence() && idx < at.size())
-        next = static_cast<const YAML::Node &>(at)[idx];
-      i = end + 1;
-    } else {
-      break;
+      }
+      if (!next.IsDefined() || next.Mark().is_null())
+        break;
+      at.reset(next); // reset, not operator=: assignment would overwrite the tree
     }
-    if (!next || !next.IsDefined())
-      break;
-    at.reset(next); // reset, not operator=: assignment would overwrite the tree
+  } catch (const YAML::Exception &) {
   }
   return at;
 }
