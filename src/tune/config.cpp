@@ -270,8 +270,7 @@ YAML::Node named_node(const YAML::Node &base, const std::string &base_path,
         size_t end = rest.find(']', i);
         if (end == std::string::npos)
           break;
-        char *stop = nullptr;
-        unsigned long idx = std::strtoul(rest.c_str() + i + 1, &stop, 10);
+        unsigned long idx = std::strtoul(rest.c_str() + i + 1, nullptr, 10);
         if (at.IsSequence() && idx < at.size())
           next.reset(static_cast<const YAML::Node &>(at)[idx]);
         i = end + 1;
