@@ -128,7 +128,7 @@ TransformList make_transforms(const YAML::Node &node, const std::string &where) 
     return list;
   auto add_map = [&](const YAML::Node &m, const std::string &at) {
     for (const auto &kv : m) {
-      std::string name = kv.first.as<std::string>();
+      std::string name = yaml::key_name(kv.first, at);
       list.push_back(make_one_transform(name, kv.second, at + "." + name));
     }
   };
@@ -151,7 +151,7 @@ std::unique_ptr<Dataset> make_dataset(const YAML::Node &node, const std::string 
   if (!node || !node.IsMap() || node.size() != 1)
     fail(where, "expected exactly one dataset (COCORaw, COCORecord, ImageFolder, ImageList, "
                 "MNIST, FashionMNIST)");
-  std::string type = node.begin()->first.as<std::string>();
+  std::string type = yaml::key_name(node.begin()->first, where);
   const YAML::Node n = node.begin()->second;
   std::string at = where + "." + type;
   if (type == "COCORaw") {

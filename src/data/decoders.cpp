@@ -181,7 +181,7 @@ const char *const kDecoderNames =
 std::unique_ptr<DetectionDecoder> make_decoder(const YAML::Node &node, const std::string &where) {
   if (!node || !node.IsMap() || node.size() != 1)
     yaml::fail(where, "expected exactly one decoder (" + std::string(kDecoderNames) + ")");
-  std::string type = node.begin()->first.as<std::string>();
+  std::string type = yaml::key_name(node.begin()->first, where);
   const YAML::Node n = node.begin()->second;
   std::string at = where + "." + type;
   if (type == "yolox")

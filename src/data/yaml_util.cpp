@@ -26,6 +26,12 @@ void check_keys(const YAML::Node &n, const std::string &where, std::string_view 
   }
 }
 
+std::string key_name(const YAML::Node &key, const std::string &where) {
+  if (!key.IsScalar())
+    fail(where, "a key is a mapping or list, not a name");
+  return key.Scalar();
+}
+
 std::string require_str(const YAML::Node &n, const char *key, const std::string &where) {
   if (!n || !n.IsMap() || !n[key])
     fail(where + "." + key, "required key is missing");

@@ -18,6 +18,10 @@ namespace qtune::data::yaml {
 // does not list.
 void check_keys(const YAML::Node &n, const std::string &where, std::string_view section);
 
+// A mapping key as a name; `{a: 1}: x` and `[a]: x` are valid YAML but no name
+// (as<std::string>() would throw yaml-cpp's bare "bad conversion").
+std::string key_name(const YAML::Node &key, const std::string &where);
+
 // n[key] as T, `def` when absent.
 template <typename T> T get(const YAML::Node &n, const char *key, const std::string &where, T def) {
   if (!n || !n.IsMap() || !n[key])

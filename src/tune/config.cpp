@@ -43,6 +43,14 @@ struct Reader {
     throw InputError(where(n) + ": " + problem);
   }
 
+  // A mapping key as a name: `{a: b}: c` is valid YAML but no option name.
+  std::string key(const YAML::Node &k, const std::string &path) const {
+    if (!k.IsScalar())
+      fail(k, "a key of '" + (path.empty() ? std::string("the file") : path) +
+                  "' is a mapping or list, not a name");
+    return k.Scalar();
+  }
+
   void expect_map(const YAML::Node &n, const std::string &path) const {
     if (!n.IsMap())
       fail(n, "'" + path + "' must be a mapping");
@@ -52,12 +60,8 @@ struct Reader {
   void check_keys(const YAML::Node &n, const std::string &path, const Keys &allowed) const {
     expect_map(n, path);
     for (const auto &kv : n) {
-      // A mapping or list as a key ({a: b}: c) is valid YAML but no option name
-      // (found by fuzz_yaml_config: as<std::string>() threw a YAML exception).
-      if (!kv.first.IsScalar())
-        fail(kv.first, "a key of '" + (path.empty() ? std::string("the file") : path) +
-                           "' is a mapping or list, not a name");
-      std::string key = kv.first.Scalar();
+      // found by fuzz_yaml_config: as<std::string>() threw a YAML exception
+      std::string key = this->key(kv.first, path);
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end())
         continue;
       std::string msg = "unknown key '" + (path.empty() ? key : path + "." + key) + "'";
@@ -177,7 +181,7 @@ std::map<std::string, OpOptions> read_op_map(const Reader &r, const YAML::Node &
   std::map<std::string, OpOptions> out;
   r.expect_map(n, path);
   for (const auto &kv : n) {
-    std::string name = kv.first.as<std::string>();
+    std::string name = r.key(kv.first, path);
     out[name] = read_op_options(r, kv.second, path + "." + name);
   }
   return out;
@@ -193,7 +197,7 @@ void check_named_entries(const Reader &r, const YAML::Node &n, const std::string
                          const Keys &names) {
   r.expect_map(n, path);
   for (const auto &kv : n) {
-    std::string name = kv.first.as<std::string>();
+    std::string name = r.key(kv.first, path); // `? {a: b}` (fuzz_yaml_config)
     if (std::find(names.begin(), names.end(), name) != names.end())
       continue;
     std::string msg = "unknown " + path.substr(path.rfind('.') + 1) + " '" + name + "' at '" +
@@ -304,7 +308,7 @@ DataloaderConfig read_dataloader(const Reader &r, const YAML::Node &n, const std
   check_named_entries(r, n["dataset"], path + ".dataset", kDatasets);
   if (n["dataset"].size() != 1)
     r.fail(n["dataset"], "'" + path + ".dataset' must name exactly one dataset");
-  d.dataset_type = n["dataset"].begin()->first.as<std::string>();
+  d.dataset_type = r.key(n["dataset"].begin()->first, path + ".dataset");
   if (n["transform"] && !n["transform"].IsNull()) {
     check_named_entries(r, n["transform"], path + ".transform", kTransforms);
     check_transform_sizes(r, n["transform"], path + ".transform");
@@ -378,7 +382,7 @@ void read_quantization(const Reader &r, const YAML::Node &n, Config &c) {
   if (const YAML::Node rec = n["recipes"]) {
     r.check_keys(rec, "quantization.recipes", keys_of("quantization.recipes"));
     for (const auto &kv : rec) {
-      std::string k = kv.first.as<std::string>();
+      std::string k = r.key(kv.first, "quantization.recipes");
       q.recipes[k] = r.boolean(kv.second, "quantization.recipes." + k);
       // LPOT's TensorFlow-only weight-statistics correction: qtune has no
       // such pass, so `true` is refused here instead of doing nothing.
@@ -401,7 +405,7 @@ void read_evaluation(const Reader &r, const YAML::Node &n, Config &c) {
     if (m.size() != 1)
       r.fail(m, "'evaluation.accuracy.metric' must name exactly one metric");
     c.accuracy.metric = m;
-    c.accuracy.metric_name = m.begin()->first.as<std::string>();
+    c.accuracy.metric_name = r.key(m.begin()->first, "evaluation.accuracy.metric");
     if (c.accuracy.metric_name == "topk") {
       int64_t k = r.integer(m["topk"], "evaluation.accuracy.metric.topk");
       if (k < 1)

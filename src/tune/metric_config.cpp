@@ -25,7 +25,9 @@ void check_params(const std::string &file, const YAML::Node &p, const std::strin
   if (!p.IsMap())
     fail(file, p, "'" + path + "' takes a mapping of parameters (or {})");
   for (const auto &kv : p) {
-    std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) // `{a: 1}: 2` is YAML, not a parameter name
+      fail(file, kv.first, "a key of '" + path + "' is a mapping or list, not a name");
+    std::string key = kv.first.Scalar();
     bool known = false;
     for (const auto &a : allowed)
       known = known || a == key;
@@ -67,7 +69,9 @@ const std::vector<std::string> &metric_names() {
 
 MetricSpec read_metric_spec(const YAML::Node &metric, const std::string &file) {
   MetricSpec s;
-  s.name = metric.begin()->first.as<std::string>();
+  if (!metric.begin()->first.IsScalar())
+    fail(file, metric.begin()->first, "the metric's name is a mapping or list, not a name");
+  s.name = metric.begin()->first.Scalar();
   const YAML::Node p = metric.begin()->second;
   const std::string path = "evaluation.accuracy.metric." + s.name;
   if (s.name == "topk") {

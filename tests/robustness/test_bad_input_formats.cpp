@@ -364,6 +364,23 @@ void add_onnx_cases(std::vector<Case> &out) {
        },
        {"conv"},
        run},
+      // Found by fuzz_onnx (session 9): no kernel_shape, so libonnx 1.12 takes the
+      // kernel from the rank-1 weight (none) and, under auto_pad, read it at the
+      // input's spatial rank: SIGSEGV at address 0 inside ONNX shape inference.
+      {"onnx_conv_weight_rank_auto_pad",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {1, 1, 2, 2});
+         m.init_f32("W", {4}, 1.f);
+         auto &n = m.node("Conv", "conv", {"X", "W"}, {"Y"});
+         auto *a = n.add_attribute();
+         a->set_name("auto_pad");
+         a->set_type(onnx::AttributeProto::STRING);
+         a->set_s("NOTSET");
+         m.output("Y");
+       },
+       {"conv"},
+       run},
       {"onnx_reshape_wrong_size",
        "silent",
        [](OnnxModel &m) {
@@ -1174,6 +1191,13 @@ void add_yaml_cases(std::vector<Case> &out) {
            "crash",
            tune_yaml("quantization:\n  model_wise:\n    {weight: 1}: {dtype: int8}\n"),
            {"c.yaml:", "mapping or list, not a name"}},
+          // Found by fuzz_yaml_config (session 9): the same as an explicit
+          // `? {..}` key where one dataset name is expected.
+          {"yaml_mapping_as_dataset_name",
+           "unclear",
+           tune_yaml("quantization:\n  calibration:\n    dataloader:\n      dataset:\n"
+                     "        ? {labels: x}\n"),
+           {"c.yaml:", "dataset", "mapping or list, not a name"}},
           {"yaml_deep_nesting", "crash", tune_yaml("x: " + std::string(100000, '[')), {"c.yaml"}},
       },
       model);

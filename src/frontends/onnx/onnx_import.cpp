@@ -304,25 +304,98 @@ bool inputs_defined_in_order(const onnx::GraphProto &g) {
   return true;
 }
 
+// Dims of the constant behind `v`: an initializer, or one seen through the
+// shape-preserving ops a quantized or converted weight passes (DQ, Identity, Cast).
+const onnx::TensorProto *
+weight_constant(std::string v,
+                const std::unordered_map<std::string, const onnx::TensorProto *> &inits,
+                const std::unordered_map<std::string, const onnx::NodeProto *> &producer) {
+  for (int hops = 0; hops < 8; ++hops) {
+    if (auto it = inits.find(v); it != inits.end())
+      return it->second;
+    auto p = producer.find(v);
+    if (p == producer.end() || p->second->input_size() < 1)
+      return nullptr;
+    const std::string &op = p->second->op_type();
+    if (op != "DequantizeLinear" && op != "Identity" && op != "Cast")
+      return nullptr;
+    v = p->second->input(0);
+  }
+  return nullptr;
+}
+
+// libonnx 1.12's conv shape inference takes the kernel size from the weight's
+// shape when `kernel_shape` is absent and then indexes it by the input's rank
+// without a check (fuzz_onnx: a rank-1 weight under `auto_pad` read address 0).
+// The copy shape inference sees gets an explicit kernel_shape from the weight
+// constant, which ONNX does check against the input's rank (`pinned` lists the
+// nodes, so the attribute is taken off again after inference). False when a
+// weight is not a constant: then inference is skipped (the runtime infers
+// shapes itself and checks the weight with the node's name).
+bool pin_kernel_shapes(onnx::GraphProto &g,
+                       std::unordered_map<std::string, const onnx::TensorProto *> inits,
+                       std::vector<onnx::NodeProto *> &pinned) {
+  for (const auto &t : g.initializer())
+    inits[t.name()] = &t;
+  std::unordered_map<std::string, const onnx::NodeProto *> producer;
+  for (const auto &n : g.node())
+    for (const auto &out : n.output())
+      producer[out] = &n;
+  for (auto &n : *g.mutable_node()) {
+    for (auto &a : *n.mutable_attribute()) {
+      if (a.has_g() && !pin_kernel_shapes(*a.mutable_g(), inits, pinned))
+        return false;
+      for (auto &sub : *a.mutable_graphs())
+        if (!pin_kernel_shapes(sub, inits, pinned))
+          return false;
+    }
+    const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
+    const int w = n.op_type() == "QLinearConv" ? 3 : 1;
+    if (!default_domain ||
+        (n.op_type() != "Conv" && n.op_type() != "ConvInteger" && n.op_type() != "QLinearConv"))
+      continue;
+    bool has_kernel = false;
+    for (const auto &a : n.attribute())
+      has_kernel = has_kernel || a.name() == "kernel_shape";
+    if (has_kernel || n.input_size() <= w)
+      continue;
+    const onnx::TensorProto *t = weight_constant(n.input(w), inits, producer);
+    if (!t)
+      return false;
+    onnx::AttributeProto *k = n.add_attribute();
+    k->set_name("kernel_shape");
+    k->set_type(onnx::AttributeProto::INTS);
+    for (int i = 2; i < t->dims_size(); ++i)
+      k->add_ints(t->dims(i));
+    pinned.push_back(&n);
+  }
+  return true;
+}
+
 // ONNX's own shape inference fills value_info for intermediates. Best effort:
 // newer opsets or custom domains may defeat it, and the runtime infers shapes
 // itself, so a failure here only leaves value_info empty.
 void infer_shapes_best_effort(onnx::ModelProto &m) {
-  try {
-    onnx::ShapeInferenceOptions opts;
-    opts.check_type = false;
-    opts.error_mode = 0;
-    // libonnx 1.12's data propagation dereferences missing types: it crashed
-    // (SIGSEGV, not an exception) on a quantized ssd_mobilenet_v1 whose shape
-    // arithmetic reads outputs of tf-domain ops (no schema, so no type).
-    // The same for a node reading a name nothing defines before it (found by
-    // fuzz_onnx: a Shape node reading a renamed graph input); such a model
-    // fails later with the node's name, so inference only needs to survive it.
-    opts.enable_data_propagation =
-        !has_foreign_domain(m.graph()) && inputs_defined_in_order(m.graph());
-    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
-  } catch (const std::exception &) {
+  std::vector<onnx::NodeProto *> pinned;
+  if (pin_kernel_shapes(*m.mutable_graph(), {}, pinned)) {
+    try {
+      onnx::ShapeInferenceOptions opts;
+      opts.check_type = false;
+      opts.error_mode = 0;
+      // libonnx 1.12's data propagation dereferences missing types: it crashed
+      // (SIGSEGV, not an exception) on a quantized ssd_mobilenet_v1 whose shape
+      // arithmetic reads outputs of tf-domain ops (no schema, so no type).
+      // The same for a node reading a name nothing defines before it (found by
+      // fuzz_onnx: a Shape node reading a renamed graph input); such a model
+      // fails later with the node's name, so inference only needs to survive it.
+      opts.enable_data_propagation =
+          !has_foreign_domain(m.graph()) && inputs_defined_in_order(m.graph());
+      onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception &) {
+    }
   }
+  for (onnx::NodeProto *n : pinned) // the model's nodes stay as written
+    n->mutable_attribute()->RemoveLast();
 }
 
 // Splits the kBf16NodesKey value into node names (undoing the backslash escapes).
