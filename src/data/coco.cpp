@@ -1,6 +1,8 @@
 #include "data/coco.h"
 
 #include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -97,12 +99,26 @@ static std::string to_string_or_empty(const json &obj, const char *key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// Images are at most 65536 pixels a side: a coordinate beyond 2^20 is no place
+// in one, and rasterizing such a box or polygon for mask IoU would walk (and
+// allocate) millions of boundary points per edge (fuzz_detections: a box
+// 5e16 high overflowed pycocotools' int vertex arithmetic).
+constexpr double kMaxCoordinate = 1048576.0;
+
+static void check_coordinate(double v, const std::string &where, const json &value) {
+  if (!(std::fabs(v) <= kMaxCoordinate))
+    throw InputError(where + ": coordinate " + fmt::format("{:g}", v) + " in " + value.dump() +
+                     " is beyond +-1048576 pixels");
+}
+
 std::array<double, 4> parse_bbox(const json &value, const std::string &where) {
   if (!value.is_array() || value.size() != 4)
     throw InputError(where + ": expected [x, y, w, h]");
   std::array<double, 4> box{};
   for (size_t i = 0; i < 4; ++i)
     box[i] = to_double(value[i], where);
+  for (double v : {box[0], box[1], box[2], box[3], box[0] + box[2], box[1] + box[3]})
+    check_coordinate(v, where, value);
   // A negative extent makes areas and IoUs negative: no annotation tool
   // writes one, so it is a damaged file, not a box.
   if (box[2] < 0 || box[3] < 0)
@@ -158,8 +174,10 @@ Segmentation parse_segmentation(const json &value, const std::string &where) {
       throw InputError(place + ": expected a polygon [x0, y0, x1, y1, ...]");
     std::vector<double> xy;
     xy.reserve(poly.size());
-    for (const json &v : poly)
+    for (const json &v : poly) {
       xy.push_back(to_double(v, place));
+      check_coordinate(xy.back(), place, v);
+    }
     seg.polygons.push_back(std::move(xy));
   }
   return seg;

@@ -142,14 +142,24 @@ static int x86_int(double d) {
   return static_cast<int>(d);
 }
 
+// A vertex coordinate after the x5 upsampling, as an int. The readers check
+// coordinates (|v| <= 2^20, data/coco.cpp); this bound keeps the int edge
+// arithmetic below defined for any caller (NaN counts as 0).
+static int upsampled(double v) {
+  constexpr double limit = 5.0 * 1048576.0 + 1.0;
+  if (!(v == v))
+    return 0;
+  return static_cast<int>(std::clamp(v, -limit, limit));
+}
+
 // Dense boundary points of the polygon scaled by 5, one per step along the major axis.
 static void upsample_edges(std::span<const double> xy, std::vector<int> &u, std::vector<int> &v) {
   const double scale = 5;
   size_t k = xy.size() / 2;
   std::vector<int> x(k + 1), y(k + 1);
   for (size_t j = 0; j < k; ++j) {
-    x[j] = static_cast<int>(scale * xy[j * 2] + .5);
-    y[j] = static_cast<int>(scale * xy[j * 2 + 1] + .5);
+    x[j] = upsampled(scale * xy[j * 2] + .5);
+    y[j] = upsampled(scale * xy[j * 2 + 1] + .5);
   }
   x[k] = x[0];
   y[k] = y[0];
@@ -233,7 +243,11 @@ Rle rle_from_polygon(std::span<const double> xy, uint32_t h, uint32_t w) {
 }
 
 Rle rle_from_bbox(const Box &box, uint32_t h, uint32_t w) {
-  double xs = box[0], ys = box[1], xe = xs + box[2], ye = ys + box[3];
+  // Clipped to one pixel around the image: a rectangle's pixels inside the
+  // image do not depend on how far outside its other edges lie.
+  auto clip = [](double v, uint32_t size) { return std::clamp(v, -1.0, double(size) + 1.0); };
+  double xs = clip(box[0], w), ys = clip(box[1], h), xe = clip(box[0] + box[2], w),
+         ye = clip(box[1] + box[3], h);
   const double xy[8] = {xs, ys, xs, ye, xe, ye, xe, ys};
   return rle_from_polygon(xy, h, w);
 }

@@ -8,8 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data/dataset.h"
 #include "ir/graph.h"
 #include "quant/calibrate.h"
+#include "runtime/executor.h"
 
 namespace qtune::test {
 
@@ -57,6 +59,33 @@ inline quant::CalibrationStats calibrate(const std::shared_ptr<const Graph> &g,
   for (const Batch &b : batches)
     cal.add(b);
   return cal.take();
+}
+
+// sum (q - f)^2 / sum f^2 of the first output over the batches.
+inline double output_nmse(const Graph &fp32, const Graph &q, const std::vector<Batch> &in) {
+  Executor ef(std::make_shared<const Graph>(fp32), {.threads = 1});
+  Executor eq(std::make_shared<const Graph>(q), {.threads = 1});
+  double err = 0, ref = 0;
+  for (const Batch &x : in) {
+    Tensor f = ef.run(x)[0], r = eq.run(x)[0];
+    for (int64_t i = 0; i < f.numel(); ++i) {
+      const double d = double(r.data<float>()[i]) - f.data<float>()[i];
+      err += d * d;
+      ref += double(f.data<float>()[i]) * f.data<float>()[i];
+    }
+  }
+  return err / ref;
+}
+
+// Images first .. first+n-1 of an IDX set as one [n, 1, 28, 28] batch in [0, 1].
+inline Tensor mnist_images(const data::MnistDataset &ds, size_t first, size_t n) {
+  Tensor t(DType::f32, {int64_t(n), 1, 28, 28});
+  for (size_t i = 0; i < n; ++i) {
+    const auto &px = ds.get(first + i).image->pixels;
+    for (size_t p = 0; p < 28 * 28; ++p)
+      t.data<float>()[i * 784 + p] = px[p] / 255.f;
+  }
+  return t;
 }
 
 } // namespace qtune::test

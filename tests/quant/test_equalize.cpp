@@ -112,22 +112,6 @@ double relative_max_diff(const Graph &a, const Graph &b, const std::vector<Batch
   return diff / scale;
 }
 
-// sum (q - f)^2 / sum f^2 of the output over the batches.
-double output_nmse(const Graph &fp32, const Graph &q, const std::vector<Batch> &in) {
-  Executor ef(std::make_shared<const Graph>(fp32), {.threads = 1});
-  Executor eq(std::make_shared<const Graph>(q), {.threads = 1});
-  double err = 0, ref = 0;
-  for (const Batch &x : in) {
-    Tensor f = ef.run(x)[0], r = eq.run(x)[0];
-    for (int64_t i = 0; i < f.numel(); ++i) {
-      const double d = r.data<float>()[i] - f.data<float>()[i];
-      err += d * d;
-      ref += double(f.data<float>()[i]) * f.data<float>()[i];
-    }
-  }
-  return err / ref;
-}
-
 float channel_max(const Tensor &w, int64_t c) {
   const int64_t inner = w.numel() / w.dim(0);
   float m = 0;
@@ -160,7 +144,7 @@ TEST(CrossLayerEqualization, SameFunctionEqualRangesLessInt8Error) {
               2.0f);
     auto int8_error = [&](const Graph &g) {
       auto gp = std::make_shared<const Graph>(g);
-      return output_nmse(fp32, quantize_graph(g, test::calibrate(gp, in), Plan{}), in);
+      return test::output_nmse(fp32, quantize_graph(g, test::calibrate(gp, in), Plan{}), in);
     };
     const double before = int8_error(fp32), after = int8_error(eq);
     std::printf("act %s: int8 output NMSE %.3g -> %.3g\n", act.empty() ? "none" : act[0].c_str(),

@@ -16,6 +16,7 @@
 
 #include "../../bench/resnet_body.h"
 #include "../test_util.h"
+#include "conv_graph.h"
 #include "data/dataset.h"
 #include "frontends/onnx/onnx_import.h"
 #include "qdq_builder.h"
@@ -217,19 +218,10 @@ TEST(LoweringModels, FashionMnistCnnRunsInt8EndToEnd) {
   auto fp32 = std::make_shared<const Graph>(
       load_onnx(test::source_dir("examples/fashion_mnist/fashion_mnist_cnn.onnx")));
   const std::string dir = qtune::test::fashion_mnist();
-  auto batch = [](const data::MnistDataset &ds, size_t first, size_t n) {
-    Tensor t(DType::f32, {int64_t(n), 1, 28, 28});
-    for (size_t i = 0; i < n; ++i) {
-      const auto &px = ds.get(first + i).image->pixels;
-      for (size_t p = 0; p < 28 * 28; ++p)
-        t.data<float>()[i * 784 + p] = px[p] / 255.f;
-    }
-    return t;
-  };
   data::MnistDataset train(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
   quant::Calibrator cal(fp32, {.threads = 1});
   for (size_t i = 0; i < 4; ++i)
-    cal.add({{"image", batch(train, i * 32, 32)}});
+    cal.add({{"image", test::mnist_images(train, i * 32, 32)}});
   Graph qdq = quant::quantize_graph(*fp32, cal.take(), quant::Plan{});
 
   Graph lowered = qdq;
@@ -263,7 +255,7 @@ TEST(LoweringModels, FashionMnistCnnRunsInt8EndToEnd) {
   }
 
   data::MnistDataset test_set(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
-  Tensor images = batch(test_set, 0, 200);
+  Tensor images = test::mnist_images(test_set, 0, 200);
   auto [want, got] = run_both(qdq, lowered, {{"image", images}});
   EXPECT_LT(max_abs_diff(want[0], got[0]), bound);
   int same = 0;

@@ -1099,6 +1099,15 @@ void add_coco_cases(std::vector<Case> &out) {
            R"([{"image_id": 1, "category_id": 1, "bbox": [1, "NaN", 2, 2], "score": 0.5}])",
            {"bbox"}},
           {"detections_empty_file", "unclear", "", {"end of input"}},
+          // Found by fuzz_detections (session 9): a box 5e16 high, evaluated as
+          // masks (its box polygon), overflowed the int vertex arithmetic of
+          // the polygon rasterizer (UBSan: 2.6e17 does not fit an int); the
+          // Release build walked billions of boundary points (a hang).
+          {"detections_bbox_huge_segm",
+           "hang",
+           R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 5.27e16], "score": 0.5}])",
+           {"bbox", "5.27e+16", "1048576"},
+           eval + " --iou-type segm"},
       },
       [gt_ok](const fs::path &d) { write_file(d / "gt.json", gt_ok); });
 }
