@@ -24,14 +24,14 @@ case "$MODEL" in
 yolox)
   TINY=examples/coco/yolox_nano.yaml
   BIG=examples/coco/yolox_nano_241.yaml
-  ALL_VARIANTS="none bias dwcheck default fork_off no_concat_prop clip clip_nobias last_fp32"
+  ALL_VARIANTS="none bias dwcheck default fork_off no_concat_prop clip clip_nobias last_fp32 refit"
   ;;
 nanodet)
   TINY=examples/coco/nanodet_m_320.yaml
   BIG=$OUT/nanodet_m_320_241.yaml
   sed -e 's|coco/val2017_tiny|coco/val2017_241|' -e 's|workspace/nanodet_m_320|workspace/nanodet_m_320_241|' \
     "$TINY" >"$BIG"
-  ALL_VARIANTS="none default fork_off cle cle_clip clip"
+  ALL_VARIANTS="none default fork_off cle cle_clip clip refit"
   ;;
 *)
   echo "usage: $0 yolox|nanodet" >&2
@@ -54,6 +54,7 @@ overrides() {
   last_fp32) echo "last_conv_or_matmul_quantization=false" ;;
   cle) echo "cross_layer_equalization=true" ;;
   cle_clip) echo "cross_layer_equalization=true consumer_error_clipping=true" ;;
+  refit) echo "weight_refit=true" ;;
   *)
     echo "unknown variant $1" >&2
     exit 1
@@ -107,7 +108,7 @@ for v in $VARIANTS; do
   t=$(ap "$TINY" "$OUT/$v.onnx" "$OUT/$v.tiny.json")
   b=$(ap "$BIG" "$OUT/$v.onnx" "$OUT/$v.241.json")
   msg=$( (grep -oE "int8 [0-9]+ / bf16 [0-9]+ / fp32 [0-9]+" "$OUT/$v.quantize.txt" | head -1
-    grep -ioE "(cross-layer equalization|consumer-error clipping)[^;]*" "$OUT/$v.quantize.err" || true) |
+    grep -ioE "(cross-layer equalization|consumer-error clipping|weight refit)[^;]*" "$OUT/$v.quantize.err" || true) |
     tr '\n' ';')
   echo "| $v | $t ($(loss "$FP_TINY" "$t")) | $b ($(loss "$FP_BIG" "$b")) | $msg |"
 done

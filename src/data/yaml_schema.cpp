@@ -215,6 +215,9 @@ const std::vector<KeyDoc> &schema_keys() {
        "activation (not across SiLU); before calibration."},
       {"quantization.recipes", "consumer_error_clipping", "bool", "false", Q,
        "Activation ranges chosen by the error at the consumer convs' outputs."},
+      {"quantization.recipes", "weight_refit", "bool", "false", Q,
+       "Int8 conv weights and biases refitted by least squares to the FP32 conv outputs on "
+       "calibration data, in stages in graph order (after bias correction)."},
 
       {"evaluation", "accuracy", "mapping", "", L, "Accuracy evaluation."},
       {"evaluation", "performance", "mapping", "", L, "Latency measurement."},

@@ -4,50 +4,13 @@
 #include <cmath>
 #include <memory>
 
+#include "quant/conv_sites.h"
 #include "quant/qdq_constant.h"
 #include "runtime/executor.h"
 
 namespace qtune::quant {
 
 namespace {
-
-// An int8 conv of the QDQ graph: its input before Q and after DQ, the DQ of its
-// weight and of its int32 bias.
-struct ConvSite {
-  size_t node = 0;
-  std::string x, x_dq;
-  size_t weight_dq = 0, bias_dq = 0;
-};
-
-const Node *producer(const Graph &g, const std::unordered_map<std::string, size_t> &prod,
-                     const std::string &v, const char *op) {
-  auto it = prod.find(v);
-  if (it == prod.end() || g.nodes[it->second].op_type != op)
-    return nullptr;
-  return &g.nodes[it->second];
-}
-
-std::vector<ConvSite> find_sites(const Graph &g) {
-  auto prod = g.producers();
-  std::vector<ConvSite> sites;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node &n = g.nodes[i];
-    if (n.op_type != "Conv" || n.inputs.size() < 3 || n.inputs[2].empty())
-      continue;
-    const Node *dq = producer(g, prod, n.inputs[0], "DequantizeLinear");
-    const Node *q = dq ? producer(g, prod, dq->inputs[0], "QuantizeLinear") : nullptr;
-    const Node *wdq = producer(g, prod, n.inputs[1], "DequantizeLinear");
-    const Node *bdq = producer(g, prod, n.inputs[2], "DequantizeLinear");
-    if (!q || !wdq || !bdq || !g.is_initializer(wdq->inputs[0]) ||
-        !g.is_initializer(bdq->inputs[0]))
-      continue;
-    const Tensor *b = g.initializer(bdq->inputs[0]);
-    if (b->dtype() != DType::i32 || b->rank() != 1)
-      continue;
-    sites.push_back({i, q->inputs[0], n.inputs[0], prod.at(n.inputs[1]), prod.at(n.inputs[2])});
-  }
-  return sites;
-}
 
 // Per-channel (axis 1) sums of the tensors named, over every batch.
 struct ChannelMeans {
@@ -110,11 +73,11 @@ BiasCorrectionReport
 correct_biases(Graph &qdq, const Graph &fp32,
                const std::vector<std::unordered_map<std::string, Tensor>> &batches) {
   BiasCorrectionReport report;
-  std::vector<ConvSite> sites = find_sites(qdq);
+  std::vector<Int8ConvSite> sites = find_int8_conv_sites(qdq);
   if (sites.empty() || batches.empty())
     return report;
   ChannelMeans means;
-  for (const ConvSite &s : sites) {
+  for (const Int8ConvSite &s : sites) {
     means.sum[s.x];
     means.sum[s.x_dq];
   }
@@ -135,7 +98,7 @@ correct_biases(Graph &qdq, const Graph &fp32,
     fp32_index[fp32.nodes[i].name] = i;
   double shift_sum = 0;
   int64_t shift_count = 0;
-  for (const ConvSite &s : sites) {
+  for (const Int8ConvSite &s : sites) {
     const Node &n = qdq.nodes[s.node];
     auto f = fp32_index.find(n.name);
     if (f == fp32_index.end())

@@ -19,7 +19,8 @@ const std::pair<const char *, bool Recipes::*> kRecipeFields[] = {
     {"bias_correction", &Recipes::bias_correction},
     {"depthwise_range_check", &Recipes::depthwise_range_check},
     {"cross_layer_equalization", &Recipes::cross_layer_equalization},
-    {"consumer_error_clipping", &Recipes::consumer_error_clipping}};
+    {"consumer_error_clipping", &Recipes::consumer_error_clipping},
+    {"weight_refit", &Recipes::weight_refit}};
 
 } // namespace
 

@@ -77,6 +77,9 @@ struct Recipes {
   // qtune: activation ranges feeding convs clipped where that lowers the
   // error at the convs' outputs (quant/consumer_clipping.h), after quantization.
   bool consumer_error_clipping = false;
+  // qtune: int8 conv weights and biases refitted by least squares to the FP32
+  // conv outputs on calibration data (quant/weight_refit.h), after bias correction.
+  bool weight_refit = false;
 };
 
 // The recipes of a YAML `quantization.recipes` map (unknown keys, and

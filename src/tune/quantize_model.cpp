@@ -12,6 +12,7 @@
 #include "quant/consumer_clipping.h"
 #include "quant/equalize.h"
 #include "quant/op_names.h"
+#include "quant/weight_refit.h"
 #include "tune/model_backend.h"
 
 namespace qtune::tune {
@@ -158,6 +159,9 @@ void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &reci
                                    "(mean |shift| {:.3g})",
                                    b.convs, batches.size(), b.mean_abs_shift));
   }
+  if (recipes.weight_refit) // after bias correction: it starts from the corrected model
+    messages.push_back(quant::refit_weights(qdq, fp32, batches).summary() +
+                       fmt::format(" on {} calibration samples", batches.size()));
 }
 
 quant::Recipes recipes_from_config(const QuantizationConfig &q) {
@@ -196,7 +200,8 @@ QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
     stats.save(o.save_stats);
   auto t1 = std::chrono::steady_clock::now();
   Graph q = quant::quantize_graph(*fp32, stats, r.plan, &r.report);
-  if (kept.empty() && (r.plan.recipes.bias_correction || r.plan.recipes.consumer_error_clipping))
+  if (kept.empty() && (r.plan.recipes.bias_correction || r.plan.recipes.consumer_error_clipping ||
+                       r.plan.recipes.weight_refit))
     kept = first_batches(c, *fp32, kBiasCorrectionSamples);
   apply_qdq_recipes(q, *fp32, r.plan.recipes, kept, r.messages);
   auto t2 = std::chrono::steady_clock::now();

@@ -50,7 +50,7 @@ std::shared_ptr<const Graph> apply_graph_recipes(std::shared_ptr<const Graph> fp
                                                  std::vector<std::string> &messages);
 
 // The recipes that rewrite a QDQ graph from calibration inputs, in order:
-// consumer_error_clipping (first kClippingSamples batches), bias_correction.
+// consumer_error_clipping (first kClippingSamples batches), bias_correction, weight_refit.
 void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &recipes,
                        const std::vector<std::unordered_map<std::string, Tensor>> &batches,
                        std::vector<std::string> &messages);

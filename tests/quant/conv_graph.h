@@ -81,7 +81,8 @@ inline double output_nmse(const Graph &fp32, const Graph &q, const std::vector<B
 inline Tensor mnist_images(const data::MnistDataset &ds, size_t first, size_t n) {
   Tensor t(DType::f32, {int64_t(n), 1, 28, 28});
   for (size_t i = 0; i < n; ++i) {
-    const auto &px = ds.get(first + i).image->pixels;
+    const data::Sample sample = ds.get(first + i); // by value: keep it alive
+    const auto &px = sample.image->pixels;
     for (size_t p = 0; p < 28 * 28; ++p)
       t.data<float>()[i * 784 + p] = px[p] / 255.f;
   }
