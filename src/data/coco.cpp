@@ -105,10 +105,11 @@ static std::string to_string_or_empty(const json &obj, const char *key) {
 // 5e16 high overflowed pycocotools' int vertex arithmetic).
 constexpr double kMaxCoordinate = 1048576.0;
 
-static void check_coordinate(double v, const std::string &where, const json &value) {
+static void check_coordinate(double v, const char *what, const std::string &where,
+                             const json &value) {
   if (!(std::fabs(v) <= kMaxCoordinate))
-    throw InputError(where + ": coordinate " + fmt::format("{:g}", v) + " in " + value.dump() +
-                     " is beyond +-1048576 pixels");
+    throw InputError(fmt::format("{}: {} = {:g} in {} is beyond +-1048576 pixels", where, what, v,
+                                 value.dump()));
 }
 
 std::array<double, 4> parse_bbox(const json &value, const std::string &where) {
@@ -117,8 +118,14 @@ std::array<double, 4> parse_bbox(const json &value, const std::string &where) {
   std::array<double, 4> box{};
   for (size_t i = 0; i < 4; ++i)
     box[i] = to_double(value[i], where);
-  for (double v : {box[0], box[1], box[2], box[3], box[0] + box[2], box[1] + box[3]})
-    check_coordinate(v, where, value);
+  const std::pair<const char *, double> checked[] = {{"x", box[0]},
+                                                     {"y", box[1]},
+                                                     {"w", box[2]},
+                                                     {"h", box[3]},
+                                                     {"x + w", box[0] + box[2]},
+                                                     {"y + h", box[1] + box[3]}};
+  for (const auto &[what, v] : checked)
+    check_coordinate(v, what, where, value);
   // A negative extent makes areas and IoUs negative: no annotation tool
   // writes one, so it is a damaged file, not a box.
   if (box[2] < 0 || box[3] < 0)
@@ -174,10 +181,20 @@ Segmentation parse_segmentation(const json &value, const std::string &where) {
       throw InputError(place + ": expected a polygon [x0, y0, x1, y1, ...]");
     std::vector<double> xy;
     xy.reserve(poly.size());
-    for (const json &v : poly) {
-      xy.push_back(to_double(v, place));
-      check_coordinate(xy.back(), place, v);
+    double perimeter = 0; // max(|dx|, |dy|) per edge: what rasterizing walks
+    for (size_t k = 0; k < poly.size(); ++k) {
+      xy.push_back(to_double(poly[k], place));
+      check_coordinate(xy.back(), k % 2 ? "y" : "x", place + "[" + std::to_string(k) + "]",
+                       poly[k]);
+      if (k % 2 == 1 && k >= 3)
+        perimeter += std::max(std::fabs(xy[k - 1] - xy[k - 3]), std::fabs(xy[k] - xy[k - 2]));
     }
+    if (xy.size() >= 4)
+      perimeter += std::max(std::fabs(xy[0] - xy[xy.size() - 2]), std::fabs(xy[1] - xy.back()));
+    if (perimeter > kMaxCoordinate)
+      throw InputError(fmt::format("{}: a polygon of {} points whose edges span {:g} pixels "
+                                   "(more than 1048576: no outline in an image)",
+                                   place, xy.size() / 2, perimeter));
     seg.polygons.push_back(std::move(xy));
   }
   return seg;

@@ -28,7 +28,8 @@ void check_keys(const YAML::Node &n, const std::string &where, std::string_view 
 
 std::string key_name(const YAML::Node &key, const std::string &where) {
   if (!key.IsScalar())
-    fail(where, "a key is a mapping or list, not a name");
+    fail(where,
+         key.IsNull() ? "a key is null (~), not a name" : "a key is a mapping or list, not a name");
   return key.Scalar();
 }
 

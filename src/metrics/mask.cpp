@@ -166,6 +166,11 @@ static void upsample_edges(std::span<const double> xy, std::vector<int> &u, std:
   size_t total = 0;
   for (size_t j = 0; j < k; ++j)
     total += size_t(std::max(std::abs(x[j] - x[j + 1]), std::abs(y[j] - y[j + 1]))) + 1;
+  // The readers bound outlines (data/coco.cpp); any other caller gets an
+  // error instead of gigabytes of boundary points.
+  if (total > (size_t(1) << 24))
+    throw InputError("a polygon outline of " + std::to_string(total) +
+                     " boundary points is too long to rasterize");
   u.reserve(total);
   v.reserve(total);
   for (size_t j = 0; j < k; ++j) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
-#include <functional>
 #include <memory>
 #include <set>
 
@@ -45,6 +44,7 @@ bool shared_initializer(const Graph &g, const std::string &name) {
 // The refit solves dim x dim systems per group and keeps three of them:
 // larger patches (wide dense 3x3 convs) are left to bias correction.
 constexpr int64_t kMaxDim = 1200;
+constexpr double kMaxStatsBytes = 256.0 * 1024 * 1024;
 
 std::vector<Site> find_sites(const Graph &qdq, const Graph &fp32, int &skipped) {
   std::unordered_map<std::string, size_t> fp32_index;
@@ -72,7 +72,9 @@ std::vector<Site> find_sites(const Graph &qdq, const Graph &fp32, int &skipped) 
     s.kw = w->dim(3);
     s.group = n.attr_int("group", 1);
     s.dim = s.cpg * s.kh * s.kw + 1;
-    if (s.group < 1 || s.m % s.group != 0 || s.dim > kMaxDim) {
+    // Three dim x dim statistics per group: at most kMaxStatsBytes per conv.
+    if (s.group < 1 || s.m % s.group != 0 || s.dim > kMaxDim ||
+        double(s.group) * double(s.dim) * double(s.dim) * 3 * sizeof(double) > kMaxStatsBytes) {
       ++skipped;
       continue;
     }
@@ -237,7 +239,7 @@ Refitted solve(Site &s, const std::vector<float> &old_w, const std::vector<float
     std::vector<double> l;
     for (int attempt = 0; attempt < 6; ++attempt, lambda *= 10) {
       l = st.H;
-      for (int64_t i = 0; i < dim; ++i)
+      for (int64_t i = 0; i < taps; ++i) // not the bias: H's bias entry is the count > 0
         l[i * dim + i] += lambda;
       if (cholesky(l, dim))
         break;
@@ -261,7 +263,7 @@ Refitted solve(Site &s, const std::vector<float> &old_w, const std::vector<float
         for (int64_t i = 0; i < dim; ++i) {
           for (int64_t j = 0; j < dim; ++j)
             rhs[i] += st.C[i * dim + j] * w[j];
-          rhs[i] += lambda * w[i];
+          rhs[i] += i < taps ? lambda * w[i] : 0.0;
         }
         std::vector<double> fit = cholesky_solve(l, dim, rhs);
         float new_scale = scale;
@@ -269,7 +271,8 @@ Refitted solve(Site &s, const std::vector<float> &old_w, const std::vector<float
           double mx = 0;
           for (int64_t k = 0; k < taps; ++k)
             mx = std::max(mx, std::fabs(fit[k]));
-          new_scale = mx > 0 ? float(mx / 127.0) : scale;
+          const float fitted = float(mx / 127.0);
+          new_scale = fitted > 0 && std::isfinite(fitted) ? fitted : scale;
         }
         std::vector<double> rounded(dim);
         double sum_q = 0;
@@ -381,23 +384,44 @@ std::vector<std::vector<Site *>> independent_stages(const Graph &g, std::vector<
   std::unordered_map<size_t, Site *> site_of;
   for (Site &s : sites)
     site_of[s.conv.node] = &s;
-  std::unordered_map<std::string, int> level; // values: graph inputs and constants are 0
-  std::unordered_map<std::string, size_t> prod = g.producers();
+  const std::unordered_map<std::string, size_t> prod = g.producers();
+  // Per node: refitted convs on the longest path up to and including it.
+  // Post-order with an explicit stack (deep graphs, node list in any order);
+  // -1 unvisited, -2 in progress (a cycle, rejected at load, counts as 0).
   std::vector<int> node_level(g.nodes.size(), -1);
-  // Depth-first over producers (the node list need not be in order).
-  std::function<int(size_t)> visit = [&](size_t i) -> int {
-    if (node_level[i] >= 0)
-      return node_level[i];
-    node_level[i] = 0; // a cycle (rejected at load anyway) ends here
-    int in = 0;
-    for (const std::string &v : g.nodes[i].inputs)
-      if (auto p = prod.find(v); !v.empty() && p != prod.end())
-        in = std::max(in, visit(p->second));
-    return node_level[i] = in + (site_of.count(i) ? 1 : 0);
+  auto visit = [&](size_t root) {
+    std::vector<std::pair<size_t, size_t>> stack{{root, 0}};
+    while (!stack.empty()) {
+      const size_t i = stack.back().first;
+      size_t &next = stack.back().second;
+      if (next == 0 && node_level[i] >= 0) {
+        stack.pop_back();
+        continue;
+      }
+      node_level[i] = -2;
+      const std::vector<std::string> &ins = g.nodes[i].inputs;
+      bool descended = false;
+      while (next < ins.size() && !descended) {
+        auto p = prod.find(ins[next++]);
+        if (p != prod.end() && node_level[p->second] == -1) {
+          stack.push_back({p->second, 0});
+          descended = true;
+        }
+      }
+      if (descended)
+        continue;
+      int in = 0;
+      for (const std::string &v : ins)
+        if (auto p = prod.find(v); p != prod.end())
+          in = std::max(in, node_level[p->second]);
+      node_level[i] = in + (site_of.count(i) ? 1 : 0);
+      stack.pop_back();
+    }
+    return node_level[root];
   };
   std::vector<std::vector<Site *>> stages;
   for (Site &s : sites) {
-    const int l = visit(s.conv.node);
+    const int l = std::max(1, visit(s.conv.node));
     if (int(stages.size()) < l)
       stages.resize(l);
     stages[l - 1].push_back(&s);
@@ -411,8 +435,9 @@ std::vector<std::vector<Site *>> independent_stages(const Graph &g, std::vector<
 std::string WeightRefitReport::summary() const {
   const double n = std::max(1, convs);
   return fmt::format("weight refit: {} convs in {} stages ({} left alone), output error vs FP32 "
-                     "on calibration positions {:.4g} -> {:.4g} (mean relative)",
-                     convs, stages, skipped, error_before / n, error_after / n);
+                     "on calibration positions {:.4g} -> {:.4g} (mean relative) on {} "
+                     "calibration samples",
+                     convs, stages, skipped, error_before / n, error_after / n, samples);
 }
 
 WeightRefitReport refit_weights(Graph &qdq, const Graph &fp32, const std::vector<Batch> &batches,
@@ -426,6 +451,7 @@ WeightRefitReport refit_weights(Graph &qdq, const Graph &fp32, const std::vector
   Executor fp32_ex(std::make_shared<const Graph>(fp32));
   const std::vector<std::vector<Site *>> stages = independent_stages(qdq, sites);
   report.stages = static_cast<int>(stages.size());
+  report.samples = used.size();
   for (const std::vector<Site *> &stage : stages) {
     measure(stage, qdq, fp32_ex, used, options.work_per_input);
     for (Site *s : stage) {

@@ -7,9 +7,9 @@
 // model's conv output (W x_fp32 + b) as closely as a linear map can:
 //   w' = argmin sum || w' [DQ(Q(x_q)); 1] - w [x_fp32; 1] ||^2 + lambda ||w' - w||^2
 // over calibration positions (im2col patches, per group), then w' is rounded
-// to per-channel int8 and the bias re-solved for the rounded weights (exact
-// mean matching). Unlike bias correction this also repairs error that arrives
-// from upstream, so convs are refitted in stages: a stage holds convs none of
+// to int8 (new scales where the weights have per-channel scales) and the bias
+// re-solved for the rounded weights (exact mean matching). Unlike bias correction this also repairs
+// error that arrives from upstream, so convs are refitted in stages: a stage holds convs none of
 // which feeds another, and measures their inputs with every earlier stage
 // already refitted (one FP32 and one QDQ run over the inputs per stage).
 #include <string>
@@ -22,9 +22,11 @@
 namespace qtune::quant {
 
 struct WeightRefitReport {
-  int convs = 0;   // convs refitted
-  int skipped = 0; // int8 convs left alone (no int32 bias, too large a patch, no samples)
-  int stages = 0;  // sequential stages (the conv depth of the graph)
+  int convs = 0;      // convs refitted
+  int skipped = 0;    // int8 convs left alone (shared or non-4D weights, too large a patch
+                      // or statistics, too few sampled positions)
+  size_t samples = 0; // calibration inputs used
+  int stages = 0;     // sequential stages (the conv depth of the graph)
   // Sum over refitted convs of the squared error against the FP32 conv
   // output on the calibration positions, relative to the output's energy:
   // before (as quantized) and after the refit (rounded weights).
@@ -42,8 +44,8 @@ struct WeightRefitOptions {
   double ridge = 0.1;
   // A conv is refitted only with at least this many sampled positions per unknown.
   double min_positions_per_unknown = 8;
-  // Multiply-adds of statistics per conv and input, at most: positions are
-  // subsampled (evenly, offset per input) beyond it.
+  // Multiply-adds of statistics per conv and calibration batch, at most:
+  // positions are subsampled (evenly, offset per batch) beyond it.
   double work_per_input = 2e7;
 };
 

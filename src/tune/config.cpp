@@ -46,8 +46,8 @@ struct Reader {
   // A mapping key as a name: `{a: b}: c` is valid YAML but no option name.
   std::string key(const YAML::Node &k, const std::string &path) const {
     if (!k.IsScalar())
-      fail(k, "a key of '" + (path.empty() ? std::string("the file") : path) +
-                  "' is a mapping or list, not a name");
+      fail(k, "a key of '" + (path.empty() ? std::string("the file") : path) + "' is " +
+                  (k.IsNull() ? "null (~)" : "a mapping or list") + ", not a name");
     return k.Scalar();
   }
 

@@ -160,8 +160,7 @@ void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &reci
                                    b.convs, batches.size(), b.mean_abs_shift));
   }
   if (recipes.weight_refit) // after bias correction: it starts from the corrected model
-    messages.push_back(quant::refit_weights(qdq, fp32, batches).summary() +
-                       fmt::format(" on {} calibration samples", batches.size()));
+    messages.push_back(quant::refit_weights(qdq, fp32, batches).summary());
 }
 
 quant::Recipes recipes_from_config(const QuantizationConfig &q) {

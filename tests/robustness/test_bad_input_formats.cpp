@@ -381,6 +381,21 @@ void add_onnx_cases(std::vector<Case> &out) {
        },
        {"conv"},
        run},
+      // The same in libonnx's ConvTranspose inference (found in review, session 9).
+      {"onnx_conv_transpose_weight_rank_auto_pad",
+       "crash",
+       [](OnnxModel &m) {
+         m.input("X", {1, 1, 2, 2});
+         m.init_f32("W", {4}, 1.f);
+         auto &n = m.node("ConvTranspose", "deconv", {"X", "W"}, {"Y"});
+         auto *a = n.add_attribute();
+         a->set_name("auto_pad");
+         a->set_type(onnx::AttributeProto::STRING);
+         a->set_s("SAME_UPPER");
+         m.output("Y");
+       },
+       {"deconv"},
+       run},
       {"onnx_reshape_wrong_size",
        "silent",
        [](OnnxModel &m) {
@@ -1103,6 +1118,21 @@ void add_coco_cases(std::vector<Case> &out) {
           // masks (its box polygon), overflowed the int vertex arithmetic of
           // the polygon rasterizer (UBSan: 2.6e17 does not fit an int); the
           // Release build walked billions of boundary points (a hang).
+          // Every vertex within bounds, but 300 edges of 10^6 pixels each:
+          // billions of boundary points to rasterize (found in review, session 9).
+          {"detections_polygon_huge_outline",
+           "hang",
+           R"([{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": [[)" +
+               [] {
+                 std::string xy;
+                 for (int i = 0; i < 300; ++i)
+                   xy += (i ? ", " : "") + std::to_string(i % 2 ? 1000000 : 0) + ", " +
+                         std::to_string(i);
+                 return xy;
+               }() +
+               "]]}]",
+           {"segmentation", "1048576"},
+           eval + " --iou-type segm"},
           {"detections_bbox_huge_segm",
            "hang",
            R"([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 5.27e16], "score": 0.5}])",

@@ -304,62 +304,79 @@ bool inputs_defined_in_order(const onnx::GraphProto &g) {
   return true;
 }
 
-// Dims of the constant behind `v`: an initializer, or one seen through the
-// shape-preserving ops a quantized or converted weight passes (DQ, Identity, Cast).
-const onnx::TensorProto *
-weight_constant(std::string v,
-                const std::unordered_map<std::string, const onnx::TensorProto *> &inits,
-                const std::unordered_map<std::string, const onnx::NodeProto *> &producer) {
+// What names mean in a graph and the graphs around it (for subgraphs).
+struct ConstScope {
+  std::unordered_map<std::string, const onnx::TensorProto *> inits;
+  std::unordered_map<std::string, const onnx::NodeProto *> producer;
+};
+
+// The constant behind `v`: an initializer or a Constant node's value, or one
+// seen through the shape-preserving ops a quantized or converted weight
+// passes (QuantizeLinear, DequantizeLinear, Identity, Cast).
+const onnx::TensorProto *weight_constant(std::string v, const ConstScope &scope) {
   for (int hops = 0; hops < 8; ++hops) {
-    if (auto it = inits.find(v); it != inits.end())
+    if (auto it = scope.inits.find(v); it != scope.inits.end())
       return it->second;
-    auto p = producer.find(v);
-    if (p == producer.end() || p->second->input_size() < 1)
+    auto p = scope.producer.find(v);
+    if (p == scope.producer.end())
       return nullptr;
-    const std::string &op = p->second->op_type();
-    if (op != "DequantizeLinear" && op != "Identity" && op != "Cast")
+    const onnx::NodeProto &n = *p->second;
+    const std::string &op = n.op_type();
+    if (op == "Constant") {
+      for (const auto &a : n.attribute())
+        if (a.name() == "value" && a.has_t())
+          return &a.t();
       return nullptr;
-    v = p->second->input(0);
+    }
+    if (n.input_size() < 1 ||
+        (op != "QuantizeLinear" && op != "DequantizeLinear" && op != "Identity" && op != "Cast"))
+      return nullptr;
+    v = n.input(0);
   }
   return nullptr;
 }
 
-// libonnx 1.12's conv shape inference takes the kernel size from the weight's
-// shape when `kernel_shape` is absent and then indexes it by the input's rank
-// without a check (fuzz_onnx: a rank-1 weight under `auto_pad` read address 0).
-// The copy shape inference sees gets an explicit kernel_shape from the weight
-// constant, which ONNX does check against the input's rank (`pinned` lists the
-// nodes, so the attribute is taken off again after inference). False when a
-// weight is not a constant: then inference is skipped (the runtime infers
-// shapes itself and checks the weight with the node's name).
-bool pin_kernel_shapes(onnx::GraphProto &g,
-                       std::unordered_map<std::string, const onnx::TensorProto *> inits,
+// Where the weight sits among a conv-like node's inputs, or -1 for other ops.
+int conv_weight_input(const onnx::NodeProto &n) {
+  if (!n.domain().empty() && n.domain() != "ai.onnx")
+    return -1;
+  const std::string &op = n.op_type();
+  if (op == "Conv" || op == "ConvInteger" || op == "ConvTranspose")
+    return 1;
+  return op == "QLinearConv" ? 3 : -1;
+}
+
+// libonnx 1.12's conv and conv-transpose shape inference take the kernel size
+// from the weight's shape when `kernel_shape` is absent and then index it by
+// the input's rank without a check (fuzz_onnx: a rank-1 weight under
+// `auto_pad` read address 0). The copy shape inference sees gets an explicit
+// kernel_shape from the weight constant, which ONNX does check against the
+// input's rank (`pinned` lists the nodes, so the attribute is taken off again
+// after inference). False when a weight is not a constant: then inference is
+// skipped (the runtime infers shapes itself and checks the weight with the
+// node's name).
+bool pin_kernel_shapes(onnx::GraphProto &g, ConstScope scope,
                        std::vector<onnx::NodeProto *> &pinned) {
   for (const auto &t : g.initializer())
-    inits[t.name()] = &t;
-  std::unordered_map<std::string, const onnx::NodeProto *> producer;
+    scope.inits[t.name()] = &t;
   for (const auto &n : g.node())
     for (const auto &out : n.output())
-      producer[out] = &n;
+      scope.producer[out] = &n;
   for (auto &n : *g.mutable_node()) {
     for (auto &a : *n.mutable_attribute()) {
-      if (a.has_g() && !pin_kernel_shapes(*a.mutable_g(), inits, pinned))
+      if (a.has_g() && !pin_kernel_shapes(*a.mutable_g(), scope, pinned))
         return false;
       for (auto &sub : *a.mutable_graphs())
-        if (!pin_kernel_shapes(sub, inits, pinned))
+        if (!pin_kernel_shapes(sub, scope, pinned))
           return false;
     }
-    const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
-    const int w = n.op_type() == "QLinearConv" ? 3 : 1;
-    if (!default_domain ||
-        (n.op_type() != "Conv" && n.op_type() != "ConvInteger" && n.op_type() != "QLinearConv"))
-      continue;
+    const int w = conv_weight_input(n);
     bool has_kernel = false;
     for (const auto &a : n.attribute())
       has_kernel = has_kernel || a.name() == "kernel_shape";
-    if (has_kernel || n.input_size() <= w)
+    if (w < 0 || has_kernel || n.input_size() <= w)
       continue;
-    const onnx::TensorProto *t = weight_constant(n.input(w), inits, producer);
+    const onnx::TensorProto *t = weight_constant(n.input(w), scope);
     if (!t)
       return false;
     onnx::AttributeProto *k = n.add_attribute();
@@ -372,12 +389,22 @@ bool pin_kernel_shapes(onnx::GraphProto &g,
   return true;
 }
 
+// Takes the pinned kernel_shape off again (by name: the model stays as written).
+void unpin_kernel_shape(onnx::NodeProto &n) {
+  auto *attrs = n.mutable_attribute();
+  for (int i = attrs->size() - 1; i >= 0; --i)
+    if (attrs->Get(i).name() == "kernel_shape") {
+      attrs->DeleteSubrange(i, 1);
+      return;
+    }
+}
+
 // ONNX's own shape inference fills value_info for intermediates. Best effort:
 // newer opsets or custom domains may defeat it, and the runtime infers shapes
 // itself, so a failure here only leaves value_info empty.
 void infer_shapes_best_effort(onnx::ModelProto &m) {
   std::vector<onnx::NodeProto *> pinned;
-  if (pin_kernel_shapes(*m.mutable_graph(), {}, pinned)) {
+  if (pin_kernel_shapes(*m.mutable_graph(), ConstScope{}, pinned)) {
     try {
       onnx::ShapeInferenceOptions opts;
       opts.check_type = false;
@@ -394,8 +421,8 @@ void infer_shapes_best_effort(onnx::ModelProto &m) {
     } catch (const std::exception &) {
     }
   }
-  for (onnx::NodeProto *n : pinned) // the model's nodes stay as written
-    n->mutable_attribute()->RemoveLast();
+  for (onnx::NodeProto *n : pinned)
+    unpin_kernel_shape(*n);
 }
 
 // Splits the kBf16NodesKey value into node names (undoing the backslash escapes).
