@@ -11,9 +11,8 @@ void check_keys(const YAML::Node &n, const std::string &where, std::string_view 
   if (!n.IsMap())
     fail(where, "expected a mapping");
   for (const auto &kv : n) {
-    if (!kv.first.IsScalar()) // `[a]: 1` or `{a: 1}: 1` (found by fuzz_yaml_config)
-      fail(where, "a key is a mapping or list, not a name");
-    std::string k = kv.first.as<std::string>();
+    // `[a]: 1` or `{a: 1}: 1` (found by fuzz_yaml_config)
+    std::string k = key_name(kv.first, where);
     bool ok = false;
     for (const std::string &a : allowed)
       ok = ok || k == a;
@@ -26,10 +25,15 @@ void check_keys(const YAML::Node &n, const std::string &where, std::string_view 
   }
 }
 
+const char *not_a_name(const YAML::Node &key) {
+  if (key.IsScalar())
+    return nullptr;
+  return key.IsNull() ? "null (~)" : "a mapping or list";
+}
+
 std::string key_name(const YAML::Node &key, const std::string &where) {
-  if (!key.IsScalar())
-    fail(where,
-         key.IsNull() ? "a key is null (~), not a name" : "a key is a mapping or list, not a name");
+  if (const char *kind = not_a_name(key))
+    fail(where, std::string("a key is ") + kind + ", not a name");
   return key.Scalar();
 }
 

@@ -18,8 +18,12 @@ namespace qtune::data::yaml {
 // does not list.
 void check_keys(const YAML::Node &n, const std::string &where, std::string_view section);
 
-// A mapping key as a name; `{a: 1}: x` and `[a]: x` are valid YAML but no name
-// (as<std::string>() would throw yaml-cpp's bare "bad conversion").
+// What a mapping key is when it is no name ("null (~)", "a mapping or list"),
+// or nullptr for a plain scalar: `{a: 1}: x`, `[a]: x` and `~: x` are valid
+// YAML, and as<std::string>() would throw yaml-cpp's bare "bad conversion".
+const char *not_a_name(const YAML::Node &key);
+
+// A mapping key as a name (fails with `where` otherwise).
 std::string key_name(const YAML::Node &key, const std::string &where);
 
 // n[key] as T, `def` when absent.

@@ -34,13 +34,6 @@ struct Site {
   int inputs_seen = 0;
 };
 
-bool shared_initializer(const Graph &g, const std::string &name) {
-  int readers = 0;
-  for (const Node &n : g.nodes)
-    readers += static_cast<int>(std::count(n.inputs.begin(), n.inputs.end(), name));
-  return readers > 1;
-}
-
 // The refit solves dim x dim systems per group and keeps three of them:
 // larger patches (wide dense 3x3 convs) are left to bias correction.
 constexpr int64_t kMaxDim = 1200;
@@ -50,6 +43,12 @@ std::vector<Site> find_sites(const Graph &qdq, const Graph &fp32, int &skipped) 
   std::unordered_map<std::string, size_t> fp32_index;
   for (size_t i = 0; i < fp32.nodes.size(); ++i)
     fp32_index[fp32.nodes[i].name] = i;
+  const auto readers = qdq.consumers();
+  // A constant another node also reads cannot be refitted for this conv alone.
+  auto shared_initializer = [&](const std::string &name) {
+    auto it = readers.find(name);
+    return it != readers.end() && it->second.size() > 1;
+  };
   std::vector<Site> sites;
   for (const Int8ConvSite &c : find_int8_conv_sites(qdq)) {
     const Node &n = qdq.nodes[c.node];
@@ -57,9 +56,8 @@ std::vector<Site> find_sites(const Graph &qdq, const Graph &fp32, int &skipped) 
     const Node *fn = f == fp32_index.end() ? nullptr : &fp32.nodes[f->second];
     const Tensor *w = fn && fn->inputs.size() > 1 ? fp32.initializer(fn->inputs[1]) : nullptr;
     const Node &wdq = qdq.nodes[c.weight_dq];
-    if (!w || w->dtype() != DType::f32 || w->rank() != 4 ||
-        shared_initializer(qdq, wdq.inputs[0]) ||
-        shared_initializer(qdq, qdq.nodes[c.bias_dq].inputs[0])) {
+    if (!w || w->dtype() != DType::f32 || w->rank() != 4 || shared_initializer(wdq.inputs[0]) ||
+        shared_initializer(qdq.nodes[c.bias_dq].inputs[0])) {
       ++skipped;
       continue;
     }
@@ -214,7 +212,10 @@ struct Refitted {
   std::vector<float> scales;  // per output channel
   std::vector<int8_t> values; // [m, cpg, kh, kw]
   std::vector<double> bias;   // f32 bias for the rounded weights
-  double before = 0, after = 0, energy = 0;
+  // Sums over output channels of the squared error relative to the FP32
+  // output's energy, before and after; `channels` of them.
+  double before = 0, after = 0;
+  int64_t channels = 0;
 };
 
 // Solves every output channel of `s`; `old_w` / `old_b` are what the QDQ graph
@@ -299,7 +300,7 @@ Refitted solve(Site &s, const std::vector<float> &old_w, const std::vector<float
       r.bias[oc] = best[taps];
       r.before += before / energy;
       r.after += after / energy;
-      r.energy += 1;
+      ++r.channels;
     }
   }
   return r;
@@ -323,11 +324,11 @@ void write_back(Graph &qdq, const Site &s, const Refitted &r) {
     const double sx = double(old_bs[bi]) / double(old_ws[wi]);
     if (old_ws.size() > 1)
       ws.data<float>()[c] = r.scales[c];
-    const double sb = old_bs.size() > 1 ? sx * double(r.scales[c]) : double(old_bs[0]);
+    // The bias scale as stored (f32), which is what the int32 bias is read at.
+    const float sb = old_bs.size() > 1 ? float(sx * double(r.scales[c])) : old_bs[0];
     if (old_bs.size() > 1)
-      bs.data<float>()[c] = float(sb);
-    const double q =
-        std::nearbyint(r.bias[c] / double(old_bs.size() > 1 ? bs.data<float>()[c] : old_bs[0]));
+      bs.data<float>()[c] = sb;
+    const double q = std::nearbyint(r.bias[c] / double(sb));
     b.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(q, -2147483648.0, 2147483647.0));
   }
   values = std::move(v);
@@ -467,8 +468,8 @@ WeightRefitReport refit_weights(Graph &qdq, const Graph &fp32, const std::vector
           solve(*s, old_w.to_f32_vector(), old_b.to_f32_vector(), old_scales, options.ridge);
       write_back(qdq, *s, r);
       s->stats.clear();
-      report.error_before += r.before / std::max(1.0, r.energy);
-      report.error_after += r.after / std::max(1.0, r.energy);
+      report.error_before += r.before / double(std::max<int64_t>(1, r.channels));
+      report.error_after += r.after / double(std::max<int64_t>(1, r.channels));
       ++report.convs;
     }
   }

@@ -16,6 +16,7 @@
 #include "data/dataloader_factory.h"
 #include "data/decoders.h"
 #include "data/yaml_schema.h"
+#include "data/yaml_util.h"
 #include "ir/edit_distance.h"
 #include "ir/input_file.h"
 #include "qtune/error.h"
@@ -45,9 +46,9 @@ struct Reader {
 
   // A mapping key as a name: `{a: b}: c` is valid YAML but no option name.
   std::string key(const YAML::Node &k, const std::string &path) const {
-    if (!k.IsScalar())
-      fail(k, "a key of '" + (path.empty() ? std::string("the file") : path) + "' is " +
-                  (k.IsNull() ? "null (~)" : "a mapping or list") + ", not a name");
+    if (const char *kind = data::yaml::not_a_name(k))
+      fail(k, "a key of '" + (path.empty() ? std::string("the file") : path) + "' is " + kind +
+                  ", not a name");
     return k.Scalar();
   }
 

@@ -1,6 +1,7 @@
 #include "tune/metric_config.h"
 
 #include "data/yaml_schema.h"
+#include "data/yaml_util.h"
 #include "qtune/error.h"
 #include "tune/config.h"
 
@@ -25,8 +26,8 @@ void check_params(const std::string &file, const YAML::Node &p, const std::strin
   if (!p.IsMap())
     fail(file, p, "'" + path + "' takes a mapping of parameters (or {})");
   for (const auto &kv : p) {
-    if (!kv.first.IsScalar()) // `{a: 1}: 2` is YAML, not a parameter name
-      fail(file, kv.first, "a key of '" + path + "' is a mapping or list, not a name");
+    if (const char *kind = data::yaml::not_a_name(kv.first)) // `{a: 1}: 2`
+      fail(file, kv.first, "a key of '" + path + "' is " + kind + ", not a name");
     std::string key = kv.first.Scalar();
     bool known = false;
     for (const auto &a : allowed)
@@ -69,8 +70,8 @@ const std::vector<std::string> &metric_names() {
 
 MetricSpec read_metric_spec(const YAML::Node &metric, const std::string &file) {
   MetricSpec s;
-  if (!metric.begin()->first.IsScalar())
-    fail(file, metric.begin()->first, "the metric's name is a mapping or list, not a name");
+  if (const char *kind = data::yaml::not_a_name(metric.begin()->first))
+    fail(file, metric.begin()->first, std::string("the metric's name is ") + kind + ", not a name");
   s.name = metric.begin()->first.Scalar();
   const YAML::Node p = metric.begin()->second;
   const std::string path = "evaluation.accuracy.metric." + s.name;

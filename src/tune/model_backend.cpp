@@ -627,8 +627,7 @@ private:
     const quant::Plan qplan = to_quant_plan(plan, c_, yaml_only());
     quant::QuantizeReport report;
     auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan, &report));
-    if (qplan.recipes.bias_correction || qplan.recipes.consumer_error_clipping ||
-        qplan.recipes.weight_refit) {
+    if (has_qdq_recipes(qplan.recipes)) {
       std::vector<std::string> messages; // the same every trial: not repeated
       apply_qdq_recipes(*qdq, *s_.fp32, qplan.recipes, calibration_batches(kBiasCorrectionSamples),
                         messages);

@@ -144,6 +144,10 @@ std::shared_ptr<const Graph> apply_graph_recipes(std::shared_ptr<const Graph> fp
   return g;
 }
 
+bool has_qdq_recipes(const quant::Recipes &recipes) {
+  return recipes.bias_correction || recipes.consumer_error_clipping || recipes.weight_refit;
+}
+
 void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &recipes,
                        const std::vector<std::unordered_map<std::string, Tensor>> &batches,
                        std::vector<std::string> &messages) {
@@ -199,8 +203,7 @@ QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
     stats.save(o.save_stats);
   auto t1 = std::chrono::steady_clock::now();
   Graph q = quant::quantize_graph(*fp32, stats, r.plan, &r.report);
-  if (kept.empty() && (r.plan.recipes.bias_correction || r.plan.recipes.consumer_error_clipping ||
-                       r.plan.recipes.weight_refit))
+  if (kept.empty() && has_qdq_recipes(r.plan.recipes))
     kept = first_batches(c, *fp32, kBiasCorrectionSamples);
   apply_qdq_recipes(q, *fp32, r.plan.recipes, kept, r.messages);
   auto t2 = std::chrono::steady_clock::now();

@@ -49,6 +49,9 @@ std::shared_ptr<const Graph> apply_graph_recipes(std::shared_ptr<const Graph> fp
                                                  const quant::Recipes &recipes,
                                                  std::vector<std::string> &messages);
 
+// Whether any of the recipes below is on (the caller then needs calibration inputs).
+bool has_qdq_recipes(const quant::Recipes &recipes);
+
 // The recipes that rewrite a QDQ graph from calibration inputs, in order:
 // consumer_error_clipping (first kClippingSamples batches), bias_correction, weight_refit.
 void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &recipes,
