@@ -14,13 +14,9 @@
 # round by round so that both see the same machine state. `uptime` before and after: a
 # table taken under load is labelled so by its load line.
 #
-# Inputs live outside the repository, in $BENCH_MODELS (default /work/bench_models):
-#   peers/{resnet50,mobilenet_v2}.onnx          ../shared/peers/gen_bench_models.sh --only resnet50,mobilenet_v2
-#                                                (with ~/.cache/qtune-peers/models -> $BENCH_MODELS/peers)
-#   peers/*_ext_qdq.onnx                        ../shared/peers/make_qdq.py --extend (see /work/notes/perf.md)
-#   yolox_nano_tuned_int8.onnx                  qtune tune --config examples/coco/yolox_nano.yaml
-#   resnet50_int8.onnx                          qtune quantize peers/resnet50.onnx --config bench/resnet50_random.yaml
-# The commands that made them are in /work/notes/perf.md. Env: BENCH_MODELS, PEERS, ROUNDS, THREADS.
+# Inputs live outside the repository, in $BENCH_MODELS (default /work/bench_models);
+# `bash bench/make_bench_models.sh build/qtune` makes all of them (its header says how
+# each is made). Env: BENCH_MODELS, PEERS, ROUNDS, THREADS.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 Q=${1:-$HERE/build/qtune}
@@ -40,7 +36,7 @@ Y8=$BM/yolox_nano_tuned_int8.onnx
 R8=$BM/resnet50_int8.onnx
 missing=0
 for f in "$Q" "$ORT" "${FP32[@]}" "${QDQ[@]}" "$Y8" "$R8"; do
-  [ -e "$f" ] || { echo "idle_table.sh: missing $f (see the header of $0)" >&2; missing=1; }
+  [ -e "$f" ] || { echo "idle_table.sh: missing $f (make it with bench/make_bench_models.sh)" >&2; missing=1; }
 done
 [ $missing = 0 ] || exit 1
 

@@ -80,6 +80,10 @@ public:
   virtual bool accepts_dnnl_layouts() const { return false; }
   virtual void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) {}
   virtual const dnnl_memory_desc_t *output_layout(size_t k) const { return nullptr; }
+
+  // After prepare(): which implementation runs, for kernels that choose one
+  // (the oneDNN primitive's name, e.g. "jit_fp32_wino_2x3:avx512_core").
+  virtual std::string implementation() const { return {}; }
 };
 
 // Makes the kernel for one node; throws UnsupportedError on attributes or

@@ -6,6 +6,8 @@
 
 #include "model_helpers.h"
 #include "runtime/executor.h"
+#include "runtime/kernel.h"
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "../test_util.h"
 
@@ -103,6 +105,56 @@ TEST(DnnlKernels, ConvSameUpperAndFusedRelu) {
   for (float &v : ref.span<float>())
     v = std::max(v, 0.f);
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
+}
+
+// SiLU runs as qtune's own pass after the conv, not as oneDNN's post-op:
+// 32 x 40 x 40 outputs also take its OpenMP path.
+TEST(DnnlKernels, FusedConvSiluMatchesDefinition) {
+  ConvCase p{1, 16, 40, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  Tensor x = random_tensor({1, 16, 40, 40}, 7), w = random_tensor({32, 16, 3, 3}, 8),
+         b = random_tensor({32}, 9);
+  Node node;
+  node.op_type = "FusedConv";
+  node.domain = "qtune";
+  node.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  node.attrs["activation"] = std::string("SiLU");
+  auto y = run_single(node, x, {{"W", w}, {"B", b}});
+  Tensor ref = naive_conv(p, x, w, b);
+  for (float &v : ref.span<float>())
+    v = static_cast<float>(v / (1.0 + std::exp(-double(v))));
+  EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
+}
+
+// The implementation a Conv kernel picks for these inputs (after prepare).
+std::string conv_implementation(const Tensor &x, const Tensor &w, const Tensor &b) {
+  Node node;
+  node.name = "c", node.op_type = "Conv", node.inputs = {"X", "W", "B"}, node.outputs = {"Y"};
+  node.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  auto k = make_kernel(node, KernelEnv{});
+  std::vector<Tensor> in{x, w, b};
+  k->infer(in);
+  k->prepare(in);
+  return k->implementation();
+}
+
+// A 3x3 stride-1 conv with >= 64 channels on a >= 28x28 map takes oneDNN's
+// Winograd kernel where the CPU has one (AVX-512); same values as the
+// definition within f32 transform rounding. Smaller maps keep the direct conv
+// (Winograd's larger weights lost there).
+TEST(DnnlKernels, ConvWinogradShapeMatchesDefinition) {
+  const bool has_wino = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+  Tensor w = random_tensor({64, 64, 3, 3}, 11), b = random_tensor({64}, 12);
+  for (int64_t hw : {28, 14}) {
+    ConvCase p{1, 64, hw, hw, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    Tensor x = random_tensor({1, 64, hw, hw}, 10);
+    const std::string impl = conv_implementation(x, w, b);
+    EXPECT_EQ(impl.find("wino") != std::string::npos, has_wino && hw == 28) << hw << ": " << impl;
+    Node node;
+    node.op_type = "Conv";
+    node.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+    auto y = run_single(node, x, {{"W", w}, {"B", b}});
+    EXPECT_LT(test::max_abs_diff(y[0], naive_conv(p, x, w, b)), 1e-4) << hw;
+  }
 }
 
 // Max or average pooling by definition (exclude padding from the divisor unless asked).

@@ -19,12 +19,23 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/silu.h"
 
 namespace qtune {
 namespace {
 
 using dnnl::memory;
 namespace du = dnnl_util;
+
+// True when the graph has any (de)quantize op: an int8 or QDQ model.
+bool quantizes_activations(const Graph *g) {
+  if (!g)
+    return false;
+  for (const Node &n : g->nodes)
+    if (n.op_type.find("Quantize") != std::string::npos || n.op_type.rfind("FakeQuant", 0) == 0)
+      return true;
+  return false;
+}
 
 class ConvKernel : public Kernel {
 public:
@@ -36,6 +47,14 @@ public:
       post_activation_ = n.attr_string("post_activation", "");
       post_activation_params_ = n.attr_floats("post_activation_params");
     }
+    // A lone SiLU runs as our own pass over the conv's output: oneDNN's swish
+    // post-op is about twice as slow (silu.h). Not in a graph that quantizes
+    // activations (nor Winograd, below): both change the last bits, and a
+    // value that is later requantized can sit on a rounding tie, so an int8
+    // model would change (YOLOX-Nano's tuned model moved 0.0026 AP on
+    // val2017_tiny with the SiLU pass on its fp32 convs).
+    exact_fp32_ = quantizes_activations(env.graph);
+    own_silu_ = activation_ == "SiLU" && !has_sum_ && post_activation_.empty() && !exact_fp32_;
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
     want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
     // Validate activation names now so a bad model fails at load time.
@@ -85,6 +104,7 @@ public:
   const dnnl_memory_desc_t *output_layout(size_t k) const override {
     return dst_is_plain_ ? nullptr : &dst_desc_.data;
   }
+  std::string implementation() const override { return impl_; }
 
   void prepare(std::span<const Tensor> in) override {
     dnnl::engine &eng = du::engine(env_);
@@ -107,6 +127,7 @@ public:
       throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
                                          node_.describe(), pd_error_));
     conv_ = dnnl::convolution_forward(pd);
+    impl_ = pd.impl_info_str();
 
     // Source: the layout the producer wrote (plain unless it opted in).
     memory::desc given = layout_of(0, x);
@@ -163,6 +184,9 @@ public:
     }
     conv_.execute(s, args);
     s.wait();
+    if (own_silu_)
+      kernels::silu_inplace(static_cast<float *>(out[0].raw()),
+                            static_cast<int64_t>(dst_desc_.get_size() / sizeof(float)));
   }
 
 private:
@@ -176,23 +200,57 @@ private:
     memory::desc dst_any(du::to_dims(y_shape_), f32, memory::format_tag::any);
     memory::desc b_md({y_shape_[1]}, f32, memory::format_tag::a);
     dnnl::post_ops ops;
-    du::append_activation(ops, node_, activation_, activation_params_);
+    if (!own_silu_)
+      du::append_activation(ops, node_, activation_, activation_params_);
     if (has_sum_)
       ops.append_sum(1.f);
     du::append_activation(ops, node_, post_activation_, post_activation_params_);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    try {
-      dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
-          has_bias ? b_md : memory::desc(), dst_any, du::to_dims(win_.strides),
-          win_.dnnl_dilations(), du::to_dims(win_.pad_begin), du::to_dims(win_.pad_end));
+    auto make = [&](dnnl::algorithm alg) {
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src_any, w_any,
+                                           has_bias ? b_md : memory::desc(), dst_any,
+                                           du::to_dims(win_.strides), win_.dnnl_dilations(),
+                                           du::to_dims(win_.pad_begin), du::to_dims(win_.pad_end));
       pd = dnnl::convolution_forward::primitive_desc(desc, attr, du::engine(env_));
+    };
+    if (dt == f32 && !exact_fp32_ && winograd_pays(x, w_dims)) {
+      try {
+        make(dnnl::algorithm::convolution_winograd);
+        return true;
+      } catch (const dnnl::error &) { // no Winograd kernel on this CPU: direct below
+      }
+    }
+    try {
+      make(dnnl::algorithm::convolution_direct);
     } catch (const dnnl::error &e) {
       pd_error_ = e.what();
       return false;
     }
     return true;
+  }
+
+  // oneDNN's F(2x2, 3x3) Winograd convolution (AVX-512 only) does 2.25x fewer
+  // multiplications than a direct 3x3 stride-1 conv and ran 30-60 % faster per
+  // conv on ResNet-50's 64- and 128-channel shapes (bench_conv_fp32). It needs
+  // a blocked layout, so a plain or channels-last neighbour pays a reorder on
+  // each side; below 64 channels that ate the gain. Its rounding differs from
+  // the direct conv's by ~1e-6 relative (transforms in f32).
+  bool winograd_pays(const Shape &x, const memory::dims &w_dims) const {
+    const bool two_d = x.size() == 4 && w_dims.size() == 4;
+    if (!two_d || group_ != 1 || w_dims[2] != 3 || w_dims[3] != 3)
+      return false;
+    for (int64_t v : win_.strides)
+      if (v != 1)
+        return false;
+    for (int64_t v : win_.dilations)
+      if (v != 1)
+        return false;
+    // Its transformed weights are 16/9 the size of the plain ones: on small
+    // maps (14x14 and below in ResNet-50) the conv streams its weights from
+    // memory and Winograd lost what it saved in arithmetic.
+    const int64_t ic = w_dims[1], oc = w_dims[0], pixels = y_shape_[2] * y_shape_[3];
+    return ic >= 64 && oc >= 64 && ic % 16 == 0 && oc % 16 == 0 && pixels >= 28 * 28;
   }
 
   memory::desc layout_of(size_t i, const Shape &shape) const {
@@ -212,8 +270,10 @@ private:
   KernelEnv env_;
   std::string activation_, post_activation_;
   std::vector<float> activation_params_, post_activation_params_;
-  bool has_sum_ = false, const_weights_ = false, want_bf16_ = false;
-  std::string pd_error_; // why the last make_pd() failed
+  bool has_sum_ = false, const_weights_ = false, want_bf16_ = false, own_silu_ = false;
+  bool exact_fp32_ = false; // int8 graph: keep oneDNN's direct conv and post-ops
+  std::string pd_error_;    // why the last make_pd() failed
+  std::string impl_;        // the primitive oneDNN chose
   int64_t group_ = 1;
   du::Window win_;
   Shape y_shape_;

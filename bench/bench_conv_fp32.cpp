@@ -1,0 +1,125 @@
+// The two FP32 convolution choices of issue 12, each against what it replaces,
+// on the shapes that matter, 1 thread (oneDNN primitives built directly):
+//   BM_conv1x1_silu/C/HW/mode  YOLOX-Nano's 1x1 conv + SiLU: mode 0 oneDNN's
+//       swish post-op (before), 1 the conv then qtune's SiLU pass (now),
+//       2 the conv alone (what SiLU costs on top)
+//   BM_conv3x3/C/HW/alg        ResNet-50's 3x3 stride-1 convs in channels-last
+//       tensors: alg 0 oneDNN's direct conv (before), 1 Winograd F(2x2,3x3)
+//       with the reorder from and back to channels-last it needs (now where
+//       HW >= 28)
+//   build/bench/bench_conv_fp32 --benchmark_min_time=0.5
+#include <benchmark/benchmark.h>
+#include <cmath>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "runtime/kernels/silu.h"
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+constexpr auto f32 = memory::data_type::f32;
+
+dnnl::engine &engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+void fill(memory &m, float scale) {
+  auto *p = static_cast<float *>(m.get_data_handle());
+  const size_t n = m.get_desc().get_size() / sizeof(float);
+  for (size_t i = 0; i < n; ++i)
+    p[i] = scale * std::sin(0.37f * static_cast<float>(i % 9973));
+}
+
+struct Conv {
+  dnnl::convolution_forward prim;
+  memory src, wei, bias, dst;
+};
+
+Conv make_conv(int64_t ic, int64_t oc, int64_t hw, int64_t k, dnnl::algorithm alg, bool swish,
+               tag layout) {
+  const int64_t pad = k / 2;
+  memory::desc s({1, ic, hw, hw}, f32, layout), w({oc, ic, k, k}, f32, tag::any),
+      d({1, oc, hw, hw}, f32, layout), b({oc}, f32, tag::a);
+  dnnl::post_ops ops;
+  if (swish)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, s, w, b, d, {1, 1},
+                                       {pad, pad}, {pad, pad});
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, engine());
+  Conv c{dnnl::convolution_forward(pd), memory(pd.src_desc(), engine()),
+         memory(pd.weights_desc(), engine()), memory(b, engine()), memory(pd.dst_desc(), engine())};
+  fill(c.src, 3.f), fill(c.wei, 0.05f), fill(c.bias, 0.1f);
+  return c;
+}
+
+void execute(dnnl::stream &s, Conv &c) {
+  c.prim.execute(s, {{DNNL_ARG_SRC, c.src},
+                     {DNNL_ARG_WEIGHTS, c.wei},
+                     {DNNL_ARG_BIAS, c.bias},
+                     {DNNL_ARG_DST, c.dst}});
+  s.wait();
+}
+
+void BM_conv1x1_silu(benchmark::State &state) {
+  omp_set_num_threads(1);
+  const int64_t c = state.range(0), hw = state.range(1), mode = state.range(2);
+  Conv conv = make_conv(c, c, hw, 1, dnnl::algorithm::convolution_direct, mode == 0, tag::nhwc);
+  dnnl::stream s(engine());
+  auto *y = static_cast<float *>(conv.dst.get_data_handle());
+  const int64_t n = c * hw * hw;
+  for (auto _ : state) {
+    execute(s, conv);
+    if (mode == 1)
+      qtune::kernels::silu_inplace(y, n);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+// YOLOX-Nano's 1x1 conv shapes: channels x map size.
+BENCHMARK(BM_conv1x1_silu)
+    ->ArgsProduct({{32}, {104}, {0, 1, 2}})
+    ->ArgsProduct({{64}, {52}, {0, 1, 2}})
+    ->ArgsProduct({{128}, {26}, {0, 1, 2}})
+    ->ArgsProduct({{256}, {13}, {0, 1, 2}})
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_conv3x3(benchmark::State &state) {
+  omp_set_num_threads(1);
+  const int64_t c = state.range(0), hw = state.range(1);
+  const bool wino = state.range(2) == 1;
+  Conv conv =
+      make_conv(c, c, hw, 3,
+                wino ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct,
+                false, wino ? tag::any : tag::nhwc);
+  dnnl::stream s(engine());
+  // Winograd wants a blocked layout: its neighbours (ResNet's 1x1 convs)
+  // write and read channels-last, so both reorders are part of its cost.
+  memory nhwc_in({{1, c, hw, hw}, f32, tag::nhwc}, engine());
+  memory nhwc_out({{1, c, hw, hw}, f32, tag::nhwc}, engine());
+  fill(nhwc_in, 3.f);
+  dnnl::reorder to(nhwc_in, conv.src), back(conv.dst, nhwc_out);
+  for (auto _ : state) {
+    if (wino)
+      to.execute(s, nhwc_in, conv.src);
+    execute(s, conv);
+    if (wino) {
+      back.execute(s, conv.dst, nhwc_out);
+      s.wait();
+    }
+  }
+}
+// ResNet-50's 3x3 stride-1 shapes.
+BENCHMARK(BM_conv3x3)
+    ->ArgsProduct({{64}, {56}, {0, 1}})
+    ->ArgsProduct({{128}, {28}, {0, 1}})
+    ->ArgsProduct({{256}, {14}, {0, 1}})
+    ->ArgsProduct({{512}, {7}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
+
+} // namespace
+
+BENCHMARK_MAIN();
