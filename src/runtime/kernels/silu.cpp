@@ -1,5 +1,5 @@
 // SiLU pass: see silu.h. exp(-x) by range reduction (k = round(-x log2 e),
-// r = -x - k ln2 in two parts), the Cephes expf polynomial for exp(r) on
+// r = -x - k ln2 in two parts), a degree-5 polynomial for exp(r) on
 // |r| <= ln2/2 and 2^k applied with vscalefps; the reciprocal of 1 + exp(-x)
 // by vrcp14ps and one Newton step (relative error ~2^-28 before rounding).
 #include "runtime/kernels/silu.h"
@@ -20,8 +20,11 @@ constexpr float kClamp = 80.f;
 constexpr float kLog2e = 1.44269504088896341f;
 constexpr float kLn2Hi = 0.693359375f; // ln 2 = kLn2Hi + kLn2Lo, kLn2Hi exact in 9 bits
 constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                         4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+// exp(r) on |r| <= ln2/2 as c0 + c1 r + ... + c5 r^5: a relative-error
+// minimax fit made for this file (iteratively reweighted least squares on
+// 40001 points); 1.8e-7 relative when evaluated by f32 Horner steps.
+constexpr float kP[6] = {1.000000119e+00f, 9.999997020e-01f, 4.999890029e-01f,
+                         1.666757464e-01f, 4.191482440e-02f, 8.297415450e-03f};
 // Below this many values the OpenMP fork costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
 constexpr int64_t kChunk = 1 << 12; // floats per task: 16 KB, whole cache lines
@@ -40,12 +43,10 @@ QTUNE_AVX512 inline __m512 silu16(__m512 v) {
   const __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(t, _mm512_set1_ps(kLog2e), magic), magic);
   __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), t);
   r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kP[0]);
-  for (int i = 1; i < 6; ++i)
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP[i]));
-  const __m512 one = _mm512_set1_ps(1.f);
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), one); // exp(r)
-  const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, k), one);        // 1 + exp(-x)
+  __m512 p = _mm512_set1_ps(kP[5]);
+  for (int i = 4; i >= 0; --i)
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP[i]));                          // exp(r)
+  const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, k), _mm512_set1_ps(1.f)); // 1 + exp(-x)
   __m512 q = _mm512_rcp14_ps(d);
   q = _mm512_mul_ps(q, _mm512_fnmadd_ps(d, q, _mm512_set1_ps(2.f)));
   return _mm512_mul_ps(v, q);
@@ -88,10 +89,9 @@ float silu_scalar(float x) {
   const float k = std::nearbyint(t * kLog2e);
   float r = std::fma(-k, kLn2Hi, t);
   r = std::fma(-k, kLn2Lo, r);
-  float p = kP[0];
-  for (int i = 1; i < 6; ++i)
+  float p = kP[5];
+  for (int i = 4; i >= 0; --i)
     p = std::fma(p, r, kP[i]);
-  p = std::fma(p, r * r, r) + 1.f;
   return x / (std::ldexp(p, static_cast<int>(k)) + 1.f);
 }
 
