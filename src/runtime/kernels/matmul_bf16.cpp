@@ -60,7 +60,17 @@ void NodeMatmul::prepare(const Node &node, const KernelEnv &env,
   const_b_ = const_b != nullptr;
   if (!bf16_) {
     try {
-      pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
+      // Constant weights in the layout the primitive prefers, packed once:
+      // a batch-1 Gemm streams all of B per run, and in the plain transposed
+      // layout ("ba") oneDNN's brgemm read MobileNetV2's 1280x1000 classifier
+      // ~35 % slower than ONNX Runtime's packed GEMV.
+      if (const_b_)
+        pd = dnnl::matmul::primitive_desc(
+            {a_md, memory::desc(b_md.dims(), memory::data_type::f32, memory::format_tag::any),
+             y_md},
+            attr, eng);
+      else
+        pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
     } catch (const dnnl::error &e) {
       throw UnsupportedError(
           fmt::format("{}: oneDNN has no matmul for {} ({})", node.describe(), what, e.what()));
@@ -70,6 +80,12 @@ void NodeMatmul::prepare(const Node &node, const KernelEnv &env,
   a_mem_ = memory(a_md, eng, nullptr);
   b_mem_ = memory(b_md, eng, nullptr);
   y_mem_ = memory(y_md, eng, nullptr);
+  packed_b_ = !bf16_ && const_b_ && pd->weights_desc() != b_md;
+  if (packed_b_) {
+    b_mem_ = memory(pd->weights_desc(), eng);
+    memory user(b_md, eng, const_cast<void *>(const_b->raw()));
+    du::reorder_now(env, user, b_mem_);
+  }
   if (bf16_) {
     bf16_ops_.prepare(*pd, a_md, b_md, eng);
     if (const_b_) {
@@ -91,7 +107,8 @@ std::unordered_map<int, memory> NodeMatmul::args(dnnl::stream &s, const Tensor &
         {DNNL_ARG_SRC, bf16_ops_.a()}, {DNNL_ARG_WEIGHTS, bf16_ops_.b()}, {DNNL_ARG_DST, y_mem_}};
   }
   a_mem_.set_data_handle(const_cast<void *>(a.raw()));
-  b_mem_.set_data_handle(const_cast<void *>(b.raw()));
+  if (!packed_b_)
+    b_mem_.set_data_handle(const_cast<void *>(b.raw()));
   return {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}};
 }
 

@@ -61,7 +61,7 @@ public:
   }
 
 private:
-  bool bf16_ = false, const_b_ = false;
+  bool bf16_ = false, const_b_ = false, packed_b_ = false; // packed_b_: f32 B reordered once
   dnnl::matmul matmul_;
   dnnl::memory a_mem_, b_mem_, y_mem_;
   Bf16MatmulOperands bf16_ops_; // converted A and B (bf16 only)
