@@ -20,15 +20,18 @@ BM=${BENCH_MODELS:-/work/bench_models}
 PEERS=${PEERS:-${XDG_CACHE_HOME:-$HOME/.cache}/qtune-peers}
 P=$HERE/../shared/peers
 mkdir -p "$BM/peers" "$PEERS"
-if [ ! -L "$PEERS/models" ]; then
-  [ -d "$PEERS/models" ] && { echo "make_bench_models.sh: $PEERS/models is a directory; move it away" >&2; exit 1; }
+if [ -L "$PEERS/models" ]; then
+  [ "$(realpath "$PEERS/models")" = "$(realpath "$BM/peers")" ] ||
+    { echo "make_bench_models.sh: $PEERS/models points to $(realpath "$PEERS/models"), not $BM/peers" >&2; exit 1; }
+else
+  [ -e "$PEERS/models" ] && { echo "make_bench_models.sh: $PEERS/models exists and is not a link; move it away" >&2; exit 1; }
   ln -s "$BM/peers" "$PEERS/models"
 fi
 bash "$P/setup.sh"
 echo "== torchvision models (gen_bench_models.sh)"
 bash "$P/gen_bench_models.sh" > "$BM/gen_bench_models.log" 2>&1 || { tail -20 "$BM/gen_bench_models.log"; exit 1; }
 echo "== ORT-style QDQ files (qdq_bench.sh)"
-bash "$P/qdq_bench.sh" > "$BM/qdq_bench.log" 2>&1 || { tail -20 "$BM/qdq_bench.log"; exit 1; }
+SKIP_DETAGREE=1 SKIP_LATENCY=1 bash "$P/qdq_bench.sh" > "$BM/qdq_bench.log" 2>&1 || { tail -20 "$BM/qdq_bench.log"; exit 1; }
 cd "$HERE"
 echo "== qtune INT8 ResNet-50"
 "$Q" quantize "$BM/peers/resnet50.onnx" --config bench/resnet50_random.yaml -o "$BM/resnet50_int8.onnx"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# ort_profile.sh [QTUNE] MODEL [THREADS] [RUNS]: where the time goes, qtune beside ONNX Runtime,
+# ort_profile.sh QTUNE MODEL [THREADS] [RUNS]: where the time goes, qtune beside ONNX Runtime,
 # per op type (ms per run). ORT's side is its own profiler (bench/ort/ort_profile.cpp, built here
 # against ../shared/peers' ORT 1.30 from `bash ../shared/peers/setup.sh`); qtune's is
 # `qtune benchmark --profile`. ORT fuses differently (Conv+Sigmoid+Mul -> Conv + QuickGelu, NCHWc
@@ -24,25 +24,24 @@ trap 'rm -rf "$W"' EXIT
 import collections, glob, json, sys
 w, runs = sys.argv[1], int(sys.argv[2])
 ev = json.load(open(glob.glob(w + "/ort_*.json")[0]))
-ops, model = collections.Counter(), []
+# The first 5 model runs are warm-ups (ort_profile.cpp): count only what starts
+# at or after the 6th, as qtune's profile counts only its timed runs.
+model = sorted((e["ts"], e["dur"]) for e in ev if e.get("cat") == "Session" and e["name"] == "model_run")
+start = model[5][0] if len(model) > 5 else 0
+timed = [d for t, d in model if t >= start]
+n = len(timed) or 1
+ops, nodes = collections.Counter(), collections.Counter()
 for e in ev:
-    if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+    if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= start:
         ops[e["args"]["op_name"]] += e["dur"]
-    if e.get("cat") == "Session" and e["name"] == "model_run":
-        model.append(e["dur"])
-model = sorted(model)[5:] if len(model) > 5 else model  # the last RUNS runs
-n = len(model) or 1
-print("ONNX Runtime: median model_run %.3f ms over %d runs" % (sorted(model)[len(model) // 2] / 1000, len(model)))
-total = sum(ops.values())
-for op, us in ops.most_common():
-    print("  %-22s %8.3f ms/run  %5.1f%%" % (op, us / 1000 / (runs + 5), 100 * us / total))
-nodes = collections.Counter()
-for e in ev:
-    if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
         nodes[(e["name"][: -len("_kernel_time")], e["args"]["op_name"])] += e["dur"]
+print("ONNX Runtime (profiler on): median model_run %.3f ms over %d runs" % (sorted(timed)[len(timed) // 2] / 1000, len(timed)))
+total = sum(ops.values()) or 1
+for op, us in ops.most_common():
+    print("  %-22s %8.3f ms/run  %5.1f%%" % (op, us / 1000 / n, 100 * us / total))
 print("  top nodes")
 for (name, op), us in nodes.most_common(12):
-    print("  %-48s %-12s %8.3f" % (name[-48:], op, us / 1000 / (runs + 5)))
+    print("  %-48s %-12s %8.3f" % (name[-48:], op, us / 1000 / n))
 print("qtune:")
 print(open(w + "/qtune.txt").read())
 PY

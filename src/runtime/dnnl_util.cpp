@@ -50,6 +50,49 @@ dims to_dims(const Shape &s) {
   return dims(s.begin(), s.end());
 }
 
+namespace {
+
+// Element offset contributed by index v along dim d of a blocked desc. Blocked
+// offsets are a sum of one term per dim (outer block times its stride, plus
+// the digits of v inside each inner block level), so comparing these terms
+// dim by dim compares whole layouts.
+int64_t dim_offset(const dnnl_memory_desc_t &md, int d, int64_t v) {
+  const dnnl_blocking_desc_t &b = md.format_desc.blocking;
+  int64_t block = 1;
+  for (int k = 0; k < b.inner_nblks; ++k)
+    if (b.inner_idxs[k] == d)
+      block *= b.inner_blks[k];
+  int64_t off = (v / block) * b.strides[d], rem = v % block, inner_stride = 1;
+  for (int k = b.inner_nblks - 1; k >= 0; --k) { // innermost block last
+    if (b.inner_idxs[k] == d) {
+      off += (rem % b.inner_blks[k]) * inner_stride;
+      rem /= b.inner_blks[k];
+    }
+    inner_stride *= b.inner_blks[k];
+  }
+  return off;
+}
+
+} // namespace
+
+bool same_bytes(const dnnl::memory::desc &a, const dnnl::memory::desc &b) {
+  const dnnl_memory_desc_t &x = a.data, &y = b.data;
+  if (a == b)
+    return true;
+  if (x.format_kind != dnnl_blocked || y.format_kind != dnnl_blocked || x.ndims != y.ndims ||
+      x.data_type != y.data_type || x.offset0 != y.offset0 || a.get_size() != b.get_size() ||
+      x.extra.flags != 0 || y.extra.flags != 0)
+    return false;
+  for (int d = 0; d < x.ndims; ++d) {
+    if (x.dims[d] != y.dims[d] || x.padded_dims[d] != y.padded_dims[d])
+      return false;
+    for (int64_t v = 0; v < x.padded_dims[d]; ++v)
+      if (dim_offset(x, d, v) != dim_offset(y, d, v))
+        return false;
+  }
+  return true;
+}
+
 dnnl::memory::desc plain_desc(const Shape &shape, dnnl::memory::data_type dt) {
   return dnnl::memory::desc(to_dims(shape), dt, plain_tag(std::max<size_t>(shape.size(), 1)));
 }

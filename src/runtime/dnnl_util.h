@@ -25,6 +25,10 @@ dnnl::memory::desc plain_desc(const Shape &shape,
 dnnl::memory::format_tag plain_tag(size_t rank);
 dims to_dims(const Shape &s);
 
+// True when two descs put every element at the same byte (e.g. nChw16c and
+// nhwc with 16 channels): a reorder between them would be a copy.
+bool same_bytes(const dnnl::memory::desc &a, const dnnl::memory::desc &b);
+
 // Sliding window over the spatial dims of an [N, C, spatial...] input: resolved
 // pads (auto_pad, ceil_mode) with the end padding adjusted so that oneDNN
 // reproduces `out` exactly. Dilations are ONNX style (1 = dense).

@@ -5,8 +5,10 @@
 #include <map>
 
 #include "model_helpers.h"
+#include "runtime/dnnl_util.h"
 #include "runtime/executor.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/silu.h"
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "../test_util.h"
@@ -107,17 +109,55 @@ TEST(DnnlKernels, ConvSameUpperAndFusedRelu) {
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
 }
 
-// SiLU runs as qtune's own pass after the conv, not as oneDNN's post-op:
-// 32 x 40 x 40 outputs also take its OpenMP path.
+// The implementation a Conv kernel picks (after prepare) for node `n` reading
+// X, with W and B as the graph's initializers; `quantized` adds a
+// QuantizeLinear to the graph (an int8 model).
+std::string conv_implementation(Node n, const Tensor &x, const Tensor &w, const Tensor &b,
+                                bool quantized = false) {
+  Graph g;
+  g.initializers["W"] = w, g.initializers["B"] = b;
+  n.name = "c", n.inputs = {"X", "W", "B"}, n.outputs = {"Y"};
+  g.nodes.push_back(n);
+  if (quantized) {
+    Node q;
+    q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"Y", "s"}, q.outputs = {"Yq"};
+    g.nodes.push_back(q);
+  }
+  KernelEnv env;
+  env.graph = &g;
+  auto k = make_kernel(g.nodes[0], env);
+  std::vector<Tensor> in{x, w, b};
+  k->infer(in);
+  k->prepare(in);
+  return k->implementation();
+}
+
+bool has_avx512_core() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  return (isa & core) == core; // ISA values are bit sets (avx2_vnni > avx512_core)
+}
+
+Node pad1(const char *op) {
+  Node n;
+  n.op_type = op;
+  n.domain = std::string(op) == "FusedConv" ? "qtune" : "";
+  n.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  return n;
+}
+
+// SiLU runs as qtune's own pass after the conv (AVX-512 CPUs), not as oneDNN's
+// post-op, except in a graph that quantizes activations. 24 channels: a padded
+// blocked output; 2 x 24 x 40 x 40 outputs: the pass's OpenMP path.
 TEST(DnnlKernels, FusedConvSiluMatchesDefinition) {
-  ConvCase p{1, 16, 40, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  Tensor x = random_tensor({1, 16, 40, 40}, 7), w = random_tensor({32, 16, 3, 3}, 8),
-         b = random_tensor({32}, 9);
-  Node node;
-  node.op_type = "FusedConv";
-  node.domain = "qtune";
-  node.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  ConvCase p{2, 16, 40, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  Tensor x = random_tensor({2, 16, 40, 40}, 7), w = random_tensor({24, 16, 3, 3}, 8),
+         b = random_tensor({24}, 9);
+  Node node = pad1("FusedConv");
   node.attrs["activation"] = std::string("SiLU");
+  const bool pass = kernels::silu_inplace_is_fast();
+  EXPECT_EQ(conv_implementation(node, x, w, b).find("SiLU pass") != std::string::npos, pass);
+  EXPECT_EQ(conv_implementation(node, x, w, b, true).find("SiLU pass"), std::string::npos);
   auto y = run_single(node, x, {{"W", w}, {"B", b}});
   Tensor ref = naive_conv(p, x, w, b);
   for (float &v : ref.span<float>())
@@ -125,35 +165,79 @@ TEST(DnnlKernels, FusedConvSiluMatchesDefinition) {
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
 }
 
-// The implementation a Conv kernel picks for these inputs (after prepare).
-std::string conv_implementation(const Tensor &x, const Tensor &w, const Tensor &b) {
-  Node node;
-  node.name = "c", node.op_type = "Conv", node.inputs = {"X", "W", "B"}, node.outputs = {"Y"};
-  node.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
-  auto k = make_kernel(node, KernelEnv{});
-  std::vector<Tensor> in{x, w, b};
-  k->infer(in);
-  k->prepare(in);
-  return k->implementation();
-}
-
-// A 3x3 stride-1 conv with >= 64 channels on a >= 28x28 map takes oneDNN's
-// Winograd kernel where the CPU has one (AVX-512); same values as the
-// definition within f32 transform rounding. Smaller maps keep the direct conv
-// (Winograd's larger weights lost there).
+// A 3x3 stride-1 conv with constant weights, >= 64 channels and a >= 28x28
+// map takes oneDNN's Winograd kernel where the CPU has one (AVX-512), not in
+// an int8 graph; same values as the definition within f32 transform
+// rounding. Smaller maps keep the direct conv (Winograd's larger weights lost
+// there).
 TEST(DnnlKernels, ConvWinogradShapeMatchesDefinition) {
-  const bool has_wino = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
   Tensor w = random_tensor({64, 64, 3, 3}, 11), b = random_tensor({64}, 12);
   for (int64_t hw : {28, 14}) {
     ConvCase p{1, 64, hw, hw, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     Tensor x = random_tensor({1, 64, hw, hw}, 10);
-    const std::string impl = conv_implementation(x, w, b);
-    EXPECT_EQ(impl.find("wino") != std::string::npos, has_wino && hw == 28) << hw << ": " << impl;
-    Node node;
-    node.op_type = "Conv";
-    node.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
-    auto y = run_single(node, x, {{"W", w}, {"B", b}});
+    const std::string impl = conv_implementation(pad1("Conv"), x, w, b);
+    EXPECT_EQ(impl.find("wino") != std::string::npos, has_avx512_core() && hw == 28)
+        << hw << ": " << impl;
+    EXPECT_EQ(conv_implementation(pad1("Conv"), x, w, b, true).find("wino"), std::string::npos);
+    auto y = run_single(pad1("Conv"), x, {{"W", w}, {"B", b}});
     EXPECT_LT(test::max_abs_diff(y[0], naive_conv(p, x, w, b)), 1e-4) << hw;
+  }
+}
+
+// A plain 3-channel image is read as NCHW by oneDNN's first-layer kernel (no
+// reorder of the image) and its 16-channel output feeds the next conv without
+// a reorder (nChw16c with one block is nhwc): values as defined.
+TEST(DnnlKernels, ImageConvChainMatchesDefinition) {
+  ConvCase p1{1, 3, 30, 34, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  ConvCase p2{1, 16, 30, 34, 16, 3, 3, 16, 1, 1, 1, 1, 1, 1, 1, 1};
+  Tensor x = random_tensor({1, 3, 30, 34}, 20), w1 = random_tensor({16, 3, 3, 3}, 21),
+         b1 = random_tensor({16}, 22), w2 = random_tensor({16, 1, 3, 3}, 23),
+         b2 = random_tensor({16}, 24);
+  auto g = std::make_shared<Graph>();
+  g->source = "test";
+  g->inputs.push_back({.name = "X", .dtype = DType::f32});
+  g->initializers = {{"W1", w1}, {"B1", b1}, {"W2", w2}, {"B2", b2}};
+  Node c1 = pad1("Conv"), c2 = pad1("Conv");
+  c1.name = "c1", c1.inputs = {"X", "W1", "B1"}, c1.outputs = {"H"};
+  c2.name = "c2", c2.inputs = {"H", "W2", "B2"}, c2.outputs = {"Y"};
+  c2.attrs["group"] = int64_t{16};
+  g->nodes = {c1, c2};
+  g->outputs.push_back({.name = "Y", .dtype = DType::f32});
+  Executor ex(g, {.threads = 2});
+  auto y = ex.run({{"X", x}});
+  Tensor ref = naive_conv(p2, naive_conv(p1, x, w1, b1), w2, b2);
+  EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
+}
+
+// Constant MatMul weights are packed once; a batched A, a broadcast batch and a
+// new input shape (re-prepare) all read them right.
+TEST(DnnlKernels, MatMulPackedConstantWeightsMatchDefinition) {
+  Tensor bw = random_tensor({40, 24}, 30);
+  for (Shape a_shape : {Shape{1, 40}, Shape{5, 40}, Shape{2, 3, 40}, Shape{1, 40}}) {
+    auto g = std::make_shared<Graph>();
+    g->source = "test";
+    g->inputs.push_back({.name = "A", .dtype = DType::f32});
+    g->initializers["Bw"] = bw;
+    Node m;
+    m.name = "m", m.op_type = "MatMul", m.inputs = {"A", "Bw"}, m.outputs = {"Y"};
+    g->nodes = {m};
+    g->outputs.push_back({.name = "Y", .dtype = DType::f32});
+    Executor ex(g, {.threads = 1});
+    Tensor a = random_tensor(a_shape, 31);
+    auto y = ex.run({{"A", a}});
+    const int64_t rows = a.numel() / 40;
+    Shape out_shape = a_shape;
+    out_shape.back() = 24;
+    Tensor ref(DType::f32, out_shape);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < 24; ++j) {
+        double acc = 0;
+        for (int64_t k = 0; k < 40; ++k)
+          acc += double(a.data<float>()[r * 40 + k]) * bw.data<float>()[k * 24 + j];
+        ref.data<float>()[r * 24 + j] = float(acc);
+      }
+    ASSERT_EQ(y[0].shape(), out_shape);
+    EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4) << shape_str(a_shape);
   }
 }
 
@@ -322,6 +406,38 @@ TEST(DnnlKernels, GemmTransposedScaled) {
 }
 TEST(DnnlKernels, GemmTransBColumnC) {
   check_gemm(false, true, 1.f, 0.25f, {5, 1});
+}
+
+} // namespace
+} // namespace qtune
+
+namespace qtune {
+namespace {
+
+// same_bytes: layouts that place every element at the same byte, by table.
+TEST(DnnlUtil, SameBytesComparesPhysicalLayouts) {
+  using tag = dnnl::memory::format_tag;
+  const auto f32 = dnnl::memory::data_type::f32;
+  struct Case {
+    dnnl::memory::dims dims;
+    tag a, b;
+    bool same;
+  } cases[] = {
+      {{1, 16, 5, 7}, tag::nChw16c, tag::nhwc, true},  // one channel block = channels-last
+      {{1, 32, 5, 7}, tag::nChw16c, tag::nhwc, false}, // two blocks: not
+      {{1, 8, 5, 7}, tag::nChw16c, tag::nhwc, false},  // padded to 16: sizes differ
+      {{1, 1, 5, 7}, tag::nchw, tag::nhwc, true},      // one channel
+      {{1, 3, 5, 7}, tag::nchw, tag::nhwc, false},
+      {{2, 16, 5, 7}, tag::nChw16c, tag::nhwc, true},
+      {{1, 16, 1, 1}, tag::nchw, tag::nhwc, true}, // 1x1 map
+      {{1, 16, 5, 7}, tag::nchw, tag::nchw, true},
+      {{1, 16, 5, 7}, tag::nChw8c, tag::nChw16c, false},
+  };
+  for (const Case &c : cases) {
+    dnnl::memory::desc a(c.dims, f32, c.a), b(c.dims, f32, c.b);
+    EXPECT_EQ(dnnl_util::same_bytes(a, b), c.same) << c.dims[1] << "x" << c.dims[2];
+    EXPECT_EQ(dnnl_util::same_bytes(b, a), c.same);
+  }
 }
 
 } // namespace

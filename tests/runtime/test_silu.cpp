@@ -2,6 +2,7 @@
 // (runtime/kernels/silu.h), against x / (1 + exp(-x)) in double precision.
 #include <cmath>
 #include <gtest/gtest.h>
+#include <limits>
 #include <vector>
 
 #include "runtime/kernels/silu.h"
@@ -59,9 +60,9 @@ TEST(Silu, ScalarFormWithinOneMillionthOfExact) {
   EXPECT_LT(worst_error(x, y), 1e-6);
 }
 
-// Every length from 0 to 140 (the 64-wide unrolled loop, the 16-wide loop and
-// the masked tail) and one on the OpenMP path: only the n values change,
-// nothing before or after them.
+// Lengths around the 64-wide unrolled loop, the 16-wide loop and the masked
+// tail, and one on the OpenMP path: only the n values change, nothing before
+// or after them.
 TEST(Silu, LengthsTouchExactlyTheirValues) {
   for (int n : {0, 1, 15, 16, 17, 63, 64, 65, 79, 80, 127, 128, 140, 100003}) {
     std::vector<float> buf(n + 32, 3.f);
@@ -79,6 +80,21 @@ TEST(Silu, NanStaysNan) {
   kernels::silu_inplace(x.data(), 20);
   for (float v : x)
     EXPECT_TRUE(std::isnan(v));
+  EXPECT_TRUE(std::isnan(kernels::silu_scalar(std::nanf(""))));
+}
+
+// Far below the clamp the exact value is -0 (silu(-inf) is its limit, 0);
+// far above it is x itself.
+TEST(Silu, ExtremeInputs) {
+  const float inf = std::numeric_limits<float>::infinity(), big = std::numeric_limits<float>::max();
+  std::vector<float> x = {-inf, -big, -1e30f, -600.f, -81.f, 600.f, 1e30f, big, inf};
+  std::vector<float> want = {0, 0, 0, 0, 0, 600.f, 1e30f, big, inf};
+  std::vector<float> y = x;
+  kernels::silu_inplace(y.data(), static_cast<int64_t>(y.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(y[i], want[i]) << "x = " << x[i];
+    EXPECT_EQ(kernels::silu_scalar(x[i]), want[i]) << "x = " << x[i];
+  }
 }
 
 } // namespace

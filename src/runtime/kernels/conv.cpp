@@ -32,7 +32,8 @@ bool quantizes_activations(const Graph *g) {
   if (!g)
     return false;
   for (const Node &n : g->nodes)
-    if (n.op_type.find("Quantize") != std::string::npos || n.op_type.rfind("FakeQuant", 0) == 0)
+    if (n.op_type.find("Quantize") != std::string::npos || n.op_type.rfind("FakeQuant", 0) == 0 ||
+        n.op_type == "QuantSwitch") // the tuner's per-op fake-quantize switch
       return true;
   return false;
 }
@@ -54,7 +55,8 @@ public:
     // model would change (YOLOX-Nano's tuned model moved 0.0026 AP on
     // val2017_tiny with the SiLU pass on its fp32 convs).
     exact_fp32_ = quantizes_activations(env.graph);
-    own_silu_ = activation_ == "SiLU" && !has_sum_ && post_activation_.empty() && !exact_fp32_;
+    own_silu_ = activation_ == "SiLU" && !has_sum_ && post_activation_.empty() && !exact_fp32_ &&
+                kernels::silu_inplace_is_fast();
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
     want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
     // Validate activation names now so a bad model fails at load time.
@@ -104,7 +106,9 @@ public:
   const dnnl_memory_desc_t *output_layout(size_t k) const override {
     return dst_is_plain_ ? nullptr : &dst_desc_.data;
   }
-  std::string implementation() const override { return impl_; }
+  std::string implementation() const override {
+    return own_silu_ ? impl_ + " + qtune SiLU pass" : impl_;
+  }
 
   void prepare(std::span<const Tensor> in) override {
     dnnl::engine &eng = du::engine(env_);
@@ -131,6 +135,8 @@ public:
 
     // Source: the layout the producer wrote (plain unless it opted in).
     memory::desc given = layout_of(0, x);
+    if (du::same_bytes(given, pd.src_desc()))
+      given = pd.src_desc(); // e.g. 16 channels: nChw16c is nhwc, no reorder
     x_mem_ = memory(given, eng, nullptr);
     src_reorder_ = {};
     if (given != pd.src_desc()) {
@@ -195,7 +201,13 @@ private:
   bool make_pd(const Shape &x, const memory::dims &w_dims, bool has_bias, memory::data_type dt,
                dnnl::convolution_forward::primitive_desc &pd) {
     auto f32 = memory::data_type::f32;
-    memory::desc src_any(du::to_dims(x), dt, memory::format_tag::any);
+    // An image (<= 4 channels) arriving plain is read plain: oneDNN's
+    // first-layer kernel takes NCHW directly (YOLOX's 6x6 stem: 1.06 ms against
+    // 1.39 ms for its channels-last conv after a 0.33 ms reorder of the image).
+    const bool image = dt == f32 && !exact_fp32_ && group_ == 1 && x.size() == 4 && x[1] <= 4 &&
+                       layout_of(0, x) == du::plain_desc(x);
+    memory::desc src_any(du::to_dims(x), dt,
+                         image ? memory::format_tag::nchw : memory::format_tag::any);
     memory::desc w_any(w_dims, dt, memory::format_tag::any);
     memory::desc dst_any(du::to_dims(y_shape_), f32, memory::format_tag::any);
     memory::desc b_md({y_shape_[1]}, f32, memory::format_tag::a);
@@ -214,7 +226,7 @@ private:
                                            du::to_dims(win_.pad_begin), du::to_dims(win_.pad_end));
       pd = dnnl::convolution_forward::primitive_desc(desc, attr, du::engine(env_));
     };
-    if (dt == f32 && !exact_fp32_ && winograd_pays(x, w_dims)) {
+    if (dt == f32 && !exact_fp32_ && const_weights_ && winograd_pays(x, w_dims)) {
       try {
         make(dnnl::algorithm::convolution_winograd);
         return true;
@@ -223,6 +235,10 @@ private:
     }
     try {
       make(dnnl::algorithm::convolution_direct);
+      if (image && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {
+        src_any = memory::desc(du::to_dims(x), dt, memory::format_tag::any);
+        make(dnnl::algorithm::convolution_direct); // no plain-input kernel here
+      }
     } catch (const dnnl::error &e) {
       pd_error_ = e.what();
       return false;
@@ -235,7 +251,8 @@ private:
   // conv on ResNet-50's 64- and 128-channel shapes (bench_conv_fp32). It needs
   // a blocked layout, so a plain or channels-last neighbour pays a reorder on
   // each side; below 64 channels that ate the gain. Its rounding differs from
-  // the direct conv's by ~1e-6 relative (transforms in f32).
+  // the direct conv's by ~1e-6 relative (transforms in f32). Constant weights
+  // only: transforming them costs 1-26 ms per conv, fine once in prepare().
   bool winograd_pays(const Shape &x, const memory::dims &w_dims) const {
     const bool two_d = x.size() == 4 && w_dims.size() == 4;
     if (!two_d || group_ != 1 || w_dims[2] != 3 || w_dims[3] != 3)

@@ -64,7 +64,9 @@ void NodeMatmul::prepare(const Node &node, const KernelEnv &env,
       // a batch-1 Gemm streams all of B per run, and in the plain transposed
       // layout ("ba") oneDNN's brgemm read MobileNetV2's 1280x1000 classifier
       // ~35 % slower than ONNX Runtime's packed GEMV.
-      if (const_b_)
+      // A vector B (N = 1) gains nothing and would be padded to a 64-wide block.
+      const bool pack = const_b_ && b_md.dims().back() > 1;
+      if (pack)
         pd = dnnl::matmul::primitive_desc(
             {a_md, memory::desc(b_md.dims(), memory::data_type::f32, memory::format_tag::any),
              y_md},
@@ -78,13 +80,16 @@ void NodeMatmul::prepare(const Node &node, const KernelEnv &env,
   }
   matmul_ = dnnl::matmul(*pd);
   a_mem_ = memory(a_md, eng, nullptr);
-  b_mem_ = memory(b_md, eng, nullptr);
   y_mem_ = memory(y_md, eng, nullptr);
+  const bool was_packed = packed_b_;
   packed_b_ = !bf16_ && const_b_ && pd->weights_desc() != b_md;
-  if (packed_b_) {
+  // A new input shape (another M) usually wants the same packed layout: keep it.
+  if (packed_b_ && !(was_packed && b_mem_.get_desc() == pd->weights_desc())) {
     b_mem_ = memory(pd->weights_desc(), eng);
     memory user(b_md, eng, const_cast<void *>(const_b->raw()));
     du::reorder_now(env, user, b_mem_);
+  } else if (!packed_b_) {
+    b_mem_ = memory(b_md, eng, nullptr);
   }
   if (bf16_) {
     bf16_ops_.prepare(*pd, a_md, b_md, eng);

@@ -10,6 +10,7 @@
 
 // GCC 12 warns about the self-initialised placeholder inside its own
 // _mm512_undefined_ps() that the masked-less intrinsics pass through.
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace qtune::kernels {
@@ -49,7 +50,10 @@ QTUNE_AVX512 inline __m512 silu16(__m512 v) {
   const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, k), _mm512_set1_ps(1.f)); // 1 + exp(-x)
   __m512 q = _mm512_rcp14_ps(d);
   q = _mm512_mul_ps(q, _mm512_fnmadd_ps(d, q, _mm512_set1_ps(2.f)));
-  return _mm512_mul_ps(v, q);
+  // Below -kClamp the clamped exp would leave x * e^-80 (-inf stays -inf):
+  // those lanes are 0. The ordered compare is false for NaN, which propagates.
+  const __mmask16 tiny = _mm512_cmp_ps_mask(v, _mm512_set1_ps(-kClamp), _CMP_LT_OQ);
+  return _mm512_maskz_mul_ps(static_cast<__mmask16>(~tiny), v, q);
 }
 
 QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
@@ -70,6 +74,8 @@ QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
   }
 }
 
+#pragma GCC diagnostic pop
+
 void silu_plain(float *x, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     x[i] = silu_scalar(x[i]);
@@ -84,7 +90,15 @@ void silu_range(float *x, int64_t n) {
 
 } // namespace
 
+bool silu_inplace_is_fast() {
+  return kHasAvx512;
+}
+
 float silu_scalar(float x) {
+  if (std::isnan(x))
+    return x;
+  if (x < -kClamp)
+    return 0.f;
   const float t = std::clamp(-x, -kClamp, kClamp);
   const float k = std::nearbyint(t * kLog2e);
   float r = std::fma(-k, kLn2Hi, t);

@@ -3,18 +3,23 @@
 // ~90 % of YOLOX's convolutions. oneDNN 2.6's swish post-op costs ~1 ns per
 // value on this class of CPU (exp, a division and register spills inside the
 // conv's store loop); running the conv without it and this AVX-512 pass over
-// its still-cached output takes about half of that. bench_fp32 BM_silu_*.
+// its still-cached output takes about half of that (bench_conv_fp32
+// BM_conv1x1_silu). Without AVX-512 the conv keeps oneDNN's post-op.
 #include <cstdint>
 
 namespace qtune::kernels {
 
+// True when silu_inplace has its AVX-512 loop on this CPU (the scalar form is
+// ~30x slower than oneDNN's post-op, so callers use it only then).
+bool silu_inplace_is_fast();
+
 // y = x / (1 + exp(-x)) for n values; relative error below 1e-6 against the
 // exact function for x >= -80 (the sigmoid factor is accurate to ~3e-7), and
-// |y| < 1e-32 below. Runs on the calling OpenMP team when n is large.
+// exactly 0 below (-inf included); NaN stays NaN. Runs on the calling OpenMP
+// team when n is large.
 void silu_inplace(float *x, int64_t n);
 
-// The scalar form of the same approximation (for the vector loop's tests and
-// CPUs without AVX-512).
+// The scalar form of the same approximation (the tail of other CPUs, tests).
 float silu_scalar(float x);
 
 } // namespace qtune::kernels
