@@ -598,7 +598,9 @@ std::vector<NodeProfile> Executor::profile() const {
   std::vector<NodeProfile> v;
   for (size_t i = 0; i < impl_->nodes.size(); ++i) {
     const Node &n = impl_->graph->nodes[i];
-    v.push_back({n.name, n.op_type, impl_->nodes[i].total_ms, impl_->nodes[i].calls});
+    const Kernel *k = impl_->nodes[i].kernel.get();
+    v.push_back({n.name, n.op_type, impl_->nodes[i].total_ms, impl_->nodes[i].calls,
+                 k ? k->implementation() : std::string()});
   }
   std::stable_sort(v.begin(), v.end(), [](const NodeProfile &a, const NodeProfile &b) {
     return a.total_ms > b.total_ms;

@@ -38,6 +38,7 @@ struct NodeProfile {
   std::string op_type;
   double total_ms = 0;
   int64_t calls = 0;
+  std::string implementation; // Kernel::implementation(), e.g. the oneDNN primitive
 };
 
 class Executor {

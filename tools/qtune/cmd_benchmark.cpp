@@ -25,9 +25,10 @@ void print_profile(const tune::BenchmarkResult &r) {
   for (const tune::OpTypeTime &t : r.by_type)
     fmt::print("{:<24} {:>6} {:>10.3f} {:>6.1f}%\n", t.op_type, t.nodes, t.ms_per_run,
                100 * t.share);
-  fmt::print("\n{:<48} {:<16} {:>10}\n", "top nodes", "op", "ms/iter");
+  fmt::print("\n{:<48} {:<16} {:>10}  {}\n", "top nodes", "op", "ms/iter", "implementation");
   for (const NodeProfile &p : r.top_nodes)
-    fmt::print("{:<48} {:<16} {:>10.3f}\n", p.name.substr(0, 48), p.op_type, p.total_ms);
+    fmt::print("{:<48} {:<16} {:>10.3f}  {}\n", p.name.substr(0, 48), p.op_type, p.total_ms,
+               p.implementation);
 }
 
 struct Options {

@@ -132,6 +132,7 @@ public:
       }
     }
     conv_ = dnnl::convolution_forward(pd);
+    impl_ = pd.impl_info_str();
 
     x_mem_ = memory(given, eng, nullptr);
     src_reorder_ = {};
@@ -206,6 +207,7 @@ public:
   // oneDNN layout opt-in (runtime/kernel.h): int8 activations stay in the
   // convolution's blocked layout between int8 kernels.
   bool accepts_dnnl_layouts() const override { return true; }
+  std::string implementation() const override { return impl_; }
   void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
     layouts_enabled_ = true;
     in_layouts_.assign(layouts.begin(), layouts.end());
@@ -294,6 +296,7 @@ private:
   QConvParams p_;
   int8::ConvGeometry geo_;
   dnnl::convolution_forward conv_;
+  std::string impl_; // the primitive oneDNN chose
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
   bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false, fold_zp_ = false;
   memory::desc dst_desc_;
