@@ -20,9 +20,9 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 (cd "$W" && "$BIN" "$M" "$T" "$R" ort)
 "$Q" benchmark "$M" --threads "$T" --iterations "$R" --warmup 5 --profile > "$W/qtune.txt"
-/usr/bin/python3 - "$W" "$R" <<'PY'
+/usr/bin/python3 - "$W" <<'PY'
 import collections, glob, json, sys
-w, runs = sys.argv[1], int(sys.argv[2])
+w = sys.argv[1]
 ev = json.load(open(glob.glob(w + "/ort_*.json")[0]))
 # The first 5 model runs are warm-ups (ort_profile.cpp): count only what starts
 # at or after the 6th, as qtune's profile counts only its timed runs.

@@ -66,13 +66,9 @@ void NodeMatmul::prepare(const Node &node, const KernelEnv &env,
       // ~35 % slower than ONNX Runtime's packed GEMV.
       // A vector B (N = 1) gains nothing and would be padded to a 64-wide block.
       const bool pack = const_b_ && b_md.dims().back() > 1;
-      if (pack)
-        pd = dnnl::matmul::primitive_desc(
-            {a_md, memory::desc(b_md.dims(), memory::data_type::f32, memory::format_tag::any),
-             y_md},
-            attr, eng);
-      else
-        pd = dnnl::matmul::primitive_desc({a_md, b_md, y_md}, attr, eng);
+      const memory::desc b_want =
+          pack ? memory::desc(b_md.dims(), memory::data_type::f32, memory::format_tag::any) : b_md;
+      pd = dnnl::matmul::primitive_desc({a_md, b_want, y_md}, attr, eng);
     } catch (const dnnl::error &e) {
       throw UnsupportedError(
           fmt::format("{}: oneDNN has no matmul for {} ({})", node.describe(), what, e.what()));
