@@ -59,34 +59,59 @@ void apply_overrides(AccuracyConfig &acc, const std::string &file,
 
 } // namespace
 
+namespace {
+
+// The frontend alone, then every graph pass once (load_model_file's layout
+// passes are for quantizing; prepare_for_inference runs them too).
+std::shared_ptr<Graph> load_for_inference(const ModelConfig &m) {
+  auto graph = std::make_shared<Graph>(load_model(m.path, load_options(m)));
+  quant::prepare_for_inference(*graph); // fusions; QDQ models run on int8 kernels
+  return graph;
+}
+
+} // namespace
+
 ModelEvaluation evaluate_model(Config c, const ModelEvaluationOptions &o) {
+  // A label-free metric (FidelityCOCOmAP, Agreement, SQNR ...) scores a model
+  // against the FP32 model's outputs: that is the YAML's model.path when
+  // --model names another file, and the model itself otherwise.
+  const ModelConfig fp32_model = c.model;
+  const bool is_fp32 = o.model.empty() || o.model == fp32_model.path;
   if (!o.model.empty())
     c.model.path = o.model;
   if (c.model.path.empty())
     throw InputError(c.file + ": no model file: give --model or 'model.path' in the YAML");
   apply_overrides(c.accuracy, c.file, o);
 
-  // The frontend alone, then every graph pass once (load_model_file's layout
-  // passes are for quantizing; prepare_for_inference runs them too).
-  auto graph = std::make_shared<Graph>(load_model(c.model.path, load_options(c.model)));
-  quant::prepare_for_inference(*graph); // fusions; QDQ models run on int8 kernels
+  std::shared_ptr<Graph> graph = load_for_inference(c.model);
   const FedInput in = fed_input(*graph, c.model);
   std::vector<std::string> outputs;
   for (const auto &v : graph->outputs)
     outputs.push_back(v.name);
   AccuracyEvaluator evaluator(c, in.name, outputs, in.dtype, o.evaluation);
   Executor exec(graph, {.threads = o.threads});
+  std::unique_ptr<Executor> reference;
+  if (evaluator.uses_fp32_reference() && !is_fp32) {
+    if (fp32_model.path.empty())
+      throw InputError(c.file + ": metric " + c.accuracy.metric_name +
+                       " compares with the FP32 model: set 'model.path' in the YAML");
+    reference = std::make_unique<Executor>(load_for_inference(fp32_model),
+                                           ExecutorOptions{.threads = o.threads});
+    evaluator.set_reference([&](const Inputs &inputs) { return reference->run(inputs); }, "");
+  }
 
   ModelEvaluation r;
   r.model = c.model.path;
   r.dataset = evaluator.describe();
   auto t0 = Clock::now();
-  evaluator.evaluate([&](const Inputs &inputs) {
-    auto m0 = Clock::now();
-    std::vector<Tensor> out = exec.run(inputs);
-    r.model_seconds += seconds_since(m0);
-    return out;
-  });
+  evaluator.evaluate(
+      [&](const Inputs &inputs) {
+        auto m0 = Clock::now();
+        std::vector<Tensor> out = exec.run(inputs);
+        r.model_seconds += seconds_since(m0);
+        return out;
+      },
+      is_fp32);
   r.seconds = seconds_since(t0);
   r.result = evaluator.last_result();
   if (!o.save_detections.empty() && r.result.metric == "COCOmAP" && dist::world().is_root())

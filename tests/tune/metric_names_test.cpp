@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include "../test_util.h"
+#include "frontends/onnx/onnx_import.h"
 #include "qtune/error.h"
 #include "runtime/executor.h"
 #include "tiny_sets.h"
 #include "tune/config.h"
+#include "tune/evaluate_model.h"
 #include "tune/model_backend.h"
 #include "tune/tuner.h"
 
@@ -51,6 +53,14 @@ Scores run_both(const Config &c) {
   TunePlan plan = preferred_plan(backend->quantizable_ops(), space.front());
   s.int8 = backend->evaluate(&plan);
   return s;
+}
+
+// One Fashion-MNIST sample as the YAML's transform gives it (Rescale 1/255, NCHW).
+Tensor mnist_input(const data::Sample &smp) {
+  Tensor in(DType::f32, {1, 1, 28, 28});
+  for (size_t q = 0; q < 784; ++q)
+    in.data<float>()[q] = smp.image->pixels[q] * 0.00392156862745098f;
+  return in;
 }
 
 class MetricNames : public ::testing::Test {
@@ -121,15 +131,54 @@ TEST_F(MetricNames, LossIsTheMeanOfTheModelsFirstOutput) {
   data::MnistDataset set((dir_ / "images.raw").string(), (dir_ / "labels.raw").string());
   double sum = 0;
   for (size_t i = 0; i < set.size(); ++i) {
-    data::Sample smp = set.get(i);
-    Tensor in(DType::f32, {1, 1, 28, 28});
-    for (size_t p = 0; p < 784; ++p)
-      in.data<float>()[p] = smp.image->pixels[p] * 0.00392156862745098f;
-    std::vector<Tensor> out = ex.run({{"image", in}});
+    std::vector<Tensor> out = ex.run({{"image", mnist_input(set.get(i))}});
     for (float v : out.at(0).span<float>())
       sum += v;
   }
   EXPECT_NEAR(s.fp32, sum / double(set.size()), 1e-4 * std::fabs(sum / double(set.size())) + 1e-6);
+}
+
+// `qtune evaluate --model other.onnx` with a label-free metric scores the other
+// model against the YAML's model.path (the FP32 model), and the FP32 model
+// alone against itself. The other model here is the CNN with its first conv's
+// weights disturbed; top-1 agreement is counted directly.
+TEST_F(MetricNames, EvaluateScoresAnotherModelAgainstTheYamlsModel) {
+  Config c = parse_config(
+      mnist_yaml(dataset_, "{FidelityTop1: {}}", "{relative: 0.01}", (dir_ / "ws").string()),
+      "metric.yaml");
+  auto fp32 = load_model_file(c.model.path);
+  auto other = load_model_file(c.model.path); // tensors share storage when copied
+  for (const Node &n : other->nodes)
+    if (n.op_type == "Conv") {
+      Tensor &w = other->initializers.at(n.inputs[1]);
+      float *p = w.data<float>();
+      for (int64_t i = 0; i < w.numel(); ++i)
+        p[i] *= 1.0f + 2.0f * std::sin(float(i)); // flips signs: answers change
+      break;
+    }
+  const std::string other_path = (dir_ / "disturbed.onnx").string();
+  save_onnx(*other, other_path);
+
+  Executor a(fp32), b(other);
+  data::MnistDataset set((dir_ / "images.raw").string(), (dir_ / "labels.raw").string());
+  size_t agree = 0;
+  for (size_t i = 0; i < set.size(); ++i) {
+    const Tensor in = mnist_input(set.get(i));
+    auto top1 = [&](Executor &e) {
+      std::vector<Tensor> out = e.run({{"image", in}});
+      std::span<const float> v = out.at(0).span<float>();
+      return std::max_element(v.begin(), v.end()) - v.begin();
+    };
+    agree += top1(a) == top1(b);
+  }
+  const double expected = double(agree) / double(set.size());
+  ASSERT_LT(expected, 1.0); // the disturbance must change some answers
+  ASSERT_GT(expected, 0.0);
+
+  ModelEvaluationOptions o;
+  o.model = other_path;
+  EXPECT_DOUBLE_EQ(evaluate_model(c, o).result.value, expected);
+  EXPECT_EQ(evaluate_model(c, {}).result.value, 1.0);
 }
 
 TEST_F(MetricNames, RefusedAtLoadWithTheirPlace) {
