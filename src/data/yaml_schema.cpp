@@ -218,6 +218,9 @@ const std::vector<KeyDoc> &schema_keys() {
       {"quantization.recipes", "weight_refit", "bool", "false", Q,
        "Int8 conv weights and biases refitted by least squares to the FP32 conv outputs on "
        "calibration data, in stages in graph order (after bias correction)."},
+      {"quantization.recipes", "activation_equalization", "bool", "false", Q,
+       "Activations that only convs read scaled per channel towards one range, the readers' "
+       "weights divided back (exact in FP32); needs u8 minmax activations."},
 
       {"evaluation", "accuracy", "mapping", "", L, "Accuracy evaluation."},
       {"evaluation", "performance", "mapping", "", L, "Latency measurement."},

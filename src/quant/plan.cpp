@@ -20,7 +20,8 @@ const std::pair<const char *, bool Recipes::*> kRecipeFields[] = {
     {"depthwise_range_check", &Recipes::depthwise_range_check},
     {"cross_layer_equalization", &Recipes::cross_layer_equalization},
     {"consumer_error_clipping", &Recipes::consumer_error_clipping},
-    {"weight_refit", &Recipes::weight_refit}};
+    {"weight_refit", &Recipes::weight_refit},
+    {"activation_equalization", &Recipes::activation_equalization}};
 
 } // namespace
 
@@ -233,7 +234,7 @@ class QuantizableFilter {
 public:
   explicit QuantizableFilter(const Graph &g) : g_(g), producers_(g.producers()) {}
   bool operator()(const Node &n) const {
-    if (!quant_role(n))
+    if (!quant_role(n) || n.attrs.count(kChannelScaleAttr))
       return false;
     return !is_gated_activation(n, g_, producers_);
   }

@@ -80,7 +80,15 @@ struct Recipes {
   // qtune: int8 conv weights and biases refitted by least squares to the FP32
   // conv outputs on calibration data (quant/weight_refit.h), after bias correction.
   bool weight_refit = false;
+  // qtune: activations that only convs read scaled per channel towards one
+  // range, the readers' weights divided back (quant/activation_equalize.h),
+  // after calibration.
+  bool activation_equalization = false;
 };
+
+// Marks a node a recipe inserted that is never quantized itself (the per-channel
+// Mul of activation_equalization); export drops it like every qtune.* attribute.
+inline constexpr const char *kChannelScaleAttr = "qtune.channel_scale";
 
 // The recipes of a YAML `quantization.recipes` map (unknown keys, and
 // `weight_correction: true` which qtune does not implement, are refused by the

@@ -626,12 +626,12 @@ private:
     const auto &st = stats(plan.quant.sampling_size);
     const quant::Plan qplan = to_quant_plan(plan, c_, yaml_only());
     quant::QuantizeReport report;
-    auto qdq = std::make_shared<Graph>(quant::quantize_graph(*s_.fp32, st, qplan, &report));
-    if (has_qdq_recipes(qplan.recipes)) {
-      std::vector<std::string> messages; // the same every trial: not repeated
-      apply_qdq_recipes(*qdq, *s_.fp32, qplan.recipes, calibration_batches(kBiasCorrectionSamples),
-                        messages);
-    }
+    std::vector<std::string> messages; // the same every trial: not repeated
+    auto qdq = std::make_shared<Graph>(quantize_with_recipes(
+        *s_.fp32, st, qplan,
+        has_qdq_recipes(qplan.recipes) ? calibration_batches(kBiasCorrectionSamples)
+                                       : std::vector<Inputs>{},
+        &report, messages));
     auto lowered = std::make_shared<Graph>(*qdq);
     quant::prepare_for_inference(*lowered);
     last_ = {key, qdq, lowered};

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#include <optional>
 
 #include "data/dataloader_factory.h"
 #include "data/pipeline.h"
 #include "qtune/error.h"
+#include "quant/activation_equalize.h"
 #include "quant/bias_correction.h"
 #include "quant/calibrate.h"
 #include "quant/consumer_clipping.h"
@@ -167,6 +169,21 @@ void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &reci
     messages.push_back(quant::refit_weights(qdq, fp32, batches).summary());
 }
 
+Graph quantize_with_recipes(const Graph &fp32, const quant::CalibrationStats &stats,
+                            const quant::Plan &plan,
+                            const std::vector<std::unordered_map<std::string, Tensor>> &batches,
+                            quant::QuantizeReport *report, std::vector<std::string> &messages) {
+  std::optional<quant::ActivationEqualization> eq;
+  if (plan.recipes.activation_equalization) {
+    eq = quant::equalize_activations(fp32, stats, plan);
+    messages.push_back(eq->summary());
+  }
+  const Graph &g = eq ? eq->graph : fp32;
+  Graph q = quant::quantize_graph(g, eq ? eq->stats : stats, plan, report);
+  apply_qdq_recipes(q, g, plan.recipes, batches, messages);
+  return q;
+}
+
 quant::Recipes recipes_from_config(const QuantizationConfig &q) {
   return quant::recipes_from(q.recipes);
 }
@@ -202,10 +219,9 @@ QuantizeModelResult quantize_model(Config c, const QuantizeModelOptions &o) {
   if (!o.save_stats.empty())
     stats.save(o.save_stats);
   auto t1 = std::chrono::steady_clock::now();
-  Graph q = quant::quantize_graph(*fp32, stats, r.plan, &r.report);
   if (kept.empty() && has_qdq_recipes(r.plan.recipes))
     kept = first_batches(c, *fp32, kBiasCorrectionSamples);
-  apply_qdq_recipes(q, *fp32, r.plan.recipes, kept, r.messages);
+  Graph q = quantize_with_recipes(*fp32, stats, r.plan, kept, &r.report, r.messages);
   auto t2 = std::chrono::steady_clock::now();
   save_model_file(q, o.output);
   r.calibration_samples = stats.samples;

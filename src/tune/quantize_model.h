@@ -58,6 +58,14 @@ void apply_qdq_recipes(Graph &qdq, const Graph &fp32, const quant::Recipes &reci
                        const std::vector<std::unordered_map<std::string, Tensor>> &batches,
                        std::vector<std::string> &messages);
 
+// quantize_graph and then the QDQ recipes above; with activation_equalization
+// on, both work on the equalized FP32 graph and its statistics
+// (quant/activation_equalize.h), whose summary goes to `messages`.
+Graph quantize_with_recipes(const Graph &fp32, const quant::CalibrationStats &stats,
+                            const quant::Plan &plan,
+                            const std::vector<std::unordered_map<std::string, Tensor>> &batches,
+                            quant::QuantizeReport *report, std::vector<std::string> &messages);
+
 // The quantizer's plan from the first choice of each YAML option block.
 quant::Plan plan_from_config(const Config &c);
 

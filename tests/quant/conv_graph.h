@@ -2,8 +2,11 @@
 // Set-up shared by the recipe tests (bias correction, switch graph, cross-layer
 // equalization): a graph holding one f32 image input `x` [1, C, H, W] and one
 // output `y`, Conv nodes over named initializers, and calibration over batches.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -59,6 +62,49 @@ inline quant::CalibrationStats calibrate(const std::shared_ptr<const Graph> &g,
   for (const Batch &b : batches)
     cal.add(b);
   return cal.take();
+}
+
+inline Tensor random_tensor(Shape shape, float lo, float hi, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(lo, hi);
+  Tensor t(DType::f32, std::move(shape));
+  for (float &v : t.span<float>())
+    v = u(rng);
+  return t;
+}
+
+// Random conv weights [O, ...] in [-a, a), output channel o scaled by gain[o]:
+// activations whose channels span very different ranges.
+inline Tensor gained_weights(Shape shape, float a, const float *gain, std::mt19937 &rng) {
+  Tensor w = random_tensor(std::move(shape), -a, a, rng);
+  const int64_t per_o = w.numel() / w.dim(0);
+  for (int64_t o = 0; o < w.dim(0); ++o)
+    for (int64_t k = 0; k < per_o; ++k)
+      w.data<float>()[o * per_o + k] *= gain[o];
+  return w;
+}
+
+// `n` batches of input x [1, 4, 8, 8] uniform in [0, 1).
+inline std::vector<Batch> random_images(int n, std::mt19937 &rng) {
+  std::vector<Batch> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back({{"x", random_tensor({1, 4, 8, 8}, 0.0f, 1.0f, rng)}});
+  return out;
+}
+
+// Largest |a - b| over all outputs, relative to the largest |a|.
+inline double relative_max_diff(const Graph &a, const Graph &b, const std::vector<Batch> &in) {
+  Executor ea(std::make_shared<const Graph>(a), {.threads = 1});
+  Executor eb(std::make_shared<const Graph>(b), {.threads = 1});
+  double diff = 0, scale = 0;
+  for (const Batch &x : in) {
+    std::vector<Tensor> ra = ea.run(x), rb = eb.run(x);
+    for (size_t o = 0; o < ra.size(); ++o)
+      for (int64_t i = 0; i < ra[o].numel(); ++i) {
+        diff = std::max(diff, double(std::fabs(ra[o].data<float>()[i] - rb[o].data<float>()[i])));
+        scale = std::max(scale, double(std::fabs(ra[o].data<float>()[i])));
+      }
+  }
+  return diff / scale;
 }
 
 // sum (q - f)^2 / sum f^2 of the first output over the batches.

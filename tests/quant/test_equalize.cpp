@@ -18,14 +18,9 @@ namespace qtune::quant {
 namespace {
 
 using test::Batch;
-
-Tensor random_tensor(Shape shape, float lo, float hi, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  Tensor t(DType::f32, std::move(shape));
-  for (float &v : t.span<float>())
-    v = u(rng);
-  return t;
-}
+using test::random_tensor;
+using test::relative_max_diff;
+const auto images = test::random_images;
 
 // x[1,4,8,8] -> depthwise 3x3 (channel c's weights scaled by gain[c]) + bias
 // -> act -> pointwise 1x1 (4 -> 3, input c scaled by 1 / gain[c]) + bias -> y.
@@ -33,11 +28,7 @@ Tensor random_tensor(Shape shape, float lo, float hi, std::mt19937 &rng) {
 Graph dw_pw(const std::vector<std::string> &act, std::mt19937 &rng) {
   Graph g = test::graph_with_io("dw_pw", 4, 8, 8);
   const float gain[4] = {50.0f, 1.0f, 0.02f, 5.0f};
-  Tensor w1 = random_tensor({4, 1, 3, 3}, -1.0f, 1.0f, rng);
-  for (int64_t c = 0; c < 4; ++c)
-    for (int64_t k = 0; k < 9; ++k)
-      w1.data<float>()[c * 9 + k] *= gain[c];
-  g.initializers["w1"] = w1;
+  g.initializers["w1"] = test::gained_weights({4, 1, 3, 3}, 1.0f, gain, rng);
   g.initializers["b1"] = random_tensor({4}, -0.1f, 0.1f, rng);
   // The pointwise conv undoes the gains (as training often leaves such pairs):
   // channel 2 is small between the convs but matters as much as the others.
@@ -87,29 +78,6 @@ Graph dw_silu_pw(std::mt19937 &rng) {
   g.nodes.back().inputs[0] = "m";
   g.nodes.insert(g.nodes.begin() + 1, {sig, mul});
   return g;
-}
-
-std::vector<Batch> images(int n, std::mt19937 &rng) {
-  std::vector<Batch> out;
-  for (int i = 0; i < n; ++i)
-    out.push_back({{"x", random_tensor({1, 4, 8, 8}, 0.0f, 1.0f, rng)}});
-  return out;
-}
-
-// Largest |a - b| over the first outputs, relative to the largest |a|.
-double relative_max_diff(const Graph &a, const Graph &b, const std::vector<Batch> &in) {
-  Executor ea(std::make_shared<const Graph>(a), {.threads = 1});
-  Executor eb(std::make_shared<const Graph>(b), {.threads = 1});
-  double diff = 0, scale = 0;
-  for (const Batch &x : in) {
-    std::vector<Tensor> ra = ea.run(x), rb = eb.run(x);
-    for (size_t o = 0; o < ra.size(); ++o)
-      for (int64_t i = 0; i < ra[o].numel(); ++i) {
-        diff = std::max(diff, double(std::fabs(ra[o].data<float>()[i] - rb[o].data<float>()[i])));
-        scale = std::max(scale, double(std::fabs(ra[o].data<float>()[i])));
-      }
-  }
-  return diff / scale;
 }
 
 float channel_max(const Tensor &w, int64_t c) {

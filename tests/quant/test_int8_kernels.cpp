@@ -50,6 +50,7 @@ struct ConvCase {
   int64_t n = 1, c = 8, h = 9, w = 7, oc = 16, k = 3, stride = 1, pad = 1, group = 1;
   std::string activation;
   bool sum = false;
+  bool channel_scale = false; // factor 1 + o / 4 on output channel o, after the activation
   DType x_dtype = DType::u8, y_dtype = DType::u8;
 };
 
@@ -85,6 +86,8 @@ std::vector<float> reference_conv(const ConvCase &cc, const Tensor &x, float xs,
             v = std::max(v, 0.f);
           if (cc.activation == "SiLU")
             v = v / (1.f + std::exp(-v));
+          if (cc.channel_scale)
+            v *= 1.f + float(o) / 4.f;
           int64_t idx = ((n * cc.oc + o) * oh + i) * ow + j;
           if (cc.sum)
             v += sum[idx];
@@ -130,6 +133,12 @@ void check_qconv(const ConvCase &cc) {
   node.attrs["y_zero_point"] = int64_t{yz};
   if (!cc.activation.empty())
     node.attrs["activation"] = cc.activation;
+  if (cc.channel_scale) {
+    std::vector<float> f;
+    for (int64_t o = 0; o < cc.oc; ++o)
+      f.push_back(1.f + float(o) / 4.f);
+    node.attrs["channel_scale"] = f;
+  }
   std::vector<Tensor> inputs{x, w, Tensor::from_vector<float>({cc.oc}, b)};
   std::vector<float> sum_real;
   float ss = 0.06f;
@@ -165,6 +174,30 @@ void check_qconv(const ConvCase &cc) {
       ++bad;
   }
   EXPECT_EQ(bad, 0) << "of " << ref.size();
+}
+
+// Recipe activation_equalization's factors, after SiLU, before requantizing:
+// pointwise (brgconv) and depthwise (jit dw) shapes.
+TEST(QConv, SiLUThenChannelScale) {
+  check_qconv({.c = 16,
+               .h = 12,
+               .w = 12,
+               .oc = 32,
+               .k = 1,
+               .pad = 0,
+               .activation = "SiLU",
+               .channel_scale = true});
+  check_qconv({.c = 32,
+               .h = 12,
+               .w = 12,
+               .oc = 32,
+               .k = 3,
+               .pad = 1,
+               .group = 32,
+               .activation = "SiLU",
+               .channel_scale = true});
+  check_qconv(
+      {.c = 8, .oc = 16, .activation = "SiLU", .channel_scale = true, .y_dtype = DType::f32});
 }
 
 TEST(QConv, U8PaddedMatchesFloatReference) {

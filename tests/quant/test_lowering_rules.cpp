@@ -245,15 +245,22 @@ Inputs resize(Builder &b, const std::string &mode, const std::string &coord,
   return {{"x", b.random_input({1, 2, 5, 7}, 0.f, 3.f)}};
 }
 
+// DQ(x [N, 3, H, W]) -> Conv 3x3 (6 outputs, padded, f32 bias) -> "c1".
+constexpr int64_t kConv6 = 6;
+void conv6(Builder &b) {
+  std::string x = b.qdq("x", 0.04f, 128);
+  b.g.initializers["b1"] =
+      Tensor::from_vector<float>({kConv6}, {0.1f, -0.2f, 0.3f, 0, 0.05f, -0.4f});
+  b.node("Conv", {x, b.weight("w1", kConv6, 3, 3), "b1"}, "c1",
+         {{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+}
+
 // A QDQ model quantized before BN folding (UltraFace's ONNX file keeps its
 // BatchNormalization nodes): the BN after an int8 conv folds into the QConv's
 // per-channel scales and bias, negative gammas included.
 Inputs conv_batchnorm(Builder &b) {
-  const int64_t C = 6;
-  std::string x = b.qdq("x", 0.04f, 128);
-  b.g.initializers["b1"] = Tensor::from_vector<float>({C}, {0.1f, -0.2f, 0.3f, 0, 0.05f, -0.4f});
-  b.node("Conv", {x, b.weight("w1", C, 3, 3), "b1"}, "c1",
-         {{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  const int64_t C = kConv6;
+  conv6(b);
   b.g.initializers["gamma"] = Tensor::from_vector<float>({C}, {1.5f, -0.7f, 0.2f, 2.f, -1.f, 0.9f});
   b.g.initializers["beta"] = Tensor::from_vector<float>({C}, {0.3f, 0.f, -0.5f, 0.1f, 0.2f, 1.f});
   b.g.initializers["mean"] = Tensor::from_vector<float>({C}, {0.1f, -0.3f, 0.f, 0.4f, 0.f, -1.f});
@@ -263,6 +270,22 @@ Inputs conv_batchnorm(Builder &b) {
   b.qdq("r", 0.03f, 0);
   b.input("x");
   b.output("r_dq");
+  return {{"x", b.random_input({2, 3, 9, 9}, 0.f, 2.f)}};
+}
+
+// Recipe activation_equalization's form: conv -> SiLU -> Mul(per-channel
+// factors) -> Q; the Mul becomes QConv's channel_scale (a binary post-op).
+Inputs conv_silu_channel_scale(Builder &b) {
+  const int64_t C = kConv6;
+  conv6(b);
+  b.node("Sigmoid", {"c1"}, "s1");
+  b.node("Mul", {"c1", "s1"}, "silu");
+  b.g.initializers["f"] =
+      Tensor::from_vector<float>({1, C, 1, 1}, {1.f, 4.f, 16.f, 2.5f, 1.f, 30.f});
+  b.node("Mul", {"silu", "f"}, "scaled");
+  b.qdq("scaled", 0.03f, 10);
+  b.input("x");
+  b.output("scaled_dq");
   return {{"x", b.random_input({2, 3, 9, 9}, 0.f, 2.f)}};
 }
 
@@ -763,6 +786,26 @@ TEST_P(LoweringRules, MatchesUnloweredGraph) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoweringRules, testing::ValuesIn(kCases),
                          [](const testing::TestParamInfo<RuleCase> &i) { return i.param.name; });
+
+// Through the whole inference preparation (the fusion pass makes Conv + SiLU
+// one FusedConv first): one QConv carrying the factors, within one output step
+// of the QDQ graph.
+TEST(LoweringRulesConv, SiluChannelScaleBecomesPostOp) {
+  Builder b;
+  Inputs in = conv_silu_channel_scale(b);
+  Graph lowered = b.g;
+  quant::LowerReport report = quant::prepare_for_inference(lowered);
+  EXPECT_EQ(report.count("conv"), 1) << report.summary();
+  EXPECT_EQ(count_ops(lowered, {"Mul", "Sigmoid", "Conv"}), 0);
+  int with_factors = 0;
+  for (const Node &n : lowered.nodes)
+    with_factors += n.op_type == "QConv" && n.attr_floats("channel_scale").size() == 6;
+  EXPECT_EQ(with_factors, 1);
+  auto [want, got] = run_both(b.g, lowered, in);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.03 * 1.01);
+  EXPECT_GT(max_abs_diff(want[0], Tensor(DType::f32, want[0].shape())), 0.5);
+}
 
 // The SiLU table against the formula (std::exp, ONNX Q/DQ rounding half to
 // even): x = (v - 128) * 0.03, s = Q(sigmoid(x), 1/255, 0), y = Q(x * DQ(s), 0.02, 20).

@@ -1,5 +1,6 @@
 // conv: DQ(x) -> Conv|FusedConv(DQ(w), b) [-> BatchNormalization] [-> activation]
-// [-> Add(DQ(s)) [-> activation]] [-> Q]  =>  qtune:QConv. Without a trailing Q
+// [-> Add(DQ(s)) [-> activation] | -> Mul(per-channel constant)] [-> Q]  =>
+// qtune:QConv. The Mul is recipe activation_equalization's. Without a trailing Q
 // the QConv writes f32; the Add is only taken with a Q after it (the sum
 // post-op needs an int8 output of the addend's element size).
 #include <cmath>
@@ -85,6 +86,26 @@ bool take_sum(LoweringContext &cx, Node &q, QConvParams &p, std::vector<size_t> 
   return true;
 }
 
+// Mul(out, f) with f an f32 constant of one factor per output channel
+// ([1, C, 1, 1] or [C, 1, 1]) after the conv: taken as QConv's channel_scale.
+bool take_channel_scale(LoweringContext &cx, QConvParams &p, std::vector<size_t> &matched,
+                        std::optional<size_t> next, std::string &out, int64_t channels) {
+  if (!next)
+    return false;
+  const Node &m = cx.g.nodes[*next];
+  if (m.op_type != "Mul" || !m.domain.empty() || m.inputs.size() != 2)
+    return false;
+  const std::string &other = m.inputs[0] == out ? m.inputs[1] : m.inputs[0];
+  const Tensor *f = other != out ? cx.g.initializer(other) : nullptr;
+  if (!f || f->dtype() != DType::f32 || f->numel() != channels || f->rank() < 3 ||
+      f->dim(f->rank() - 3) != channels)
+    return false;
+  p.channel_scale = f->to_f32_vector();
+  matched.push_back(*next);
+  out = m.outputs.at(0);
+  return true;
+}
+
 bool lower_conv(LoweringContext &cx, size_t ci) {
   const Node conv = cx.g.nodes[ci];
   const Node *x_dq = cx.producer(conv.inputs.at(0), "DequantizeLinear");
@@ -131,7 +152,8 @@ bool lower_conv(LoweringContext &cx, size_t ci) {
       next = cx.sole_consumer(out);
     }
   }
-  if (!take_sum(cx, q, p, matched, next, out))
+  if (take_channel_scale(cx, p, matched, next, out, w->dim(0)) ||
+      !take_sum(cx, q, p, matched, next, out))
     q.outputs = {cx.take_output(matched, out, cx.quantize_after(out), p.y)};
   p.write(q);
   cx.replace(matched, std::move(q));

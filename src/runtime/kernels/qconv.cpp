@@ -12,7 +12,8 @@
 // units, activations then run in real units (so SiLU etc. are exact), the sum
 // post-op adds sum_scale * (sum - sum_zero_point), and a final linear post-op
 // requantises with 1 / y_scale and + y_zero_point; the dst conversion rounds and
-// saturates.
+// saturates. `channel_scale` (one factor per output channel, applied after the
+// activation) is a binary multiply post-op before that requantisation.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -36,6 +37,8 @@ QConvParams QConvParams::from(const Node &n) {
   if (p.sum)
     p.sum_q = int8::InputParams::from(n, "sum");
   p.post_activation = int8::FusedActivation::from(n, "post_activation");
+  if (n.has_attr("channel_scale"))
+    p.channel_scale = n.attr_floats("channel_scale");
   return p;
 }
 
@@ -51,6 +54,9 @@ void QConvParams::write(Node &n) const {
     sum_q.write(n, "sum");
   }
   post_activation.write(n, "post_activation");
+  n.attrs.erase("channel_scale");
+  if (!channel_scale.empty())
+    n.attrs["channel_scale"] = channel_scale;
 }
 
 namespace {
@@ -75,6 +81,11 @@ public:
     if (p_.w_scales.size() != 1 && static_cast<int64_t>(p_.w_scales.size()) != geo_.oc)
       throw InputError(fmt::format("{}: {} weight scales for {} output channels", node_.describe(),
                                    p_.w_scales.size(), geo_.oc));
+    if (!p_.channel_scale.empty() &&
+        (static_cast<int64_t>(p_.channel_scale.size()) != geo_.oc || p_.sum))
+      throw InputError(fmt::format("{}: channel_scale needs {} factors and no sum, has {}{}",
+                                   node_.describe(), geo_.oc, p_.channel_scale.size(),
+                                   p_.sum ? " and a sum" : ""));
     return {{p_.y.dtype, {geo_.n, geo_.oc, geo_.oh, geo_.ow}}};
   }
 
@@ -174,6 +185,10 @@ public:
     dnnl::reorder(w_user, weights_).execute(dnnl_util::stream(env_), w_user, weights_);
     bias_ = has_bias ? int8::bias_memory(eng, b_md, acc_bias) : memory();
     zp_mem_ = int8::zero_point_memory(eng, attr_zp);
+    channel_scale_mem_ = p_.channel_scale.empty()
+                             ? memory()
+                             : memory({{1, g.oc, 1, 1}, memory::data_type::f32, tag::abcd}, eng,
+                                      const_cast<float *>(p_.channel_scale.data()));
     dnnl_util::stream(env_).wait();
   }
 
@@ -198,6 +213,8 @@ public:
       args[DNNL_ARG_BIAS] = bias_;
     if (zp_mem_)
       args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
+    if (channel_scale_mem_)
+      args[channel_scale_arg_] = channel_scale_mem_;
     conv_.execute(s, args);
     if (dst_reorder_)
       dst_reorder_.execute(s, conv_dst_, y_mem_);
@@ -281,6 +298,12 @@ private:
       ops.append_sum(p_.sum_q.scale, p_.sum_q.zero_point, dnnl_util::dtype(sum_t));
     }
     dnnl_util::append_activation(ops, node_, p_.post_activation.op, p_.post_activation.params);
+    channel_scale_arg_ = 0;
+    if (!p_.channel_scale.empty()) {
+      ops.append_binary(dnnl::algorithm::binary_mul,
+                        memory::desc({1, geo_.oc, 1, 1}, memory::data_type::f32, tag::abcd));
+      channel_scale_arg_ = DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len() - 1) | DNNL_ARG_SRC_1;
+    }
     int8::append_requantize(ops, p_.y.dtype, p_.y.scale, p_.y.zero_point);
     return ops;
   }
@@ -296,6 +319,8 @@ private:
   QConvParams p_;
   int8::ConvGeometry geo_;
   dnnl::convolution_forward conv_;
+  memory channel_scale_mem_; // over p_.channel_scale
+  int channel_scale_arg_ = 0;
   std::string impl_; // the primitive oneDNN chose
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
   bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false, fold_zp_ = false;

@@ -18,6 +18,9 @@ struct QConvParams {
   bool sum = false;                      // input 3 added after the activation
   int8::InputParams sum_q;               // sum_scale required when sum
   int8::FusedActivation post_activation; // applied after the sum
+  // Per output channel, multiplied in after the activation (no sum): the
+  // factors of recipe activation_equalization (quant/activation_equalize.h).
+  std::vector<float> channel_scale;
 
   // Throws InputError naming the node when a required attribute is missing.
   static QConvParams from(const Node &node);
