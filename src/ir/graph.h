@@ -65,6 +65,11 @@ struct Node {
 // unknown attributes on standard ops) from where the importer restores it.
 inline constexpr const char *kPrecisionAttr = "qtune.precision";
 
+// Node attribute (int 1) marking the per-channel Mul recipe
+// activation_equalization inserts: never a quantizable node itself. Internal
+// like kPrecisionAttr, and carried through ONNX files the same way.
+inline constexpr const char *kChannelScaleAttr = "qtune.channel_scale";
+
 struct Graph {
   std::string name;
   std::vector<Node> nodes; // topologically sorted after toposort()

@@ -156,7 +156,7 @@ std::string ActivationEqualization::summary() const {
                               "(mean gain {:.2f}), weights of {} convs divided",
                               tensors, mean_gain, readers);
   if (skipped_scheme)
-    s += fmt::format("; {} skipped (readers not u8 minmax)", skipped_scheme);
+    s += fmt::format("; {} skipped (int8 readers not u8 minmax)", skipped_scheme);
   return s;
 }
 
@@ -196,9 +196,9 @@ ActivationEqualization equalize_activations(const Graph &fp32, const Calibration
       for (size_t k : readers->second) {
         const Node &rd = fp32.nodes[k];
         ok = ok && rd.inputs[0] == x && reader_kind(g, rd, channels) != ReaderKind::none &&
-             uses[rd.inputs[1]] == 1 && std::count(rd.inputs.begin(), rd.inputs.end(), x) == 1;
-        scheme =
-            scheme && plan.decide(rd).precision == Precision::int8 && reader_scheme_ok(plan, rd);
+             uses[rd.inputs[1]] == 1 && std::count(rd.inputs.begin(), rd.inputs.end(), x) == 1 &&
+             plan.decide(rd).precision == Precision::int8; // an fp32 reader gains nothing
+        scheme = scheme && reader_scheme_ok(plan, rd);
       }
       if (!ok)
         continue;

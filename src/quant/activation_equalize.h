@@ -13,7 +13,7 @@
 // Runs on the FP32 graph after calibration (the factors come from per-channel
 // ranges) and before quantize_graph; bias correction and the other QDQ recipes
 // must be given the rewritten graph. The inserted Mul carries
-// kChannelScaleAttr (quant/plan.h) and is never quantized itself.
+// kChannelScaleAttr (ir/graph.h) and is never quantized itself.
 #include <string>
 
 #include "ir/graph.h"
@@ -26,7 +26,7 @@ struct ActivationEqualization {
   Graph graph;                  // the FP32 function, rewritten
   CalibrationStats stats;       // plus the statistics of every x~
   int tensors = 0, readers = 0; // activations scaled, convs whose weights took 1/f
-  int skipped_scheme = 0;       // candidates whose readers' scheme is not u8 minmax
+  int skipped_scheme = 0;       // candidates with int8 readers whose scheme is not u8 minmax
   double mean_gain = 0;         // mean f over the scaled channels
   std::string summary() const;
 };

@@ -86,10 +86,6 @@ struct Recipes {
   bool activation_equalization = false;
 };
 
-// Marks a node a recipe inserted that is never quantized itself (the per-channel
-// Mul of activation_equalization); export drops it like every qtune.* attribute.
-inline constexpr const char *kChannelScaleAttr = "qtune.channel_scale";
-
 // The recipes of a YAML `quantization.recipes` map (unknown keys, and
 // `weight_correction: true` which qtune does not implement, are refused by the
 // config reader with their location).

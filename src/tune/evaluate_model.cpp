@@ -3,6 +3,7 @@
 #include "dist/comm.h"
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 
 #include "frontends/model_loader.h"
@@ -76,7 +77,9 @@ ModelEvaluation evaluate_model(Config c, const ModelEvaluationOptions &o) {
   // against the FP32 model's outputs: that is the YAML's model.path when
   // --model names another file, and the model itself otherwise.
   const ModelConfig fp32_model = c.model;
-  const bool is_fp32 = o.model.empty() || o.model == fp32_model.path;
+  std::error_code ec;
+  const bool is_fp32 = o.model.empty() || o.model == fp32_model.path ||
+                       std::filesystem::equivalent(o.model, fp32_model.path, ec);
   if (!o.model.empty())
     c.model.path = o.model;
   if (c.model.path.empty())

@@ -478,6 +478,8 @@ private:
   }
 
   // One switch graph (quant/switch_graph.h) for all `todo` ops: built and
+  // ranked on the plain quantization (activation_equalization's rewrite is not
+  // in it: the ranking orders ops, it does not score the trial model), and
   // prepared once, then run once per op and batch with that op's switch on.
   // Costs (ops + 1) x batches inferences of the FP32 graph plus the switches,
   // instead of one quantize + lower + kernel preparation per op.

@@ -4,11 +4,13 @@
 // a quantizable node, and the int8 model of a graph whose activation channels
 // span very different ranges loses less after it.
 #include <cmath>
+#include <cstdio>
 #include <gtest/gtest.h>
 #include <random>
 
 #include "../test_util.h"
 #include "conv_graph.h"
+#include "frontends/onnx/onnx_import.h"
 #include "quant/activation_equalize.h"
 #include "quant/quantize_graph.h"
 #include "runtime/executor.h"
@@ -99,9 +101,23 @@ TEST(ActivationEqualization, SameFunctionMarkedMulLessInt8Error) {
     EXPECT_EQ(q.name.find("_equalize"), std::string::npos) << q.name;
 
   const double before = test::output_nmse(fp32, quantize_graph(fp32, stats, plan), held_out);
-  const double after = test::output_nmse(fp32, quantize_graph(eq.graph, eq.stats, plan), held_out);
+  const Graph qdq = quantize_graph(eq.graph, eq.stats, plan);
+  const double after = test::output_nmse(fp32, qdq, held_out);
   std::printf("int8 output NMSE %.3g -> %.3g\n", before, after);
   EXPECT_LT(after, 0.5 * before);
+
+  // Through an ONNX file the marks survive (model metadata), so a saved model's
+  // precision map does not count the Muls as fp32 fallbacks.
+  const std::string file = testing::TempDir() + "qtune_activation_equalize.onnx";
+  save_onnx(qdq, file);
+  const Graph back = load_onnx(file);
+  std::remove(file.c_str());
+  int restored = 0;
+  for (const Node &n : back.nodes)
+    restored += n.attrs.count(kChannelScaleAttr) ? 1 : 0;
+  EXPECT_EQ(restored, 2);
+  for (const QuantizableNode &q : list_quantizable_nodes(back))
+    EXPECT_EQ(q.name.find("_equalize"), std::string::npos) << q.name;
 }
 
 TEST(ActivationEqualization, SkippedUnlessReadersAreU8Minmax) {

@@ -807,6 +807,29 @@ TEST(LoweringRulesConv, SiluChannelScaleBecomesPostOp) {
   EXPECT_GT(max_abs_diff(want[0], Tensor(DType::f32, want[0].shape())), 0.5);
 }
 
+// A residual Add after such a conv is not folded into it as a sum (the factors
+// multiply after the activation, the sum would come before them).
+TEST(LoweringRulesConv, ChannelScaleConvKeepsItsResidualAddSeparate) {
+  Builder b;
+  Inputs in = conv_silu_channel_scale(b);
+  b.g.outputs.clear();
+  b.input("s");
+  in["s"] = b.random_input({2, kConv6, 9, 9}, 0.f, 2.f);
+  b.node("Add", {"scaled_dq", b.qdq("s", 0.02f, 0)}, "sum");
+  b.shape("scaled_dq", {2, kConv6, 9, 9}); // equal known shapes: the rule's precondition
+  b.shape("s_dq", {2, kConv6, 9, 9});
+  b.qdq("sum", 0.06f, 10);
+  b.output("sum_dq");
+  Graph lowered = b.g;
+  quant::LowerReport report = quant::prepare_for_inference(lowered);
+  EXPECT_EQ(report.count("conv"), 1) << report.summary();
+  for (const Node &n : lowered.nodes)
+    EXPECT_FALSE(n.op_type == "QConv" && n.attr_int("sum", 0) != 0) << report.summary();
+  auto [want, got] = run_both(b.g, lowered, in);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LE(max_abs_diff(want[0], got[0]), 0.06 * 1.01 + 2 * 0.03);
+}
+
 // The SiLU table against the formula (std::exp, ONNX Q/DQ rounding half to
 // even): x = (v - 128) * 0.03, s = Q(sigmoid(x), 1/255, 0), y = Q(x * DQ(s), 0.02, 20).
 TEST(LoweringRulesLut, SiluTableMatchesFormula) {

@@ -3,16 +3,19 @@
 // for fused ops. Markers like qtune.legacy_softmax are turned back into
 // standard ONNX so onnx::checker accepts the result. The bf16 marks of the
 // precision plan (kPrecisionAttr) travel as the model metadata entry
-// "qtune.bf16_nodes" instead (see bf16_nodes_metadata()), the quantizer's
+// "qtune.bf16_nodes" instead (see marked_nodes_metadata(); recipe markers
+// kChannelScaleAttr as "qtune.channel_scale_nodes"), the quantizer's
 // reasons for ops kept out of int8 as "qtune.precision_reasons".
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 #include <set>
+#include <tuple>
 #include <unistd.h>
 
 #include "frontends/onnx/onnx_import.h"
@@ -174,15 +177,16 @@ void collect_domains(const Graph &g, std::set<std::string> &domains) {
   }
 }
 
-// Names of the top-level nodes planned bf16, comma-separated; a ',' or backslash
-// inside a name is escaped with a backslash (the importer undoes it).
-std::string bf16_nodes_metadata(const Graph &g) {
+// Names of the top-level nodes `marked` selects (planned bf16, ...), comma-separated;
+// a ',' or backslash inside a name is escaped with a backslash (the importer undoes it).
+std::string marked_nodes_metadata(const Graph &g, const std::function<bool(const Node &)> &marked,
+                                  const char *what) {
   std::string out;
   for (const Node &n : g.nodes) {
-    if (n.attr_string(kPrecisionAttr, "") != "bf16")
+    if (!marked(n))
       continue;
     if (n.name.empty())
-      throw Error(fmt::format("{}: a node planned bf16 has no name to record it by", n.describe()));
+      throw Error(fmt::format("{}: a node {} has no name to record it by", n.describe(), what));
     if (!out.empty())
       out += ',';
     for (char c : n.name) {
@@ -221,11 +225,17 @@ void save_onnx(const Graph &g, const std::string &path) {
     o->set_version(1);
   }
   graph_to_proto(g, *m.mutable_graph());
-  if (std::string bf16 = bf16_nodes_metadata(g); !bf16.empty()) {
-    auto *meta = m.add_metadata_props();
-    meta->set_key(kBf16NodesKey);
-    meta->set_value(bf16);
-  }
+  auto bf16 = [](const Node &n) { return n.attr_string(kPrecisionAttr, "") == "bf16"; };
+  auto channel_scale = [](const Node &n) { return n.attrs.count(kChannelScaleAttr) > 0; };
+  for (auto [key, marked, what] :
+       {std::tuple{kBf16NodesKey, std::function<bool(const Node &)>(bf16), "planned bf16"},
+        std::tuple{kChannelScaleNodesKey, std::function<bool(const Node &)>(channel_scale),
+                   "marked qtune.channel_scale"}})
+    if (std::string names = marked_nodes_metadata(g, marked, what); !names.empty()) {
+      auto *meta = m.add_metadata_props();
+      meta->set_key(key);
+      meta->set_value(names);
+    }
   if (std::string why = precision_reasons_metadata(g); !why.empty()) {
     auto *meta = m.add_metadata_props();
     meta->set_key(kPrecisionReasonsKey);

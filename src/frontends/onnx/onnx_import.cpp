@@ -439,10 +439,12 @@ std::vector<std::string> split_bf16_names(const std::string &value) {
   return names;
 }
 
-// Puts the bf16 precision marks listed in the model metadata back on the nodes.
-void restore_bf16_marks(const onnx::ModelProto &model, Graph &g, const std::string &source) {
+// Puts the marks listed in the model metadata under `key` back on the nodes:
+// bf16 precision (kBf16NodesKey), recipe markers (kChannelScaleNodesKey).
+void restore_marks(const onnx::ModelProto &model, Graph &g, const std::string &source,
+                   const char *key, const char *attr, const Attribute &value) {
   for (const auto &meta : model.metadata_props()) {
-    if (meta.key() != kBf16NodesKey || meta.value().empty())
+    if (meta.key() != key || meta.value().empty())
       continue;
     std::unordered_map<std::string, Node *> by_name;
     for (Node &n : g.nodes)
@@ -452,8 +454,8 @@ void restore_bf16_marks(const onnx::ModelProto &model, Graph &g, const std::stri
       if (it == by_name.end())
         throw InputError(fmt::format("{}: metadata_props '{}' names node '{}' that is not in "
                                      "the graph",
-                                     source, kBf16NodesKey, name));
-      it->second->attrs[kPrecisionAttr] = std::string("bf16");
+                                     source, key, name));
+      it->second->attrs[attr] = value;
     }
   }
 }
@@ -498,7 +500,8 @@ Graph graph_from_model_proto(const onnx::ModelProto &model, const std::string &s
   }
   g.source = source;
   canonicalize_onnx_ops(g);
-  restore_bf16_marks(model, g, source);
+  restore_marks(model, g, source, kBf16NodesKey, kPrecisionAttr, std::string("bf16"));
+  restore_marks(model, g, source, kChannelScaleNodesKey, kChannelScaleAttr, int64_t{1});
   restore_precision_reasons(model, g, source);
   sort_recursive(g, {});
   return g;

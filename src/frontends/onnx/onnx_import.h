@@ -41,6 +41,8 @@ int dtype_to_onnx(DType t);
 // names, ',' and backslash in names escaped by a backslash): save_onnx writes it from the
 // nodes' kPrecisionAttr, load_onnx sets kPrecisionAttr = "bf16" back on them.
 inline constexpr const char *kBf16NodesKey = "qtune.bf16_nodes";
+// The same for the nodes carrying kChannelScaleAttr (recipe activation_equalization).
+inline constexpr const char *kChannelScaleNodesKey = "qtune.channel_scale_nodes";
 
 // Writes `graph` as an ONNX model (default-domain opset max(13, graph.opset),
 // capped at 17; domain "qtune" if fused ops remain), atomically (temp + rename).

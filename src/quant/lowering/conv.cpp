@@ -97,7 +97,7 @@ bool take_channel_scale(LoweringContext &cx, QConvParams &p, std::vector<size_t>
     return false;
   const std::string &other = m.inputs[0] == out ? m.inputs[1] : m.inputs[0];
   const Tensor *f = other != out ? cx.g.initializer(other) : nullptr;
-  if (!f || f->dtype() != DType::f32 || f->numel() != channels || f->rank() < 3 ||
+  if (!f || f->dtype() != DType::f32 || f->numel() != channels || f->rank() < 3 || f->rank() > 4 ||
       f->dim(f->rank() - 3) != channels)
     return false;
   p.channel_scale = f->to_f32_vector();

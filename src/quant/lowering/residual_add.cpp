@@ -51,7 +51,9 @@ std::optional<std::pair<size_t, size_t>> residual_conv(const LoweringContext &cx
   if (node.op_type != "QConv" || node.domain != "qtune")
     return std::nullopt;
   QConvParams conv = QConvParams::from(node);
-  if (conv.sum || !conv.post_activation.op.empty() || conv.y.dtype == DType::f32)
+  // A channel_scale multiplies after the activation: a sum cannot follow it.
+  if (conv.sum || !conv.post_activation.op.empty() || conv.y.dtype == DType::f32 ||
+      !conv.channel_scale.empty())
     return std::nullopt;
   auto p = cx.per_tensor_params(dq);
   if (!p || p->scale != conv.y.scale || p->zero_point != conv.y.zero_point)
