@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <unordered_map>
 
+#include "ir/passes/fusable_activation.h"
+
 namespace qtune::quant {
 
 namespace {
@@ -114,33 +116,24 @@ Tensor divided_weights(const Tensor &w, ReaderKind kind, const std::vector<doubl
   return out;
 }
 
-// Whether a conv writes `x`, directly or through its activation (one-input
-// activations, or x * Sigmoid(x) / x * HardSigmoid(x) as exporters write SiLU
-// and HardSwish): the int8 conv can then apply the factors before it
-// requantizes. A Concat, Add or Resize output is not taken (its int8 form
-// copies or adds bytes at one scale).
+// Whether a conv writes `x`, directly or through an activation the conv
+// kernels fuse (ir/passes/fusable_activation.h, or the gated x * Sigmoid(x) /
+// x * HardSigmoid(x) form of SiLU and HardSwish): the int8 conv can then apply
+// the factors before it requantizes. A Concat, Add or Resize output is not
+// taken (its int8 form copies or adds bytes at one scale).
 bool written_by_conv(const Graph &g, const std::unordered_map<std::string, size_t> &producers,
                      const std::string &x) {
-  static const std::vector<std::string> unary = {"Relu",        "LeakyRelu", "Clip", "Sigmoid",
-                                                 "HardSigmoid", "Tanh",      "Elu"};
   auto producer_of = [&](const std::string &v) -> const Node * {
     auto it = producers.find(v);
     return it == producers.end() ? nullptr : &g.nodes[it->second];
   };
   const Node *p = producer_of(x);
-  if (p && p->op_type == "Mul" && p->inputs.size() == 2) {
-    const Node *a = producer_of(p->inputs[0]), *b = producer_of(p->inputs[1]);
-    if (b && (b->op_type == "Sigmoid" || b->op_type == "HardSigmoid") &&
-        b->inputs[0] == p->inputs[0])
-      p = a;
-    else if (a && (a->op_type == "Sigmoid" || a->op_type == "HardSigmoid") &&
-             a->inputs[0] == p->inputs[1])
-      p = b;
-    else
-      return false;
-  } else if (p && std::find(unary.begin(), unary.end(), p->op_type) != unary.end()) {
-    p = producer_of(p->inputs[0]);
-  }
+  if (!p)
+    return false;
+  if (auto gated = gated_activation_input(*p, g, producers))
+    p = producer_of(*gated);
+  else if (fusable_activation(g, *p))
+    p = producer_of(p->inputs.at(0));
   return p && is_conv(*p);
 }
 
@@ -172,11 +165,6 @@ ActivationEqualization equalize_activations(const Graph &fp32, const Calibration
   for (const Node &n : g.nodes)
     for (const std::string &v : n.inputs)
       ++uses[v];
-  std::unordered_map<std::string, bool> is_io;
-  for (const ValueInfo &v : g.inputs)
-    is_io[v.name] = true;
-  for (const ValueInfo &v : g.outputs)
-    is_io[v.name] = true;
 
   std::vector<Node> nodes;
   nodes.reserve(g.nodes.size() * 2);
@@ -188,17 +176,19 @@ ActivationEqualization equalize_activations(const Graph &fp32, const Calibration
     for (const std::string &x : producer.outputs) {
       const TensorStats *s = stats.find(x);
       auto readers = consumers.find(x);
-      if (x.empty() || is_io.count(x) || !s || s->channel_min.size() < 2 ||
+      if (x.empty() || g.is_graph_output(x) || !s || s->channel_min.size() < 2 ||
           readers == consumers.end() || !written_by_conv(fp32, producers, x))
         continue;
       const auto channels = static_cast<int64_t>(s->channel_min.size());
-      bool ok = true, scheme = true;
+      bool ok = true, scheme = true, only_depthwise = true;
       for (size_t k : readers->second) {
         const Node &rd = fp32.nodes[k];
-        ok = ok && rd.inputs[0] == x && reader_kind(g, rd, channels) != ReaderKind::none &&
-             uses[rd.inputs[1]] == 1 && std::count(rd.inputs.begin(), rd.inputs.end(), x) == 1 &&
+        const ReaderKind kind = reader_kind(g, rd, channels);
+        ok = ok && rd.inputs[0] == x && kind != ReaderKind::none && uses[rd.inputs[1]] == 1 &&
+             std::count(rd.inputs.begin(), rd.inputs.end(), x) == 1 &&
              plan.decide(rd).precision == Precision::int8; // an fp32 reader gains nothing
         scheme = scheme && reader_scheme_ok(plan, rd);
+        only_depthwise = only_depthwise && kind == ReaderKind::depthwise;
       }
       if (!ok)
         continue;
@@ -206,10 +196,6 @@ ActivationEqualization equalize_activations(const Graph &fp32, const Calibration
         ++r.skipped_scheme;
         continue;
       }
-      bool only_depthwise = true;
-      for (size_t k : readers->second)
-        only_depthwise =
-            only_depthwise && reader_kind(g, fp32.nodes[k], channels) == ReaderKind::depthwise;
       // Depthwise readers take the factors into their per-channel weight
       // scales exactly: nothing to trade, so the full gain.
       const std::vector<double> f = channel_gains(*s, only_depthwise ? 1.0 : alpha);

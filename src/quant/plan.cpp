@@ -207,17 +207,15 @@ Recipes recipes_from(const std::map<std::string, bool> &yaml) {
   return r;
 }
 
-namespace {
-
-// x * Sigmoid(x) (SiLU / Swish) or x * HardSigmoid(x) (HardSwish) written as a
-// Mul: it is the activation of the op producing x, fused into it at inference
-// time. Quantizing the Mul would put per-tensor Q/DQ on the raw pre-activation
-// and on the gate, which loses most of the precision of small activations
-// (YOLOX-Nano: the stem's SiLU alone raises the output error to 0.19 NMSE).
-bool is_gated_activation(const Node &mul, const Graph &g,
-                         const std::unordered_map<std::string, size_t> &producers) {
+// Quantizing a gated activation's Mul would put per-tensor Q/DQ on the raw
+// pre-activation and on the gate, which loses most of the precision of small
+// activations (YOLOX-Nano: the stem's SiLU alone raises the output error to
+// 0.19 NMSE), so it is never a quantizable node.
+std::optional<std::string>
+gated_activation_input(const Node &mul, const Graph &g,
+                       const std::unordered_map<std::string, size_t> &producers) {
   if (mul.op_type != "Mul" || mul.inputs.size() != 2)
-    return false;
+    return std::nullopt;
   for (int k = 0; k < 2; ++k) {
     auto it = producers.find(mul.inputs[k]);
     if (it == producers.end())
@@ -225,10 +223,12 @@ bool is_gated_activation(const Node &mul, const Graph &g,
     const Node &gate = g.nodes[it->second];
     if ((gate.op_type == "Sigmoid" || gate.op_type == "HardSigmoid") && gate.domain.empty() &&
         gate.inputs.at(0) == mul.inputs[1 - k])
-      return true;
+      return mul.inputs[1 - k];
   }
-  return false;
+  return std::nullopt;
 }
+
+namespace {
 
 class QuantizableFilter {
 public:
@@ -236,7 +236,7 @@ public:
   bool operator()(const Node &n) const {
     if (!quant_role(n) || n.attrs.count(kChannelScaleAttr))
       return false;
-    return !is_gated_activation(n, g_, producers_);
+    return !gated_activation_input(n, g_, producers_);
   }
 
 private:

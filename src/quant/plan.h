@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/graph.h"
@@ -102,6 +103,13 @@ struct Plan {
   nlohmann::json to_json() const;
   static Plan from_json(const nlohmann::json &j, const std::string &where = "plan");
 };
+
+// x * Sigmoid(x) (SiLU / Swish) or x * HardSigmoid(x) (HardSwish) written as a
+// Mul: the activation of the op producing x, fused into it at inference time.
+// Returns x for such a Mul, else nullopt.
+std::optional<std::string>
+gated_activation_input(const Node &mul, const Graph &g,
+                       const std::unordered_map<std::string, size_t> &producers);
 
 struct QuantizableNode {
   std::string name;

@@ -58,10 +58,6 @@ void apply_overrides(AccuracyConfig &acc, const std::string &file,
     coco.remove("anno_path");
 }
 
-} // namespace
-
-namespace {
-
 // The frontend alone, then every graph pass once (load_model_file's layout
 // passes are for quantizing; prepare_for_inference runs them too).
 std::shared_ptr<Graph> load_for_inference(const ModelConfig &m) {

@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 #include <set>
-#include <tuple>
 #include <unistd.h>
 
 #include "frontends/onnx/onnx_import.h"
@@ -225,22 +224,22 @@ void save_onnx(const Graph &g, const std::string &path) {
     o->set_version(1);
   }
   graph_to_proto(g, *m.mutable_graph());
-  auto bf16 = [](const Node &n) { return n.attr_string(kPrecisionAttr, "") == "bf16"; };
-  auto channel_scale = [](const Node &n) { return n.attrs.count(kChannelScaleAttr) > 0; };
-  for (auto [key, marked, what] :
-       {std::tuple{kBf16NodesKey, std::function<bool(const Node &)>(bf16), "planned bf16"},
-        std::tuple{kChannelScaleNodesKey, std::function<bool(const Node &)>(channel_scale),
-                   "marked qtune.channel_scale"}})
-    if (std::string names = marked_nodes_metadata(g, marked, what); !names.empty()) {
-      auto *meta = m.add_metadata_props();
-      meta->set_key(key);
-      meta->set_value(names);
-    }
-  if (std::string why = precision_reasons_metadata(g); !why.empty()) {
+  auto add_metadata = [&](const char *key, const std::string &value) {
+    if (value.empty())
+      return;
     auto *meta = m.add_metadata_props();
-    meta->set_key(kPrecisionReasonsKey);
-    meta->set_value(why);
-  }
+    meta->set_key(key);
+    meta->set_value(value);
+  };
+  add_metadata(kBf16NodesKey,
+               marked_nodes_metadata(
+                   g, [](const Node &n) { return n.attr_string(kPrecisionAttr, "") == "bf16"; },
+                   "planned bf16"));
+  add_metadata(kChannelScaleNodesKey,
+               marked_nodes_metadata(
+                   g, [](const Node &n) { return n.attrs.count(kChannelScaleAttr) > 0; },
+                   "marked qtune.channel_scale"));
+  add_metadata(kPrecisionReasonsKey, precision_reasons_metadata(g));
 
   std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
   {

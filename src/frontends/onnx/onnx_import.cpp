@@ -425,8 +425,9 @@ void infer_shapes_best_effort(onnx::ModelProto &m) {
     unpin_kernel_shape(*n);
 }
 
-// Splits the kBf16NodesKey value into node names (undoing the backslash escapes).
-std::vector<std::string> split_bf16_names(const std::string &value) {
+// Splits a marked-nodes metadata value (kBf16NodesKey, kChannelScaleNodesKey)
+// into node names (undoing the backslash escapes).
+std::vector<std::string> split_marked_names(const std::string &value) {
   std::vector<std::string> names(1);
   for (size_t i = 0; i < value.size(); ++i) {
     if (value[i] == '\\' && i + 1 < value.size())
@@ -449,7 +450,7 @@ void restore_marks(const onnx::ModelProto &model, Graph &g, const std::string &s
     std::unordered_map<std::string, Node *> by_name;
     for (Node &n : g.nodes)
       by_name[n.name] = &n;
-    for (const std::string &name : split_bf16_names(meta.value())) {
+    for (const std::string &name : split_marked_names(meta.value())) {
       auto it = by_name.find(name);
       if (it == by_name.end())
         throw InputError(fmt::format("{}: metadata_props '{}' names node '{}' that is not in "
