@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 #include <string_view>
+#include <unordered_map>
 
 #include "ir/checked_size.h"
 #include "ir/model_summary.h"
@@ -486,15 +487,52 @@ struct Executor::Impl {
     return tags[std::min<size_t>(rank, 6)];
   }
 
+  // True when node i's output o may take over the bytes of its input s
+  // (Kernel::output_may_overwrite_input): s is an arena value this node reads
+  // last and only once, of the same size and layout. Not with a node hook
+  // (hooks may look at values later) nor in tf.cond graphs.
+  bool can_take_over(size_t i, int s, int o) const {
+    const Slot &a = slots[s], &b = slots[o];
+    if (hook || track_dead || a.producer < 0 || a.is_output || a.dynamic || b.dynamic ||
+        a.last_use != static_cast<int>(i) || !a.value.defined() || a.bytes != b.bytes ||
+        a.blocked != b.blocked || (a.blocked && a.layout != b.layout))
+      return false;
+    const std::vector<int> &in = nodes[i].inputs;
+    return std::count(in.begin(), in.end(), s) == 1;
+  }
+
+  // Per slot, the slot whose arena range it shares (itself unless an output
+  // took over its input's bytes; chains share one range).
+  std::vector<int> buffer_owners() const {
+    std::vector<int> owner(slots.size());
+    for (size_t s = 0; s < slots.size(); ++s)
+      owner[s] = static_cast<int>(s);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const NodeState &ns = nodes[i];
+      for (size_t k = 0; k < ns.outputs.size(); ++k) {
+        int j = ns.kernel->output_may_overwrite_input(k);
+        int o = ns.outputs[k];
+        if (j < 0 || static_cast<size_t>(j) >= ns.inputs.size() || o < 0 || ns.inputs[j] < 0)
+          continue;
+        if (can_take_over(i, ns.inputs[j], o))
+          owner[o] = owner[ns.inputs[j]]; // nodes run in order: already final
+      }
+    }
+    return owner;
+  }
+
   // Places every non-dynamic node output in one arena: values whose lifetimes
-  // [producer, last_use] overlap never share bytes (greedy, largest first).
+  // [producer, last_use] overlap never share bytes (greedy, largest first),
+  // except an output and the input it takes over, which share one range.
   void plan_arena() {
     struct Item {
       int slot;
       size_t size;
       int begin, end;
     };
+    const std::vector<int> owner = buffer_owners();
     std::vector<Item> items;
+    std::unordered_map<int, size_t> item_of; // owner slot -> index in items
     for (size_t s = 0; s < slots.size(); ++s) {
       Slot &sl = slots[s];
       if (sl.producer < 0 || sl.dynamic || !sl.value.defined())
@@ -505,8 +543,16 @@ struct Executor::Impl {
         continue;
       }
       int end = std::max(sl.last_use, sl.producer);
-      items.push_back(
-          {static_cast<int>(s), align_up(std::max<size_t>(sl.bytes, 1)), sl.producer, end});
+      size_t size = align_up(std::max<size_t>(sl.bytes, 1));
+      auto [it, fresh] = item_of.try_emplace(owner[s], items.size());
+      if (fresh) {
+        items.push_back({owner[s], size, sl.producer, end});
+      } else { // an output taking over an earlier value's range
+        Item &shared = items[it->second];
+        shared.size = std::max(shared.size, size);
+        shared.begin = std::min(shared.begin, sl.producer);
+        shared.end = std::max(shared.end, end);
+      }
     }
     std::sort(items.begin(), items.end(),
               [](const Item &a, const Item &b) { return a.size > b.size; });
@@ -533,8 +579,11 @@ struct Executor::Impl {
     arena = std::shared_ptr<uint8_t[]>(
         new (std::align_val_t(kAlign)) uint8_t[std::max<size_t>(total, 1)],
         [](uint8_t *p) { operator delete[](p, std::align_val_t(kAlign)); });
-    for (const Item &it : items) {
-      Slot &sl = slots[it.slot];
+    for (size_t s = 0; s < slots.size(); ++s) {
+      Slot &sl = slots[s];
+      if (sl.producer < 0 || sl.dynamic || !sl.value.defined() || !item_of.count(owner[s]))
+        continue;
+      sl.offset = slots[owner[s]].offset;
       sl.value = Tensor::view(sl.value.dtype(), sl.value.shape(), arena.get() + sl.offset, arena);
     }
   }

@@ -84,6 +84,13 @@ public:
   // After prepare(): which implementation runs, for kernels that choose one
   // (the oneDNN primitive's name, e.g. "jit_fp32_wino_2x3:avx512_core").
   virtual std::string implementation() const { return {}; }
+
+  // After prepare(): the input whose bytes output k may take over (-1: none).
+  // A kernel returns j when it gives the right result with output k and input
+  // j in the same buffer, e.g. a conv whose residual sum oneDNN reads from its
+  // destination: the executor then places both in one arena range when this
+  // node is the input's last reader, and the kernel skips the copy.
+  virtual int output_may_overwrite_input(size_t k) const { return -1; }
 };
 
 // Makes the kernel for one node; throws UnsupportedError on attributes or

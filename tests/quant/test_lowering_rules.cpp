@@ -197,8 +197,11 @@ Inputs average_pools(Builder &b) {
 // int8 Add of two DQs). `shapes`: value_info proves the operands equal, so the
 // Add folds into the QConv's sum post-op. Without LeakyRelu c2's narrow int8
 // range clips (the fold must clip too); with it the c2 range holds its outputs.
+// `deep`: a third conv c3 between c2 and the Add, so the Add's other operand
+// r1 is no longer read by the folding conv itself: the QConv then writes its
+// output over r1's buffer (the executor's in-place sum; run_both's second run).
 constexpr int64_t kResC = 8, kResH = 10;
-Inputs residual(Builder &b, bool shapes, bool leaky) {
+Inputs residual(Builder &b, bool shapes, bool leaky, bool deep = false) {
   std::vector<int64_t> pad1{1, 1, 1, 1};
   std::string x = b.qdq("x", 0.04f, 128);
   b.node("Conv", {x, b.weight("w1", kResC, 3, 3)}, "c1", {{"pads", pad1}});
@@ -211,6 +214,10 @@ Inputs residual(Builder &b, bool shapes, bool leaky) {
     c2_out = "l2";
   }
   std::string c2 = b.qdq(c2_out, leaky ? 0.1f : 0.02f, 128);
+  if (deep) {
+    b.node("Conv", {c2, b.weight("w3", kResC, kResC, 3)}, "c3", {{"pads", pad1}});
+    c2 = b.qdq("c3", 0.02f, 128);
+  }
   b.node("Add", {c2, r1}, "a");
   b.qdq("a", 0.05f, 100);
   b.input("x");
@@ -567,6 +574,11 @@ const RuleCase kCases[] = {
     {"residual_add_without_shapes_becomes_table",
      [](Builder &b) { return residual(b, false, false); },
      {{"conv", 2}, {"residual_add", 0}, {"lut", 1}},
+     {(0.05 + 0.02 / 2) * 1.01},
+     ops_left({"Add"}, 0)},
+    {"residual_add_over_two_convs_writes_over_its_addend",
+     [](Builder &b) { return residual(b, true, false, true); },
+     {{"conv", 3}, {"residual_add", 1}},
      {(0.05 + 0.02 / 2) * 1.01},
      ops_left({"Add"}, 0)},
     {"residual_add_after_leaky_relu",

@@ -109,6 +109,10 @@ public:
   std::string implementation() const override {
     return own_silu_ ? impl_ + " + qtune SiLU pass" : impl_;
   }
+  // The sum post-op reads the addend from dst: in place when the layouts match.
+  int output_may_overwrite_input(size_t k) const override {
+    return k == 0 && has_sum_ && sum_copy_ ? 3 : -1;
+  }
 
   void prepare(std::span<const Tensor> in) override {
     dnnl::engine &eng = du::engine(env_);
@@ -176,7 +180,8 @@ public:
     if (has_sum_) {
       // The sum post-op reads the addend from dst.
       if (sum_copy_) {
-        std::memcpy(out[0].raw(), in[3].raw(), y_mem_.get_desc().get_size());
+        if (out[0].raw() != in[3].raw()) // not already there (output_may_overwrite_input)
+          std::memcpy(out[0].raw(), in[3].raw(), y_mem_.get_desc().get_size());
       } else {
         sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
         sum_reorder_.execute(s, sum_mem_, y_mem_);

@@ -201,7 +201,8 @@ public:
     if (p_.sum) {
       sum_dst_.set_data_handle(conv_dst_.get_data_handle());
       if (sum_copy_) {
-        std::memcpy(conv_dst_.get_data_handle(), in[3].raw(), conv_dst_.get_desc().get_size());
+        if (conv_dst_.get_data_handle() != in[3].raw()) // see output_may_overwrite_input
+          std::memcpy(conv_dst_.get_data_handle(), in[3].raw(), conv_dst_.get_desc().get_size());
       } else {
         sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
         sum_reorder_.execute(s, sum_mem_, sum_dst_);
@@ -225,6 +226,11 @@ public:
   // convolution's blocked layout between int8 kernels.
   bool accepts_dnnl_layouts() const override { return true; }
   std::string implementation() const override { return impl_; }
+  // The sum post-op reads the addend from dst: in place when the conv writes
+  // the output directly in the addend's layout.
+  int output_may_overwrite_input(size_t k) const override {
+    return k == 0 && p_.sum && sum_copy_ && !dst_reorder_ ? 3 : -1;
+  }
   void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
     layouts_enabled_ = true;
     in_layouts_.assign(layouts.begin(), layouts.end());
