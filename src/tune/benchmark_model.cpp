@@ -52,8 +52,7 @@ std::vector<OpTypeTime> by_op_type(const std::vector<NodeProfile> &prof, int run
 }
 
 // `prof` comes sorted by total time (Executor::profile).
-std::vector<NodeProfile> slowest_nodes(std::vector<NodeProfile> prof, int runs) {
-  prof.resize(std::min<size_t>(prof.size(), 15));
+std::vector<NodeProfile> per_run(std::vector<NodeProfile> prof, int runs) {
   for (NodeProfile &p : prof)
     p.total_ms /= runs;
   return prof;
@@ -86,7 +85,7 @@ BenchmarkResult benchmark_model(const BenchmarkOptions &o) {
   r.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   if (o.profile) {
     r.by_type = by_op_type(ex.profile(), r.latency.runs);
-    r.top_nodes = slowest_nodes(ex.profile(), r.latency.runs);
+    r.nodes = per_run(ex.profile(), r.latency.runs);
   }
   return r;
 }

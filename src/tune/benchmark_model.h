@@ -35,9 +35,9 @@ struct OpTypeTime {
 struct BenchmarkResult {
   LatencyStats latency;
   quant::LowerReport lowering;
-  int threads = 0;                    // threads the executor used
-  std::vector<OpTypeTime> by_type;    // slowest first; empty without profile
-  std::vector<NodeProfile> top_nodes; // slowest first, ms are per run; at most 15
+  int threads = 0;                 // threads the executor used
+  std::vector<OpTypeTime> by_type; // slowest first; empty without profile
+  std::vector<NodeProfile> nodes;  // every node, slowest first, ms per run
 };
 
 BenchmarkResult benchmark_model(const BenchmarkOptions &o);

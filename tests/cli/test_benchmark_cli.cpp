@@ -98,3 +98,32 @@ TEST(BenchmarkCli, RoundsAndMoreCoresThanTheMachineHas) {
             std::string::npos)
       << o.text;
 }
+
+// --profile --json lists every node of the prepared graph once, with a time
+// per run, and per-op-type rows whose node counts and times add up to them.
+TEST(BenchmarkCli, ProfileJsonListsEveryNode) {
+  Out o = run(mnist() + " --threads 1 --iterations 4 --warmup 1 --profile --json");
+  ASSERT_EQ(o.rc, 0) << o.text;
+  nlohmann::json j = nlohmann::json::parse(o.text);
+  ASSERT_TRUE(j.contains("profile")) << o.text;
+  const auto &nodes = j["profile"]["nodes"];
+  ASSERT_GT(nodes.size(), 3u) << o.text;
+  std::set<std::string> names;
+  double node_ms = 0;
+  for (const auto &n : nodes) {
+    names.insert(n["name"].get<std::string>());
+    EXPECT_GE(n["ms_per_run"].get<double>(), 0);
+    node_ms += n["ms_per_run"].get<double>();
+  }
+  EXPECT_EQ(names.size(), nodes.size()) << "a node listed twice";
+  size_t typed_nodes = 0;
+  double type_ms = 0;
+  for (const auto &t : j["profile"]["op_types"]) {
+    typed_nodes += t["nodes"].get<size_t>();
+    type_ms += t["ms_per_run"].get<double>();
+  }
+  EXPECT_EQ(typed_nodes, nodes.size());
+  EXPECT_NEAR(type_ms, node_ms, 1e-6 + 1e-9 * node_ms);
+  EXPECT_FALSE(run(mnist() + " --iterations 2 --json").text.find("\"profile\"") !=
+               std::string::npos);
+}

@@ -3,7 +3,7 @@
 // [--profile]`: latency of one inference on inputs filled with a fixed
 // pseudo-random pattern (symbolic dims = 1), QDQ models lowered to int8
 // kernels; prints median, p90, throughput and the lowering counts, with
-// --profile a per-op-type and top-nodes table, with --instances N pinned
+// --profile a per-op-type and top-nodes table (with --json: every node), with --instances N pinned
 // processes (LPOT's multi-instance benchmark) and their aggregate throughput.
 #include <algorithm>
 #include <fmt/format.h>
@@ -26,9 +26,27 @@ void print_profile(const tune::BenchmarkResult &r) {
     fmt::print("{:<24} {:>6} {:>10.3f} {:>6.1f}%\n", t.op_type, t.nodes, t.ms_per_run,
                100 * t.share);
   fmt::print("\n{:<48} {:<16} {:>10}  {}\n", "top nodes", "op", "ms/iter", "implementation");
-  for (const NodeProfile &p : r.top_nodes)
+  for (size_t i = 0; i < r.nodes.size() && i < 15; ++i) {
+    const NodeProfile &p = r.nodes[i];
     fmt::print("{:<48} {:<16} {:>10.3f}  {}\n", p.name.substr(0, 48), p.op_type, p.total_ms,
                p.implementation);
+  }
+}
+
+// --profile --json: every op type and every node, ms per timed run.
+nlohmann::json profile_json(const tune::BenchmarkResult &r) {
+  nlohmann::json types = nlohmann::json::array(), nodes = nlohmann::json::array();
+  for (const tune::OpTypeTime &t : r.by_type)
+    types.push_back({{"op_type", t.op_type},
+                     {"nodes", t.nodes},
+                     {"ms_per_run", t.ms_per_run},
+                     {"share", t.share}});
+  for (const NodeProfile &p : r.nodes)
+    nodes.push_back({{"name", p.name},
+                     {"op_type", p.op_type},
+                     {"ms_per_run", p.total_ms},
+                     {"implementation", p.implementation}});
+  return {{"op_types", types}, {"nodes", nodes}};
 }
 
 struct Options {
@@ -69,6 +87,8 @@ int benchmark_one(const Options &o) {
                      {"iterations", st.runs},
                      {"rounds", o.rounds},
                      {"lowering", lowering.rules}};
+    if (o.profile)
+      j["profile"] = profile_json(r);
     fmt::print("{}\n", j.dump());
   } else {
     fmt::print("{}: {} threads, {} iterations{}\nlatency median {:.3f} ms, p90 {:.3f} ms, min "
