@@ -198,8 +198,10 @@ Inputs average_pools(Builder &b) {
 // Add folds into the QConv's sum post-op. Without LeakyRelu c2's narrow int8
 // range clips (the fold must clip too); with it the c2 range holds its outputs.
 // `deep`: a third conv c3 between c2 and the Add, so the Add's other operand
-// r1 is no longer read by the folding conv itself: the QConv then writes its
-// output over r1's buffer (the executor's in-place sum; run_both's second run).
+// r1 is no longer read by the folding conv itself: the QConv may then write
+// its output over r1's buffer (the executor's in-place sum, exercised by
+// run_both's second run; the sharing itself is checked by
+// Executor.ResidualSumTakesOverItsAddendOnlyWhenReadLast).
 constexpr int64_t kResC = 8, kResH = 10;
 Inputs residual(Builder &b, bool shapes, bool leaky, bool deep = false) {
   std::vector<int64_t> pad1{1, 1, 1, 1};
@@ -576,7 +578,7 @@ const RuleCase kCases[] = {
      {{"conv", 2}, {"residual_add", 0}, {"lut", 1}},
      {(0.05 + 0.02 / 2) * 1.01},
      ops_left({"Add"}, 0)},
-    {"residual_add_over_two_convs_writes_over_its_addend",
+    {"residual_add_over_two_convs",
      [](Builder &b) { return residual(b, true, false, true); },
      {{"conv", 3}, {"residual_add", 1}},
      {(0.05 + 0.02 / 2) * 1.01},
