@@ -1,4 +1,4 @@
-"""ort_conv_table.py MODEL ORT.json... -- QTUNE.json...: per-conv times (ms per run, each
+"""ort_conv_table.py MODEL ORT.json... -- QTUNE.json...: per-conv times (FP32 or QDQ models) (ms per run, each
 node's smallest over the given profiles) of ONNX Runtime and qtune on one ONNX model, as a
 markdown table with the ratio qtune / ORT, then the other nodes of both. Run by
 bench/ort_conv_table.sh."""
@@ -58,7 +58,10 @@ def main():
     print("| conv | qtune ms | ORT ms | ratio | qtune kernel |\n|---|---:|---:|---:|---|")
     used, tq, to = set(), 0.0, 0.0
     for conv, outs in conv_chains(model).items():
-        name = next((c for c in [conv] + [o + "_nchwc" for o in outs] + outs if c in ort and c not in used), None)
+        # ORT's QDQ fusions (QLinearConv) keep the Conv's name plus "_token_<n>".
+        tokens = sorted(k for k in ort if k.startswith(conv + "_token_"))
+        cands = [conv] + [o + "_nchwc" for o in outs] + outs + tokens
+        name = next((c for c in cands if c in ort and c not in used), None)
         if name is None or conv not in qt:
             continue
         used.add(name)
@@ -67,8 +70,10 @@ def main():
     print("| **all matched convs** | **%.2f** | **%.2f** | **%.2f** | |" % (tq, to, tq / to))
     rest_o = sorted(((v, k) for k, v in ort.items() if k not in used), reverse=True)
     rest_q = sorted(((v, k) for k, v in qt.items() if k not in conv_chains(model)), reverse=True)
-    print("\nother ORT nodes: " + ", ".join("%s %.3f" % (k, v) for v, k in rest_o[:10]))
-    print("other qtune nodes: " + ", ".join("%s %.3f" % (k, v) for v, k in rest_q[:10]))
+    print("\nother ORT nodes (%.2f ms in all): " % sum(v for v, _ in rest_o)
+          + ", ".join("%s %.3f" % (k, v) for v, k in rest_o[:10]))
+    print("other qtune nodes (%.2f ms in all): " % sum(v for v, _ in rest_q)
+          + ", ".join("%s %.3f" % (k, v) for v, k in rest_q[:10]))
 
 
 if __name__ == "__main__":
