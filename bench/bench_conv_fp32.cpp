@@ -3,6 +3,9 @@
 //   BM_conv1x1_silu/C/HW/mode  YOLOX-Nano's 1x1 conv + SiLU: mode 0 oneDNN's
 //       swish post-op (before), 1 the conv then qtune's SiLU pass (now),
 //       2 the conv alone (what SiLU costs on top)
+//   BM_conv1x1_silu_sum/C/HW/mode  the same with the CSP shortcut's residual add
+//       after the SiLU: mode 0 oneDNN's swish + sum post-ops reading the addend
+//       from dst (before), 1 the conv then qtune's SiLU+add pass (now)
 //   BM_conv3x3/C/HW/alg        ResNet-50's 3x3 stride-1 convs in channels-last
 //       tensors: alg 0 oneDNN's direct conv (before), 1 Winograd F(2x2,3x3)
 //       with the reorder from and back to channels-last it needs (now where
@@ -39,13 +42,15 @@ struct Conv {
 };
 
 Conv make_conv(int64_t ic, int64_t oc, int64_t hw, int64_t k, dnnl::algorithm alg, bool swish,
-               tag layout) {
+               tag layout, bool sum = false) {
   const int64_t pad = k / 2;
   memory::desc s({1, ic, hw, hw}, f32, layout), w({oc, ic, k, k}, f32, tag::any),
       d({1, oc, hw, hw}, f32, layout), b({oc}, f32, tag::a);
   dnnl::post_ops ops;
   if (swish)
     ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  if (sum)
+    ops.append_sum(1.f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, s, w, b, d, {1, 1},
@@ -85,6 +90,31 @@ BENCHMARK(BM_conv1x1_silu)
     ->ArgsProduct({{64}, {52}, {0, 1, 2}})
     ->ArgsProduct({{128}, {26}, {0, 1, 2}})
     ->ArgsProduct({{256}, {13}, {0, 1, 2}})
+    ->Unit(benchmark::kMicrosecond);
+
+void BM_conv1x1_silu_sum(benchmark::State &state) {
+  omp_set_num_threads(1);
+  const int64_t c = state.range(0), hw = state.range(1), mode = state.range(2);
+  Conv conv =
+      make_conv(c, c, hw, 1, dnnl::algorithm::convolution_direct, mode == 0, tag::nhwc, mode == 0);
+  dnnl::stream s(engine());
+  memory addend(conv.dst.get_desc(), engine());
+  fill(addend, 1.f);
+  auto *y = static_cast<float *>(conv.dst.get_data_handle());
+  const auto *a = static_cast<const float *>(addend.get_data_handle());
+  const int64_t n = c * hw * hw;
+  for (auto _ : state) {
+    execute(s, conv);
+    if (mode == 1)
+      qtune::kernels::silu_add_inplace(y, a, n);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+// YOLOX-Nano's CSP bottleneck 1x1 convs with a shortcut (dark2-dark4).
+BENCHMARK(BM_conv1x1_silu_sum)
+    ->ArgsProduct({{32}, {104}, {0, 1}})
+    ->ArgsProduct({{64}, {52}, {0, 1}})
+    ->ArgsProduct({{128}, {26}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
 void BM_conv3x3(benchmark::State &state) {

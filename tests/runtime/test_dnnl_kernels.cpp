@@ -165,6 +165,53 @@ TEST(DnnlKernels, FusedConvSiluMatchesDefinition) {
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
 }
 
+// SiLU then the residual add (YOLOX's CSP shortcut, silu(conv(x)) + a) runs
+// as one qtune pass after the conv on AVX-512 CPUs: with the addend written
+// by another conv (oneDNN's layout, read in place) and as a plain graph input
+// (reordered into the conv's layout first). Values as defined, both runs.
+TEST(DnnlKernels, FusedConvSiluThenSumMatchesDefinition) {
+  ConvCase p{1, 16, 20, 22, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  Tensor x = random_tensor({1, 16, 20, 22}, 30), w = random_tensor({24, 16, 3, 3}, 31),
+         b = random_tensor({24}, 32), w0 = random_tensor({24, 16, 3, 3}, 33),
+         b0 = random_tensor({24}, 34), a_in = random_tensor({1, 24, 20, 22}, 35);
+  for (bool addend_from_conv : {true, false}) {
+    auto g = std::make_shared<Graph>();
+    g->source = "test";
+    g->inputs.push_back({.name = "X", .dtype = DType::f32});
+    g->initializers = {{"W", w}, {"B", b}, {"W0", w0}, {"B0", b0}};
+    Node c = pad1("FusedConv");
+    c.name = "c", c.inputs = {"X", "W", "B", "A"}, c.outputs = {"Y"};
+    c.attrs["activation"] = std::string("SiLU");
+    c.attrs["sum"] = int64_t{1};
+    if (addend_from_conv) {
+      Node c0 = pad1("Conv");
+      c0.name = "c0", c0.inputs = {"X", "W0", "B0"}, c0.outputs = {"A"};
+      g->nodes.push_back(c0);
+    } else {
+      g->inputs.push_back({.name = "A", .dtype = DType::f32});
+    }
+    g->nodes.push_back(c);
+    g->outputs.push_back({.name = "Y", .dtype = DType::f32});
+    Tensor addend = addend_from_conv ? naive_conv(p, x, w0, b0) : a_in;
+    Tensor ref = naive_conv(p, x, w, b);
+    for (int64_t i = 0; i < ref.numel(); ++i) {
+      const double v = ref.data<float>()[i];
+      ref.data<float>()[i] = static_cast<float>(v / (1.0 + std::exp(-v)) + addend.data<float>()[i]);
+    }
+    Executor ex(g, {.threads = 2, .profile = true});
+    std::unordered_map<std::string, Tensor> in{{"X", x}};
+    if (!addend_from_conv)
+      in["A"] = a_in;
+    for (int run = 0; run < 2; ++run)
+      EXPECT_LT(test::max_abs_diff(ex.run(in)[0], ref), 1e-4) << addend_from_conv << run;
+    for (const NodeProfile &n : ex.profile())
+      if (n.name == "c")
+        EXPECT_EQ(n.implementation.find("SiLU+add pass") != std::string::npos,
+                  kernels::silu_inplace_is_fast())
+            << n.implementation;
+  }
+}
+
 // A 3x3 stride-1 conv with constant weights, >= 64 channels and a >= 28x28
 // map takes oneDNN's Winograd kernel where the CPU has one (AVX-512), not in
 // an int8 graph; same values as the definition within f32 transform

@@ -75,6 +75,25 @@ TEST(Silu, LengthsTouchExactlyTheirValues) {
   }
 }
 
+// silu(y) + a over lengths around the 32-wide loop, the 16-wide loop, the
+// masked tail and the OpenMP path: each value is the pass's own SiLU plus its
+// addend, and nothing outside the n values changes.
+TEST(Silu, AddPassIsSiluPlusAddend) {
+  for (int n : {0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 50, 100003}) {
+    std::vector<float> y(n + 32), a(n + 32), x(n + 32);
+    for (int i = 0; i < n + 32; ++i) {
+      x[i] = y[i] = -6.f + 12.f * static_cast<float>((i * 37) % 101) / 100.f;
+      a[i] = static_cast<float>((i * 13) % 7) - 3.f;
+    }
+    kernels::silu_add_inplace(y.data() + 16, a.data() + 16, n);
+    for (int i = 0; i < n + 32; ++i) {
+      const bool inside = i >= 16 && i < n + 16;
+      const double want = inside ? silu_exact(x[i]) + a[i] : x[i];
+      ASSERT_NEAR(y[i], want, 1e-5) << "n " << n << " index " << i;
+    }
+  }
+}
+
 TEST(Silu, NanStaysNan) {
   std::vector<float> x(20, std::nanf(""));
   kernels::silu_inplace(x.data(), 20);

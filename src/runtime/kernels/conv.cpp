@@ -55,7 +55,9 @@ public:
     // model would change (YOLOX-Nano's tuned model moved 0.0026 AP on
     // val2017_tiny with the SiLU pass on its fp32 convs).
     exact_fp32_ = quantizes_activations(env.graph);
-    own_silu_ = activation_ == "SiLU" && !has_sum_ && post_activation_.empty() && !exact_fp32_ &&
+    // With a residual sum (YOLOX's CSP shortcuts: silu(conv) + x) the pass
+    // adds the addend too; a post-sum activation keeps oneDNN's post-ops.
+    own_silu_ = activation_ == "SiLU" && post_activation_.empty() && !exact_fp32_ &&
                 kernels::silu_inplace_is_fast();
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
     want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
@@ -92,9 +94,10 @@ public:
     win_ = du::resolve_window(node_, x, kernel, false);
     Shape y{x[0], w[0]};
     y.insert(y.end(), win_.out.begin(), win_.out.end());
-    if (has_sum_ && (in.size() < 4 || !in[3].defined() || in[3].shape() != y))
-      throw InputError(fmt::format("{}: sum input must have the output shape {}", node_.describe(),
-                                   shape_str(y)));
+    if (has_sum_ &&
+        (in.size() < 4 || !in[3].defined() || in[3].shape() != y || in[3].dtype() != DType::f32))
+      throw InputError(fmt::format("{}: sum input must be f32 of the output shape {}",
+                                   node_.describe(), shape_str(y)));
     y_shape_ = y;
     return {{DType::f32, y}};
   }
@@ -107,11 +110,14 @@ public:
     return dst_is_plain_ ? nullptr : &dst_desc_.data;
   }
   std::string implementation() const override {
-    return own_silu_ ? impl_ + " + qtune SiLU pass" : impl_;
+    if (!own_silu_)
+      return impl_;
+    return impl_ + (has_sum_ ? " + qtune SiLU+add pass" : " + qtune SiLU pass");
   }
-  // The sum post-op reads the addend from dst: in place when the layouts match.
+  // The sum post-op reads the addend from dst: in place when the layouts
+  // match. Not with the SiLU+add pass: the conv overwrites dst before it.
   int output_may_overwrite_input(size_t k) const override {
-    return k == 0 && has_sum_ && sum_copy_ ? 3 : -1;
+    return k == 0 && has_sum_ && sum_copy_ && !own_silu_ ? 3 : -1;
   }
 
   void prepare(std::span<const Tensor> in) override {
@@ -158,7 +164,10 @@ public:
       memory::desc s_desc = layout_of(3, y_shape_);
       sum_mem_ = memory(s_desc, eng, nullptr);
       sum_copy_ = s_desc == dst_desc_;
-      sum_reorder_ = sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, y_mem_);
+      // The SiLU+add pass reads the addend beside dst, in dst's layout.
+      sum_scratch_ = own_silu_ && !sum_copy_ ? memory(dst_desc_, eng) : memory();
+      sum_reorder_ =
+          sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, own_silu_ ? sum_scratch_ : y_mem_);
     }
 
     w_user_ = memory(memory::desc(w_dims, f32, du::plain_tag(w_dims.size())), eng, nullptr);
@@ -177,7 +186,15 @@ public:
     y_mem_.set_data_handle(out[0].raw());
     if (src_reorder_)
       src_reorder_.execute(s, x_mem_, src_mem_);
-    if (has_sum_) {
+    const float *addend = nullptr; // for the SiLU+add pass
+    if (has_sum_ && own_silu_) {
+      addend = static_cast<const float *>(in[3].raw());
+      if (!sum_copy_) {
+        sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
+        sum_reorder_.execute(s, sum_mem_, sum_scratch_);
+        addend = static_cast<const float *>(sum_scratch_.get_data_handle());
+      }
+    } else if (has_sum_) {
       // The sum post-op reads the addend from dst.
       if (sum_copy_) {
         if (out[0].raw() != in[3].raw()) // not already there (output_may_overwrite_input)
@@ -195,9 +212,11 @@ public:
     }
     conv_.execute(s, args);
     s.wait();
-    if (own_silu_)
-      kernels::silu_inplace(static_cast<float *>(out[0].raw()),
-                            static_cast<int64_t>(dst_desc_.get_size() / sizeof(float)));
+    const auto n = static_cast<int64_t>(dst_desc_.get_size() / sizeof(float));
+    if (own_silu_ && addend)
+      kernels::silu_add_inplace(static_cast<float *>(out[0].raw()), addend, n);
+    else if (own_silu_)
+      kernels::silu_inplace(static_cast<float *>(out[0].raw()), n);
   }
 
 private:
@@ -222,7 +241,7 @@ private:
     dnnl::post_ops ops;
     if (!own_silu_)
       du::append_activation(ops, node_, activation_, activation_params_);
-    if (has_sum_)
+    if (has_sum_ && !own_silu_)
       ops.append_sum(1.f);
     du::append_activation(ops, node_, post_activation_, post_activation_params_);
     dnnl::primitive_attr attr;
@@ -307,7 +326,7 @@ private:
   dnnl::reorder src_reorder_, w_reorder_, sum_reorder_;
   memory::desc dst_desc_;
   bool dst_is_plain_ = true, sum_copy_ = false;
-  memory x_mem_, src_mem_, y_mem_, sum_mem_, w_user_, weights_, b_mem_;
+  memory x_mem_, src_mem_, y_mem_, sum_mem_, sum_scratch_, w_user_, weights_, b_mem_;
 };
 
 } // namespace

@@ -74,6 +74,25 @@ QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
   }
 }
 
+QTUNE_AVX512 void silu_add_avx512(float *y, const float *a, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) { // two chains: the addend loads share the ports
+    const __m512 u = _mm512_add_ps(silu16(_mm512_loadu_ps(y + i)), _mm512_loadu_ps(a + i));
+    const __m512 v =
+        _mm512_add_ps(silu16(_mm512_loadu_ps(y + i + 16)), _mm512_loadu_ps(a + i + 16));
+    _mm512_storeu_ps(y + i, u);
+    _mm512_storeu_ps(y + i + 16, v);
+  }
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(y + i, _mm512_add_ps(silu16(_mm512_loadu_ps(y + i)), _mm512_loadu_ps(a + i)));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(
+        y + i, m,
+        _mm512_add_ps(silu16(_mm512_maskz_loadu_ps(m, y + i)), _mm512_maskz_loadu_ps(m, a + i)));
+  }
+}
+
 #pragma GCC diagnostic pop
 
 void silu_plain(float *x, int64_t n) {
@@ -86,6 +105,15 @@ void silu_range(float *x, int64_t n) {
     silu_avx512(x, n);
   else
     silu_plain(x, n);
+}
+
+void silu_add_range(float *y, const float *a, int64_t n) {
+  if (kHasAvx512) {
+    silu_add_avx512(y, a, n);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = silu_scalar(y[i]) + a[i];
 }
 
 } // namespace
@@ -118,6 +146,17 @@ void silu_inplace(float *x, int64_t n) {
 #pragma omp parallel for
   for (int64_t c = 0; c < chunks; ++c)
     silu_range(x + c * kChunk, std::min(kChunk, n - c * kChunk));
+}
+
+void silu_add_inplace(float *y, const float *a, int64_t n) {
+  if (n < kParallelMin) {
+    silu_add_range(y, a, n);
+    return;
+  }
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for
+  for (int64_t c = 0; c < chunks; ++c)
+    silu_add_range(y + c * kChunk, a + c * kChunk, std::min(kChunk, n - c * kChunk));
 }
 
 } // namespace qtune::kernels

@@ -19,6 +19,10 @@ bool silu_inplace_is_fast();
 // team when n is large.
 void silu_inplace(float *x, int64_t n);
 
+// y = silu(y) + a for n values (a conv's SiLU then its residual add, in one
+// pass over the conv's still-cached output); same SiLU as silu_inplace.
+void silu_add_inplace(float *y, const float *a, int64_t n);
+
 // The scalar form of the same approximation (the tail of other CPUs, tests).
 float silu_scalar(float x);
 
