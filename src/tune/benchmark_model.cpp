@@ -5,6 +5,7 @@
 #include <memory>
 #include <omp.h>
 #include <unordered_map>
+#include <utility>
 
 #include "frontends/model_loader.h"
 #include "qtune/error.h"
@@ -84,8 +85,9 @@ BenchmarkResult benchmark_model(const BenchmarkOptions &o) {
       lo);
   r.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   if (o.profile) {
-    r.by_type = by_op_type(ex.profile(), r.latency.runs);
-    r.nodes = per_run(ex.profile(), r.latency.runs);
+    std::vector<NodeProfile> prof = ex.profile();
+    r.by_type = by_op_type(prof, r.latency.runs);
+    r.nodes = per_run(std::move(prof), r.latency.runs);
   }
   return r;
 }

@@ -3,8 +3,9 @@
 // [--profile]`: latency of one inference on inputs filled with a fixed
 // pseudo-random pattern (symbolic dims = 1), QDQ models lowered to int8
 // kernels; prints median, p90, throughput and the lowering counts, with
-// --profile a per-op-type and top-nodes table (with --json: every node), with --instances N pinned
-// processes (LPOT's multi-instance benchmark) and their aggregate throughput.
+// --profile a per-op-type and top-nodes table (with --json: every node), with
+// --instances N pinned processes (LPOT's multi-instance benchmark) and their
+// aggregate throughput.
 #include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -116,6 +116,19 @@ void silu_add_range(float *y, const float *a, int64_t n) {
     y[i] = silu_scalar(y[i]) + a[i];
 }
 
+// run(i, m) over [i, i + m) for the n values: at once below kParallelMin,
+// else in kChunk pieces on the calling OpenMP team.
+template <typename Run> void in_chunks(int64_t n, Run run) {
+  if (n < kParallelMin) {
+    run(0, n);
+    return;
+  }
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for
+  for (int64_t c = 0; c < chunks; ++c)
+    run(c * kChunk, std::min(kChunk, n - c * kChunk));
+}
+
 } // namespace
 
 bool silu_inplace_is_fast() {
@@ -138,25 +151,11 @@ float silu_scalar(float x) {
 }
 
 void silu_inplace(float *x, int64_t n) {
-  if (n < kParallelMin) {
-    silu_range(x, n);
-    return;
-  }
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for
-  for (int64_t c = 0; c < chunks; ++c)
-    silu_range(x + c * kChunk, std::min(kChunk, n - c * kChunk));
+  in_chunks(n, [x](int64_t i, int64_t m) { silu_range(x + i, m); });
 }
 
 void silu_add_inplace(float *y, const float *a, int64_t n) {
-  if (n < kParallelMin) {
-    silu_add_range(y, a, n);
-    return;
-  }
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for
-  for (int64_t c = 0; c < chunks; ++c)
-    silu_add_range(y + c * kChunk, a + c * kChunk, std::min(kChunk, n - c * kChunk));
+  in_chunks(n, [y, a](int64_t i, int64_t m) { silu_add_range(y + i, a + i, m); });
 }
 
 } // namespace qtune::kernels
