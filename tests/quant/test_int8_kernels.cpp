@@ -11,6 +11,7 @@
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
 #include "runtime/kernels/qconv.h"
+#include "runtime/kernels/silu.h"
 
 namespace qtune {
 namespace {
@@ -241,6 +242,106 @@ TEST(QConv, FloatOutput) {
   ConvCase cc;
   cc.y_dtype = DType::f32;
   check_qconv(cc);
+}
+
+// With SiLU and an int8 output the QConv runs the conv with an f32 output
+// and qtune's SiLU + requantisation pass (AVX-512): the bits of oneDNN's own
+// int8 conv with swish and linear post-ops, built here directly from the same
+// scales, zero point and bias. Padded depthwise (source zero point at run
+// time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that
+// outputs saturate at both ends.
+void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype) {
+  using dnnl::memory;
+  using tag = memory::format_tag;
+  std::mt19937 rng(9);
+  const int64_t h = 19, oc = c, pad = k / 2;
+  const float xs = 0.04f, ys = y_dtype == DType::u8 ? 0.012f : 0.006f;
+  const int xz = 23, yz = y_dtype == DType::u8 ? 20 : -100;
+  Tensor x = random_int<uint8_t>({1, c, h, h}, 0, 255, rng);
+  Tensor w = random_int<int8_t>({oc, c / group, k, k}, -127, 127, rng);
+  std::vector<float> ws(oc), b(oc);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  for (int64_t o = 0; o < oc; ++o)
+    ws[o] = 0.0004f * u(rng), b[o] = (u(rng) - 1.f) * 3.f;
+  Tensor bias = Tensor::from_vector<float>({oc}, b);
+  Node node;
+  node.name = "qconv", node.op_type = "QConv", node.domain = "qtune";
+  node.attrs["pads"] = std::vector<int64_t>{pad, pad, pad, pad};
+  node.attrs["group"] = group;
+  node.attrs["x_scale"] = xs, node.attrs["x_zero_point"] = int64_t{xz};
+  node.attrs["w_scales"] = ws;
+  node.attrs["y_dtype"] = std::string(dtype_name(y_dtype));
+  node.attrs["y_scale"] = ys, node.attrs["y_zero_point"] = int64_t{yz};
+  node.attrs["activation"] = std::string("SiLU");
+  auto k_ = make_kernel(node, KernelEnv{});
+  std::vector<Tensor> in{x, w, bias};
+  auto types = k_->infer(in);
+  k_->prepare(in);
+  EXPECT_EQ(k_->implementation().find("SiLU pass") != std::string::npos,
+            kernels::silu_inplace_is_fast())
+      << k_->implementation();
+  std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
+  k_->run(in, out);
+
+  // oneDNN alone: the same conv with swish and linear post-ops.
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(eng);
+  const bool halve = int8::weights_need_7bit() && !int8::fits_7bit(w);
+  Tensor wq = halve ? int8::halved(w) : w;
+  std::vector<float> scales = int8::output_scales(xs, ws, halve);
+  std::vector<double> acc_bias = int8::accumulator_bias(bias, oc, scales);
+  memory::dims w_dims =
+      group == 1 ? memory::dims{oc, c, k, k} : memory::dims{group, oc / group, c / group, k, k};
+  auto y_dt = y_dtype == DType::u8 ? memory::data_type::u8 : memory::data_type::s8;
+  memory::desc x_md({1, c, h, h}, memory::data_type::u8, tag::nchw),
+      y_md({1, oc, h, h}, y_dt, tag::nchw), b_md({oc}, memory::data_type::f32, tag::x);
+  dnnl::primitive_attr attr;
+  int8::set_scales_and_zero_point(attr, scales, xz);
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  int8::append_requantize(ops, y_dtype, ys, yz);
+  attr.set_post_ops(ops);
+  dnnl::convolution_forward::primitive_desc pd(
+      {dnnl::prop_kind::forward_inference,
+       dnnl::algorithm::convolution_direct,
+       x_md,
+       memory::desc(w_dims, memory::data_type::s8, tag::any),
+       b_md,
+       y_md,
+       {1, 1},
+       {pad, pad},
+       {pad, pad}},
+      attr, eng);
+  memory w_user({w_dims, memory::data_type::s8, group == 1 ? tag::oihw : tag::goihw}, eng,
+                const_cast<void *>(wq.raw())),
+      w_mem(pd.weights_desc(), eng);
+  dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
+  Tensor want(y_dtype, {1, oc, h, h});
+  memory x_mem(x_md, eng, const_cast<void *>(x.raw())), y_mem(y_md, eng, want.raw());
+  dnnl::convolution_forward(pd).execute(
+      s, {{DNNL_ARG_SRC, x_mem},
+          {DNNL_ARG_WEIGHTS, w_mem},
+          {DNNL_ARG_BIAS, int8::bias_memory(eng, b_md, acc_bias)},
+          {DNNL_ARG_DST, y_mem},
+          {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, int8::zero_point_memory(eng, xz)}});
+  s.wait();
+  const auto *got = static_cast<const uint8_t *>(out[0].raw());
+  const auto *ref = static_cast<const uint8_t *>(want.raw());
+  int64_t diffs = 0, low = 0, high = 0;
+  const uint8_t lo = y_dtype == DType::u8 ? 0 : 0x80, hi = y_dtype == DType::u8 ? 255 : 0x7f;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    diffs += got[i] != ref[i];
+    low += ref[i] == lo, high += ref[i] == hi;
+  }
+  EXPECT_EQ(diffs, 0) << "of " << want.numel() << " (" << c << " channels, k " << k << ")";
+  EXPECT_GT(low, 0);
+  EXPECT_GT(high, 0);
+}
+
+TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
+  check_silu_pass_bits(32, 1, 1, DType::u8);
+  check_silu_pass_bits(32, 3, 32, DType::u8);
+  check_silu_pass_bits(24, 3, 1, DType::i8);
 }
 
 // An unpadded u8 conv whose raw accumulator sum(x * w) is ~3e6 while the

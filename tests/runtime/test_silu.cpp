@@ -1,6 +1,13 @@
-// The SiLU pass that replaces oneDNN's swish post-op after FP32 convolutions
-// (runtime/kernels/silu.h), against x / (1 + exp(-x)) in double precision.
+// The SiLU pass that replaces oneDNN's swish post-op after convolutions
+// (runtime/kernels/silu.h): bit for bit against oneDNN's own eltwise_swish
+// (and its linear + int8 conversion for the quantizing form), and within
+// 1e-6 of x / (1 + exp(-x)) in double precision.
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <dnnl.hpp>
 #include <gtest/gtest.h>
 #include <limits>
 #include <vector>
@@ -102,17 +109,107 @@ TEST(Silu, NanStaysNan) {
   EXPECT_TRUE(std::isnan(kernels::silu_scalar(std::nanf(""))));
 }
 
-// Far below the clamp the exact value is -0 (silu(-inf) is its limit, 0);
-// far above it is x itself.
+// Below ln FLT_MIN the value is -0, and -inf * 0 is NaN as in oneDNN; far
+// above, x itself.
 TEST(Silu, ExtremeInputs) {
   const float inf = std::numeric_limits<float>::infinity(), big = std::numeric_limits<float>::max();
-  std::vector<float> x = {-inf, -big, -1e30f, -600.f, -81.f, 600.f, 1e30f, big, inf};
-  std::vector<float> want = {0, 0, 0, 0, 0, 600.f, 1e30f, big, inf};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> x = {-inf, -big, -1e30f, -600.f, -88.f, 600.f, 1e30f, big, inf};
+  std::vector<float> want = {nan, 0, 0, 0, 0, 600.f, 1e30f, big, inf};
   std::vector<float> y = x;
   kernels::silu_inplace(y.data(), static_cast<int64_t>(y.size()));
   for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(want[i])) {
+      EXPECT_TRUE(std::isnan(y[i]) && std::isnan(kernels::silu_scalar(x[i]))) << "x = " << x[i];
+      continue;
+    }
     EXPECT_EQ(y[i], want[i]) << "x = " << x[i];
     EXPECT_EQ(kernels::silu_scalar(x[i]), want[i]) << "x = " << x[i];
+  }
+}
+
+// oneDNN 2.6's eltwise primitive over `x` (jit, the injector its conv
+// post-ops use) with `alg` (alpha, beta), then a reorder to `dst` type.
+std::vector<uint8_t> onednn_eltwise(const std::vector<float> &x, dnnl::algorithm alg, float alpha,
+                                    float beta,
+                                    dnnl::memory::data_type dst = dnnl::memory::data_type::f32) {
+  using namespace dnnl;
+  engine eng(engine::kind::cpu, 0);
+  stream s(eng);
+  memory::desc md({static_cast<int64_t>(x.size())}, memory::data_type::f32, memory::format_tag::x);
+  std::vector<float> y(x.size());
+  memory xm(md, eng, const_cast<float *>(x.data())), ym(md, eng, y.data());
+  eltwise_forward::primitive_desc pd({prop_kind::forward_inference, alg, md, alpha, beta}, eng);
+  eltwise_forward(pd).execute(s, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, ym}});
+  memory::desc out_md({static_cast<int64_t>(x.size())}, dst, memory::format_tag::x);
+  std::vector<uint8_t> out(out_md.get_size());
+  memory om(out_md, eng, out.data());
+  reorder(ym, om).execute(s, ym, om);
+  s.wait();
+  return out;
+}
+
+// Every 256th float bit pattern (all exponents, both signs, NaNs and
+// infinities) and a dense sweep of [-12, 12]: the pass and the scalar form
+// give oneDNN's swish bits; NaN where oneDNN gives NaN (payloads may differ).
+// (An all-2^32 run of the same comparison found no other difference.)
+TEST(Silu, BitsOfOneDnnSwish) {
+  std::vector<float> x;
+  for (uint64_t b = 0; b < (1ull << 32); b += 256)
+    x.push_back(std::bit_cast<float>(static_cast<uint32_t>(b)));
+  for (float v : sweep(-12.f, 12.f, 1 << 20))
+    x.push_back(v);
+  std::vector<uint8_t> raw = onednn_eltwise(x, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  const auto *ref = reinterpret_cast<const float *>(raw.data());
+  std::vector<float> y = x;
+  kernels::silu_inplace(y.data(), static_cast<int64_t>(y.size()));
+  int64_t vector_diffs = 0, scalar_diffs = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    auto same = [&](float v) {
+      return std::isnan(ref[i]) ? std::isnan(v)
+                                : std::bit_cast<uint32_t>(v) == std::bit_cast<uint32_t>(ref[i]);
+    };
+    if (!same(y[i]) && vector_diffs++ < 5)
+      ADD_FAILURE() << "pass: x = " << x[i] << " oneDNN " << ref[i] << " pass " << y[i];
+    if (i % 7 == 0 && !same(kernels::silu_scalar(x[i])) && scalar_diffs++ < 5)
+      ADD_FAILURE() << "scalar: x = " << x[i] << " oneDNN " << ref[i];
+  }
+  EXPECT_EQ(vector_diffs, 0);
+  EXPECT_EQ(scalar_diffs, 0);
+}
+
+// silu_quantize = oneDNN's swish, its linear eltwise (1 / scale, zero point)
+// and its saturating conversion to u8 / s8, for real-unit conv outputs whose
+// quantized values cross both saturation bounds; lengths around the 32-wide
+// loop, the masked tail and the OpenMP path.
+TEST(Silu, QuantizeIsOneDnnSwishLinearConvert) {
+  struct Case {
+    bool u8;
+    float scale, zero_point;
+  } cases[] = {
+      {true, 0.0136f, 20.f}, {true, 0.02f, 14.f}, {false, 0.001f, -3.f}, {false, 0.002f, 5.f}};
+  for (const Case &c : cases) {
+    for (int n : {1, 16, 31, 33, 47, 70000}) {
+      std::vector<float> x = n == 1 ? std::vector<float>{-0.5f} : sweep(-9.f, 7.f, n);
+      const auto dt = c.u8 ? dnnl::memory::data_type::u8 : dnnl::memory::data_type::s8;
+      std::vector<uint8_t> raw = onednn_eltwise(x, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+      std::vector<float> y(n);
+      std::memcpy(y.data(), raw.data(), raw.size());
+      std::vector<uint8_t> want =
+          onednn_eltwise(y, dnnl::algorithm::eltwise_linear, 1.f / c.scale, c.zero_point, dt);
+      std::vector<uint8_t> got(n + 16, 0xAB);
+      kernels::silu_quantize(x.data(), got.data(), c.u8, 1.f / c.scale, c.zero_point, n);
+      int64_t diffs = 0;
+      for (int i = 0; i < n; ++i)
+        diffs += got[i] != want[i];
+      EXPECT_EQ(diffs, 0) << c.u8 << " " << c.scale << " n " << n;
+      EXPECT_EQ(got[n], 0xAB) << "wrote past n = " << n;
+      if (n > 1000) { // the sweep reaches both ends of the type's range
+        const int lo = c.u8 ? 0 : 0x80, hi = c.u8 ? 255 : 0x7f;
+        EXPECT_NE(std::count(got.begin(), got.begin() + n, lo), 0);
+        EXPECT_NE(std::count(got.begin(), got.begin() + n, hi), 0);
+      }
+    }
   }
 }
 

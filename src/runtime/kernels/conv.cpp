@@ -49,15 +49,16 @@ public:
       post_activation_params_ = n.attr_floats("post_activation_params");
     }
     // A lone SiLU runs as our own pass over the conv's output: oneDNN's swish
-    // post-op is about twice as slow (silu.h). Not in a graph that quantizes
-    // activations (nor Winograd, below): both change the last bits, and a
-    // value that is later requantized can sit on a rounding tie, so an int8
-    // model would change (YOLOX-Nano's tuned model moved 0.0026 AP on
-    // val2017_tiny with the SiLU pass on its fp32 convs).
+    // post-op is about twice as slow (silu.h), and the pass gives its bits, so
+    // also in a graph that quantizes activations. There the last bits matter
+    // (a value that is later requantized can sit on a rounding tie), so
+    // Winograd and the image conv below stay off, and so does the pass with a
+    // residual sum: oneDNN's conv with a sum post-op rounds differently from
+    // the conv alone (YOLOX-Nano: ~6 % of such outputs differ in the last bit).
     exact_fp32_ = quantizes_activations(env.graph);
     // With a residual sum (YOLOX's CSP shortcuts: silu(conv) + x) the pass
     // adds the addend too; a post-sum activation keeps oneDNN's post-ops.
-    own_silu_ = activation_ == "SiLU" && post_activation_.empty() && !exact_fp32_ &&
+    own_silu_ = activation_ == "SiLU" && post_activation_.empty() && !(exact_fp32_ && has_sum_) &&
                 kernels::silu_inplace_is_fast();
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
     want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";

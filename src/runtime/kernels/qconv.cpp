@@ -19,11 +19,13 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
+#include <vector>
 
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/qconv.h"
+#include "runtime/kernels/silu.h"
 
 namespace qtune {
 
@@ -100,7 +102,6 @@ public:
                               : memory::dims{g.group, g.oc / g.group, g.c / g.group, g.kh, g.kw};
     tag w_plain = g.group == 1 ? tag::oihw : tag::goihw;
 
-    memory::desc src_any(src_dims, src_dt, tag::any), dst_any(dst_dims, dst_dt, tag::any);
     memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
     memory::desc b_md({g.oc}, memory::data_type::f32, tag::x);
     bool has_bias = in.size() > 2 && in[2].defined();
@@ -112,38 +113,35 @@ public:
     has_bias = has_bias || fold_zp_;
     int32_t attr_zp = fold_zp_ ? 0 : p_.x.zero_point;
 
-    dnnl::primitive_attr attr;
-    int8::set_scales_and_zero_point(attr, out_scales, attr_zp);
-    attr.set_post_ops(make_post_ops(in));
-
     // Source: the layout the producer wrote (plain unless the executor says
     // otherwise). A blocked one (NHWC from QuantizeLinear, QConv, QMaxPool) is
     // asked for first so no reorder is needed; else oneDNN picks and the
     // source is reordered to its choice.
     memory::desc src_plain(src_dims, src_dt, tag::nchw);
     memory::desc given = layout_of(0, src_plain);
-    auto make_pd = [&](const memory::desc &src) {
-      dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any,
-          has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
-          {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
-      return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    auto attr_for = [&] {
+      dnnl::primitive_attr attr;
+      int8::set_scales_and_zero_point(attr, out_scales, attr_zp);
+      attr.set_post_ops(make_post_ops(in));
+      return attr;
     };
-    dnnl::convolution_forward::primitive_desc pd;
-    try {
-      pd = given != src_plain ? make_pd(given) : make_pd(src_any);
-      if (given != src_plain && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
-        pd = make_pd(src_any); // no fast kernel for that layout
-    } catch (const dnnl::error &) {
-      try {
-        pd = make_pd(src_any);
-      } catch (const dnnl::error &e) {
-        throw UnsupportedError(fmt::format("{}: oneDNN has no int8 convolution for this case ({})",
-                                           node_.describe(), e.what()));
-      }
+    own_silu_ = false;
+    auto pd =
+        make_pd(given, w_any, b_md, has_bias, memory::desc(dst_dims, dst_dt, tag::any), attr_for());
+    if (wants_own_silu()) {
+      // The same primitive with an f32 output in the int8 output's layout
+      // (consumers of int8 activations expect the layout oneDNN picks for them).
+      own_silu_ = true;
+      memory::desc f32_dst = pd.dst_desc();
+      f32_dst.data.data_type = dnnl_f32;
+      auto own = make_pd(given, w_any, b_md, has_bias, f32_dst, attr_for());
+      own_silu_ =
+          own.src_desc() == pd.src_desc() && std::string(own.impl_info_str()).rfind("ref", 0) != 0;
+      if (own_silu_)
+        pd = own;
     }
     conv_ = dnnl::convolution_forward(pd);
-    impl_ = pd.impl_info_str();
+    impl_ = std::string(pd.impl_info_str()) + (own_silu_ ? " + qtune SiLU pass" : "");
 
     x_mem_ = memory(given, eng, nullptr);
     src_reorder_ = {};
@@ -153,9 +151,13 @@ public:
       src_reorder_ = dnnl::reorder(x_mem_, src_mem_);
     }
     // Destination: the primitive's layout when the executor keeps oneDNN
-    // layouts between kernels, else a private buffer reordered to plain.
+    // layouts between kernels, else a private buffer reordered to plain. With
+    // our own SiLU pass the conv writes f32 into a scratch buffer in that
+    // layout and the pass writes the int8 output.
     memory::desc dst_plain(dst_dims, dst_dt, tag::nchw);
     dst_desc_ = pd.dst_desc();
+    f32_dst_ = own_silu_ ? memory(dst_desc_, eng, nullptr) : memory();
+    dst_desc_.data.data_type = static_cast<dnnl_data_type_t>(dst_dt);
     dst_is_plain_ = dst_desc_ == dst_plain;
     dst_reorder_ = {};
     if (layouts_enabled_ || dst_is_plain_) {
@@ -216,7 +218,22 @@ public:
       args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
     if (channel_scale_mem_)
       args[channel_scale_arg_] = channel_scale_mem_;
-    conv_.execute(s, args);
+    if (own_silu_) {
+      // One scratch per thread, shared by every such conv that thread runs.
+      thread_local std::vector<float> scratch;
+      const size_t n = f32_dst_.get_desc().get_size() / sizeof(float);
+      if (scratch.size() < n)
+        scratch.resize(n);
+      f32_dst_.set_data_handle(scratch.data());
+      args[DNNL_ARG_DST] = f32_dst_;
+      conv_.execute(s, args);
+      s.wait();
+      kernels::silu_quantize(scratch.data(), conv_dst_.get_data_handle(), p_.y.dtype == DType::u8,
+                             1.f / p_.y.scale, static_cast<float>(p_.y.zero_point),
+                             static_cast<int64_t>(n));
+    } else {
+      conv_.execute(s, args);
+    }
     if (dst_reorder_)
       dst_reorder_.execute(s, conv_dst_, y_mem_);
     s.wait();
@@ -290,8 +307,51 @@ private:
     return folded;
   }
 
+  // The primitive for source layout `given`, falling back to oneDNN's choice
+  // when it has no fast kernel for that layout.
+  dnnl::convolution_forward::primitive_desc
+  make_pd(const memory::desc &given, const memory::desc &w_any, const memory::desc &b_md,
+          bool has_bias, const memory::desc &dst_any, const dnnl::primitive_attr &attr) const {
+    const auto &g = geo_;
+    dnnl::engine &eng = dnnl_util::engine(env_);
+    auto make = [&](const memory::desc &src) {
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any,
+          has_bias ? b_md : memory::desc(), dst_any, {g.stride_h, g.stride_w},
+          {g.dil_h - 1, g.dil_w - 1}, {g.pad_t, g.pad_l}, {g.pad_b, g.pad_r});
+      return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    };
+    memory::desc src_any({g.n, g.c, g.h, g.w}, given.data_type(), tag::any);
+    bool plain = given == memory::desc({g.n, g.c, g.h, g.w}, given.data_type(), tag::nchw);
+    try {
+      auto pd = plain ? make(src_any) : make(given);
+      if (!plain && std::string(pd.impl_info_str()).rfind("ref", 0) == 0)
+        pd = make(src_any); // no fast kernel for that layout
+      return pd;
+    } catch (const dnnl::error &) {
+      try {
+        return make(src_any);
+      } catch (const dnnl::error &e) {
+        throw UnsupportedError(fmt::format("{}: oneDNN has no int8 convolution for this case ({})",
+                                           node_.describe(), e.what()));
+      }
+    }
+  }
+
+  // SiLU then requantisation as our own pass (kernels::silu_quantize, the
+  // same bits as oneDNN's swish and linear post-ops and its conversion) after
+  // an f32-output conv: the swish post-op inside oneDNN 2.6's int8 kernels
+  // costs more than the conv itself on YOLOX-Nano's convs (bench_int8_kernels
+  // BM_qconv_1x1). Only a lone SiLU with an int8 output.
+  bool wants_own_silu() const {
+    return p_.activation.op == "SiLU" && !p_.sum && p_.post_activation.op.empty() &&
+           p_.channel_scale.empty() && p_.y.dtype != DType::f32 && kernels::silu_inplace_is_fast();
+  }
+
   dnnl::post_ops make_post_ops(std::span<const Tensor> in) {
     dnnl::post_ops ops;
+    if (own_silu_)
+      return ops; // output scales only: real units in f32
     dnnl_util::append_activation(ops, node_, p_.activation.op, p_.activation.params);
     if (p_.sum) {
       if (in.size() < 4 || !in[3].defined())
@@ -330,8 +390,10 @@ private:
   std::string impl_; // the primitive oneDNN chose
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
   bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false, fold_zp_ = false;
+  bool own_silu_ = false;
   memory::desc dst_desc_;
   dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
+  memory f32_dst_; // the conv's f32 output (own_silu_), over a scratch buffer
   memory x_mem_, src_mem_, y_mem_, conv_dst_, sum_mem_, sum_dst_, weights_, bias_, zp_mem_;
 };
 

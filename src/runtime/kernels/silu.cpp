@@ -1,12 +1,23 @@
-// SiLU pass: see silu.h. exp(-x) by range reduction (k = round(-x log2 e),
-// r = -x - k ln2 in two parts), a degree-5 polynomial for exp(r) on
-// |r| <= ln2/2 and 2^k applied with vscalefps; the reciprocal of 1 + exp(-x)
-// by vrcp14ps and one Newton step (relative error ~2^-28 before rounding).
+// SiLU pass: see silu.h. The arithmetic is oneDNN 2.6's swish (its jit
+// eltwise injector, also inside its conv post-ops) step for step, so that the
+// pass gives the same bits as the post-op it replaces:
+//   t = max(-|x|, ln FLT_MIN); n = floor(t log2e + 1/2) (product rounded, then
+//   the sum); r = t - n ln2 (one fma); p = 1 + r(p1 + r(p2 + ... r p5))
+//   (Horner fmas); e = (p * 2^(n-1)) * 2; q = e / (e + 1) (correctly rounded
+//   division); sigmoid = q for x < 0, else 1 - q; silu = sigmoid * x.
+// 2^(n-1) is built in the exponent field, 0 when n - 1 = -127 (which is what
+// oneDNN's mask for t < ln FLT_MIN yields too). Checked against oneDNN's
+// eltwise_swish primitive on all 2^32 float inputs: identical except NaN
+// payloads (tests/runtime/test_silu.cpp samples 2^24 of them).
 #include "runtime/kernels/silu.h"
 
 #include <algorithm>
+#include <bit>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <immintrin.h>
+#include <type_traits>
 
 // GCC 12 warns about the self-initialised placeholder inside its own
 // _mm512_undefined_ps() that the masked-less intrinsics pass through.
@@ -16,16 +27,17 @@
 namespace qtune::kernels {
 namespace {
 
-// -x is clamped here: exp(80) is still a normal float, and so is its reciprocal.
-constexpr float kClamp = 80.f;
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f; // ln 2 = kLn2Hi + kLn2Lo, kLn2Hi exact in 9 bits
-constexpr float kLn2Lo = -2.12194440e-4f;
-// exp(r) on |r| <= ln2/2 as c0 + c1 r + ... + c5 r^5: a relative-error
-// minimax fit made for this file (iteratively reweighted least squares on
-// 40001 points); 1.8e-7 relative when evaluated by f32 Horner steps.
-constexpr float kP[6] = {1.000000119e+00f, 9.999997020e-01f, 4.999890029e-01f,
-                         1.666757464e-01f, 4.191482440e-02f, 8.297415450e-03f};
+// oneDNN's constants, by their bits.
+constexpr float kLnFltMin = std::bit_cast<float>(0xc2aeac50u); // ln FLT_MIN
+constexpr float kLog2e = std::bit_cast<float>(0x3fb8aa3bu);
+constexpr float kLn2 = std::bit_cast<float>(0x3f317218u);
+// exp(r) = 1 + p1 r + ... + p5 r^5 on |r| <= ln2/2.
+constexpr float kP[6] = {1.f,
+                         std::bit_cast<float>(0x3f7ffffbu),  // 0.999999701
+                         std::bit_cast<float>(0x3efffee3u),  // 0.499991506
+                         std::bit_cast<float>(0x3e2aad40u),  // 0.166676521
+                         std::bit_cast<float>(0x3d2b9d0du),  // 0.0418978221
+                         std::bit_cast<float>(0x3c07cfceu)}; // 0.00828929059
 // Below this many values the OpenMP fork costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
 constexpr int64_t kChunk = 1 << 12; // floats per task: 16 KB, whole cache lines
@@ -34,26 +46,25 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
 #define QTUNE_AVX512 __attribute__((target("avx512f")))
 
-QTUNE_AVX512 inline __m512 silu16(__m512 v) {
-  const __m512 t =
-      _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), v), _mm512_set1_ps(-kClamp)),
-                    _mm512_set1_ps(kClamp));
-  // round(t log2 e) by adding and removing 1.5 * 2^23 (|t log2 e| < 2^22):
-  // cheaper than vrndscaleps, which takes two uops on the busy port 0.
-  const __m512 magic = _mm512_set1_ps(12582912.f);
-  const __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(t, _mm512_set1_ps(kLog2e), magic), magic);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), t);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), r);
+QTUNE_AVX512 inline __m512 silu16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.f);
+  // t = -|x| by the sign bit; max() also maps NaN to the bound (x keeps it).
+  const __m512 t = _mm512_max_ps(
+      _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))),
+      _mm512_set1_ps(kLnFltMin));
+  const __m512i n = _mm512_cvt_roundps_epi32(
+      _mm512_add_ps(_mm512_mul_ps(t, _mm512_set1_ps(kLog2e)), _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(n), _mm512_set1_ps(kLn2), t);
+  const __m512 pow2 = // 2^(n-1): biased exponent n - 1 + 127
+      _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(126)), 23));
   __m512 p = _mm512_set1_ps(kP[5]);
   for (int i = 4; i >= 0; --i)
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP[i]));                          // exp(r)
-  const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, k), _mm512_set1_ps(1.f)); // 1 + exp(-x)
-  __m512 q = _mm512_rcp14_ps(d);
-  q = _mm512_mul_ps(q, _mm512_fnmadd_ps(d, q, _mm512_set1_ps(2.f)));
-  // Below -kClamp the clamped exp would leave x * e^-80 (-inf stays -inf):
-  // those lanes are 0. The ordered compare is false for NaN, which propagates.
-  const __mmask16 tiny = _mm512_cmp_ps_mask(v, _mm512_set1_ps(-kClamp), _CMP_LT_OQ);
-  return _mm512_maskz_mul_ps(static_cast<__mmask16>(~tiny), v, q);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP[i]));
+  const __m512 e = _mm512_mul_ps(_mm512_mul_ps(p, pow2), _mm512_set1_ps(2.f)); // exp(t)
+  const __m512 q = _mm512_div_ps(e, _mm512_add_ps(e, one));
+  const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+  return _mm512_mul_ps(_mm512_mask_blend_ps(neg, _mm512_sub_ps(one, q), q), x);
 }
 
 QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
@@ -93,7 +104,57 @@ QTUNE_AVX512 void silu_add_avx512(float *y, const float *a, int64_t n) {
   }
 }
 
+// 16 floats -> 16 int32 in the int8 type's range: fma with the scale and zero
+// point, clamp in f32, round half to even (vcvtps2dq under the default MXCSR).
+template <bool U8> QTUNE_AVX512 inline __m512i quantize16(__m512 v, __m512 inv_scale, __m512 zp) {
+  const __m512 lo = _mm512_set1_ps(U8 ? 0.f : -128.f), hi = _mm512_set1_ps(U8 ? 255.f : 127.f);
+  return _mm512_cvtps_epi32(
+      _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(v, inv_scale, zp), lo), hi));
+}
+
+template <bool U8>
+QTUNE_AVX512 void silu_quantize_avx512(const float *x, void *y, float inv_scale, float zero_point,
+                                       int64_t n) {
+  auto *out = static_cast<int8_t *>(y);
+  const __m512 s = _mm512_set1_ps(inv_scale), z = _mm512_set1_ps(zero_point);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) { // two chains, as silu_add_avx512
+    const __m512i a = quantize16<U8>(silu16(_mm512_loadu_ps(x + i)), s, z);
+    const __m512i b = quantize16<U8>(silu16(_mm512_loadu_ps(x + i + 16)), s, z);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i), _mm512_cvtepi32_epi8(a));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i + 16), _mm512_cvtepi32_epi8(b));
+  }
+  for (; i < n; i += 16) {
+    const int64_t m = std::min<int64_t>(16, n - i);
+    const __mmask16 k = static_cast<__mmask16>((1u << m) - 1);
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, k,
+                                     quantize16<U8>(silu16(_mm512_maskz_loadu_ps(k, x + i)), s, z));
+  }
+}
+
 #pragma GCC diagnostic pop
+
+template <typename T>
+void silu_quantize_plain(const float *x, T *y, float inv_scale, float zero_point, int64_t n) {
+  constexpr float lo = std::is_same_v<T, uint8_t> ? 0.f : -128.f;
+  constexpr float hi = std::is_same_v<T, uint8_t> ? 255.f : 127.f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = std::fma(silu_scalar(x[i]), inv_scale, zero_point);
+    y[i] = static_cast<T>(std::nearbyint(std::isnan(v) ? lo : std::clamp(v, lo, hi)));
+  }
+}
+
+void silu_quantize_range(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
+                         int64_t n) {
+  if (kHasAvx512 && is_u8)
+    silu_quantize_avx512<true>(x, y, inv_scale, zero_point, n);
+  else if (kHasAvx512)
+    silu_quantize_avx512<false>(x, y, inv_scale, zero_point, n);
+  else if (is_u8)
+    silu_quantize_plain(x, static_cast<uint8_t *>(y), inv_scale, zero_point, n);
+  else
+    silu_quantize_plain(x, static_cast<int8_t *>(y), inv_scale, zero_point, n);
+}
 
 void silu_plain(float *x, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
@@ -138,16 +199,20 @@ bool silu_inplace_is_fast() {
 float silu_scalar(float x) {
   if (std::isnan(x))
     return x;
-  if (x < -kClamp)
-    return 0.f;
-  const float t = std::clamp(-x, -kClamp, kClamp);
-  const float k = std::nearbyint(t * kLog2e);
-  float r = std::fma(-k, kLn2Hi, t);
-  r = std::fma(-k, kLn2Lo, r);
+  // The steps of silu16, one value (no fma contraction: separate statements,
+  // and baseline x86-64 code has no fma instruction to contract into).
+  const float t = std::max(-std::fabs(x), kLnFltMin);
+  const float y = t * kLog2e;
+  const float fx = std::floor(y + 0.5f);
+  const float r = std::fma(-fx, kLn2, t);
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(fx) + 126) << 23;
+  const float pow2 = std::bit_cast<float>(bits);
   float p = kP[5];
   for (int i = 4; i >= 0; --i)
     p = std::fma(p, r, kP[i]);
-  return x / (std::ldexp(p, static_cast<int>(k)) + 1.f);
+  const float e = (p * pow2) * 2.f;
+  const float q = e / (e + 1.f);
+  return (x < 0.f ? q : 1.f - q) * x;
 }
 
 void silu_inplace(float *x, int64_t n) {
@@ -156,6 +221,14 @@ void silu_inplace(float *x, int64_t n) {
 
 void silu_add_inplace(float *y, const float *a, int64_t n) {
   in_chunks(n, [y, a](int64_t i, int64_t m) { silu_add_range(y + i, a + i, m); });
+}
+
+void silu_quantize(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
+                   int64_t n) {
+  auto *out = static_cast<int8_t *>(y);
+  in_chunks(n, [=](int64_t i, int64_t m) {
+    silu_quantize_range(x + i, out + i, is_u8, inv_scale, zero_point, m);
+  });
 }
 
 } // namespace qtune::kernels

@@ -1,10 +1,12 @@
 #pragma once
 // SiLU, x * sigmoid(x), in place over a float buffer: the activation after
 // ~90 % of YOLOX's convolutions. oneDNN 2.6's swish post-op costs ~1 ns per
-// value on this class of CPU (exp, a division and register spills inside the
-// conv's store loop); running the conv without it and this AVX-512 pass over
-// its still-cached output takes about half of that (bench_conv_fp32
-// BM_conv1x1_silu). Without AVX-512 the conv keeps oneDNN's post-op.
+// value on this class of CPU inside its conv kernels (exp, a division and
+// register spills inside the conv's store loop); running the conv without it
+// and this AVX-512 pass over its still-cached output takes about half of that
+// (bench_conv_fp32 BM_conv1x1_silu, bench_int8_kernels BM_qconv_1x1). The pass
+// computes what oneDNN's swish computes, bit for bit (silu.cpp), so replacing
+// the post-op changes no result. Without AVX-512 the conv keeps the post-op.
 #include <cstdint>
 
 namespace qtune::kernels {
@@ -13,9 +15,9 @@ namespace qtune::kernels {
 // ~30x slower than oneDNN's post-op, so callers use it only then).
 bool silu_inplace_is_fast();
 
-// y = x / (1 + exp(-x)) for n values; relative error below 1e-6 against the
-// exact function for x >= -80 (the sigmoid factor is accurate to ~3e-7), and
-// exactly 0 below (-inf included); NaN stays NaN. Runs on the calling OpenMP
+// y = x * sigmoid(x) for n values, the bits of oneDNN's eltwise_swish (alpha
+// 1): within ~3e-7 relative of the exact function; -0 below ln FLT_MIN
+// (-87.34), NaN for -inf as oneDNN; NaN stays NaN. Runs on the calling OpenMP
 // team when n is large.
 void silu_inplace(float *x, int64_t n);
 
@@ -23,7 +25,13 @@ void silu_inplace(float *x, int64_t n);
 // pass over the conv's still-cached output); same SiLU as silu_inplace.
 void silu_add_inplace(float *y, const float *a, int64_t n);
 
-// The scalar form of the same approximation (the tail of other CPUs, tests).
+// y = saturate(round(silu(x) * inv_scale + zero_point)) for n values into u8
+// (is_u8) or i8 (an int8 conv's SiLU and requantisation after the conv wrote
+// its real-unit output as f32); rounding half to even as oneDNN's conversion.
+void silu_quantize(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
+                   int64_t n);
+
+// The scalar form of the same steps and bits (other CPUs, tests).
 float silu_scalar(float x);
 
 } // namespace qtune::kernels
