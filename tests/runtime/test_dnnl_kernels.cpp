@@ -1,6 +1,7 @@
 // oneDNN-backed kernels against naive reference loops written from the ONNX
 // op definitions: Conv (groups, dilations, pads, strides), pooling modes, Gemm flags.
 #include <cmath>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <map>
 
@@ -164,6 +165,94 @@ TEST(DnnlKernels, FusedConvSiluMatchesDefinition) {
   for (float &v : ref.span<float>())
     v = static_cast<float>(v / (1.0 + std::exp(-double(v))));
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
+}
+
+// In a graph that quantizes activations the last bits of an fp32 conv matter
+// (a requantized value can sit on a rounding tie): there the SiLU pass must
+// give the bits of oneDNN's own conv with a swish post-op, built here
+// directly (direct algorithm, formats oneDNN picks, plain output). Pointwise,
+// 3x3, strided and depthwise shapes.
+TEST(DnnlKernels, FusedConvSiluInQuantizedGraphGivesPostOpBits) {
+  if (!kernels::silu_inplace_is_fast())
+    GTEST_SKIP() << "no SiLU pass without AVX-512";
+  using dnnl::memory;
+  using tag = memory::format_tag;
+  struct Case {
+    int64_t c, oc, k, stride, group;
+  } cases[] = {{32, 32, 1, 1, 1}, {16, 24, 3, 1, 1}, {16, 32, 3, 2, 1}, {32, 32, 3, 1, 32}};
+  for (const Case &cc : cases) {
+    const int64_t h = 21, pad = cc.k / 2, oh = (h + 2 * pad - cc.k) / cc.stride + 1;
+    Tensor x = random_tensor({1, cc.c, h, h}, 40), b = random_tensor({cc.oc}, 42);
+    Tensor w = random_tensor({cc.oc, cc.c / cc.group, cc.k, cc.k}, 41);
+    for (float &v : x.span<float>())
+      v *= 4.f; // pre-activations over the whole SiLU curve
+    auto g = std::make_shared<Graph>();
+    g->source = "test";
+    g->inputs.push_back({.name = "X", .dtype = DType::f32});
+    g->initializers = {{"W", w}, {"B", b}, {"s", Tensor::from_vector<float>({}, {0.05f})}};
+    Node n = pad1("FusedConv");
+    n.name = "c", n.inputs = {"X", "W", "B"}, n.outputs = {"Y"};
+    n.attrs["pads"] = std::vector<int64_t>{pad, pad, pad, pad};
+    n.attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
+    n.attrs["group"] = cc.group;
+    n.attrs["activation"] = std::string("SiLU");
+    Node q;
+    q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"Y", "s"}, q.outputs = {"Yq"};
+    g->nodes = {n, q};
+    g->outputs = {{.name = "Y", .dtype = DType::f32}, {.name = "Yq", .dtype = DType::u8}};
+    Executor ex(g, {.threads = 2, .profile = true});
+    std::vector<Tensor> out = ex.run({{"X", x}});
+    std::string impl;
+    for (const NodeProfile &p : ex.profile())
+      if (p.name == "c")
+        impl = p.implementation;
+    ASSERT_NE(impl.find("SiLU pass"), std::string::npos) << impl;
+
+    dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+    dnnl::stream s(eng);
+    memory::dims w_dims =
+        cc.group == 1 ? memory::dims{cc.oc, cc.c, cc.k, cc.k}
+                      : memory::dims{cc.group, cc.oc / cc.group, cc.c / cc.group, cc.k, cc.k};
+    memory::desc x_md({1, cc.c, h, h}, memory::data_type::f32, tag::nchw),
+        y_md({1, cc.oc, oh, oh}, memory::data_type::f32, tag::nchw),
+        b_md({cc.oc}, memory::data_type::f32, tag::x);
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    dnnl::convolution_forward::primitive_desc pd(
+        {dnnl::prop_kind::forward_inference,
+         dnnl::algorithm::convolution_direct,
+         memory::desc({1, cc.c, h, h}, memory::data_type::f32, tag::any),
+         memory::desc(w_dims, memory::data_type::f32, tag::any),
+         b_md,
+         memory::desc({1, cc.oc, oh, oh}, memory::data_type::f32, tag::any),
+         {cc.stride, cc.stride},
+         {pad, pad},
+         {pad, pad}},
+        attr, eng);
+    memory x_user(x_md, eng, x.raw()), x_mem(pd.src_desc(), eng);
+    memory w_user({w_dims, memory::data_type::f32, cc.group == 1 ? tag::oihw : tag::goihw}, eng,
+                  w.raw()),
+        w_mem(pd.weights_desc(), eng), y_mem(pd.dst_desc(), eng);
+    dnnl::reorder(x_user, x_mem).execute(s, x_user, x_mem);
+    dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
+    memory b_mem(b_md, eng, b.raw());
+    dnnl::convolution_forward(pd).execute(s, {{DNNL_ARG_SRC, x_mem},
+                                              {DNNL_ARG_WEIGHTS, w_mem},
+                                              {DNNL_ARG_BIAS, b_mem},
+                                              {DNNL_ARG_DST, y_mem}});
+    Tensor want(DType::f32, {1, cc.oc, oh, oh});
+    memory want_mem(y_md, eng, want.raw());
+    dnnl::reorder(y_mem, want_mem).execute(s, y_mem, want_mem);
+    s.wait();
+    int64_t diffs = 0;
+    for (int64_t i = 0; i < want.numel(); ++i)
+      diffs += std::memcmp(&out[0].data<float>()[i], &want.data<float>()[i], sizeof(float)) != 0;
+    EXPECT_EQ(diffs, 0) << "of " << want.numel() << ": " << cc.c << " -> " << cc.oc << " k " << cc.k
+                        << " stride " << cc.stride << " group " << cc.group << ", " << impl
+                        << " vs " << pd.impl_info_str();
+  }
 }
 
 // SiLU then the residual add (YOLOX's CSP shortcut, silu(conv(x)) + a) runs
