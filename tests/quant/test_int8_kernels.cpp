@@ -249,8 +249,9 @@ TEST(QConv, FloatOutput) {
 // int8 conv with swish and linear post-ops, built here directly from the same
 // scales, zero point and bias. Padded depthwise (source zero point at run
 // time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that
-// outputs saturate at both ends.
-void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype) {
+// outputs saturate at both ends; with a u8 residual sum (oneDNN's sum
+// post-op between swish and the requantisation).
+void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bool sum = false) {
   using dnnl::memory;
   using tag = memory::format_tag;
   std::mt19937 rng(9);
@@ -273,8 +274,16 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype) {
   node.attrs["y_dtype"] = std::string(dtype_name(y_dtype));
   node.attrs["y_scale"] = ys, node.attrs["y_zero_point"] = int64_t{yz};
   node.attrs["activation"] = std::string("SiLU");
-  auto k_ = make_kernel(node, KernelEnv{});
   std::vector<Tensor> in{x, w, bias};
+  const float ss = 0.031f;
+  const int sz = 17;
+  Tensor addend = random_int<uint8_t>({1, oc, h, h}, 0, 255, rng);
+  if (sum) { // residual: silu(conv) + (addend - 17) * 0.031, then requantised
+    node.attrs["sum"] = int64_t{1};
+    node.attrs["sum_scale"] = ss, node.attrs["sum_zero_point"] = int64_t{sz};
+    in.push_back(addend);
+  }
+  auto k_ = make_kernel(node, KernelEnv{});
   auto types = k_->infer(in);
   k_->prepare(in);
   EXPECT_EQ(k_->implementation().find("SiLU pass") != std::string::npos,
@@ -299,6 +308,8 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype) {
   int8::set_scales_and_zero_point(attr, scales, xz);
   dnnl::post_ops ops;
   ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  if (sum)
+    ops.append_sum(ss, sz, memory::data_type::u8);
   int8::append_requantize(ops, y_dtype, ys, yz);
   attr.set_post_ops(ops);
   dnnl::convolution_forward::primitive_desc pd(
@@ -316,7 +327,7 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype) {
                 const_cast<void *>(wq.raw())),
       w_mem(pd.weights_desc(), eng);
   dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
-  Tensor want(y_dtype, {1, oc, h, h});
+  Tensor want = sum ? addend.clone() : Tensor(y_dtype, {1, oc, h, h}); // the sum reads dst
   memory x_mem(x_md, eng, const_cast<void *>(x.raw())), y_mem(y_md, eng, want.raw());
   dnnl::convolution_forward(pd).execute(
       s, {{DNNL_ARG_SRC, x_mem},
@@ -342,6 +353,8 @@ TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
   check_silu_pass_bits(32, 1, 1, DType::u8);
   check_silu_pass_bits(32, 3, 32, DType::u8);
   check_silu_pass_bits(24, 3, 1, DType::i8);
+  check_silu_pass_bits(32, 1, 1, DType::u8, true); // YOLOX's CSP shortcut
+  check_silu_pass_bits(16, 3, 1, DType::u8, true);
 }
 
 // An unpadded u8 conv whose raw accumulator sum(x * w) is ~3e6 while the

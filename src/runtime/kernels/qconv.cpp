@@ -128,7 +128,7 @@ public:
     own_silu_ = false;
     auto pd =
         make_pd(given, w_any, b_md, has_bias, memory::desc(dst_dims, dst_dt, tag::any), attr_for());
-    if (wants_own_silu()) {
+    if (wants_own_silu(in)) {
       // The same primitive with an f32 output in the int8 output's layout
       // (consumers of int8 activations expect the layout oneDNN picks for them).
       own_silu_ = true;
@@ -228,9 +228,13 @@ public:
       args[DNNL_ARG_DST] = f32_dst_;
       conv_.execute(s, args);
       s.wait();
+      // The addend is in the output already (placed above, as for oneDNN).
+      const kernels::Int8Addend addend{conv_dst_.get_data_handle(),
+                                       p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
+                                       static_cast<float>(p_.sum_q.zero_point)};
       kernels::silu_quantize(scratch.data(), conv_dst_.get_data_handle(), p_.y.dtype == DType::u8,
                              1.f / p_.y.scale, static_cast<float>(p_.y.zero_point),
-                             static_cast<int64_t>(n));
+                             static_cast<int64_t>(n), p_.sum ? &addend : nullptr);
     } else {
       conv_.execute(s, args);
     }
@@ -342,9 +346,13 @@ private:
   // same bits as oneDNN's swish and linear post-ops and its conversion) after
   // an f32-output conv: the swish post-op inside oneDNN 2.6's int8 kernels
   // costs more than the conv itself on YOLOX-Nano's convs (bench_int8_kernels
-  // BM_qconv_1x1). Only a lone SiLU with an int8 output.
-  bool wants_own_silu() const {
-    return p_.activation.op == "SiLU" && !p_.sum && p_.post_activation.op.empty() &&
+  // BM_qconv_1x1). A SiLU with an int8 output, alone or followed by an int8
+  // residual sum (the addend is placed in the output first, as for oneDNN's
+  // sum post-op, and the pass reads it there).
+  bool wants_own_silu(std::span<const Tensor> in) const {
+    const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
+                          (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
+    return p_.activation.op == "SiLU" && (!p_.sum || int8_sum) && p_.post_activation.op.empty() &&
            p_.channel_scale.empty() && p_.y.dtype != DType::f32 && kernels::silu_inplace_is_fast();
   }
 

@@ -25,11 +25,21 @@ void silu_inplace(float *x, int64_t n);
 // pass over the conv's still-cached output); same SiLU as silu_inplace.
 void silu_add_inplace(float *y, const float *a, int64_t n);
 
-// y = saturate(round(silu(x) * inv_scale + zero_point)) for n values into u8
-// (is_u8) or i8 (an int8 conv's SiLU and requantisation after the conv wrote
-// its real-unit output as f32); rounding half to even as oneDNN's conversion.
+// An int8 residual addend in real units, (a - zero_point) * scale, with a of
+// type u8 (is_u8) or i8.
+struct Int8Addend {
+  const void *data;
+  bool is_u8;
+  float scale, zero_point;
+};
+
+// y = saturate(round((silu(x) [+ addend]) * inv_scale + zero_point)) for n
+// values into u8 (is_u8) or i8: an int8 conv's SiLU, residual sum and
+// requantisation after the conv wrote its real-unit output as f32, with the
+// bits of oneDNN's swish, sum and linear post-ops and its conversion
+// (rounding half to even). y may be the addend's buffer.
 void silu_quantize(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
-                   int64_t n);
+                   int64_t n, const Int8Addend *addend = nullptr);
 
 // The scalar form of the same steps and bits (other CPUs, tests).
 float silu_scalar(float x);
