@@ -115,7 +115,7 @@ TEST(Silu, ExtremeInputs) {
   const float inf = std::numeric_limits<float>::infinity(), big = std::numeric_limits<float>::max();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> x = {-inf, -big, -1e30f, -600.f, -88.f, 600.f, 1e30f, big, inf};
-  std::vector<float> want = {nan, 0, 0, 0, 0, 600.f, 1e30f, big, inf};
+  std::vector<float> want = {nan, -0.f, -0.f, -0.f, -0.f, 600.f, 1e30f, big, inf};
   std::vector<float> y = x;
   kernels::silu_inplace(y.data(), static_cast<int64_t>(y.size()));
   for (size_t i = 0; i < x.size(); ++i) {
@@ -125,6 +125,8 @@ TEST(Silu, ExtremeInputs) {
     }
     EXPECT_EQ(y[i], want[i]) << "x = " << x[i];
     EXPECT_EQ(kernels::silu_scalar(x[i]), want[i]) << "x = " << x[i];
+    EXPECT_EQ(std::signbit(y[i]), std::signbit(want[i])) << "x = " << x[i];
+    EXPECT_EQ(std::signbit(kernels::silu_scalar(x[i])), std::signbit(want[i])) << "x = " << x[i];
   }
 }
 
@@ -211,6 +213,41 @@ TEST(Silu, QuantizeIsOneDnnSwishLinearConvert) {
       }
     }
   }
+}
+
+// With a u8 / i8 residual addend, (a - zero_point) * scale joins the SiLU by
+// one fma (oneDNN's sum post-op; QConv.SiLUPassGivesOneDnnPostOpBits checks
+// that against oneDNN's conv), then oneDNN's linear and conversion; the output
+// may be the addend's own buffer. Tails, the 32-wide loop and the OpenMP path.
+TEST(Silu, QuantizeWithAddendIsSiluPlusAddendRequantized) {
+  for (bool addend_u8 : {true, false})
+    for (bool in_place : {false, true})
+      for (int n : {5, 16, 37, 64, 70001}) {
+        std::vector<float> x = sweep(-6.f, 5.f, n);
+        std::vector<uint8_t> a(n + 16);
+        for (int i = 0; i < n + 16; ++i)
+          a[i] = static_cast<uint8_t>((i * 97 + 13) % 256);
+        const float as = 0.03f, az = addend_u8 ? 17.f : -9.f, ys = 0.021f, yz = 7.f;
+        std::vector<uint8_t> raw = onednn_eltwise(x, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+        std::vector<float> v(n);
+        std::memcpy(v.data(), raw.data(), raw.size());
+        for (int i = 0; i < n; ++i) {
+          const float q = addend_u8 ? float(a[i]) : float(static_cast<int8_t>(a[i]));
+          v[i] = std::fma(q - az, as, v[i]);
+        }
+        std::vector<uint8_t> want = onednn_eltwise(v, dnnl::algorithm::eltwise_linear, 1.f / ys, yz,
+                                                   dnnl::memory::data_type::u8);
+        std::vector<uint8_t> out(n + 16, 0xAB);
+        uint8_t *y = in_place ? a.data() : out.data();
+        const kernels::Int8Addend add{a.data(), addend_u8, as, az};
+        kernels::silu_quantize(x.data(), y, true, 1.f / ys, yz, n, &add);
+        int64_t diffs = 0;
+        for (int i = 0; i < n; ++i)
+          diffs += y[i] != want[i];
+        EXPECT_EQ(diffs, 0) << "u8 addend " << addend_u8 << " in place " << in_place << " n " << n;
+        EXPECT_EQ(y[n], in_place ? static_cast<uint8_t>((n * 97 + 13) % 256) : 0xAB)
+            << "wrote past n = " << n;
+      }
 }
 
 } // namespace

@@ -16,6 +16,7 @@
 // activation) is a binary multiply post-op before that requantisation.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
@@ -119,26 +120,29 @@ public:
     // source is reordered to its choice.
     memory::desc src_plain(src_dims, src_dt, tag::nchw);
     memory::desc given = layout_of(0, src_plain);
-    auto attr_for = [&] {
+    auto attr_for = [&](bool silu_pass) {
       dnnl::primitive_attr attr;
       int8::set_scales_and_zero_point(attr, out_scales, attr_zp);
-      attr.set_post_ops(make_post_ops(in));
+      attr.set_post_ops(make_post_ops(in, silu_pass));
       return attr;
     };
+    auto pd = make_pd(given, w_any, b_md, has_bias, memory::desc(dst_dims, dst_dt, tag::any),
+                      attr_for(false));
     own_silu_ = false;
-    auto pd =
-        make_pd(given, w_any, b_md, has_bias, memory::desc(dst_dims, dst_dt, tag::any), attr_for());
-    if (wants_own_silu(in)) {
-      // The same primitive with an f32 output in the int8 output's layout
-      // (consumers of int8 activations expect the layout oneDNN picks for them).
-      own_silu_ = true;
+    if (wants_own_silu(in, pd.dst_desc())) {
+      // The same kernel with an f32 output in the int8 output's layout
+      // (consumers of int8 activations expect the layout oneDNN picks for
+      // them); another kernel could order bias and scale differently.
       memory::desc f32_dst = pd.dst_desc();
       f32_dst.data.data_type = dnnl_f32;
-      auto own = make_pd(given, w_any, b_md, has_bias, f32_dst, attr_for());
-      own_silu_ =
-          own.src_desc() == pd.src_desc() && std::string(own.impl_info_str()).rfind("ref", 0) != 0;
-      if (own_silu_)
-        pd = own;
+      try {
+        auto own = make_pd(given, w_any, b_md, has_bias, f32_dst, attr_for(true));
+        own_silu_ = own.src_desc() == pd.src_desc() &&
+                    std::string(own.impl_info_str()) == pd.impl_info_str();
+        if (own_silu_)
+          pd = own;
+      } catch (const UnsupportedError &) { // no such kernel: oneDNN's post-ops then
+      }
     }
     conv_ = dnnl::convolution_forward(pd);
     impl_ = std::string(pd.impl_info_str()) + (own_silu_ ? " + qtune SiLU pass" : "");
@@ -200,7 +204,10 @@ public:
     y_mem_.set_data_handle(out[0].raw());
     if (src_reorder_)
       src_reorder_.execute(s, x_mem_, src_mem_);
-    if (p_.sum) {
+    // The sum post-op reads the addend from dst; the SiLU pass reads it in
+    // place when its layout is the output's.
+    const bool addend_in_place = p_.sum && sum_copy_ && own_silu_;
+    if (p_.sum && !addend_in_place) {
       sum_dst_.set_data_handle(conv_dst_.get_data_handle());
       if (sum_copy_) {
         if (conv_dst_.get_data_handle() != in[3].raw()) // see output_may_overwrite_input
@@ -218,26 +225,11 @@ public:
       args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
     if (channel_scale_mem_)
       args[channel_scale_arg_] = channel_scale_mem_;
-    if (own_silu_) {
-      // One scratch per thread, shared by every such conv that thread runs.
-      thread_local std::vector<float> scratch;
-      const size_t n = f32_dst_.get_desc().get_size() / sizeof(float);
-      if (scratch.size() < n)
-        scratch.resize(n);
-      f32_dst_.set_data_handle(scratch.data());
-      args[DNNL_ARG_DST] = f32_dst_;
+    if (own_silu_)
+      run_silu_pass(args, addend_in_place ? in[3].raw() : conv_dst_.get_data_handle(),
+                    p_.sum && in[3].dtype() == DType::u8);
+    else
       conv_.execute(s, args);
-      s.wait();
-      // The addend is in the output already (placed above, as for oneDNN).
-      const kernels::Int8Addend addend{conv_dst_.get_data_handle(),
-                                       p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
-                                       static_cast<float>(p_.sum_q.zero_point)};
-      kernels::silu_quantize(scratch.data(), conv_dst_.get_data_handle(), p_.y.dtype == DType::u8,
-                             1.f / p_.y.scale, static_cast<float>(p_.y.zero_point),
-                             static_cast<int64_t>(n), p_.sum ? &addend : nullptr);
-    } else {
-      conv_.execute(s, args);
-    }
     if (dst_reorder_)
       dst_reorder_.execute(s, conv_dst_, y_mem_);
     s.wait();
@@ -250,7 +242,7 @@ public:
   // The sum post-op reads the addend from dst: in place when the conv writes
   // the output directly in the addend's layout.
   int output_may_overwrite_input(size_t k) const override {
-    return k == 0 && p_.sum && sum_copy_ && !dst_reorder_ ? 3 : -1;
+    return k == 0 && p_.sum && sum_copy_ && !dst_reorder_ ? 3 : -1; // also with the SiLU pass
   }
   void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
     layouts_enabled_ = true;
@@ -311,6 +303,30 @@ private:
     return folded;
   }
 
+  // The conv into an f32 scratch buffer, then SiLU [+ the int8 addend at
+  // `addend`, u8 or i8] and requantisation into the output (own_silu_).
+  void run_silu_pass(std::unordered_map<int, memory> &args, const void *addend, bool addend_u8) {
+    // One scratch per thread, shared by every such conv that thread runs and
+    // kept for the thread's life (the largest such output, in f32), 64-byte
+    // aligned as oneDNN's own buffers.
+    thread_local std::vector<float> scratch;
+    const size_t n = f32_dst_.get_desc().get_size() / sizeof(float);
+    if (scratch.size() < n + 16)
+      scratch.resize(n + 16);
+    float *f32 = scratch.data();
+    f32 += (64 - reinterpret_cast<uintptr_t>(f32) % 64) % 64 / sizeof(float);
+    f32_dst_.set_data_handle(f32);
+    args[DNNL_ARG_DST] = f32_dst_;
+    dnnl::stream &s = dnnl_util::stream(env_);
+    conv_.execute(s, args);
+    s.wait();
+    const kernels::Int8Addend add{addend, addend_u8, p_.sum_q.scale,
+                                  static_cast<float>(p_.sum_q.zero_point)};
+    kernels::silu_quantize(f32, conv_dst_.get_data_handle(), p_.y.dtype == DType::u8,
+                           1.f / p_.y.scale, static_cast<float>(p_.y.zero_point),
+                           static_cast<int64_t>(n), p_.sum ? &add : nullptr);
+  }
+
   // The primitive for source layout `given`, falling back to oneDNN's choice
   // when it has no fast kernel for that layout.
   dnnl::convolution_forward::primitive_desc
@@ -349,17 +365,24 @@ private:
   // BM_qconv_1x1). A SiLU with an int8 output, alone or followed by an int8
   // residual sum (the addend is placed in the output first, as for oneDNN's
   // sum post-op, and the pass reads it there).
-  bool wants_own_silu(std::span<const Tensor> in) const {
+  bool wants_own_silu(std::span<const Tensor> in, const memory::desc &dst) const {
     const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
                           (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
+    // The pass writes every element of the layout: none may be padding,
+    // which oneDNN expects to stay zero.
+    const auto &d = dst.data;
+    const bool unpadded = std::equal(d.dims, d.dims + d.ndims, d.padded_dims);
     return p_.activation.op == "SiLU" && (!p_.sum || int8_sum) && p_.post_activation.op.empty() &&
-           p_.channel_scale.empty() && p_.y.dtype != DType::f32 && kernels::silu_inplace_is_fast();
+           p_.channel_scale.empty() && p_.y.dtype != DType::f32 && unpadded &&
+           kernels::silu_inplace_is_fast();
   }
 
-  dnnl::post_ops make_post_ops(std::span<const Tensor> in) {
+  // oneDNN's post-ops; none with the SiLU pass (output scales only: the conv
+  // writes real units in f32).
+  dnnl::post_ops make_post_ops(std::span<const Tensor> in, bool silu_pass) {
     dnnl::post_ops ops;
-    if (own_silu_)
-      return ops; // output scales only: real units in f32
+    if (silu_pass)
+      return ops;
     dnnl_util::append_activation(ops, node_, p_.activation.op, p_.activation.params);
     if (p_.sum) {
       if (in.size() < 4 || !in[3].defined())

@@ -8,7 +8,9 @@
 // 2^(n-1) is built in the exponent field, 0 when n - 1 = -127 (which is what
 // oneDNN's mask for t < ln FLT_MIN yields too). Checked against oneDNN's
 // eltwise_swish primitive on all 2^32 float inputs: identical except NaN
-// payloads (tests/runtime/test_silu.cpp samples 2^24 of them).
+// payloads (tests/runtime/test_silu.cpp samples 2^24 of them). The file is
+// compiled with -ffp-contract=off (src/CMakeLists.txt): a multiply and an add
+// that oneDNN keeps apart must not become one fma here.
 #include "runtime/kernels/silu.h"
 
 #include <algorithm>
@@ -229,8 +231,7 @@ bool silu_inplace_is_fast() {
 float silu_scalar(float x) {
   if (std::isnan(x))
     return x;
-  // The steps of silu16, one value (no fma contraction: separate statements,
-  // and baseline x86-64 code has no fma instruction to contract into).
+  // The steps of silu16, one value (no fma contraction: see the top).
   const float t = std::max(-std::fabs(x), kLnFltMin);
   const float y = t * kLog2e;
   const float fx = std::floor(y + 0.5f);

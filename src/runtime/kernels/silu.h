@@ -16,9 +16,9 @@ namespace qtune::kernels {
 bool silu_inplace_is_fast();
 
 // y = x * sigmoid(x) for n values, the bits of oneDNN's eltwise_swish (alpha
-// 1): within ~3e-7 relative of the exact function; -0 below ln FLT_MIN
-// (-87.34), NaN for -inf as oneDNN; NaN stays NaN. Runs on the calling OpenMP
-// team when n is large.
+// 1): within ~3e-7 relative of the exact function; -0 below about -87
+// (where oneDNN's 2^(n-1) underflows), NaN for -inf as oneDNN; NaN stays NaN. Runs on the calling
+// OpenMP team when n is large.
 void silu_inplace(float *x, int64_t n);
 
 // y = silu(y) + a for n values (a conv's SiLU then its residual add, in one
