@@ -7,6 +7,7 @@
 #include <random>
 
 #include "qtune/error.h"
+#include "runtime/dnnl_util.h"
 #include "runtime/executor.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
@@ -288,7 +289,7 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
 // With SiLU and an int8 output the QConv runs the conv with an f32 output
 // and qtune's SiLU + requantisation pass (AVX-512): the bits of oneDNN's own
 // int8 conv with swish and linear post-ops, built here directly from the same
-// scales, zero point and bias. Padded depthwise (source zero point at run
+// scales, zero point, bias and layout choice. Padded depthwise (source zero point at run
 // time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that
 // outputs saturate at both ends; with a u8 residual sum (oneDNN's sum
 // post-op between swish and the requantisation).
@@ -342,7 +343,7 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   std::vector<double> acc_bias = int8::accumulator_bias(bias, oc, scales);
   memory::dims w_dims =
       group == 1 ? memory::dims{oc, c, k, k} : memory::dims{group, oc / group, c / group, k, k};
-  auto y_dt = y_dtype == DType::u8 ? memory::data_type::u8 : memory::data_type::s8;
+  auto y_dt = dnnl_util::dtype(y_dtype);
   memory::desc x_md({1, c, h, h}, memory::data_type::u8, tag::nchw),
       y_md({1, oc, h, h}, y_dt, tag::nchw), b_md({oc}, memory::data_type::f32, tag::x);
   dnnl::primitive_attr attr;
@@ -353,13 +354,14 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
     ops.append_sum(ss, sz, memory::data_type::u8);
   int8::append_requantize(ops, y_dtype, ys, yz);
   attr.set_post_ops(ops);
+  // Layouts as the QConv asks for them (oneDNN's choice): the same kernel.
   dnnl::convolution_forward::primitive_desc pd(
       {dnnl::prop_kind::forward_inference,
        dnnl::algorithm::convolution_direct,
-       x_md,
+       memory::desc({1, c, h, h}, memory::data_type::u8, tag::any),
        memory::desc(w_dims, memory::data_type::s8, tag::any),
        b_md,
-       y_md,
+       memory::desc({1, oc, h, h}, y_dt, tag::any),
        {1, 1},
        {pad, pad},
        {pad, pad}},
@@ -368,26 +370,34 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
                 const_cast<void *>(wq.raw())),
       w_mem(pd.weights_desc(), eng);
   dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
-  Tensor want = sum ? addend.clone() : Tensor(y_dtype, {1, oc, h, h}); // the sum reads dst
-  memory x_mem(x_md, eng, const_cast<void *>(x.raw())), y_mem(y_md, eng, want.raw());
+  memory x_user(x_md, eng, const_cast<void *>(x.raw())), x_mem(pd.src_desc(), eng),
+      y_mem(pd.dst_desc(), eng);
+  dnnl::reorder(x_user, x_mem).execute(s, x_user, x_mem);
+  Tensor want = sum ? addend.clone() : Tensor(y_dtype, {1, oc, h, h});
+  memory want_mem(y_md, eng, want.raw());
+  if (sum) // the sum post-op reads the addend from dst
+    dnnl::reorder(want_mem, y_mem).execute(s, want_mem, y_mem);
   dnnl::convolution_forward(pd).execute(
       s, {{DNNL_ARG_SRC, x_mem},
           {DNNL_ARG_WEIGHTS, w_mem},
           {DNNL_ARG_BIAS, int8::bias_memory(eng, b_md, acc_bias)},
           {DNNL_ARG_DST, y_mem},
           {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, int8::zero_point_memory(eng, xz)}});
+  dnnl::reorder(y_mem, want_mem).execute(s, y_mem, want_mem);
   s.wait();
   const auto *got = static_cast<const uint8_t *>(out[0].raw());
   const auto *ref = static_cast<const uint8_t *>(want.raw());
   int64_t diffs = 0, low = 0, high = 0;
   const uint8_t lo = y_dtype == DType::u8 ? 0 : 0x80, hi = y_dtype == DType::u8 ? 255 : 0x7f;
-  for (int64_t i = 0; i < want.numel(); ++i) {
+  for (size_t i = 0; i < want.nbytes(); ++i) {
     diffs += got[i] != ref[i];
     low += ref[i] == lo, high += ref[i] == hi;
   }
-  EXPECT_EQ(diffs, 0) << "of " << want.numel() << " (" << c << " channels, k " << k << ")";
-  EXPECT_GT(low, 0);
-  EXPECT_GT(high, 0);
+  EXPECT_EQ(diffs, 0) << "of " << want.nbytes() << " bytes (" << c << " channels, k " << k << ")";
+  if (y_dtype != DType::f32) {
+    EXPECT_GT(low, 0);
+    EXPECT_GT(high, 0);
+  }
   if (sum)
     check_silu_sum_in_place(node, in, want);
 }
@@ -396,6 +406,8 @@ TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
   check_silu_pass_bits(32, 1, 1, DType::u8);
   check_silu_pass_bits(32, 3, 32, DType::u8);
   check_silu_pass_bits(24, 3, 1, DType::i8);
+  check_silu_pass_bits(16, 3, 1, DType::f32); // an f32 output: the SiLU pass in place
+  check_silu_pass_bits(32, 3, 32, DType::f32);
   check_silu_pass_bits(32, 1, 1, DType::u8, true); // YOLOX's CSP shortcut
   check_silu_pass_bits(16, 3, 1, DType::u8, true);
 }

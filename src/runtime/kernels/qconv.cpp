@@ -160,7 +160,7 @@ public:
     // layout and the pass writes the int8 output.
     memory::desc dst_plain(dst_dims, dst_dt, tag::nchw);
     dst_desc_ = pd.dst_desc();
-    f32_dst_ = own_silu_ ? memory(dst_desc_, eng, nullptr) : memory();
+    f32_dst_ = own_silu_ && p_.y.dtype != DType::f32 ? memory(dst_desc_, eng, nullptr) : memory();
     dst_desc_.data.data_type = static_cast<dnnl_data_type_t>(dst_dt);
     dst_is_plain_ = dst_desc_ == dst_plain;
     dst_reorder_ = {};
@@ -225,11 +225,17 @@ public:
       args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
     if (channel_scale_mem_)
       args[channel_scale_arg_] = channel_scale_mem_;
-    if (own_silu_)
+    if (own_silu_ && !f32_dst_) { // an f32 output: the SiLU pass in place
+      conv_.execute(s, args);
+      s.wait();
+      kernels::silu_inplace(static_cast<float *>(conv_dst_.get_data_handle()),
+                            static_cast<int64_t>(dst_desc_.get_size() / sizeof(float)));
+    } else if (own_silu_) {
       run_silu_pass(args, addend_in_place ? in[3].raw() : conv_dst_.get_data_handle(),
                     p_.sum && in[3].dtype() == DType::u8);
-    else
+    } else {
       conv_.execute(s, args);
+    }
     if (dst_reorder_)
       dst_reorder_.execute(s, conv_dst_, y_mem_);
     s.wait();
@@ -362,9 +368,9 @@ private:
   // same bits as oneDNN's swish and linear post-ops and its conversion) after
   // an f32-output conv: the swish post-op inside oneDNN 2.6's int8 kernels
   // costs more than the conv itself on YOLOX-Nano's convs (bench_int8_kernels
-  // BM_qconv_1x1). A SiLU with an int8 output, alone or followed by an int8
-  // residual sum (the addend is placed in the output first, as for oneDNN's
-  // sum post-op, and the pass reads it there).
+  // BM_qconv_1x1). A SiLU alone or followed by an int8 residual sum; an f32
+  // output (a conv feeding an fp32 op, such as YOLOX's tuned stem) gets the
+  // SiLU pass in place.
   bool wants_own_silu(std::span<const Tensor> in, const memory::desc &dst) const {
     const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
                           (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
@@ -373,8 +379,7 @@ private:
     const auto &d = dst.data;
     const bool unpadded = std::equal(d.dims, d.dims + d.ndims, d.padded_dims);
     return p_.activation.op == "SiLU" && (!p_.sum || int8_sum) && p_.post_activation.op.empty() &&
-           p_.channel_scale.empty() && p_.y.dtype != DType::f32 && unpadded &&
-           kernels::silu_inplace_is_fast();
+           p_.channel_scale.empty() && unpadded && kernels::silu_inplace_is_fast();
   }
 
   // oneDNN's post-ops; none with the SiLU pass (output scales only: the conv
