@@ -225,17 +225,11 @@ public:
       args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem_;
     if (channel_scale_mem_)
       args[channel_scale_arg_] = channel_scale_mem_;
-    if (own_silu_ && !f32_dst_) { // an f32 output: the SiLU pass in place
-      conv_.execute(s, args);
-      s.wait();
-      kernels::silu_inplace(static_cast<float *>(conv_dst_.get_data_handle()),
-                            static_cast<int64_t>(dst_desc_.get_size() / sizeof(float)));
-    } else if (own_silu_) {
+    if (own_silu_)
       run_silu_pass(args, addend_in_place ? in[3].raw() : conv_dst_.get_data_handle(),
                     p_.sum && in[3].dtype() == DType::u8);
-    } else {
+    else
       conv_.execute(s, args);
-    }
     if (dst_reorder_)
       dst_reorder_.execute(s, conv_dst_, y_mem_);
     s.wait();
@@ -309,9 +303,18 @@ private:
     return folded;
   }
 
-  // The conv into an f32 scratch buffer, then SiLU [+ the int8 addend at
-  // `addend`, u8 or i8] and requantisation into the output (own_silu_).
+  // With own_silu_: an f32 output gets the SiLU pass in place; else the conv
+  // writes an f32 scratch buffer, then SiLU [+ the int8 addend at `addend`,
+  // u8 or i8] and requantisation go into the int8 output.
   void run_silu_pass(std::unordered_map<int, memory> &args, const void *addend, bool addend_u8) {
+    dnnl::stream &s = dnnl_util::stream(env_);
+    if (p_.y.dtype == DType::f32) {
+      conv_.execute(s, args);
+      s.wait();
+      kernels::silu_inplace(static_cast<float *>(conv_dst_.get_data_handle()),
+                            static_cast<int64_t>(dst_desc_.get_size() / sizeof(float)));
+      return;
+    }
     // One scratch per thread, shared by every such conv that thread runs and
     // kept for the thread's life (the largest such output, in f32), 64-byte
     // aligned as oneDNN's own buffers.
@@ -323,7 +326,6 @@ private:
     f32 += (64 - reinterpret_cast<uintptr_t>(f32) % 64) % 64 / sizeof(float);
     f32_dst_.set_data_handle(f32);
     args[DNNL_ARG_DST] = f32_dst_;
-    dnnl::stream &s = dnnl_util::stream(env_);
     conv_.execute(s, args);
     s.wait();
     const kernels::Int8Addend add{addend, addend_u8, p_.sum_q.scale,
