@@ -12,6 +12,7 @@
 #include "runtime/kernel.h"
 #include "runtime/kernels/int8_util.h"
 #include "runtime/kernels/qconv.h"
+#include "runtime/kernels/qconv_1x1.h"
 #include "runtime/kernels/silu.h"
 
 namespace qtune {
@@ -256,6 +257,14 @@ Tensor relayout(const Tensor &t, const dnnl::memory::desc &from, const dnnl::mem
   return r;
 }
 
+// Whether QConv should pick qtune's VNNI 1x1 kernel for `node` with weights
+// of shape `ws`, its source channels-last: pointwise, one group, no runtime
+// zero point, a CPU with AVX-512 VNNI.
+bool expects_own_1x1(const Node &node, const Shape &ws) {
+  return ws[2] == 1 && ws[3] == 1 && node.attr_int("group", 1) == 1 &&
+         node.attr_int("x_zero_point", 0) == 0 && kernels::Conv1x1U8::available();
+}
+
 // As the executor runs a residual QConv: source and addend channels-last
 // (set_input_layouts), the output written over the addend's own buffer (the
 // take-over of output_may_overwrite_input). `want` is oneDNN's plain result.
@@ -275,6 +284,9 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
   k->infer(in);
   k->prepare(in);
   ASSERT_EQ(k->output_may_overwrite_input(0), 3) << k->implementation();
+  EXPECT_EQ(k->implementation().find("vnni 1x1") != std::string::npos,
+            expects_own_1x1(node, in[1].shape()))
+      << k->implementation();
   std::vector<Tensor> out{in[3]}; // the same buffer
   k->run(in, out);
   const dnnl_memory_desc_t *y_layout = k->output_layout(0);
@@ -286,6 +298,38 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
   EXPECT_EQ(diffs, 0) << "of " << want.numel() << ", " << k->implementation();
 }
 
+// As the executor runs a QConv after QuantizeLinear: the source channels-last
+// (set_input_layouts). A pointwise u8 conv without a runtime zero point then
+// takes qtune's VNNI 1x1 kernel (qconv_1x1.h) where the CPU has it.
+void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Tensor &want) {
+  using dnnl::memory;
+  using tag = memory::format_tag;
+  const Shape xs = in[0].shape(), ws = in[1].shape();
+  memory::desc x_plain({xs[0], xs[1], xs[2], xs[3]}, memory::data_type::u8, tag::nchw),
+      x_nhwc({xs[0], xs[1], xs[2], xs[3]}, memory::data_type::u8, tag::nhwc);
+  in[0] = relayout(in[0], x_plain, x_nhwc);
+  auto k = make_kernel(node, KernelEnv{});
+  std::vector<const dnnl_memory_desc_t *> layouts{&x_nhwc.data, nullptr, nullptr};
+  k->set_input_layouts(layouts);
+  auto types = k->infer(in);
+  k->prepare(in);
+  EXPECT_EQ(k->implementation().find("vnni 1x1") != std::string::npos, expects_own_1x1(node, ws))
+      << k->implementation();
+  std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
+  k->run(in, out);
+  const dnnl_memory_desc_t *y_layout = k->output_layout(0);
+  ASSERT_NE(y_layout, nullptr);
+  const Shape &ys = want.shape();
+  Tensor got = relayout(
+      out[0], memory::desc(*y_layout),
+      memory::desc({ys[0], ys[1], ys[2], ys[3]}, dnnl_util::dtype(want.dtype()), tag::nchw));
+  int64_t diffs = 0;
+  for (size_t i = 0; i < want.nbytes(); ++i)
+    diffs +=
+        static_cast<const uint8_t *>(got.raw())[i] != static_cast<const uint8_t *>(want.raw())[i];
+  EXPECT_EQ(diffs, 0) << "of " << want.nbytes() << ", " << k->implementation();
+}
+
 // With SiLU and an int8 output the QConv runs the conv with an f32 output
 // and qtune's SiLU + requantisation pass (AVX-512): the bits of oneDNN's own
 // int8 conv with swish and linear post-ops, built here directly from the same
@@ -293,13 +337,14 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
 // time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that
 // outputs saturate at both ends; with a u8 residual sum (oneDNN's sum
 // post-op between swish and the requantisation).
-void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bool sum = false) {
+void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bool sum = false,
+                          int xz = 23) {
   using dnnl::memory;
   using tag = memory::format_tag;
   std::mt19937 rng(9);
   const int64_t h = 19, oc = c, pad = k / 2;
   const float xs = 0.04f, ys = y_dtype == DType::u8 ? 0.012f : 0.006f;
-  const int xz = 23, yz = y_dtype == DType::u8 ? 20 : -100;
+  const int yz = y_dtype == DType::u8 ? 20 : -100;
   Tensor x = random_int<uint8_t>({1, c, h, h}, 0, 255, rng);
   Tensor w = random_int<int8_t>({oc, c / group, k, k}, -127, 127, rng);
   std::vector<float> ws(oc), b(oc);
@@ -400,6 +445,8 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   }
   if (sum)
     check_silu_sum_in_place(node, in, want);
+  else if (y_dtype != DType::f32)
+    check_silu_channels_last(node, in, want);
 }
 
 TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
@@ -410,6 +457,10 @@ TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
   check_silu_pass_bits(32, 3, 32, DType::f32);
   check_silu_pass_bits(32, 1, 1, DType::u8, true); // YOLOX's CSP shortcut
   check_silu_pass_bits(16, 3, 1, DType::u8, true);
+  // No source zero point: pointwise convs run on the VNNI 1x1 kernel.
+  check_silu_pass_bits(32, 1, 1, DType::u8, false, 0);
+  check_silu_pass_bits(48, 1, 1, DType::i8, false, 0);
+  check_silu_pass_bits(32, 1, 1, DType::u8, true, 0);
 }
 
 // An unpadded u8 conv whose raw accumulator sum(x * w) is ~3e6 while the

@@ -26,6 +26,7 @@
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/qconv.h"
+#include "runtime/kernels/qconv_1x1.h"
 #include "runtime/kernels/silu.h"
 
 namespace qtune {
@@ -196,9 +197,28 @@ public:
                              : memory({{1, g.oc, 1, 1}, memory::data_type::f32, tag::abcd}, eng,
                                       const_cast<float *>(p_.channel_scale.data()));
     dnnl_util::stream(env_).wait();
+    own_1x1_.reset();
+    if (own_1x1_fits(in, given, attr_zp, halve)) {
+      std::vector<float> b(g.oc, 0.f);
+      if (has_bias)
+        std::transform(acc_bias.begin(), acc_bias.end(), b.begin(),
+                       [](double v) { return static_cast<float>(v); });
+      own_1x1_ = std::make_unique<kernels::Conv1x1U8>(w.data<int8_t>(), g.oc, g.c, b, out_scales);
+      impl_ = "qtune vnni 1x1 conv + SiLU pass";
+    }
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (own_1x1_) {
+      const auto &g = geo_;
+      const kernels::Int8Addend add{p_.sum ? in[3].raw() : nullptr,
+                                    p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
+                                    static_cast<float>(p_.sum_q.zero_point)};
+      own_1x1_->silu_quantize(in[0].data<uint8_t>(), g.n * g.h * g.w, out[0].raw(),
+                              {p_.y.dtype == DType::u8, 1.f / p_.y.scale,
+                               static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr});
+      return;
+    }
     dnnl::stream &s = dnnl_util::stream(env_);
     x_mem_.set_data_handle(const_cast<void *>(in[0].raw()));
     y_mem_.set_data_handle(out[0].raw());
@@ -384,6 +404,27 @@ private:
            p_.channel_scale.empty() && unpadded && kernels::silu_inplace_is_fast();
   }
 
+  // Our VNNI 1x1 kernel (qconv_1x1.h) in place of oneDNN's conv + the SiLU
+  // pass: a pointwise u8 conv with SiLU into int8, channels-last in and out
+  // with no reorder, and the numbers oneDNN would see (no runtime zero point,
+  // no 7-bit weights). It writes the int8 output in one pass where oneDNN
+  // writes f32 for the pass to read back.
+  bool own_1x1_fits(std::span<const Tensor> in, const memory::desc &given, int32_t attr_zp,
+                    bool halve) const {
+    const auto &g = geo_;
+    const auto nhwc = [&](memory::data_type dt) {
+      return memory::desc({g.n, g.c, g.h, g.w}, dt, tag::nhwc);
+    };
+    const memory::desc y_nhwc({g.n, g.oc, g.oh, g.ow}, dnnl_util::dtype(p_.y.dtype), tag::nhwc);
+    const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+                           g.group == 1 && g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 &&
+                           g.pad_r == 0 && g.oh == g.h && g.ow == g.w;
+    return own_silu_ && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 && pointwise &&
+           g.c % 4 == 0 && attr_zp == 0 && !halve && given == nhwc(memory::data_type::u8) &&
+           dst_desc_ == y_nhwc && !dst_reorder_ && (!p_.sum || sum_copy_) &&
+           kernels::Conv1x1U8::available();
+  }
+
   // oneDNN's post-ops; none with the SiLU pass (output scales only: the conv
   // writes real units in f32).
   dnnl::post_ops make_post_ops(std::span<const Tensor> in, bool silu_pass) {
@@ -432,6 +473,7 @@ private:
   memory::desc dst_desc_;
   dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
   memory f32_dst_; // the conv's f32 output (own_silu_), over a scratch buffer
+  std::unique_ptr<kernels::Conv1x1U8> own_1x1_; // in place of conv_ when own_1x1_fits
   memory x_mem_, src_mem_, y_mem_, conv_dst_, sum_mem_, sum_dst_, weights_, bias_, zp_mem_;
 };
 

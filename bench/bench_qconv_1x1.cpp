@@ -1,0 +1,130 @@
+// The VNNI pointwise int8 conv with its fused SiLU epilogue
+// (kernels::Conv1x1U8) against what it replaces in QConv: oneDNN 2.6's int8
+// conv writing f32 (bias, output scales) followed by qtune's SiLU +
+// requantisation pass (kernels::silu_quantize). Same operands, same bits
+// (tests/runtime/test_qconv_1x1.cpp); shapes of YOLOX-Nano's pointwise convs
+// at 416x416. Args: cin, cout, height = width, threads.
+//
+//   build/bench/bench_qconv_1x1 --benchmark_repetitions=3 --benchmark_report_aggregates_only
+#include <benchmark/benchmark.h>
+#include <dnnl.hpp>
+#include <omp.h>
+#include <random>
+#include <vector>
+
+#include "runtime/kernels/qconv_1x1.h"
+#include "runtime/kernels/silu.h"
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+struct Shape {
+  int64_t cin, cout, hw;
+  int64_t pixels() const { return hw * hw; }
+};
+
+Shape shape_of(const benchmark::State &state) {
+  return {state.range(0), state.range(1), state.range(2)};
+}
+
+struct Operands {
+  std::vector<uint8_t> x, y;
+  std::vector<int8_t> w;
+  std::vector<float> bias, scale;
+};
+
+Operands operands(const Shape &s) {
+  std::mt19937 rng(1);
+  Operands o;
+  o.x.resize(static_cast<size_t>(s.pixels() * s.cin));
+  o.y.resize(static_cast<size_t>(s.pixels() * s.cout));
+  o.w.resize(static_cast<size_t>(s.cin * s.cout));
+  for (auto &v : o.x)
+    v = static_cast<uint8_t>(rng());
+  for (auto &v : o.w)
+    v = static_cast<int8_t>(rng() % 255 - 127);
+  for (int64_t i = 0; i < s.cout; ++i) {
+    o.bias.push_back(static_cast<float>(static_cast<int>(rng() % 2001) - 1000));
+    o.scale.push_back(4.f / (600.f * static_cast<float>(s.cin)));
+  }
+  return o;
+}
+
+void BM_qconv1x1_vnni_silu(benchmark::State &state) {
+  const Shape s = shape_of(state);
+  omp_set_num_threads(static_cast<int>(state.range(3)));
+  Operands o = operands(s);
+  qtune::kernels::Conv1x1U8 k(o.w.data(), s.cout, s.cin, o.bias, o.scale);
+  for (auto _ : state) {
+    k.silu_quantize(o.x.data(), s.pixels(), o.y.data(), {true, 1.f / 0.012f, 20.f});
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout); // MACs
+}
+
+void BM_qconv1x1_onednn_then_silu_pass(benchmark::State &state) {
+  const Shape s = shape_of(state);
+  omp_set_num_threads(static_cast<int>(state.range(3)));
+  Operands o = operands(s);
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream st(eng);
+  memory::desc x_md({1, s.cin, s.hw, s.hw}, memory::data_type::u8, tag::nhwc),
+      y_md({1, s.cout, s.hw, s.hw}, memory::data_type::f32, tag::nhwc),
+      b_md({s.cout}, memory::data_type::f32, tag::x);
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(1 << 1, o.scale);
+  dnnl::convolution_forward::primitive_desc pd(
+      {dnnl::prop_kind::forward_inference,
+       dnnl::algorithm::convolution_direct,
+       x_md,
+       memory::desc({s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::any),
+       b_md,
+       y_md,
+       {1, 1},
+       {0, 0},
+       {0, 0}},
+      attr, eng);
+  memory w_user({{s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::oihw}, eng, o.w.data()),
+      w_mem(pd.weights_desc(), eng);
+  dnnl::reorder(w_user, w_mem).execute(st, w_user, w_mem);
+  std::vector<float> f32(static_cast<size_t>(s.pixels() * s.cout));
+  memory x_mem(x_md, eng, o.x.data()), f_mem(y_md, eng, f32.data()),
+      b_mem(b_md, eng, o.bias.data());
+  dnnl::convolution_forward conv(pd);
+  for (auto _ : state) {
+    conv.execute(st, {{DNNL_ARG_SRC, x_mem},
+                      {DNNL_ARG_WEIGHTS, w_mem},
+                      {DNNL_ARG_BIAS, b_mem},
+                      {DNNL_ARG_DST, f_mem}});
+    st.wait();
+    qtune::kernels::silu_quantize(f32.data(), o.y.data(), true, 1.f / 0.012f, 20.f,
+                                  static_cast<int64_t>(f32.size()));
+    benchmark::DoNotOptimize(o.y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
+  state.SetLabel(pd.impl_info_str());
+}
+
+// YOLOX-Nano's pointwise shapes (cin, cout, map side) and threads.
+void shapes(benchmark::internal::Benchmark *b) {
+  for (int64_t t : {1, 2})
+    for (auto [ci, co, hw] : {std::tuple{32, 16, 104},
+                              {16, 32, 104},
+                              {64, 32, 52},
+                              {32, 64, 52},
+                              {64, 64, 52},
+                              {128, 64, 26},
+                              {128, 128, 26},
+                              {256, 128, 13},
+                              {128, 256, 13}})
+      b->Args({ci, co, hw, t});
+}
+
+BENCHMARK(BM_qconv1x1_vnni_silu)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_qconv1x1_onednn_then_silu_pass)->Apply(shapes)->Unit(benchmark::kMicrosecond);
+
+} // namespace
+
+BENCHMARK_MAIN();

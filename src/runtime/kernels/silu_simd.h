@@ -1,0 +1,143 @@
+#pragma once
+// The AVX-512 steps shared by the SiLU pass (silu.cpp) and the VNNI 1x1 int8
+// convolution (qconv_1x1.cpp): oneDNN 2.6's swish on 16 floats, its sum
+// post-op for an int8 addend and its requantisation. Every file including
+// this must be compiled with -ffp-contract=off (src/CMakeLists.txt): a
+// multiply and an add that oneDNN keeps apart must not become one fma.
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <immintrin.h>
+
+#include "runtime/kernels/silu.h"
+
+namespace qtune::kernels::simd {
+
+// oneDNN's constants, by their bits.
+constexpr float kLnFltMin = std::bit_cast<float>(0xc2aeac50u); // ln FLT_MIN
+constexpr float kLog2e = std::bit_cast<float>(0x3fb8aa3bu);
+constexpr float kLn2 = std::bit_cast<float>(0x3f317218u);
+// exp(r) = 1 + p1 r + ... + p5 r^5 on |r| <= ln2/2.
+constexpr float kP[6] = {1.f,
+                         std::bit_cast<float>(0x3f7ffffbu),  // 0.999999701
+                         std::bit_cast<float>(0x3efffee3u),  // 0.499991506
+                         std::bit_cast<float>(0x3e2aad40u),  // 0.166676521
+                         std::bit_cast<float>(0x3d2b9d0du),  // 0.0418978221
+                         std::bit_cast<float>(0x3c07cfceu)}; // 0.00828929059
+
+#define QTUNE_AVX512 __attribute__((target("avx512f")))
+
+QTUNE_AVX512 inline __m512 silu16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.f);
+  // t = -|x| by the sign bit; max() also maps NaN to the bound (x keeps it).
+  const __m512 t = _mm512_max_ps(
+      _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))),
+      _mm512_set1_ps(kLnFltMin));
+  const __m512i n = _mm512_cvt_roundps_epi32(
+      _mm512_add_ps(_mm512_mul_ps(t, _mm512_set1_ps(kLog2e)), _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(n), _mm512_set1_ps(kLn2), t);
+  const __m512 pow2 = // 2^(n-1): biased exponent n - 1 + 127
+      _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(126)), 23));
+  __m512 p = _mm512_set1_ps(kP[5]);
+  for (int i = 4; i >= 0; --i)
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP[i]));
+  const __m512 e = _mm512_mul_ps(_mm512_mul_ps(p, pow2), _mm512_set1_ps(2.f)); // exp(t)
+  const __m512 q = _mm512_div_ps(e, _mm512_add_ps(e, one));
+  const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+  return _mm512_mul_ps(_mm512_mask_blend_ps(neg, _mm512_sub_ps(one, q), q), x);
+}
+
+// silu16 on N vectors in lockstep, step by step across all N: the same
+// bits, but the N dependency chains (~120 cycles each, around the division)
+// sit side by side in the instruction stream, so the out-of-order window
+// overlaps them; written one after the other they did not (a conv epilogue
+// ran 2.3x slower per value than the streaming pass).
+template <int N> QTUNE_AVX512 inline void silu16xn(__m512 (&x)[N]) {
+  const __m512 one = _mm512_set1_ps(1.f);
+  __m512 t[N], r[N], p[N], pow2[N];
+#pragma GCC unroll 8
+  for (int j = 0; j < N; ++j)
+    t[j] = _mm512_max_ps(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x[j]),
+                                                             _mm512_set1_epi32(INT32_MIN))),
+                         _mm512_set1_ps(kLnFltMin));
+#pragma GCC unroll 8
+  for (int j = 0; j < N; ++j) {
+    const __m512i n = _mm512_cvt_roundps_epi32(
+        _mm512_add_ps(_mm512_mul_ps(t[j], _mm512_set1_ps(kLog2e)), _mm512_set1_ps(0.5f)),
+        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    r[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(n), _mm512_set1_ps(kLn2), t[j]);
+    pow2[j] =
+        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(126)), 23));
+    p[j] = _mm512_set1_ps(kP[5]);
+  }
+#pragma GCC unroll 5
+  for (int i = 4; i >= 0; --i)
+#pragma GCC unroll 8
+    for (int j = 0; j < N; ++j)
+      p[j] = _mm512_fmadd_ps(p[j], r[j], _mm512_set1_ps(kP[i]));
+#pragma GCC unroll 8
+  for (int j = 0; j < N; ++j) {
+    const __m512 e = _mm512_mul_ps(_mm512_mul_ps(p[j], pow2[j]), _mm512_set1_ps(2.f));
+    p[j] = _mm512_div_ps(e, _mm512_add_ps(e, one)); // q
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < N; ++j) {
+    const __mmask16 neg = _mm512_cmp_ps_mask(x[j], _mm512_setzero_ps(), _CMP_LT_OQ);
+    x[j] = _mm512_mul_ps(_mm512_mask_blend_ps(neg, _mm512_sub_ps(one, p[j]), p[j]), x[j]);
+  }
+}
+
+// 16 floats -> 16 int32 in the int8 type's range: fma with the scale and zero
+// point, clamp in f32, round half to even (vcvtps2dq under the default MXCSR).
+template <bool U8> QTUNE_AVX512 inline __m512i quantize16(__m512 v, __m512 inv_scale, __m512 zp) {
+  const __m512 lo = _mm512_set1_ps(U8 ? 0.f : -128.f), hi = _mm512_set1_ps(U8 ? 255.f : 127.f);
+  return _mm512_cvtps_epi32(
+      _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(v, inv_scale, zp), lo), hi));
+}
+
+// 16 int8 addend values in real units, (a - zero_point) * scale added to v
+// by one fma: oneDNN's sum post-op (bit-identical on 10 M outputs of its
+// int8 conv with swish, sum and linear post-ops, where a separate multiply
+// and add differed in 3).
+QTUNE_AVX512 inline __m512 add16(__m512 v, const Int8Addend &a, const int8_t *p) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+  const __m512i w = a.is_u8 ? _mm512_cvtepu8_epi32(q) : _mm512_cvtepi8_epi32(q);
+  const __m512 real = _mm512_sub_ps(_mm512_cvtepi32_ps(w), _mm512_set1_ps(a.zero_point));
+  return _mm512_fmadd_ps(real, _mm512_set1_ps(a.scale), v);
+}
+
+template <bool U8>
+QTUNE_AVX512 inline void silu_quantize_avx512(const float *x, void *y, float inv_scale,
+                                              float zero_point, int64_t n, const Int8Addend *add) {
+  auto *out = static_cast<int8_t *>(y);
+  const auto *a = add ? static_cast<const int8_t *>(add->data) : nullptr;
+  const __m512 s = _mm512_set1_ps(inv_scale), z = _mm512_set1_ps(zero_point);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) { // two chains, as silu_add_avx512
+    __m512 u = silu16(_mm512_loadu_ps(x + i)), v = silu16(_mm512_loadu_ps(x + i + 16));
+    if (a) { // read before the stores: y may be the addend's buffer
+      u = add16(u, *add, a + i);
+      v = add16(v, *add, a + i + 16);
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i),
+                     _mm512_cvtepi32_epi8(quantize16<U8>(u, s, z)));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i + 16),
+                     _mm512_cvtepi32_epi8(quantize16<U8>(v, s, z)));
+  }
+  for (; i < n; i += 16) {
+    const int64_t m = std::min<int64_t>(16, n - i);
+    const __mmask16 k = static_cast<__mmask16>((1u << m) - 1);
+    __m512 u = silu16(_mm512_maskz_loadu_ps(k, x + i));
+    if (a) {
+      int8_t tail[16] = {};
+      std::memcpy(tail, a + i, static_cast<size_t>(m));
+      u = add16(u, *add, tail);
+    }
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, k, quantize16<U8>(u, s, z));
+  }
+}
+
+} // namespace qtune::kernels::simd

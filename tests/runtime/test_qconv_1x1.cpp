@@ -1,0 +1,180 @@
+// kernels::Conv1x1U8 (the VNNI pointwise int8 conv with the SiLU epilogue)
+// against oneDNN 2.6's own int8 convolution of the same operands, bit for
+// bit: its f32 output with bias and output scales, and its int8 output with
+// swish [+ sum] + linear post-ops. Table-driven over channel counts that
+// leave partial 16-channel blocks and partial 4-block groups, pixel counts
+// that leave partial tiles, per-tensor and per-channel scales, 1 and 2
+// threads.
+#include <cstring>
+#include <dnnl.hpp>
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <random>
+#include <vector>
+
+#include "runtime/kernels/qconv_1x1.h"
+
+namespace qtune {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+struct Case {
+  int64_t cin, cout, h, w;
+  bool per_channel;
+  int threads;
+};
+
+const Case kCases[] = {
+    {16, 16, 13, 13, true, 1}, {64, 64, 52, 52, true, 2},   {12, 24, 9, 7, false, 1},
+    {32, 80, 11, 5, true, 2},  {256, 128, 13, 13, true, 1}, {128, 256, 1, 1, true, 1},
+    {4, 200, 7, 3, false, 2},  {48, 48, 104, 10, true, 2},  {96, 33, 5, 5, true, 1},
+};
+
+struct Operands {
+  std::vector<uint8_t> x;
+  std::vector<int8_t> w;
+  std::vector<float> bias, scale;
+  std::vector<uint8_t> addend;
+};
+
+Operands make_operands(const Case &c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> u8(0, 255), s8(-127, 127);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  Operands o;
+  const int64_t pixels = c.h * c.w;
+  for (int64_t i = 0; i < pixels * c.cin; ++i)
+    o.x.push_back(static_cast<uint8_t>(u8(rng)));
+  for (int64_t i = 0; i < c.cout * c.cin; ++i)
+    o.w.push_back(static_cast<int8_t>(s8(rng)));
+  // Accumulators reach ~+-3e5 at cin 256: scales that put the real output
+  // around +-8, biases fractional (as accumulator_bias may give).
+  const float base = 4.f / (600.f * static_cast<float>(c.cin));
+  for (int64_t i = 0; i < c.cout; ++i) {
+    o.bias.push_back((u(rng) - 1.f) * 2000.f + 0.37f);
+    if (c.per_channel || i == 0)
+      o.scale.push_back(base * u(rng));
+  }
+  for (int64_t i = 0; i < pixels * c.cout; ++i)
+    o.addend.push_back(static_cast<uint8_t>(u8(rng)));
+  return o;
+}
+
+// oneDNN's int8 conv on the same operands, channels-last in and out, output
+// of type `dst` with post-ops `ops`; `y` holds the addend for a sum post-op.
+void onednn_conv(const Case &c, const Operands &o, memory::data_type dst, const dnnl::post_ops &ops,
+                 void *y) {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(eng);
+  memory::desc x_md({1, c.cin, c.h, c.w}, memory::data_type::u8, tag::nhwc),
+      y_md({1, c.cout, c.h, c.w}, dst, tag::nhwc), b_md({c.cout}, memory::data_type::f32, tag::x),
+      w_user_md({c.cout, c.cin, 1, 1}, memory::data_type::s8, tag::oihw);
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(c.per_channel ? 1 << 1 : 0, o.scale);
+  attr.set_post_ops(ops);
+  dnnl::convolution_forward::primitive_desc pd(
+      {dnnl::prop_kind::forward_inference,
+       dnnl::algorithm::convolution_direct,
+       x_md,
+       memory::desc({c.cout, c.cin, 1, 1}, memory::data_type::s8, tag::any),
+       b_md,
+       y_md,
+       {1, 1},
+       {0, 0},
+       {0, 0}},
+      attr, eng);
+  memory w_user(w_user_md, eng, const_cast<int8_t *>(o.w.data())), w_mem(pd.weights_desc(), eng);
+  dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
+  memory x_mem(x_md, eng, const_cast<uint8_t *>(o.x.data())), y_mem(y_md, eng, y),
+      b_mem(b_md, eng, const_cast<float *>(o.bias.data()));
+  dnnl::convolution_forward(pd).execute(s, {{DNNL_ARG_SRC, x_mem},
+                                            {DNNL_ARG_WEIGHTS, w_mem},
+                                            {DNNL_ARG_BIAS, b_mem},
+                                            {DNNL_ARG_DST, y_mem}});
+  s.wait();
+}
+
+class ThreadsScope {
+public:
+  explicit ThreadsScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~ThreadsScope() { omp_set_num_threads(saved_); }
+
+private:
+  int saved_;
+};
+
+TEST(Conv1x1U8, RealOutputIsOneDnnF32Bits) {
+  if (!kernels::Conv1x1U8::available())
+    GTEST_SKIP() << "no AVX-512 VNNI";
+  for (const Case &c : kCases) {
+    SCOPED_TRACE(testing::Message() << c.cin << "->" << c.cout << " " << c.h << "x" << c.w);
+    ThreadsScope threads(c.threads);
+    Operands o = make_operands(c, 5);
+    const size_t n = static_cast<size_t>(c.h * c.w * c.cout);
+    std::vector<float> want(n), got(n, -1.f);
+    onednn_conv(c, o, memory::data_type::f32, dnnl::post_ops(), want.data());
+    kernels::Conv1x1U8 k(o.w.data(), c.cout, c.cin, o.bias, o.scale);
+    k.real(o.x.data(), c.h * c.w, got.data());
+    int64_t diffs = 0;
+    for (size_t i = 0; i < n; ++i)
+      diffs += std::memcmp(&want[i], &got[i], sizeof(float)) != 0;
+    EXPECT_EQ(diffs, 0) << "of " << n;
+  }
+}
+
+// SiLU, optional u8 residual sum, requantisation into u8 or s8: oneDNN's
+// swish, sum and linear post-ops and its saturating conversion.
+void check_silu_quantize(bool u8_out, bool sum) {
+  for (const Case &c : kCases) {
+    SCOPED_TRACE(testing::Message() << c.cin << "->" << c.cout << " " << c.h << "x" << c.w
+                                    << (u8_out ? " u8" : " s8") << (sum ? " sum" : ""));
+    ThreadsScope threads(c.threads);
+    Operands o = make_operands(c, 11);
+    const float ys = u8_out ? 0.012f : 0.02f, yz = u8_out ? 20.f : -120.f;
+    const float ss = 0.031f, sz = 17.f;
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+    if (sum)
+      ops.append_sum(ss, static_cast<int32_t>(sz), memory::data_type::u8);
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / ys, yz);
+    const size_t n = static_cast<size_t>(c.h * c.w * c.cout);
+    std::vector<uint8_t> want = sum ? o.addend : std::vector<uint8_t>(n);
+    onednn_conv(c, o, u8_out ? memory::data_type::u8 : memory::data_type::s8, ops, want.data());
+
+    kernels::Conv1x1U8 k(o.w.data(), c.cout, c.cin, o.bias, o.scale);
+    std::vector<uint8_t> got = sum ? o.addend : std::vector<uint8_t>(n, 7);
+    const kernels::Int8Addend add{got.data(), true, ss, sz}; // in place, as the executor runs it
+    k.silu_quantize(o.x.data(), c.h * c.w, got.data(),
+                    {u8_out, 1.f / ys, yz, sum ? &add : nullptr});
+    int64_t diffs = 0, low = 0, high = 0;
+    const uint8_t lo = u8_out ? 0 : 0x80, hi = u8_out ? 255 : 0x7f;
+    for (size_t i = 0; i < n; ++i) {
+      diffs += want[i] != got[i];
+      low += want[i] == lo, high += want[i] == hi;
+    }
+    EXPECT_EQ(diffs, 0) << "of " << n;
+    if (n > 1000) { // the ranges reach both ends of the type
+      EXPECT_GT(low, 0);
+      EXPECT_GT(high, 0);
+    }
+  }
+}
+
+TEST(Conv1x1U8, SiluQuantizeIsOneDnnPostOpBits) {
+  if (!kernels::Conv1x1U8::available())
+    GTEST_SKIP() << "no AVX-512 VNNI";
+  check_silu_quantize(true, false);
+  check_silu_quantize(false, false);
+}
+
+TEST(Conv1x1U8, SiluSumQuantizeInPlaceIsOneDnnPostOpBits) {
+  if (!kernels::Conv1x1U8::available())
+    GTEST_SKIP() << "no AVX-512 VNNI";
+  check_silu_quantize(true, true);
+  check_silu_quantize(false, true);
+}
+
+} // namespace
+} // namespace qtune
