@@ -27,9 +27,10 @@ struct Case {
 };
 
 const Case kCases[] = {
-    {16, 16, 13, 13, true, 1}, {64, 64, 52, 52, true, 2},   {12, 24, 9, 7, false, 1},
-    {32, 80, 11, 5, true, 2},  {256, 128, 13, 13, true, 1}, {128, 256, 1, 1, true, 1},
-    {4, 200, 7, 3, false, 2},  {48, 48, 104, 10, true, 2},  {96, 33, 5, 5, true, 1},
+    {16, 16, 13, 13, true, 1},   {64, 64, 52, 52, true, 2},   {12, 24, 9, 7, false, 1},
+    {32, 80, 11, 5, true, 2},    {256, 128, 13, 13, true, 1}, {128, 256, 1, 1, true, 1},
+    {4, 200, 7, 3, false, 2},    {48, 48, 104, 10, true, 2},  {96, 33, 5, 5, true, 1},
+    {128, 144, 13, 13, true, 2}, // three groups (4, 4, 1 blocks) split between threads
 };
 
 struct Operands {

@@ -37,6 +37,7 @@ constexpr int kGroupBlocks = 4;                     // output blocks per group
 constexpr int kGroupLanes = kGroupBlocks * kLanes;  // accumulator row stride
 constexpr int kMaxRows = 16;                        // pixels per tile, at most
 constexpr int64_t kParallelMacs = int64_t{1} << 21; // below: one thread
+constexpr int64_t kItemPixels = 48;                 // pixels per work item
 
 // Pixels per tile for a group of nb blocks: as many accumulators as leave
 // room for the nb weight registers and the broadcast.
@@ -208,10 +209,18 @@ template <typename Epilogue>
 void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
   const int64_t groups = (blocks_ + kGroupBlocks - 1) / kGroupBlocks;
   const int8_t *w = packed_.data() + packed_offset_;
-  auto range = [&](int64_t begin, int64_t end) {
+  // Work items: one 4-block group of output channels over 48 pixels (a
+  // multiple of every tile height, so only a map's last item has a partial
+  // tile), group-major so a thread keeps one group's weights in L1. Threads
+  // take contiguous item ranges: on a 13x13 map (four pixel steps) the groups
+  // split the work too.
+  const int64_t steps = (pixels + kItemPixels - 1) / kItemPixels, items = groups * steps;
+  auto range = [&](int64_t first, int64_t last) {
     alignas(64) int32_t acc[kMaxRows * kGroupLanes];
-    std::vector<uint8_t> rest; // the last partial tile, zero-padded
-    for (int64_t g = 0; g < groups; ++g) {
+    std::vector<uint8_t> rest; // a partial tile, zero-padded
+    for (int64_t item = first; item < last; ++item) {
+      const int64_t g = item / steps, begin = item % steps * kItemPixels;
+      const int64_t end = std::min(pixels, begin + kItemPixels);
       const int nb = static_cast<int>(std::min<int64_t>(kGroupBlocks, blocks_ - g * kGroupBlocks));
       const int mr = rows_for(nb);
       const int8_t *gw = w + g * cin_ * kGroupLanes;
@@ -230,19 +239,13 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
   };
   const int threads = omp_get_max_threads();
   if (threads == 1 || pixels * cin_ * cout_ < kParallelMacs || omp_in_parallel()) {
-    range(0, pixels);
+    range(0, items);
     return;
   }
 #pragma omp parallel num_threads(threads)
   {
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
-    // Contiguous pixel ranges in whole 48-pixel steps (a multiple of every
-    // tile height), so only the last range has a partial tile.
-    const int64_t steps = (pixels + 47) / 48;
-    const int64_t begin = std::min(pixels, steps * t / n * 48);
-    const int64_t end = std::min(pixels, steps * (t + 1) / n * 48);
-    if (begin < end)
-      range(begin, end);
+    range(items * t / n, items * (t + 1) / n);
   }
 }
 
