@@ -13,6 +13,11 @@
 
 #include "runtime/kernels/silu.h"
 
+// GCC 12 warns about the self-initialised placeholder inside its own
+// _mm512_undefined_ps() that the unmasked intrinsics pass through.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace qtune::kernels::simd {
 
 // oneDNN's constants, by their bits.
@@ -141,3 +146,5 @@ QTUNE_AVX512 inline void silu_quantize_avx512(const float *x, void *y, float inv
 }
 
 } // namespace qtune::kernels::simd
+
+#pragma GCC diagnostic pop
