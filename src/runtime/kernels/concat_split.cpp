@@ -2,6 +2,7 @@
 // as [outer, axis * inner] and each input/output owns a contiguous column band
 // (Concat also writes channels-last, see ConcatKernel).
 #include <cstring>
+#include <immintrin.h>
 
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
@@ -11,6 +12,34 @@ namespace qtune {
 namespace {
 
 constexpr int64_t kParallelBytes = 1 << 16;
+constexpr int64_t kChunkPixels = 256; // pixels per task of the NHWC concat
+
+const bool kHasAvx512bw = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+
+// `rows` runs of `run` bytes, contiguous in the source, to a destination
+// with row pitch `pitch` (one input's channels of each NHWC pixel): inline
+// 64-byte moves, the last one masked. A memcpy call per pixel cost more than
+// the copy itself for YOLOX's 16-128-byte runs.
+__attribute__((target("avx512f,avx512bw"))) void
+copy_runs_avx512(const uint8_t *s, uint8_t *d, int64_t rows, int64_t run, int64_t pitch) {
+  const int64_t full = run / 64 * 64;
+  const __mmask64 tail = run % 64 ? ~0ULL >> (64 - run % 64) : 0;
+  for (int64_t r = 0; r < rows; ++r, s += run, d += pitch) {
+    for (int64_t o = 0; o < full; o += 64)
+      _mm512_storeu_si512(d + o, _mm512_loadu_si512(s + o));
+    if (tail)
+      _mm512_mask_storeu_epi8(d + full, tail, _mm512_maskz_loadu_epi8(tail, s + full));
+  }
+}
+
+void copy_runs(const uint8_t *s, uint8_t *d, int64_t rows, int64_t run, int64_t pitch) {
+  if (kHasAvx512bw) {
+    copy_runs_avx512(s, d, rows, run, pitch);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(d + r * pitch, s + r * run, static_cast<size_t>(run));
+}
 
 // Concat opts into oneDNN layouts so a channel concat of conv outputs (YOLOX's
 // CSP blocks) needs no reorder to plain and back: when any input of a 4-D
@@ -139,26 +168,31 @@ private:
   // y [N,H,W,C] channels-last; input i fills channels [off, off + C_i).
   void run_nhwc(std::span<const Tensor> in, const std::vector<const uint8_t *> &src, Tensor &y) {
     const Shape &os = y.shape();
-    size_t es = dtype_size(y.dtype());
-    int64_t n = os[0], hw = os[2] * os[3], ct = os[1];
+    const int64_t es = static_cast<int64_t>(dtype_size(y.dtype()));
+    const int64_t hw = os[2] * os[3], ct = os[1], pixels = os[0] * hw;
     auto *dst = static_cast<uint8_t *>(y.raw());
-    bool big = y.nbytes() > kParallelBytes;
-#pragma omp parallel for collapse(2) if (big)
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t p = 0; p < hw; ++p) {
-        uint8_t *d = dst + (b * hw + p) * ct * es;
-        for (size_t i = 0; i < in.size(); ++i) {
-          int64_t c = in[i].shape()[1];
-          if (!blocked(i)) { // plain NCHW: channel c of this pixel is hw apart
-            const uint8_t *s = src[i] + (b * c * hw + p) * es;
-            for (int64_t k = 0; k < c; ++k)
-              std::memcpy(d + k * es, s + k * hw * es, es);
-          } else {
-            std::memcpy(d, src[i] + (b * hw + p) * c * es, c * es);
+    const bool big = y.nbytes() > kParallelBytes;
+    const int64_t chunks = (pixels + kChunkPixels - 1) / kChunkPixels;
+#pragma omp parallel for if (big)
+    for (int64_t k = 0; k < chunks; ++k) {
+      const int64_t p0 = k * kChunkPixels, p1 = std::min(pixels, p0 + kChunkPixels);
+      int64_t off = 0; // this input's first channel in the output
+      for (size_t i = 0; i < in.size(); ++i) {
+        const int64_t c = in[i].shape()[1];
+        if (blocked(i)) { // NHWC: each pixel's c channels are one run
+          copy_runs(src[i] + p0 * c * es, dst + (p0 * ct + off) * es, p1 - p0, c * es, ct * es);
+        } else { // plain NCHW: channel j of pixel p is hw apart
+          for (int64_t p = p0; p < p1; ++p) {
+            const int64_t b = p / hw, q = p % hw;
+            const uint8_t *s = src[i] + (b * c * hw + q) * es;
+            uint8_t *d = dst + (p * ct + off) * es;
+            for (int64_t j = 0; j < c; ++j)
+              std::memcpy(d + j * es, s + j * hw * es, static_cast<size_t>(es));
           }
-          d += c * es;
         }
+        off += c;
       }
+    }
   }
 
   Node node_;

@@ -1,0 +1,79 @@
+// The channels-last Concat (inputs in oneDNN's nhwc layout, as int8 convs
+// write them) against index arithmetic: channel runs that are not multiples
+// of the 64-byte moves, more pixels than one task, a plain NCHW input mixed in,
+// one and two threads.
+#include <dnnl.hpp>
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <vector>
+
+#include "runtime/kernel.h"
+
+namespace qtune {
+namespace {
+
+using dnnl::memory;
+
+// Byte of channel c at pixel (b, h, w) of input `i`: distinct per input.
+uint8_t value(size_t i, int64_t b, int64_t c, int64_t h, int64_t w) {
+  return static_cast<uint8_t>(i * 89 + b * 53 + c * 7 + h * 13 + w * 3);
+}
+
+void check_concat(const std::vector<int64_t> &channels, const std::vector<bool> &nhwc,
+                  int threads) {
+  const int64_t N = 2, H = 23, W = 29; // 1334 pixels: six tasks of 256
+  omp_set_num_threads(threads);
+  std::vector<Tensor> in;
+  std::vector<memory::desc> descs;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const int64_t C = channels[i];
+    Tensor t(DType::u8, {N, C, H, W});
+    auto *p = t.data<uint8_t>();
+    for (int64_t b = 0; b < N; ++b)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t w = 0; w < W; ++w) {
+            const int64_t at =
+                nhwc[i] ? ((b * H + h) * W + w) * C + c : ((b * C + c) * H + h) * W + w;
+            p[at] = value(i, b, c, h, w);
+          }
+    in.push_back(std::move(t));
+    descs.emplace_back(memory::dims{N, C, H, W}, memory::data_type::u8, memory::format_tag::nhwc);
+  }
+  std::vector<const dnnl_memory_desc_t *> layouts;
+  for (size_t i = 0; i < in.size(); ++i)
+    layouts.push_back(nhwc[i] ? &descs[i].data : nullptr);
+  Node n;
+  n.name = "cat", n.op_type = "Concat";
+  n.attrs["axis"] = int64_t{1};
+  auto k = make_kernel(n, KernelEnv{});
+  k->set_input_layouts(layouts);
+  auto types = k->infer(in);
+  k->prepare(in);
+  ASSERT_NE(k->output_layout(0), nullptr); // channels-last output
+  std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
+  k->run(in, out);
+  const int64_t CT = types[0].shape[1];
+  const auto *y = out[0].data<uint8_t>();
+  int64_t bad = 0, off = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    for (int64_t b = 0; b < N; ++b)
+      for (int64_t c = 0; c < channels[i]; ++c)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t w = 0; w < W; ++w)
+            bad += y[((b * H + h) * W + w) * CT + off + c] != value(i, b, c, h, w);
+    off += channels[i];
+  }
+  EXPECT_EQ(bad, 0) << "threads " << threads;
+}
+
+TEST(ConcatNhwc, ChannelRunsMatchIndexArithmetic) {
+  for (int threads : {1, 2}) {
+    check_concat({24, 80, 130}, {true, true, true}, threads);
+    check_concat({64, 3, 16}, {true, false, true}, threads); // a plain input transposed in
+    check_concat({1, 65}, {true, true}, threads);
+  }
+}
+
+} // namespace
+} // namespace qtune
