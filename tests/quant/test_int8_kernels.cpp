@@ -259,16 +259,18 @@ Tensor relayout(const Tensor &t, const dnnl::memory::desc &from, const dnnl::mem
 
 // Whether QConv should pick qtune's VNNI 1x1 kernel for `node` with weights
 // of shape `ws`, its source channels-last: pointwise, one group, no runtime
-// zero point, a CPU with AVX-512 VNNI.
-bool expects_own_1x1(const Node &node, const Shape &ws) {
+// zero point (none, or `zp_folds`: an integer bias in accumulator units takes
+// it exactly), a CPU with AVX-512 VNNI.
+bool expects_own_1x1(const Node &node, const Shape &ws, bool zp_folds) {
   return ws[2] == 1 && ws[3] == 1 && node.attr_int("group", 1) == 1 &&
-         node.attr_int("x_zero_point", 0) == 0 && kernels::Conv1x1U8::available();
+         (node.attr_int("x_zero_point", 0) == 0 || zp_folds) && kernels::Conv1x1U8::available();
 }
 
 // As the executor runs a residual QConv: source and addend channels-last
 // (set_input_layouts), the output written over the addend's own buffer (the
 // take-over of output_may_overwrite_input). `want` is oneDNN's plain result.
-void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Tensor &want) {
+void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Tensor &want,
+                             bool zp_folds) {
   using dnnl::memory;
   using tag = memory::format_tag;
   const Shape &xs = in[0].shape(), &as = in[3].shape();
@@ -285,7 +287,7 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
   k->prepare(in);
   ASSERT_EQ(k->output_may_overwrite_input(0), 3) << k->implementation();
   EXPECT_EQ(k->implementation().find("vnni 1x1") != std::string::npos,
-            expects_own_1x1(node, in[1].shape()))
+            expects_own_1x1(node, in[1].shape(), zp_folds))
       << k->implementation();
   std::vector<Tensor> out{in[3]}; // the same buffer
   k->run(in, out);
@@ -301,7 +303,8 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
 // As the executor runs a QConv after QuantizeLinear: the source channels-last
 // (set_input_layouts). A pointwise u8 conv without a runtime zero point then
 // takes qtune's VNNI 1x1 kernel (qconv_1x1.h) where the CPU has it.
-void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Tensor &want) {
+void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Tensor &want,
+                              bool zp_folds) {
   using dnnl::memory;
   using tag = memory::format_tag;
   const Shape xs = in[0].shape(), ws = in[1].shape();
@@ -313,7 +316,8 @@ void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Te
   k->set_input_layouts(layouts);
   auto types = k->infer(in);
   k->prepare(in);
-  EXPECT_EQ(k->implementation().find("vnni 1x1") != std::string::npos, expects_own_1x1(node, ws))
+  EXPECT_EQ(k->implementation().find("vnni 1x1") != std::string::npos,
+            expects_own_1x1(node, ws, zp_folds))
       << k->implementation();
   std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
   k->run(in, out);
@@ -338,7 +342,7 @@ void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Te
 // outputs saturate at both ends; with a u8 residual sum (oneDNN's sum
 // post-op between swish and the requantisation).
 void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bool sum = false,
-                          int xz = 23) {
+                          int xz = 23, bool int_bias = false) {
   using dnnl::memory;
   using tag = memory::format_tag;
   std::mt19937 rng(9);
@@ -349,8 +353,11 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   Tensor w = random_int<int8_t>({oc, c / group, k, k}, -127, 127, rng);
   std::vector<float> ws(oc), b(oc);
   std::uniform_real_distribution<float> u(0.5f, 1.5f);
-  for (int64_t o = 0; o < oc; ++o)
+  for (int64_t o = 0; o < oc; ++o) {
     ws[o] = 0.0004f * u(rng), b[o] = (u(rng) - 1.f) * 3.f;
+    if (int_bias) // a whole number of accumulator units (an int32 QDQ bias)
+      b[o] = std::round(b[o] / (xs * ws[o])) * (xs * ws[o]);
+  }
   Tensor bias = Tensor::from_vector<float>({oc}, b);
   Node node;
   node.name = "qconv", node.op_type = "QConv", node.domain = "qtune";
@@ -443,10 +450,11 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
     EXPECT_GT(low, 0);
     EXPECT_GT(high, 0);
   }
+  const bool zp_folds = int_bias && pad == 0;
   if (sum)
-    check_silu_sum_in_place(node, in, want);
+    check_silu_sum_in_place(node, in, want, zp_folds);
   else if (y_dtype != DType::f32)
-    check_silu_channels_last(node, in, want);
+    check_silu_channels_last(node, in, want, zp_folds);
 }
 
 TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
@@ -461,6 +469,9 @@ TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
   check_silu_pass_bits(32, 1, 1, DType::u8, false, 0);
   check_silu_pass_bits(48, 1, 1, DType::i8, false, 0);
   check_silu_pass_bits(32, 1, 1, DType::u8, true, 0);
+  // A source zero point folded into an integer bias: the VNNI kernel too.
+  check_silu_pass_bits(32, 1, 1, DType::u8, false, 23, true);
+  check_silu_pass_bits(32, 1, 1, DType::u8, true, 23, true);
 }
 
 // An unpadded u8 conv whose raw accumulator sum(x * w) is ~3e6 while the

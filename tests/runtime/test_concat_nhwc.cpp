@@ -22,6 +22,7 @@ uint8_t value(size_t i, int64_t b, int64_t c, int64_t h, int64_t w) {
 void check_concat(const std::vector<int64_t> &channels, const std::vector<bool> &nhwc,
                   int threads) {
   const int64_t N = 2, H = 23, W = 29; // 1334 pixels: six tasks of 256
+  const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
   std::vector<Tensor> in;
   std::vector<memory::desc> descs;
@@ -65,6 +66,7 @@ void check_concat(const std::vector<int64_t> &channels, const std::vector<bool> 
     off += channels[i];
   }
   EXPECT_EQ(bad, 0) << "threads " << threads;
+  omp_set_num_threads(saved);
 }
 
 TEST(ConcatNhwc, ChannelRunsMatchIndexArithmetic) {

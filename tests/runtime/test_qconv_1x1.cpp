@@ -28,8 +28,8 @@ struct Case {
 
 const Case kCases[] = {
     {16, 16, 13, 13, true, 1},   {64, 64, 52, 52, true, 2},   {12, 24, 9, 7, false, 1},
-    {32, 80, 11, 5, true, 2},    {256, 128, 13, 13, true, 1}, {128, 256, 1, 1, true, 1},
-    {4, 200, 7, 3, false, 2},    {48, 48, 104, 10, true, 2},  {96, 33, 5, 5, true, 1},
+    {32, 80, 41, 29, true, 2},   {256, 128, 13, 13, true, 1}, {128, 256, 1, 1, true, 1},
+    {4, 200, 61, 47, false, 2},  {48, 48, 104, 10, true, 2},  {96, 33, 5, 5, true, 1},
     {128, 144, 13, 13, true, 2}, // three groups (4, 4, 1 blocks) split between threads
 };
 
@@ -127,10 +127,12 @@ TEST(Conv1x1U8, RealOutputIsOneDnnF32Bits) {
 
 // SiLU, optional u8 residual sum, requantisation into u8 or s8: oneDNN's
 // swish, sum and linear post-ops and its saturating conversion.
-void check_silu_quantize(bool u8_out, bool sum) {
+void check_silu_quantize(bool u8_out, bool sum, bool addend_u8 = true, bool in_place = true) {
   for (const Case &c : kCases) {
-    SCOPED_TRACE(testing::Message() << c.cin << "->" << c.cout << " " << c.h << "x" << c.w
-                                    << (u8_out ? " u8" : " s8") << (sum ? " sum" : ""));
+    SCOPED_TRACE(testing::Message()
+                 << c.cin << "->" << c.cout << " " << c.h << "x" << c.w << (u8_out ? " u8" : " s8")
+                 << (sum ? " sum" : "") << (addend_u8 ? "" : " s8 addend")
+                 << (in_place ? "" : " separate"));
     ThreadsScope threads(c.threads);
     Operands o = make_operands(c, 11);
     const float ys = u8_out ? 0.012f : 0.02f, yz = u8_out ? 20.f : -120.f;
@@ -138,15 +140,17 @@ void check_silu_quantize(bool u8_out, bool sum) {
     dnnl::post_ops ops;
     ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
     if (sum)
-      ops.append_sum(ss, static_cast<int32_t>(sz), memory::data_type::u8);
+      ops.append_sum(ss, static_cast<int32_t>(sz),
+                     addend_u8 ? memory::data_type::u8 : memory::data_type::s8);
     ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / ys, yz);
     const size_t n = static_cast<size_t>(c.h * c.w * c.cout);
     std::vector<uint8_t> want = sum ? o.addend : std::vector<uint8_t>(n);
     onednn_conv(c, o, u8_out ? memory::data_type::u8 : memory::data_type::s8, ops, want.data());
 
     kernels::Conv1x1U8 k(o.w.data(), c.cout, c.cin, o.bias, o.scale);
-    std::vector<uint8_t> got = sum ? o.addend : std::vector<uint8_t>(n, 7);
-    const kernels::Int8Addend add{got.data(), true, ss, sz}; // in place, as the executor runs it
+    // In place, as the executor runs it, or from the addend's own buffer.
+    std::vector<uint8_t> got = sum && in_place ? o.addend : std::vector<uint8_t>(n, 7);
+    const kernels::Int8Addend add{in_place ? got.data() : o.addend.data(), addend_u8, ss, sz};
     k.silu_quantize(o.x.data(), c.h * c.w, got.data(),
                     {u8_out, 1.f / ys, yz, sum ? &add : nullptr});
     int64_t diffs = 0, low = 0, high = 0;
@@ -175,6 +179,8 @@ TEST(Conv1x1U8, SiluSumQuantizeInPlaceIsOneDnnPostOpBits) {
     GTEST_SKIP() << "no AVX-512 VNNI";
   check_silu_quantize(true, true);
   check_silu_quantize(false, true);
+  check_silu_quantize(true, true, false);        // an s8 addend
+  check_silu_quantize(false, true, true, false); // the addend in its own buffer
 }
 
 } // namespace

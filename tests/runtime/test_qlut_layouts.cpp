@@ -2,6 +2,7 @@
 // channels-last): operands in one layout are mapped as they lie and the
 // output keeps that layout; a blocked operand next to a plain or broadcast
 // one is reordered to plain first. Against T[a * 256 + b] by index arithmetic.
+#include <cstring>
 #include <dnnl.hpp>
 #include <gtest/gtest.h>
 #include <random>
@@ -60,14 +61,17 @@ std::pair<Tensor, bool> run_table(const Tensor &a, const Tensor &b, const Tensor
   const bool blocked = k->output_layout(0) != nullptr;
   if (!blocked)
     return {out[0], false};
-  EXPECT_TRUE(memory::desc(*k->output_layout(0)) == da);
+  memory::desc want = da; // the operands' layout with the table's type
+  want.data.data_type = table.dtype() == DType::i8 ? dnnl_s8 : dnnl_u8;
+  EXPECT_TRUE(memory::desc(*k->output_layout(0)) == want);
   Tensor plain(out[0].dtype(), out[0].shape());
   const Shape &s = out[0].shape();
+  const auto *src = static_cast<const uint8_t *>(out[0].raw());
+  auto *dst = static_cast<uint8_t *>(plain.raw());
   for (int64_t n = 0; n < s[0]; ++n) // NHWC back to NCHW
     for (int64_t c = 0; c < s[1]; ++c)
       for (int64_t hw = 0; hw < s[2] * s[3]; ++hw)
-        plain.data<uint8_t>()[(n * s[1] + c) * s[2] * s[3] + hw] =
-            out[0].data<uint8_t>()[(n * s[2] * s[3] + hw) * s[1] + c];
+        dst[(n * s[1] + c) * s[2] * s[3] + hw] = src[(n * s[2] * s[3] + hw) * s[1] + c];
   return {plain, true};
 }
 
@@ -80,8 +84,9 @@ int64_t mismatches(const Tensor &a, const Tensor &b, const Tensor &table, const 
       for (int64_t hw = 0; hw < s[2] * s[3]; ++hw) {
         const int64_t i = (n * s[1] + c) * s[2] * s[3] + hw;
         const int64_t j = bs[2] == 1 ? n * bs[1] + c : i; // b broadcast over H, W
-        bad += y.data<uint8_t>()[i] !=
-               table.data<uint8_t>()[a.data<uint8_t>()[i] * 256 + b.data<uint8_t>()[j]];
+        bad += static_cast<const uint8_t *>(y.raw())[i] !=
+               static_cast<const uint8_t *>(
+                   table.raw())[a.data<uint8_t>()[i] * 256 + b.data<uint8_t>()[j]];
       }
   return bad;
 }
@@ -98,6 +103,12 @@ TEST(QLutLayouts, TwoOperandTableOnChannelsLastInputs) {
     EXPECT_EQ(blocked, c.want_blocked) << c.a_nhwc << c.b_nhwc;
     EXPECT_EQ(mismatches(a, b, table, y), 0) << c.a_nhwc << c.b_nhwc;
   }
+  // An s8 table (u8 operands requantised to s8): the output layout says s8.
+  Tensor s8_table(DType::i8, {65536});
+  std::memcpy(s8_table.raw(), table.raw(), 65536);
+  auto [ys8, blocked_s8] = run_table(a, b, s8_table, true, true);
+  EXPECT_TRUE(blocked_s8);
+  EXPECT_EQ(mismatches(a, b, s8_table, ys8), 0);
   // A per-channel operand (as a broadcast Mul): the blocked one goes to plain.
   Tensor v = random_u8({2, 24, 1, 1}, 4);
   auto [y, blocked] = run_table(a, v, table, true, false);

@@ -204,7 +204,7 @@ public:
         std::transform(acc_bias.begin(), acc_bias.end(), b.begin(),
                        [](double v) { return static_cast<float>(v); });
       own_1x1_ = std::make_unique<kernels::Conv1x1U8>(w.data<int8_t>(), g.oc, g.c, b, out_scales);
-      impl_ = "qtune vnni 1x1 conv + SiLU pass";
+      impl_ = "qtune vnni 1x1 conv + fused SiLU";
     }
   }
 

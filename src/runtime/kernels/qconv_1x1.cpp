@@ -2,15 +2,16 @@
 //
 // The product is a GEMM, [pixels x cin] u8 times [cin x cout] s8. Output
 // channels go in groups of up to four 16-lane blocks; a tile of MR pixels x
-// one group keeps MR x NB int32 accumulators in zmm registers (24-28 of the
-// 32), and each step over four input channels broadcasts one pixel's four
+// one group keeps MR x NB int32 accumulators in zmm registers (24 of the 32,
+// 16 for a one-block group), and each step over four input channels broadcasts one pixel's four
 // bytes and issues one vpdpbusd per block (u8 x s8, four products summed into
 // an int32 lane without saturation: the exact integer oneDNN computes). The
 // tile's accumulators go to a small stack buffer and the epilogue runs over it
 // while it is in L1, so the f32 intermediate never reaches memory. Weights
 // are packed once per group as [cin/4][NB][16 lanes][4 bytes] so each step
 // loads NB whole zmm; a group's weights (cin x 64 bytes, 16 KB at cin 256)
-// stay in L1 while one thread walks its pixels. Threads split the pixels.
+// stay in L1 while one thread walks its pixels. Threads split work items of
+// one group x 48 pixels.
 //
 // Compiled with -ffp-contract=off (src/CMakeLists.txt), as silu.cpp.
 #include "runtime/kernels/qconv_1x1.h"

@@ -24,6 +24,9 @@ public:
   // units (as given to oneDNN, rounded to f32); scale: 1 or cout output scales.
   Conv1x1U8(const int8_t *w, int64_t cout, int64_t cin, const std::vector<float> &bias,
             const std::vector<float> &scale);
+  // packed_offset_ aligns packed_'s own buffer: a copy would be misaligned.
+  Conv1x1U8(const Conv1x1U8 &) = delete;
+  Conv1x1U8 &operator=(const Conv1x1U8 &) = delete;
 
   // What follows the scaled accumulator.
   struct SiluQuantize {

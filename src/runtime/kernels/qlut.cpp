@@ -8,9 +8,10 @@
 //                  A and B broadcast numpy-style
 //
 // X / A / B are u8 or s8 (indexed by their byte), T is u8 or s8 and gives the
-// output type. The one-input form accepts oneDNN's blocked layouts (a table
-// does not care where an element sits): it writes the input's layout, so a
-// QConv -> QLut -> QConv chain needs no reorder. Padded blocks (channels not a
+// output type. The kernel accepts oneDNN's blocked layouts (a table does not
+// care where an element sits): the one-input form, and the two-input form when
+// A and B share one layout and shape, write the input's layout (with T's type),
+// so a QConv -> QLut -> QConv chain needs no reorder. Padded blocks (channels not a
 // multiple of the block) are mapped too; the padded channels then hold T[0]
 // instead of 0, which convolutions multiply by zero-padded weights.
 #include <algorithm>
@@ -110,8 +111,11 @@ public:
     if (node_.num_inputs() == 2 ||
         (given_[0] && given_[1] && *given_[0] == *given_[1] && in[0].shape() == in[1].shape())) {
       blocked_ = given_[0].has_value();
-      if (blocked_)
+      if (blocked_) { // the operands' layout with the table's type (u8 in, s8 out ...)
         layout_ = *given_[0];
+        layout_.data.data_type =
+            static_cast<dnnl_data_type_t>(dnnl_util::dtype(in[node_.num_inputs() - 1].dtype()));
+      }
       return;
     }
     for (size_t k = 0; k < 2; ++k)
@@ -235,7 +239,7 @@ private:
     }
   }
 
-  struct Staged { // a blocked operand of a broadcast, reordered to plain
+  struct Staged { // a blocked operand the kernel reads as plain (see prepare)
     dnnl::memory from, to;
     dnnl::reorder prim;
   };

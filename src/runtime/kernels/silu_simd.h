@@ -19,6 +19,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace qtune::kernels::simd {
+// Unnamed: each including file keeps its own copies, compiled with its own
+// flags, so a future includer built without -ffp-contract=off cannot hand the
+// linker an fma-contracted silu16 for everyone.
+namespace {
 
 // oneDNN's constants, by their bits.
 constexpr float kLnFltMin = std::bit_cast<float>(0xc2aeac50u); // ln FLT_MIN
@@ -53,46 +57,6 @@ QTUNE_AVX512 inline __m512 silu16(__m512 x) {
   const __m512 q = _mm512_div_ps(e, _mm512_add_ps(e, one));
   const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
   return _mm512_mul_ps(_mm512_mask_blend_ps(neg, _mm512_sub_ps(one, q), q), x);
-}
-
-// silu16 on N vectors in lockstep, step by step across all N: the same
-// bits, but the N dependency chains (~120 cycles each, around the division)
-// sit side by side in the instruction stream, so the out-of-order window
-// overlaps them; written one after the other they did not (a conv epilogue
-// ran 2.3x slower per value than the streaming pass).
-template <int N> QTUNE_AVX512 inline void silu16xn(__m512 (&x)[N]) {
-  const __m512 one = _mm512_set1_ps(1.f);
-  __m512 t[N], r[N], p[N], pow2[N];
-#pragma GCC unroll 8
-  for (int j = 0; j < N; ++j)
-    t[j] = _mm512_max_ps(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x[j]),
-                                                             _mm512_set1_epi32(INT32_MIN))),
-                         _mm512_set1_ps(kLnFltMin));
-#pragma GCC unroll 8
-  for (int j = 0; j < N; ++j) {
-    const __m512i n = _mm512_cvt_roundps_epi32(
-        _mm512_add_ps(_mm512_mul_ps(t[j], _mm512_set1_ps(kLog2e)), _mm512_set1_ps(0.5f)),
-        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    r[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(n), _mm512_set1_ps(kLn2), t[j]);
-    pow2[j] =
-        _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(126)), 23));
-    p[j] = _mm512_set1_ps(kP[5]);
-  }
-#pragma GCC unroll 5
-  for (int i = 4; i >= 0; --i)
-#pragma GCC unroll 8
-    for (int j = 0; j < N; ++j)
-      p[j] = _mm512_fmadd_ps(p[j], r[j], _mm512_set1_ps(kP[i]));
-#pragma GCC unroll 8
-  for (int j = 0; j < N; ++j) {
-    const __m512 e = _mm512_mul_ps(_mm512_mul_ps(p[j], pow2[j]), _mm512_set1_ps(2.f));
-    p[j] = _mm512_div_ps(e, _mm512_add_ps(e, one)); // q
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < N; ++j) {
-    const __mmask16 neg = _mm512_cmp_ps_mask(x[j], _mm512_setzero_ps(), _CMP_LT_OQ);
-    x[j] = _mm512_mul_ps(_mm512_mask_blend_ps(neg, _mm512_sub_ps(one, p[j]), p[j]), x[j]);
-  }
 }
 
 // 16 floats -> 16 int32 in the int8 type's range: fma with the scale and zero
@@ -145,6 +109,7 @@ QTUNE_AVX512 inline void silu_quantize_avx512(const float *x, void *y, float inv
   }
 }
 
+} // namespace
 } // namespace qtune::kernels::simd
 
 #pragma GCC diagnostic pop
