@@ -6,8 +6,9 @@
 // 16 for a one-block group), and each step over four input channels broadcasts one pixel's four
 // bytes and issues one vpdpbusd per block (u8 x s8, four products summed into
 // an int32 lane without saturation: the exact integer oneDNN computes). The
-// tile's accumulators go to a small stack buffer and the epilogue runs over it
-// while it is in L1, so the f32 intermediate never reaches memory. Weights
+// tile's accumulators are scaled to f32 from the registers into a small stack
+// buffer and the epilogue runs over it while it is in L1, so the f32
+// intermediate never reaches memory. Weights
 // are packed once per group as [cin/4][NB][16 lanes][4 bytes] so each step
 // loads NB whole zmm; a group's weights (cin x 64 bytes, 16 KB at cin 256)
 // stay in L1 while one thread walks its pixels. Threads split work items of
@@ -25,6 +26,7 @@
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace qtune::kernels {
 namespace {
@@ -60,9 +62,12 @@ QTUNE_VNNI inline void dpbusd(__m512i &acc, __m512i a, __m512i w) {
 }
 
 // acc[r][b] = sum over c of x[r][c] * w[b-th block][c], for MR pixel rows of
-// cin bytes each; written to out[r * kGroupLanes + b * 16 + lane].
+// cin bytes each, then scaled straight from the registers as oneDNN 2.6 does
+// (f32, + bias, * output scale) into out[r * NB * 16 + b * 16 + lane]: the
+// tile's rows lie contiguous there for the epilogue.
 template <int MR, int NB>
-QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, int32_t *out) {
+QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, const float *bias,
+                     const float *scale, float *out) {
   __m512i acc[MR][NB];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -82,60 +87,47 @@ QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, int32_t *ou
         dpbusd(acc[r][b], a, wv[b]);
     }
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b)
-      _mm512_store_si512(out + r * kGroupLanes + b * kLanes, acc[r][b]);
-}
-
-template <int NB> void tile_nb(const uint8_t *x, int64_t cin, const int8_t *w, int32_t *out) {
-  tile<rows_for(NB), NB>(x, cin, w, out);
-}
-
-void tile_any(int nb, const uint8_t *x, int64_t cin, const int8_t *w, int32_t *out) {
-  switch (nb) {
-  case 1:
-    return tile_nb<1>(x, cin, w, out);
-  case 2:
-    return tile_nb<2>(x, cin, w, out);
-  case 3:
-    return tile_nb<3>(x, cin, w, out);
-  default:
-    return tile_nb<4>(x, cin, w, out);
+  for (int b = 0; b < NB; ++b) {
+    const __m512 bv = _mm512_loadu_ps(bias + b * kLanes), sv = _mm512_loadu_ps(scale + b * kLanes);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) // oneDNN 2.6's order: bias before the scale
+      _mm512_store_ps(out + (r * NB + b) * kLanes,
+                      _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(acc[r][b]), bv), sv));
   }
 }
 
-// The scaled accumulator of one 16-channel block: oneDNN 2.6's order, bias
-// before the output scale.
-QTUNE_VNNI inline __m512 scaled(const int32_t *acc, const float *bias, const float *scale) {
-  const __m512 v = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc)), _mm512_loadu_ps(bias));
-  return _mm512_mul_ps(v, _mm512_loadu_ps(scale));
+template <int NB>
+void tile_nb(const uint8_t *x, int64_t cin, const int8_t *w, const float *bias, const float *scale,
+             float *out) {
+  tile<rows_for(NB), NB>(x, cin, w, bias, scale, out);
+}
+
+void tile_any(int nb, const uint8_t *x, int64_t cin, const int8_t *w, const float *bias,
+              const float *scale, float *out) {
+  switch (nb) {
+  case 1:
+    return tile_nb<1>(x, cin, w, bias, scale, out);
+  case 2:
+    return tile_nb<2>(x, cin, w, bias, scale, out);
+  case 3:
+    return tile_nb<3>(x, cin, w, bias, scale, out);
+  default:
+    return tile_nb<4>(x, cin, w, bias, scale, out);
+  }
 }
 
 struct Lanes {
-  const float *bias, *scale;
   int64_t cout;
 };
 
-// SiLU [+ int8 addend] and requantisation of an m x nb tile into int8 rows:
-// the scaled tile goes to an f32 buffer in L1 and the SiLU pass's own
-// streaming loop runs over each row of it (one swish is a ~120-cycle chain
-// around a division; written per 16-channel block inside this loop, even four
-// side by side, the epilogue ran 1.5-2.3x slower per value than that loop).
 template <bool U8> struct SiluQuantizeTile {
   Lanes l;
   int8_t *y;
   const Conv1x1U8::SiluQuantize *e;
 
-  QTUNE_VNNI void operator()(const int32_t *acc, int64_t p0, int m, int64_t oc0, int nb) const {
-    alignas(64) float real[kMaxRows * kGroupLanes];
+  QTUNE_VNNI void operator()(const float *real, int64_t p0, int m, int64_t oc0, int nb) const {
     const int width = nb * kLanes;
-    for (int r = 0; r < m; ++r)
-      for (int b = 0; b < nb; ++b)
-        _mm512_store_ps(real + r * width + b * kLanes,
-                        scaled(acc + r * kGroupLanes + b * kLanes, l.bias + oc0 + b * kLanes,
-                               l.scale + oc0 + b * kLanes));
     const int64_t n = std::min<int64_t>(width, l.cout - oc0);
     // One group covering every channel: the tile's rows are contiguous in y
     // too, so one long run (rows of 16 or 32 channels are too short for the
@@ -159,14 +151,13 @@ struct RealTile {
   Lanes l;
   float *y;
 
-  QTUNE_VNNI void operator()(const int32_t *acc, int64_t p0, int m, int64_t oc0, int nb) const {
+  QTUNE_VNNI void operator()(const float *real, int64_t p0, int m, int64_t oc0, int nb) const {
     for (int r = 0; r < m; ++r)
       for (int b = 0; b < nb; ++b) {
         const int64_t oc = oc0 + b * kLanes;
         const int valid = static_cast<int>(std::min<int64_t>(kLanes, l.cout - oc));
-        _mm512_mask_storeu_ps(
-            y + (p0 + r) * l.cout + oc, static_cast<__mmask16>((1u << valid) - 1),
-            scaled(acc + r * kGroupLanes + b * kLanes, l.bias + oc, l.scale + oc));
+        _mm512_mask_storeu_ps(y + (p0 + r) * l.cout + oc, static_cast<__mmask16>((1u << valid) - 1),
+                              _mm512_load_ps(real + (r * nb + b) * kLanes));
       }
   }
 };
@@ -217,8 +208,8 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
   // split the work too.
   const int64_t steps = (pixels + kItemPixels - 1) / kItemPixels, items = groups * steps;
   auto range = [&](int64_t first, int64_t last) {
-    alignas(64) int32_t acc[kMaxRows * kGroupLanes];
-    std::vector<uint8_t> rest; // a partial tile, zero-padded
+    alignas(64) float real[kMaxRows * kGroupLanes]; // the tile, scaled
+    std::vector<uint8_t> rest;                      // a partial tile, zero-padded
     for (int64_t item = first; item < last; ++item) {
       const int64_t g = item / steps, begin = item % steps * kItemPixels;
       const int64_t end = std::min(pixels, begin + kItemPixels);
@@ -233,8 +224,9 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
           std::memcpy(rest.data(), src, static_cast<size_t>(m * cin_));
           src = rest.data();
         }
-        tile_any(nb, src, cin_, gw, acc);
-        epi(acc, p, m, g * kGroupLanes, nb);
+        tile_any(nb, src, cin_, gw, bias_.data() + g * kGroupLanes, scale_.data() + g * kGroupLanes,
+                 real);
+        epi(real, p, m, g * kGroupLanes, nb);
       }
     }
   };
@@ -252,7 +244,7 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
 
 void Conv1x1U8::silu_quantize(const uint8_t *x, int64_t pixels, void *y,
                               const SiluQuantize &e) const {
-  const Lanes l{bias_.data(), scale_.data(), cout_};
+  const Lanes l{cout_};
   if (e.u8_out)
     run(x, pixels, SiluQuantizeTile<true>{l, static_cast<int8_t *>(y), &e});
   else
@@ -260,7 +252,7 @@ void Conv1x1U8::silu_quantize(const uint8_t *x, int64_t pixels, void *y,
 }
 
 void Conv1x1U8::real(const uint8_t *x, int64_t pixels, float *y) const {
-  run(x, pixels, RealTile{{bias_.data(), scale_.data(), cout_}, y});
+  run(x, pixels, RealTile{{cout_}, y});
 }
 
 } // namespace qtune::kernels
