@@ -64,47 +64,64 @@ void BM_qconv1x1_vnni_silu(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout); // MACs
 }
 
-void BM_qconv1x1_onednn_then_silu_pass(benchmark::State &state) {
-  const Shape s = shape_of(state);
-  omp_set_num_threads(static_cast<int>(state.range(3)));
-  Operands o = operands(s);
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream st(eng);
-  memory::desc x_md({1, s.cin, s.hw, s.hw}, memory::data_type::u8, tag::nhwc),
-      y_md({1, s.cout, s.hw, s.hw}, memory::data_type::f32, tag::nhwc),
-      b_md({s.cout}, memory::data_type::f32, tag::x);
-  dnnl::primitive_attr attr;
-  attr.set_output_scales(1 << 1, o.scale);
-  dnnl::convolution_forward::primitive_desc pd(
-      {dnnl::prop_kind::forward_inference,
-       dnnl::algorithm::convolution_direct,
-       x_md,
-       memory::desc({s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::any),
-       b_md,
-       y_md,
-       {1, 1},
-       {0, 0},
-       {0, 0}},
-      attr, eng);
-  memory w_user({{s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::oihw}, eng, o.w.data()),
-      w_mem(pd.weights_desc(), eng);
-  dnnl::reorder(w_user, w_mem).execute(st, w_user, w_mem);
-  std::vector<float> f32(static_cast<size_t>(s.pixels() * s.cout));
-  memory x_mem(x_md, eng, o.x.data()), f_mem(y_md, eng, f32.data()),
-      b_mem(b_md, eng, o.bias.data());
-  dnnl::convolution_forward conv(pd);
-  for (auto _ : state) {
+// oneDNN's int8 conv of the operands, f32 output with bias and output scales,
+// channels-last: what QConv ran before the VNNI kernel (its SiLU pass after).
+struct OneDnnConv {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream st{eng};
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward conv;
+  memory x_mem, w_mem, b_mem, f_mem;
+  std::vector<float> f32;
+
+  OneDnnConv(const Shape &s, Operands &o) : f32(static_cast<size_t>(s.pixels() * s.cout)) {
+    memory::desc x_md({1, s.cin, s.hw, s.hw}, memory::data_type::u8, tag::nhwc),
+        y_md({1, s.cout, s.hw, s.hw}, memory::data_type::f32, tag::nhwc),
+        b_md({s.cout}, memory::data_type::f32, tag::x);
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(1 << 1, o.scale);
+    pd = dnnl::convolution_forward::primitive_desc(
+        {dnnl::prop_kind::forward_inference,
+         dnnl::algorithm::convolution_direct,
+         x_md,
+         memory::desc({s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::any),
+         b_md,
+         y_md,
+         {1, 1},
+         {0, 0},
+         {0, 0}},
+        attr, eng);
+    memory w_user({{s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::oihw}, eng, o.w.data());
+    w_mem = memory(pd.weights_desc(), eng);
+    dnnl::reorder(w_user, w_mem).execute(st, w_user, w_mem);
+    x_mem = memory(x_md, eng, o.x.data());
+    f_mem = memory(y_md, eng, f32.data());
+    b_mem = memory(b_md, eng, o.bias.data());
+    conv = dnnl::convolution_forward(pd);
+  }
+
+  void run() {
     conv.execute(st, {{DNNL_ARG_SRC, x_mem},
                       {DNNL_ARG_WEIGHTS, w_mem},
                       {DNNL_ARG_BIAS, b_mem},
                       {DNNL_ARG_DST, f_mem}});
     st.wait();
-    qtune::kernels::silu_quantize(f32.data(), o.y.data(), true, 1.f / 0.012f, 20.f,
-                                  static_cast<int64_t>(f32.size()));
+  }
+};
+
+void BM_qconv1x1_onednn_then_silu_pass(benchmark::State &state) {
+  const Shape s = shape_of(state);
+  omp_set_num_threads(static_cast<int>(state.range(3)));
+  Operands o = operands(s);
+  OneDnnConv c(s, o);
+  for (auto _ : state) {
+    c.run();
+    qtune::kernels::silu_quantize(c.f32.data(), o.y.data(), true, 1.f / 0.012f, 20.f,
+                                  static_cast<int64_t>(c.f32.size()));
     benchmark::DoNotOptimize(o.y.data());
   }
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
-  state.SetLabel(pd.impl_info_str());
+  state.SetLabel(c.pd.impl_info_str());
 }
 
 // The conv alone, f32 out (no SiLU): the GEMM part of both kernels, on
@@ -126,41 +143,26 @@ void BM_qconv1x1_onednn_real(benchmark::State &state) {
   const Shape s = shape_of(state);
   omp_set_num_threads(static_cast<int>(state.range(3)));
   Operands o = operands(s);
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream st(eng);
-  memory::desc x_md({1, s.cin, s.hw, s.hw}, memory::data_type::u8, tag::nhwc),
-      y_md({1, s.cout, s.hw, s.hw}, memory::data_type::f32, tag::nhwc),
-      b_md({s.cout}, memory::data_type::f32, tag::x);
-  dnnl::primitive_attr attr;
-  attr.set_output_scales(1 << 1, o.scale);
-  dnnl::convolution_forward::primitive_desc pd(
-      {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, x_md,
-       memory::desc({s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::any), b_md, y_md,
-       {1, 1}, {0, 0}, {0, 0}},
-      attr, eng);
-  memory w_user({{s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::oihw}, eng, o.w.data()),
-      w_mem(pd.weights_desc(), eng);
-  dnnl::reorder(w_user, w_mem).execute(st, w_user, w_mem);
-  std::vector<float> f32(static_cast<size_t>(s.pixels() * s.cout));
-  memory x_mem(x_md, eng, o.x.data()), f_mem(y_md, eng, f32.data()),
-      b_mem(b_md, eng, o.bias.data());
-  dnnl::convolution_forward conv(pd);
+  OneDnnConv c(s, o);
   for (auto _ : state) {
-    conv.execute(st, {{DNNL_ARG_SRC, x_mem},
-                      {DNNL_ARG_WEIGHTS, w_mem},
-                      {DNNL_ARG_BIAS, b_mem},
-                      {DNNL_ARG_DST, f_mem}});
-    st.wait();
-    benchmark::DoNotOptimize(f32.data());
+    c.run();
+    benchmark::DoNotOptimize(c.f32.data());
   }
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
+  state.SetLabel(c.pd.impl_info_str());
 }
 
 void resnet_shapes(benchmark::internal::Benchmark *b) {
   for (int64_t t : {1, 2})
-    for (auto [ci, co, hw] : {std::tuple{256, 64, 56}, {64, 256, 56}, {512, 128, 28},
-                              {128, 512, 28}, {1024, 256, 14}, {256, 1024, 14}, {2048, 512, 7},
-                              {512, 2048, 7}, {64, 64, 52}})
+    for (auto [ci, co, hw] : {std::tuple{256, 64, 56},
+                              {64, 256, 56},
+                              {512, 128, 28},
+                              {128, 512, 28},
+                              {1024, 256, 14},
+                              {256, 1024, 14},
+                              {2048, 512, 7},
+                              {512, 2048, 7},
+                              {64, 64, 52}})
       b->Args({ci, co, hw, t});
 }
 

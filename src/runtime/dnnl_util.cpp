@@ -184,6 +184,27 @@ void append_activation(dnnl::post_ops &ops, const Node &node, const std::string 
   }
 }
 
+void Relayout::plan(const KernelEnv &env, const dnnl::memory::desc &from,
+                    const dnnl::memory::desc &to) {
+  prim_ = {};
+  if (from == to)
+    return;
+  dnnl::engine &eng = engine(env);
+  from_ = dnnl::memory(from, eng, nullptr);
+  to_ = dnnl::memory(to, eng);
+  prim_ = dnnl::reorder(from_, to_);
+}
+
+const void *Relayout::run(const KernelEnv &env, const void *x) {
+  if (!prim_)
+    return x;
+  from_.set_data_handle(const_cast<void *>(x));
+  dnnl::stream &s = stream(env);
+  prim_.execute(s, from_, to_);
+  s.wait();
+  return to_.get_data_handle();
+}
+
 void reorder_now(const KernelEnv &env, dnnl::memory &from, dnnl::memory &to) {
   dnnl::reorder(from, to).execute(stream(env), from, to);
   stream(env).wait();

@@ -47,6 +47,22 @@ Window resolve_window(const Node &node, const Shape &x, const std::vector<int64_
 void append_activation(dnnl::post_ops &ops, const Node &node, const std::string &activation,
                        const std::vector<float> &params);
 
+// A kernel's input in a layout it cannot read, reordered into a buffer of its
+// own: planned once in prepare(), run on every call. Inactive (the input is
+// read as it is) when the two layouts are the same.
+class Relayout {
+public:
+  void plan(const KernelEnv &env, const dnnl::memory::desc &from, const dnnl::memory::desc &to);
+  void clear() { prim_ = {}; }
+  bool active() const { return static_cast<bool>(prim_); }
+  // x in the planned layout: x itself when inactive, else the own buffer.
+  const void *run(const KernelEnv &env, const void *x);
+
+private:
+  dnnl::memory from_, to_;
+  dnnl::reorder prim_;
+};
+
 // Runs one reorder between two memories (created per call: only for tests and
 // one-time weight packing, never in a hot run()).
 void reorder_now(const KernelEnv &env, dnnl::memory &from, dnnl::memory &to);

@@ -91,17 +91,20 @@ public:
     nhwc_ = any_blocked && in[0].rank() == 4 && axis == 1;
     if (nhwc_)
       out_desc_ = nhwc_desc(out_shape_, in[0].dtype());
-    staged_.assign(in.size(), Staged{});
+    staged_.assign(in.size(), dnnl_util::Relayout{});
     for (size_t i = 0; i < in.size(); ++i)
-      if (blocked(i))
-        stage(i, in[i]);
+      if (blocked(i)) // to what run_nhwc / run_plain read
+        staged_[i].plan(
+            env_, dnnl::memory::desc(*layouts_[i]),
+            nhwc_ ? nhwc_desc(in[i].shape(), in[i].dtype())
+                  : dnnl_util::plain_desc(in[i].shape(), dnnl_util::dtype(in[i].dtype())));
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     std::vector<const uint8_t *> src(in.size());
     for (size_t i = 0; i < in.size(); ++i)
-      src[i] = staged_.empty() || !staged_[i].reorder ? static_cast<const uint8_t *>(in[i].raw())
-                                                      : reorder_input(i, in[i]);
+      src[i] = static_cast<const uint8_t *>(i < staged_.size() ? staged_[i].run(env_, in[i].raw())
+                                                               : in[i].raw());
     if (nhwc_)
       run_nhwc(in, src, out[0]);
     else
@@ -109,41 +112,11 @@ public:
   }
 
 private:
-  // A blocked input the kernel cannot read as it is: reordered into `buffer`.
-  struct Staged {
-    bool reorder = false;
-    dnnl::memory from, to;
-    dnnl::reorder prim;
-  };
-
   bool blocked(size_t i) const { return i < layouts_.size() && layouts_[i]; }
 
   static dnnl::memory::desc nhwc_desc(const Shape &s, DType t) {
     return dnnl::memory::desc(dnnl_util::to_dims(s), dnnl_util::dtype(t),
                               dnnl::memory::format_tag::nhwc);
-  }
-
-  void stage(size_t i, const Tensor &t) {
-    dnnl::memory::desc given(*layouts_[i]);
-    dnnl::memory::desc want = nhwc_ ? nhwc_desc(t.shape(), t.dtype())
-                                    : dnnl_util::plain_desc(t.shape(), dnnl_util::dtype(t.dtype()));
-    Staged &st = staged_[i];
-    if (given == want)
-      return;
-    dnnl::engine &eng = dnnl_util::engine(env_);
-    st.reorder = true;
-    st.from = dnnl::memory(given, eng, nullptr);
-    st.to = dnnl::memory(want, eng);
-    st.prim = dnnl::reorder(st.from, st.to);
-  }
-
-  const uint8_t *reorder_input(size_t i, const Tensor &t) {
-    Staged &st = staged_[i];
-    st.from.set_data_handle(const_cast<void *>(t.raw()));
-    dnnl::stream &s = dnnl_util::stream(env_);
-    st.prim.execute(s, st.from, st.to);
-    s.wait();
-    return static_cast<const uint8_t *>(st.to.get_data_handle());
   }
 
   void run_plain(std::span<const Tensor> in, const std::vector<const uint8_t *> &src, Tensor &y) {
@@ -200,7 +173,7 @@ private:
   int64_t axis_;
   Shape out_shape_;
   std::vector<const dnnl_memory_desc_t *> layouts_;
-  std::vector<Staged> staged_;
+  std::vector<dnnl_util::Relayout> staged_; // a blocked input read as nhwc / plain
   bool nhwc_ = false;
   dnnl::memory::desc out_desc_;
 };

@@ -40,9 +40,6 @@ public:
   // y = (float(acc) + bias) * scale as f32 rows: the conv alone (tests).
   void real(const uint8_t *x, int64_t pixels, float *y) const;
 
-  int64_t cin() const { return cin_; }
-  int64_t cout() const { return cout_; }
-
 private:
   template <typename Epilogue> void run(const uint8_t *x, int64_t pixels, Epilogue epi) const;
 

@@ -106,7 +106,7 @@ public:
 
   void prepare(std::span<const Tensor> in) override {
     blocked_ = false;
-    staged_.assign(2, Staged{});
+    staged_.assign(2, dnnl_util::Relayout{});
     given_.resize(2);
     if (node_.num_inputs() == 2 ||
         (given_[0] && given_[1] && *given_[0] == *given_[1] && in[0].shape() == in[1].shape())) {
@@ -118,15 +118,10 @@ public:
       }
       return;
     }
-    for (size_t k = 0; k < 2; ++k)
-      if (given_[k]) { // to plain, in a buffer of our own
-        dnnl::engine &eng = dnnl_util::engine(env_);
-        Staged &st = staged_[k];
-        st.from = dnnl::memory(*given_[k], eng, nullptr);
-        st.to = dnnl::memory(dnnl_util::plain_desc(in[k].shape(), dnnl_util::dtype(in[k].dtype())),
-                             eng);
-        st.prim = dnnl::reorder(st.from, st.to);
-      }
+    for (size_t k = 0; k < 2; ++k) // a blocked operand to plain, in a buffer of our own
+      if (given_[k])
+        staged_[k].plan(env_, *given_[k],
+                        dnnl_util::plain_desc(in[k].shape(), dnnl_util::dtype(in[k].dtype())));
   }
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
@@ -175,7 +170,9 @@ public:
                  static_cast<int64_t>(layout_.get_size()), t);
       return;
     }
-    binary(operand(0, in[0]), in[0].shape(), operand(1, in[1]), in[1].shape(), out[0], t);
+    binary(static_cast<const uint8_t *>(staged_[0].run(env_, in[0].raw())), in[0].shape(),
+           static_cast<const uint8_t *>(staged_[1].run(env_, in[1].raw())), in[1].shape(), out[0],
+           t);
   }
 
 private:
@@ -190,18 +187,6 @@ private:
       for (int64_t i = b; i < e; ++i)
         y[i] = t[x[i]];
     }
-  }
-
-  // Operand k as plain bytes: reordered when it came blocked.
-  const uint8_t *operand(size_t k, const Tensor &x) {
-    Staged &st = staged_[k];
-    if (!st.prim)
-      return static_cast<const uint8_t *>(x.raw());
-    st.from.set_data_handle(const_cast<void *>(x.raw()));
-    dnnl::stream &s = dnnl_util::stream(env_);
-    st.prim.execute(s, st.from, st.to);
-    s.wait();
-    return static_cast<const uint8_t *>(st.to.get_data_handle());
   }
 
   static void same_shape(const uint8_t *pa, const uint8_t *pb, uint8_t *py, int64_t n,
@@ -239,16 +224,11 @@ private:
     }
   }
 
-  struct Staged { // a blocked operand the kernel reads as plain (see prepare)
-    dnnl::memory from, to;
-    dnnl::reorder prim;
-  };
-
   Node node_;
   KernelEnv env_;
   std::vector<std::optional<dnnl::memory::desc>> given_; // operands' layouts (none: plain)
-  std::vector<Staged> staged_;
-  bool blocked_ = false; // the output in layout_, as the operands
+  std::vector<dnnl_util::Relayout> staged_; // a blocked operand read as plain (prepare)
+  bool blocked_ = false;                    // the output in layout_, as the operands
   dnnl::memory::desc layout_;
 };
 

@@ -17,7 +17,7 @@ dnnl::memory::desc nhwc_desc(const Shape &s, DType t) {
 void NhwcNearestResize::plan(const KernelEnv &env, const Tensor &x, const Shape &out,
                              bool hw_only) {
   nhwc_ = false;
-  to_plain_ = {};
+  to_plain_.clear();
   if (!in_layout_)
     return;
   dnnl::memory::desc given(*in_layout_);
@@ -29,20 +29,11 @@ void NhwcNearestResize::plan(const KernelEnv &env, const Tensor &x, const Shape 
     out_desc_ = nhwc_desc(out, x.dtype());
     return;
   }
-  dnnl::engine &eng = dnnl_util::engine(env);
-  from_mem_ = dnnl::memory(given, eng, nullptr);
-  plain_mem_ = dnnl::memory(dnnl_util::plain_desc(s, dnnl_util::dtype(x.dtype())), eng);
-  to_plain_ = dnnl::reorder(from_mem_, plain_mem_);
+  to_plain_.plan(env, given, dnnl_util::plain_desc(s, dnnl_util::dtype(x.dtype())));
 }
 
 const void *NhwcNearestResize::plain_input(const KernelEnv &env, const Tensor &x) {
-  if (!to_plain_)
-    return x.raw();
-  from_mem_.set_data_handle(const_cast<void *>(x.raw()));
-  dnnl::stream &s = dnnl_util::stream(env);
-  to_plain_.execute(s, from_mem_, plain_mem_);
-  s.wait();
-  return plain_mem_.get_data_handle();
+  return to_plain_.run(env, x.raw());
 }
 
 // [N,H,W,C] -> [N,OH,OW,C]; a repeated source row copies the previous

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "qtune/tensor.h"
+#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 
 namespace qtune::kernels {
@@ -40,8 +41,7 @@ private:
   bool nhwc_ = false;
   int64_t in_h_ = 0, in_w_ = 0;
   dnnl::memory::desc out_desc_;
-  dnnl::memory from_mem_, plain_mem_;
-  dnnl::reorder to_plain_;
+  dnnl_util::Relayout to_plain_;
 };
 
 } // namespace qtune::kernels

@@ -181,8 +181,7 @@ void silu_quantize(const float *x, void *y, bool is_u8, float inv_scale, float z
       silu_quantize_range(x + i, out + i, is_u8, inv_scale, zero_point, m, nullptr);
       return;
     }
-    Int8Addend part = *addend;
-    part.data = static_cast<const int8_t *>(addend->data) + i;
+    const Int8Addend part = addend->from(i);
     silu_quantize_range(x + i, out + i, is_u8, inv_scale, zero_point, m, &part);
   });
 }

@@ -31,6 +31,10 @@ struct Int8Addend {
   const void *data;
   bool is_u8;
   float scale, zero_point;
+  // The same addend from element i on (a chunk or a row of the output).
+  Int8Addend from(int64_t i) const {
+    return {static_cast<const int8_t *>(data) + i, is_u8, scale, zero_point};
+  }
 };
 
 // y = saturate(round((silu(x) [+ addend]) * inv_scale + zero_point)) for n
