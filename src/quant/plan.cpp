@@ -21,7 +21,8 @@ const std::pair<const char *, bool Recipes::*> kRecipeFields[] = {
     {"cross_layer_equalization", &Recipes::cross_layer_equalization},
     {"consumer_error_clipping", &Recipes::consumer_error_clipping},
     {"weight_refit", &Recipes::weight_refit},
-    {"activation_equalization", &Recipes::activation_equalization}};
+    {"activation_equalization", &Recipes::activation_equalization},
+    {"activation_table", &Recipes::activation_table}};
 
 } // namespace
 

@@ -33,6 +33,11 @@ QuantizedWeight quantize_weight(const Tensor &w32, int axis, bool per_channel);
 // A pass-through op of several data inputs (Concat): one int8 scale for all.
 bool shares_one_scale(const Node &n);
 
+// Recipe activation_table: the lowest pre-activation worth an int8 level for
+// the gated activation of `gate` (Sigmoid / HardSigmoid) whose output has
+// scale out_scale, given the calibrated lower bound lo (<= 0).
+double table_lower_bound(const Node &gate, double lo, double out_scale);
+
 class QdqBuilder {
 public:
   QdqBuilder(const Graph &src, const CalibrationStats &stats, const Plan &plan)
@@ -50,6 +55,7 @@ private:
   std::vector<NodeInputs> roles_;                         // per source node
   std::unordered_map<std::string, ActivationParams> act_; // quantized activation tensors
   std::unordered_map<std::string, std::string> dq_name_;  // tensor -> its DQ output
+  std::unordered_set<std::string> table_inputs_; // pre-activations the fp32 gate reads as DQ
   std::unordered_map<std::string, TensorStats> const_stats_;
   std::map<std::string, std::string> fallback_; // planned int8, kept fp32: "source: text"
   std::map<std::string, std::string> plan_why_; // not int8 by the plan: "source: text"
@@ -61,6 +67,7 @@ private:
   void drop_passthrough_without_int8_reader();
   void assign_concat_scales();
   void assign_activation_scales();
+  void assign_activation_tables();
   void set_from_stats(const std::string &v, const NodeDecision &d);
   void emit_qdq(const std::string &v);
   std::string emit_constant_dq(const std::string &base, Tensor values,

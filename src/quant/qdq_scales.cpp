@@ -1,6 +1,7 @@
 // Activation parameters of the QDQ graph: which tensors get Q/DQ and with what
 // scale (concat and max-pool scale propagation, pass-through hand-over).
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "quant/qdq_builder.h"
@@ -122,6 +123,63 @@ void QdqBuilder::assign_activation_scales() {
       if (!act_.count(out))
         act_[out] = keep_scale ? act_[in] : activation_params(*stats_.find(out), d.activation);
     }
+  }
+}
+
+namespace {
+
+// x * gate(x) for the gate node of a SiLU (Sigmoid) or HardSwish (HardSigmoid).
+double gated(const Node &gate, double x) {
+  if (gate.op_type == "Sigmoid")
+    return x / (1.0 + std::exp(-x));
+  const double alpha = gate.attr_float("alpha", 0.2f), beta = gate.attr_float("beta", 0.5f);
+  return x * std::clamp(alpha * x + beta, 0.0, 1.0);
+}
+
+} // namespace
+
+// The pre-activation's lower bound for a table: below it the activation's
+// output stays within half an output step of 0 (SiLU: x / (1 + e^-x) -> 0 as
+// x -> -inf), so clipping there changes almost no output code and frees the
+// int8 levels the raw negative tail (-10 to -100 after a folded BatchNorm in
+// YOLOX-Nano) would take: clipped bounds -3 to -7.
+double table_lower_bound(const Node &gate, double lo, double out_scale) {
+  constexpr int kSteps = 4096;
+  const double half_step = out_scale / 2, step = -lo / kSteps;
+  double t = lo;
+  while (t < 0 && std::fabs(gated(gate, t + step)) < half_step)
+    t += step;
+  return t;
+}
+
+// Recipe activation_table: the pre-activation x of an int8 conv's gated
+// activation (Mul(x, Sigmoid(x)), Mul(x, HardSigmoid(x))) whose output is int8
+// gets its own Q/DQ, so the lowering's lut rule turns Mul(DQ(x), gate(DQ(x))) -> Q
+// into one 256-entry table (which conv_table then folds into the conv). Only
+// where x's sole readers are the gate and the Mul.
+void QdqBuilder::assign_activation_tables() {
+  if (!plan_.recipes.activation_table)
+    return;
+  const auto producers = src_.producers();
+  const auto consumers = src_.consumers();
+  for (const Node &mul : src_.nodes) {
+    auto x = gated_activation_input(mul, src_, producers);
+    if (!x || act_.count(*x) || !act_.count(mul.outputs[0]))
+      continue;
+    auto conv = producers.find(*x);
+    auto readers = consumers.find(*x);
+    if (conv == producers.end() || !int8_[conv->second] ||
+        *quant_role(src_.nodes[conv->second]) != QuantRole::compute || readers == consumers.end() ||
+        readers->second.size() != 2 || !stats_for(*x))
+      continue;
+    const std::string &g = mul.inputs[0] == *x ? mul.inputs[1] : mul.inputs[0];
+    const Node &gate = src_.nodes[producers.at(g)];
+    const ActivationScheme &scheme = decisions_.at(src_.nodes[conv->second].name).activation;
+    const ClipRange r =
+        clip_range(*stats_for(*x), scheme.algorithm, scheme.percentile, scheme.asymmetric);
+    const double lo = table_lower_bound(gate, r.lo, act_.at(mul.outputs[0]).scale);
+    act_[*x] = range_params(lo, r.hi, scheme.asymmetric);
+    table_inputs_.insert(*x);
   }
 }
 

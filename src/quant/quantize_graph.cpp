@@ -17,20 +17,19 @@ std::string QuantizeReport::summary() const {
   return fmt::format("int8 {} / bf16 {} / fp32 {}", int8, bf16, fp32);
 }
 
-ActivationParams activation_params(const TensorStats &s, const ActivationScheme &scheme) {
-  ClipRange r = clip_range(s, scheme.algorithm, scheme.percentile, scheme.asymmetric);
+ActivationParams range_params(double lo, double hi, bool asymmetric) {
   ActivationParams p;
-  p.is_unsigned = scheme.asymmetric;
-  if (scheme.asymmetric) {
+  p.is_unsigned = asymmetric;
+  if (asymmetric) {
     // The range must contain 0 so that zero (padding, ReLU output) is exact.
-    double lo = std::min(r.lo, 0.0), hi = std::max(r.hi, 0.0);
+    lo = std::min(lo, 0.0), hi = std::max(hi, 0.0);
     double scale = (hi - lo) / 255.0;
     if (!(scale > 0) || !std::isfinite(scale))
       scale = 1.0;
     p.scale = static_cast<float>(scale);
     p.zero_point = static_cast<int32_t>(std::clamp(std::nearbyint(-lo / p.scale), 0.0, 255.0));
   } else {
-    double t = std::max(std::fabs(r.lo), std::fabs(r.hi));
+    double t = std::max(std::fabs(lo), std::fabs(hi));
     double scale = t / 127.0;
     if (!(scale > 0) || !std::isfinite(scale))
       scale = 1.0;
@@ -38,6 +37,11 @@ ActivationParams activation_params(const TensorStats &s, const ActivationScheme 
     p.zero_point = 0;
   }
   return p;
+}
+
+ActivationParams activation_params(const TensorStats &s, const ActivationScheme &scheme) {
+  ClipRange r = clip_range(s, scheme.algorithm, scheme.percentile, scheme.asymmetric);
+  return range_params(r.lo, r.hi, scheme.asymmetric);
 }
 
 namespace detail {
@@ -182,6 +186,7 @@ Graph QdqBuilder::build(QuantizeReport *report) {
   drop_passthrough_without_int8_reader();
   assign_concat_scales();
   assign_activation_scales();
+  assign_activation_tables();
 
   out_ = src_;
   for (const Node &n : src_.nodes) {
@@ -210,8 +215,12 @@ Graph QdqBuilder::build(QuantizeReport *report) {
     if (auto it = decisions_.find(n.name);
         it != decisions_.end() && it->second.precision == Precision::bf16)
       n.attrs[kPrecisionAttr] = std::string("bf16");
-    if (!int8_[i])
+    if (!int8_[i]) {
       record_reason(n);
+      for (std::string &v : n.inputs) // recipe activation_table: the gate reads DQ(x)
+        if (table_inputs_.count(v))
+          v = dq_name_.at(v);
+    }
     if (int8_[i]) {
       const NodeDecision &d = decisions_.at(n.name);
       const NodeInputs &in = roles_[i];

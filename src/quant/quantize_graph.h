@@ -27,6 +27,8 @@ struct ActivationParams {
   bool is_unsigned = true; // u8, else s8
 };
 ActivationParams activation_params(const TensorStats &s, const ActivationScheme &scheme);
+// The int8 parameters of the range [lo, hi] (widened to contain 0 when asymmetric).
+ActivationParams range_params(double lo, double hi, bool asymmetric);
 
 Graph quantize_graph(const Graph &fp32, const CalibrationStats &stats, const Plan &plan,
                      QuantizeReport *report = nullptr);

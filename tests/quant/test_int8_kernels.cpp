@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <random>
+#include <set>
 
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
@@ -539,6 +540,78 @@ TEST(QConv, UnpaddedZeroPointFoldWithInt32BiasIsExact) {
 
 TEST(QConv, UnpaddedZeroPointWithFractionalBiasIsExact) {
   check_exact_unpadded(false);
+}
+
+// A table folded into the QConv (input 4, rule conv_table): the output is
+// T[byte] of what the same QConv writes without it, in T's type (3x3 and
+// pointwise, plain or channels-last input, with and without a zero point).
+void check_table_after_qconv(int64_t k, int xz, bool nhwc, DType y_dtype, DType t_dtype) {
+  using dnnl::memory;
+  using tag = memory::format_tag;
+  std::mt19937 rng(21);
+  const int64_t c = 32, oc = 48, h = 17;
+  Tensor x = random_int<uint8_t>({1, c, h, h}, 0, 255, rng);
+  Tensor w = random_int<int8_t>({oc, c, k, k}, -100, 100, rng);
+  Tensor t = t_dtype == DType::u8 ? random_int<uint8_t>({256}, 0, 255, rng)
+                                  : random_int<int8_t>({256}, -128, 127, rng);
+  Node node;
+  node.name = "qconv", node.op_type = "QConv", node.domain = "qtune";
+  node.attrs["pads"] = std::vector<int64_t>(4, k / 2);
+  QConvParams p;
+  p.x = {0.04f, xz};
+  p.w_scales = std::vector<float>(oc, 0.004f);
+  p.y = {y_dtype, 0.12f, y_dtype == DType::u8 ? 100 : -7};
+  p.write(node);
+  std::vector<Tensor> in{x, w, Tensor::from_vector<float>({oc}, std::vector<float>(oc, 0.25f))};
+  memory::desc x_plain({1, c, h, h}, memory::data_type::u8, tag::nchw),
+      x_nhwc({1, c, h, h}, memory::data_type::u8, tag::nhwc);
+  if (nhwc)
+    in[0] = relayout(in[0], x_plain, x_nhwc);
+  auto run = [&](const std::vector<Tensor> &args, std::string *impl) {
+    auto kernel = make_kernel(node, KernelEnv{});
+    std::vector<const dnnl_memory_desc_t *> layouts{nhwc ? &x_nhwc.data : nullptr, nullptr,
+                                                    nullptr};
+    if (nhwc)
+      kernel->set_input_layouts(layouts);
+    auto types = kernel->infer(args);
+    kernel->prepare(args);
+    std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
+    kernel->run(args, out);
+    *impl = kernel->implementation();
+    const dnnl_memory_desc_t *y_layout = kernel->output_layout(0);
+    if (!y_layout)
+      return out[0];
+    EXPECT_EQ(y_layout->data_type, static_cast<dnnl_data_type_t>(dnnl_util::dtype(types[0].dtype)));
+    return relayout(out[0], memory::desc(*y_layout),
+                    memory::desc({1, oc, h, h}, dnnl_util::dtype(types[0].dtype), tag::nchw));
+  };
+  std::string plain_impl, table_impl;
+  Tensor want = run(in, &plain_impl);
+  in.resize(4); // no sum
+  in.push_back(t);
+  Tensor got = run(in, &table_impl);
+  ASSERT_EQ(got.dtype(), t_dtype);
+  ASSERT_EQ(got.shape(), want.shape());
+  EXPECT_EQ(table_impl, plain_impl + " + table");
+  const auto *y = static_cast<const uint8_t *>(want.raw());
+  const auto *g = static_cast<const uint8_t *>(got.raw());
+  const auto *tb = static_cast<const uint8_t *>(t.raw());
+  std::set<uint8_t> seen;
+  int64_t diffs = 0;
+  for (size_t i = 0; i < want.nbytes(); ++i) {
+    diffs += g[i] != tb[y[i]];
+    seen.insert(y[i]);
+  }
+  EXPECT_EQ(diffs, 0) << "of " << want.nbytes() << ", " << table_impl;
+  EXPECT_GT(seen.size(), 100u) << "the outputs must index much of the table";
+}
+
+TEST(QConv, FoldedTableMapsItsOwnInt8Output) {
+  check_table_after_qconv(3, 23, false, DType::u8, DType::u8);
+  check_table_after_qconv(3, 23, true, DType::i8, DType::u8);
+  check_table_after_qconv(1, 0, true, DType::u8, DType::u8);
+  check_table_after_qconv(1, 0, true, DType::i8, DType::i8);
+  check_table_after_qconv(1, 9, false, DType::u8, DType::i8);
 }
 
 TEST(QConv, RejectsFloatInputNamingNode) {

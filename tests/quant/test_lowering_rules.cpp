@@ -282,6 +282,26 @@ Inputs conv_batchnorm(Builder &b) {
   return {{"x", b.random_input({2, 3, 9, 9}, 0.f, 2.f)}};
 }
 
+// Recipe activation_table's form: conv -> Q/DQ (the pre-activation) -> SiLU
+// -> Q/DQ. The lut rule makes the SiLU a table, conv_table folds it into the
+// QConv: 3x3 or pointwise (8 channels, no zero point: oneDNN's brgconv).
+Inputs conv_silu_table(Builder &b, bool pointwise) {
+  const int64_t C = pointwise ? 8 : kConv6;
+  if (pointwise) {
+    std::string x = b.qdq("x", 0.04f, 0);
+    b.node("Conv", {x, b.weight("w1", C, C, 1)}, "c1");
+  } else {
+    conv6(b);
+  }
+  std::string pre = b.qdq("c1", 0.05f, 100);
+  b.node("Sigmoid", {pre}, "s1");
+  b.node("Mul", {pre, "s1"}, "silu");
+  b.input("x");
+  b.output(b.qdq("silu", 0.02f, 20));
+  return {{"x", b.random_input({2, pointwise ? C : 3, 9, 9}, pointwise ? 2.f : 0.f,
+                               pointwise ? 1.5f : 2.f)}};
+}
+
 // Recipe activation_equalization's form: conv -> SiLU -> Mul(per-channel
 // factors) -> Q; the Mul becomes QConv's channel_scale (a binary post-op).
 Inputs conv_silu_channel_scale(Builder &b) {
@@ -736,20 +756,38 @@ const RuleCase kCases[] = {
      {0.0},
      nullptr},
     // A Sigmoid read by fp32 ops (a detection head's Concat): an f32 table.
+    // conv_table: the pre-activation may differ by one step (0.05) from the
+    // QDQ graph's fp32 conv, moved by SiLU's slope (<= 1.1), plus one output step.
+    {"conv_table_3x3",
+     [](Builder &b) { return conv_silu_table(b, false); },
+     {{"conv", 1}, {"lut", 1}, {"conv_table", 1}},
+     {(0.05 * 1.1 + 0.02) * 1.01},
+     all(ops_left({"Sigmoid", "Mul", "Conv"}, 0), not_all_zero(0, 0.5),
+         [](const Graph &, const Graph &lowered, const Outputs &, const Outputs &) {
+           for (const Node &n : lowered.nodes)
+             EXPECT_NE(n.op_type, "QLut") << "the table is the QConv's input 4";
+         })},
+    {"conv_table_pointwise",
+     [](Builder &b) { return conv_silu_table(b, true); },
+     {{"conv", 1}, {"lut", 1}, {"conv_table", 1}},
+     {(0.05 * 1.1 + 0.02) * 1.01},
+     all(ops_left({"Sigmoid", "Mul", "Conv"}, 0), not_all_zero(0, 0.5))},
     {"lut_f32_sigmoid_to_fp32",
-     on_x([](Builder &b) {
-       b.node("Sigmoid", {b.qdq("x", 0.03f, 128)}, "sig");
-       b.node("Concat", {"sig", "x"}, "cat", {{"axis", int64_t{1}}});
-       b.output("cat");
-     }),
+     on_x(
+         [](Builder &b) {
+           b.node("Sigmoid", {b.qdq("x", 0.03f, 128)}, "sig");
+           b.node("Concat", {"sig", "x"}, "cat", {{"axis", int64_t{1}}});
+           b.output("cat");
+         }),
      {{"lut_f32", 1}},
      {0.0},
      nullptr},
     {"lut_hardswish",
-     on_x([](Builder &b) {
-       b.node("HardSwish", {b.qdq("x", 0.03f, 128)}, "hs");
-       b.output(b.qdq("hs", 0.02f, 30));
-     }),
+     on_x(
+         [](Builder &b) {
+           b.node("HardSwish", {b.qdq("x", 0.03f, 128)}, "hs");
+           b.output(b.qdq("hs", 0.02f, 30));
+         }),
      {{"lut", 1}},
      {0.0},
      nullptr},

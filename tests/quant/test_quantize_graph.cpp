@@ -383,3 +383,71 @@ TEST(QuantizeGraph, HundredConvModelQuantizesQuickly) {
   EXPECT_EQ(q.nodes.size(), 100u + 99 * 2 + 2 + 200);
   EXPECT_LT(sec, 2.0); // typically ~0.1 s; a loose bound, not a benchmark
 }
+
+namespace {
+
+// x -> conv1 (3->8, 1x1) -> SiLU as Mul(c1, Sigmoid(c1)) -> conv2 (8->4) -> y
+Graph silu_cnn() {
+  std::mt19937 rng(3);
+  Graph g = small_cnn();
+  g.initializers["w1"] = random_tensor({8, 3, 1, 1}, rng, -0.5f, 0.5f);
+  g.initializers["w2"] = random_tensor({4, 8, 1, 1}, rng, -0.5f, 0.5f);
+  g.outputs[0].dims = {{1, ""}, {4, ""}, {12, ""}, {12, ""}};
+  Node c1 = make_node("conv1", "Conv", {"x", "w1", "b1"}, {"c1"});
+  Node c2 = make_node("conv2", "Conv", {"silu", "w2"}, {"y"});
+  g.nodes = {c1, make_node("gate", "Sigmoid", {"c1"}, {"s1"}),
+             make_node("silu_mul", "Mul", {"c1", "s1"}, {"silu"}), c2};
+  return g;
+}
+
+double silu(double x) {
+  return x / (1 + std::exp(-x));
+}
+
+} // namespace
+
+// Recipe activation_table: the conv's pre-activation gets its own Q/DQ, read
+// by both the Sigmoid and the Mul, with its lower bound raised to where SiLU
+// stays within half an output step of 0 (the calibrated -20 would spend 3/4
+// of the levels on a tail SiLU flattens); the lowering then folds the SiLU
+// table into conv1.
+TEST(QuantizeGraph, ActivationTableQuantizesThePreActivation) {
+  CalibrationStats s;
+  auto put = [&](const char *name, float lo, float hi) {
+    std::vector<float> v = {lo, hi};
+    s.tensors[name].add(v);
+  };
+  put("x", -1.f, 3.f);
+  put("c1", -20.f, 6.f);
+  put("s1", 0.f, 1.f);
+  put("silu", -0.28f, 6.f);
+  put("y", -3.f, 3.f);
+  Plan plain;
+  Graph q = quantize_graph(silu_cnn(), s, plain);
+  EXPECT_EQ(find_node(q, "QuantizeLinear", "c1_quantized"), nullptr);
+
+  Plan table;
+  table.recipes.activation_table = true;
+  q = quantize_graph(silu_cnn(), s, Plan::from_json(table.to_json()));
+  const Node *gate = dq_feeding(q, "gate", 0), *mul = dq_feeding(q, "silu_mul", 0);
+  ASSERT_TRUE(gate && mul);
+  EXPECT_EQ(gate, mul);
+  const float s_out = scalar(q, dq_feeding(q, "conv2", 0)->inputs[1]);
+  EXPECT_FLOAT_EQ(s_out, 6.28f / 255.f);
+  const float scale = scalar(q, gate->inputs[1]);
+  const double lo = 6.0 - 255.0 * scale; // u8: [lo, 6] over 255 steps
+  EXPECT_LT(std::fabs(silu(lo)), s_out / 2);
+  EXPECT_GE(std::fabs(silu(lo + 0.02)), s_out / 2);
+  EXPECT_GT(lo, -7.0);
+  EXPECT_LT(lo, -5.0);
+
+  LowerReport r = lower_qdq(q);
+  EXPECT_EQ(r.count("conv_table"), 1) << r.summary();
+  int tables = 0;
+  for (const Node &n : q.nodes) {
+    EXPECT_NE(n.op_type, "Sigmoid");
+    EXPECT_NE(n.op_type, "QLut");
+    tables += n.op_type == "QConv" && n.inputs.size() == 5;
+  }
+  EXPECT_EQ(tables, 1);
+}

@@ -17,39 +17,16 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
-#include <immintrin.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/lut_simd.h"
 #include <optional>
 
 namespace qtune {
 namespace {
-
-// 64 table lookups per step with AVX-512 VBMI: vpermi2b picks from two 64-byte
-// table quarters by the low 7 bits, the sign bit chooses the half.
-#define QTUNE_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
-QTUNE_VBMI inline __m512i map64(__m512i v, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
-  __m512i lo = _mm512_permutex2var_epi8(t0, v, t1);
-  __m512i hi = _mm512_permutex2var_epi8(t2, v, t3);
-  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
-}
-
-QTUNE_VBMI void lut_vbmi(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
-  const __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64),
-                t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64)
-    _mm512_storeu_si512(y + i, map64(_mm512_loadu_si512(x + i), t0, t1, t2, t3));
-  if (i < n) {
-    const __mmask64 m = ~0ULL >> (64 - (n - i));
-    _mm512_mask_storeu_epi8(y + i, m, map64(_mm512_maskz_loadu_epi8(m, x + i), t0, t1, t2, t3));
-  }
-}
-
-const bool kHasVbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
 
 bool is_int8(DType t) {
   return t == DType::u8 || t == DType::i8;
@@ -180,12 +157,7 @@ private:
 #pragma omp parallel for if (n > 262144) schedule(static)
     for (int64_t b = 0; b < n; b += 16384) {
       const int64_t e = std::min(n, b + 16384);
-      if (kHasVbmi) {
-        lut_vbmi(x + b, y + b, e - b, t);
-        continue;
-      }
-      for (int64_t i = b; i < e; ++i)
-        y[i] = t[x[i]];
+      kernels::lut_bytes(x + b, y + b, e - b, t);
     }
   }
 

@@ -1,0 +1,51 @@
+#pragma once
+// 256-entry byte tables applied to int8 values: what qtune:QLut's one-input
+// form runs (qlut.cpp) and what qtune:QConv applies to its own int8 output
+// when the lowering folded such a table into it (qconv.cpp, qconv_1x1.cpp).
+// The table is indexed by the value's byte (u8(x) for s8 values too).
+#include <cstdint>
+#include <immintrin.h>
+
+namespace qtune::kernels {
+namespace {
+
+#define QTUNE_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+// 64 table lookups per step with AVX-512 VBMI: vpermi2b picks from two 64-byte
+// table quarters by the low 7 bits, the sign bit chooses the half.
+QTUNE_VBMI inline __m512i map64(__m512i v, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
+  __m512i lo = _mm512_permutex2var_epi8(t0, v, t1);
+  __m512i hi = _mm512_permutex2var_epi8(t2, v, t3);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
+}
+
+QTUNE_VBMI inline void lut_vbmi(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
+  const __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64),
+                t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    _mm512_storeu_si512(y + i, map64(_mm512_loadu_si512(x + i), t0, t1, t2, t3));
+  if (i < n) {
+    const __mmask64 m = ~0ULL >> (64 - (n - i));
+    _mm512_mask_storeu_epi8(y + i, m, map64(_mm512_maskz_loadu_epi8(m, x + i), t0, t1, t2, t3));
+  }
+}
+
+inline bool lut_has_vbmi() {
+  static const bool has =
+      __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+
+// y[i] = t[x[i]] for n bytes, on the calling thread; y may be x.
+inline void lut_bytes(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
+  if (lut_has_vbmi()) {
+    lut_vbmi(x, y, n, t);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = t[x[i]];
+}
+
+} // namespace
+} // namespace qtune::kernels
