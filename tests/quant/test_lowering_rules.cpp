@@ -801,6 +801,21 @@ const RuleCase kCases[] = {
      {{"lut", 1}},
      {0.0},
      nullptr},
+    // Broadcast over channels with rows of 40 contiguous elements on both
+    // sides: the table's 16-wide gathers and their tail.
+    {"lut_add_broadcast_rows",
+     [](Builder &b) {
+       b.input("x");
+       std::string a = b.qdq("x", 0.03f, 128);
+       b.node("ReduceMax", {"x"}, "y", {{"axes", std::vector<int64_t>{1}}, {"keepdims", int64_t{1}}});
+       std::string c = b.qdq("y", 0.01f, 0);
+       b.node("Add", {a, c}, "z");
+       b.output(b.qdq("z", 0.04f, 100));
+       return Inputs{{"x", b.random_input({1, 3, 4, 40}, 0.f, 1.f)}};
+     },
+     {{"lut", 1}},
+     {0.0},
+     not_all_zero(0, 0.5)},
     // Concat inputs with their own scales: requantised by tables, then int8 Concat.
     {"requant_concat",
      on_x(

@@ -1,8 +1,8 @@
 #pragma once
-// 256-entry byte tables applied to int8 values: what qtune:QLut's one-input
-// form runs (qlut.cpp) and what qtune:QConv applies to its own int8 output
-// when the lowering folded such a table into it (qconv.cpp, qconv_1x1.cpp).
-// The table is indexed by the value's byte (u8(x) for s8 values too).
+// 256-entry byte tables applied to int8 values (and 65536-entry ones to pairs): what qtune:QLut's
+// one-input form runs (qlut.cpp) and what qtune:QConv applies to its own int8 output when the
+// lowering folded such a table into it (qconv.cpp, qconv_1x1.cpp). The table is indexed by the
+// value's byte (u8(x) for s8 values too).
 #include <cstdint>
 #include <immintrin.h>
 
@@ -45,6 +45,43 @@ inline void lut_bytes(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t)
   }
   for (int64_t i = 0; i < n; ++i)
     y[i] = t[x[i]];
+}
+
+#define QTUNE_AVX512BW __attribute__((target("avx512f,avx512bw")))
+
+// 16 lookups per step in a 65536-entry table by (a << 8) | b: one dword
+// gather at those byte offsets, the low byte of each kept. `t` must be
+// readable 3 bytes past its end (a padded copy).
+QTUNE_AVX512BW inline void lut2_gather(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n,
+                                       const uint8_t *t) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i ia =
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(a + i)));
+    const __m512i ib =
+        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(b + i)));
+    const __m512i v = _mm512_i32gather_epi32(_mm512_or_si512(_mm512_slli_epi32(ia, 8), ib), t, 1);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(y + i), _mm512_cvtepi32_epi8(v));
+  }
+  for (; i < n; ++i)
+    y[i] = t[a[i] * 256 + b[i]];
+}
+
+inline bool lut2_has_gather() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+
+// y[i] = t[a[i] * 256 + b[i]] for n bytes, on the calling thread; y may be a
+// or b. `t` as lut2_gather's.
+inline void lut2_bytes(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n,
+                       const uint8_t *t) {
+  if (lut2_has_gather()) {
+    lut2_gather(a, b, y, n, t);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = t[a[i] * 256 + b[i]];
 }
 
 } // namespace

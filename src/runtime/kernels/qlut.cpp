@@ -82,6 +82,11 @@ public:
   }
 
   void prepare(std::span<const Tensor> in) override {
+    if (node_.num_inputs() == 3) { // the gather reads a dword at each byte
+      const Tensor &t = in[2];
+      table2_.assign(65536 + 4, 0);
+      std::memcpy(table2_.data(), t.raw(), std::min<size_t>(65536, t.nbytes()));
+    }
     blocked_ = false;
     staged_.assign(2, dnnl_util::Relayout{});
     given_.resize(2);
@@ -140,7 +145,7 @@ public:
             static_cast<const uint8_t *>(in[1].raw()));
       return;
     }
-    const auto *t = static_cast<const uint8_t *>(in[2].raw());
+    const uint8_t *t = table2_.data();
     if (blocked_) { // both operands in one layout: element i with element i
       same_shape(static_cast<const uint8_t *>(in[0].raw()),
                  static_cast<const uint8_t *>(in[1].raw()), y,
@@ -164,8 +169,10 @@ private:
   static void same_shape(const uint8_t *pa, const uint8_t *pb, uint8_t *py, int64_t n,
                          const uint8_t *t) {
 #pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; ++i)
-      py[i] = t[pa[i] * 256 + pb[i]];
+    for (int64_t b = 0; b < n; b += 16384) {
+      const int64_t e = std::min(n, b + 16384);
+      kernels::lut2_bytes(pa + b, pb + b, py + b, e - b, t);
+    }
   }
 
   static void binary(const uint8_t *pa, const Shape &as, const uint8_t *pb, const Shape &bs,
@@ -191,6 +198,10 @@ private:
         rest /= s[k];
       }
       uint8_t *dst = py + row * inner;
+      if (ia == 1 && ib == 1) {
+        kernels::lut2_bytes(pa + oa, pb + ob, dst, inner, t);
+        continue;
+      }
       for (int64_t i = 0; i < inner; ++i)
         dst[i] = t[pa[oa + i * ia] * 256 + pb[ob + i * ib]];
     }
@@ -201,6 +212,7 @@ private:
   std::vector<std::optional<dnnl::memory::desc>> given_; // operands' layouts (none: plain)
   std::vector<dnnl_util::Relayout> staged_; // a blocked operand read as plain (prepare)
   bool blocked_ = false;                    // the output in layout_, as the operands
+  std::vector<uint8_t> table2_;             // a 65536-entry table, padded (lut2_bytes)
   dnnl::memory::desc layout_;
 };
 
