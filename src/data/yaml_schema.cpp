@@ -222,7 +222,8 @@ const std::vector<KeyDoc> &schema_keys() {
        "Activations that only convs read scaled per channel towards one range, the readers' "
        "weights divided back (exact in FP32); needs u8 minmax activations."},
       {"quantization.recipes", "activation_table", "bool", "false", Q,
-       "An int8 conv's SiLU / HardSwish runs as a 256-entry table on its requantised output "
+       "An int8 conv's SiLU (x * Sigmoid(x), or x * HardSigmoid(x)) runs as a 256-entry table on "
+       "its requantised output "
        "(faster, coarser: the pre-activation gets its own int8 scale)."},
 
       {"evaluation", "accuracy", "mapping", "", L, "Accuracy evaluation."},

@@ -85,7 +85,7 @@ struct Recipes {
   // range, the readers' weights divided back (quant/activation_equalize.h),
   // after calibration.
   bool activation_equalization = false;
-  // qtune: an int8 conv's gated activation (SiLU, HardSwish) gets a Q/DQ on its
+  // qtune: an int8 conv's gated activation (x * Sigmoid(x), x * HardSigmoid(x)) gets a Q/DQ on its
   // pre-activation too, so the lowering runs it as a 256-entry table on the
   // conv's requantised output instead of the exact f32 function in the conv's
   // epilogue (quant/qdq_scales.cpp: assign_activation_tables).

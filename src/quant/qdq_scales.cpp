@@ -152,27 +152,36 @@ double table_lower_bound(const Node &gate, double lo, double out_scale) {
   return t;
 }
 
-// Recipe activation_table: the pre-activation x of an int8 conv's gated
+// Recipe activation_table: the pre-activation x of an int8 Conv's gated
 // activation (Mul(x, Sigmoid(x)), Mul(x, HardSigmoid(x))) whose output is int8
 // gets its own Q/DQ, so the lowering's lut rule turns Mul(DQ(x), gate(DQ(x))) -> Q
 // into one 256-entry table (which conv_table then folds into the conv). Only
-// where x's sole readers are the gate and the Mul.
+// where the gate and the Mul are x's sole readers, the Mul the gate's, and
+// neither x nor the gate's output is a graph output: any other reader would
+// see the clipped pre-activation.
 void QdqBuilder::assign_activation_tables() {
   if (!plan_.recipes.activation_table)
     return;
   const auto producers = src_.producers();
   const auto consumers = src_.consumers();
+  auto is_output = [&](const std::string &v) {
+    return std::any_of(src_.outputs.begin(), src_.outputs.end(),
+                       [&](const ValueInfo &o) { return o.name == v; });
+  };
+  auto readers = [&](const std::string &v) {
+    auto it = consumers.find(v);
+    return it == consumers.end() || is_output(v) ? size_t{0} : it->second.size();
+  };
   for (const Node &mul : src_.nodes) {
     auto x = gated_activation_input(mul, src_, producers);
     if (!x || act_.count(*x) || !act_.count(mul.outputs[0]))
       continue;
-    auto conv = producers.find(*x);
-    auto readers = consumers.find(*x);
-    if (conv == producers.end() || !int8_[conv->second] ||
-        *quant_role(src_.nodes[conv->second]) != QuantRole::compute || readers == consumers.end() ||
-        readers->second.size() != 2 || !stats_for(*x))
-      continue;
     const std::string &g = mul.inputs[0] == *x ? mul.inputs[1] : mul.inputs[0];
+    auto conv = producers.find(*x);
+    if (conv == producers.end() || !int8_[conv->second] ||
+        src_.nodes[conv->second].op_type != "Conv" || readers(*x) != 2 || readers(g) != 1 ||
+        !stats_for(*x))
+      continue;
     const Node &gate = src_.nodes[producers.at(g)];
     const ActivationScheme &scheme = decisions_.at(src_.nodes[conv->second].name).activation;
     const ClipRange r =

@@ -545,7 +545,8 @@ TEST(QConv, UnpaddedZeroPointWithFractionalBiasIsExact) {
 // A table folded into the QConv (input 4, rule conv_table): the output is
 // T[byte] of what the same QConv writes without it, in T's type (3x3 and
 // pointwise, plain or channels-last input, with and without a zero point).
-void check_table_after_qconv(int64_t k, int xz, bool nhwc, DType y_dtype, DType t_dtype) {
+void check_table_after_qconv(int64_t k, int xz, bool nhwc, DType y_dtype, DType t_dtype,
+                             bool silu = false) {
   using dnnl::memory;
   using tag = memory::format_tag;
   std::mt19937 rng(21);
@@ -561,6 +562,8 @@ void check_table_after_qconv(int64_t k, int xz, bool nhwc, DType y_dtype, DType 
   p.x = {0.04f, xz};
   p.w_scales = std::vector<float>(oc, 0.004f);
   p.y = {y_dtype, 0.12f, y_dtype == DType::u8 ? 100 : -7};
+  if (silu)
+    p.activation.op = "SiLU";
   p.write(node);
   std::vector<Tensor> in{x, w, Tensor::from_vector<float>({oc}, std::vector<float>(oc, 0.25f))};
   memory::desc x_plain({1, c, h, h}, memory::data_type::u8, tag::nchw),
@@ -592,7 +595,10 @@ void check_table_after_qconv(int64_t k, int xz, bool nhwc, DType y_dtype, DType 
   Tensor got = run(in, &table_impl);
   ASSERT_EQ(got.dtype(), t_dtype);
   ASSERT_EQ(got.shape(), want.shape());
-  EXPECT_EQ(table_impl, plain_impl + " + table");
+  // A SiLU conv on the VNNI 1x1 kernel applies the table after it; the rest
+  // after oneDNN's conv.
+  EXPECT_EQ(table_impl, plain_impl.find("vnni 1x1") == std::string::npos ? plain_impl + " + table"
+                                                                         : plain_impl);
   const auto *y = static_cast<const uint8_t *>(want.raw());
   const auto *g = static_cast<const uint8_t *>(got.raw());
   const auto *tb = static_cast<const uint8_t *>(t.raw());
@@ -612,6 +618,39 @@ TEST(QConv, FoldedTableMapsItsOwnInt8Output) {
   check_table_after_qconv(1, 0, true, DType::u8, DType::u8);
   check_table_after_qconv(1, 0, true, DType::i8, DType::i8);
   check_table_after_qconv(1, 9, false, DType::u8, DType::i8);
+  check_table_after_qconv(1, 0, true, DType::u8, DType::u8, true);  // SiLU: VNNI kernel + table
+  check_table_after_qconv(3, 23, true, DType::u8, DType::i8, true); // SiLU pass + table
+}
+
+// A table input that is not 256 int8 entries, or one after an f32 output, is
+// refused with the node's name.
+TEST(QConv, RejectsMalformedTableNamingNode) {
+  std::mt19937 rng(2);
+  Node node;
+  node.name = "qconv_t", node.op_type = "QConv", node.domain = "qtune";
+  QConvParams p;
+  p.x = {0.04f, 0};
+  p.w_scales = {0.004f};
+  p.y = {DType::u8, 0.1f, 0};
+  p.write(node);
+  const Tensor x = random_int<uint8_t>({1, 4, 5, 5}, 0, 255, rng);
+  const Tensor w = random_int<int8_t>({4, 4, 1, 1}, -9, 9, rng);
+  auto refused = [&](const Node &n, const Tensor &table) {
+    auto k = make_kernel(n, KernelEnv{});
+    std::vector<Tensor> in{x, w, Tensor(), Tensor(), table};
+    try {
+      k->infer(in);
+    } catch (const InputError &e) {
+      return std::string(e.what()).find("qconv_t") != std::string::npos;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refused(node, random_int<uint8_t>({255}, 0, 255, rng)));
+  EXPECT_TRUE(refused(node, Tensor(DType::f32, {256})));
+  Node f32_out = node;
+  p.y = {DType::f32, 1.f, 0};
+  p.write(f32_out);
+  EXPECT_TRUE(refused(f32_out, random_int<uint8_t>({256}, 0, 255, rng)));
 }
 
 TEST(QConv, RejectsFloatInputNamingNode) {

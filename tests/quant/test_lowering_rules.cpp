@@ -755,7 +755,6 @@ const RuleCase kCases[] = {
      {{"lut", 1}},
      {0.0},
      nullptr},
-    // A Sigmoid read by fp32 ops (a detection head's Concat): an f32 table.
     // conv_table: the pre-activation may differ by one step (0.05) from the
     // QDQ graph's fp32 conv, moved by SiLU's slope (<= 1.1), plus one output step.
     {"conv_table_3x3",
@@ -772,6 +771,23 @@ const RuleCase kCases[] = {
      {{"conv", 1}, {"lut", 1}, {"conv_table", 1}},
      {(0.05 * 1.1 + 0.02) * 1.01},
      all(ops_left({"Sigmoid", "Mul", "Conv"}, 0), not_all_zero(0, 0.5))},
+    // Another reader of the conv's int8 output: the table stays a QLut.
+    {"conv_table_not_with_second_reader",
+     [](Builder &b) {
+       Inputs in = conv_silu_table(b, false);
+       b.node("DequantizeLinear", {"c1_q", "c1_s", "c1_z"}, "c1_dq2");
+       b.output("c1_dq2");
+       return in;
+     },
+     {{"conv", 1}, {"lut", 1}, {"conv_table", 0}},
+     {(0.05 * 1.1 + 0.02) * 1.01, 0.05 * 1.01},
+     [](const Graph &, const Graph &lowered, const Outputs &, const Outputs &) {
+       int luts = 0;
+       for (const Node &n : lowered.nodes)
+         luts += n.op_type == "QLut";
+       EXPECT_EQ(luts, 1);
+     }},
+    // A Sigmoid read by fp32 ops (a detection head's Concat): an f32 table.
     {"lut_f32_sigmoid_to_fp32",
      on_x(
          [](Builder &b) {

@@ -441,6 +441,14 @@ TEST(QuantizeGraph, ActivationTableQuantizesThePreActivation) {
   EXPECT_GT(lo, -7.0);
   EXPECT_LT(lo, -5.0);
 
+  // The Sigmoid read by another op too: that reader would see the clipped
+  // pre-activation, so no table.
+  Graph other = silu_cnn();
+  other.nodes.push_back(make_node("other", "Relu", {"s1"}, {"s1_relu"}));
+  other.outputs.push_back(other.outputs[0]);
+  other.outputs.back().name = "s1_relu";
+  EXPECT_EQ(find_node(quantize_graph(other, s, table), "QuantizeLinear", "c1_quantized"), nullptr);
+
   LowerReport r = lower_qdq(q);
   EXPECT_EQ(r.count("conv_table"), 1) << r.summary();
   int tables = 0;

@@ -1,8 +1,9 @@
 #pragma once
-// 256-entry byte tables applied to int8 values (and 65536-entry ones to pairs): what qtune:QLut's
-// one-input form runs (qlut.cpp) and what qtune:QConv applies to its own int8 output when the
-// lowering folded such a table into it (qconv.cpp, qconv_1x1.cpp). The table is indexed by the
-// value's byte (u8(x) for s8 values too).
+// Byte tables applied to int8 values: 256 entries indexed by one value's byte
+// (u8(x) for s8 values too), what qtune:QLut's one-input form runs (qlut.cpp)
+// and what qtune:QConv applies to its own int8 output when the lowering folded
+// such a table into it (qconv.cpp); 65536 entries indexed by a pair of bytes,
+// QLut's two-input form.
 #include <cstdint>
 #include <immintrin.h>
 
@@ -83,6 +84,9 @@ inline void lut2_bytes(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n
   for (int64_t i = 0; i < n; ++i)
     y[i] = t[a[i] * 256 + b[i]];
 }
+
+#undef QTUNE_AVX512BW
+#undef QTUNE_VBMI
 
 } // namespace
 } // namespace qtune::kernels

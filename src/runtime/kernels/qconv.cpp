@@ -236,6 +236,8 @@ public:
       own_1x1_->silu_quantize(in[0].data<uint8_t>(), g.n * g.h * g.w, out[0].raw(),
                               {p_.y.dtype == DType::u8, 1.f / p_.y.scale,
                                static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr});
+      if (table_)
+        apply_table(out[0], static_cast<const uint8_t *>(in[4].raw()));
       return;
     }
     dnnl::stream &s = dnnl_util::stream(env_);
@@ -453,14 +455,10 @@ private:
     const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 &&
                            g.group == 1 && g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 &&
                            g.pad_r == 0 && g.oh == g.h && g.ow == g.w;
-    // Not for a conv with a table: oneDNN's brgconv writes its int8 output
-    // directly then, and with the table applied after it was 7 % faster at
-    // 1 thread than this kernel with a table epilogue (73 YOLOX convs, 2.25 vs
-    // 2.43 ms; 2 threads 1.65 vs 1.54).
-    return own_silu_ && !table_ && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 &&
-           pointwise && g.c % 4 == 0 && attr_zp == 0 && !halve &&
-           given == nhwc(memory::data_type::u8) && dst_desc_ == y_nhwc && !dst_reorder_ &&
-           (!p_.sum || sum_copy_) && kernels::Conv1x1U8::available();
+    return own_silu_ && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 && pointwise &&
+           g.c % 4 == 0 && attr_zp == 0 && !halve && given == nhwc(memory::data_type::u8) &&
+           dst_desc_ == y_nhwc && !dst_reorder_ && (!p_.sum || sum_copy_) &&
+           kernels::Conv1x1U8::available();
   }
 
   // oneDNN's post-ops; none with the SiLU pass (output scales only: the conv

@@ -82,11 +82,9 @@ public:
   }
 
   void prepare(std::span<const Tensor> in) override {
-    if (node_.num_inputs() == 3) { // the gather reads a dword at each byte
-      const Tensor &t = in[2];
-      table2_.assign(65536 + 4, 0);
-      std::memcpy(table2_.data(), t.raw(), std::min<size_t>(65536, t.nbytes()));
-    }
+    table2_constant_ = env_.is_constant(node_.inputs.back());
+    if (node_.num_inputs() == 3)
+      copy_table2(in[2]);
     blocked_ = false;
     staged_.assign(2, dnnl_util::Relayout{});
     given_.resize(2);
@@ -145,6 +143,8 @@ public:
             static_cast<const uint8_t *>(in[1].raw()));
       return;
     }
+    if (!table2_constant_) // a table some node computes may change from run to run
+      copy_table2(in[2]);
     const uint8_t *t = table2_.data();
     if (blocked_) { // both operands in one layout: element i with element i
       same_shape(static_cast<const uint8_t *>(in[0].raw()),
@@ -158,6 +158,12 @@ public:
   }
 
 private:
+  // The gather reads a dword at each byte offset: a copy padded by 4 bytes.
+  void copy_table2(const Tensor &t) {
+    table2_.assign(65536 + 4, 0);
+    std::memcpy(table2_.data(), t.raw(), std::min<size_t>(65536, t.nbytes()));
+  }
+
   static void unary(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
 #pragma omp parallel for if (n > 262144) schedule(static)
     for (int64_t b = 0; b < n; b += 16384) {
@@ -213,6 +219,7 @@ private:
   std::vector<dnnl_util::Relayout> staged_; // a blocked operand read as plain (prepare)
   bool blocked_ = false;                    // the output in layout_, as the operands
   std::vector<uint8_t> table2_;             // a 65536-entry table, padded (lut2_bytes)
+  bool table2_constant_ = false;            // an initializer: copied once in prepare
   dnnl::memory::desc layout_;
 };
 
