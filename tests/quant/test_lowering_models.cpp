@@ -146,6 +146,40 @@ TEST(LoweringModels, YoloxNanoTunedPlanCountsByRule) {
   EXPECT_EQ(fingerprint(g, r), kYoloxLowered);
 }
 
+// YOLOX-Nano with recipe activation_table on the default plan (dark2.0's
+// depthwise conv fp32 by depthwise_range_check, the other 112 convs int8). Of
+// its 113 convs all but the 9 head prediction convs end in SiLU: 103 int8 ones;
+// the stem's SiLU output feeds only that fp32 conv (no int8 output, no table),
+// so 102 SiLUs become tables folded into their QConv. A table sits between
+// each CSP shortcut's conv and its Add, so the 7 Adds are two-operand tables
+// (lut) instead of QConv sums; with the 2 requantising Concat inputs 9 QLuts
+// remain. No SiLU Mul is left in the graph.
+TEST(LoweringModels, YoloxNanoActivationTableFoldsEverySiluTable) {
+  std::string yaml = read_text(test::source_dir("examples/coco/yolox_nano.yaml"));
+  const std::string key = "  recipes:\n";
+  size_t at = yaml.find(key);
+  ASSERT_NE(at, std::string::npos);
+  yaml.insert(at + key.size(), "    activation_table: true\n");
+  fs::path config =
+      fs::temp_directory_path() / ("qtune_yolox_table_" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(config) << yaml;
+  quant::LowerReport r;
+  Graph g = quantize_and_lower(test::shared_data("models/yolox_nano/yolox_nano.onnx"),
+                               config.string(), r);
+  fs::remove(config);
+  EXPECT_EQ(r.count("conv"), 112) << r.summary();
+  EXPECT_EQ(r.count("conv_table"), 102) << r.summary();
+  EXPECT_EQ(r.count("residual_add"), 0) << r.summary();
+  EXPECT_EQ(count_ops(g, "qtune", "QConv"), 112);
+  EXPECT_EQ(count_ops(g, "qtune", "QLut"), 9);
+  int with_table = 0;
+  for (const Node &n : g.nodes)
+    with_table += n.op_type == "QConv" && n.inputs.size() == 5;
+  EXPECT_EQ(with_table, 102);
+  EXPECT_EQ(count_ops(g, "", "Mul"), 0);
+  EXPECT_EQ(count_ops(g, "", "Add"), 0);
+}
+
 // UltraFace: every Conv int8 (BN folded first); RFB-320's one residual Add
 // (the RFB block shortcut) folds; of the two box-decode Adds, the one between
 // int8 operands becomes a table (rule lut), the other stays fp32.
