@@ -36,6 +36,24 @@ std::string read_text(const std::string &path) {
   return s.str();
 }
 
+// The example YAML `example` with `text` put into its `  recipes:` section
+// (first in it, or just before it with `before`), as a temporary file named
+// after `tag` and this process (ctest runs tests in parallel).
+fs::path edited_config(const std::string &example, const std::string &text, const std::string &tag,
+                       bool before = false) {
+  std::string yaml = read_text(test::source_dir(example));
+  const std::string key = "  recipes:\n";
+  size_t at = yaml.find(key);
+  EXPECT_NE(at, std::string::npos) << example;
+  if (at == std::string::npos)
+    return {};
+  yaml.insert(before ? at : at + key.size(), text);
+  fs::path config =
+      fs::temp_directory_path() / ("qtune_" + tag + "_" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(config) << yaml;
+  return config;
+}
+
 // `qtune quantize MODEL --config CONFIG` into a temporary QDQ file, then the
 // inference graph the runtime would execute.
 Graph quantize_and_lower(const std::string &model, const std::string &config,
@@ -119,17 +137,12 @@ int count_ops(const Graph &g, const std::string &domain, const std::string &op) 
 // YOLOX-Nano (113 Conv, 7 Add, 3 MaxPool, 2 Resize) with the tuning result of
 // the README: the two dark2.0 convs fp32, everything else int8.
 TEST(LoweringModels, YoloxNanoTunedPlanCountsByRule) {
-  std::string yaml = read_text(test::source_dir("examples/coco/yolox_nano.yaml"));
   const std::string op_wise =
       "  op_wise:\n"
       "    /backbone/backbone/dark2/dark2.0/dconv/conv/Conv: {activation: {dtype: [fp32]}}\n"
       "    /backbone/backbone/dark2/dark2.0/pconv/conv/Conv: {activation: {dtype: [fp32]}}\n";
-  size_t at = yaml.find("  recipes:\n");
-  ASSERT_NE(at, std::string::npos);
-  yaml.insert(at, op_wise);
-  fs::path config =
-      fs::temp_directory_path() / ("qtune_yolox_tuned_" + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(config) << yaml;
+  fs::path config = edited_config("examples/coco/yolox_nano.yaml", op_wise, "yolox_tuned", true);
+  ASSERT_FALSE(config.empty());
 
   quant::LowerReport r;
   Graph g = quantize_and_lower(test::shared_data("models/yolox_nano/yolox_nano.onnx"),
@@ -155,14 +168,9 @@ TEST(LoweringModels, YoloxNanoTunedPlanCountsByRule) {
 // (lut) instead of QConv sums; with the 2 requantising Concat inputs 9 QLuts
 // remain. No SiLU Mul is left in the graph.
 TEST(LoweringModels, YoloxNanoActivationTableFoldsEverySiluTable) {
-  std::string yaml = read_text(test::source_dir("examples/coco/yolox_nano.yaml"));
-  const std::string key = "  recipes:\n";
-  size_t at = yaml.find(key);
-  ASSERT_NE(at, std::string::npos);
-  yaml.insert(at + key.size(), "    activation_table: true\n");
   fs::path config =
-      fs::temp_directory_path() / ("qtune_yolox_table_" + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(config) << yaml;
+      edited_config("examples/coco/yolox_nano.yaml", "    activation_table: true\n", "yolox_table");
+  ASSERT_FALSE(config.empty());
   quant::LowerReport r;
   Graph g = quantize_and_lower(test::shared_data("models/yolox_nano/yolox_nano.onnx"),
                                config.string(), r);
@@ -192,13 +200,9 @@ TEST(LoweringModels, UltraFaceCountsByRule) {
   // Every conv int8: the depthwise_range_check recipe (on by default since
   // a39b388) would keep 1 (RFB) / 3 (slim) depthwise convs fp32, a change of
   // plan, not of lowering, which is what these fingerprints pin down.
-  std::string yaml = read_text(test::source_dir("examples/ultraface/ultraface_rfb320.yaml"));
-  size_t at = yaml.find("  recipes:\n");
-  ASSERT_NE(at, std::string::npos);
-  yaml.insert(at + std::string("  recipes:\n").size(), "    depthwise_range_check: false\n");
-  fs::path config = fs::temp_directory_path() /
-                    ("qtune_ultraface_all_int8_" + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(config) << yaml;
+  fs::path config = edited_config("examples/ultraface/ultraface_rfb320.yaml",
+                                  "    depthwise_range_check: false\n", "ultraface_all_int8");
+  ASSERT_FALSE(config.empty());
   for (const Case &c : {Case{"version-RFB-320.onnx", 52, 1, 1, kRfbLowered},
                         Case{"version-slim-320.onnx", 42, 0, 1, kSlimLowered}}) {
     quant::LowerReport r;
