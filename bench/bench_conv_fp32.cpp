@@ -1,11 +1,13 @@
 // The two FP32 convolution choices of issue 12, each against what it replaces,
 // on the shapes that matter, 1 thread (oneDNN primitives built directly):
 //   BM_conv1x1_silu/C/HW/mode  YOLOX-Nano's 1x1 conv + SiLU: mode 0 oneDNN's
-//       swish post-op (before), 1 the conv then qtune's SiLU pass (now),
-//       2 the conv alone (what SiLU costs on top)
+//       swish post-op (before), 1 the conv then qtune's SiLU pass (oneDNN's
+//       bits: int8 graphs), 2 the conv alone (what SiLU costs on top), 3 the
+//       conv then the fast SiLU pass (graphs without quantized activations)
 //   BM_conv1x1_silu_sum/C/HW/mode  the same with the CSP shortcut's residual add
 //       after the SiLU: mode 0 oneDNN's swish + sum post-ops reading the addend
-//       from dst (before), 1 the conv then qtune's SiLU+add pass (now)
+//       from dst (before), 1 the conv then qtune's SiLU+add pass, 2 the conv
+//       then the fast SiLU+add pass (graphs without quantized activations)
 //   BM_conv3x3/C/HW/alg        ResNet-50's 3x3 stride-1 convs in channels-last
 //       tensors: alg 0 oneDNN's direct conv (before), 1 Winograd F(2x2,3x3)
 //       with the reorder from and back to channels-last it needs (now where
@@ -81,15 +83,17 @@ void BM_conv1x1_silu(benchmark::State &state) {
     execute(s, conv);
     if (mode == 1)
       qtune::kernels::silu_inplace(y, n);
+    if (mode == 3)
+      qtune::kernels::silu_fast_inplace(y, n);
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
 // YOLOX-Nano's 1x1 conv shapes: channels x map size.
 BENCHMARK(BM_conv1x1_silu)
-    ->ArgsProduct({{32}, {104}, {0, 1, 2}})
-    ->ArgsProduct({{64}, {52}, {0, 1, 2}})
-    ->ArgsProduct({{128}, {26}, {0, 1, 2}})
-    ->ArgsProduct({{256}, {13}, {0, 1, 2}})
+    ->ArgsProduct({{32}, {104}, {0, 1, 2, 3}})
+    ->ArgsProduct({{64}, {52}, {0, 1, 2, 3}})
+    ->ArgsProduct({{128}, {26}, {0, 1, 2, 3}})
+    ->ArgsProduct({{256}, {13}, {0, 1, 2, 3}})
     ->Unit(benchmark::kMicrosecond);
 
 void BM_conv1x1_silu_sum(benchmark::State &state) {
@@ -107,14 +111,16 @@ void BM_conv1x1_silu_sum(benchmark::State &state) {
     execute(s, conv);
     if (mode == 1)
       qtune::kernels::silu_add_inplace(y, a, n);
+    if (mode == 2)
+      qtune::kernels::silu_fast_add_inplace(y, a, n);
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
 // YOLOX-Nano's CSP bottleneck 1x1 convs with a shortcut (dark2-dark4).
 BENCHMARK(BM_conv1x1_silu_sum)
-    ->ArgsProduct({{32}, {104}, {0, 1}})
-    ->ArgsProduct({{64}, {52}, {0, 1}})
-    ->ArgsProduct({{128}, {26}, {0, 1}})
+    ->ArgsProduct({{32}, {104}, {0, 1, 2}})
+    ->ArgsProduct({{64}, {52}, {0, 1, 2}})
+    ->ArgsProduct({{128}, {26}, {0, 1, 2}})
     ->Unit(benchmark::kMicrosecond);
 
 void BM_conv3x3(benchmark::State &state) {

@@ -130,6 +130,65 @@ TEST(Silu, ExtremeInputs) {
   }
 }
 
+// The fast form for graphs without quantized activations (silu16_fast): not
+// oneDNN's bits, but within its stated bounds of x / (1 + e^-x) in double on
+// every 64th float bit pattern (all exponents, both signs) and a dense sweep
+// of [-16, 16]; denormal results (|silu| < 1e-37) are only required to be tiny.
+TEST(SiluFast, WithinItsBoundsOfDoubleSilu) {
+  if (!kernels::silu_fast_is_available())
+    GTEST_SKIP() << "no AVX-512 DQ";
+  std::vector<float> x = sweep(-16.f, 16.f, 1 << 21);
+  for (uint64_t b = 0; b < (1ull << 32); b += 64) {
+    const float v = std::bit_cast<float>(static_cast<uint32_t>(b));
+    if (std::isfinite(v))
+      x.push_back(v);
+  }
+  std::vector<float> y = x;
+  kernels::silu_fast_inplace(y.data(), static_cast<int64_t>(y.size()));
+  double near = 0, far = 0, below = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double ref = silu_exact(x[i]), err = std::abs(y[i] - ref);
+    if (x[i] < -87.f)
+      below = std::max(below, std::abs(double(y[i])));
+    else if (std::abs(ref) < 1e-37)
+      ASSERT_LT(std::abs(y[i]), 1e-36) << "x = " << x[i];
+    else if (std::abs(x[i]) <= 16.f)
+      near = std::max(near, err / std::abs(ref));
+    else
+      far = std::max(far, err / std::abs(ref));
+  }
+  EXPECT_LT(near, 1.5e-6); // 1.01e-6 at x = -15.6 (y = 22.5 rounded to f32)
+  EXPECT_LT(far, 5e-6);
+  EXPECT_LT(below, 1e-35);
+}
+
+// NaN stays NaN, +inf is inf, -inf is within 1e-35 of 0; silu(y) + a over the
+// lengths of the loop, the masked tail and the OpenMP path touches exactly its values.
+TEST(SiluFast, ExtremesAndLengths) {
+  if (!kernels::silu_fast_is_available())
+    GTEST_SKIP() << "no AVX-512 DQ";
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> e = {std::nanf(""), inf, -inf, std::numeric_limits<float>::max()};
+  kernels::silu_fast_inplace(e.data(), static_cast<int64_t>(e.size()));
+  EXPECT_TRUE(std::isnan(e[0]));
+  EXPECT_EQ(e[1], inf);
+  EXPECT_LT(std::abs(e[2]), 1e-35);
+  EXPECT_EQ(e[3], std::numeric_limits<float>::max());
+  for (int n : {0, 1, 15, 16, 17, 33, 100003}) {
+    std::vector<float> y(n + 32), a(n + 32), x(n + 32);
+    for (int i = 0; i < n + 32; ++i) {
+      x[i] = y[i] = -6.f + 12.f * static_cast<float>((i * 37) % 101) / 100.f;
+      a[i] = static_cast<float>((i * 13) % 7) - 3.f;
+    }
+    kernels::silu_fast_add_inplace(y.data() + 16, a.data() + 16, n);
+    for (int i = 0; i < n + 32; ++i) {
+      const bool inside = i >= 16 && i < n + 16;
+      const double want = inside ? silu_exact(x[i]) + a[i] : x[i];
+      ASSERT_NEAR(y[i], want, 1e-5) << "n " << n << " index " << i;
+    }
+  }
+}
+
 // oneDNN 2.6's eltwise primitive over `x` (jit, the injector its conv
 // post-ops use) with `alg` (alpha, beta), then a reorder to `dst` type.
 std::vector<uint8_t> onednn_eltwise(const std::vector<float> &x, dnnl::algorithm alg, float alpha,

@@ -25,6 +25,14 @@ void silu_inplace(float *x, int64_t n);
 // pass over the conv's still-cached output); same SiLU as silu_inplace.
 void silu_add_inplace(float *y, const float *a, int64_t n);
 
+// Graphs without quantized activations only (the last bits differ from
+// oneDNN's): the same function in fewer operations, ~1.4x faster, within 1.5e-6
+// relative where |x| <= 16 (silu_simd.h: silu16_fast). Needs AVX-512 DQ: check
+// silu_fast_is_available() first.
+bool silu_fast_is_available();
+void silu_fast_inplace(float *x, int64_t n);
+void silu_fast_add_inplace(float *y, const float *a, int64_t n); // silu(y) + a
+
 // An int8 residual addend in real units, (a - zero_point) * scale, with a of
 // type u8 (is_u8) or i8.
 struct Int8Addend {

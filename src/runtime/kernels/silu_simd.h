@@ -59,6 +59,34 @@ QTUNE_AVX512 inline __m512 silu16(__m512 x) {
   return _mm512_mul_ps(_mm512_mask_blend_ps(neg, _mm512_sub_ps(one, q), q), x);
 }
 
+// SiLU for graphs with no quantized activation, where last bits do not matter
+// (the Winograd and image-conv choices of kernels/conv.cpp have the same
+// rule): 17 operations per 16 values where silu16 takes 23 and a division,
+// 1.4x faster (bench_conv_fp32 BM_silu_pass). silu = x / (1 + 2^y), y = -x
+// log2(e): y's fraction f (vreduceps) through a degree-5 fit of 2^f on
+// [-1/2, 1/2] (iterated least squares on the relative error: 7.5e-8 in double,
+// 2.3e-7 evaluated in f32), scaled by 2^(y - f) (vscalefps); the reciprocal is
+// rcp14 plus one Newton step. x is first raised to -87 so 1 + 2^y stays
+// finite, and y to -126 so +inf gives inf (NaN stays NaN: vmaxps returns its
+// second operand for NaN). Relative error <= 1.5e-6 where |x| <= 16, <= 5e-6
+// down to -87 (the rounding of y grows with |y|), |silu| < 1e-35 below and
+// for -inf (tests/runtime/test_silu.cpp SiluFast.*).
+#define QTUNE_AVX512DQ __attribute__((target("avx512f,avx512dq")))
+QTUNE_AVX512DQ inline __m512 silu16_fast(__m512 x) {
+  constexpr float kC[6] = {1.0000001192092896f,  0.6931469440460205f,   0.24022120237350464f,
+                           0.05550713092088699f, 0.009675541892647743f, 0.001327647129073739f};
+  x = _mm512_max_ps(_mm512_set1_ps(-87.f), x);
+  const __m512 y = _mm512_max_ps(_mm512_set1_ps(-126.f), _mm512_mul_ps(x, _mm512_set1_ps(-kLog2e)));
+  const __m512 f =
+      _mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); // y - round(y)
+  __m512 p = _mm512_set1_ps(kC[5]);
+  for (int i = 4; i >= 0; --i)
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kC[i]));
+  const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, _mm512_sub_ps(y, f)), _mm512_set1_ps(1.f));
+  const __m512 r = _mm512_rcp14_ps(d);
+  return _mm512_mul_ps(_mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.f))), x);
+}
+
 // 16 floats -> 16 int32 in the int8 type's range: fma with the scale and zero
 // point, clamp in f32, round half to even (vcvtps2dq under the default MXCSR).
 template <bool U8> QTUNE_AVX512 inline __m512i quantize16(__m512 v, __m512 inv_scale, __m512 zp) {
