@@ -85,20 +85,24 @@ TEST(Silu, LengthsTouchExactlyTheirValues) {
 // silu(y) + a over lengths around the 32-wide loop, the 16-wide loop, the
 // masked tail and the OpenMP path: each value is the pass's own SiLU plus its
 // addend, and nothing outside the n values changes.
-TEST(Silu, AddPassIsSiluPlusAddend) {
-  for (int n : {0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 50, 100003}) {
+void check_add_pass(void (*pass)(float *, const float *, int64_t), std::vector<int> lengths) {
+  for (int n : lengths) {
     std::vector<float> y(n + 32), a(n + 32), x(n + 32);
     for (int i = 0; i < n + 32; ++i) {
       x[i] = y[i] = -6.f + 12.f * static_cast<float>((i * 37) % 101) / 100.f;
       a[i] = static_cast<float>((i * 13) % 7) - 3.f;
     }
-    kernels::silu_add_inplace(y.data() + 16, a.data() + 16, n);
+    pass(y.data() + 16, a.data() + 16, n);
     for (int i = 0; i < n + 32; ++i) {
       const bool inside = i >= 16 && i < n + 16;
       const double want = inside ? silu_exact(x[i]) + a[i] : x[i];
       ASSERT_NEAR(y[i], want, 1e-5) << "n " << n << " index " << i;
     }
   }
+}
+
+TEST(Silu, AddPassIsSiluPlusAddend) {
+  check_add_pass(kernels::silu_add_inplace, {0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 50, 100003});
 }
 
 TEST(Silu, NanStaysNan) {
@@ -174,19 +178,7 @@ TEST(SiluFast, ExtremesAndLengths) {
   EXPECT_EQ(e[1], inf);
   EXPECT_LT(std::abs(e[2]), 1e-35);
   EXPECT_EQ(e[3], std::numeric_limits<float>::max());
-  for (int n : {0, 1, 15, 16, 17, 33, 100003}) {
-    std::vector<float> y(n + 32), a(n + 32), x(n + 32);
-    for (int i = 0; i < n + 32; ++i) {
-      x[i] = y[i] = -6.f + 12.f * static_cast<float>((i * 37) % 101) / 100.f;
-      a[i] = static_cast<float>((i * 13) % 7) - 3.f;
-    }
-    kernels::silu_fast_add_inplace(y.data() + 16, a.data() + 16, n);
-    for (int i = 0; i < n + 32; ++i) {
-      const bool inside = i >= 16 && i < n + 16;
-      const double want = inside ? silu_exact(x[i]) + a[i] : x[i];
-      ASSERT_NEAR(y[i], want, 1e-5) << "n " << n << " index " << i;
-    }
-  }
+  check_add_pass(kernels::silu_fast_add_inplace, {0, 1, 15, 16, 17, 33, 100003});
 }
 
 // oneDNN 2.6's eltwise primitive over `x` (jit, the injector its conv
