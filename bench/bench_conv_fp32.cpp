@@ -75,6 +75,8 @@ void execute(dnnl::stream &s, Conv &c) {
 void BM_conv1x1_silu(benchmark::State &state) {
   omp_set_num_threads(1);
   const int64_t c = state.range(0), hw = state.range(1), mode = state.range(2);
+  if (mode == 3 && !qtune::kernels::silu_fast_is_available())
+    return state.SkipWithError("no AVX-512 DQ");
   Conv conv = make_conv(c, c, hw, 1, dnnl::algorithm::convolution_direct, mode == 0, tag::nhwc);
   dnnl::stream s(engine());
   auto *y = static_cast<float *>(conv.dst.get_data_handle());
@@ -99,6 +101,8 @@ BENCHMARK(BM_conv1x1_silu)
 void BM_conv1x1_silu_sum(benchmark::State &state) {
   omp_set_num_threads(1);
   const int64_t c = state.range(0), hw = state.range(1), mode = state.range(2);
+  if (mode == 2 && !qtune::kernels::silu_fast_is_available())
+    return state.SkipWithError("no AVX-512 DQ");
   Conv conv =
       make_conv(c, c, hw, 1, dnnl::algorithm::convolution_direct, mode == 0, tag::nhwc, mode == 0);
   dnnl::stream s(engine());

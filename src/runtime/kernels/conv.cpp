@@ -113,7 +113,8 @@ public:
   std::string implementation() const override {
     if (!own_silu_)
       return impl_;
-    return impl_ + (has_sum_ ? " + qtune SiLU+add pass" : " + qtune SiLU pass");
+    const char *fast = fast_silu() ? " fast" : "";
+    return impl_ + " + qtune" + fast + (has_sum_ ? " SiLU+add pass" : " SiLU pass");
   }
   // The sum post-op reads the addend from dst: in place when the layouts
   // match. Not with the SiLU+add pass: the conv overwrites dst before it.
@@ -217,7 +218,7 @@ public:
     auto *y = static_cast<float *>(out[0].raw());
     // In a graph with no quantized activation the faster SiLU (not oneDNN's
     // bits, like Winograd): YOLOX-Nano FP32, 1 thread, README "Session 15".
-    const bool fast = !exact_fp32_ && kernels::silu_fast_is_available();
+    const bool fast = fast_silu();
     if (own_silu_ && addend)
       fast ? kernels::silu_fast_add_inplace(y, addend, n) : kernels::silu_add_inplace(y, addend, n);
     else if (own_silu_)
@@ -225,6 +226,8 @@ public:
   }
 
 private:
+  bool fast_silu() const { return !exact_fp32_ && kernels::silu_fast_is_available(); }
+
   // The primitive for src/weights of type `dt` (dst and bias stay f32);
   // false when oneDNN has none (e.g. bf16 below avx512_core).
   bool make_pd(const Shape &x, const memory::dims &w_dims, bool has_bias, memory::data_type dt,
