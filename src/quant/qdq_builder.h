@@ -33,11 +33,6 @@ QuantizedWeight quantize_weight(const Tensor &w32, int axis, bool per_channel);
 // A pass-through op of several data inputs (Concat): one int8 scale for all.
 bool shares_one_scale(const Node &n);
 
-// Recipe activation_table: the lowest pre-activation worth an int8 level for
-// the gated activation of `gate` (Sigmoid / HardSigmoid) whose output has
-// scale out_scale, given the calibrated lower bound lo (<= 0).
-double table_lower_bound(const Node &gate, double lo, double out_scale);
-
 class QdqBuilder {
 public:
   QdqBuilder(const Graph &src, const CalibrationStats &stats, const Plan &plan)

@@ -136,9 +136,8 @@ double gated(const Node &gate, double x) {
   return x * std::clamp(alpha * x + beta, 0.0, 1.0);
 }
 
-} // namespace
-
-// The pre-activation's lower bound for a table: below it the activation's
+// Recipe activation_table: the pre-activation's lower bound for a table
+// (the calibrated lo <= 0 raised): below it the activation's
 // output stays within half an output step of 0 (SiLU: x / (1 + e^-x) -> 0 as
 // x -> -inf), so clipping there changes almost no output code and frees the
 // int8 levels the raw negative tail (-10 to -100 after a folded BatchNorm in
@@ -152,6 +151,8 @@ double table_lower_bound(const Node &gate, double lo, double out_scale) {
   return t;
 }
 
+} // namespace
+
 // Recipe activation_table: the pre-activation x of an int8 Conv's gated
 // activation (Mul(x, Sigmoid(x)), Mul(x, HardSigmoid(x))) whose output is int8
 // gets its own Q/DQ, so the lowering's lut rule turns Mul(DQ(x), gate(DQ(x))) -> Q
@@ -164,13 +165,9 @@ void QdqBuilder::assign_activation_tables() {
     return;
   const auto producers = src_.producers();
   const auto consumers = src_.consumers();
-  auto is_output = [&](const std::string &v) {
-    return std::any_of(src_.outputs.begin(), src_.outputs.end(),
-                       [&](const ValueInfo &o) { return o.name == v; });
-  };
   auto readers = [&](const std::string &v) {
     auto it = consumers.find(v);
-    return it == consumers.end() || is_output(v) ? size_t{0} : it->second.size();
+    return it == consumers.end() || src_.is_graph_output(v) ? size_t{0} : it->second.size();
   };
   for (const Node &mul : src_.nodes) {
     auto x = gated_activation_input(mul, src_, producers);

@@ -4,6 +4,7 @@
 // and what qtune:QConv applies to its own int8 output when the lowering folded
 // such a table into it (qconv.cpp); 65536 entries indexed by a pair of bytes,
 // QLut's two-input form.
+#include <algorithm>
 #include <cstdint>
 #include <immintrin.h>
 
@@ -46,6 +47,15 @@ inline void lut_bytes(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t)
   }
   for (int64_t i = 0; i < n; ++i)
     y[i] = t[x[i]];
+}
+
+// lut_bytes over n bytes in 16 KB pieces, on the calling OpenMP team when n
+// is large (QLut's one-input form, QConv's folded table).
+inline void lut_map(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
+  constexpr int64_t kChunk = 16384;
+#pragma omp parallel for if (n > 262144) schedule(static)
+  for (int64_t b = 0; b < n; b += kChunk)
+    lut_bytes(x + b, y + b, std::min(n, b + kChunk) - b, t);
 }
 
 #define QTUNE_AVX512BW __attribute__((target("avx512f,avx512bw")))

@@ -303,10 +303,7 @@ private:
     auto *bytes = static_cast<uint8_t *>(y.raw());
     const auto n =
         static_cast<int64_t>(dst_reorder_ || dst_is_plain_ ? y.nbytes() : dst_desc_.get_size());
-    constexpr int64_t kChunk = 16384;
-#pragma omp parallel for if (n > 262144) schedule(static)
-    for (int64_t b = 0; b < n; b += kChunk)
-      kernels::lut_bytes(bytes + b, bytes + b, std::min(n, b + kChunk) - b, t);
+    kernels::lut_map(bytes, bytes, n, t);
   }
 
   // The bias in accumulator units, with the source zero point folded in

@@ -139,8 +139,8 @@ public:
     }
     if (node_.num_inputs() == 2) {
       const size_t bytes = blocked_ ? layout_.get_size() : in[0].nbytes();
-      unary(static_cast<const uint8_t *>(in[0].raw()), y, static_cast<int64_t>(bytes),
-            static_cast<const uint8_t *>(in[1].raw()));
+      kernels::lut_map(static_cast<const uint8_t *>(in[0].raw()), y, static_cast<int64_t>(bytes),
+                       static_cast<const uint8_t *>(in[1].raw()));
       return;
     }
     if (!table2_constant_) // a table some node computes may change from run to run
@@ -162,14 +162,6 @@ private:
   void copy_table2(const Tensor &t) {
     table2_.assign(65536 + 4, 0);
     std::memcpy(table2_.data(), t.raw(), std::min<size_t>(65536, t.nbytes()));
-  }
-
-  static void unary(const uint8_t *x, uint8_t *y, int64_t n, const uint8_t *t) {
-#pragma omp parallel for if (n > 262144) schedule(static)
-    for (int64_t b = 0; b < n; b += 16384) {
-      const int64_t e = std::min(n, b + 16384);
-      kernels::lut_bytes(x + b, y + b, e - b, t);
-    }
   }
 
   static void same_shape(const uint8_t *pa, const uint8_t *pb, uint8_t *py, int64_t n,
