@@ -10,8 +10,10 @@
 #include <dnnl.hpp>
 #include <omp.h>
 #include <random>
+#include <tuple>
 #include <vector>
 
+#include "onednn_conv1x1.h"
 #include "runtime/kernels/qconv_1x1.h"
 #include "runtime/kernels/silu.h"
 
@@ -67,46 +69,13 @@ void BM_qconv1x1_vnni_silu(benchmark::State &state) {
 // oneDNN's int8 conv of the operands, f32 output with bias and output scales,
 // channels-last: what QConv ran before the VNNI kernel (its SiLU pass after).
 struct OneDnnConv {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream st{eng};
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward conv;
-  memory x_mem, w_mem, b_mem, f_mem;
   std::vector<float> f32;
-
-  OneDnnConv(const Shape &s, Operands &o) : f32(static_cast<size_t>(s.pixels() * s.cout)) {
-    memory::desc x_md({1, s.cin, s.hw, s.hw}, memory::data_type::u8, tag::nhwc),
-        y_md({1, s.cout, s.hw, s.hw}, memory::data_type::f32, tag::nhwc),
-        b_md({s.cout}, memory::data_type::f32, tag::x);
-    dnnl::primitive_attr attr;
-    attr.set_output_scales(1 << 1, o.scale);
-    pd = dnnl::convolution_forward::primitive_desc(
-        {dnnl::prop_kind::forward_inference,
-         dnnl::algorithm::convolution_direct,
-         x_md,
-         memory::desc({s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::any),
-         b_md,
-         y_md,
-         {1, 1},
-         {0, 0},
-         {0, 0}},
-        attr, eng);
-    memory w_user({{s.cout, s.cin, 1, 1}, memory::data_type::s8, tag::oihw}, eng, o.w.data());
-    w_mem = memory(pd.weights_desc(), eng);
-    dnnl::reorder(w_user, w_mem).execute(st, w_user, w_mem);
-    x_mem = memory(x_md, eng, o.x.data());
-    f_mem = memory(y_md, eng, f32.data());
-    b_mem = memory(b_md, eng, o.bias.data());
-    conv = dnnl::convolution_forward(pd);
-  }
-
-  void run() {
-    conv.execute(st, {{DNNL_ARG_SRC, x_mem},
-                      {DNNL_ARG_WEIGHTS, w_mem},
-                      {DNNL_ARG_BIAS, b_mem},
-                      {DNNL_ARG_DST, f_mem}});
-    st.wait();
-  }
+  qtune::bench::OneDnnConv1x1 c;
+  OneDnnConv(const Shape &s, const Operands &o)
+      : f32(static_cast<size_t>(s.pixels() * s.cout)),
+        c(s.cin, s.cout, s.hw, s.hw, o.x.data(), o.w.data(), o.bias.data(), o.scale, f32.data(),
+          memory::data_type::f32) {}
+  void run() { c.run(); }
 };
 
 void BM_qconv1x1_onednn_then_silu_pass(benchmark::State &state) {
@@ -121,7 +90,7 @@ void BM_qconv1x1_onednn_then_silu_pass(benchmark::State &state) {
     benchmark::DoNotOptimize(o.y.data());
   }
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
-  state.SetLabel(c.pd.impl_info_str());
+  state.SetLabel(c.c.pd.impl_info_str());
 }
 
 // The conv alone, f32 out (no SiLU): the GEMM part of both kernels, on
@@ -149,21 +118,27 @@ void BM_qconv1x1_onednn_real(benchmark::State &state) {
     benchmark::DoNotOptimize(c.f32.data());
   }
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
-  state.SetLabel(c.pd.impl_info_str());
+  state.SetLabel(c.c.pd.impl_info_str());
+}
+
+// Args {cin, cout, side, threads} for each shape at 1 and 2 threads.
+void shape_args(benchmark::internal::Benchmark *b,
+                std::initializer_list<std::tuple<int, int, int>> shapes) {
+  for (int64_t t : {1, 2})
+    for (auto [ci, co, hw] : shapes)
+      b->Args({ci, co, hw, t});
 }
 
 void resnet_shapes(benchmark::internal::Benchmark *b) {
-  for (int64_t t : {1, 2})
-    for (auto [ci, co, hw] : {std::tuple{256, 64, 56},
-                              {64, 256, 56},
-                              {512, 128, 28},
-                              {128, 512, 28},
-                              {1024, 256, 14},
-                              {256, 1024, 14},
-                              {2048, 512, 7},
-                              {512, 2048, 7},
-                              {64, 64, 52}})
-      b->Args({ci, co, hw, t});
+  shape_args(b, {{256, 64, 56},
+                 {64, 256, 56},
+                 {512, 128, 28},
+                 {128, 512, 28},
+                 {1024, 256, 14},
+                 {256, 1024, 14},
+                 {2048, 512, 7},
+                 {512, 2048, 7},
+                 {64, 64, 52}});
 }
 
 BENCHMARK(BM_qconv1x1_vnni_real)->Apply(resnet_shapes)->Unit(benchmark::kMicrosecond);
@@ -171,17 +146,15 @@ BENCHMARK(BM_qconv1x1_onednn_real)->Apply(resnet_shapes)->Unit(benchmark::kMicro
 
 // YOLOX-Nano's pointwise shapes (cin, cout, map side) and threads.
 void shapes(benchmark::internal::Benchmark *b) {
-  for (int64_t t : {1, 2})
-    for (auto [ci, co, hw] : {std::tuple{32, 16, 104},
-                              {16, 32, 104},
-                              {64, 32, 52},
-                              {32, 64, 52},
-                              {64, 64, 52},
-                              {128, 64, 26},
-                              {128, 128, 26},
-                              {256, 128, 13},
-                              {128, 256, 13}})
-      b->Args({ci, co, hw, t});
+  shape_args(b, {{32, 16, 104},
+                 {16, 32, 104},
+                 {64, 32, 52},
+                 {32, 64, 52},
+                 {64, 64, 52},
+                 {128, 64, 26},
+                 {128, 128, 26},
+                 {256, 128, 13},
+                 {128, 256, 13}});
 }
 
 BENCHMARK(BM_qconv1x1_vnni_silu)->Apply(shapes)->Unit(benchmark::kMicrosecond);

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "../../bench/onednn_conv1x1.h"
 #include "runtime/kernels/qconv_1x1.h"
 
 namespace qtune {
@@ -67,34 +68,9 @@ Operands make_operands(const Case &c, uint32_t seed) {
 // of type `dst` with post-ops `ops`; `y` holds the addend for a sum post-op.
 void onednn_conv(const Case &c, const Operands &o, memory::data_type dst, const dnnl::post_ops &ops,
                  void *y) {
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream s(eng);
-  memory::desc x_md({1, c.cin, c.h, c.w}, memory::data_type::u8, tag::nhwc),
-      y_md({1, c.cout, c.h, c.w}, dst, tag::nhwc), b_md({c.cout}, memory::data_type::f32, tag::x),
-      w_user_md({c.cout, c.cin, 1, 1}, memory::data_type::s8, tag::oihw);
-  dnnl::primitive_attr attr;
-  attr.set_output_scales(c.per_channel ? 1 << 1 : 0, o.scale);
-  attr.set_post_ops(ops);
-  dnnl::convolution_forward::primitive_desc pd(
-      {dnnl::prop_kind::forward_inference,
-       dnnl::algorithm::convolution_direct,
-       x_md,
-       memory::desc({c.cout, c.cin, 1, 1}, memory::data_type::s8, tag::any),
-       b_md,
-       y_md,
-       {1, 1},
-       {0, 0},
-       {0, 0}},
-      attr, eng);
-  memory w_user(w_user_md, eng, const_cast<int8_t *>(o.w.data())), w_mem(pd.weights_desc(), eng);
-  dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
-  memory x_mem(x_md, eng, const_cast<uint8_t *>(o.x.data())), y_mem(y_md, eng, y),
-      b_mem(b_md, eng, const_cast<float *>(o.bias.data()));
-  dnnl::convolution_forward(pd).execute(s, {{DNNL_ARG_SRC, x_mem},
-                                            {DNNL_ARG_WEIGHTS, w_mem},
-                                            {DNNL_ARG_BIAS, b_mem},
-                                            {DNNL_ARG_DST, y_mem}});
-  s.wait();
+  bench::OneDnnConv1x1(c.cin, c.cout, c.h, c.w, o.x.data(), o.w.data(), o.bias.data(), o.scale, y,
+                       dst, ops)
+      .run();
 }
 
 class ThreadsScope {
