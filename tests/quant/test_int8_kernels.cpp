@@ -2,6 +2,7 @@
 // the int8 result must be within one quantization step of quantize(reference).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <map>
 #include <random>
@@ -269,7 +270,7 @@ bool expects_own_1x1(const Node &node, const Shape &ws, bool zp_folds) {
 
 // As the executor runs a residual QConv: source and addend channels-last
 // (set_input_layouts), the output written over the addend's own buffer (the
-// take-over of output_may_overwrite_input). `want` is oneDNN's plain result.
+// take-over of output_may_overwrite_input). `want` is the plain layout's result.
 void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Tensor &want,
                              bool zp_folds) {
   using dnnl::memory;
@@ -336,12 +337,12 @@ void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Te
 }
 
 // With SiLU and an int8 output the QConv runs the conv with an f32 output
-// and qtune's SiLU + requantisation pass (AVX-512): the bits of oneDNN's own
-// int8 conv with swish and linear post-ops, built here directly from the same
-// scales, zero point, bias and layout choice. Padded depthwise (source zero point at run
-// time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that
-// outputs saturate at both ends; with a u8 residual sum (oneDNN's sum
-// post-op between swish and the requantisation).
+// and qtune's SiLU + requantisation pass (AVX-512): within one level of
+// oneDNN's own int8 conv with swish and linear post-ops (and equal to it but
+// for values next to a tie), built here directly from the same scales, zero
+// point, bias and layout choice; an f32 output gets its bits. Padded depthwise (source zero point
+// at run time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that outputs saturate at
+// both ends; with a u8 residual sum (oneDNN's sum post-op between swish and the requantisation).
 void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bool sum = false,
                           int xz = 23, bool int_bias = false) {
   using dnnl::memory;
@@ -440,25 +441,35 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   s.wait();
   const auto *got = static_cast<const uint8_t *>(out[0].raw());
   const auto *ref = static_cast<const uint8_t *>(want.raw());
-  int64_t diffs = 0, low = 0, high = 0;
+  SCOPED_TRACE(testing::Message() << c << " channels, k " << k << ", " << k_->implementation());
+  if (y_dtype == DType::f32) { // oneDNN's swish, bit for bit
+    EXPECT_EQ(std::memcmp(got, ref, want.nbytes()), 0);
+    return;
+  }
+  // int8: the SiLU to 2^-14 (silu_quantize; the kernel tests check it
+  // against the exact SiLU's levels) moves values next to a tie by one level.
+  int64_t diffs = 0, far = 0, low = 0, high = 0;
   const uint8_t lo = y_dtype == DType::u8 ? 0 : 0x80, hi = y_dtype == DType::u8 ? 255 : 0x7f;
   for (size_t i = 0; i < want.nbytes(); ++i) {
-    diffs += got[i] != ref[i];
+    const int a = y_dtype == DType::u8 ? got[i] : static_cast<int8_t>(got[i]);
+    const int b = y_dtype == DType::u8 ? ref[i] : static_cast<int8_t>(ref[i]);
+    diffs += a != b, far += std::abs(a - b) > 1;
     low += ref[i] == lo, high += ref[i] == hi;
   }
-  EXPECT_EQ(diffs, 0) << "of " << want.nbytes() << " bytes (" << c << " channels, k " << k << ")";
-  if (y_dtype != DType::f32) {
-    EXPECT_GT(low, 0);
-    EXPECT_GT(high, 0);
-  }
+  EXPECT_EQ(far, 0);
+  EXPECT_LE(diffs, 1 + static_cast<int64_t>(want.nbytes() / 100)) << "of " << want.nbytes();
+  EXPECT_GT(low, 0);
+  EXPECT_GT(high, 0);
+  // The other paths (in place, channels-last, the VNNI 1x1 kernel) give this
+  // path's bits: the same f32 conv output, the same SiLU and requantisation.
   const bool zp_folds = int_bias && pad == 0;
   if (sum)
-    check_silu_sum_in_place(node, in, want, zp_folds);
-  else if (y_dtype != DType::f32)
-    check_silu_channels_last(node, in, want, zp_folds);
+    check_silu_sum_in_place(node, in, out[0], zp_folds);
+  else
+    check_silu_channels_last(node, in, out[0], zp_folds);
 }
 
-TEST(QConv, SiLUPassGivesOneDnnPostOpBits) {
+TEST(QConv, SiLUPassIsOneDnnPostOpsWithinALevel) {
   check_silu_pass_bits(32, 1, 1, DType::u8);
   check_silu_pass_bits(32, 3, 32, DType::u8);
   check_silu_pass_bits(24, 3, 1, DType::i8);

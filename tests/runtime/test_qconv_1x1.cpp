@@ -1,7 +1,8 @@
 // kernels::Conv1x1U8 (the VNNI pointwise int8 conv with the SiLU epilogue)
-// against oneDNN 2.6's own int8 convolution of the same operands, bit for
-// bit: its f32 output with bias and output scales, and its int8 output with
-// swish [+ sum] + linear post-ops. Table-driven over channel counts that
+// against oneDNN 2.6's own int8 convolution of the same operands: its f32
+// output with bias and output scales bit for bit, and its int8 output with
+// swish [+ sum] + linear post-ops within one level (the exact SiLU's level
+// but near ties). Table-driven over channel counts that
 // leave partial 16-channel blocks and partial 4-block groups, pixel counts
 // that leave partial tiles, per-tensor and per-channel scales, 1 and 2
 // threads.
@@ -14,6 +15,7 @@
 
 #include "../../bench/onednn_conv1x1.h"
 #include "runtime/kernels/qconv_1x1.h"
+#include "silu_reference.h"
 
 namespace qtune {
 namespace {
@@ -101,8 +103,10 @@ TEST(Conv1x1U8, RealOutputIsOneDnnF32Bits) {
   }
 }
 
-// SiLU, optional u8 residual sum, requantisation into u8 or s8: oneDNN's
-// swish, sum and linear post-ops and its saturating conversion.
+// SiLU, optional u8 residual sum, requantisation into u8 or s8: the level of
+// the exact SiLU (silu_reference.h) of oneDNN's f32 conv output [+ addend]
+// but near ties, and within one level of oneDNN's int8 conv with swish [+ sum]
+// + linear post-ops and its saturating conversion.
 void check_silu_quantize(bool u8_out, bool sum, bool addend_u8 = true, bool in_place = true) {
   for (const Case &c : kCases) {
     SCOPED_TRACE(testing::Message()
@@ -120,8 +124,10 @@ void check_silu_quantize(bool u8_out, bool sum, bool addend_u8 = true, bool in_p
                      addend_u8 ? memory::data_type::u8 : memory::data_type::s8);
     ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / ys, yz);
     const size_t n = static_cast<size_t>(c.h * c.w * c.cout);
-    std::vector<uint8_t> want = sum ? o.addend : std::vector<uint8_t>(n);
-    onednn_conv(c, o, u8_out ? memory::data_type::u8 : memory::data_type::s8, ops, want.data());
+    std::vector<uint8_t> onednn = sum ? o.addend : std::vector<uint8_t>(n);
+    onednn_conv(c, o, u8_out ? memory::data_type::u8 : memory::data_type::s8, ops, onednn.data());
+    std::vector<float> real(n);
+    onednn_conv(c, o, memory::data_type::f32, dnnl::post_ops(), real.data());
 
     kernels::Conv1x1U8 k(o.w.data(), c.cout, c.cin, o.bias, o.scale);
     // In place, as the executor runs it, or from the addend's own buffer.
@@ -129,13 +135,24 @@ void check_silu_quantize(bool u8_out, bool sum, bool addend_u8 = true, bool in_p
     const kernels::Int8Addend add{in_place ? got.data() : o.addend.data(), addend_u8, ss, sz};
     k.silu_quantize(o.x.data(), c.h * c.w, got.data(),
                     {u8_out, 1.f / ys, yz, sum ? &add : nullptr});
-    int64_t diffs = 0, low = 0, high = 0;
+    const auto level = [&](const std::vector<uint8_t> &v, size_t i) {
+      return u8_out ? int{v[i]} : int{static_cast<int8_t>(v[i])};
+    };
+    int64_t wrong = 0, far = 0, other = 0, low = 0, high = 0;
     const uint8_t lo = u8_out ? 0 : 0x80, hi = u8_out ? 255 : 0x7f;
     for (size_t i = 0; i < n; ++i) {
-      diffs += want[i] != got[i];
-      low += want[i] == lo, high += want[i] == hi;
+      const int a = addend_u8 ? int{o.addend[i]} : int{static_cast<int8_t>(o.addend[i])};
+      const double addend = sum ? (a - double{sz}) * ss : 0.0;
+      if (!test::int8_silu_level_ok(real[i], addend, 1.f / ys, yz, u8_out, level(got, i)) &&
+          wrong++ < 5)
+        ADD_FAILURE() << "at " << i << ": conv " << real[i] << " level " << level(got, i);
+      far += std::abs(level(got, i) - level(onednn, i)) > 1;
+      other += got[i] != onednn[i];
+      low += got[i] == lo, high += got[i] == hi;
     }
-    EXPECT_EQ(diffs, 0) << "of " << n;
+    EXPECT_EQ(wrong, 0) << "of " << n;
+    EXPECT_EQ(far, 0);
+    EXPECT_LE(other, 1 + static_cast<int64_t>(n / 100));
     if (n > 1000) { // the ranges reach both ends of the type
       EXPECT_GT(low, 0);
       EXPECT_GT(high, 0);
@@ -143,14 +160,14 @@ void check_silu_quantize(bool u8_out, bool sum, bool addend_u8 = true, bool in_p
   }
 }
 
-TEST(Conv1x1U8, SiluQuantizeIsOneDnnPostOpBits) {
+TEST(Conv1x1U8, SiluQuantizeGivesTheExactSilusLevel) {
   if (!kernels::Conv1x1U8::available())
     GTEST_SKIP() << "no AVX-512 VNNI";
   check_silu_quantize(true, false);
   check_silu_quantize(false, false);
 }
 
-TEST(Conv1x1U8, SiluSumQuantizeInPlaceIsOneDnnPostOpBits) {
+TEST(Conv1x1U8, SiluSumQuantizeInPlaceGivesTheExactLevel) {
   if (!kernels::Conv1x1U8::available())
     GTEST_SKIP() << "no AVX-512 VNNI";
   check_silu_quantize(true, true);

@@ -419,9 +419,10 @@ private:
     }
   }
 
-  // SiLU then requantisation as our own pass (kernels::silu_quantize, the
-  // same bits as oneDNN's swish and linear post-ops and its conversion) after
-  // an f32-output conv: the swish post-op inside oneDNN 2.6's int8 kernels
+  // SiLU then requantisation as our own pass (kernels::silu_quantize: the
+  // exact SiLU's level but for values within 2^-14 of the SiLU of a tie;
+  // oneDNN's sum, linear post-op and conversion) after an f32-output conv,
+  // f32 outputs by oneDNN's swish bits: the swish post-op inside oneDNN 2.6's int8 kernels
   // costs more than the conv itself on YOLOX-Nano's convs (bench_int8_kernels
   // BM_qconv_1x1). A SiLU alone or followed by an int8 residual sum; an f32
   // output (a conv feeding an fp32 op, such as YOLOX's tuned stem) gets the

@@ -33,7 +33,7 @@ namespace {
 
 using namespace simd;
 
-#define QTUNE_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define QTUNE_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni")))
 
 constexpr int kLanes = 16;
 constexpr int kGroupBlocks = 4;                     // output blocks per group
@@ -163,7 +163,8 @@ struct RealTile {
 
 bool Conv1x1U8::available() {
   static const bool has = __builtin_cpu_supports("avx512vnni") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512f");
   return has;
 }
 

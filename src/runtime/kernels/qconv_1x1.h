@@ -3,10 +3,11 @@
 // for u8 activations in NHWC, with the SiLU epilogue of YOLOX's pointwise
 // convs fused: one pass writes the int8 output, where oneDNN 2.6's brgconv
 // writes an f32 tensor that the SiLU pass then reads back (qconv.cpp). The
-// numerics are oneDNN's: the int32 accumulator (exact) to f32, + bias, *
-// output scale (bias before scale, as oneDNN 2.6), then kernels::simd's
-// swish, int8 sum and requantisation, so the output bits equal the oneDNN
-// conv's (tests/runtime/test_qconv_1x1.cpp checks them against oneDNN).
+// numerics are oneDNN's up to the SiLU: the int32 accumulator (exact) to f32,
+// + bias, * output scale (bias before scale, as oneDNN 2.6), bit for bit;
+// then the SiLU pass's int8-grade SiLU, oneDNN's int8 sum and requantisation
+// (kernels::silu_quantize; tests/runtime/test_qconv_1x1.cpp checks both
+// against oneDNN's conv).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -17,7 +18,7 @@ namespace qtune::kernels {
 
 class Conv1x1U8 {
 public:
-  // True when this CPU has AVX-512 VNNI (else callers keep oneDNN).
+  // True when this CPU has AVX-512 VNNI and DQ (else callers keep oneDNN).
   static bool available();
 
   // w: [cout][cin] s8 (cin a multiple of 4); bias: cout values in accumulator

@@ -38,6 +38,7 @@ constexpr int64_t kParallelMin = 1 << 15;
 constexpr int64_t kChunk = 1 << 12; // floats per task: 16 KB, whole cache lines
 
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+const bool kHasAvx512Dq = kHasAvx512 && __builtin_cpu_supports("avx512dq");
 
 QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
   int64_t i = 0;
@@ -95,8 +96,6 @@ QTUNE_AVX512DQ void silu_fast_avx512(float *y, const float *a, int64_t n) {
   }
 }
 
-const bool kHasAvx512Dq = kHasAvx512 && __builtin_cpu_supports("avx512dq");
-
 #pragma GCC diagnostic pop
 
 template <typename T>
@@ -118,9 +117,9 @@ void silu_quantize_plain(const float *x, T *y, float inv_scale, float zero_point
 
 void silu_quantize_range(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
                          int64_t n, const Int8Addend *add) {
-  if (kHasAvx512 && is_u8)
+  if (kHasAvx512Dq && is_u8)
     silu_quantize_avx512<true>(x, y, inv_scale, zero_point, n, add);
-  else if (kHasAvx512)
+  else if (kHasAvx512Dq)
     silu_quantize_avx512<false>(x, y, inv_scale, zero_point, n, add);
   else if (is_u8)
     silu_quantize_plain(x, static_cast<uint8_t *>(y), inv_scale, zero_point, n, add);
@@ -165,7 +164,7 @@ template <typename Run> void in_chunks(int64_t n, Run run) {
 } // namespace
 
 bool silu_inplace_is_fast() {
-  return kHasAvx512;
+  return kHasAvx512Dq; // silu_quantize's loop needs DQ
 }
 
 bool silu_fast_is_available() {

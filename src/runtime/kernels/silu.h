@@ -4,17 +4,19 @@
 // value on this class of CPU inside its conv kernels (exp, a division and
 // register spills inside the conv's store loop); running the conv without it
 // and this AVX-512 pass over its still-cached output takes about half of that
-// (bench_conv_fp32 BM_conv1x1_silu, bench_int8_kernels BM_qconv_1x1). The pass
-// computes what oneDNN's swish computes, bit for bit (silu.cpp), so replacing
-// the post-op changes no result. Without AVX-512 the conv keeps the post-op.
-// Graphs that quantize no activation use the faster silu_fast_* below instead
-// (within 1.5e-6 relative, not oneDNN's bits).
+// (bench_conv_fp32 BM_conv1x1_silu, bench_int8_kernels BM_qconv_1x1). For f32
+// outputs in int8 graphs the pass computes what oneDNN's swish computes, bit
+// for bit (silu.cpp). Graphs that quantize no activation use the faster
+// silu_fast_* below (within 1.5e-6 relative), int8 outputs silu_quantize
+// (exactly rounded levels but for values within 0.016 of a step of a tie).
+// Without AVX-512 DQ the conv keeps the post-op.
 #include <cstdint>
 
 namespace qtune::kernels {
 
-// True when silu_inplace has its AVX-512 loop on this CPU (the scalar form is
-// ~30x slower than oneDNN's post-op, so callers use it only then).
+// True when silu_inplace and silu_quantize have their AVX-512 loops on this
+// CPU (the scalar forms are ~30x slower than oneDNN's post-op, so callers
+// use them only then).
 bool silu_inplace_is_fast();
 
 // y = x * sigmoid(x) for n values, the bits of oneDNN's eltwise_swish (alpha
@@ -49,9 +51,11 @@ struct Int8Addend {
 
 // y = saturate(round((silu(x) [+ addend]) * inv_scale + zero_point)) for n
 // values into u8 (is_u8) or i8: an int8 conv's SiLU, residual sum and
-// requantisation after the conv wrote its real-unit output as f32, with the
-// bits of oneDNN's swish, sum and linear post-ops and its conversion
-// (rounding half to even). y may be the addend's buffer.
+// requantisation after the conv wrote its real-unit output as f32. oneDNN's
+// sum and linear post-ops and conversion (rounding half to even) around a
+// SiLU to 2^-14 relative (silu_simd.h silu16_int8): the level of the exact
+// value except within 2^-14 |silu| / scale of a tie. y may be the addend's
+// buffer.
 void silu_quantize(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
                    int64_t n, const Int8Addend *addend = nullptr);
 
