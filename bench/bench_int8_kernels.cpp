@@ -4,7 +4,8 @@
 // replaces or sits beside (MaxPool, Relu as a memory-bound baseline); and one
 // pointwise QConv vs FP32 Conv at 1 and 2 threads (thread scaling of a single
 // primitive: on a loaded machine compare the CPU column, the main thread's
-// share of the work, since wall time then measures the scheduler).
+// share of the work, since wall time then measures the scheduler); depthwise
+// QConvs with a source zero point, folded or kept.
 //
 //   build/bench/bench_int8_kernels --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
@@ -169,6 +170,42 @@ BENCHMARK(BM_qconv_1x1)
     ->Args({3, 2, 16, 104})
     ->Args({3, 1, 128, 13})
     ->Args({3, 2, 128, 13})
+    ->Unit(benchmark::kMicrosecond);
+
+// YOLOX-Nano's depthwise 3x3 int8 convs with SiLU (u8 NHWC in, source zero
+// point 3, 1 thread): args (folded, C, HW, stride). folded 1: an integer
+// bias, so the zero point folds into it and the border outputs are corrected
+// (oneDNN's brdgmm_dw without a zero point); 0: a fractional bias, which
+// keeps oneDNN's runtime zero point (its jit_int8 kernel), the path before.
+void BM_qconv_dw_zero_point(benchmark::State &state) {
+  const int64_t C = state.range(1), HW = state.range(2), stride = state.range(3);
+  const float xs = 0.05f, ws = 0.01f;
+  Node n;
+  n.name = "dconv", n.op_type = "QConv", n.domain = "qtune";
+  n.attrs["x_scale"] = xs, n.attrs["x_zero_point"] = int64_t{3};
+  n.attrs["w_scales"] = std::vector<float>(C, ws), n.attrs["y_scale"] = 0.1f;
+  n.attrs["y_dtype"] = std::string("u8"), n.attrs["y_zero_point"] = int64_t{10};
+  n.attrs["activation"] = std::string("SiLU");
+  n.attrs["group"] = C;
+  n.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  n.attrs["strides"] = std::vector<int64_t>{stride, stride};
+  Tensor w(DType::i8, {C, 1, 3, 3});
+  std::mt19937 rng(3);
+  for (int8_t &v : w.span<int8_t>())
+    v = static_cast<int8_t>(rng() % 255 - 127);
+  const float bias = state.range(0) ? 40.f * xs * ws : 40.3f * xs * ws; // accumulator units
+  dnnl::memory::desc nhwc({1, C, HW, HW}, dnnl::memory::data_type::u8,
+                          dnnl::memory::format_tag::acdb);
+  std::vector<const dnnl_memory_desc_t *> layouts{&nhwc.data, nullptr, nullptr};
+  time_kernel(
+      state, n, {},
+      {random_u8({1, C, HW, HW}), w, Tensor::from_vector<float>({C}, std::vector<float>(C, bias))},
+      &layouts);
+}
+BENCHMARK(BM_qconv_dw_zero_point)
+    ->ArgsProduct({{0, 1}, {64}, {52}, {1, 2}})
+    ->ArgsProduct({{0, 1}, {32}, {52}, {1}})
+    ->ArgsProduct({{0, 1}, {128}, {13, 26}, {1}})
     ->Unit(benchmark::kMicrosecond);
 
 // The FP32 Conv of the same shape (oneDNN picks its layouts), args: threads.
