@@ -536,7 +536,7 @@ private:
   }
 
   // SiLU then requantisation as our own pass (kernels::silu_quantize: the
-  // exact SiLU's level but for values within 2^-14 of the SiLU of a tie;
+  // exact SiLU's level but for values within 6.5e-5 of the SiLU of a tie;
   // oneDNN's sum, linear post-op and conversion) after an f32-output conv,
   // f32 outputs by oneDNN's swish bits: the swish post-op inside oneDNN 2.6's int8 kernels
   // costs more than the conv itself on YOLOX-Nano's convs (bench_int8_kernels

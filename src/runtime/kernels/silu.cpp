@@ -39,6 +39,7 @@ constexpr int64_t kChunk = 1 << 12; // floats per task: 16 KB, whole cache lines
 
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 const bool kHasAvx512Dq = kHasAvx512 && __builtin_cpu_supports("avx512dq");
+const bool kHasInt8Silu = kHasAvx512Dq && __builtin_cpu_supports("avx512bw");
 
 QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
   int64_t i = 0;
@@ -117,9 +118,9 @@ void silu_quantize_plain(const float *x, T *y, float inv_scale, float zero_point
 
 void silu_quantize_range(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
                          int64_t n, const Int8Addend *add) {
-  if (kHasAvx512Dq && is_u8)
+  if (kHasInt8Silu && is_u8)
     silu_quantize_avx512<true>(x, y, inv_scale, zero_point, n, add);
-  else if (kHasAvx512Dq)
+  else if (kHasInt8Silu)
     silu_quantize_avx512<false>(x, y, inv_scale, zero_point, n, add);
   else if (is_u8)
     silu_quantize_plain(x, static_cast<uint8_t *>(y), inv_scale, zero_point, n, add);
@@ -164,7 +165,7 @@ template <typename Run> void in_chunks(int64_t n, Run run) {
 } // namespace
 
 bool silu_inplace_is_fast() {
-  return kHasAvx512Dq; // silu_quantize's loop needs DQ
+  return kHasInt8Silu; // silu_quantize's loop needs DQ and BW
 }
 
 bool silu_fast_is_available() {

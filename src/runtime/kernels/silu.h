@@ -8,7 +8,7 @@
 // outputs in int8 graphs the pass computes what oneDNN's swish computes, bit
 // for bit (silu.cpp). Graphs that quantize no activation use the faster
 // silu_fast_* below (within 1.5e-6 relative), int8 outputs silu_quantize
-// (exactly rounded levels but for values within 0.016 of a step of a tie).
+// (exactly rounded levels but for values within 0.017 of a step of a tie).
 // Without AVX-512 DQ the conv keeps the post-op.
 #include <cstdint>
 
@@ -53,8 +53,8 @@ struct Int8Addend {
 // values into u8 (is_u8) or i8: an int8 conv's SiLU, residual sum and
 // requantisation after the conv wrote its real-unit output as f32. oneDNN's
 // sum and linear post-ops and conversion (rounding half to even) around a
-// SiLU to 2^-14 relative (silu_simd.h silu16_int8): the level of the exact
-// value except within 2^-14 |silu| / scale of a tie. y may be the addend's
+// SiLU to 6.5e-5 relative (silu_simd.h silu16_int8): the level of the exact
+// value except within 6.5e-5 |silu| / scale of a tie. y may be the addend's
 // buffer.
 void silu_quantize(const float *x, void *y, bool is_u8, float inv_scale, float zero_point,
                    int64_t n, const Int8Addend *addend = nullptr);
