@@ -399,4 +399,81 @@ TEST(Passes, OptimizeLevelBasicKeepsPlainOnnx) {
   EXPECT_EQ(fused.nodes.size(), 1u);
 }
 
+// A YOLO-style head: x [1,3,8,8] -> per level two convs (stride 1 and 2)
+// concatenated on channels (what the kernels write channels-last), each
+// flattened by a Reshape whose target comes from Shape/Slice/Concat as torch
+// exports it, the levels joined on axis 2 and transposed to [1, 80, 24].
+// `shared`: the first level's Reshape output is also a graph output.
+Graph head_graph(bool shared) {
+  Graph g;
+  g.opset = 13;
+  g.inputs.push_back(info("x", {1, 3, 8, 8}));
+  auto ints = [&](const std::string &name, std::vector<int64_t> v) {
+    g.initializers[name] = Tensor::from_vector<int64_t>({(int64_t)v.size()}, v);
+  };
+  ints("zero", {0}), ints("two", {2}), ints("minus1", {-1});
+  std::vector<std::string> flat;
+  for (int level = 0; level < 2; ++level) {
+    const std::string l = std::to_string(level);
+    const int64_t stride = level + 1;
+    std::vector<std::string> parts;
+    for (int k = 0; k < 2; ++k) {
+      const std::string c = "c" + l + std::to_string(k), w = "w" + c;
+      g.initializers[w] = random_tensor({k == 0 ? 16 : 8, 3, 3, 3}, 20 + 2 * level + k);
+      g.nodes.push_back(node("Conv", {"x", w}, {c},
+                             {{"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                              {"strides", std::vector<int64_t>{stride, stride}},
+                              {"kernel_shape", std::vector<int64_t>{3, 3}}}));
+      parts.push_back(c);
+    }
+    const std::string x = "level" + l;
+    g.nodes.push_back(node("Concat", parts, {x}, {{"axis", int64_t{1}}}));
+    g.value_info[x] = info(x, {1, 24, 8 / stride, 8 / stride});
+    g.nodes.push_back(node("Shape", {x}, {"shape" + l}));
+    g.nodes.push_back(node("Slice", {"shape" + l, "zero", "two"}, {"nc" + l}));
+    g.nodes.push_back(node("Concat", {"nc" + l, "minus1"}, {"target" + l}, {{"axis", int64_t{0}}}));
+    g.nodes.push_back(node("Reshape", {x, "target" + l}, {"flat" + l}));
+    flat.push_back("flat" + l);
+  }
+  g.nodes.push_back(node("Concat", flat, {"boxes_t"}, {{"axis", int64_t{2}}}));
+  g.nodes.push_back(
+      node("Transpose", {"boxes_t"}, {"boxes"}, {{"perm", std::vector<int64_t>{0, 2, 1}}}));
+  g.outputs.push_back(info("boxes", {1, 80, 24}));
+  if (shared)
+    g.outputs.push_back(info("flat0", {1, 24, 64}));
+  return g;
+}
+
+TEST(Passes, HeadTransposeMovesToEachLevel) {
+  Graph g = head_graph(false);
+  Tensor x = random_tensor({1, 3, 8, 8}, 5);
+  auto before = run(g, x);
+  optimize_graph(g, make_constant_evaluator(), OptimizeLevel::basic);
+  EXPECT_EQ(count_op(g, "Shape"), 0); // static shapes folded
+  EXPECT_EQ(count_op(g, "Transpose"), 2);
+  const Node &last = g.nodes.back();
+  EXPECT_EQ(last.op_type, "Concat");
+  EXPECT_EQ(last.attr_int("axis", 0), 1);
+  EXPECT_EQ(last.outputs.at(0), "boxes");
+  // Only data movement: the same floats, bit for bit. The convs write
+  // blocked layouts, the level Concats channels-last, which the new
+  // Transposes take as their bytes.
+  Executor ex(std::make_shared<const Graph>(g), ExecutorOptions{1, true});
+  auto after = ex.run({{"x", x}});
+  ASSERT_EQ(after.at(0).shape(), before.at(0).shape());
+  EXPECT_EQ(after[0].to_f32_vector(), before[0].to_f32_vector());
+  int same_bytes = 0;
+  for (const NodeProfile &p : ex.profile())
+    same_bytes +=
+        p.op_type == "Transpose" && p.implementation.find("channels-last") != std::string::npos;
+  EXPECT_EQ(same_bytes, 2);
+}
+
+TEST(Passes, HeadTransposeStaysWhenALevelIsReadElsewhere) {
+  Graph g = head_graph(true);
+  optimize_graph(g, make_constant_evaluator(), OptimizeLevel::basic);
+  EXPECT_EQ(count_op(g, "Transpose"), 1);
+  EXPECT_EQ(g.nodes.back().op_type, "Transpose");
+}
+
 } // namespace

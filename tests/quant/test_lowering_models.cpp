@@ -104,18 +104,25 @@ std::string fingerprint(const Graph &g, const quant::LowerReport &r) {
 // (a plan change): the dark3 and dark4 outputs, read by the next stage's conv
 // and by a PAFPN Concat, keep their own scales, so those two Concats requantise
 // one input each through a table (requant_concat: 2 QLut, 2 passthrough fewer).
+// Session 16: Shape of a statically shaped value folds to a constant, so the
+// head Reshapes' Shape/Slice/Concat targets fold (YOLOX: Shape 3, Slice 3,
+// Concat 3 fewer; RFB: Shape 8, Gather 12, Unsqueeze 8, Concat 8 and the 4
+// DequantizeLinear feeding them fewer), and fold_head_transpose moves YOLOX's
+// output Transpose to each of the 3 levels (Transpose 1 -> 3, its Concat stays
+// one Concat). With the Shape readers gone, 4 of RFB's tables are their conv's
+// sole reader and fold into it (conv_table 4: QLut 9 -> 5).
 const char *const kYoloxLowered =
     "conv 111, maxpool 3, passthrough 13, requant_concat 2, residual_add 7, removed 483, "
-    "folded 0 | Concat 20 QuantizeLinear 2 Reshape 3 Shape 3 Slice 3 Transpose 1 "
-    "qtune:FusedConv 2 qtune:QConv 111 qtune:QLut 2 qtune:QMaxPool 3 qtune:QResize 2";
+    "folded 0 | Concat 17 QuantizeLinear 2 Reshape 3 Transpose 3 qtune:FusedConv 2 "
+    "qtune:QConv 111 qtune:QLut 2 qtune:QMaxPool 3 qtune:QResize 2";
 const char *const kRfbLowered =
-    "conv 52, lut 9, passthrough 5, residual_add 1, sink_dequantize 12, removed 268, folded 3 | "
-    "Add 1 Concat 13 DequantizeLinear 14 Div 2 Flatten 1 Gather 12 QuantizeLinear 7 Reshape 9 "
-    "Shape 9 Slice 6 Softmax 1 Sub 1 Transpose 8 Unsqueeze 8 qtune:QConv 52 qtune:QLut 9";
+    "conv 52, conv_table 4, lut 9, passthrough 5, residual_add 1, sink_dequantize 12, removed "
+    "276, folded 3 | Add 1 Concat 5 DequantizeLinear 10 Div 2 Flatten 1 QuantizeLinear 7 "
+    "Reshape 9 Shape 1 Slice 6 Softmax 1 Sub 1 Transpose 8 qtune:QConv 52 qtune:QLut 5";
 const char *const kSlimLowered =
-    "conv 42, lut 9, passthrough 4, sink_dequantize 12, removed 220, folded 3 | Add 1 Concat 12 "
-    "DequantizeLinear 14 Div 2 Flatten 1 Gather 12 QuantizeLinear 7 Reshape 9 Shape 9 Slice 6 "
-    "Softmax 1 Sub 1 Transpose 8 Unsqueeze 8 qtune:QConv 42 qtune:QLut 9";
+    "conv 42, conv_table 4, lut 9, passthrough 4, sink_dequantize 12, removed 228, folded 3 | "
+    "Add 1 Concat 4 DequantizeLinear 10 Div 2 Flatten 1 QuantizeLinear 7 Reshape 9 Shape 1 "
+    "Slice 6 Softmax 1 Sub 1 Transpose 8 qtune:QConv 42 qtune:QLut 5";
 const char *const kResNetBodyLowered = "conv 54, residual_add 15, removed 275, folded 0 | Add 1 "
                                        "DequantizeLinear 2 QuantizeLinear 1 Relu 1 qtune:QConv 54";
 

@@ -1,6 +1,8 @@
 // Constant folding: a node whose inputs are all initializers is evaluated once
 // (by the runtime's kernels through the evaluator) and replaced by its outputs.
+#include <algorithm>
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -15,6 +17,26 @@ namespace {
 const std::set<std::string> kKeep = {
     "QuantizeLinear",    "DequantizeLinear", "RandomNormal", "RandomUniform", "RandomNormalLike",
     "RandomUniformLike", "Multinomial",      "If",           "Loop",          "Scan"};
+
+// Shape(x) when x's shape is static (declared inputs, ONNX shape inference at
+// import) is a constant: torch exports compute Reshape targets from it (YOLOX's
+// head: Concat(Slice(Shape(x), 0, 2), [-1])), and folded they let passes see
+// the target (fold_head_transpose).
+std::optional<Tensor> static_shape(const Graph &g, const Node &n) {
+  if (n.op_type != "Shape" || !n.domain.empty() || n.inputs.size() != 1 || n.outputs.size() != 1 ||
+      g.is_graph_output(n.outputs[0]))
+    return std::nullopt;
+  auto s = passes::known_shape(g, n.inputs[0]);
+  if (!s)
+    return std::nullopt;
+  const auto rank = static_cast<int64_t>(s->size());
+  const auto clamp = [rank](int64_t v) {
+    return std::clamp(v < 0 ? v + rank : v, int64_t{0}, rank);
+  };
+  const int64_t start = clamp(n.attr_int("start", 0)), end = clamp(n.attr_int("end", rank));
+  std::vector<int64_t> dims(s->begin() + start, s->begin() + std::max(start, end));
+  return Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims);
+}
 
 bool foldable(const Graph &g, const Node &n) {
   if (!n.domain.empty() || kKeep.count(n.op_type))
@@ -36,6 +58,11 @@ bool fold_constants(Graph &g, const ConstantEvaluator &eval) {
   bool changed = false;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node &n = g.nodes[i];
+    if (auto shape = static_shape(g, n)) {
+      g.initializers[n.outputs[0]] = std::move(*shape);
+      dead[i] = changed = true;
+      continue;
+    }
     if (!foldable(g, n))
       continue;
     std::vector<Tensor> inputs;

@@ -48,6 +48,7 @@ void optimize_graph(Graph &g, const ConstantEvaluator &eval, OptimizeLevel level
       {"fold_constants", [&](Graph &x) { return fold_constants(x, eval); }},
       {"eliminate_dead_nodes", eliminate_dead_nodes},
       {"optimize_transposes", optimize_transposes},
+      {"fold_head_transpose", fold_head_transpose},
   };
   if (level >= OptimizeLevel::fold_bn) {
     passes.push_back({"fold_batchnorm", fold_batchnorm});

@@ -31,6 +31,9 @@ bool fold_constants(Graph &graph, const ConstantEvaluator &eval);
 // NHWC graphs (TF import, tf2onnx): cancels, merges and pushes Transposes down
 // through layout-agnostic ops so convs meet without one between them.
 bool optimize_transposes(Graph &graph);
+// YOLO-style heads: Transpose(Concat(Reshape(x_i -> [N,C,HW]), axis 2), [0,2,1]) ->
+// Concat(Reshape(Transpose(x_i, [0,2,3,1]) -> [N,HW,C]), axis 1), the same values.
+bool fold_head_transpose(Graph &graph);
 bool fold_batchnorm(Graph &graph); // Conv/Gemm -> BatchNormalization
 // Conv + per-channel constant Add/Sub/Mul/Div (TF BiasAdd, decomposed batch norm).
 bool fold_conv_affine(Graph &graph);
@@ -47,9 +50,9 @@ enum class OptimizeLevel {
   all,     // + fusions into qtune:Fused* ops (for FP32 execution)
 };
 
-// The standard pipeline, in order: constant folding, dead nodes, transposes, BN folding,
-// per-channel affine and space-to-depth folding into convs, MatMul+Add, activation fusion, residual
-// fusion, dead nodes.
+// The standard pipeline, in order: constant folding, dead nodes, transposes, head transpose, BN
+// folding, per-channel affine and space-to-depth folding into convs, MatMul+Add, activation fusion,
+// residual fusion, dead nodes.
 void optimize_graph(Graph &graph, const ConstantEvaluator &eval,
                     OptimizeLevel level = OptimizeLevel::all);
 

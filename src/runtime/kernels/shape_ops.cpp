@@ -12,13 +12,16 @@
 namespace qtune {
 namespace {
 
-// Base for ops whose output holds the input bytes under a new shape.
+// Base for ops whose output holds the input bytes under a new shape. The
+// output may take over the input's buffer (the executor decides: input read
+// last here, same size, plain), and then nothing is copied.
 class CopyKernel : public Kernel {
 public:
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
     if (out[0].raw() != in[0].raw())
       std::memcpy(out[0].raw(), in[0].raw(), in[0].nbytes());
   }
+  int output_may_overwrite_input(size_t k) const override { return k == 0 ? 0 : -1; }
 };
 
 class ReshapeKernel : public CopyKernel {

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #include <numeric>
 
+#include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/kernel_util.h"
 
@@ -64,7 +65,8 @@ __attribute__((target("avx512f"))) void transpose16x16(const uint32_t *in, int64
 
 class TransposeKernel : public Kernel {
 public:
-  explicit TransposeKernel(const Node &n) : node_(n), perm_attr_(n.attr_ints("perm")) {}
+  TransposeKernel(const Node &n, const KernelEnv &env)
+      : node_(n), env_(env), perm_attr_(n.attr_ints("perm")) {}
 
   std::vector<TensorType> infer(std::span<const Tensor> in) override {
     const Shape &s = in[0].shape();
@@ -89,7 +91,49 @@ public:
     return {{in[0].dtype(), out}};
   }
 
+  // oneDNN layouts (runtime/kernel.h): a channels-last input transposed to
+  // channels-last, [0, 2, 3, 1] (the head rewrite of fold_head_transpose.cpp),
+  // is its own bytes; any other layout is reordered to plain first.
+  bool accepts_dnnl_layouts() const override { return true; }
+  void set_input_layouts(std::span<const dnnl_memory_desc_t *const> layouts) override {
+    layout_ = layouts.empty() ? nullptr : layouts[0];
+  }
+
   void prepare(std::span<const Tensor> in) override {
+    staged_.clear();
+    same_bytes_ = false;
+    if (layout_) {
+      const dnnl::memory::desc given(*layout_);
+      const auto dt = dnnl_util::dtype(in[0].dtype());
+      same_bytes_ = in[0].rank() == 4 && perm_ == std::vector<int64_t>{0, 2, 3, 1} &&
+                    given == dnnl::memory::desc(dnnl_util::to_dims(in[0].shape()), dt,
+                                                dnnl::memory::format_tag::nhwc);
+      if (!same_bytes_)
+        staged_.plan(env_, given, dnnl_util::plain_desc(in[0].shape(), dt));
+    }
+    plan_strides(in);
+  }
+
+  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (in[0].numel() == 0)
+      return;
+    if (same_bytes_) {
+      std::memcpy(out[0].raw(), in[0].raw(), in[0].nbytes());
+      return;
+    }
+    const void *x = staged_.run(env_, in[0].raw());
+    kernels::dispatch_by_size(node_, in[0].dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      copy(static_cast<const T *>(x), out[0].data<T>());
+    });
+  }
+
+  std::string implementation() const override {
+    return same_bytes_ ? "channels-last input: its bytes copied" : "";
+  }
+
+private:
+  void plan_strides(std::span<const Tensor> in) {
     // Drop size-1 dims, then merge output dims i, i+1 when perm[i+1] == perm[i] + 1.
     const Shape &s = in[0].shape();
     std::vector<int64_t> kept;
@@ -136,16 +180,6 @@ public:
     }
   }
 
-  void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    if (in[0].numel() == 0)
-      return;
-    kernels::dispatch_by_size(node_, in[0].dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      copy(in[0].data<T>(), out[0].data<T>());
-    });
-  }
-
-private:
   template <typename T> void copy(const T *src, T *dst) const {
     const int r = static_cast<int>(dims_.size());
     const int64_t inner = dims_[r - 1], inner_stride = strides_[r - 1];
@@ -211,6 +245,10 @@ private:
   }
 
   Node node_;
+  KernelEnv env_;
+  const dnnl_memory_desc_t *layout_ = nullptr; // input 0's oneDNN layout, nullptr: plain
+  bool same_bytes_ = false;
+  dnnl_util::Relayout staged_; // another layout, reordered to plain
   std::vector<int64_t> perm_attr_, perm_;
   std::vector<int64_t> dims_, strides_; // merged output dims and their source strides
 };
@@ -218,8 +256,9 @@ private:
 } // namespace
 
 void register_transpose_kernels(KernelRegistry &r) {
-  r.add("Transpose",
-        [](const Node &n, const KernelEnv &) { return std::make_unique<TransposeKernel>(n); });
+  r.add("Transpose", [](const Node &n, const KernelEnv &env) {
+    return std::make_unique<TransposeKernel>(n, env);
+  });
 }
 
 } // namespace qtune
