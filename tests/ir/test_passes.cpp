@@ -1,5 +1,6 @@
 // Graph passes on tiny hand-built graphs: each rewrite must leave the outputs
 // (computed by the executor before and after) unchanged, and must really fire.
+#include <functional>
 #include <gtest/gtest.h>
 #include <limits>
 #include <random>
@@ -474,6 +475,78 @@ TEST(Passes, HeadTransposeStaysWhenALevelIsReadElsewhere) {
   optimize_graph(g, make_constant_evaluator(), OptimizeLevel::basic);
   EXPECT_EQ(count_op(g, "Transpose"), 1);
   EXPECT_EQ(g.nodes.back().op_type, "Transpose");
+}
+
+// Table of head graphs the rewrite must leave alone (the Transpose stays
+// last and the outputs are those of the graph as built).
+TEST(Passes, HeadTransposeOnlyForItsPattern) {
+  const std::vector<std::pair<const char *, std::function<void(Graph &)>>> cases = {
+      {"other perm",
+       [](Graph &g) {
+         g.nodes.back().attrs["perm"] = std::vector<int64_t>{1, 0, 2};
+       }},
+      {"a level read by a Relu too",
+       [](Graph &g) {
+         g.nodes.push_back(node("Relu", {"flat1"}, {"also1"}));
+         g.outputs.push_back(info("also1", {1, 24, 16}));
+       }},
+      {"joined levels read by a Relu too",
+       [](Graph &g) {
+         g.nodes.push_back(node("Relu", {"boxes_t"}, {"also"}));
+         g.outputs.push_back(info("also", {1, 24, 80}));
+       }},
+      {"level shape unknown", [](Graph &g) { g.value_info.erase("level1"); }},
+  };
+  for (const auto &[name, edit] : cases) {
+    SCOPED_TRACE(name);
+    Graph g = head_graph(false);
+    edit(g);
+    Tensor x = random_tensor({1, 3, 8, 8}, 6);
+    auto before = run(g, x);
+    optimize_graph(g, make_constant_evaluator(), OptimizeLevel::basic);
+    EXPECT_EQ(count_op(g, "Transpose"), 1);
+    expect_close(before, run(g, x), 1e-7f);
+  }
+}
+
+// Shape folds to a constant from a static inferred shape, with its start /
+// end (negative counts from the back); not from a graph output's declared
+// shape (nothing checks it at run time) nor from an unknown dim.
+TEST(Passes, StaticShapeFolds) {
+  struct Case {
+    const char *name;
+    int64_t start, end;
+    bool output, unknown_dim;
+    std::vector<int64_t> want; // empty: not folded
+  } cases[] = {{"all", 0, 4, false, false, {1, 4, 8, 8}},
+               {"start end", 1, 3, false, false, {4, 8}},
+               {"negative", -2, -1, false, false, {8}},
+               {"graph output", 0, 4, true, false, {}},
+               {"unknown dim", 0, 4, false, true, {}}};
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    Graph g = conv_graph(3);
+    if (c.unknown_dim)
+      g.value_info["c"].dims[2] = Dim{-1, "h"};
+    if (c.output) {
+      g.outputs.push_back(info("c", {1, 4, 8, 8}));
+      g.value_info.erase("c");
+    }
+    g.nodes.push_back(
+        node("Shape", {"c"}, {"s"}, {{"start", int64_t{c.start}}, {"end", int64_t{c.end}}}));
+    g.nodes.push_back(node("Identity", {"s"}, {"s2"})); // a graph output stays a node output
+    g.outputs.push_back(info("s2", {}));
+    g.outputs.back().dtype = DType::i64;
+    g.outputs.back().has_shape = false;
+    fold_constants(g, make_constant_evaluator());
+    const Tensor *t = g.initializer("s");
+    if (c.want.empty()) {
+      EXPECT_EQ(t, nullptr);
+    } else {
+      ASSERT_NE(t, nullptr);
+      EXPECT_EQ(t->to_i64_vector(), c.want);
+    }
+  }
 }
 
 } // namespace

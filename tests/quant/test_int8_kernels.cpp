@@ -384,12 +384,13 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   auto types = k_->infer(in);
   k_->prepare(in);
   EXPECT_EQ(k_->implementation().find("SiLU pass") != std::string::npos,
-            kernels::silu_inplace_is_fast())
+            y_dtype == DType::f32 ? kernels::silu_inplace_is_fast()
+                                  : kernels::silu_quantize_is_fast())
       << k_->implementation();
   // A padded conv's zero point folds into an integer bias before an int8
   // SiLU pass (the border outputs corrected): oneDNN's kernels without one.
   const bool folds_padded =
-      pad > 0 && xz != 0 && int_bias && y_dtype != DType::f32 && kernels::silu_inplace_is_fast();
+      pad > 0 && xz != 0 && int_bias && y_dtype != DType::f32 && kernels::silu_quantize_is_fast();
   EXPECT_EQ(k_->implementation().find("zero point folded") != std::string::npos, folds_padded)
       << k_->implementation();
   std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
@@ -448,6 +449,41 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   s.wait();
   const auto *got = static_cast<const uint8_t *>(out[0].raw());
   const auto *ref = static_cast<const uint8_t *>(want.raw());
+  if (folds_padded) {
+    // Bit for bit: oneDNN's zero-point conv into f32 (no post-ops), then the
+    // same SiLU pass. The fold and the border correction change nothing.
+    dnnl::primitive_attr plain_attr;
+    int8::set_scales_and_zero_point(plain_attr, scales, xz);
+    dnnl::convolution_forward::primitive_desc f32_pd(
+        {dnnl::prop_kind::forward_inference,
+         dnnl::algorithm::convolution_direct,
+         memory::desc({1, c, h, h}, memory::data_type::u8, tag::any),
+         memory::desc(w_dims, memory::data_type::s8, tag::any),
+         b_md,
+         memory::desc({1, oc, oh, oh}, memory::data_type::f32, tag::any),
+         {stride, stride},
+         {pad, pad},
+         {pad, pad}},
+        plain_attr, eng);
+    memory fw(f32_pd.weights_desc(), eng), fx(f32_pd.src_desc(), eng), fy(f32_pd.dst_desc(), eng);
+    dnnl::reorder(w_user, fw).execute(s, w_user, fw);
+    dnnl::reorder(x_user, fx).execute(s, x_user, fx);
+    dnnl::convolution_forward(f32_pd).execute(
+        s, {{DNNL_ARG_SRC, fx},
+            {DNNL_ARG_WEIGHTS, fw},
+            {DNNL_ARG_BIAS, int8::bias_memory(eng, b_md, acc_bias)},
+            {DNNL_ARG_DST, fy},
+            {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, int8::zero_point_memory(eng, xz)}});
+    Tensor real(DType::f32, {1, oc, oh, oh});
+    memory real_mem({{1, oc, oh, oh}, memory::data_type::f32, tag::nchw}, eng, real.raw());
+    dnnl::reorder(fy, real_mem).execute(s, fy, real_mem);
+    s.wait();
+    std::vector<uint8_t> exact(want.nbytes());
+    const kernels::Int8Addend add{addend.raw(), true, ss, static_cast<float>(sz)};
+    kernels::silu_quantize(real.data<float>(), exact.data(), y_dtype == DType::u8, 1.f / ys,
+                           static_cast<float>(yz), real.numel(), sum ? &add : nullptr);
+    EXPECT_EQ(std::memcmp(got, exact.data(), exact.size()), 0) << "folded zero point";
+  }
   SCOPED_TRACE(testing::Message() << c << " channels, k " << k << ", " << k_->implementation());
   if (y_dtype == DType::f32) { // oneDNN's swish, bit for bit
     EXPECT_EQ(std::memcmp(got, ref, want.nbytes()), 0);

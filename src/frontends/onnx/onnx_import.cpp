@@ -399,10 +399,28 @@ void unpin_kernel_shape(onnx::NodeProto &n) {
     }
 }
 
+// The file's own value_info, in every sub-graph too. Exporters write it for
+// the input size they were run with; a model whose input the user resized
+// keeps it stale, and ONNX inference (error_mode 0) keeps a stored shape that
+// conflicts with an inferred one. Passes fold shapes into constants
+// (fold_constants: Shape of a static value), so only shapes inferred from the
+// declared inputs may stand.
+void clear_value_info(onnx::GraphProto &g) {
+  g.clear_value_info();
+  for (auto &n : *g.mutable_node())
+    for (auto &a : *n.mutable_attribute()) {
+      if (a.has_g())
+        clear_value_info(*a.mutable_g());
+      for (auto &sub : *a.mutable_graphs())
+        clear_value_info(sub);
+    }
+}
+
 // ONNX's own shape inference fills value_info for intermediates. Best effort:
 // newer opsets or custom domains may defeat it, and the runtime infers shapes
 // itself, so a failure here only leaves value_info empty.
 void infer_shapes_best_effort(onnx::ModelProto &m) {
+  clear_value_info(*m.mutable_graph());
   std::vector<onnx::NodeProto *> pinned;
   if (pin_kernel_shapes(*m.mutable_graph(), ConstScope{}, pinned)) {
     try {

@@ -18,15 +18,15 @@ const std::set<std::string> kKeep = {
     "QuantizeLinear",    "DequantizeLinear", "RandomNormal", "RandomUniform", "RandomNormalLike",
     "RandomUniformLike", "Multinomial",      "If",           "Loop",          "Scan"};
 
-// Shape(x) when x's shape is static (declared inputs, ONNX shape inference at
-// import) is a constant: torch exports compute Reshape targets from it (YOLOX's
-// head: Concat(Slice(Shape(x), 0, 2), [-1])), and folded they let passes see
-// the target (fold_head_transpose).
+// Shape(x) when x's shape is static (declared inputs, which the executor
+// enforces, and ONNX shape inference from them at import) is a constant: torch exports compute
+// Reshape targets from it (YOLOX's head: Concat(Slice(Shape(x), 0, 2), [-1])), and folded they let
+// passes see the target (fold_head_transpose).
 std::optional<Tensor> static_shape(const Graph &g, const Node &n) {
   if (n.op_type != "Shape" || !n.domain.empty() || n.inputs.size() != 1 || n.outputs.size() != 1 ||
       g.is_graph_output(n.outputs[0]))
     return std::nullopt;
-  auto s = passes::known_shape(g, n.inputs[0]);
+  auto s = passes::inferred_shape(g, n.inputs[0]);
   if (!s)
     return std::nullopt;
   const auto rank = static_cast<int64_t>(s->size());

@@ -9,8 +9,12 @@
 //   Concat(Reshape(Transpose(x_0, [0, 2, 3, 1]), [N, H0*W0, C]), ..., axis 1)
 // the same values in the same order come out (the per-level transpose is
 // the channels-last bytes the Transpose kernel copies as they are), and the
-// shape sub-graphs of the old Reshapes become dead. Needs static shapes;
-// the old Reshapes and Concat must have no other reader.
+// shape sub-graphs of the old Reshapes become dead. Needs static shapes
+// inferred from the declared inputs (passes::inferred_shape); the old
+// Reshapes and Concat must have no other reader, sub-graphs included.
+#include <algorithm>
+#include <cstdint>
+
 #include "ir/passes/pass.h"
 #include "ir/passes/pass_util.h"
 
@@ -70,12 +74,15 @@ flattened_levels(const Graph &g, const std::unordered_map<std::string, std::vect
     const Node &r = g.nodes[p->second];
     if (r.op_type != "Reshape" || !r.domain.empty() || r.inputs.empty())
       return std::nullopt;
-    auto x = passes::known_shape(g, r.inputs[0]);
-    auto y = passes::known_shape(g, v);
+    auto x = passes::inferred_shape(g, r.inputs[0]);
+    auto y = passes::inferred_shape(g, v);
     if (!y && x && r.inputs.size() > 1)
       y = reshaped(*x, g.initializer(r.inputs[1]), r.attr_int("allowzero", 0) != 0);
-    if (!x || !y || x->size() != 4 || y->size() != 3 || (*y)[0] != (*x)[0] || (*y)[1] != (*x)[1] ||
-        (*y)[2] != (*x)[2] * (*x)[3])
+    // No empty level: the new target's 0 would mean "copy" (no allowzero
+    // before opset 14, and exported models keep this rewrite).
+    if (!x || !y || x->size() != 4 || y->size() != 3 ||
+        std::find(x->begin(), x->end(), 0) != x->end() || (*y)[0] != (*x)[0] ||
+        (*y)[1] != (*x)[1] || (*y)[2] != (*x)[2] * (*x)[3])
       return std::nullopt;
     levels.push_back(r.inputs[0]);
   }
@@ -86,6 +93,15 @@ flattened_levels(const Graph &g, const std::unordered_map<std::string, std::vect
 
 bool fold_head_transpose(Graph &g) {
   auto users = g.consumers();
+  // Values a sub-graph (If / Loop body) reads by name count as read twice:
+  // the rewrite removes the Concat and the level Reshapes.
+  std::vector<std::string> outer;
+  for (const Node &n : g.nodes)
+    for (const auto &[key, a] : n.attrs)
+      if (const auto *sub = std::get_if<std::shared_ptr<Graph>>(&a); sub && *sub)
+        passes::subgraph_reads(**sub, outer);
+  for (const std::string &v : outer)
+    users[v].push_back(SIZE_MAX);
   std::unordered_map<std::string, size_t> producer;
   for (size_t i = 0; i < g.nodes.size(); ++i)
     for (const std::string &o : g.nodes[i].outputs)
@@ -111,7 +127,7 @@ bool fold_head_transpose(Graph &g) {
     joined.attrs["axis"] = int64_t{1};
     joined.outputs = tr.outputs;
     for (const std::string &x : *levels) {
-      const Shape s = *passes::known_shape(g, x);
+      const Shape s = *passes::inferred_shape(g, x);
       Node to_nhwc;
       to_nhwc.name = g.unique_name(x + "_nhwc");
       to_nhwc.op_type = "Transpose";

@@ -24,7 +24,8 @@ int single_consumer(const Graph &g,
   return static_cast<int>(it->second[0]);
 }
 
-std::optional<Shape> known_shape(const Graph &g, const std::string &value) {
+namespace {
+std::optional<Shape> shape_of(const Graph &g, const std::string &value, bool with_outputs) {
   if (const Tensor *t = g.initializer(value))
     return t->shape();
   auto from_info = [](const ValueInfo &v) -> std::optional<Shape> {
@@ -44,10 +45,20 @@ std::optional<Shape> known_shape(const Graph &g, const std::string &value) {
   auto it = g.value_info.find(value);
   if (it != g.value_info.end())
     return from_info(it->second);
-  for (const auto &out : g.outputs)
-    if (out.name == value)
-      return from_info(out);
+  if (with_outputs)
+    for (const auto &out : g.outputs)
+      if (out.name == value)
+        return from_info(out);
   return std::nullopt;
+}
+} // namespace
+
+std::optional<Shape> known_shape(const Graph &g, const std::string &value) {
+  return shape_of(g, value, true);
+}
+
+std::optional<Shape> inferred_shape(const Graph &g, const std::string &value) {
+  return g.is_graph_output(value) ? std::nullopt : shape_of(g, value, false);
 }
 
 std::string add_initializer(Graph &g, const std::string &hint, Tensor t) {

@@ -18,6 +18,9 @@ int single_consumer(const Graph &g,
 
 // Static shape of a value when known (initializer, input, inferred value_info).
 std::optional<Shape> known_shape(const Graph &g, const std::string &value);
+// The same without the declared graph outputs (nothing checks those at run
+// time): for passes that turn a shape into data.
+std::optional<Shape> inferred_shape(const Graph &g, const std::string &value);
 
 // A new initializer holding `t`, named after `hint`; returns its name.
 std::string add_initializer(Graph &g, const std::string &hint, Tensor t);

@@ -410,12 +410,14 @@ private:
   // conv runs without it on the folded bias (conv(x - zp) = conv(x) - zp *
   // sum(w), exact in integers: folded_bias), which is right wherever every
   // tap reads the image; at the border oneDNN's zero padding dropped taps
-  // that the fold subtracted, so correct_borders adds zp * (those weights) *
-  // scale back to the f32 output. Border values can differ from oneDNN's by
-  // that second f32 rounding; the pass's SiLU is not tie-exact either. Only
-  // for an int8 output, the f32 buffer channels-last, and the same source
-  // layout (no reorder): returns the primitive, or nothing (no change).
-  // `attr`: the SiLU pass's attributes without a zero point.
+  // that the fold subtracted, and correct_borders puts zp * (those weights)
+  // back. Bit for bit oneDNN's zero-point conv: its f32 output is fl(K * s)
+  // for the integer K = accumulator + bias, which the bounds checked here
+  // keep below 2^23 (so K = round(y / s) is recovered exactly) and 2^24 once
+  // corrected. Only for an int8 output, kernels up to 32 taps a side, the f32
+  // buffer channels-last, and oneDNN's source layout unchanged: returns the
+  // primitive, or nothing (no change). `attr`: the SiLU pass's attributes
+  // without a zero point.
   std::optional<dnnl::convolution_forward::primitive_desc> fold_padded_zero_point(
       std::span<const Tensor> in, const Tensor &w, const std::vector<float> &out_scales,
       std::vector<double> &acc_bias, const memory::desc &given, const memory::desc &w_any,
@@ -423,40 +425,55 @@ private:
       const dnnl::primitive_attr &attr) {
     const auto &g = geo_;
     const memory::desc f32_nhwc({g.n, g.oc, g.oh, g.ow}, memory::data_type::f32, tag::nhwc);
-    if (pd.dst_desc() !=
-        memory::desc({g.n, g.oc, g.oh, g.ow}, pd.dst_desc().data_type(), tag::nhwc))
+    if (g.kh > 32 || g.kw > 32 ||
+        pd.dst_desc() !=
+            memory::desc({g.n, g.oc, g.oh, g.ow}, pd.dst_desc().data_type(), tag::nhwc))
       return std::nullopt;
     auto folded = folded_bias(acc_bias, w, in[0].dtype());
-    if (!folded)
+    if (!folded || !recoverable(*folded, acc_bias, w, in[0].dtype()))
       return std::nullopt;
-    fold_zp_ = true;
     try {
       auto own = make_pd(given, w_any, b_md, true, f32_nhwc, attr);
-      if (own.src_desc() != pd.src_desc() || own.dst_desc() != f32_nhwc) {
-        fold_zp_ = false;
+      if (own.src_desc() != pd.src_desc() || own.dst_desc() != f32_nhwc)
         return std::nullopt;
-      }
       acc_bias = *folded;
       plan_borders(w, out_scales);
       return own;
     } catch (const UnsupportedError &) {
-      fold_zp_ = false;
       return std::nullopt;
     }
   }
 
-  // The border outputs and what to add to each: zp * scale[o] * the sum of
-  // w[o] over the taps that fall in the padding, one vector per distinct
-  // pattern of such taps (9 for a 3x3 pad-1 conv: 4 edges, 4 corners).
+  // |raw accumulator + folded bias| < 2^23 and |centred accumulator + bias|
+  // < 2^24 for every output channel: correct_borders' exactness bounds.
+  bool recoverable(const std::vector<double> &folded, const std::vector<double> &bias,
+                   const Tensor &w, DType x_dtype) const {
+    const double x_max = x_dtype == DType::u8 ? 255.0 : 128.0;
+    const auto *wd = w.data<int8_t>();
+    const int64_t per_oc = w.numel() / geo_.oc;
+    for (int64_t o = 0; o < geo_.oc; ++o) {
+      double abs_sum = 0;
+      for (int64_t k = 0; k < per_oc; ++k)
+        abs_sum += std::abs(wd[o * per_oc + k]);
+      if (x_max * abs_sum + std::abs(folded[o]) >= 8388608.0 ||
+          255.0 * abs_sum + std::abs(bias[o]) >= 16777216.0)
+        return false;
+    }
+    return true;
+  }
+
+  // The border outputs and what to add to each in accumulator units: zp *
+  // the sum of w[o] over the taps that fall in the padding, one vector per
+  // distinct pattern of such taps (9 for a 3x3 pad-1 conv: 4 edges, 4 corners).
   void plan_borders(const Tensor &w, const std::vector<float> &out_scales) {
     const auto &g = geo_;
     const auto oob_taps = [](int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k,
                              int64_t size) {
-      uint32_t mask = 0;
+      uint32_t mask = 0; // k <= 32 (fold_padded_zero_point)
       for (int64_t i = 0; i < k; ++i) {
         const int64_t at = out * stride - pad + i * dil;
         if (at < 0 || at >= size)
-          mask |= 1u << i;
+          mask |= uint32_t{1} << i;
       }
       return mask;
     };
@@ -465,6 +482,9 @@ private:
     std::map<std::pair<uint32_t, uint32_t>, int> pattern;
     border_.clear();
     border_fix_.clear();
+    border_scale_.resize(static_cast<size_t>(g.oc));
+    for (int64_t o = 0; o < g.oc; ++o)
+      border_scale_[o] = out_scales.size() == 1 ? out_scales[0] : out_scales[o];
     for (int64_t y = 0; y < g.oh; ++y) {
       const uint32_t rows = oob_taps(y, g.stride_h, g.pad_t, g.dil_h, g.kh, g.h);
       for (int64_t x = 0; x < g.ow; ++x) {
@@ -473,7 +493,7 @@ private:
           continue;
         auto [it, added] = pattern.try_emplace({rows, cols}, static_cast<int>(border_fix_.size()));
         if (added) {
-          std::vector<float> fix(g.oc);
+          std::vector<int64_t> fix(g.oc);
           for (int64_t o = 0; o < g.oc; ++o) {
             int64_t sum = 0;
             for (int64_t ci = 0; ci < per_group; ++ci)
@@ -481,9 +501,7 @@ private:
                 for (int64_t j = 0; j < g.kw; ++j)
                   if ((rows >> i & 1) || (cols >> j & 1))
                     sum += wd[((o * per_group + ci) * g.kh + i) * g.kw + j];
-            const float scale = out_scales.size() == 1 ? out_scales[0] : out_scales[o];
-            fix[o] = static_cast<float>(static_cast<double>(p_.x.zero_point) *
-                                        static_cast<double>(sum) * scale);
+            fix[o] = int64_t{p_.x.zero_point} * sum;
           }
           border_fix_.push_back(std::move(fix));
         }
@@ -492,15 +510,20 @@ private:
     }
   }
 
-  // The border correction over the conv's f32 output (NHWC), every image.
+  // The border correction over the conv's f32 output (NHWC), every image:
+  // K = round(y / s) exactly, then fl((K + fix) * s) as oneDNN's zero-point
+  // conv computes it.
   void correct_borders(float *y) const {
     const auto &g = geo_;
+    const float *scale = border_scale_.data();
     for (int64_t n = 0; n < g.n; ++n)
       for (const auto &[pixel, k] : border_) {
         float *row = y + (n * g.oh * g.ow + pixel) * g.oc;
-        const float *fix = border_fix_[static_cast<size_t>(k)].data();
-        for (int64_t o = 0; o < g.oc; ++o)
-          row[o] += fix[o];
+        const int64_t *fix = border_fix_[static_cast<size_t>(k)].data();
+        for (int64_t o = 0; o < g.oc; ++o) {
+          const auto acc = static_cast<int64_t>(std::nearbyint(double{row[o]} / scale[o]));
+          row[o] = static_cast<float>(acc + fix[o]) * scale[o];
+        }
       }
   }
 
@@ -551,7 +574,9 @@ private:
     const auto &d = dst.data;
     const bool unpadded = std::equal(d.dims, d.dims + d.ndims, d.padded_dims);
     return p_.activation.op == "SiLU" && (!p_.sum || int8_sum) && p_.post_activation.op.empty() &&
-           p_.channel_scale.empty() && unpadded && kernels::silu_inplace_is_fast();
+           p_.channel_scale.empty() && unpadded &&
+           (p_.y.dtype == DType::f32 ? kernels::silu_inplace_is_fast()
+                                     : kernels::silu_quantize_is_fast());
   }
 
   // Our VNNI 1x1 kernel (qconv_1x1.h) in place of oneDNN's conv + the SiLU
@@ -623,10 +648,11 @@ private:
   // fold_padded_zero_point's border outputs (pixel within an image, index
   // into border_fix_) and their per-channel corrections.
   std::vector<std::pair<int64_t, int>> border_;
-  std::vector<std::vector<float>> border_fix_;
-  bool table_ = false;    // input 4: a 256-entry table over the int8 output
-  memory::desc dst_desc_; // the conv's own output (p_.y's type)
-  memory::desc out_desc_; // the output as consumers see it (the table's type)
+  std::vector<std::vector<int64_t>> border_fix_;
+  std::vector<float> border_scale_; // the output scale of each channel
+  bool table_ = false;              // input 4: a 256-entry table over the int8 output
+  memory::desc dst_desc_;           // the conv's own output (p_.y's type)
+  memory::desc out_desc_;           // the output as consumers see it (the table's type)
   dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
   memory f32_dst_; // the conv's f32 output (own_silu_), over a scratch buffer
   std::unique_ptr<kernels::Conv1x1U8> own_1x1_; // in place of conv_ when own_1x1_fits

@@ -130,8 +130,8 @@ template <bool U8> struct SiluQuantizeTile {
     const int width = nb * kLanes;
     const int64_t n = std::min<int64_t>(width, cout - oc0);
     // One group covering every channel: the tile's rows are contiguous in y
-    // too, so one long run (rows of 16 or 32 channels are too short for the
-    // loop's 32-value steps).
+    // too, so one long run (rows of 16 to 48 channels are too short for the
+    // loop's 64-value steps).
     const int rows = width == cout ? 1 : m;
     const int64_t run_n = width == cout ? int64_t{m} * width : n;
     for (int r = 0; r < rows; ++r) {

@@ -165,7 +165,11 @@ template <typename Run> void in_chunks(int64_t n, Run run) {
 } // namespace
 
 bool silu_inplace_is_fast() {
-  return kHasInt8Silu; // silu_quantize's loop needs DQ and BW
+  return kHasAvx512;
+}
+
+bool silu_quantize_is_fast() {
+  return kHasInt8Silu;
 }
 
 bool silu_fast_is_available() {

@@ -9,15 +9,16 @@
 // for bit (silu.cpp). Graphs that quantize no activation use the faster
 // silu_fast_* below (within 1.5e-6 relative), int8 outputs silu_quantize
 // (exactly rounded levels but for values within 0.017 of a step of a tie).
-// Without AVX-512 DQ the conv keeps the post-op.
+// Without those loops (silu_*_is_fast) the conv keeps the post-op.
 #include <cstdint>
 
 namespace qtune::kernels {
 
-// True when silu_inplace and silu_quantize have their AVX-512 loops on this
-// CPU (the scalar forms are ~30x slower than oneDNN's post-op, so callers
-// use them only then).
+// True when silu_inplace (AVX-512F) / silu_quantize (AVX-512F, DQ, BW) have
+// their AVX-512 loops on this CPU (the scalar forms are ~30x slower than
+// oneDNN's post-op, so callers use them only then).
 bool silu_inplace_is_fast();
+bool silu_quantize_is_fast();
 
 // y = x * sigmoid(x) for n values, the bits of oneDNN's eltwise_swish (alpha
 // 1): within ~3e-7 relative of the exact function; -0 below about -87

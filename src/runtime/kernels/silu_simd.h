@@ -97,10 +97,12 @@ QTUNE_AVX512DQ inline __m512 silu16_fast(__m512 x) {
 // SiLU for values about to be rounded to an int8 level, 11 operations per 16
 // values: x / (1 + 2^y) as silu16_fast, with a degree-4 fit of 2^f (2.6e-6
 // relative; iterated least squares on the relative error) and rcp14 alone (<
-// 2^-14), so within 6.5e-5 relative: a value v lands within 6.5e-5 |v| / scale
-// <= 0.017 of a step (|v| / scale <= 256 inside the int8 range) of where the
-// exact SiLU would, and its level is the exactly rounded one except that close
-// to a tie (tests/runtime/silu_reference.h). No clamps: vreduceps gives 0 for
+// 2^-14), so within 6.5e-5 relative (tested down to x = -65; below -88 it
+// is 0): the SiLU term v lands within 6.5e-5 |v| / scale of a step of where
+// the exact SiLU would -- 0.017 of a step when |v| / scale <= 256, as without
+// a residual addend inside the int8 range -- and its level is the exactly
+// rounded one except that close to a tie (tests/runtime/silu_reference.h). No clamps: vreduceps
+// gives 0 for
 // +-inf, so x -> +inf gives 2^-inf = 0 and x itself, x < -88 gives 1 / inf = 0
 // (the SiLU's limit); only x = -inf gives NaN (0 * -inf), which the
 // requantisation maps to the low level. oneDNN's bits (silu16) cost 1.23x more
