@@ -417,17 +417,20 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   int8::append_requantize(ops, y_dtype, ys, yz);
   attr.set_post_ops(ops);
   // Layouts as the QConv asks for them (oneDNN's choice): the same kernel.
-  dnnl::convolution_forward::primitive_desc pd(
-      {dnnl::prop_kind::forward_inference,
-       dnnl::algorithm::convolution_direct,
-       memory::desc({1, c, h, h}, memory::data_type::u8, tag::any),
-       memory::desc(w_dims, memory::data_type::s8, tag::any),
-       b_md,
-       memory::desc({1, oc, oh, oh}, y_dt, tag::any),
-       {stride, stride},
-       {pad, pad},
-       {pad, pad}},
-      attr, eng);
+  auto conv_pd = [&](const dnnl::primitive_attr &a, memory::data_type dst) {
+    return dnnl::convolution_forward::primitive_desc(
+        {dnnl::prop_kind::forward_inference,
+         dnnl::algorithm::convolution_direct,
+         memory::desc({1, c, h, h}, memory::data_type::u8, tag::any),
+         memory::desc(w_dims, memory::data_type::s8, tag::any),
+         b_md,
+         memory::desc({1, oc, oh, oh}, dst, tag::any),
+         {stride, stride},
+         {pad, pad},
+         {pad, pad}},
+        a, eng);
+  };
+  const auto pd = conv_pd(attr, y_dt);
   memory w_user({w_dims, memory::data_type::s8, group == 1 ? tag::oihw : tag::goihw}, eng,
                 const_cast<void *>(wq.raw())),
       w_mem(pd.weights_desc(), eng);
@@ -454,17 +457,7 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
     // same SiLU pass. The fold and the border correction change nothing.
     dnnl::primitive_attr plain_attr;
     int8::set_scales_and_zero_point(plain_attr, scales, xz);
-    dnnl::convolution_forward::primitive_desc f32_pd(
-        {dnnl::prop_kind::forward_inference,
-         dnnl::algorithm::convolution_direct,
-         memory::desc({1, c, h, h}, memory::data_type::u8, tag::any),
-         memory::desc(w_dims, memory::data_type::s8, tag::any),
-         b_md,
-         memory::desc({1, oc, oh, oh}, memory::data_type::f32, tag::any),
-         {stride, stride},
-         {pad, pad},
-         {pad, pad}},
-        plain_attr, eng);
+    const auto f32_pd = conv_pd(plain_attr, memory::data_type::f32);
     memory fw(f32_pd.weights_desc(), eng), fx(f32_pd.src_desc(), eng), fy(f32_pd.dst_desc(), eng);
     dnnl::reorder(w_user, fw).execute(s, w_user, fw);
     dnnl::reorder(x_user, fx).execute(s, x_user, fx);
