@@ -483,8 +483,11 @@ private:
     border_.clear();
     border_fix_.clear();
     border_scale_.resize(static_cast<size_t>(g.oc));
-    for (int64_t o = 0; o < g.oc; ++o)
+    border_inv_scale_.resize(static_cast<size_t>(g.oc));
+    for (int64_t o = 0; o < g.oc; ++o) {
       border_scale_[o] = out_scales.size() == 1 ? out_scales[0] : out_scales[o];
+      border_inv_scale_[o] = 1.0 / border_scale_[o];
+    }
     for (int64_t y = 0; y < g.oh; ++y) {
       const uint32_t rows = oob_taps(y, g.stride_h, g.pad_t, g.dil_h, g.kh, g.h);
       for (int64_t x = 0; x < g.ow; ++x) {
@@ -493,7 +496,7 @@ private:
           continue;
         auto [it, added] = pattern.try_emplace({rows, cols}, static_cast<int>(border_fix_.size()));
         if (added) {
-          std::vector<int64_t> fix(g.oc);
+          std::vector<double> fix(g.oc);
           for (int64_t o = 0; o < g.oc; ++o) {
             int64_t sum = 0;
             for (int64_t ci = 0; ci < per_group; ++ci)
@@ -501,7 +504,7 @@ private:
                 for (int64_t j = 0; j < g.kw; ++j)
                   if ((rows >> i & 1) || (cols >> j & 1))
                     sum += wd[((o * per_group + ci) * g.kh + i) * g.kw + j];
-            fix[o] = int64_t{p_.x.zero_point} * sum;
+            fix[o] = static_cast<double>(int64_t{p_.x.zero_point} * sum);
           }
           border_fix_.push_back(std::move(fix));
         }
@@ -511,17 +514,22 @@ private:
   }
 
   // The border correction over the conv's f32 output (NHWC), every image:
-  // K = round(y / s) exactly, then fl((K + fix) * s) as oneDNN's zero-point
-  // conv computes it.
+  // K = round(y / s) exactly (y * (1 / s) in double: |K| < 2^23 leaves the
+  // error far below 1/2), then fl((K + fix) * s) as oneDNN's zero-point conv
+  // computes it.
   void correct_borders(float *y) const {
     const auto &g = geo_;
     const float *scale = border_scale_.data();
+    const double *inv_scale = border_inv_scale_.data();
+    constexpr double kRound = 6755399441055744.0; // 1.5 * 2^52
     for (int64_t n = 0; n < g.n; ++n)
       for (const auto &[pixel, k] : border_) {
         float *row = y + (n * g.oh * g.ow + pixel) * g.oc;
-        const int64_t *fix = border_fix_[static_cast<size_t>(k)].data();
+        const double *fix = border_fix_[static_cast<size_t>(k)].data();
         for (int64_t o = 0; o < g.oc; ++o) {
-          const auto acc = static_cast<int64_t>(std::nearbyint(double{row[o]} / scale[o]));
+          // Round to the nearest integer by 1.5 * 2^52 (no libm call: the
+          // loop vectorizes); |K| < 2^23 is well inside its range.
+          const double acc = (double{row[o]} * inv_scale[o] + kRound) - kRound;
           row[o] = static_cast<float>(acc + fix[o]) * scale[o];
         }
       }
@@ -648,11 +656,12 @@ private:
   // fold_padded_zero_point's border outputs (pixel within an image, index
   // into border_fix_) and their per-channel corrections.
   std::vector<std::pair<int64_t, int>> border_;
-  std::vector<std::vector<int64_t>> border_fix_;
-  std::vector<float> border_scale_; // the output scale of each channel
-  bool table_ = false;              // input 4: a 256-entry table over the int8 output
-  memory::desc dst_desc_;           // the conv's own output (p_.y's type)
-  memory::desc out_desc_;           // the output as consumers see it (the table's type)
+  std::vector<std::vector<double>> border_fix_; // integers (exact in double)
+  std::vector<float> border_scale_;             // the output scale of each channel
+  std::vector<double> border_inv_scale_;        // 1 / it: y * (1 / s) still recovers K
+  bool table_ = false;                          // input 4: a 256-entry table over the int8 output
+  memory::desc dst_desc_;                       // the conv's own output (p_.y's type)
+  memory::desc out_desc_;                       // the output as consumers see it (the table's type)
   dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
   memory f32_dst_; // the conv's f32 output (own_silu_), over a scratch buffer
   std::unique_ptr<kernels::Conv1x1U8> own_1x1_; // in place of conv_ when own_1x1_fits
