@@ -596,6 +596,103 @@ TEST(QConv, UnpaddedZeroPointWithFractionalBiasIsExact) {
   check_exact_unpadded(false);
 }
 
+// The padded zero-point fold (fold_padded_zero_point) on geometries the
+// oneDNN-built reference above does not reach: batch 2, dilation, asymmetric
+// pads, stride 2, a plain conv and a depthwise one. Reference: the
+// QLinearConv formula in int64 (K = sum w (x - zp) over taps inside the image
+// + bias), oneDNN's f32 output fl(K * scale), then the same SiLU pass; the
+// QConv must give those bytes exactly.
+TEST(QConv, PaddedZeroPointFoldMatchesConvFormula) {
+  if (!kernels::silu_quantize_is_fast())
+    GTEST_SKIP() << "no int8 SiLU pass on this CPU";
+  struct Case {
+    int64_t n, c, oc, h, w, k, stride, dil, group;
+    std::vector<int64_t> pads; // top, left, bottom, right
+  } cases[] = {
+      {2, 16, 16, 11, 9, 3, 1, 1, 16, {1, 1, 1, 1}},  // batch 2, depthwise, not square
+      {1, 16, 16, 12, 12, 3, 2, 1, 16, {0, 0, 1, 1}}, // asymmetric (TF SAME, stride 2)
+      {1, 8, 24, 10, 13, 3, 1, 2, 1, {2, 2, 2, 2}},   // dilation 2, full conv
+      {2, 8, 8, 9, 9, 5, 2, 1, 8, {2, 1, 2, 3}},      // 5x5, uneven left/right
+  };
+  std::mt19937 rng(31);
+  for (const Case &cc : cases) {
+    SCOPED_TRACE(testing::Message() << "n " << cc.n << " k " << cc.k << " stride " << cc.stride
+                                    << " dil " << cc.dil << " group " << cc.group);
+    const int xz = 19, yz = 7;
+    const float xs = 0.03f, ys = 0.02f;
+    const int64_t cg = cc.c / cc.group, og = cc.oc / cc.group;
+    const int64_t ek = (cc.k - 1) * cc.dil + 1;
+    const int64_t oh = (cc.h + cc.pads[0] + cc.pads[2] - ek) / cc.stride + 1;
+    const int64_t ow = (cc.w + cc.pads[1] + cc.pads[3] - ek) / cc.stride + 1;
+    Tensor x = random_int<uint8_t>({cc.n, cc.c, cc.h, cc.w}, 0, 255, rng);
+    Tensor w = random_int<int8_t>({cc.oc, cg, cc.k, cc.k}, -100, 100, rng);
+    std::vector<float> ws(cc.oc), b(cc.oc);
+    std::uniform_real_distribution<float> u(0.5f, 1.5f);
+    std::uniform_int_distribution<int> bi(-2000, 2000);
+    for (int64_t o = 0; o < cc.oc; ++o) {
+      ws[o] = 0.004f * u(rng);
+      b[o] = static_cast<float>(bi(rng)) * (xs * ws[o]); // an int32 bias
+    }
+    Node node;
+    node.name = "qconv", node.op_type = "QConv", node.domain = "qtune";
+    node.attrs["pads"] = cc.pads;
+    node.attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
+    node.attrs["dilations"] = std::vector<int64_t>{cc.dil, cc.dil};
+    node.attrs["group"] = cc.group;
+    node.attrs["x_scale"] = xs, node.attrs["x_zero_point"] = int64_t{xz};
+    node.attrs["w_scales"] = ws;
+    node.attrs["y_dtype"] = std::string("u8");
+    node.attrs["y_scale"] = ys, node.attrs["y_zero_point"] = int64_t{yz};
+    node.attrs["activation"] = std::string("SiLU");
+    const std::vector<Tensor> in{x, w, Tensor::from_vector<float>({cc.oc}, b)};
+    auto k = make_kernel(node, KernelEnv{});
+    auto types = k->infer(in);
+    k->prepare(in);
+    EXPECT_NE(k->implementation().find("zero point folded"), std::string::npos)
+        << k->implementation();
+    std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
+    k->run(in, out);
+    ASSERT_EQ(out[0].shape(), (Shape{cc.n, cc.oc, oh, ow}));
+
+    const bool halve = int8::weights_need_7bit() && !int8::fits_7bit(w);
+    ASSERT_FALSE(halve) << "the reference assumes full-range weights (VNNI)";
+    const std::vector<float> scales = int8::output_scales(xs, ws, false);
+    const std::vector<double> acc_bias = int8::accumulator_bias(in[2], cc.oc, scales);
+    std::vector<float> real(static_cast<size_t>(out[0].numel()));
+    const auto *xd = x.data<uint8_t>();
+    const auto *wd = w.data<int8_t>();
+    for (int64_t n = 0; n < cc.n; ++n)
+      for (int64_t o = 0; o < cc.oc; ++o)
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            int64_t acc = 0;
+            const int64_t g = o / og;
+            for (int64_t ci = 0; ci < cg; ++ci)
+              for (int64_t ki = 0; ki < cc.k; ++ki)
+                for (int64_t kj = 0; kj < cc.k; ++kj) {
+                  const int64_t y = i * cc.stride - cc.pads[0] + ki * cc.dil;
+                  const int64_t xx = j * cc.stride - cc.pads[1] + kj * cc.dil;
+                  if (y < 0 || y >= cc.h || xx < 0 || xx >= cc.w)
+                    continue; // padding: a real 0
+                  const int64_t src = ((n * cc.c + g * cg + ci) * cc.h + y) * cc.w + xx;
+                  acc += (xd[src] - xz) * wd[((o * cg + ci) * cc.k + ki) * cc.k + kj];
+                }
+            const auto kk = static_cast<float>(acc + static_cast<int64_t>(acc_bias[o]));
+            real[static_cast<size_t>(((n * cc.oc + o) * oh + i) * ow + j)] =
+                kk * scales[scales.size() == 1 ? 0 : o];
+          }
+    std::vector<uint8_t> want(real.size());
+    kernels::silu_quantize(real.data(), want.data(), true, 1.f / ys, static_cast<float>(yz),
+                           static_cast<int64_t>(real.size()));
+    int64_t diffs = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      diffs += out[0].data<uint8_t>()[i] != want[i];
+    EXPECT_EQ(diffs, 0) << "of " << want.size();
+    const auto lo = std::count(want.begin(), want.end(), uint8_t{0});
+    EXPECT_LT(lo, static_cast<int64_t>(want.size()) / 2) << "most outputs must not saturate";
+  }
+}
+
 // A table folded into the QConv (input 4, rule conv_table): the output is
 // T[byte] of what the same QConv writes without it, in T's type (3x3 and
 // pointwise, plain or channels-last input, with and without a zero point).
