@@ -141,8 +141,27 @@ void resnet_shapes(benchmark::internal::Benchmark *b) {
                  {64, 64, 52}});
 }
 
+// MobileNetV2's pointwise convs: the expansions (small cin, 6x wider cout) and
+// projections (wide cin, narrow cout) of its first blocks and a late one.
+void mobilenet_shapes(benchmark::internal::Benchmark *b) {
+  shape_args(b, {{32, 16, 112},
+                 {16, 96, 112},
+                 {96, 24, 56},
+                 {24, 144, 56},
+                 {144, 24, 56},
+                 {144, 32, 28},
+                 {32, 192, 28},
+                 {192, 32, 28},
+                 {96, 576, 14},
+                 {576, 96, 14},
+                 {160, 960, 7},
+                 {960, 160, 7}});
+}
+
 BENCHMARK(BM_qconv1x1_vnni_real)->Apply(resnet_shapes)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_qconv1x1_onednn_real)->Apply(resnet_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_qconv1x1_vnni_real)->Apply(mobilenet_shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_qconv1x1_onednn_real)->Apply(mobilenet_shapes)->Unit(benchmark::kMicrosecond);
 
 // YOLOX-Nano's pointwise shapes (cin, cout, map side) and threads.
 void shapes(benchmark::internal::Benchmark *b) {

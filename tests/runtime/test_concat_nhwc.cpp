@@ -79,3 +79,63 @@ TEST(ConcatNhwc, ChannelRunsMatchIndexArithmetic) {
 
 } // namespace
 } // namespace qtune
+
+namespace qtune {
+namespace {
+
+// The plain Concat's band copies (kernels::copy_rows): a leading-axis concat
+// is one long run per input (YOLOX's head, [1, S_i, 85] f32 into [1, 3549,
+// 85]: 1.2 MB), split in 64 KB pieces between threads; runs that are not a
+// multiple of a piece, several rows, one and two threads, against index
+// arithmetic.
+TEST(ConcatPlain, LongBandsMatchIndexArithmetic) {
+  struct Case {
+    Shape a, b;
+    int64_t axis;
+  } cases[] = {{{1, 2704, 85}, {1, 676, 85}, 1}, // 919 KB + 230 KB bands, one row
+               {{3, 700, 40}, {3, 33, 40}, 1},   // rows of 112 KB + 5 KB
+               {{2, 5, 7}, {1, 5, 7}, 0}};       // small: one thread
+  for (const Case &c : cases)
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(testing::Message() << "axis " << c.axis << " threads " << threads);
+      const int saved = omp_get_max_threads();
+      omp_set_num_threads(threads);
+      std::vector<Tensor> in{Tensor(DType::f32, c.a), Tensor(DType::f32, c.b)};
+      for (size_t i = 0; i < in.size(); ++i) {
+        float *p = in[i].data<float>();
+        for (int64_t j = 0; j < in[i].numel(); ++j)
+          p[j] = static_cast<float>(i * 1000003 + j);
+      }
+      Node n;
+      n.name = "cat", n.op_type = "Concat";
+      n.attrs["axis"] = c.axis;
+      auto k = make_kernel(n, KernelEnv{});
+      auto types = k->infer(in);
+      k->prepare(in);
+      std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
+      k->run(in, out);
+      omp_set_num_threads(saved);
+      // Output index (o, j, r) over outer o, concat axis j, inner r.
+      const Shape &s = types[0].shape;
+      int64_t outer = 1, inner = 1;
+      for (int64_t d = 0; d < c.axis; ++d)
+        outer *= s[d];
+      for (size_t d = c.axis + 1; d < s.size(); ++d)
+        inner *= s[d];
+      const int64_t na = c.a[c.axis], total = s[c.axis];
+      int64_t bad = 0;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t j = 0; j < total; ++j)
+          for (int64_t r = 0; r < inner; ++r) {
+            const bool first = j < na;
+            const int64_t len = first ? na : total - na, jj = first ? j : j - na;
+            const float want =
+                static_cast<float>((first ? 0 : 1000003) + (o * len + jj) * inner + r);
+            bad += out[0].data<float>()[(o * total + j) * inner + r] != want;
+          }
+      EXPECT_EQ(bad, 0);
+    }
+}
+
+} // namespace
+} // namespace qtune

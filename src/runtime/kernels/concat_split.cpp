@@ -130,10 +130,7 @@ private:
     int64_t col = 0;
     for (size_t i = 0; i < in.size(); ++i) {
       int64_t band = in[i].shape()[axis] * inner_bytes;
-      const uint8_t *s = src[i];
-#pragma omp parallel for if (outer * band > kParallelBytes)
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + o * out_row + col, s + o * band, band);
+      kernels::copy_rows(dst + col, out_row, src[i], band, outer, band);
       col += band;
     }
   }

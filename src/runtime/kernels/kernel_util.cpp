@@ -1,8 +1,23 @@
 #include "runtime/kernels/kernel_util.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace qtune::kernels {
+
+void copy_rows(void *dst, int64_t dp, const void *src, int64_t sp, int64_t rows, int64_t bytes) {
+  constexpr int64_t kPiece = int64_t{1} << 16;
+  auto *d = static_cast<uint8_t *>(dst);
+  const auto *s = static_cast<const uint8_t *>(src);
+  const int64_t pieces = std::max<int64_t>(1, (bytes + kPiece - 1) / kPiece);
+#pragma omp parallel for collapse(2) if (rows * bytes > kPiece)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t p = 0; p < pieces; ++p) {
+      const int64_t at = p * kPiece;
+      std::memcpy(d + r * dp + at, s + r * sp + at,
+                  static_cast<size_t>(std::min(kPiece, bytes - at)));
+    }
+}
 
 Shape broadcast_shape(const Node &node, const std::vector<Shape> &shapes) {
   size_t rank = 0;

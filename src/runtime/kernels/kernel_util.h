@@ -13,6 +13,12 @@
 
 namespace qtune::kernels {
 
+// `rows` runs of `bytes` from src (row pitch sp) to dst (pitch dp), split into
+// pieces of at most 64 KB between the calling OpenMP team's threads once the
+// whole is over 64 KB: a concat along a leading axis is one long run
+// (YOLOX's head: 1.2 MB), which a loop over rows alone gives to one thread.
+void copy_rows(void *dst, int64_t dp, const void *src, int64_t sp, int64_t rows, int64_t bytes);
+
 // Optional inputs may be missing from the span or passed as undefined tensors.
 inline bool has_input(std::span<const Tensor> in, size_t i) {
   return i < in.size() && in[i].defined();
