@@ -222,10 +222,7 @@ public:
       if (!t.defined())
         continue;
       int64_t band = t.shape()[axis] * inner_bytes;
-      auto *dst = static_cast<uint8_t *>(t.raw());
-#pragma omp parallel for if (outer * band > kParallelBytes)
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + o * band, src + o * in_row + col, band);
+      kernels::copy_rows(t.raw(), band, src + col, in_row, outer, band);
       col += band;
     }
   }

@@ -347,10 +347,14 @@ private:
   // integer (an int32 QDQ bias) and every value added -- the raw accumulator,
   // the folded bias, their sum -- is an integer below 2^24. A fractional bias
   // next to a large zp * sum(w) lost its fraction in f32 and moved outputs by
-  // a quantization step (untuned all-int8 YOLOX-Nano AP -0.0027).
+  // a quantization step (untuned all-int8 YOLOX-Nano AP -0.0027). `padded`:
+  // the bounds correct_borders needs too (raw sum below 2^23 so it can be
+  // recovered from oneDNN's output, the centred accumulator + bias below 2^24).
   std::optional<std::vector<double>> folded_bias(const std::vector<double> &acc_bias,
-                                                 const Tensor &w, DType x_dtype) const {
+                                                 const Tensor &w, DType x_dtype,
+                                                 bool padded = false) const {
     const double exact = 16777216.0; // 2^24
+    const double raw_limit = padded ? exact / 2 : exact;
     double x_max = x_dtype == DType::u8 ? 255.0 : 128.0;
     const auto *wd = static_cast<const int8_t *>(w.raw());
     int64_t per_oc = w.numel() / geo_.oc;
@@ -364,7 +368,8 @@ private:
         abs_sum += std::abs(wd[o * per_oc + k]);
       }
       folded[o] = acc_bias[o] - static_cast<double>(int64_t{p_.x.zero_point} * sum);
-      if (x_max * static_cast<double>(abs_sum) + std::abs(folded[o]) >= exact)
+      if (x_max * static_cast<double>(abs_sum) + std::abs(folded[o]) >= raw_limit ||
+          (padded && 255.0 * static_cast<double>(abs_sum) + std::abs(acc_bias[o]) >= exact))
         return std::nullopt;
     }
     return folded;
@@ -412,7 +417,7 @@ private:
   // tap reads the image; at the border oneDNN's zero padding dropped taps
   // that the fold subtracted, and correct_borders puts zp * (those weights)
   // back. Bit for bit oneDNN's zero-point conv: its f32 output is fl(K * s)
-  // for the integer K = accumulator + bias, which the bounds checked here
+  // for the integer K = accumulator + bias, which folded_bias's padded bounds
   // keep below 2^23 (so K = round(y / s) is recovered exactly) and 2^24 once
   // corrected. Only for an int8 output, kernels up to 32 taps a side, the f32
   // buffer channels-last, and oneDNN's source layout unchanged: returns the
@@ -429,8 +434,8 @@ private:
         pd.dst_desc() !=
             memory::desc({g.n, g.oc, g.oh, g.ow}, pd.dst_desc().data_type(), tag::nhwc))
       return std::nullopt;
-    auto folded = folded_bias(acc_bias, w, in[0].dtype());
-    if (!folded || !recoverable(*folded, acc_bias, w, in[0].dtype()))
+    auto folded = folded_bias(acc_bias, w, in[0].dtype(), true);
+    if (!folded)
       return std::nullopt;
     try {
       auto own = make_pd(given, w_any, b_md, true, f32_nhwc, attr);
@@ -442,24 +447,6 @@ private:
     } catch (const UnsupportedError &) {
       return std::nullopt;
     }
-  }
-
-  // |raw accumulator + folded bias| < 2^23 and |centred accumulator + bias|
-  // < 2^24 for every output channel: correct_borders' exactness bounds.
-  bool recoverable(const std::vector<double> &folded, const std::vector<double> &bias,
-                   const Tensor &w, DType x_dtype) const {
-    const double x_max = x_dtype == DType::u8 ? 255.0 : 128.0;
-    const auto *wd = w.data<int8_t>();
-    const int64_t per_oc = w.numel() / geo_.oc;
-    for (int64_t o = 0; o < geo_.oc; ++o) {
-      double abs_sum = 0;
-      for (int64_t k = 0; k < per_oc; ++k)
-        abs_sum += std::abs(wd[o * per_oc + k]);
-      if (x_max * abs_sum + std::abs(folded[o]) >= 8388608.0 ||
-          255.0 * abs_sum + std::abs(bias[o]) >= 16777216.0)
-        return false;
-    }
-    return true;
   }
 
   // The border outputs and what to add to each in accumulator units: zp *

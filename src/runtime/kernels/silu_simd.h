@@ -74,22 +74,24 @@ QTUNE_AVX512 inline __m512 silu16(__m512 x) {
 // for -inf (tests/runtime/test_silu.cpp SiluFast.*).
 #define QTUNE_AVX512DQ __attribute__((target("avx512f,avx512dq")))
 
-// 1 + 2^(-x log2 e) for x already raised to -87: the denominator above.
-QTUNE_AVX512DQ inline __m512 one_plus_exp_neg(__m512 x) {
-  constexpr float kC[6] = {1.0000001192092896f,  0.6931469440460205f,   0.24022120237350464f,
-                           0.05550713092088699f, 0.009675541892647743f, 0.001327647129073739f};
-  const __m512 y = _mm512_max_ps(_mm512_set1_ps(-126.f), _mm512_mul_ps(x, _mm512_set1_ps(-kLog2e)));
+// 1 + 2^y through y's fraction f (vreduceps: 0 for +-inf) and a polynomial
+// fit of 2^f with coefficients c[0..N), scaled by 2^(y - f) (vscalefps): the
+// denominator of both faster forms, x / (1 + 2^y) with y = -x log2(e).
+template <int N> QTUNE_AVX512DQ inline __m512 one_plus_exp2(__m512 y, const float (&c)[N]) {
   const __m512 f =
       _mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); // y - round(y)
-  __m512 p = _mm512_set1_ps(kC[5]);
-  for (int i = 4; i >= 0; --i)
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kC[i]));
+  __m512 p = _mm512_set1_ps(c[N - 1]);
+  for (int i = N - 2; i >= 0; --i)
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c[i]));
   return _mm512_add_ps(_mm512_scalef_ps(p, _mm512_sub_ps(y, f)), _mm512_set1_ps(1.f));
 }
 
 QTUNE_AVX512DQ inline __m512 silu16_fast(__m512 x) {
+  constexpr float kC[6] = {1.0000001192092896f,  0.6931469440460205f,   0.24022120237350464f,
+                           0.05550713092088699f, 0.009675541892647743f, 0.001327647129073739f};
   x = _mm512_max_ps(_mm512_set1_ps(-87.f), x);
-  const __m512 d = one_plus_exp_neg(x);
+  const __m512 d = one_plus_exp2(
+      _mm512_max_ps(_mm512_set1_ps(-126.f), _mm512_mul_ps(x, _mm512_set1_ps(-kLog2e))), kC);
   const __m512 r = _mm512_rcp14_ps(d);
   return _mm512_mul_ps(_mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.f))), x);
 }
@@ -101,23 +103,17 @@ QTUNE_AVX512DQ inline __m512 silu16_fast(__m512 x) {
 // is 0): the SiLU term v lands within 6.5e-5 |v| / scale of a step of where
 // the exact SiLU would -- 0.017 of a step when |v| / scale <= 256, as without
 // a residual addend inside the int8 range -- and its level is the exactly
-// rounded one except that close to a tie (tests/runtime/silu_reference.h). No clamps: vreduceps
-// gives 0 for
-// +-inf, so x -> +inf gives 2^-inf = 0 and x itself, x < -88 gives 1 / inf = 0
-// (the SiLU's limit); only x = -inf gives NaN (0 * -inf), which the
-// requantisation maps to the low level. oneDNN's bits (silu16) cost 1.23x more
-// on the tuned YOLOX-Nano INT8 at 1 thread, buying nothing an int8 consumer can
-// see: its AP moves as much from any bit-level change as from this one.
+// rounded one except that close to a tie (tests/runtime/silu_reference.h).
+// No clamps: vreduceps gives 0 for +-inf, so x -> +inf gives 2^-inf = 0 and
+// x itself, x < -88 gives 1 / inf = 0 (the SiLU's limit); only x = -inf gives
+// NaN (0 * -inf), which the requantisation maps to the low level. oneDNN's
+// bits (silu16) cost 1.23x more on the tuned YOLOX-Nano INT8 at 1 thread,
+// buying nothing an int8 consumer can see: its AP moves as much from any
+// bit-level change as from this one.
 QTUNE_AVX512DQ inline __m512 silu16_int8(__m512 x) {
   constexpr float kC[5] = {0.9999992610926125f, 0.6931218171190706f, 0.24024746875229389f,
                            0.05591785596426578f, 0.009569998197072601f};
-  const __m512 y = _mm512_mul_ps(x, _mm512_set1_ps(-kLog2e));
-  const __m512 f =
-      _mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); // y - round(y)
-  __m512 p = _mm512_set1_ps(kC[4]);
-  for (int i = 3; i >= 0; --i)
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kC[i]));
-  const __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, _mm512_sub_ps(y, f)), _mm512_set1_ps(1.f));
+  const __m512 d = one_plus_exp2(_mm512_mul_ps(x, _mm512_set1_ps(-kLog2e)), kC);
   return _mm512_mul_ps(_mm512_rcp14_ps(d), x);
 }
 
