@@ -15,6 +15,7 @@
 #include "runtime/kernels/int8_util.h"
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qconv_1x1.h"
+#include "runtime/kernels/qconv_dw.h"
 #include "runtime/kernels/silu.h"
 
 namespace qtune {
@@ -268,6 +269,15 @@ bool expects_own_1x1(const Node &node, const Shape &ws, bool zp_folds) {
          (node.attr_int("x_zero_point", 0) == 0 || zp_folds) && kernels::Conv1x1U8::available();
 }
 
+// Whether QConv should pick qtune's depthwise kernel (qconv_dw.h) for `node`
+// with weights `ws` and an `y_dtype` output, its source channels-last: one
+// input channel per output channel, whole 16-channel blocks, an int8 output.
+bool expects_own_dw(const Node &node, const Shape &ws, DType y_dtype) {
+  const int64_t group = node.attr_int("group", 1);
+  return ws[1] == 1 && group == ws[0] && ws[0] % 16 == 0 && y_dtype != DType::f32 &&
+         kernels::ConvDwU8::available();
+}
+
 // As the executor runs a residual QConv: source and addend channels-last
 // (set_input_layouts), the output written over the addend's own buffer (the
 // take-over of output_may_overwrite_input). `want` is the plain layout's result.
@@ -320,6 +330,9 @@ void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Te
   k->prepare(in);
   EXPECT_EQ(k->implementation().find("vnni 1x1") != std::string::npos,
             expects_own_1x1(node, ws, zp_folds))
+      << k->implementation();
+  EXPECT_EQ(k->implementation().find("qtune depthwise") != std::string::npos,
+            expects_own_dw(node, ws, want.dtype()))
       << k->implementation();
   std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
   k->run(in, out);

@@ -16,6 +16,7 @@
 #include "../../bench/onednn_conv1x1.h"
 #include "runtime/kernels/qconv_1x1.h"
 #include "silu_reference.h"
+#include "threads_scope.h"
 
 namespace qtune {
 namespace {
@@ -75,14 +76,7 @@ void onednn_conv(const Case &c, const Operands &o, memory::data_type dst, const 
       .run();
 }
 
-class ThreadsScope {
-public:
-  explicit ThreadsScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadsScope() { omp_set_num_threads(saved_); }
-
-private:
-  int saved_;
-};
+using test::ThreadsScope;
 
 TEST(Conv1x1U8, RealOutputIsOneDnnF32Bits) {
   if (!kernels::Conv1x1U8::available())

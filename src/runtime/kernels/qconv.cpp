@@ -32,6 +32,7 @@
 #include "runtime/kernels/lut_simd.h"
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qconv_1x1.h"
+#include "runtime/kernels/qconv_dw.h"
 #include "runtime/kernels/silu.h"
 
 namespace qtune {
@@ -229,6 +230,7 @@ public:
                                       const_cast<float *>(p_.channel_scale.data()));
     dnnl_util::stream(env_).wait();
     own_1x1_.reset();
+    own_dw_.reset();
     if (own_1x1_fits(in, given, attr_zp, halve)) {
       std::vector<float> b(g.oc, 0.f);
       if (has_bias)
@@ -236,7 +238,18 @@ public:
                        [](double v) { return static_cast<float>(v); });
       own_1x1_ = std::make_unique<kernels::Conv1x1U8>(w.data<int8_t>(), g.oc, g.c, b, out_scales);
       impl_ = "qtune vnni 1x1 conv + fused SiLU";
-    } else if (table_) {
+    } else if (own_dw_fits(in, given, halve)) {
+      // The zero point and the model's own bias (not a folded one): the
+      // kernel computes what oneDNN's zero-point conv computes.
+      const std::vector<double> raw = has_bias_input(in)
+                                          ? int8::accumulator_bias(in[2], g.oc, out_scales)
+                                          : std::vector<double>(g.oc, 0.0);
+      const std::vector<float> b(raw.begin(), raw.end());
+      own_dw_ =
+          std::make_unique<kernels::ConvDwU8>(g, w.data<int8_t>(), p_.x.zero_point, b, out_scales);
+      impl_ = "qtune depthwise conv + fused SiLU";
+    }
+    if (table_ && !own_1x1_) {
       impl_ += " + table";
     }
   }
@@ -250,6 +263,17 @@ public:
       own_1x1_->silu_quantize(in[0].data<uint8_t>(), g.n * g.h * g.w, out[0].raw(),
                               {p_.y.dtype == DType::u8, 1.f / p_.y.scale,
                                static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr});
+      if (table_)
+        apply_table(out[0], static_cast<const uint8_t *>(in[4].raw()));
+      return;
+    }
+    if (own_dw_) {
+      const kernels::Int8Addend add{p_.sum ? in[3].raw() : nullptr,
+                                    p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
+                                    static_cast<float>(p_.sum_q.zero_point)};
+      own_dw_->silu_quantize(in[0].data<uint8_t>(), out[0].raw(),
+                             {p_.y.dtype == DType::u8, 1.f / p_.y.scale,
+                              static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr});
       if (table_)
         apply_table(out[0], static_cast<const uint8_t *>(in[4].raw()));
       return;
@@ -595,6 +619,23 @@ private:
            kernels::Conv1x1U8::available();
   }
 
+  // Our depthwise kernel (qconv_dw.h) in place of oneDNN's conv + the SiLU
+  // pass: a u8 depthwise conv with SiLU into int8, channels-last in and out,
+  // any padding and source zero point (it subtracts the zero point itself),
+  // full-range weights as oneDNN sees them on a VNNI CPU.
+  bool own_dw_fits(std::span<const Tensor> in, const memory::desc &given, bool halve) const {
+    const auto &g = geo_;
+    const memory::desc x_nhwc({g.n, g.c, g.h, g.w}, memory::data_type::u8, tag::nhwc);
+    const memory::desc y_nhwc({g.n, g.oc, g.oh, g.ow}, dnnl_util::dtype(p_.y.dtype), tag::nhwc);
+    return own_silu_ && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 && !halve &&
+           given == x_nhwc && dst_desc_ == y_nhwc && !dst_reorder_ && (!p_.sum || sum_copy_) &&
+           kernels::ConvDwU8::available() && kernels::ConvDwU8::fits(g, in[1].data<int8_t>());
+  }
+
+  static bool has_bias_input(std::span<const Tensor> in) {
+    return in.size() > 2 && in[2].defined();
+  }
+
   // oneDNN's post-ops; none with the SiLU pass (output scales only: the conv
   // writes real units in f32).
   dnnl::post_ops make_post_ops(std::span<const Tensor> in, bool silu_pass) {
@@ -652,6 +693,7 @@ private:
   dnnl::reorder src_reorder_, dst_reorder_, sum_reorder_;
   memory f32_dst_; // the conv's f32 output (own_silu_), over a scratch buffer
   std::unique_ptr<kernels::Conv1x1U8> own_1x1_; // in place of conv_ when own_1x1_fits
+  std::unique_ptr<kernels::ConvDwU8> own_dw_;   // in place of conv_ when own_dw_fits
   memory x_mem_, src_mem_, y_mem_, conv_dst_, sum_mem_, sum_dst_, weights_, bias_, zp_mem_;
 };
 

@@ -30,11 +30,7 @@ public:
   Conv1x1U8 &operator=(const Conv1x1U8 &) = delete;
 
   // What follows the scaled accumulator.
-  struct SiluQuantize {
-    bool u8_out;
-    float inv_scale, zero_point;
-    const Int8Addend *addend = nullptr; // NHWC like the output; may be y
-  };
+  using SiluQuantize = SiluRequantize;
 
   // x: `pixels` rows of cin u8; y: `pixels` rows of cout int8.
   void silu_quantize(const uint8_t *x, int64_t pixels, void *y, const SiluQuantize &e) const;

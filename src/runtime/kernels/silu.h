@@ -50,6 +50,14 @@ struct Int8Addend {
   }
 };
 
+// What an int8 conv's fused SiLU epilogue does after the scaled accumulator
+// (Conv1x1U8, ConvDwU8): SiLU, the optional addend, requantisation.
+struct SiluRequantize {
+  bool u8_out;
+  float inv_scale, zero_point;
+  const Int8Addend *addend = nullptr; // NHWC like the output; may be the output
+};
+
 // y = saturate(round((silu(x) [+ addend]) * inv_scale + zero_point)) for n
 // values into u8 (is_u8) or i8: an int8 conv's SiLU, residual sum and
 // requantisation after the conv wrote its real-unit output as f32. oneDNN's
