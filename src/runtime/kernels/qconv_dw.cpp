@@ -37,6 +37,8 @@ constexpr int kLanes = 16;
 constexpr int kPixels = 8;                          // output pixels per step
 constexpr int64_t kParallelMacs = int64_t{1} << 18; // below: one thread
 constexpr int64_t kMaxTapRows = 64;
+constexpr int64_t kRingBytes = 24 << 10; // widened rows per channel group, in L1
+constexpr int64_t kMinGroupBlocks = 4;   // 64 channels: the epilogue's 64-value steps
 
 // A 64-byte aligned, zero-filled float buffer.
 struct Floats {
@@ -48,39 +50,55 @@ struct Floats {
   float *data;
 };
 
-// u8 -> f32 (x - zp), 16 values a step (n is a multiple of 16).
-QTUNE_DW void widen(const uint8_t *x, float *y, int64_t n, float zp) {
+// One widened row: `cols` pixels of `width` channels (a multiple of 16, at
+// `stride` bytes per pixel in x) as f32 x - zp, packed at `width` floats per
+// pixel.
+QTUNE_DW void widen(const uint8_t *x, int64_t stride, int64_t cols, int64_t width, float *y,
+                    float zp) {
   const __m512 z = _mm512_set1_ps(zp);
-  for (int64_t i = 0; i < n; i += kLanes) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(x + i));
-    _mm512_store_ps(y + i, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), z));
-  }
+  for (int64_t col = 0; col < cols; ++col, x += stride, y += width)
+    for (int64_t k = 0; k < width; k += kLanes) {
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(x + k));
+      _mm512_store_ps(y + k, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b)), z));
+    }
 }
 
-// M output pixels of one 16-channel block: the taps (kh rows, a null row is
-// padding) times the weights, exact in f32, then + bias, * scale.
+// Where one output row's channel group lives: the widened tap rows (a null
+// row is padding) and the scaled output, both `ps` floats per pixel; the
+// group's weights ([kh * kw] rows of the conv's c channels), bias and scale.
+struct RowSlice {
+  const float *const *taps;
+  int64_t ps;
+  const float *w, *bias, *scale;
+  int64_t c;
+  float *out;
+};
+
+// M output pixels of one 16-channel block: the taps times the weights,
+// exact in f32, then + bias, * scale.
 template <int M>
-QTUNE_DW void pixels(const float *const *taps, int64_t kh, int64_t kw, int64_t c, int64_t col0,
-                     int64_t col_step, int64_t dil_w, const float *w, __m512 bias, __m512 scale,
-                     float *out) {
+QTUNE_DW void pixels(const int8::ConvGeometry &g, const RowSlice &r, int64_t cb, int64_t ox) {
+  const __m512 bias = _mm512_loadu_ps(r.bias + cb), scale = _mm512_loadu_ps(r.scale + cb);
+  const int64_t col_step = g.stride_w * r.ps;
   __m512 acc[M];
 #pragma GCC unroll 8
   for (int u = 0; u < M; ++u)
     acc[u] = _mm512_setzero_ps();
-  for (int64_t i = 0; i < kh; ++i) {
-    if (!taps[i])
+  for (int64_t i = 0; i < g.kh; ++i) {
+    if (!r.taps[i])
       continue;
-    for (int64_t j = 0; j < kw; ++j) {
-      const __m512 wv = _mm512_loadu_ps(w + (i * kw + j) * c);
-      const float *r = taps[i] + (col0 + j * dil_w) * c;
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const __m512 wv = _mm512_loadu_ps(r.w + (i * g.kw + j) * r.c + cb);
+      const float *in = r.taps[i] + (ox * g.stride_w + j * g.dil_w) * r.ps + cb;
 #pragma GCC unroll 8
       for (int u = 0; u < M; ++u)
-        acc[u] = _mm512_fmadd_ps(wv, _mm512_load_ps(r + u * col_step * c), acc[u]);
+        acc[u] = _mm512_fmadd_ps(wv, _mm512_load_ps(in + u * col_step), acc[u]);
     }
   }
+  float *out = r.out + ox * r.ps + cb;
 #pragma GCC unroll 8
   for (int u = 0; u < M; ++u) // oneDNN 2.6's order: bias before the scale
-    _mm512_storeu_ps(out + u * c, _mm512_mul_ps(_mm512_add_ps(acc[u], bias), scale));
+    _mm512_storeu_ps(out + u * r.ps, _mm512_mul_ps(_mm512_add_ps(acc[u], bias), scale));
 }
 
 // The 3x3 undilated case (YOLOX's and MobileNet's dconvs) with stride S:
@@ -88,20 +106,20 @@ QTUNE_DW void pixels(const float *const *taps, int64_t kh, int64_t kw, int64_t c
 // column is loaded once and used by every output pixel whose window holds it
 // ((M - 1) S + 3 loads per tap row where the generic form makes 3 M).
 template <int S, int M>
-QTUNE_DW void pixels3x3(const float *const *taps, int64_t c, int64_t col0, const __m512 (&w)[9],
-                        __m512 bias, __m512 scale, float *out) {
+QTUNE_DW void pixels3x3(const RowSlice &r, int64_t cb, int64_t ox, const __m512 (&w)[9],
+                        __m512 bias, __m512 scale) {
   __m512 acc[M];
 #pragma GCC unroll 16
   for (int u = 0; u < M; ++u)
     acc[u] = _mm512_setzero_ps();
 #pragma GCC unroll 3
   for (int i = 0; i < 3; ++i) {
-    if (!taps[i])
+    if (!r.taps[i])
       continue;
-    const float *r = taps[i] + col0 * c;
+    const float *in = r.taps[i] + ox * S * r.ps + cb;
 #pragma GCC unroll 64
     for (int q = 0; q < (M - 1) * S + 3; ++q) {
-      const __m512 v = _mm512_load_ps(r + q * c);
+      const __m512 v = _mm512_load_ps(in + q * r.ps);
 #pragma GCC unroll 16
       for (int u = 0; u < M; ++u) {
         const int j = q - u * S;
@@ -110,61 +128,45 @@ QTUNE_DW void pixels3x3(const float *const *taps, int64_t c, int64_t col0, const
       }
     }
   }
+  float *out = r.out + ox * r.ps + cb;
 #pragma GCC unroll 16
   for (int u = 0; u < M; ++u) // oneDNN 2.6's order: bias before the scale
-    _mm512_storeu_ps(out + u * c, _mm512_mul_ps(_mm512_add_ps(acc[u], bias), scale));
+    _mm512_storeu_ps(out + u * r.ps, _mm512_mul_ps(_mm512_add_ps(acc[u], bias), scale));
 }
 
-template <int S>
-QTUNE_DW void row3x3(const int8::ConvGeometry &g, const float *w, const float *bias,
-                     const float *scale, const float *const *taps, float *out) {
-  const int64_t c = g.c;
-  for (int64_t cb = 0; cb < c; cb += kLanes) {
-    const __m512 bv = _mm512_loadu_ps(bias + cb), sv = _mm512_loadu_ps(scale + cb);
-    __m512 wv[9];
+template <int S> QTUNE_DW void row3x3(const int8::ConvGeometry &g, const RowSlice &r) {
+  for (int64_t cb = 0; cb < r.ps; cb += kLanes) {
+    const __m512 bias = _mm512_loadu_ps(r.bias + cb), scale = _mm512_loadu_ps(r.scale + cb);
+    __m512 w[9];
     for (int k = 0; k < 9; ++k)
-      wv[k] = _mm512_loadu_ps(w + k * c + cb);
-    const float *tb[3] = {taps[0] ? taps[0] + cb : nullptr, taps[1] ? taps[1] + cb : nullptr,
-                          taps[2] ? taps[2] + cb : nullptr};
+      w[k] = _mm512_loadu_ps(r.w + k * r.c + cb);
     int64_t ox = 0;
     for (; ox + kPixels <= g.ow; ox += kPixels)
-      pixels3x3<S, kPixels>(tb, c, ox * S, wv, bv, sv, out + ox * c + cb);
+      pixels3x3<S, kPixels>(r, cb, ox, w, bias, scale);
     for (; ox < g.ow; ++ox)
-      pixels3x3<S, 1>(tb, c, ox * S, wv, bv, sv, out + ox * c + cb);
+      pixels3x3<S, 1>(r, cb, ox, w, bias, scale);
   }
 }
 
-// One output row (ow pixels x c channels) from the kh widened input rows
-// (taps[i], null for a padded row); w: [kh * kw][c].
-QTUNE_DW void dw_row(const int8::ConvGeometry &g, const float *w, const float *bias,
-                     const float *scale, const float *const *taps, float *out) {
-  const int64_t c = g.c, sw = g.stride_w;
-  if (g.kh == 3 && g.kw == 3 && g.dil_w == 1 && (sw == 1 || sw == 2))
-    return sw == 1 ? row3x3<1>(g, w, bias, scale, taps, out)
-                   : row3x3<2>(g, w, bias, scale, taps, out);
-  for (int64_t cb = 0; cb < c; cb += kLanes) {
-    const __m512 bv = _mm512_loadu_ps(bias + cb), sv = _mm512_loadu_ps(scale + cb);
-    const float *tb[kMaxTapRows];
-    for (int64_t i = 0; i < g.kh; ++i)
-      tb[i] = taps[i] ? taps[i] + cb : nullptr;
+// One output row's channel group (ow pixels x r.ps channels).
+QTUNE_DW void dw_row(const int8::ConvGeometry &g, const RowSlice &r) {
+  if (g.kh == 3 && g.kw == 3 && g.dil_w == 1 && (g.stride_w == 1 || g.stride_w == 2))
+    return g.stride_w == 1 ? row3x3<1>(g, r) : row3x3<2>(g, r);
+  for (int64_t cb = 0; cb < r.ps; cb += kLanes) {
     int64_t ox = 0;
     for (; ox + kPixels <= g.ow; ox += kPixels)
-      pixels<kPixels>(tb, g.kh, g.kw, c, ox * sw, sw, g.dil_w, w + cb, bv, sv, out + ox * c + cb);
+      pixels<kPixels>(g, r, cb, ox);
     for (; ox < g.ow; ++ox)
-      pixels<1>(tb, g.kh, g.kw, c, ox * sw, sw, g.dil_w, w + cb, bv, sv, out + ox * c + cb);
+      pixels<1>(g, r, cb, ox);
   }
 }
 
-// SiLU [+ int8 addend] and requantisation of one scaled output row into the
-// int8 output (row r of n x oh rows, row_n values each).
-template <bool U8> struct SiluRow {
-  int64_t row_n;
-  int8_t *y;
+// SiLU [+ int8 addend] and requantisation of `n` scaled values into y + at.
+template <bool U8> struct SiluRun {
   const SiluRequantize *e;
-
-  QTUNE_DW void operator()(const float *real, int64_t r) const {
-    const Int8Addend part = e->addend ? e->addend->from(r * row_n) : Int8Addend{};
-    silu_quantize_avx512<U8>(real, y + r * row_n, e->inv_scale, e->zero_point, row_n,
+  QTUNE_DW void operator()(const float *real, int8_t *y, int64_t at, int64_t n) const {
+    const Int8Addend part = e->addend ? e->addend->from(at) : Int8Addend{};
+    silu_quantize_avx512<U8>(real, y + at, e->inv_scale, e->zero_point, n,
                              e->addend ? &part : nullptr);
   }
 };
@@ -208,35 +210,51 @@ ConvDwU8::ConvDwU8(const int8::ConvGeometry &g, const int8_t *w, int32_t x_zero_
   }
 }
 
-template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, Epilogue epi) const {
+// Channel groups: a group's ring of widened rows (span rows of wide_
+// pixels) stays within kRingBytes, so every tap row is read from L1; a
+// wide conv (MobileNetV2's 144-960 channels) runs group by group over the
+// thread's rows. A group of all channels writes each output row in one run.
+template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, int8_t *y, Epilogue epi) const {
   const auto &g = g_;
-  const int64_t rows = g.n * g.oh, span = (g.kh - 1) * g.dil_h + 1;
-  const int64_t row_floats = wide_ * g.c, in_row = g.w * g.c;
+  const int64_t rows = g.n * g.oh, span = (g.kh - 1) * g.dil_h + 1, blocks = g.c / kLanes;
+  const int64_t fit = kRingBytes / (span * wide_ * kLanes * int64_t{sizeof(float)});
+  const int64_t group = std::min(std::max<int64_t>(fit, kMinGroupBlocks), blocks) * kLanes;
   auto range = [&](int64_t first, int64_t last) {
-    // The ring of widened rows (slot = input row mod span: the rows one
-    // output row reads are span consecutive rows at most, so they never share
-    // a slot) and the scaled output row.
-    Floats ring(static_cast<size_t>(span * row_floats)), out(static_cast<size_t>(g.ow * g.c));
-    std::vector<int64_t> held(static_cast<size_t>(span), -1); // image row in each slot
+    Floats ring(static_cast<size_t>(span * wide_ * group)), real(static_cast<size_t>(g.ow * group));
     const float *taps[kMaxTapRows];
-    for (int64_t r = first; r < last; ++r) {
-      const int64_t n = r / g.oh, oy = r % g.oh;
-      for (int64_t i = 0; i < g.kh; ++i) {
-        const int64_t iy = oy * g.stride_h - g.pad_t + i * g.dil_h;
-        if (iy < 0 || iy >= g.h) {
+    for (int64_t c0 = 0; c0 < g.c; c0 += group) {
+      const int64_t width = std::min(group, g.c - c0), row_floats = wide_ * width;
+      // The image row held in each slot (slot = row mod span: the rows one
+      // output row reads are span consecutive rows at most).
+      std::vector<int64_t> held(static_cast<size_t>(span), -1);
+      for (int64_t r = first; r < last; ++r) {
+        const int64_t n = r / g.oh, oy = r % g.oh;
+        for (int64_t i = 0; i < g.kh; ++i) {
+          const int64_t iy = oy * g.stride_h - g.pad_t + i * g.dil_h;
           taps[i] = nullptr;
-          continue;
+          if (iy < 0 || iy >= g.h)
+            continue;
+          const int64_t slot = iy % span, tag = n * g.h + iy;
+          float *dst = ring.data + slot * row_floats;
+          if (held[slot] != tag) {
+            // Padding columns keep the zeros they were allocated with (a
+            // narrower last group reuses the ring: its pads are zero too).
+            if (width != group && held[slot] == -1)
+              std::fill_n(dst, row_floats, 0.f);
+            widen(x + tag * g.w * g.c + c0, g.c, g.w, width, dst + g.pad_l * width, zp_);
+            held[slot] = tag;
+          }
+          taps[i] = dst;
         }
-        const int64_t slot = iy % span, tag = n * g.h + iy;
-        float *dst = ring.data + slot * row_floats;
-        if (held[slot] != tag) {
-          widen(x + tag * in_row, dst + g.pad_l * g.c, in_row, zp_);
-          held[slot] = tag;
-        }
-        taps[i] = dst;
+        dw_row(g, {taps, width, w_.data() + c0, bias_.data() + c0, scale_.data() + c0, g.c,
+                   real.data});
+        const int64_t at = r * g.ow * g.c + c0;
+        if (width == g.c)
+          epi(real.data, y, at, g.ow * g.c);
+        else
+          for (int64_t ox = 0; ox < g.ow; ++ox)
+            epi(real.data + ox * width, y, at + ox * g.c, width);
       }
-      dw_row(g, w_.data(), bias_.data(), scale_.data(), taps, out.data);
-      epi(out.data, r);
     }
   };
   const int threads = omp_get_max_threads();
@@ -253,16 +271,17 @@ template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, Epilogue epi) 
 }
 
 void ConvDwU8::silu_quantize(const uint8_t *x, void *y, const SiluRequantize &e) const {
+  auto *out = static_cast<int8_t *>(y);
   if (e.u8_out)
-    run(x, SiluRow<true>{g_.ow * g_.c, static_cast<int8_t *>(y), &e});
+    run(x, out, SiluRun<true>{&e});
   else
-    run(x, SiluRow<false>{g_.ow * g_.c, static_cast<int8_t *>(y), &e});
+    run(x, out, SiluRun<false>{&e});
 }
 
 void ConvDwU8::real(const uint8_t *x, float *y) const {
-  const int64_t row_n = g_.ow * g_.c;
-  run(x, [&](const float *real, int64_t r) {
-    std::memcpy(y + r * row_n, real, static_cast<size_t>(row_n) * sizeof(float));
+  // The output bytes as floats: offsets count floats here.
+  run(x, reinterpret_cast<int8_t *>(y), [y](const float *real, int8_t *, int64_t at, int64_t n) {
+    std::memcpy(y + at, real, static_cast<size_t>(n) * sizeof(float));
   });
 }
 

@@ -1,12 +1,11 @@
 #pragma once
 // A depthwise int8 convolution (one input channel per output channel, any
 // kernel, stride, dilation and padding) for u8 activations in NHWC, with the
-// SiLU epilogue of YOLOX's and MobileNet-style dconvs fused: one pass writes
-// the int8 output. oneDNN 2.6 runs these on brdgmm_dw into an f32 tensor that
-// the SiLU pass reads back, and it takes no source zero point there (the
-// padded fold in qconv.cpp corrects the border outputs afterwards); this
-// kernel subtracts the zero point itself while it widens each input row once,
-// so padding is simply a real 0.
+// SiLU epilogue of YOLOX's dconvs fused: one pass writes the int8 output. oneDNN 2.6 runs these on
+// brdgmm_dw into an f32 tensor that the SiLU pass reads back, and it takes no source zero point
+// there (the padded fold in qconv.cpp corrects the border outputs afterwards); this kernel
+// subtracts the zero point itself while it widens each input row once, so padding is simply a real
+// 0.
 //
 // Numerics are oneDNN's zero-point conv up to the SiLU, bit for bit: the
 // accumulator K = sum over taps inside the image of w * (x - zp) is computed
@@ -43,7 +42,7 @@ public:
   void real(const uint8_t *x, float *y) const;
 
 private:
-  template <typename Epilogue> void run(const uint8_t *x, Epilogue epi) const;
+  template <typename Epilogue> void run(const uint8_t *x, int8_t *y, Epilogue epi) const;
 
   int8::ConvGeometry g_;
   float zp_ = 0.f;
