@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <gtest/gtest.h>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -1178,6 +1179,35 @@ TEST(QuantizeLinear, ImageNhwcSmallChannelCountsMatchOnnxFormula) {
         EXPECT_EQ(nhwc_quantize_mismatches(x, s, z, rng), 0)
             << "C " << C << (per_channel ? " per channel " : " per tensor ") << dtype_name(t);
       }
+}
+
+// The image path divides by a multiply and an fma correction: inputs at and
+// one or two ulps around every rounding tie (k + 1/2) * scale, for scales
+// whose reciprocal is inexact, and the extremes (+-inf, +-FLT_MAX, tiny
+// values, signed zeros) must still give the formula's level.
+TEST(QuantizeLinear, ImageNhwcNearTiesAndExtremesMatchOnnxFormula) {
+  std::mt19937 rng(17);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float scale : {1.f / 255.f, 0.01865f, 0.37f, 1.7f, 3.f})
+    for (DType t : {DType::u8, DType::i8}) {
+      std::vector<float> v = {inf, -inf, 3.4e38f, -3.4e38f, 1e-35f, -1e-35f, 0.f, -0.f, 1e-30f};
+      for (int k = -140; k < 300; ++k) {
+        const auto tie = static_cast<float>((k + 0.5) * static_cast<double>(scale));
+        float up = tie, down = tie;
+        v.push_back(tie);
+        for (int i = 0; i < 2; ++i) {
+          up = std::nextafter(up, inf), down = std::nextafter(down, -inf);
+          v.push_back(up), v.push_back(down);
+        }
+      }
+      Tensor x(DType::f32, {1, 3, 7, 129});
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.data<float>()[i] = v[static_cast<size_t>(i) % v.size()];
+      Tensor z = t == DType::u8 ? Tensor::from_vector<uint8_t>({}, {3})
+                                : Tensor::from_vector<int8_t>({}, {-7});
+      EXPECT_EQ(nhwc_quantize_mismatches(x, Tensor::scalar_f32(scale), z, rng), 0)
+          << "scale " << scale << " " << dtype_name(t);
+    }
 }
 
 // A per-tensor QuantizeLinear spanning many chunks (threaded): every element
