@@ -75,6 +75,11 @@ int64_t dim_offset(const dnnl_memory_desc_t &md, int d, int64_t v) {
 
 } // namespace
 
+bool unpadded(const dnnl::memory::desc &d) {
+  const dnnl_memory_desc_t &x = d.data;
+  return std::equal(x.dims, x.dims + x.ndims, x.padded_dims);
+}
+
 bool same_bytes(const dnnl::memory::desc &a, const dnnl::memory::desc &b) {
   const dnnl_memory_desc_t &x = a.data, &y = b.data;
   if (a == b)

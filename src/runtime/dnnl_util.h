@@ -29,6 +29,10 @@ dims to_dims(const Shape &s);
 // nhwc with 16 channels): a reorder between them would be a copy.
 bool same_bytes(const dnnl::memory::desc &a, const dnnl::memory::desc &b);
 
+// True when the layout has no padding elements (padded dims equal dims): a
+// pass over every element of its buffer then touches only real values.
+bool unpadded(const dnnl::memory::desc &d);
+
 // Sliding window over the spatial dims of an [N, C, spatial...] input: resolved
 // pads (auto_pad, ceil_mode) with the end padding adjusted so that oneDNN
 // reproduces `out` exactly. Dilations are ONNX style (1 = dense).

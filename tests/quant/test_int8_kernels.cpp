@@ -358,7 +358,8 @@ void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Te
 // at run time) and pointwise shapes, u8 and s8 outputs, wide enough ranges that outputs saturate at
 // both ends; with a u8 residual sum (oneDNN's sum post-op between swish and the requantisation).
 void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bool sum = false,
-                          int xz = 23, bool int_bias = false, int64_t stride = 1) {
+                          int xz = 23, bool int_bias = false, int64_t stride = 1,
+                          const std::string &act = "SiLU") {
   using dnnl::memory;
   using tag = memory::format_tag;
   std::mt19937 rng(9);
@@ -384,7 +385,7 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   node.attrs["w_scales"] = ws;
   node.attrs["y_dtype"] = std::string(dtype_name(y_dtype));
   node.attrs["y_scale"] = ys, node.attrs["y_zero_point"] = int64_t{yz};
-  node.attrs["activation"] = std::string("SiLU");
+  node.attrs["activation"] = act;
   std::vector<Tensor> in{x, w, bias};
   const float ss = 0.031f;
   const int sz = 17;
@@ -397,7 +398,8 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   auto k_ = make_kernel(node, KernelEnv{});
   auto types = k_->infer(in);
   k_->prepare(in);
-  EXPECT_EQ(k_->implementation().find("SiLU pass") != std::string::npos,
+  EXPECT_EQ(k_->implementation().find(act == "Sigmoid" ? "sigmoid pass" : "SiLU pass") !=
+                std::string::npos,
             y_dtype == DType::f32 ? kernels::silu_inplace_is_fast()
                                   : kernels::silu_quantize_is_fast())
       << k_->implementation();
@@ -425,7 +427,9 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   dnnl::primitive_attr attr;
   int8::set_scales_and_zero_point(attr, scales, xz);
   dnnl::post_ops ops;
-  ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  ops.append_eltwise(
+      1.f, act == "Sigmoid" ? dnnl::algorithm::eltwise_logistic : dnnl::algorithm::eltwise_swish,
+      1.f, 0.f);
   if (sum)
     ops.append_sum(ss, sz, memory::data_type::u8);
   int8::append_requantize(ops, y_dtype, ys, yz);
@@ -492,7 +496,7 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
     EXPECT_EQ(std::memcmp(got, exact.data(), exact.size()), 0) << "folded zero point";
   }
   SCOPED_TRACE(testing::Message() << c << " channels, k " << k << ", " << k_->implementation());
-  if (y_dtype == DType::f32) { // oneDNN's swish, bit for bit
+  if (y_dtype == DType::f32) { // oneDNN's swish (logistic), bit for bit
     EXPECT_EQ(std::memcmp(got, ref, want.nbytes()), 0);
     return;
   }
@@ -541,6 +545,16 @@ TEST(QConv, SiLUPassIsOneDnnPostOpsWithinALevel) {
   check_silu_pass_bits(24, 3, 1, DType::u8, false, 23, true);
   check_silu_pass_bits(16, 3, 1, DType::u8, true, 23, true, 2);
   check_silu_pass_bits(32, 5, 32, DType::u8, false, 40, true);
+}
+
+// A Sigmoid into f32 (a tuned detector's score heads, cls_preds / obj_preds)
+// runs as qtune's sigmoid pass after the conv: oneDNN's logistic post-op
+// bits. Pointwise with 80 channels (YOLOX's class scores), 3x3, depthwise
+// with stride 2 and no zero point.
+TEST(QConv, SigmoidPassIsOneDnnLogisticBits) {
+  check_silu_pass_bits(80, 1, 1, DType::f32, false, 23, false, 1, "Sigmoid");
+  check_silu_pass_bits(16, 3, 1, DType::f32, false, 23, false, 1, "Sigmoid");
+  check_silu_pass_bits(32, 3, 32, DType::f32, false, 0, false, 2, "Sigmoid");
 }
 
 // An unpadded u8 conv whose raw accumulator sum(x * w) is ~3e6 while the

@@ -167,11 +167,36 @@ TEST(DnnlKernels, FusedConvSiluMatchesDefinition) {
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-4);
 }
 
+// A Sigmoid (score heads) runs as qtune's sigmoid pass after the conv: the
+// fast form in this FP32 graph (oneDNN's logistic bits in a quantized one,
+// FusedConvSiluInQuantizedGraphGivesPostOpBits), both within 1e-6 of the
+// definition; 80 channels as YOLOX's class scores.
+TEST(DnnlKernels, FusedConvSigmoidMatchesDefinition) {
+  ConvCase p{1, 16, 26, 26, 80, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+  Tensor x = random_tensor({1, 16, 26, 26}, 17), w = random_tensor({80, 16, 1, 1}, 18),
+         b = random_tensor({80}, 19);
+  Node node = pad1("FusedConv");
+  node.attrs["pads"] = std::vector<int64_t>{0, 0, 0, 0};
+  node.attrs["activation"] = std::string("Sigmoid");
+  const bool pass = kernels::silu_inplace_is_fast();
+  EXPECT_EQ(conv_implementation(node, x, w, b).find("sigmoid pass") != std::string::npos, pass)
+      << conv_implementation(node, x, w, b);
+  const std::string in_int8 = conv_implementation(node, x, w, b, true);
+  EXPECT_EQ(in_int8.find("sigmoid pass") != std::string::npos, pass) << in_int8;
+  EXPECT_EQ(in_int8.find("fast"), std::string::npos) << in_int8;
+  auto y = run_single(node, x, {{"W", w}, {"B", b}});
+  Tensor ref = naive_conv(p, x, w, b);
+  for (float &v : ref.span<float>())
+    v = static_cast<float>(1.0 / (1.0 + std::exp(-double(v))));
+  EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-6);
+}
+
 // In a graph that quantizes activations the last bits of an fp32 conv matter
 // (a requantized value can sit on a rounding tie): there the SiLU pass must
 // give the bits of oneDNN's own conv with a swish post-op, built here
 // directly (direct algorithm, formats oneDNN picks, plain output). Pointwise,
-// 3x3, strided and depthwise shapes.
+// 3x3, strided and depthwise shapes. The same for the sigmoid pass against
+// the logistic post-op.
 TEST(DnnlKernels, FusedConvSiluInQuantizedGraphGivesPostOpBits) {
   if (!kernels::silu_inplace_is_fast())
     GTEST_SKIP() << "no SiLU pass without AVX-512";
@@ -180,79 +205,82 @@ TEST(DnnlKernels, FusedConvSiluInQuantizedGraphGivesPostOpBits) {
   struct Case {
     int64_t c, oc, k, stride, group;
   } cases[] = {{32, 32, 1, 1, 1}, {16, 24, 3, 1, 1}, {16, 32, 3, 2, 1}, {32, 32, 3, 1, 32}};
-  for (const Case &cc : cases) {
-    const int64_t h = 21, pad = cc.k / 2, oh = (h + 2 * pad - cc.k) / cc.stride + 1;
-    Tensor x = random_tensor({1, cc.c, h, h}, 40), b = random_tensor({cc.oc}, 42);
-    Tensor w = random_tensor({cc.oc, cc.c / cc.group, cc.k, cc.k}, 41);
-    for (float &v : x.span<float>())
-      v *= 4.f; // pre-activations over the whole SiLU curve
-    auto g = std::make_shared<Graph>();
-    g->source = "test";
-    g->inputs.push_back({.name = "X", .dtype = DType::f32});
-    g->initializers = {{"W", w}, {"B", b}, {"s", Tensor::from_vector<float>({}, {0.05f})}};
-    Node n = pad1("FusedConv");
-    n.name = "c", n.inputs = {"X", "W", "B"}, n.outputs = {"Y"};
-    n.attrs["pads"] = std::vector<int64_t>{pad, pad, pad, pad};
-    n.attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
-    n.attrs["group"] = cc.group;
-    n.attrs["activation"] = std::string("SiLU");
-    Node q;
-    q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"Y", "s"}, q.outputs = {"Yq"};
-    g->nodes = {n, q};
-    g->outputs = {{.name = "Y", .dtype = DType::f32}, {.name = "Yq", .dtype = DType::u8}};
-    Executor ex(g, {.threads = 2, .profile = true});
-    std::vector<Tensor> out = ex.run({{"X", x}});
-    std::string impl;
-    for (const NodeProfile &p : ex.profile())
-      if (p.name == "c")
-        impl = p.implementation;
-    ASSERT_NE(impl.find("SiLU pass"), std::string::npos) << impl;
+  for (const std::string act : {"SiLU", "Sigmoid"})
+    for (const Case &cc : cases) {
+      const int64_t h = 21, pad = cc.k / 2, oh = (h + 2 * pad - cc.k) / cc.stride + 1;
+      Tensor x = random_tensor({1, cc.c, h, h}, 40), b = random_tensor({cc.oc}, 42);
+      Tensor w = random_tensor({cc.oc, cc.c / cc.group, cc.k, cc.k}, 41);
+      for (float &v : x.span<float>())
+        v *= 4.f; // pre-activations over the whole SiLU curve
+      auto g = std::make_shared<Graph>();
+      g->source = "test";
+      g->inputs.push_back({.name = "X", .dtype = DType::f32});
+      g->initializers = {{"W", w}, {"B", b}, {"s", Tensor::from_vector<float>({}, {0.05f})}};
+      Node n = pad1("FusedConv");
+      n.name = "c", n.inputs = {"X", "W", "B"}, n.outputs = {"Y"};
+      n.attrs["pads"] = std::vector<int64_t>{pad, pad, pad, pad};
+      n.attrs["strides"] = std::vector<int64_t>{cc.stride, cc.stride};
+      n.attrs["group"] = cc.group;
+      n.attrs["activation"] = act;
+      Node q;
+      q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"Y", "s"}, q.outputs = {"Yq"};
+      g->nodes = {n, q};
+      g->outputs = {{.name = "Y", .dtype = DType::f32}, {.name = "Yq", .dtype = DType::u8}};
+      Executor ex(g, {.threads = 2, .profile = true});
+      std::vector<Tensor> out = ex.run({{"X", x}});
+      std::string impl;
+      for (const NodeProfile &p : ex.profile())
+        if (p.name == "c")
+          impl = p.implementation;
+      ASSERT_NE(impl.find(act == "SiLU" ? "SiLU pass" : "sigmoid pass"), std::string::npos) << impl;
 
-    dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-    dnnl::stream s(eng);
-    memory::dims w_dims =
-        cc.group == 1 ? memory::dims{cc.oc, cc.c, cc.k, cc.k}
-                      : memory::dims{cc.group, cc.oc / cc.group, cc.c / cc.group, cc.k, cc.k};
-    memory::desc x_md({1, cc.c, h, h}, memory::data_type::f32, tag::nchw),
-        y_md({1, cc.oc, oh, oh}, memory::data_type::f32, tag::nchw),
-        b_md({cc.oc}, memory::data_type::f32, tag::x);
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
-    dnnl::primitive_attr attr;
-    attr.set_post_ops(ops);
-    dnnl::convolution_forward::primitive_desc pd(
-        {dnnl::prop_kind::forward_inference,
-         dnnl::algorithm::convolution_direct,
-         memory::desc({1, cc.c, h, h}, memory::data_type::f32, tag::any),
-         memory::desc(w_dims, memory::data_type::f32, tag::any),
-         b_md,
-         memory::desc({1, cc.oc, oh, oh}, memory::data_type::f32, tag::any),
-         {cc.stride, cc.stride},
-         {pad, pad},
-         {pad, pad}},
-        attr, eng);
-    memory x_user(x_md, eng, x.raw()), x_mem(pd.src_desc(), eng);
-    memory w_user({w_dims, memory::data_type::f32, cc.group == 1 ? tag::oihw : tag::goihw}, eng,
-                  w.raw()),
-        w_mem(pd.weights_desc(), eng), y_mem(pd.dst_desc(), eng);
-    dnnl::reorder(x_user, x_mem).execute(s, x_user, x_mem);
-    dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
-    memory b_mem(b_md, eng, b.raw());
-    dnnl::convolution_forward(pd).execute(s, {{DNNL_ARG_SRC, x_mem},
-                                              {DNNL_ARG_WEIGHTS, w_mem},
-                                              {DNNL_ARG_BIAS, b_mem},
-                                              {DNNL_ARG_DST, y_mem}});
-    Tensor want(DType::f32, {1, cc.oc, oh, oh});
-    memory want_mem(y_md, eng, want.raw());
-    dnnl::reorder(y_mem, want_mem).execute(s, y_mem, want_mem);
-    s.wait();
-    int64_t diffs = 0;
-    for (int64_t i = 0; i < want.numel(); ++i)
-      diffs += std::memcmp(&out[0].data<float>()[i], &want.data<float>()[i], sizeof(float)) != 0;
-    EXPECT_EQ(diffs, 0) << "of " << want.numel() << ": " << cc.c << " -> " << cc.oc << " k " << cc.k
-                        << " stride " << cc.stride << " group " << cc.group << ", " << impl
-                        << " vs " << pd.impl_info_str();
-  }
+      dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+      dnnl::stream s(eng);
+      memory::dims w_dims =
+          cc.group == 1 ? memory::dims{cc.oc, cc.c, cc.k, cc.k}
+                        : memory::dims{cc.group, cc.oc / cc.group, cc.c / cc.group, cc.k, cc.k};
+      memory::desc x_md({1, cc.c, h, h}, memory::data_type::f32, tag::nchw),
+          y_md({1, cc.oc, oh, oh}, memory::data_type::f32, tag::nchw),
+          b_md({cc.oc}, memory::data_type::f32, tag::x);
+      dnnl::post_ops ops;
+      ops.append_eltwise(
+          1.f, act == "SiLU" ? dnnl::algorithm::eltwise_swish : dnnl::algorithm::eltwise_logistic,
+          1.f, 0.f);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(ops);
+      dnnl::convolution_forward::primitive_desc pd(
+          {dnnl::prop_kind::forward_inference,
+           dnnl::algorithm::convolution_direct,
+           memory::desc({1, cc.c, h, h}, memory::data_type::f32, tag::any),
+           memory::desc(w_dims, memory::data_type::f32, tag::any),
+           b_md,
+           memory::desc({1, cc.oc, oh, oh}, memory::data_type::f32, tag::any),
+           {cc.stride, cc.stride},
+           {pad, pad},
+           {pad, pad}},
+          attr, eng);
+      memory x_user(x_md, eng, x.raw()), x_mem(pd.src_desc(), eng);
+      memory w_user({w_dims, memory::data_type::f32, cc.group == 1 ? tag::oihw : tag::goihw}, eng,
+                    w.raw()),
+          w_mem(pd.weights_desc(), eng), y_mem(pd.dst_desc(), eng);
+      dnnl::reorder(x_user, x_mem).execute(s, x_user, x_mem);
+      dnnl::reorder(w_user, w_mem).execute(s, w_user, w_mem);
+      memory b_mem(b_md, eng, b.raw());
+      dnnl::convolution_forward(pd).execute(s, {{DNNL_ARG_SRC, x_mem},
+                                                {DNNL_ARG_WEIGHTS, w_mem},
+                                                {DNNL_ARG_BIAS, b_mem},
+                                                {DNNL_ARG_DST, y_mem}});
+      Tensor want(DType::f32, {1, cc.oc, oh, oh});
+      memory want_mem(y_md, eng, want.raw());
+      dnnl::reorder(y_mem, want_mem).execute(s, y_mem, want_mem);
+      s.wait();
+      int64_t diffs = 0;
+      for (int64_t i = 0; i < want.numel(); ++i)
+        diffs += std::memcmp(&out[0].data<float>()[i], &want.data<float>()[i], sizeof(float)) != 0;
+      EXPECT_EQ(diffs, 0) << "of " << want.numel() << ": " << cc.c << " -> " << cc.oc << " k "
+                          << cc.k << " stride " << cc.stride << " group " << cc.group << ", " << act
+                          << ", " << impl << " vs " << pd.impl_info_str();
+    }
 }
 
 // SiLU then the residual add (YOLOX's CSP shortcut, silu(conv(x)) + a) runs

@@ -253,19 +253,20 @@ std::vector<uint8_t> onednn_eltwise(const std::vector<float> &x, dnnl::algorithm
 }
 
 // Every 256th float bit pattern (all exponents, both signs, NaNs and
-// infinities) and a dense sweep of [-12, 12]: the pass and the scalar form
-// give oneDNN's swish bits; NaN where oneDNN gives NaN (payloads may differ).
-// (An all-2^32 run of the same comparison found no other difference.)
-TEST(Silu, BitsOfOneDnnSwish) {
+// infinities) and a dense sweep of [-lim, lim]: the pass and the scalar form
+// give the bits of oneDNN's eltwise `alg` (alpha 1); NaN where oneDNN gives
+// NaN (payloads may differ).
+void expect_onednn_bits(dnnl::algorithm alg, float lim, void (*pass)(float *, int64_t),
+                        float (*scalar)(float)) {
   std::vector<float> x;
   for (uint64_t b = 0; b < (1ull << 32); b += 256)
     x.push_back(std::bit_cast<float>(static_cast<uint32_t>(b)));
-  for (float v : sweep(-12.f, 12.f, 1 << 20))
+  for (float v : sweep(-lim, lim, 1 << 20))
     x.push_back(v);
-  std::vector<uint8_t> raw = onednn_eltwise(x, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  std::vector<uint8_t> raw = onednn_eltwise(x, alg, 1.f, 0.f);
   const auto *ref = reinterpret_cast<const float *>(raw.data());
   std::vector<float> y = x;
-  kernels::silu_inplace(y.data(), static_cast<int64_t>(y.size()));
+  pass(y.data(), static_cast<int64_t>(y.size()));
   int64_t vector_diffs = 0, scalar_diffs = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     auto same = [&](float v) {
@@ -274,11 +275,64 @@ TEST(Silu, BitsOfOneDnnSwish) {
     };
     if (!same(y[i]) && vector_diffs++ < 5)
       ADD_FAILURE() << "pass: x = " << x[i] << " oneDNN " << ref[i] << " pass " << y[i];
-    if (i % 7 == 0 && !same(kernels::silu_scalar(x[i])) && scalar_diffs++ < 5)
+    if (i % 7 == 0 && !same(scalar(x[i])) && scalar_diffs++ < 5)
       ADD_FAILURE() << "scalar: x = " << x[i] << " oneDNN " << ref[i];
   }
   EXPECT_EQ(vector_diffs, 0);
   EXPECT_EQ(scalar_diffs, 0);
+}
+
+// (An all-2^32 run of the swish comparison found no other difference.)
+TEST(Silu, BitsOfOneDnnSwish) {
+  expect_onednn_bits(dnnl::algorithm::eltwise_swish, 12.f, kernels::silu_inplace,
+                     kernels::silu_scalar);
+}
+
+// The sigmoid pass (the SiLU's own sigmoid, before its multiply).
+TEST(Sigmoid, BitsOfOneDnnLogistic) {
+  expect_onednn_bits(dnnl::algorithm::eltwise_logistic, 20.f, kernels::sigmoid_inplace,
+                     kernels::sigmoid_scalar);
+}
+
+// The fast sigmoid (FP32 graphs): within 1.5e-6 relative of the double
+// sigmoid where |x| <= 16 and 5e-6 down to -87 (silu16_fast's bounds), exactly 0 < s < 1e-37 below,
+// 1 for +inf, 0 < s for -inf, NaN stays NaN; every length's tail touches only its values.
+TEST(SigmoidFast, WithinItsBoundsOfDoubleSigmoid) {
+  if (!kernels::silu_fast_is_available())
+    GTEST_SKIP() << "no AVX-512 DQ";
+  std::vector<float> x = sweep(-87.f, 30.f, 1 << 21);
+  std::vector<float> y = x;
+  kernels::sigmoid_fast_inplace(y.data(), static_cast<int64_t>(y.size()));
+  double worst = 0, worst_far = 0; // |x| <= 16, and beyond
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double ref = 1.0 / (1.0 + std::exp(-double(x[i])));
+    double &w = std::abs(x[i]) <= 16.f ? worst : worst_far;
+    w = std::max(w, std::abs(y[i] - ref) / ref);
+  }
+  EXPECT_LT(worst, 1.5e-6);
+  EXPECT_LT(worst_far, 5e-6);
+  std::vector<float> ext = {-std::numeric_limits<float>::infinity(),
+                            -1e30f,
+                            -100.f,
+                            std::numeric_limits<float>::infinity(),
+                            1e30f,
+                            std::numeric_limits<float>::quiet_NaN(),
+                            0.f,
+                            -0.f};
+  kernels::sigmoid_fast_inplace(ext.data(), static_cast<int64_t>(ext.size()));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(ext[i] >= 0.f && ext[i] < 1e-37f) << i << ": " << ext[i];
+  EXPECT_EQ(ext[3], 1.f);
+  EXPECT_EQ(ext[4], 1.f);
+  EXPECT_TRUE(std::isnan(ext[5]));
+  EXPECT_NEAR(ext[6], 0.5f, 1e-7f);
+  EXPECT_NEAR(ext[7], 0.5f, 1e-7f);
+  for (int64_t n : {1, 15, 17, 33}) {
+    std::vector<float> v(static_cast<size_t>(n + 3), 2.f);
+    kernels::sigmoid_fast_inplace(v.data(), n);
+    EXPECT_NEAR(v[static_cast<size_t>(n - 1)], 0.880797f, 1e-6f);
+    EXPECT_EQ(v[static_cast<size_t>(n)], 2.f) << "wrote past " << n;
+  }
 }
 
 // silu_quantize: the level of the exact SiLU (silu_reference.h) but for

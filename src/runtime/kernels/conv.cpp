@@ -60,6 +60,10 @@ public:
     // adds the addend too; a post-sum activation keeps oneDNN's post-ops.
     own_silu_ = activation_ == "SiLU" && post_activation_.empty() && !(exact_fp32_ && has_sum_) &&
                 kernels::silu_inplace_is_fast();
+    // A lone Sigmoid (detection score heads) likewise: oneDNN's logistic
+    // post-op cost ~2x the conv itself on YOLOX-Nano's cls_preds (52x52x80).
+    want_sigmoid_ = activation_ == "Sigmoid" && !has_sum_ && post_activation_.empty() &&
+                    kernels::silu_inplace_is_fast();
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
     want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
     // Validate activation names now so a bad model fails at load time.
@@ -111,6 +115,8 @@ public:
     return dst_is_plain_ ? nullptr : &dst_desc_.data;
   }
   std::string implementation() const override {
+    if (own_sigmoid_)
+      return impl_ + (fast_silu() ? " + qtune fast sigmoid pass" : " + qtune sigmoid pass");
     if (!own_silu_)
       return impl_;
     const char *fast = fast_silu() ? " fast" : "";
@@ -137,11 +143,21 @@ public:
     dnnl::convolution_forward::primitive_desc pd;
     // oneDNN's reference bf16 convolution is ~100x slower than any f32 one:
     // a plan asking for bf16 wants speed or size, so f32 serves it better.
+    own_sigmoid_ = want_sigmoid_;
     bool bf16 = want_bf16_ && make_pd(x, w_dims, has_bias, memory::data_type::bf16, pd) &&
                 std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
     if (!bf16 && !make_pd(x, w_dims, has_bias, f32, pd))
       throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
                                          node_.describe(), pd_error_));
+    // The sigmoid pass writes every element of the layout, and sigmoid(0) is
+    // not 0: with padded channels (a 1-channel score head in nChw16c) the
+    // post-op stays.
+    if (own_sigmoid_ && !du::unpadded(pd.dst_desc())) {
+      own_sigmoid_ = false;
+      if (!make_pd(x, w_dims, has_bias, bf16 ? memory::data_type::bf16 : f32, pd))
+        throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
+                                           node_.describe(), pd_error_));
+    }
     conv_ = dnnl::convolution_forward(pd);
     impl_ = pd.impl_info_str();
 
@@ -223,6 +239,8 @@ public:
       fast ? kernels::silu_fast_add_inplace(y, addend, n) : kernels::silu_add_inplace(y, addend, n);
     else if (own_silu_)
       fast ? kernels::silu_fast_inplace(y, n) : kernels::silu_inplace(y, n);
+    else if (own_sigmoid_)
+      fast ? kernels::sigmoid_fast_inplace(y, n) : kernels::sigmoid_inplace(y, n);
   }
 
 private:
@@ -247,7 +265,7 @@ private:
     memory::desc dst_any(du::to_dims(y_shape_), f32, memory::format_tag::any);
     memory::desc b_md({y_shape_[1]}, f32, memory::format_tag::a);
     dnnl::post_ops ops;
-    if (!own_silu_)
+    if (!own_silu_ && !own_sigmoid_)
       du::append_activation(ops, node_, activation_, activation_params_);
     if (has_sum_ && !own_silu_)
       ops.append_sum(1.f);
@@ -323,6 +341,7 @@ private:
   std::string activation_, post_activation_;
   std::vector<float> activation_params_, post_activation_params_;
   bool has_sum_ = false, const_weights_ = false, want_bf16_ = false, own_silu_ = false;
+  bool want_sigmoid_ = false, own_sigmoid_ = false; // the sigmoid pass, if the layout allows
   bool exact_fp32_ = false; // int8 graph: keep oneDNN's direct conv and post-ops
   std::string pd_error_;    // why the last make_pd() failed
   std::string impl_;        // the primitive oneDNN chose

@@ -174,7 +174,9 @@ public:
       }
     }
     conv_ = dnnl::convolution_forward(pd);
-    impl_ = std::string(pd.impl_info_str()) + (own_silu_ ? " + qtune SiLU pass" : "") +
+    const char *pass =
+        p_.activation.op == "Sigmoid" ? " + qtune sigmoid pass" : " + qtune SiLU pass";
+    impl_ = std::string(pd.impl_info_str()) + (own_silu_ ? pass : "") +
             (border_.empty() ? "" : " (zero point folded, borders corrected)");
 
     x_mem_ = memory(given, eng, nullptr);
@@ -407,8 +409,9 @@ private:
     if (p_.y.dtype == DType::f32) {
       conv_.execute(s, args);
       s.wait();
-      kernels::silu_inplace(static_cast<float *>(conv_dst_.get_data_handle()),
-                            static_cast<int64_t>(dst_desc_.get_size() / sizeof(float)));
+      auto *y = static_cast<float *>(conv_dst_.get_data_handle());
+      const auto n = static_cast<int64_t>(dst_desc_.get_size() / sizeof(float));
+      p_.activation.op == "Sigmoid" ? kernels::sigmoid_inplace(y, n) : kernels::silu_inplace(y, n);
       return;
     }
     // One scratch per thread, shared by every such conv that thread runs and
@@ -589,9 +592,13 @@ private:
     const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
                           (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
     // The pass writes every element of the layout: none may be padding,
-    // which oneDNN expects to stay zero.
-    const auto &d = dst.data;
-    const bool unpadded = std::equal(d.dims, d.dims + d.ndims, d.padded_dims);
+    // which oneDNN expects to stay zero (sigmoid(0) is not 0).
+    const bool unpadded = dnnl_util::unpadded(dst);
+    // A Sigmoid with an f32 output (the score heads of a tuned detector)
+    // gets the sigmoid pass: oneDNN's logistic post-op bits, ~2x faster.
+    if (p_.activation.op == "Sigmoid")
+      return p_.y.dtype == DType::f32 && !p_.sum && p_.post_activation.op.empty() &&
+             p_.channel_scale.empty() && unpadded && kernels::silu_inplace_is_fast();
     return p_.activation.op == "SiLU" && (!p_.sum || int8_sum) && p_.post_activation.op.empty() &&
            p_.channel_scale.empty() && unpadded &&
            (p_.y.dtype == DType::f32 ? kernels::silu_inplace_is_fast()
@@ -680,7 +687,7 @@ private:
   std::string impl_; // the primitive oneDNN chose
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
   bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false, fold_zp_ = false;
-  bool own_silu_ = false;
+  bool own_silu_ = false; // our activation pass: SiLU, or Sigmoid into f32
   // fold_padded_zero_point's border outputs (pixel within an image, index
   // into border_fix_) and their per-channel corrections.
   std::vector<std::pair<int64_t, int>> border_;

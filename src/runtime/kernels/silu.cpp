@@ -59,6 +59,26 @@ QTUNE_AVX512 void silu_avx512(float *x, int64_t n) {
   }
 }
 
+QTUNE_AVX512 void sigmoid_avx512(float *x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) { // two chains around the division
+    const __m512 a = sigmoid16(_mm512_loadu_ps(x + i)), b = sigmoid16(_mm512_loadu_ps(x + i + 16));
+    _mm512_storeu_ps(x + i, a);
+    _mm512_storeu_ps(x + i + 16, b);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>((1u << std::min<int64_t>(16, n - i)) - 1);
+    _mm512_mask_storeu_ps(x + i, m, sigmoid16(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+QTUNE_AVX512DQ void sigmoid_fast_avx512(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>((1u << std::min<int64_t>(16, n - i)) - 1);
+    _mm512_mask_storeu_ps(x + i, m, sigmoid16_fast(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
 QTUNE_AVX512 void silu_add_avx512(float *y, const float *a, int64_t n) {
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) { // two chains: the addend loads share the ports
@@ -185,9 +205,13 @@ void silu_fast_add_inplace(float *y, const float *a, int64_t n) {
 }
 
 float silu_scalar(float x) {
+  return std::isnan(x) ? x : sigmoid_scalar(x) * x;
+}
+
+float sigmoid_scalar(float x) {
   if (std::isnan(x))
     return x;
-  // The steps of silu16, one value (no fma contraction: see the top).
+  // The steps of sigmoid16, one value (no fma contraction: see the top).
   const float t = std::max(-std::fabs(x), kLnFltMin);
   const float y = t * kLog2e;
   const float fx = std::floor(y + 0.5f);
@@ -199,7 +223,21 @@ float silu_scalar(float x) {
     p = std::fma(p, r, kP[i]);
   const float e = (p * pow2) * 2.f;
   const float q = e / (e + 1.f);
-  return (x < 0.f ? q : 1.f - q) * x;
+  return x < 0.f ? q : 1.f - q;
+}
+
+void sigmoid_inplace(float *x, int64_t n) {
+  in_chunks(n, [x](int64_t i, int64_t m) {
+    if (kHasAvx512)
+      sigmoid_avx512(x + i, m);
+    else
+      for (int64_t k = i; k < i + m; ++k)
+        x[k] = sigmoid_scalar(x[k]);
+  });
+}
+
+void sigmoid_fast_inplace(float *x, int64_t n) {
+  in_chunks(n, [x](int64_t i, int64_t m) { sigmoid_fast_avx512(x + i, m); });
 }
 
 void silu_inplace(float *x, int64_t n) {

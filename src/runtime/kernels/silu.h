@@ -38,6 +38,16 @@ bool silu_fast_is_available();
 void silu_fast_inplace(float *x, int64_t n);
 void silu_fast_add_inplace(float *y, const float *a, int64_t n); // silu(y) + a
 
+// The sigmoid of the same two forms, for a conv whose activation is a
+// Sigmoid (detection heads' scores): sigmoid_inplace gives oneDNN 2.6's
+// eltwise_logistic bits (silu_inplace's sigmoid before its multiply),
+// sigmoid_fast_inplace (AVX-512 DQ, graphs without quantized activations)
+// the faster form within 1.5e-6 relative where |x| <= 16 (5e-6 below). oneDNN's logistic post-op inside its
+// conv kernels costs ~2x the conv on YOLOX's score heads.
+void sigmoid_inplace(float *x, int64_t n);
+void sigmoid_fast_inplace(float *x, int64_t n);
+float sigmoid_scalar(float x);
+
 // An int8 residual addend in real units, (a - zero_point) * scale, with a of
 // type u8 (is_u8) or i8.
 struct Int8Addend {
