@@ -206,13 +206,20 @@ transform:
 }
 
 TEST(Factories, ErrorsNameKeyPath) {
+  // A folder of its own with one (empty) class folder, not /tmp: other tests
+  // running beside this one create and delete files there while an
+  // ImageFolder lists it.
+  const auto root = qtune::test::scratch_dir("factories_classes");
+  std::filesystem::create_directories(root / "a");
+  const std::string folder = root.string();
   auto err = [](const std::string &yaml) {
     return qtune::test::input_error_of([&] { make_dataloader(YAML::Load(yaml), "/nonexistent"); });
   };
   EXPECT_NE(err("dataset: {COCORecord: {root: x.record}}\ntransform: {Resize: {size: -3}}")
                 .find("x.record"),
             std::string::npos);
-  std::string m = err("dataset: {ImageFolder: {root: /tmp}}\ntransform: {Resize: {size: [1]}}");
+  std::string m =
+      err("dataset: {ImageFolder: {root: " + folder + "}}\ntransform: {Resize: {size: [1]}}");
   EXPECT_NE(m.find("dataloader.transform.Resize.size"), std::string::npos) << m;
   m = qtune::test::input_error_of(
       [] { make_transforms(YAML::Load("Resize: {size: 4, interpolation: cubic}")); });
@@ -221,6 +228,6 @@ TEST(Factories, ErrorsNameKeyPath) {
   EXPECT_NE(m.find("dataloader.transform.Blur"), std::string::npos) << m;
   m = err("dataset: {COCORaw: {root: r, imgdir: x}}");
   EXPECT_NE(m.find("dataloader.dataset.COCORaw.imgdir"), std::string::npos) << m;
-  m = err("batch_size: 0\ndataset: {ImageFolder: {root: /tmp}}");
+  m = err("batch_size: 0\ndataset: {ImageFolder: {root: " + folder + "}}");
   EXPECT_NE(m.find("dataloader.batch_size"), std::string::npos) << m;
 }
