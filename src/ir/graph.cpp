@@ -75,10 +75,34 @@ std::unordered_map<std::string, size_t> Graph::producers() const {
 
 std::unordered_map<std::string, std::vector<size_t>> Graph::consumers() const {
   std::unordered_map<std::string, std::vector<size_t>> c;
-  for (size_t i = 0; i < nodes.size(); ++i)
+  for (size_t i = 0; i < nodes.size(); ++i) {
     for (const auto& in : nodes[i].inputs)
       if (!in.empty()) c[in].push_back(i);
+    for (const auto& [key, a] : nodes[i].attrs)
+      if (const auto* sub = std::get_if<std::shared_ptr<Graph>>(&a); sub && *sub)
+        for (const auto& v : (*sub)->outer_reads()) c[v].push_back(i);
+  }
   return c;
+}
+
+std::vector<std::string> Graph::outer_reads() const {
+  std::unordered_set<std::string> defined;
+  for (const auto& in : inputs) defined.insert(in.name);
+  for (const auto& [k, v] : initializers) defined.insert(k);
+  for (const auto& n : nodes)
+    for (const auto& o : n.outputs) defined.insert(o);
+  std::vector<std::string> out;
+  auto read = [&](const std::string& v) {
+    if (!v.empty() && !defined.count(v)) out.push_back(v);
+  };
+  for (const auto& n : nodes) {
+    for (const auto& in : n.inputs) read(in);
+    for (const auto& [k, a] : n.attrs)
+      if (const auto* sub = std::get_if<std::shared_ptr<Graph>>(&a); sub && *sub)
+        for (const auto& v : (*sub)->outer_reads()) read(v);
+  }
+  for (const auto& o : outputs) read(o.name);
+  return out;
 }
 
 bool Graph::is_graph_output(const std::string& v) const {

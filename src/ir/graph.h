@@ -84,8 +84,14 @@ struct Graph {
   const Tensor* initializer(const std::string& v) const;
   // Map value name -> index of producing node (graph inputs/initializers absent).
   std::unordered_map<std::string, size_t> producers() const;
-  // Map value name -> indices of consuming nodes (graph outputs not included).
+  // Map value name -> indices of consuming nodes (graph outputs not included),
+  // one entry per read. A node that owns sub-graphs (If, Loop, Scan) consumes
+  // every value its sub-graphs read from this scope too: a pass that rewrites
+  // a value it believes has one reader must see the body that reads it by name.
   std::unordered_map<std::string, std::vector<size_t>> consumers() const;
+  // Names this graph reads from enclosing scopes: every name its nodes, their
+  // own sub-graphs (recursively) and its outputs mention without defining it.
+  std::vector<std::string> outer_reads() const;
   bool is_graph_output(const std::string& v) const;
   // Reorders nodes so that every value is produced before it is read. Throws on
   // cycles or values that nothing produces, naming the node. Sub-graphs pass the

@@ -186,6 +186,93 @@ TEST(Passes, ActivationNotFusedWhenConvOutputAlsoUsed) {
   EXPECT_FALSE(fuse_activations(g));
 }
 
+// An If whose branches read `v` from the enclosing graph by name (the
+// then-branch through a nested If of its own), output "branch".
+Node if_reading(const std::string &v) {
+  auto branch = [](const std::string &read, const std::string &out) {
+    auto b = std::make_shared<Graph>();
+    b->nodes.push_back(node("Identity", {read}, {out}));
+    b->outputs.push_back(info(out, {}));
+    return b;
+  };
+  auto then = std::make_shared<Graph>();
+  Node inner = node("If", {"cond"}, {"t"});
+  inner.attrs["then_branch"] = branch(v, "t1");
+  inner.attrs["else_branch"] = branch(v, "t2");
+  then->nodes.push_back(inner);
+  then->outputs.push_back(info("t", {}));
+  Node n = node("If", {"cond"}, {"branch"});
+  n.attrs["then_branch"] = then;
+  n.attrs["else_branch"] = branch(v, "e");
+  return n;
+}
+
+// A node owning sub-graphs reads what they read from its scope (nested
+// ones included); values the sub-graphs define themselves are not listed.
+TEST(Graph, ConsumersCountSubgraphReads) {
+  Graph g = conv_graph(7);
+  g.initializers["cond"] = Tensor::from_vector<uint8_t>({}, {1});
+  g.nodes.push_back(node("Relu", {"c"}, {"r"}));
+  g.nodes.push_back(if_reading("r"));
+  const auto users = g.consumers();
+  ASSERT_TRUE(users.count("r"));
+  // One entry per read: the then-branch's If reads r in both its branches
+  // and cond as its condition; the else-branch reads r.
+  EXPECT_EQ(users.at("r"), (std::vector<size_t>{2, 2, 2}));
+  EXPECT_EQ(users.at("cond"), (std::vector<size_t>{2, 2}));
+  EXPECT_FALSE(users.count("t1"));
+  EXPECT_FALSE(users.count("e"));
+  const std::vector<std::string> outer =
+      g.nodes[2].attrs.count("then_branch")
+          ? std::get<std::shared_ptr<Graph>>(g.nodes[2].attrs.at("then_branch"))->outer_reads()
+          : std::vector<std::string>{};
+  EXPECT_EQ(outer, (std::vector<std::string>{"cond", "r", "r"}));
+}
+
+// A conv output that an If body also reads by name is not single-use: no
+// pass may fuse it away (the body would read a value nobody computes, or
+// the fused one under its name). Each fusion with and without the If.
+TEST(Passes, SubgraphReadsBlockFusions) {
+  struct Case {
+    const char *name;
+    std::function<void(Graph &)> tail; // after "c", ending in output "y"
+    std::function<bool(Graph &)> pass;
+  };
+  const std::vector<Case> cases = {
+      {"activation", [](Graph &g) { g.nodes.push_back(node("Relu", {"c"}, {"y"})); },
+       [](Graph &g) { return fuse_activations(g); }},
+      {"batchnorm",
+       [](Graph &g) {
+         for (const char *k : {"gamma", "beta", "mean", "var"})
+           g.initializers[k] = random_tensor({4}, 3, 0.5f, 1.0f);
+         g.nodes.push_back(
+             node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"y"}));
+       },
+       [](Graph &g) { return fold_batchnorm(g); }},
+      {"residual",
+       [](Graph &g) {
+         g.inputs.push_back(info("z", {1, 4, 8, 8}));
+         g.nodes.push_back(node("Add", {"c", "z"}, {"y"}));
+         g.value_info["y"] = info("y", {1, 4, 8, 8});
+       },
+       [](Graph &g) { return fuse_residual_add(g); }},
+  };
+  for (const Case &c : cases)
+    for (bool read_by_if : {false, true}) {
+      SCOPED_TRACE(testing::Message() << c.name << (read_by_if ? " read by an If" : ""));
+      Graph g = conv_graph(8);
+      g.initializers["cond"] = Tensor::from_vector<uint8_t>({}, {1});
+      c.tail(g);
+      g.outputs.push_back(info("y", {1, 4, 8, 8}));
+      if (read_by_if) {
+        g.nodes.push_back(if_reading("c"));
+        g.outputs.push_back(info("branch", {}));
+      }
+      EXPECT_EQ(c.pass(g), !read_by_if);
+      EXPECT_EQ(g.producers().count("c"), read_by_if ? 1u : 0u);
+    }
+}
+
 TEST(Passes, ResidualAddWithRelu) {
   // a = Relu(Conv1(x)); y = Relu(Conv2(a) + a)
   Graph g;

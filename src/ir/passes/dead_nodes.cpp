@@ -16,7 +16,8 @@ std::vector<std::string> node_reads(const Node &n) {
       reads.push_back(in);
   for (const auto &[k, a] : n.attrs)
     if (auto *g = std::get_if<std::shared_ptr<Graph>>(&a))
-      passes::subgraph_reads(**g, reads);
+      for (auto &v : (*g)->outer_reads())
+        reads.push_back(std::move(v));
   return reads;
 }
 } // namespace

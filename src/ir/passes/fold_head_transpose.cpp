@@ -92,16 +92,10 @@ flattened_levels(const Graph &g, const std::unordered_map<std::string, std::vect
 } // namespace
 
 bool fold_head_transpose(Graph &g) {
-  auto users = g.consumers();
-  // Values a sub-graph (If / Loop body) reads by name count as read twice:
-  // the rewrite removes the Concat and the level Reshapes.
-  std::vector<std::string> outer;
-  for (const Node &n : g.nodes)
-    for (const auto &[key, a] : n.attrs)
-      if (const auto *sub = std::get_if<std::shared_ptr<Graph>>(&a); sub && *sub)
-        passes::subgraph_reads(**sub, outer);
-  for (const std::string &v : outer)
-    users[v].push_back(SIZE_MAX);
+  // Values a sub-graph (If / Loop body) reads by name have its node as a
+  // reader too (Graph::consumers): the rewrite removes the Concat and the
+  // level Reshapes, so those must have no other.
+  const auto users = g.consumers();
   std::unordered_map<std::string, size_t> producer;
   for (size_t i = 0; i < g.nodes.size(); ++i)
     for (const std::string &o : g.nodes[i].outputs)

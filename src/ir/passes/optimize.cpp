@@ -29,9 +29,7 @@ void optimize_subgraphs(Graph &g, const ConstantEvaluator &eval, OptimizeLevel l
       auto *sub = std::get_if<std::shared_ptr<Graph>>(&a);
       if (!sub || !*sub)
         continue;
-      std::vector<std::string> outer;
-      passes::subgraph_reads(**sub, outer);
-      if (!outer.empty())
+      if (!(*sub)->outer_reads().empty())
         continue; // an ONNX If/Loop body reading outer values: left alone
       auto copy = std::make_shared<Graph>(**sub);
       optimize_graph(*copy, eval, level);

@@ -69,31 +69,4 @@ std::string add_initializer(Graph &g, const std::string &hint, Tensor t) {
   return name;
 }
 
-void subgraph_reads(const Graph &sub, std::vector<std::string> &out) {
-  std::unordered_set<std::string> defined;
-  for (const auto &in : sub.inputs)
-    defined.insert(in.name);
-  for (const auto &[k, v] : sub.initializers)
-    defined.insert(k);
-  for (const auto &n : sub.nodes)
-    for (const auto &o : n.outputs)
-      defined.insert(o);
-  for (const auto &n : sub.nodes) {
-    for (const auto &in : n.inputs)
-      if (!in.empty() && !defined.count(in))
-        out.push_back(in);
-    for (const auto &[k, a] : n.attrs)
-      if (auto *g = std::get_if<std::shared_ptr<Graph>>(&a)) {
-        std::vector<std::string> inner;
-        subgraph_reads(**g, inner);
-        for (auto &v : inner)
-          if (!defined.count(v))
-            out.push_back(v);
-      }
-  }
-  for (const auto &o : sub.outputs)
-    if (!defined.count(o.name))
-      out.push_back(o.name);
-}
-
 } // namespace qtune::passes

@@ -25,8 +25,4 @@ std::optional<Shape> inferred_shape(const Graph &g, const std::string &value);
 // A new initializer holding `t`, named after `hint`; returns its name.
 std::string add_initializer(Graph &g, const std::string &hint, Tensor t);
 
-// Names a sub-graph reads from enclosing scopes (all names it mentions that it
-// does not define itself), recursively.
-void subgraph_reads(const Graph &sub, std::vector<std::string> &out);
-
 } // namespace qtune::passes

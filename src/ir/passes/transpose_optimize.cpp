@@ -1073,8 +1073,7 @@ bool TransposeOptimizer::run() {
   for (const auto &n : g_.nodes)
     for (const auto &[k, a] : n.attrs)
       if (auto *sub = std::get_if<std::shared_ptr<Graph>>(&a)) {
-        std::vector<std::string> reads;
-        passes::subgraph_reads(**sub, reads);
+        const std::vector<std::string> reads = (*sub)->outer_reads();
         pinned_.insert(reads.begin(), reads.end());
       }
   for (const auto &in : g_.inputs)
