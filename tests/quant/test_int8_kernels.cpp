@@ -271,11 +271,14 @@ bool expects_own_1x1(const Node &node, const Shape &ws, bool zp_folds) {
 }
 
 // Whether QConv should pick qtune's depthwise kernel (qconv_dw.h) for `node`
-// with weights `ws` and an `y_dtype` output, its source channels-last: one
-// input channel per output channel, whole 16-channel blocks, an int8 output.
-bool expects_own_dw(const Node &node, const Shape &ws, DType y_dtype) {
+// with weights `w` and a `y_dtype` output, its source channels-last: one
+// input channel per output channel, whole 16-channel blocks, an int8 output,
+// the weights as given (not halved for a CPU without VNNI).
+bool expects_own_dw(const Node &node, const Tensor &w, DType y_dtype) {
+  const Shape &ws = w.shape();
   const int64_t group = node.attr_int("group", 1);
-  return ws[1] == 1 && group == ws[0] && ws[0] % 16 == 0 && y_dtype != DType::f32 &&
+  const bool halved = int8::weights_need_7bit() && !int8::fits_7bit(w); // oneDNN's 7-bit weights
+  return ws[1] == 1 && group == ws[0] && ws[0] % 16 == 0 && y_dtype != DType::f32 && !halved &&
          kernels::ConvDwU8::available();
 }
 
@@ -333,7 +336,7 @@ void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Te
             expects_own_1x1(node, ws, zp_folds))
       << k->implementation();
   EXPECT_EQ(k->implementation().find("qtune depthwise") != std::string::npos,
-            expects_own_dw(node, ws, want.dtype()))
+            expects_own_dw(node, in[1], want.dtype()))
       << k->implementation();
   std::vector<Tensor> out{Tensor(types[0].dtype, types[0].shape)};
   k->run(in, out);
@@ -1195,10 +1198,10 @@ TEST(QuantizeLinear, ImageNhwcSmallChannelCountsMatchOnnxFormula) {
       }
 }
 
-// The image path divides by a multiply and an fma correction: inputs at and
+// The image path (AVX-512 VBMI; the generic one elsewhere) on inputs at and
 // one or two ulps around every rounding tie (k + 1/2) * scale, for scales
 // whose reciprocal is inexact, and the extremes (+-inf, +-FLT_MAX, tiny
-// values, signed zeros) must still give the formula's level.
+// values, signed zeros): the formula's level.
 TEST(QuantizeLinear, ImageNhwcNearTiesAndExtremesMatchOnnxFormula) {
   std::mt19937 rng(17);
   const float inf = std::numeric_limits<float>::infinity();

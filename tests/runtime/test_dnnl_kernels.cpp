@@ -191,6 +191,23 @@ TEST(DnnlKernels, FusedConvSigmoidMatchesDefinition) {
   EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-6);
 }
 
+// 24 output channels, 3x3: a blocked layout would pad them to 32, where the
+// pass would write sigmoid(0) = 0.5, so there the conv keeps its logistic
+// post-op (ConvKernel::prepare); oneDNN 2.6 picks channels-last on this CPU
+// and the pass runs. The numbers are the Sigmoid's either way.
+TEST(DnnlKernels, FusedConvSigmoidOverPaddedChannels) {
+  ConvCase p{1, 16, 20, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  Tensor x = random_tensor({1, 16, 20, 20}, 27), w = random_tensor({24, 16, 3, 3}, 28),
+         b = random_tensor({24}, 29);
+  Node node = pad1("FusedConv");
+  node.attrs["activation"] = std::string("Sigmoid");
+  auto y = run_single(node, x, {{"W", w}, {"B", b}});
+  Tensor ref = naive_conv(p, x, w, b);
+  for (float &v : ref.span<float>())
+    v = static_cast<float>(1.0 / (1.0 + std::exp(-double(v))));
+  EXPECT_LT(test::max_abs_diff(y[0], ref), 1e-6) << conv_implementation(node, x, w, b);
+}
+
 // In a graph that quantizes activations the last bits of an fp32 conv matter
 // (a requantized value can sit on a rounding tie): there the SiLU pass must
 // give the bits of oneDNN's own conv with a swish post-op, built here

@@ -4,8 +4,10 @@
 // for bit, and the int8 output equal to the SiLU pass (kernels::silu_quantize)
 // over that f32 output byte for byte [+ an int8 addend]. Table-driven over
 // stride, dilation, asymmetric and one-sided padding, 3x3 and 5x5 kernels,
-// batch 2, zero point 0 or not, per-tensor and per-channel scales, fractional
-// biases, 1 and 2 threads.
+// batch 2 and 3, zero point 0 or not, per-tensor and per-channel scales,
+// fractional biases, channel groups, 1 and 2 threads (2 where a case is
+// large enough for the kernel to split it: 64ch 52x52; 3 images of 32ch
+// 30x29, split inside the second; 144ch 56x56 in groups of 64/64/16).
 #include <cstring>
 #include <dnnl.hpp>
 #include <gtest/gtest.h>
@@ -38,11 +40,13 @@ const Case kCases[] = {
     {1, 32, 20, 17, 3, 2, 1, 1, 1, 1, 1, 119, true, 2},  // stride 2, odd width
     {1, 48, 12, 12, 3, 2, 1, 0, 0, 1, 1, 7, false, 1},   // TF SAME stride 2: pad bottom/right
     {2, 16, 11, 9, 3, 1, 1, 1, 1, 1, 1, 200, true, 2},   // batch 2
+    {3, 32, 30, 29, 3, 1, 1, 1, 1, 1, 1, 61, true, 2},   // threads split inside an image
     {1, 32, 14, 15, 3, 1, 2, 2, 2, 2, 2, 50, true, 1},   // dilation 2
     {1, 16, 13, 13, 5, 2, 1, 2, 1, 2, 3, 90, true, 1},   // 5x5, uneven pads
     {1, 96, 7, 7, 3, 1, 1, 1, 1, 1, 1, 0, true, 2},      // no zero point, 7x7
     {1, 16, 6, 5, 3, 1, 1, 0, 0, 0, 0, 11, true, 1},     // unpadded
     {1, 144, 28, 28, 3, 2, 1, 1, 1, 1, 1, 128, true, 2}, // MobileNetV2's stride 2
+    {1, 144, 56, 56, 3, 2, 1, 1, 1, 1, 1, 33, true, 2},  // groups 64/64/16, threaded
 };
 
 int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pa, int64_t pb) {
@@ -199,6 +203,9 @@ TEST(ConvDwU8, FitsOnlyExactDepthwiseBlocks) {
   EXPECT_FALSE(kernels::ConvDwU8::fits(g, w24.data()));
   g = geometry(c);
   g.group = 8; // two input channels per output channel
+  EXPECT_FALSE(kernels::ConvDwU8::fits(g, w.data()));
+  g = geometry(c);
+  g.pad_l = -1; // a crop, not a pad: the ring has no column before 0
   EXPECT_FALSE(kernels::ConvDwU8::fits(g, w.data()));
   // 23x23 taps of -128: 255 * 529 * 128 >= 2^24.
   Case big{1, 16, 30, 30, 23, 1, 1, 11, 11, 11, 11, 5, true, 1};

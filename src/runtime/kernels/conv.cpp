@@ -143,20 +143,20 @@ public:
     dnnl::convolution_forward::primitive_desc pd;
     // oneDNN's reference bf16 convolution is ~100x slower than any f32 one:
     // a plan asking for bf16 wants speed or size, so f32 serves it better.
-    own_sigmoid_ = want_sigmoid_;
-    bool bf16 = want_bf16_ && make_pd(x, w_dims, has_bias, memory::data_type::bf16, pd) &&
-                std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
-    if (!bf16 && !make_pd(x, w_dims, has_bias, f32, pd))
-      throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
-                                         node_.describe(), pd_error_));
-    // The sigmoid pass writes every element of the layout, and sigmoid(0) is
-    // not 0: with padded channels (a 1-channel score head in nChw16c) the
-    // post-op stays.
-    if (own_sigmoid_ && !du::unpadded(pd.dst_desc())) {
-      own_sigmoid_ = false;
-      if (!make_pd(x, w_dims, has_bias, bf16 ? memory::data_type::bf16 : f32, pd))
+    auto choose = [&] {
+      const bool bf16 = want_bf16_ && make_pd(x, w_dims, has_bias, memory::data_type::bf16, pd) &&
+                        std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
+      if (!bf16 && !make_pd(x, w_dims, has_bias, f32, pd))
         throw UnsupportedError(fmt::format("{}: oneDNN has no convolution for this case ({})",
                                            node_.describe(), pd_error_));
+    };
+    own_sigmoid_ = want_sigmoid_;
+    choose();
+    // The sigmoid pass writes every element of the layout, and sigmoid(0) is
+    // not 0: with padded channels (24 in nChw16c) the post-op stays.
+    if (own_sigmoid_ && !du::unpadded(pd.dst_desc())) {
+      own_sigmoid_ = false;
+      choose();
     }
     conv_ = dnnl::convolution_forward(pd);
     impl_ = pd.impl_info_str();

@@ -180,7 +180,8 @@ bool ConvDwU8::available() {
 }
 
 bool ConvDwU8::fits(const int8::ConvGeometry &g, const int8_t *w) {
-  if (g.group != g.c || g.oc != g.c || g.c % kLanes != 0 || g.kh > kMaxTapRows)
+  if (g.group != g.c || g.oc != g.c || g.c % kLanes != 0 || g.kh > kMaxTapRows || g.pad_t < 0 ||
+      g.pad_l < 0)
     return false;
   const int64_t taps = g.kh * g.kw;
   for (int64_t o = 0; o < g.c; ++o) {

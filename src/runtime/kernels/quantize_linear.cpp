@@ -158,7 +158,7 @@ void quantize_to_nhwc(const X *x, Q *y, const Shape &s, const float *scale, cons
 // tile transpose above moves one byte per pixel and channel, which made the
 // YOLOX-Nano input QuantizeLinear (519k values) 6-8 % of the tuned INT8
 // model. Here 16 pixels of each channel are quantized in one zmm (the same
-// f32 quotient, clamp and round-half-even as quantize_row), narrowed to 16
+// f32 division, clamp and round-half-even as quantize_row), narrowed to 16
 // bytes, and the C x 16 bytes are interleaved into 16 NHWC pixels by one
 // AVX-512 VBMI byte permute. bench_int8_kernels BM_quantize_to_nhwc/1.
 #define QTUNE_VBMI_Q __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
@@ -166,24 +166,10 @@ void quantize_to_nhwc(const X *x, Q *y, const Shape &s, const float *scale, cons
 const bool kQuantizeVbmi = __builtin_cpu_supports("avx512vbmi") &&
                            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 
-// x / s without a division (vdivps is ~16 cycles a vector, the whole cost
-// of this loop): q0 = x * r with r = 1 / s rounded, the residual x - q0 s
-// exact by one fma, and q0 + residual * r rounds to the correctly rounded
-// quotient (Markstein's correction) wherever that residual is normal --
-// checked against vdivps on all 2^32 inputs for eight scales: the only
-// differences are quotients below 1e-29 in magnitude, which round to level 0
-// either way. An infinite q0 (x infinite, or the quotient at the edge of
-// the float range) makes the correction NaN: q0 itself is then the answer.
-QTUNE_VBMI_Q inline __m512 divide(__m512 x, __m512 s, __m512 r) {
-  const __m512 q0 = _mm512_mul_ps(x, r);
-  const __m512 q1 = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, s, x), r, q0);
-  return _mm512_mask_mov_ps(q1, _mm512_cmp_ps_mask(q1, q1, _CMP_UNORD_Q), q0);
-}
-
 template <bool Signed>
-QTUNE_VBMI_Q inline __m128i quantize16(const float *x, __mmask16 m, __m512 s, __m512 r, __m512 lo,
-                                       __m512 hi, __m512i z) {
-  __m512 v = _mm512_min_ps(_mm512_max_ps(divide(_mm512_maskz_loadu_ps(m, x), s, r), lo), hi);
+QTUNE_VBMI_Q inline __m128i quantize16(const float *x, __mmask16 m, __m512 s, __m512 lo, __m512 hi,
+                                       __m512i z) {
+  __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x), s), lo), hi);
   __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), z); // rounds half to even
   return Signed ? _mm512_cvtsepi32_epi8(q) : _mm512_cvtusepi32_epi8(q);
 }
@@ -197,12 +183,11 @@ QTUNE_VBMI_Q void quantize_image_row(const float *x, Q *y, int64_t C, int64_t W,
   for (int j = 0; j < 64; ++j)
     idx[j] = static_cast<uint8_t>((j % C) * 16 + j / C);
   const __m512i perm = _mm512_load_si512(idx);
-  __m512 s[4], r[4], lo[4], hi[4];
+  __m512 s[4], lo[4], hi[4];
   __m512i z[4];
   for (int64_t c = 0; c < C; ++c) {
     int64_t k = per_channel ? c : 0;
     s[c] = _mm512_set1_ps(scale[k]);
-    r[c] = _mm512_set1_ps(1.f / scale[k]);
     lo[c] = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::lowest() - zp[k]));
     hi[c] = _mm512_set1_ps(static_cast<float>(std::numeric_limits<Q>::max() - zp[k]));
     z[c] = _mm512_set1_epi32(zp[k]);
@@ -214,7 +199,7 @@ QTUNE_VBMI_Q void quantize_image_row(const float *x, Q *y, int64_t C, int64_t W,
     for (int64_t c = 0; c < C; ++c)
       bytes = _mm512_mask_broadcast_i32x4(
           bytes, static_cast<__mmask16>(0xF << (4 * c)),
-          quantize16<kSigned>(x + c * plane + w, m, s[c], r[c], lo[c], hi[c], z[c]));
+          quantize16<kSigned>(x + c * plane + w, m, s[c], lo[c], hi[c], z[c]));
     const __mmask64 out = n * C == 64 ? ~0ULL : (1ULL << (n * C)) - 1;
     _mm512_mask_storeu_epi8(y + w * C, out, _mm512_permutexvar_epi8(perm, bytes));
   }
