@@ -123,7 +123,7 @@ public:
 
     memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
     memory::desc b_md({g.oc}, memory::data_type::f32, tag::x);
-    bool has_bias = in.size() > 2 && in[2].defined();
+    bool has_bias = has_bias_input(in);
     // Without VNNI the weights are halved to 7 bits (see int8_util.h).
     bool halve = int8::weights_need_7bit() && !int8::fits_7bit(in[1]);
     std::vector<float> out_scales = int8::output_scales(p_.x.scale, p_.w_scales, halve);
@@ -257,25 +257,17 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
-    if (own_1x1_) {
+    if (own_1x1_ || own_dw_) { // qtune's own conv with the SiLU epilogue
       const auto &g = geo_;
       const kernels::Int8Addend add{p_.sum ? in[3].raw() : nullptr,
                                     p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
                                     static_cast<float>(p_.sum_q.zero_point)};
-      own_1x1_->silu_quantize(in[0].data<uint8_t>(), g.n * g.h * g.w, out[0].raw(),
-                              {p_.y.dtype == DType::u8, 1.f / p_.y.scale,
-                               static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr});
-      if (table_)
-        apply_table(out[0], static_cast<const uint8_t *>(in[4].raw()));
-      return;
-    }
-    if (own_dw_) {
-      const kernels::Int8Addend add{p_.sum ? in[3].raw() : nullptr,
-                                    p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
-                                    static_cast<float>(p_.sum_q.zero_point)};
-      own_dw_->silu_quantize(in[0].data<uint8_t>(), out[0].raw(),
-                             {p_.y.dtype == DType::u8, 1.f / p_.y.scale,
-                              static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr});
+      const kernels::SiluRequantize e{p_.y.dtype == DType::u8, 1.f / p_.y.scale,
+                                      static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr};
+      if (own_1x1_)
+        own_1x1_->silu_quantize(in[0].data<uint8_t>(), g.n * g.h * g.w, out[0].raw(), e);
+      else
+        own_dw_->silu_quantize(in[0].data<uint8_t>(), out[0].raw(), e);
       if (table_)
         apply_table(out[0], static_cast<const uint8_t *>(in[4].raw()));
       return;
@@ -354,7 +346,7 @@ private:
   std::vector<double> bias_plan(std::span<const Tensor> in, const Tensor &w,
                                 const std::vector<float> &out_scales) {
     const auto &g = geo_;
-    bool has_bias = in.size() > 2 && in[2].defined();
+    bool has_bias = has_bias_input(in);
     std::vector<double> acc_bias =
         has_bias ? int8::accumulator_bias(in[2], g.oc, out_scales) : std::vector<double>(g.oc, 0.0);
     bool unpadded = g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;

@@ -134,12 +134,8 @@ template <bool U8> struct SiluQuantizeTile {
     // loop's 64-value steps).
     const int rows = width == cout ? 1 : m;
     const int64_t run_n = width == cout ? int64_t{m} * width : n;
-    for (int r = 0; r < rows; ++r) {
-      const int64_t at = (p0 + r) * cout + oc0;
-      const Int8Addend part = e->addend ? e->addend->from(at) : Int8Addend{};
-      silu_quantize_avx512<U8>(real + r * width, y + at, e->inv_scale, e->zero_point, run_n,
-                               e->addend ? &part : nullptr);
-    }
+    for (int r = 0; r < rows; ++r)
+      silu_requantize_at<U8>(real + r * width, y, (p0 + r) * cout + oc0, run_n, *e);
   }
 };
 

@@ -163,11 +163,10 @@ QTUNE_DW void dw_row(const int8::ConvGeometry &g, const RowSlice &r) {
 
 // SiLU [+ int8 addend] and requantisation of `n` scaled values into y + at.
 template <bool U8> struct SiluRun {
+  int8_t *y;
   const SiluRequantize *e;
-  QTUNE_DW void operator()(const float *real, int8_t *y, int64_t at, int64_t n) const {
-    const Int8Addend part = e->addend ? e->addend->from(at) : Int8Addend{};
-    silu_quantize_avx512<U8>(real, y + at, e->inv_scale, e->zero_point, n,
-                             e->addend ? &part : nullptr);
+  QTUNE_DW void operator()(const float *real, int64_t at, int64_t n) const {
+    silu_requantize_at<U8>(real, y, at, n, *e);
   }
 };
 
@@ -215,7 +214,7 @@ ConvDwU8::ConvDwU8(const int8::ConvGeometry &g, const int8_t *w, int32_t x_zero_
 // pixels) stays within kRingBytes, so every tap row is read from L1; a
 // wide conv (MobileNetV2's 144-960 channels) runs group by group over the
 // thread's rows. A group of all channels writes each output row in one run.
-template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, int8_t *y, Epilogue epi) const {
+template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, Epilogue epi) const {
   const auto &g = g_;
   const int64_t rows = g.n * g.oh, span = (g.kh - 1) * g.dil_h + 1, blocks = g.c / kLanes;
   const int64_t fit = kRingBytes / (span * wide_ * kLanes * int64_t{sizeof(float)});
@@ -251,10 +250,10 @@ template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, int8_t *y, Epi
                    real.data});
         const int64_t at = r * g.ow * g.c + c0;
         if (width == g.c)
-          epi(real.data, y, at, g.ow * g.c);
+          epi(real.data, at, g.ow * g.c);
         else
           for (int64_t ox = 0; ox < g.ow; ++ox)
-            epi(real.data + ox * width, y, at + ox * g.c, width);
+            epi(real.data + ox * width, at + ox * g.c, width);
       }
     }
   };
@@ -274,14 +273,13 @@ template <typename Epilogue> void ConvDwU8::run(const uint8_t *x, int8_t *y, Epi
 void ConvDwU8::silu_quantize(const uint8_t *x, void *y, const SiluRequantize &e) const {
   auto *out = static_cast<int8_t *>(y);
   if (e.u8_out)
-    run(x, out, SiluRun<true>{&e});
+    run(x, SiluRun<true>{out, &e});
   else
-    run(x, out, SiluRun<false>{&e});
+    run(x, SiluRun<false>{out, &e});
 }
 
 void ConvDwU8::real(const uint8_t *x, float *y) const {
-  // The output bytes as floats: offsets count floats here.
-  run(x, reinterpret_cast<int8_t *>(y), [y](const float *real, int8_t *, int64_t at, int64_t n) {
+  run(x, [y](const float *real, int64_t at, int64_t n) {
     std::memcpy(y + at, real, static_cast<size_t>(n) * sizeof(float));
   });
 }

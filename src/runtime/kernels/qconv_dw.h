@@ -42,7 +42,8 @@ public:
   void real(const uint8_t *x, float *y) const;
 
 private:
-  template <typename Epilogue> void run(const uint8_t *x, int8_t *y, Epilogue epi) const;
+  // epi(real, at, n): n scaled values for output elements at.. (NHWC).
+  template <typename Epilogue> void run(const uint8_t *x, Epilogue epi) const;
 
   int8::ConvGeometry g_;
   float zp_ = 0.f;

@@ -211,6 +211,16 @@ QTUNE_AVX512BWDQ inline void silu_quantize_avx512(const float *x, void *y, float
   }
 }
 
+// The fused epilogue of qtune's int8 convs (Conv1x1U8, ConvDwU8): n scaled
+// values `real` into the output's bytes y + at, the addend (when there is
+// one) read at the same offset.
+template <bool U8>
+QTUNE_AVX512BWDQ inline void silu_requantize_at(const float *real, int8_t *y, int64_t at, int64_t n,
+                                                const SiluRequantize &e) {
+  const Int8Addend part = e.addend ? e.addend->from(at) : Int8Addend{};
+  silu_quantize_avx512<U8>(real, y + at, e.inv_scale, e.zero_point, n, e.addend ? &part : nullptr);
+}
+
 } // namespace
 } // namespace qtune::kernels::simd
 
