@@ -266,8 +266,19 @@ Tensor relayout(const Tensor &t, const dnnl::memory::desc &from, const dnnl::mem
 // zero point (none, or `zp_folds`: an integer bias in accumulator units takes
 // it exactly), a CPU with AVX-512 VNNI.
 bool expects_own_1x1(const Node &node, const Shape &ws, bool zp_folds) {
-  return ws[2] == 1 && ws[3] == 1 && node.attr_int("group", 1) == 1 &&
-         (node.attr_int("x_zero_point", 0) == 0 || zp_folds) && kernels::Conv1x1U8::available();
+  // Its epilogues: SiLU, or (weights up to 128 K) no activation, Relu or Clip
+  // around an optional sum -- two of them only with the sum between.
+  const std::string act = node.attr_string("activation", ""),
+                    post = node.attr_string("post_activation", "");
+  const bool sum = node.attr_int("sum", 0) != 0;
+  const auto clamp = [](const std::string &a) { return a.empty() || a == "Relu" || a == "Clip"; };
+  const bool epilogue = act == "SiLU"
+                            ? post.empty()
+                            : clamp(act) && clamp(post) && (sum || act.empty() || post.empty()) &&
+                                  ws[0] * ws[1] <= 128 * 1024;
+  return ws[2] == 1 && ws[3] == 1 && node.attr_int("group", 1) == 1 && epilogue &&
+         !node.has_attr("channel_scale") && (node.attr_int("x_zero_point", 0) == 0 || zp_folds) &&
+         kernels::Conv1x1U8::available();
 }
 
 // Whether QConv should pick qtune's depthwise kernel (qconv_dw.h) for `node`
@@ -285,8 +296,8 @@ bool expects_own_dw(const Node &node, const Tensor &w, DType y_dtype) {
 // As the executor runs a residual QConv: source and addend channels-last
 // (set_input_layouts), the output written over the addend's own buffer (the
 // take-over of output_may_overwrite_input). `want` is the plain layout's result.
-void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Tensor &want,
-                             bool zp_folds) {
+void check_sum_in_place(const Node &node, std::vector<Tensor> in, const Tensor &want,
+                        bool zp_folds) {
   using dnnl::memory;
   using tag = memory::format_tag;
   const Shape &xs = in[0].shape(), &as = in[3].shape();
@@ -319,8 +330,8 @@ void check_silu_sum_in_place(const Node &node, std::vector<Tensor> in, const Ten
 // As the executor runs a QConv after QuantizeLinear: the source channels-last
 // (set_input_layouts). A pointwise u8 conv without a runtime zero point then
 // takes qtune's VNNI 1x1 kernel (qconv_1x1.h) where the CPU has it.
-void check_silu_channels_last(const Node &node, std::vector<Tensor> in, const Tensor &want,
-                              bool zp_folds) {
+void check_channels_last(const Node &node, std::vector<Tensor> in, const Tensor &want,
+                         bool zp_folds) {
   using dnnl::memory;
   using tag = memory::format_tag;
   const Shape xs = in[0].shape(), ws = in[1].shape();
@@ -521,9 +532,94 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
   // path's bits: the same f32 conv output, the same SiLU and requantisation.
   const bool zp_folds = int_bias && pad == 0;
   if (sum)
-    check_silu_sum_in_place(node, in, out[0], zp_folds);
+    check_sum_in_place(node, in, out[0], zp_folds);
   else
-    check_silu_channels_last(node, in, out[0], zp_folds);
+    check_channels_last(node, in, out[0], zp_folds);
+}
+
+// Pointwise convs with no activation, a Relu or a Clip around an optional u8
+// residual (ORT-style MobileNetV2 / ResNet QDQ files): channels-last, with the
+// zero point folded into an integer bias, they run qtune's VNNI 1x1 kernel and
+// its clamp epilogue (weights up to 128 K; oneDNN beyond), which must give
+// the bits of the same node on oneDNN (plain layout: oneDNN's conv with its
+// relu / clip_v2, sum and linear post-ops), saturating at both ends.
+struct ClampConvCase {
+  std::string act;
+  std::vector<float> act_params;
+  bool sum;
+  std::string post;
+  DType y;
+  int64_t yz, c, oc;
+  float gain; // on the weight scales: outputs past the Clip's top
+};
+
+TEST(QConv, PointwiseClampEpilogueIsOneDnnBits) {
+  const ClampConvCase cases[] = {
+      {"", {}, false, "", DType::u8, 128, 32, 48, 1.f},
+      {"Relu", {}, false, "", DType::u8, 0, 24, 96, 1.f},
+      {"Relu", {}, false, "", DType::u8, 37, 64, 64, 1.f},
+      {"Clip", {0.f, 6.f}, false, "", DType::u8, 0, 16, 96, 6.f},
+      {"Clip", {-1.f, 2.f}, false, "", DType::i8, -5, 32, 24, 2.f},
+      {"", {}, true, "Relu", DType::u8, 0, 64, 80, 1.f},
+      {"Clip", {0.f, 6.f}, true, "", DType::u8, 3, 48, 32, 6.f},
+      {"Clip", {0.f, 6.f}, true, "Relu", DType::u8, 12, 32, 144, 6.f},
+      {"Relu", {}, false, "", DType::u8, 0, 512, 512, 1.f}, // 256 K weights: oneDNN
+  };
+  for (const ClampConvCase &cc : cases) {
+    SCOPED_TRACE(testing::Message()
+                 << cc.act << (cc.sum ? " sum " : " ") << cc.post << " " << cc.c << "->" << cc.oc);
+    std::mt19937 rng(5);
+    const int64_t h = 17;
+    const float xs = 0.04f, ys = cc.act == "Clip" && cc.act_params[1] == 6.f ? 6.f / 255.f : 0.012f;
+    Tensor x = random_int<uint8_t>({1, cc.c, h, h}, 0, 255, rng);
+    Tensor w = random_int<int8_t>({cc.oc, cc.c, 1, 1}, -127, 127, rng);
+    std::vector<float> ws(cc.oc), b(cc.oc);
+    std::uniform_real_distribution<float> u(0.5f, 1.5f);
+    for (int64_t o = 0; o < cc.oc; ++o) { // an int32 QDQ bias: the zero point folds
+      ws[o] = cc.gain * 0.0008f * u(rng) * std::sqrt(32.f / static_cast<float>(cc.c));
+      b[o] = std::round((u(rng) - 1.f) * 2.f / (xs * ws[o])) * (xs * ws[o]);
+    }
+    Node node;
+    node.name = "qconv", node.op_type = "QConv", node.domain = "qtune";
+    node.attrs["x_scale"] = xs, node.attrs["x_zero_point"] = int64_t{23};
+    node.attrs["w_scales"] = ws;
+    node.attrs["y_dtype"] = std::string(dtype_name(cc.y));
+    node.attrs["y_scale"] = ys, node.attrs["y_zero_point"] = cc.yz;
+    if (!cc.act.empty())
+      node.attrs["activation"] = cc.act;
+    if (!cc.act_params.empty())
+      node.attrs["activation_params"] = cc.act_params;
+    if (!cc.post.empty())
+      node.attrs["post_activation"] = cc.post;
+    std::vector<Tensor> in{x, w, Tensor::from_vector<float>({cc.oc}, b)};
+    if (cc.sum) {
+      node.attrs["sum"] = int64_t{1};
+      node.attrs["sum_scale"] = 0.031f, node.attrs["sum_zero_point"] = int64_t{17};
+      in.push_back(random_int<uint8_t>({1, cc.oc, h, h}, 0, 255, rng));
+    }
+    const Tensor want = run_node(node, in)[0]; // plain layout: oneDNN
+    // The lowest output is the last lower bound's level (the type's lowest
+    // without one), the highest the type's top (or the Clip's, 6 at 6 / 255).
+    const bool u8 = cc.y == DType::u8;
+    const float type_lo = u8 ? 0.f : -128.f, type_hi = u8 ? 255.f : 127.f;
+    const float lower = !cc.post.empty()           ? 0.f // a Relu
+                        : cc.sum || cc.act.empty() ? -INFINITY
+                        : cc.act == "Relu"         ? 0.f
+                                                   : cc.act_params[0];
+    const float floor_level =
+        std::clamp(std::nearbyint(lower / ys) + static_cast<float>(cc.yz), type_lo, type_hi);
+    float lowest = type_hi, highest = type_lo;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      const float v = u8 ? want.data<uint8_t>()[i] : want.data<int8_t>()[i];
+      lowest = std::min(lowest, v), highest = std::max(highest, v);
+    }
+    EXPECT_EQ(lowest, floor_level);
+    EXPECT_EQ(highest, type_hi);
+    if (cc.sum)
+      check_sum_in_place(node, in, want, true);
+    else
+      check_channels_last(node, in, want, true);
+  }
 }
 
 TEST(QConv, SiLUPassIsOneDnnPostOpsWithinALevel) {

@@ -6,11 +6,15 @@
 // leave partial 16-channel blocks and partial 4-block groups, pixel counts
 // that leave partial tiles, per-tensor and per-channel scales, 1 and 2
 // threads.
+#include <algorithm>
 #include <cstring>
 #include <dnnl.hpp>
 #include <gtest/gtest.h>
+#include <limits>
 #include <omp.h>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "../../bench/onednn_conv1x1.h"
@@ -168,6 +172,95 @@ TEST(Conv1x1U8, SiluSumQuantizeInPlaceGivesTheExactLevel) {
   check_silu_quantize(false, true);
   check_silu_quantize(true, true, false);        // an s8 addend
   check_silu_quantize(false, true, true, false); // the addend in its own buffer
+}
+
+// The clamp epilogue (ClampRequantize: no activation, Relu or Clip before and
+// after an optional int8 addend, then requantisation): oneDNN's int8 conv
+// with the same relu / clip_v2, sum and linear post-ops, bit for bit -- the
+// clamps move into the requantised domain (ClampPlan) only where that is
+// exact. (Two clamps with no addend between them are left out: oneDNN 2.6
+// gives the first clip's result for disjoint ones, and QConv keeps such a
+// conv on oneDNN.) Each epilogue over every case (partial blocks and groups, partial
+// tiles, 1 and 2 threads).
+struct ClampEpilogue {
+  const char *name;
+  float lo, hi; // the first clamp (-inf, inf: none; 0, inf: Relu)
+  bool sum, addend_u8, in_place;
+  float post_lo, post_hi;
+  bool u8_out;
+  float y_scale, y_zero_point;
+};
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+const ClampEpilogue kClampEpilogues[] = {
+    {"none u8", -kInf, kInf, false, true, false, -kInf, kInf, true, 0.03f, 128.f},
+    {"none s8", -kInf, kInf, false, true, false, -kInf, kInf, false, 0.05f, -3.f},
+    {"relu zp 0 (saturation)", 0.f, kInf, false, true, false, -kInf, kInf, true, 0.02f, 0.f},
+    {"relu zp 40 (a level)", 0.f, kInf, false, true, false, -kInf, kInf, true, 0.02f, 40.f},
+    {"relu6 into 6/255", 0.f, 6.f, false, true, false, -kInf, kInf, true, 6.f / 255.f, 0.f},
+    {"clip inside s8", -1.5f, 2.f, false, true, false, -kInf, kInf, false, 0.02f, -5.f},
+    {"sum then relu", -kInf, kInf, true, true, true, 0.f, kInf, true, 0.04f, 0.f},
+    {"relu6, s8 sum, separate", 0.f, 6.f, true, false, false, -kInf, kInf, false, 0.05f, 3.f},
+    {"clip, sum, relu zp 12", -1.f, 6.f, true, true, true, 0.f, kInf, true, 0.04f, 12.f},
+};
+
+void onednn_activation(dnnl::post_ops &ops, float lo, float hi) {
+  if (lo == -kInf && hi == kInf)
+    return;
+  if (lo == 0.f && hi == kInf)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  else
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, lo, hi);
+}
+
+TEST(Conv1x1U8, ClampQuantizeIsOneDnnPostOpBits) {
+  if (!kernels::Conv1x1U8::available())
+    GTEST_SKIP() << "no AVX-512 VNNI";
+  for (const ClampEpilogue &ep : kClampEpilogues)
+    for (const Case &c : kCases) {
+      SCOPED_TRACE(testing::Message() << ep.name << ", " << c.cin << "->" << c.cout << " " << c.h
+                                      << "x" << c.w << ", " << c.threads << " threads");
+      ThreadsScope threads(c.threads);
+      Operands o = make_operands(c, 13);
+      const float ss = 0.031f, sz = 17.f;
+      dnnl::post_ops ops;
+      onednn_activation(ops, ep.lo, ep.hi);
+      if (ep.sum)
+        ops.append_sum(ss, static_cast<int32_t>(sz),
+                       ep.addend_u8 ? memory::data_type::u8 : memory::data_type::s8);
+      onednn_activation(ops, ep.post_lo, ep.post_hi);
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / ep.y_scale, ep.y_zero_point);
+      const size_t n = static_cast<size_t>(c.h * c.w * c.cout);
+      std::vector<uint8_t> want = ep.sum ? o.addend : std::vector<uint8_t>(n);
+      onednn_conv(c, o, ep.u8_out ? memory::data_type::u8 : memory::data_type::s8, ops,
+                  want.data());
+
+      kernels::Conv1x1U8 k(o.w.data(), c.cout, c.cin, o.bias, o.scale);
+      std::vector<uint8_t> got = ep.sum && ep.in_place ? o.addend : std::vector<uint8_t>(n, 7);
+      const kernels::Int8Addend add{ep.in_place ? got.data() : o.addend.data(), ep.addend_u8, ss,
+                                    sz};
+      k.clamp_quantize(o.x.data(), c.h * c.w, got.data(),
+                       {ep.u8_out, 1.f / ep.y_scale, ep.y_zero_point, ep.lo, ep.hi,
+                        ep.sum ? &add : nullptr, ep.post_lo, ep.post_hi});
+      int64_t diffs = 0;
+      for (size_t i = 0; i < n; ++i)
+        if (got[i] != want[i] && diffs++ < 3)
+          ADD_FAILURE() << "at " << i << ": " << int{got[i]} << " where oneDNN gives "
+                        << int{want[i]};
+      EXPECT_EQ(diffs, 0) << "of " << n;
+      // The outputs spread over many levels, the clamps' among them.
+      if (n > 1000) {
+        const auto level = [&](float real) {
+          const float q = std::nearbyint(real / ep.y_scale + ep.y_zero_point);
+          return static_cast<uint8_t>(
+              static_cast<int>(std::clamp(q, ep.u8_out ? 0.f : -128.f, ep.u8_out ? 255.f : 127.f)));
+        };
+        EXPECT_GT(std::set<uint8_t>(want.begin(), want.end()).size(), 40u);
+        if (!ep.sum && ep.hi != kInf) // the Clip's top is reached
+          EXPECT_GT(std::count(want.begin(), want.end(), level(ep.hi)), 0);
+      }
+    }
 }
 
 } // namespace

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fmt/format.h>
+#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -75,6 +76,11 @@ using dnnl::memory;
 using tag = memory::format_tag;
 
 class QConvKernel : public Kernel {
+  // The bounds of the clamp epilogue (kernels::ClampRequantize).
+  struct Clamp {
+    float lo, hi, post_lo, post_hi;
+  };
+
 public:
   QConvKernel(const Node &n, const KernelEnv &env)
       : node_(n), env_(env), p_(QConvParams::from(n)) {}
@@ -233,13 +239,14 @@ public:
     dnnl_util::stream(env_).wait();
     own_1x1_.reset();
     own_dw_.reset();
+    clamp_ = own_silu_ ? std::nullopt : clamp_epilogue(in);
     if (own_1x1_fits(in, given, attr_zp, halve)) {
       std::vector<float> b(g.oc, 0.f);
       if (has_bias)
         std::transform(acc_bias.begin(), acc_bias.end(), b.begin(),
                        [](double v) { return static_cast<float>(v); });
       own_1x1_ = std::make_unique<kernels::Conv1x1U8>(w.data<int8_t>(), g.oc, g.c, b, out_scales);
-      impl_ = "qtune vnni 1x1 conv + fused SiLU";
+      impl_ = "qtune vnni 1x1 conv + fused " + epilogue_name();
     } else if (own_dw_fits(in, given, halve)) {
       // The zero point and the model's own bias (not a folded one): the
       // kernel computes what oneDNN's zero-point conv computes.
@@ -262,10 +269,16 @@ public:
       const kernels::Int8Addend add{p_.sum ? in[3].raw() : nullptr,
                                     p_.sum && in[3].dtype() == DType::u8, p_.sum_q.scale,
                                     static_cast<float>(p_.sum_q.zero_point)};
-      const kernels::SiluRequantize e{p_.y.dtype == DType::u8, 1.f / p_.y.scale,
-                                      static_cast<float>(p_.y.zero_point), p_.sum ? &add : nullptr};
-      if (own_1x1_)
-        own_1x1_->silu_quantize(in[0].data<uint8_t>(), g.n * g.h * g.w, out[0].raw(), e);
+      const bool u8 = p_.y.dtype == DType::u8;
+      const float inv_scale = 1.f / p_.y.scale, zp = static_cast<float>(p_.y.zero_point);
+      const kernels::SiluRequantize e{u8, inv_scale, zp, p_.sum ? &add : nullptr};
+      const int64_t pixels = g.n * g.h * g.w;
+      if (own_1x1_ && clamp_)
+        own_1x1_->clamp_quantize(in[0].data<uint8_t>(), pixels, out[0].raw(),
+                                 {u8, inv_scale, zp, clamp_->lo, clamp_->hi,
+                                  p_.sum ? &add : nullptr, clamp_->post_lo, clamp_->post_hi});
+      else if (own_1x1_)
+        own_1x1_->silu_quantize(in[0].data<uint8_t>(), pixels, out[0].raw(), e);
       else
         own_dw_->silu_quantize(in[0].data<uint8_t>(), out[0].raw(), e);
       if (table_)
@@ -612,10 +625,56 @@ private:
     const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 &&
                            g.group == 1 && g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 &&
                            g.pad_r == 0 && g.oh == g.h && g.ow == g.w;
-    return own_silu_ && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 && pointwise &&
-           g.c % 4 == 0 && attr_zp == 0 && !halve && given == nhwc(memory::data_type::u8) &&
-           dst_desc_ == y_nhwc && !dst_reorder_ && (!p_.sum || sum_copy_) &&
-           kernels::Conv1x1U8::available();
+    // With the clamp epilogue oneDNN has no f32 round trip to lose: its
+    // brgconv_1x1 is as fast or faster once the weights outgrow L1 and L2
+    // reuse decides (bench_qconv_1x1 BM_qconv1x1_*_clip: ResNet-50's 256x1024
+    // and 2048x512 convs 0-15 % slower in ours, MobileNetV2's 10-30 % faster).
+    const bool small_weights = g.c * g.oc <= 128 * 1024;
+    return (own_silu_ || (clamp_ && small_weights)) && p_.y.dtype != DType::f32 &&
+           in[0].dtype() == DType::u8 && pointwise && g.c % 4 == 0 && attr_zp == 0 && !halve &&
+           given == nhwc(memory::data_type::u8) && dst_desc_ == y_nhwc && !dst_reorder_ &&
+           (!p_.sum || sum_copy_) && kernels::Conv1x1U8::available();
+  }
+
+  // The clamp epilogue's bounds (none, Relu, Clip before and after an int8
+  // addend) when oneDNN's post-ops are only those around the requantisation.
+  std::optional<Clamp> clamp_epilogue(std::span<const Tensor> in) const {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    const auto bounds =
+        [&](const int8::FusedActivation &a) -> std::optional<std::pair<float, float>> {
+      const auto param = [&](size_t i, float def) {
+        return i < a.params.size() ? a.params[i] : def;
+      };
+      if (a.op.empty())
+        return std::pair{-inf, inf};
+      if (a.op == "Relu")
+        return std::pair{0.f, inf};
+      if (a.op == "Clip") // append_activation's defaults
+        return std::pair{param(0, -3.4e38f), param(1, 3.4e38f)};
+      return std::nullopt;
+    };
+    const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
+                          (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
+    const auto pre = bounds(p_.activation), post = bounds(p_.post_activation);
+    // Two activations with no sum between them stay on oneDNN, whose 2.6
+    // post-ops give the first clip's result for disjoint clips.
+    const bool two_without_sum =
+        !p_.sum && !p_.activation.op.empty() && !p_.post_activation.op.empty();
+    if (!pre || !post || p_.y.dtype == DType::f32 || !p_.channel_scale.empty() ||
+        (p_.sum && !int8_sum) || two_without_sum)
+      return std::nullopt;
+    return Clamp{pre->first, pre->second, post->first, post->second};
+  }
+
+  std::string epilogue_name() const {
+    if (!clamp_)
+      return "SiLU";
+    std::string name;
+    for (const std::string &part :
+         {p_.activation.op, std::string(p_.sum ? "sum" : ""), p_.post_activation.op})
+      if (!part.empty())
+        name += (name.empty() ? "" : " + ") + part;
+    return (name.empty() ? "" : name + " + ") + "requantize";
   }
 
   // Our depthwise kernel (qconv_dw.h) in place of oneDNN's conv + the SiLU
@@ -679,7 +738,8 @@ private:
   std::string impl_; // the primitive oneDNN chose
   std::vector<const dnnl_memory_desc_t *> in_layouts_;
   bool layouts_enabled_ = false, dst_is_plain_ = true, sum_copy_ = false, fold_zp_ = false;
-  bool own_silu_ = false; // our activation pass: SiLU, or Sigmoid into f32
+  bool own_silu_ = false;      // our activation pass: SiLU, or Sigmoid into f32
+  std::optional<Clamp> clamp_; // own_1x1_'s epilogue when not the SiLU
   // fold_padded_zero_point's border outputs (pixel within an image, index
   // into border_fix_) and their per-channel corrections.
   std::vector<std::pair<int64_t, int>> border_;

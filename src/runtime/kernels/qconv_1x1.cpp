@@ -18,9 +18,12 @@
 #include "runtime/kernels/qconv_1x1.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <immintrin.h>
+#include <limits>
 #include <omp.h>
+#include <type_traits>
 
 #include "runtime/kernels/silu_simd.h"
 
@@ -33,7 +36,7 @@ namespace {
 
 using namespace simd;
 
-#define QTUNE_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni")))
+#define QTUNE_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
 constexpr int kLanes = 16;
 constexpr int kGroupBlocks = 4;                     // output blocks per group
@@ -63,11 +66,12 @@ QTUNE_VNNI inline void dpbusd(__m512i &acc, __m512i a, __m512i w) {
 
 // acc[r][b] = sum over c of x[r][c] * w[b-th block][c], for MR pixel rows of
 // cin bytes each, then scaled straight from the registers as oneDNN 2.6 does
-// (f32, + bias, * output scale) into out[r * NB * 16 + b * 16 + lane]: the
-// tile's rows lie contiguous there for the epilogue.
-template <int MR, int NB>
+// (f32, + bias, * output scale), in place (f32 bits in the integer
+// registers), and handed to store(acc): a Buffer (below) or an epilogue
+// writing the output directly.
+template <int MR, int NB, typename Store>
 QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, const float *bias,
-                     const float *scale, float *out) {
+                     const float *scale, const Store &store) {
   __m512i acc[MR][NB];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -92,42 +96,191 @@ QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, const float
     const __m512 bv = _mm512_loadu_ps(bias + b * kLanes), sv = _mm512_loadu_ps(scale + b * kLanes);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) // oneDNN 2.6's order: bias before the scale
-      _mm512_store_ps(out + (r * NB + b) * kLanes,
-                      _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(acc[r][b]), bv), sv));
+      acc[r][b] =
+          _mm512_castps_si512(_mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(acc[r][b]), bv), sv));
   }
+  store(acc);
 }
 
-template <int NB>
-void tile_nb(const uint8_t *x, int64_t cin, const int8_t *w, const float *bias, const float *scale,
-             float *out) {
-  tile<rows_for(NB), NB>(x, cin, w, bias, scale, out);
-}
-
+template <typename Store>
 void tile_any(int nb, const uint8_t *x, int64_t cin, const int8_t *w, const float *bias,
-              const float *scale, float *out) {
+              const float *scale, const Store &store) {
   switch (nb) {
   case 1:
-    return tile_nb<1>(x, cin, w, bias, scale, out);
+    return tile<rows_for(1), 1>(x, cin, w, bias, scale, store);
   case 2:
-    return tile_nb<2>(x, cin, w, bias, scale, out);
+    return tile<rows_for(2), 2>(x, cin, w, bias, scale, store);
   case 3:
-    return tile_nb<3>(x, cin, w, bias, scale, out);
+    return tile<rows_for(3), 3>(x, cin, w, bias, scale, store);
   default:
-    return tile_nb<4>(x, cin, w, bias, scale, out);
+    return tile<rows_for(4), 4>(x, cin, w, bias, scale, store);
   }
 }
 
+// The tile's scaled rows into a small buffer, out[r * NB * 16 + b * 16 +
+// lane], for epilogues that run over it afterwards while it is in L1.
+struct Buffer {
+  float *out;
+  template <int MR, int NB> QTUNE_VNNI void operator()(__m512i (&acc)[MR][NB]) const {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b)
+        _mm512_store_si512(out + (r * NB + b) * kLanes, acc[r][b]);
+  }
+};
+
+// One tile's product: tile_any with its operands bound, the store to come.
+struct Tile {
+  int nb;
+  const uint8_t *x;
+  int64_t cin;
+  const int8_t *w;
+  const float *bias, *scale;
+  template <typename Store> void operator()(const Store &store) const {
+    tile_any(nb, x, cin, w, bias, scale, store);
+  }
+};
+
+// The clamp epilogue with its clamps moved where they cost least, bit for bit
+// ClampRequantize's result. Rounding, the requantising fma and the
+// conversion are all monotone in v, so a clamp to [lo, hi] just before the
+// requantisation equals a clamp of fma(v, inv, zp) to [fma(lo, inv, zp),
+// fma(hi, inv, zp)]: the upper bound merges into the min that keeps the
+// conversion in range, the lower one disappears where the int8 type's
+// saturation already gives it (ReLU6 into u8 with zero point 0, a Relu into
+// u8 with zero point 0). Without an addend the two clamps are one: a
+// composition of clamps is the clamp to its values at -inf and +inf.
+struct ClampPlan {
+  bool add; // an int8 addend between the clamps
+  bool pre; // with one: the first clamp, in real units (not -inf, +inf)
+  bool lo;  // the requantised lower bound is above the type's lowest level
+  float pre_lo, pre_hi;
+  float q_lo, q_hi; // the bounds of fma(v, inv, zp), q_hi at most the top level
+
+  static ClampPlan of(const ClampRequantize &e) {
+    const auto clamp = [](float v, float lo, float hi) { return std::min(std::max(v, lo), hi); };
+    const float inf = std::numeric_limits<float>::infinity();
+    ClampPlan p{};
+    p.add = e.addend != nullptr;
+    float lo = e.post_lo, hi = e.post_hi;
+    if (p.add) {
+      p.pre = e.lo != -inf || e.hi != inf;
+      p.pre_lo = e.lo, p.pre_hi = e.hi;
+    } else {
+      lo = clamp(clamp(-inf, e.lo, e.hi), e.post_lo, e.post_hi);
+      hi = clamp(clamp(inf, e.lo, e.hi), e.post_lo, e.post_hi);
+    }
+    const float bottom = e.u8_out ? 0.f : -128.f, top = e.u8_out ? 255.f : 127.f;
+    p.q_lo = std::fma(lo, e.inv_scale, e.zero_point);
+    p.lo = p.q_lo > bottom;
+    p.q_hi = std::min(top, std::fma(hi, e.inv_scale, e.zero_point));
+    return p;
+  }
+};
+
+// The activations before the clamp epilogue's addend: none, or max(lo) then
+// min(hi) (oneDNN's relu with lo 0 and clip_v2 forward).
+struct Identity16 {
+  QTUNE_VNNI __m512 operator()(__m512 v) const { return v; }
+};
+struct Clamp16 {
+  __m512 lo, hi;
+  QTUNE_VNNI __m512 operator()(__m512 v) const { return _mm512_min_ps(_mm512_max_ps(v, lo), hi); }
+};
+
+// The clamp epilogue straight from the registers: [the first clamp, the
+// int8 addend,] the requantisation with the clamp folded in (ClampPlan), per
+// block, then the blocks packed (saturating, as silu_simd.h's quantize64)
+// into 64-byte stores -- no f32 round trip, and 4 packing operations per 64
+// values where a saturating narrowing store per block costs 3 each. The
+// addend's steps and bits are add16's. Pre: the activation before the addend
+// (Identity16, Clamp16); Add and Lo: ClampPlan's flags.
+template <bool U8, typename Pre, bool Add, bool Lo> struct QuantizeStore {
+  int8_t *y;       // the tile's first output byte (row p0, channel oc0)
+  const int8_t *a; // the addend at the same offsets (Add)
+  int64_t ld;      // bytes per pixel row (cout)
+  int m;           // rows that exist (a map's last tile may be partial)
+  int lanes;       // output channels in this group (<= NB * 16)
+  Pre pre;         // the activation before the addend
+  const Int8Addend *addend;
+  float inv_scale, zero_point, lowest, highest; // requantisation, its bounds (Lo: lowest)
+
+  template <int MR, int NB> QTUNE_VNNI void operator()(__m512i (&acc)[MR][NB]) const {
+    const __m512 q_lo = _mm512_set1_ps(lowest), q_hi = _mm512_set1_ps(highest);
+    const __m512 inv = _mm512_set1_ps(inv_scale), zp = _mm512_set1_ps(zero_point);
+    const int last = lanes - (NB - 1) * kLanes; // lanes of the last block
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) {
+      const __mmask16 k = b < NB - 1 || last == kLanes ? static_cast<__mmask16>(0xffff)
+                                                       : static_cast<__mmask16>((1u << last) - 1);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        __m512 v = pre(_mm512_castsi512_ps(acc[r][b]));
+        if constexpr (Add) {
+          const __m128i q = _mm_maskz_loadu_epi8(k, a + r * ld + b * kLanes);
+          const __m512i w = addend->is_u8 ? _mm512_cvtepu8_epi32(q) : _mm512_cvtepi8_epi32(q);
+          const __m512 real =
+              _mm512_sub_ps(_mm512_cvtepi32_ps(w), _mm512_set1_ps(addend->zero_point));
+          v = _mm512_fmadd_ps(real, _mm512_set1_ps(addend->scale), v);
+        }
+        v = _mm512_min_ps(q_hi, _mm512_fmadd_ps(v, inv, zp));
+        if constexpr (Lo)
+          v = _mm512_max_ps(v, q_lo);
+        acc[r][b] = _mm512_cvtps_epi32(v);
+      }
+    }
+    if (lanes == ld && lanes == NB * kLanes) { // the tile's output is one run of bytes
+      const __m512i *v = &acc[0][0];
+      const int64_t n = int64_t{m} * ld;
+#pragma GCC unroll 6
+      for (int q = 0; q < MR * NB / 4; ++q) {
+        const int64_t at = int64_t{q} * 64;
+        if (at >= n)
+          break;
+        const __mmask64 k = n - at >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - at)) - 1;
+        _mm512_mask_storeu_epi8(y + at, k,
+                                pack(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]));
+      }
+      return;
+    }
+    const __m512i zero = _mm512_setzero_si512();
+    const __mmask64 row_mask = lanes == 64 ? ~__mmask64{0} : (__mmask64{1} << lanes) - 1;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      if (r >= m)
+        break;
+      const __m512i bytes =
+          pack(acc[r][0], NB > 1 ? acc[r][NB > 1 ? 1 : 0] : zero,
+               NB > 2 ? acc[r][NB > 2 ? 2 : 0] : zero, NB > 3 ? acc[r][NB > 3 ? 3 : 0] : zero);
+      _mm512_mask_storeu_epi8(y + r * ld, row_mask, bytes);
+    }
+  }
+
+  // Four vectors of int32 levels into 64 bytes in order, saturating.
+  QTUNE_VNNI static __m512i pack(__m512i a, __m512i b, __m512i c, __m512i d) {
+    const __m512i ab = _mm512_packs_epi32(a, b), cd = _mm512_packs_epi32(c, d);
+    const __m512i bytes = U8 ? _mm512_packus_epi16(ab, cd) : _mm512_packs_epi16(ab, cd);
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_epi32(order, bytes);
+  }
+};
+
 // SiLU [+ int8 addend] and requantisation of a tile's scaled f32 rows into
-// the int8 output, by the SiLU pass's own streaming loop (one swish is a
-// ~120-cycle chain around a division; written per 16-channel block inside
-// the tile loop, even four side by side, it ran 1.5-2.3x slower per value).
+// the int8 output, by the SiLU pass's own streaming loop over the buffered
+// tile (one swish is a ~120-cycle chain around a division; written per
+// 16-channel block inside the tile loop, even four side by side, it ran
+// 1.5-2.3x slower per value; its 11-operation form straight from the
+// registers as the clamp epilogue, a QuantizeStore with silu16_int8 before
+// the addend, still 1-10 % slower on YOLOX's shapes, bench_qconv_1x1).
 template <bool U8> struct SiluQuantizeTile {
   int64_t cout;
   int8_t *y;
-  const Conv1x1U8::SiluQuantize *e;
+  const SiluRequantize *e;
 
-  QTUNE_VNNI void operator()(const float *real, int64_t p0, int m, int64_t oc0, int nb) const {
-    const int width = nb * kLanes;
+  QTUNE_VNNI void operator()(const Tile &tile, int64_t p0, int m, int64_t oc0, float *real) const {
+    tile(Buffer{real});
+    const int width = tile.nb * kLanes;
     const int64_t n = std::min<int64_t>(width, cout - oc0);
     // One group covering every channel: the tile's rows are contiguous in y
     // too, so one long run (rows of 16 to 48 channels are too short for the
@@ -139,12 +292,33 @@ template <bool U8> struct SiluQuantizeTile {
   }
 };
 
+template <bool U8, bool Add, bool Pre, bool Lo> struct ClampQuantizeTile {
+  int64_t cout;
+  int8_t *y;
+  const ClampRequantize *e;
+  const ClampPlan *plan;
+
+  QTUNE_VNNI void operator()(const Tile &tile, int64_t p0, int m, int64_t oc0, float *) const {
+    const int64_t at = p0 * cout + oc0;
+    const int lanes = static_cast<int>(std::min<int64_t>(tile.nb * kLanes, cout - oc0));
+    const int8_t *a = Add ? static_cast<const int8_t *>(e->addend->data) + at : nullptr;
+    using PreOp = std::conditional_t<Pre, Clamp16, Identity16>;
+    PreOp pre{};
+    if constexpr (Pre)
+      pre = Clamp16{_mm512_set1_ps(plan->pre_lo), _mm512_set1_ps(plan->pre_hi)};
+    tile(QuantizeStore<U8, PreOp, Add, Lo>{y + at, a, cout, m, lanes, pre, e->addend, e->inv_scale,
+                                           e->zero_point, plan->q_lo, plan->q_hi});
+  }
+};
+
 // The scaled f32 rows themselves (tests compare them with oneDNN's).
 struct RealTile {
   int64_t cout;
   float *y;
 
-  QTUNE_VNNI void operator()(const float *real, int64_t p0, int m, int64_t oc0, int nb) const {
+  QTUNE_VNNI void operator()(const Tile &tile, int64_t p0, int m, int64_t oc0, float *real) const {
+    tile(Buffer{real});
+    const int nb = tile.nb;
     for (int r = 0; r < m; ++r)
       for (int b = 0; b < nb; ++b) {
         const int64_t oc = oc0 + b * kLanes;
@@ -160,7 +334,8 @@ struct RealTile {
 bool Conv1x1U8::available() {
   static const bool has = __builtin_cpu_supports("avx512vnni") &&
                           __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512f");
+                          __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
   return has;
 }
 
@@ -195,44 +370,49 @@ template <typename Epilogue>
 void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
   const int64_t groups = (blocks_ + kGroupBlocks - 1) / kGroupBlocks;
   const int8_t *w = packed_.data() + packed_offset_;
-  // Work items: one 4-block group of output channels over 48 pixels (a
-  // multiple of every tile height, so only a map's last item has a partial
-  // tile), group-major so a thread keeps one group's weights in L1. Threads
-  // take contiguous item ranges: on a 13x13 map (four pixel steps) the groups
-  // split the work too.
-  const int64_t steps = (pixels + kItemPixels - 1) / kItemPixels, items = groups * steps;
+  // A thread's pixels [first, last), group by group (so it keeps one group's
+  // weights in L1), 48 pixels at a time (a multiple of every tile height: a
+  // partial tile only at the end of the range).
   auto range = [&](int64_t first, int64_t last) {
     alignas(64) float real[kMaxRows * kGroupLanes]; // the tile, scaled
     std::vector<uint8_t> rest;                      // a partial tile, zero-padded
-    for (int64_t item = first; item < last; ++item) {
-      const int64_t g = item / steps, begin = item % steps * kItemPixels;
-      const int64_t end = std::min(pixels, begin + kItemPixels);
+    for (int64_t g = 0; g < groups; ++g) {
       const int nb = static_cast<int>(std::min<int64_t>(kGroupBlocks, blocks_ - g * kGroupBlocks));
       const int mr = rows_for(nb);
       const int8_t *gw = w + g * cin_ * kGroupLanes;
-      for (int64_t p = begin; p < end; p += mr) {
-        const int m = static_cast<int>(std::min<int64_t>(mr, end - p));
+      for (int64_t p = first; p < last; p += mr) {
+        const int m = static_cast<int>(std::min<int64_t>(mr, last - p));
         const uint8_t *src = x + p * cin_;
         if (m < mr) { // the tile reads mr rows
           rest.assign(static_cast<size_t>(mr * cin_), 0);
           std::memcpy(rest.data(), src, static_cast<size_t>(m * cin_));
           src = rest.data();
         }
-        tile_any(nb, src, cin_, gw, bias_.data() + g * kGroupLanes, scale_.data() + g * kGroupLanes,
-                 real);
-        epi(real, p, m, g * kGroupLanes, nb);
+        const Tile tile{
+            nb, src, cin_, gw, bias_.data() + g * kGroupLanes, scale_.data() + g * kGroupLanes};
+        epi(tile, p, m, g * kGroupLanes, real);
       }
     }
   };
   const int threads = omp_get_max_threads();
   if (threads == 1 || pixels * cin_ * cout_ < kParallelMacs || omp_in_parallel()) {
-    range(0, items);
+    range(0, pixels);
     return;
   }
+  // Threads split the pixels, each writing whole output rows. Splitting
+  // channel groups instead let two threads write the same rows (false
+  // sharing: 96-byte rows straddle cache lines) and, with a narrower last
+  // group (MobileNetV2's 96 channels: 4 + 2 blocks), gave one thread twice
+  // the work. Boundaries at multiples of 48 pixels on large maps, of 6 on
+  // small ones (13x13: 169 pixels) where whole 48s would leave a thread idle.
+  const int64_t quantum = pixels >= 4 * kItemPixels * threads ? kItemPixels : 6;
+  const auto boundary = [&](int64_t t, int64_t n) {
+    return t >= n ? pixels : std::min(pixels, (pixels * t / n + quantum / 2) / quantum * quantum);
+  };
 #pragma omp parallel num_threads(threads)
   {
     const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
-    range(items * t / n, items * (t + 1) / n);
+    range(boundary(t, n), boundary(t + 1, n));
   }
 }
 
@@ -242,6 +422,29 @@ void Conv1x1U8::silu_quantize(const uint8_t *x, int64_t pixels, void *y,
     run(x, pixels, SiluQuantizeTile<true>{cout_, static_cast<int8_t *>(y), &e});
   else
     run(x, pixels, SiluQuantizeTile<false>{cout_, static_cast<int8_t *>(y), &e});
+}
+
+// ClampPlan's flags become template arguments one at a time (u8 output,
+// addend, first clamp, lower bound), then the tile loop runs.
+template <bool... Flags>
+void Conv1x1U8::clamp_quantize_as(const uint8_t *x, int64_t pixels, void *y,
+                                  const ClampRequantize &e) const {
+  const ClampPlan p = ClampPlan::of(e);
+  constexpr size_t known = sizeof...(Flags);
+  if constexpr (known == 4) {
+    run(x, pixels, ClampQuantizeTile<Flags...>{cout_, static_cast<int8_t *>(y), &e, &p});
+  } else {
+    const bool next = known == 0 ? e.u8_out : known == 1 ? p.add : known == 2 ? p.pre : p.lo;
+    if (next)
+      clamp_quantize_as<Flags..., true>(x, pixels, y, e);
+    else
+      clamp_quantize_as<Flags..., false>(x, pixels, y, e);
+  }
+}
+
+void Conv1x1U8::clamp_quantize(const uint8_t *x, int64_t pixels, void *y,
+                               const ClampRequantize &e) const {
+  clamp_quantize_as<>(x, pixels, y, e);
 }
 
 void Conv1x1U8::real(const uint8_t *x, int64_t pixels, float *y) const {

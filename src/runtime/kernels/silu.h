@@ -42,8 +42,8 @@ void silu_fast_add_inplace(float *y, const float *a, int64_t n); // silu(y) + a
 // Sigmoid (detection heads' scores): sigmoid_inplace gives oneDNN 2.6's
 // eltwise_logistic bits (silu_inplace's sigmoid before its multiply),
 // sigmoid_fast_inplace (AVX-512 DQ, graphs without quantized activations)
-// the faster form within 1.5e-6 relative where |x| <= 16 (5e-6 below). oneDNN's logistic post-op inside its
-// conv kernels costs ~2x the conv on YOLOX's score heads.
+// the faster form within 1.5e-6 relative where |x| <= 16 (5e-6 below). oneDNN's logistic post-op
+// inside its conv kernels costs ~2x the conv on YOLOX's score heads.
 void sigmoid_inplace(float *x, int64_t n);
 void sigmoid_fast_inplace(float *x, int64_t n);
 float sigmoid_scalar(float x);
@@ -66,6 +66,20 @@ struct SiluRequantize {
   bool u8_out;
   float inv_scale, zero_point;
   const Int8Addend *addend = nullptr; // NHWC like the output; may be the output
+};
+
+// The epilogue of an int8 conv with no activation, a Relu or a Clip, before
+// and / or after an optional int8 addend (ORT-style QDQ models: MobileNetV2's
+// ReLU6 and linear bottlenecks, ResNet's residual + ReLU): y =
+// saturate(round(clamp(clamp(x, lo, hi) [+ addend], post_lo, post_hi) *
+// inv_scale + zero_point)), oneDNN's post-ops bit for bit (infinite bounds
+// for none, [0, inf) for Relu). Conv1x1U8::clamp_quantize runs it.
+struct ClampRequantize {
+  bool u8_out;
+  float inv_scale, zero_point;
+  float lo, hi;                       // the activation before the addend
+  const Int8Addend *addend = nullptr; // NHWC like the output; may be the output
+  float post_lo, post_hi;             // the activation after it
 };
 
 // y = saturate(round((silu(x) [+ addend]) * inv_scale + zero_point)) for n
