@@ -203,6 +203,9 @@ const ClampEpilogue kClampEpilogues[] = {
     {"sum then relu", -kInf, kInf, true, true, true, 0.f, kInf, true, 0.04f, 0.f},
     {"relu6, s8 sum, separate", 0.f, 6.f, true, false, false, -kInf, kInf, false, 0.05f, 3.f},
     {"clip, sum, relu zp 12", -1.f, 6.f, true, true, true, 0.f, kInf, true, 0.04f, 12.f},
+    {"s8 sum in place, relu, s8 zp -20", -kInf, kInf, true, false, true, 0.f, kInf, false, 0.04f,
+     -20.f},
+    {"sum then relu zp 30", -kInf, kInf, true, true, true, 0.f, kInf, true, 0.04f, 30.f},
 };
 
 void onednn_activation(dnnl::post_ops &ops, float lo, float hi) {

@@ -660,8 +660,11 @@ private:
     // post-ops give the first clip's result for disjoint clips.
     const bool two_without_sum =
         !p_.sum && !p_.activation.op.empty() && !p_.post_activation.op.empty();
+    // ClampPlan moves clamps across the requantisation: monotone only for a
+    // positive scale.
+    const bool positive_scale = p_.y.scale > 0.f && std::isfinite(p_.y.scale);
     if (!pre || !post || p_.y.dtype == DType::f32 || !p_.channel_scale.empty() ||
-        (p_.sum && !int8_sum) || two_without_sum)
+        (p_.sum && !int8_sum) || two_without_sum || !positive_scale)
       return std::nullopt;
     return Clamp{pre->first, pre->second, post->first, post->second};
   }

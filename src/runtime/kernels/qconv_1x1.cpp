@@ -217,17 +217,17 @@ template <bool U8, typename Pre, bool Add, bool Lo> struct QuantizeStore {
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         __m512 v = pre(_mm512_castsi512_ps(acc[r][b]));
-        if constexpr (Add) {
-          const __m128i q = _mm_maskz_loadu_epi8(k, a + r * ld + b * kLanes);
+        if constexpr (Add) { // rows past the map's end (r >= m) read nothing
+          const __m128i q = _mm_maskz_loadu_epi8(r < m ? k : __mmask16{0}, a + r * ld + b * kLanes);
           const __m512i w = addend->is_u8 ? _mm512_cvtepu8_epi32(q) : _mm512_cvtepi8_epi32(q);
           const __m512 real =
               _mm512_sub_ps(_mm512_cvtepi32_ps(w), _mm512_set1_ps(addend->zero_point));
           v = _mm512_fmadd_ps(real, _mm512_set1_ps(addend->scale), v);
         }
-        v = _mm512_min_ps(q_hi, _mm512_fmadd_ps(v, inv, zp));
-        if constexpr (Lo)
+        v = _mm512_fmadd_ps(v, inv, zp);
+        if constexpr (Lo) // max then min, as clip_v2
           v = _mm512_max_ps(v, q_lo);
-        acc[r][b] = _mm512_cvtps_epi32(v);
+        acc[r][b] = _mm512_cvtps_epi32(_mm512_min_ps(q_hi, v));
       }
     }
     if (lanes == ld && lanes == NB * kLanes) { // the tile's output is one run of bytes
@@ -371,8 +371,8 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
   const int64_t groups = (blocks_ + kGroupBlocks - 1) / kGroupBlocks;
   const int8_t *w = packed_.data() + packed_offset_;
   // A thread's pixels [first, last), group by group (so it keeps one group's
-  // weights in L1), 48 pixels at a time (a multiple of every tile height: a
-  // partial tile only at the end of the range).
+  // weights in L1), tile by tile (a partial tile, zero-padded, at the end of
+  // the range).
   auto range = [&](int64_t first, int64_t last) {
     alignas(64) float real[kMaxRows * kGroupLanes]; // the tile, scaled
     std::vector<uint8_t> rest;                      // a partial tile, zero-padded
