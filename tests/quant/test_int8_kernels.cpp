@@ -19,6 +19,8 @@
 #include "runtime/kernels/qconv_dw.h"
 #include "runtime/kernels/silu.h"
 
+#include "../runtime/threads_scope.h"
+
 namespace qtune {
 namespace {
 
@@ -550,7 +552,9 @@ struct ClampConvCase {
   std::string post;
   DType y;
   int64_t yz, c, oc;
-  float gain; // on the weight scales: outputs past the Clip's top
+  float gain;      // on the weight scales: outputs past the Clip's top
+  int64_t h = 17;  // the map's side
+  int threads = 1; // 2: large enough that the kernel splits it
 };
 
 TEST(QConv, PointwiseClampEpilogueIsOneDnnBits) {
@@ -564,12 +568,15 @@ TEST(QConv, PointwiseClampEpilogueIsOneDnnBits) {
       {"Clip", {0.f, 6.f}, true, "", DType::u8, 3, 48, 32, 6.f},
       {"Clip", {0.f, 6.f}, true, "Relu", DType::u8, 12, 32, 144, 6.f},
       {"Relu", {}, false, "", DType::u8, 0, 512, 512, 1.f}, // 256 K weights: oneDNN
+      {"Clip", {0.f, 6.f}, false, "", DType::u8, 0, 64, 96, 6.f, 24, 2},
+      {"", {}, true, "Relu", DType::u8, 9, 96, 64, 1.f, 24, 2},
   };
   for (const ClampConvCase &cc : cases) {
-    SCOPED_TRACE(testing::Message()
-                 << cc.act << (cc.sum ? " sum " : " ") << cc.post << " " << cc.c << "->" << cc.oc);
+    SCOPED_TRACE(testing::Message() << cc.act << (cc.sum ? " sum " : " ") << cc.post << " " << cc.c
+                                    << "->" << cc.oc << ", " << cc.threads << " threads");
+    test::ThreadsScope threads(cc.threads);
     std::mt19937 rng(5);
-    const int64_t h = 17;
+    const int64_t h = cc.h;
     const float xs = 0.04f, ys = cc.act == "Clip" && cc.act_params[1] == 6.f ? 6.f / 255.f : 0.012f;
     Tensor x = random_int<uint8_t>({1, cc.c, h, h}, 0, 255, rng);
     Tensor w = random_int<int8_t>({cc.oc, cc.c, 1, 1}, -127, 127, rng);
