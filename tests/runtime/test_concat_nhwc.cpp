@@ -1,7 +1,8 @@
 // The channels-last Concat (inputs in oneDNN's nhwc layout, as int8 convs
 // write them) against index arithmetic: channel runs that are not multiples
-// of the 64-byte moves, more pixels than one task, a plain NCHW input mixed in,
-// one and two threads.
+// of the 64-byte moves, more pixels than one task, a plain NCHW input mixed in
+// (one with a single channel: its bytes are already channels-last), one and
+// two threads.
 #include <dnnl.hpp>
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -74,6 +75,8 @@ TEST(ConcatNhwc, ChannelRunsMatchIndexArithmetic) {
     check_concat({24, 80, 130}, {true, true, true}, threads);
     check_concat({64, 3, 16}, {true, false, true}, threads); // a plain input transposed in
     check_concat({1, 65}, {true, true}, threads);
+    check_concat({4, 1, 80}, {true, false, true}, threads); // a plain one-channel input
+    check_concat({1, 2}, {false, true}, threads);
   }
 }
 

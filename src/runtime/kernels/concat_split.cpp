@@ -149,7 +149,9 @@ private:
       int64_t off = 0; // this input's first channel in the output
       for (size_t i = 0; i < in.size(); ++i) {
         const int64_t c = in[i].shape()[1];
-        if (blocked(i)) { // NHWC: each pixel's c channels are one run
+        // NHWC, or plain with one channel (the same bytes: YOLOX's obj_preds
+        // beside its reg / cls outputs): each pixel's c channels are one run.
+        if (blocked(i) || c == 1) {
           copy_runs(src[i] + p0 * c * es, dst + (p0 * ct + off) * es, p1 - p0, c * es, ct * es);
         } else { // plain NCHW: channel j of pixel p is hw apart
           for (int64_t p = p0; p < p1; ++p) {
