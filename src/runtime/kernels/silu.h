@@ -73,7 +73,10 @@ struct SiluRequantize {
 // ReLU6 and linear bottlenecks, ResNet's residual + ReLU): y =
 // saturate(round(clamp(clamp(x, lo, hi) [+ addend], post_lo, post_hi) *
 // inv_scale + zero_point)), oneDNN's post-ops bit for bit (infinite bounds
-// for none, [0, inf) for Relu). Conv1x1U8::clamp_quantize runs it.
+// for none, [0, inf) for Relu; a positive scale). Two clamps with no addend
+// between give the composed clamp, where oneDNN 2.6's chain of two disjoint
+// clip_v2 gives the first one's result: QConv keeps such convs on oneDNN.
+// Conv1x1U8::clamp_quantize runs it.
 struct ClampRequantize {
   bool u8_out;
   float inv_scale, zero_point;
