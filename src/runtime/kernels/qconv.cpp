@@ -594,8 +594,7 @@ private:
   // output (a conv feeding an fp32 op, such as YOLOX's tuned stem) gets the
   // SiLU pass in place.
   bool wants_own_silu(std::span<const Tensor> in, const memory::desc &dst) const {
-    const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
-                          (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
+    const bool int8_sum = has_int8_sum(in);
     // The pass writes every element of the layout: none may be padding,
     // which oneDNN expects to stay zero (sigmoid(0) is not 0).
     const bool unpadded = dnnl_util::unpadded(dst);
@@ -653,8 +652,7 @@ private:
         return std::pair{param(0, -3.4e38f), param(1, 3.4e38f)};
       return std::nullopt;
     };
-    const bool int8_sum = p_.sum && in.size() > 3 && in[3].defined() &&
-                          (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
+    const bool int8_sum = has_int8_sum(in);
     const auto pre = bounds(p_.activation), post = bounds(p_.post_activation);
     // Two activations with no sum between them stay on oneDNN, whose 2.6
     // post-ops give the first clip's result for disjoint clips.
@@ -691,6 +689,12 @@ private:
     return own_silu_ && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 && !halve &&
            given == x_nhwc && dst_desc_ == y_nhwc && !dst_reorder_ && (!p_.sum || sum_copy_) &&
            kernels::ConvDwU8::available() && kernels::ConvDwU8::fits(g, in[1].data<int8_t>());
+  }
+
+  // A residual sum whose addend (input 3) is int8: the own epilogues add it.
+  bool has_int8_sum(std::span<const Tensor> in) const {
+    return p_.sum && in.size() > 3 && in[3].defined() &&
+           (in[3].dtype() == DType::u8 || in[3].dtype() == DType::i8);
   }
 
   static bool has_bias_input(std::span<const Tensor> in) {

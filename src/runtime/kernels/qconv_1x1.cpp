@@ -191,10 +191,10 @@ struct Clamp16 {
 
 // The clamp epilogue straight from the registers: [the first clamp, the
 // int8 addend,] the requantisation with the clamp folded in (ClampPlan), per
-// block, then the blocks packed (saturating, as silu_simd.h's quantize64)
-// into 64-byte stores -- no f32 round trip, and 4 packing operations per 64
-// values where a saturating narrowing store per block costs 3 each. The
-// addend's steps and bits are add16's. Pre: the activation before the addend
+// block, then the blocks packed (silu_simd.h's pack64, saturating) into
+// 64-byte stores -- no f32 round trip, and 4 packing operations per 64
+// values where a saturating narrowing store per block costs 3 each; the
+// addend by add16_bytes, as the SiLU pass adds it. Pre: the activation before the addend
 // (Identity16, Clamp16); Add and Lo: ClampPlan's flags.
 template <bool U8, typename Pre, bool Add, bool Lo> struct QuantizeStore {
   int8_t *y;       // the tile's first output byte (row p0, channel oc0)
@@ -217,13 +217,9 @@ template <bool U8, typename Pre, bool Add, bool Lo> struct QuantizeStore {
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         __m512 v = pre(_mm512_castsi512_ps(acc[r][b]));
-        if constexpr (Add) { // rows past the map's end (r >= m) read nothing
-          const __m128i q = _mm_maskz_loadu_epi8(r < m ? k : __mmask16{0}, a + r * ld + b * kLanes);
-          const __m512i w = addend->is_u8 ? _mm512_cvtepu8_epi32(q) : _mm512_cvtepi8_epi32(q);
-          const __m512 real =
-              _mm512_sub_ps(_mm512_cvtepi32_ps(w), _mm512_set1_ps(addend->zero_point));
-          v = _mm512_fmadd_ps(real, _mm512_set1_ps(addend->scale), v);
-        }
+        if constexpr (Add) // rows past the map's end (r >= m) read nothing
+          v = add16_bytes(v, *addend,
+                          _mm_maskz_loadu_epi8(r < m ? k : __mmask16{0}, a + r * ld + b * kLanes));
         v = _mm512_fmadd_ps(v, inv, zp);
         if constexpr (Lo) // max then min, as clip_v2
           v = _mm512_max_ps(v, q_lo);
@@ -240,7 +236,7 @@ template <bool U8, typename Pre, bool Add, bool Lo> struct QuantizeStore {
           break;
         const __mmask64 k = n - at >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - at)) - 1;
         _mm512_mask_storeu_epi8(y + at, k,
-                                pack(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]));
+                                pack64<U8>(v[4 * q], v[4 * q + 1], v[4 * q + 2], v[4 * q + 3]));
       }
       return;
     }
@@ -250,19 +246,11 @@ template <bool U8, typename Pre, bool Add, bool Lo> struct QuantizeStore {
     for (int r = 0; r < MR; ++r) {
       if (r >= m)
         break;
-      const __m512i bytes =
-          pack(acc[r][0], NB > 1 ? acc[r][NB > 1 ? 1 : 0] : zero,
-               NB > 2 ? acc[r][NB > 2 ? 2 : 0] : zero, NB > 3 ? acc[r][NB > 3 ? 3 : 0] : zero);
+      const __m512i bytes = pack64<U8>(acc[r][0], NB > 1 ? acc[r][NB > 1 ? 1 : 0] : zero,
+                                       NB > 2 ? acc[r][NB > 2 ? 2 : 0] : zero,
+                                       NB > 3 ? acc[r][NB > 3 ? 3 : 0] : zero);
       _mm512_mask_storeu_epi8(y + r * ld, row_mask, bytes);
     }
-  }
-
-  // Four vectors of int32 levels into 64 bytes in order, saturating.
-  QTUNE_VNNI static __m512i pack(__m512i a, __m512i b, __m512i c, __m512i d) {
-    const __m512i ab = _mm512_packs_epi32(a, b), cd = _mm512_packs_epi32(c, d);
-    const __m512i bytes = U8 ? _mm512_packus_epi16(ab, cd) : _mm512_packs_epi16(ab, cd);
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_epi32(order, bytes);
   }
 };
 

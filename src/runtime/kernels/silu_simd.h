@@ -148,37 +148,48 @@ template <bool U8> QTUNE_AVX512 inline __m512i quantize16(__m512 v, __m512 inv_s
       _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(v, inv_scale, zp), lo), hi));
 }
 
-// 16 int8 addend values in real units, (a - zero_point) * scale added to v
-// by one fma: oneDNN's sum post-op (bit-identical on 10 M outputs of its
-// int8 conv with swish, sum and linear post-ops, where a separate multiply
-// and add differed in 3).
-QTUNE_AVX512 inline __m512 add16(__m512 v, const Int8Addend &a, const int8_t *p) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+// 16 int8 addend values (the bytes q) in real units, (a - zero_point) *
+// scale added to v by one fma: oneDNN's sum post-op (bit-identical on 10 M
+// outputs of its int8 conv with swish, sum and linear post-ops, where a
+// separate multiply and add differed in 3).
+QTUNE_AVX512 inline __m512 add16_bytes(__m512 v, const Int8Addend &a, __m128i q) {
   const __m512i w = a.is_u8 ? _mm512_cvtepu8_epi32(q) : _mm512_cvtepi8_epi32(q);
   const __m512 real = _mm512_sub_ps(_mm512_cvtepi32_ps(w), _mm512_set1_ps(a.zero_point));
   return _mm512_fmadd_ps(real, _mm512_set1_ps(a.scale), v);
 }
 
+// The same, the 16 bytes read at p.
+QTUNE_AVX512 inline __m512 add16(__m512 v, const Int8Addend &a, const int8_t *p) {
+  return add16_bytes(v, a, _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+}
+
 #define QTUNE_AVX512BWDQ __attribute__((target("avx512f,avx512bw,avx512dq")))
+
+// Four vectors of int32 levels into 64 int8 bytes in order: saturating packs
+// int32 -> int16 -> u8 / s8 (INT_MIN, a NaN's conversion, gives the low
+// level), and one dword permute undoing the packs' per-128-bit-lane
+// interleave.
+template <bool U8>
+QTUNE_AVX512BWDQ inline __m512i pack64(__m512i q0, __m512i q1, __m512i q2, __m512i q3) {
+  const __m512i ab = _mm512_packs_epi32(q0, q1), cd = _mm512_packs_epi32(q2, q3);
+  const __m512i bytes = U8 ? _mm512_packus_epi16(ab, cd) : _mm512_packs_epi16(ab, cd);
+  // Lane l holds dwords (q0, q1, q2, q3)[4l .. 4l + 3]: output dword j is
+  // vector j / 4's elements 4 (j % 4) ..., found at dword 4 (j % 4) + j / 4.
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(order, bytes);
+}
 
 // 64 values (four vectors of 16, in order) requantised into 64 int8 bytes:
 // fma with the scale and zero point, the top clamped in f32 (a value above
-// 2^31 would convert to INT_MIN), then saturating packs int32 -> int16 ->
-// u8 / s8 for the rest (NaN converts to INT_MIN: the low level), and one dword
-// permute undoing the packs' per-128-bit-lane interleave. 4.25 operations per
-// 16 values where quantize16 + a narrowing store take 6.
+// 2^31 would convert to INT_MIN), then pack64 for the rest. 4.25 operations
+// per 16 values where quantize16 + a narrowing store take 6.
 template <bool U8>
 QTUNE_AVX512BWDQ inline __m512i quantize64(const __m512 (&v)[4], __m512 inv_scale, __m512 zp) {
   const __m512 hi = _mm512_set1_ps(U8 ? 255.f : 127.f);
   __m512i q[4];
   for (int k = 0; k < 4; ++k) // min(hi, v): NaN v stays NaN
     q[k] = _mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_fmadd_ps(v[k], inv_scale, zp)));
-  const __m512i ab = _mm512_packs_epi32(q[0], q[1]), cd = _mm512_packs_epi32(q[2], q[3]);
-  const __m512i bytes = U8 ? _mm512_packus_epi16(ab, cd) : _mm512_packs_epi16(ab, cd);
-  // Lane l holds dwords (q0, q1, q2, q3)[4l .. 4l + 3]: output dword j is
-  // vector j / 4's elements 4 (j % 4) ..., found at dword 4 (j % 4) + j / 4.
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_epi32(order, bytes);
+  return pack64<U8>(q[0], q[1], q[2], q[3]);
 }
 
 template <bool U8>
