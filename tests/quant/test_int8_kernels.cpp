@@ -268,16 +268,15 @@ Tensor relayout(const Tensor &t, const dnnl::memory::desc &from, const dnnl::mem
 // zero point (none, or `zp_folds`: an integer bias in accumulator units takes
 // it exactly), a CPU with AVX-512 VNNI.
 bool expects_own_1x1(const Node &node, const Shape &ws, bool zp_folds) {
-  // Its epilogues: SiLU, or (weights up to 128 K) no activation, Relu or Clip
-  // around an optional sum -- two of them only with the sum between.
+  // Its epilogues: SiLU, or no activation, Relu or Clip around an optional
+  // sum -- two of them only with the sum between.
   const std::string act = node.attr_string("activation", ""),
                     post = node.attr_string("post_activation", "");
   const bool sum = node.attr_int("sum", 0) != 0;
   const auto clamp = [](const std::string &a) { return a.empty() || a == "Relu" || a == "Clip"; };
   const bool epilogue = act == "SiLU"
                             ? post.empty()
-                            : clamp(act) && clamp(post) && (sum || act.empty() || post.empty()) &&
-                                  ws[0] * ws[1] <= 128 * 1024;
+                            : clamp(act) && clamp(post) && (sum || act.empty() || post.empty());
   return ws[2] == 1 && ws[3] == 1 && node.attr_int("group", 1) == 1 && epilogue &&
          !node.has_attr("channel_scale") && (node.attr_int("x_zero_point", 0) == 0 || zp_folds) &&
          kernels::Conv1x1U8::available();
@@ -542,7 +541,7 @@ void check_silu_pass_bits(int64_t c, int64_t k, int64_t group, DType y_dtype, bo
 // Pointwise convs with no activation, a Relu or a Clip around an optional u8
 // residual (ORT-style MobileNetV2 / ResNet QDQ files): channels-last, with the
 // zero point folded into an integer bias, they run qtune's VNNI 1x1 kernel and
-// its clamp epilogue (weights up to 128 K; oneDNN beyond), which must give
+// its clamp epilogue (any weight size), which must give
 // the bits of the same node on oneDNN (plain layout: oneDNN's conv with its
 // relu / clip_v2, sum and linear post-ops), saturating at both ends.
 struct ClampConvCase {
@@ -567,7 +566,8 @@ TEST(QConv, PointwiseClampEpilogueIsOneDnnBits) {
       {"", {}, true, "Relu", DType::u8, 0, 64, 80, 1.f},
       {"Clip", {0.f, 6.f}, true, "", DType::u8, 3, 48, 32, 6.f},
       {"Clip", {0.f, 6.f}, true, "Relu", DType::u8, 12, 32, 144, 6.f},
-      {"Relu", {}, false, "", DType::u8, 0, 512, 512, 1.f}, // 256 K weights: oneDNN
+      {"Relu", {}, false, "", DType::u8, 0, 512, 512, 1.f},      // 8 groups, each prefetched
+      {"", {}, true, "Relu", DType::u8, 5, 512, 208, 1.f, 7, 2}, // 3 groups + 1 block, 2 threads
       {"Clip", {0.f, 6.f}, false, "", DType::u8, 0, 64, 96, 6.f, 24, 2},
       {"", {}, true, "Relu", DType::u8, 9, 96, 64, 1.f, 24, 2},
   };

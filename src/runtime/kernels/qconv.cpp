@@ -624,13 +624,12 @@ private:
     const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 &&
                            g.group == 1 && g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 &&
                            g.pad_r == 0 && g.oh == g.h && g.ow == g.w;
-    // With the clamp epilogue oneDNN has no f32 round trip to lose: its
-    // brgconv_1x1 is as fast or faster once the weights outgrow L1 and L2
-    // reuse decides (bench_qconv_1x1 BM_qconv1x1_*_clip: ResNet-50's 256x1024
-    // and 2048x512 convs 0-15 % slower in ours, MobileNetV2's 10-30 % faster).
-    const bool small_weights = g.c * g.oc <= 128 * 1024;
-    return (own_silu_ || (clamp_ && small_weights)) && p_.y.dtype != DType::f32 &&
-           in[0].dtype() == DType::u8 && pointwise && g.c % 4 == 0 && attr_zp == 0 && !halve &&
+    // Any weight size: with its next-group prefetch the kernel is as fast or
+    // faster than oneDNN's brgconv_1x1 once the weights come from memory, as
+    // they do in a model (bench_qconv_1x1 BM_qconv1x1_*_clip_cold: ResNet-50's
+    // 2048 x 512 at 7x7 184 vs 229 us, 256 x 1024 at 14x14 160 vs 190).
+    return (own_silu_ || clamp_) && p_.y.dtype != DType::f32 && in[0].dtype() == DType::u8 &&
+           pointwise && g.c % 4 == 0 && attr_zp == 0 && !halve &&
            given == nhwc(memory::data_type::u8) && dst_desc_ == y_nhwc && !dst_reorder_ &&
            (!p_.sum || sum_copy_) && kernels::Conv1x1U8::available();
   }

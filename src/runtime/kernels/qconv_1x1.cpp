@@ -71,14 +71,15 @@ QTUNE_VNNI inline void dpbusd(__m512i &acc, __m512i a, __m512i w) {
 // writing the output directly.
 template <int MR, int NB, typename Store>
 QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, const float *bias,
-                     const float *scale, const Store &store) {
+                     const float *scale, const int8_t *pf, int64_t pf_step, const Store &store) {
   __m512i acc[MR][NB];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b)
       acc[r][b] = _mm512_setzero_si512();
-  for (int64_t k = 0; k < cin; k += 4, w += NB * 64) {
+  for (int64_t k = 0; k < cin; k += 4, w += NB * 64, pf += pf_step) {
+    _mm_prefetch(reinterpret_cast<const char *>(pf), _MM_HINT_T1);
     __m512i wv[NB];
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b)
@@ -104,16 +105,16 @@ QTUNE_VNNI void tile(const uint8_t *x, int64_t cin, const int8_t *w, const float
 
 template <typename Store>
 void tile_any(int nb, const uint8_t *x, int64_t cin, const int8_t *w, const float *bias,
-              const float *scale, const Store &store) {
+              const float *scale, const int8_t *pf, int64_t pf_step, const Store &store) {
   switch (nb) {
   case 1:
-    return tile<rows_for(1), 1>(x, cin, w, bias, scale, store);
+    return tile<rows_for(1), 1>(x, cin, w, bias, scale, pf, pf_step, store);
   case 2:
-    return tile<rows_for(2), 2>(x, cin, w, bias, scale, store);
+    return tile<rows_for(2), 2>(x, cin, w, bias, scale, pf, pf_step, store);
   case 3:
-    return tile<rows_for(3), 3>(x, cin, w, bias, scale, store);
+    return tile<rows_for(3), 3>(x, cin, w, bias, scale, pf, pf_step, store);
   default:
-    return tile<rows_for(4), 4>(x, cin, w, bias, scale, store);
+    return tile<rows_for(4), 4>(x, cin, w, bias, scale, pf, pf_step, store);
   }
 }
 
@@ -137,8 +138,10 @@ struct Tile {
   int64_t cin;
   const int8_t *w;
   const float *bias, *scale;
+  const int8_t *pf; // prefetched into L2, pf_step bytes per step over 4 channels
+  int64_t pf_step;
   template <typename Store> void operator()(const Store &store) const {
-    tile_any(nb, x, cin, w, bias, scale, store);
+    tile_any(nb, x, cin, w, bias, scale, pf, pf_step, store);
   }
 };
 
@@ -354,6 +357,25 @@ Conv1x1U8::Conv1x1U8(const int8_t *w, int64_t cout, int64_t cin, const std::vect
   }
 }
 
+// The next group's weights go into L2 while this group's tiles run, spread
+// over this thread's tiles of the group at 16-64 bytes per step over four
+// input channels (a cache line every 1-4 steps): wide convs on small maps
+// (ResNet-50's 2048 x 512 at 7x7) otherwise wait on every group's first
+// tile for weights from memory, as a model's convs evict each other's
+// (bench_qconv_1x1 BM_qconv1x1_vnni_clip_cold). Faster prefetching stalls
+// the tile's own loads behind it.
+Conv1x1U8::Prefetch Conv1x1U8::prefetch_plan(int64_t g, int64_t tiles) const {
+  const int64_t groups = (blocks_ + kGroupBlocks - 1) / kGroupBlocks;
+  if (g + 1 >= groups)
+    return {nullptr, 0, 0};
+  const int64_t nb_next = std::min<int64_t>(kGroupBlocks, blocks_ - (g + 1) * kGroupBlocks);
+  const int64_t bytes = cin_ * nb_next * kLanes, steps = cin_ / 4;
+  int64_t step = 16;
+  while (step < 64 && step * steps * tiles < bytes)
+    step *= 2;
+  return {packed_.data() + packed_offset_ + (g + 1) * cin_ * kGroupLanes, bytes, step};
+}
+
 template <typename Epilogue>
 void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
   const int64_t groups = (blocks_ + kGroupBlocks - 1) / kGroupBlocks;
@@ -368,7 +390,9 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
       const int nb = static_cast<int>(std::min<int64_t>(kGroupBlocks, blocks_ - g * kGroupBlocks));
       const int mr = rows_for(nb);
       const int8_t *gw = w + g * cin_ * kGroupLanes;
-      for (int64_t p = first; p < last; p += mr) {
+      const Prefetch pf = prefetch_plan(g, (last - first + mr - 1) / mr);
+      int64_t t = 0;
+      for (int64_t p = first; p < last; p += mr, ++t) {
         const int m = static_cast<int>(std::min<int64_t>(mr, last - p));
         const uint8_t *src = x + p * cin_;
         if (m < mr) { // the tile reads mr rows
@@ -376,8 +400,16 @@ void Conv1x1U8::run(const uint8_t *x, int64_t pixels, Epilogue epi) const {
           std::memcpy(rest.data(), src, static_cast<size_t>(m * cin_));
           src = rest.data();
         }
-        const Tile tile{
-            nb, src, cin_, gw, bias_.data() + g * kGroupLanes, scale_.data() + g * kGroupLanes};
+        const int64_t at = t * pf.step * (cin_ / 4); // this tile's part of the next group
+        const bool ahead = at < pf.bytes;
+        const Tile tile{nb,
+                        src,
+                        cin_,
+                        gw,
+                        bias_.data() + g * kGroupLanes,
+                        scale_.data() + g * kGroupLanes,
+                        ahead ? pf.next + at : gw,
+                        ahead ? pf.step : 0};
         epi(tile, p, m, g * kGroupLanes, real);
       }
     }

@@ -42,6 +42,11 @@ public:
   void real(const uint8_t *x, int64_t pixels, float *y) const;
 
 private:
+  struct Prefetch {
+    const int8_t *next; // the next group's packed weights
+    int64_t bytes, step;
+  };
+  Prefetch prefetch_plan(int64_t g, int64_t tiles) const;
   template <typename Epilogue> void run(const uint8_t *x, int64_t pixels, Epilogue epi) const;
   template <bool... Flags>
   void clamp_quantize_as(const uint8_t *x, int64_t pixels, void *y, const ClampRequantize &e) const;
