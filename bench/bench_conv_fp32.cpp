@@ -13,11 +13,15 @@
 //       with the reorder from and back to channels-last it needs (now where
 //       HW >= 28)
 //   build/bench/bench_conv_fp32 --benchmark_min_time=0.5
+#include <algorithm>
 #include <benchmark/benchmark.h>
 #include <cmath>
+#include <memory>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
 
+#include "runtime/kernels/conv_gemm_f32.h"
 #include "runtime/kernels/silu.h"
 
 namespace {
@@ -44,19 +48,21 @@ struct Conv {
 };
 
 Conv make_conv(int64_t ic, int64_t oc, int64_t hw, int64_t k, dnnl::algorithm alg, bool swish,
-               tag layout, bool sum = false) {
-  const int64_t pad = k / 2;
+               tag layout, bool sum = false, bool relu = false, int64_t stride = 1) {
+  const int64_t pad = k / 2, ohw = (hw + 2 * pad - k) / stride + 1;
   memory::desc s({1, ic, hw, hw}, f32, layout), w({oc, ic, k, k}, f32, tag::any),
-      d({1, oc, hw, hw}, f32, layout), b({oc}, f32, tag::a);
+      d({1, oc, ohw, ohw}, f32, layout), b({oc}, f32, tag::a);
   dnnl::post_ops ops;
   if (swish)
     ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
+  if (relu)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
   if (sum)
     ops.append_sum(1.f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, s, w, b, d, {1, 1},
-                                       {pad, pad}, {pad, pad});
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, s, w, b, d,
+                                       {stride, stride}, {pad, pad}, {pad, pad});
   dnnl::convolution_forward::primitive_desc pd(desc, attr, engine());
   Conv c{dnnl::convolution_forward(pd), memory(pd.src_desc(), engine()),
          memory(pd.weights_desc(), engine()), memory(b, engine()), memory(pd.dst_desc(), engine())};
@@ -158,6 +164,65 @@ BENCHMARK(BM_conv3x3)
     ->ArgsProduct({{128}, {28}, {0, 1}})
     ->ArgsProduct({{256}, {14}, {0, 1}})
     ->ArgsProduct({{512}, {7}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
+
+// ResNet-50's late convs, Relu after: oneDNN's direct conv (mode 0, what
+// FusedConv ran before) against kernels::ConvGemmF32 (mode 1), with the weights
+// cached (cold 0) or cold (cold 1: each iteration runs the next of enough
+// copies that ~96 MB of other weights pass between two runs of one, as the
+// model's 102 MB do). Args: cin, cout, input side, kernel, mode, cold, threads,
+// stride.
+void BM_conv_gemm(benchmark::State &state) {
+  const int64_t ic = state.range(0), oc = state.range(1), hw = state.range(2), k = state.range(3);
+  const bool ours = state.range(4) == 1, cold = state.range(5) == 1;
+  omp_set_num_threads(static_cast<int>(state.range(6)));
+  const int64_t stride = state.range(7), ohw = (hw + 2 * (k / 2) - k) / stride + 1;
+  if (ours && !qtune::kernels::ConvGemmF32::available())
+    return state.SkipWithError("no AVX-512");
+  const int64_t weights = ic * oc * k * k * 4;
+  const int64_t copies = cold ? std::max<int64_t>(2, (int64_t{96} << 20) / weights) : 1;
+  std::vector<float> w(static_cast<size_t>(ic * oc * k * k)), x(static_cast<size_t>(ic * hw * hw)),
+      y(static_cast<size_t>(oc * ohw * ohw)), bias(static_cast<size_t>(oc), 0.1f);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.05f * std::sin(0.37f * static_cast<float>(i % 9973));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 3.f * std::sin(0.37f * static_cast<float>(i % 9973));
+  std::vector<std::unique_ptr<qtune::kernels::ConvGemmF32>> mine;
+  std::vector<Conv> theirs;
+  for (int64_t i = 0; i < copies; ++i) {
+    if (ours)
+      mine.push_back(
+          std::make_unique<qtune::kernels::ConvGemmF32>(w.data(), oc, ic, k, stride, bias));
+    else
+      theirs.push_back(make_conv(ic, oc, hw, k, dnnl::algorithm::convolution_direct, false,
+                                 tag::nhwc, false, true, stride));
+  }
+  dnnl::stream s(engine());
+  size_t i = 0;
+  for (auto _ : state) {
+    if (ours)
+      mine[i++ % mine.size()]->run(x.data(), hw, hw, y.data(), {true, nullptr, false});
+    else
+      execute(s, theirs[i++ % theirs.size()]);
+  }
+  state.SetItemsProcessed(state.iterations() * ic * oc * k * k * ohw * ohw); // MACs
+}
+BENCHMARK(BM_conv_gemm)
+    ->ArgsProduct({{512}, {512}, {7}, {3}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{2048}, {512}, {7}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{512}, {2048}, {7}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{256}, {256}, {14}, {3}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{1024}, {256}, {14}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{256}, {1024}, {14}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{128}, {128}, {28}, {3}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{512}, {128}, {28}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{128}, {512}, {28}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{256}, {64}, {56}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{64}, {256}, {56}, {1}, {0, 1}, {0, 1}, {1, 2}, {1}})
+    ->ArgsProduct({{512}, {512}, {14}, {3}, {0, 1}, {0, 1}, {1, 2}, {2}})
+    ->ArgsProduct({{1024}, {2048}, {14}, {1}, {0, 1}, {0, 1}, {1, 2}, {2}})
+    ->ArgsProduct({{512}, {1024}, {28}, {1}, {0, 1}, {0, 1}, {1, 2}, {2}})
+    ->ArgsProduct({{256}, {256}, {28}, {3}, {0, 1}, {0, 1}, {1, 2}, {2}})
     ->Unit(benchmark::kMicrosecond);
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "runtime/dnnl_util.h"
 #include "runtime/executor.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/conv_gemm_f32.h"
 #include "runtime/kernels/silu.h"
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -363,6 +364,88 @@ TEST(DnnlKernels, ConvWinogradShapeMatchesDefinition) {
     EXPECT_EQ(conv_implementation(pad1("Conv"), x, w, b, true).find("wino"), std::string::npos);
     auto y = run_single(pad1("Conv"), x, {{"W", w}, {"B", b}});
     EXPECT_LT(test::max_abs_diff(y[0], naive_conv(p, x, w, b)), 1e-4) << hw;
+  }
+}
+
+// ResNet-50's late-stage shapes on a channels-last 7x7 map (a conv's output)
+// take qtune's GEMM-tile conv (conv_gemm_f32.h) where the CPU has AVX-512:
+// a 3x3 with Relu, a 1x1 with the residual sum + Relu, a stride-2 1x1 (from
+// 14x14); not in an int8 graph (oneDNN's bits there), not for weights under
+// 1 MB or a wider map. Values as defined, two runs (the in-place addend).
+TEST(DnnlKernels, GemmTileConvOnLateResNetShapesMatchesDefinition) {
+  ConvCase stem{1, 16, 14, 14, 32, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+      down{1, 32, 14, 14, 256, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0},
+      c3{1, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+      c1{1, 256, 7, 7, 1024, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
+      add{1, 256, 7, 7, 1024, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+  // Small weights keep the sums near 1: a relative f32 bound stays tight.
+  const auto weights = [](Shape s, uint64_t seed) {
+    Tensor t = random_tensor(s, seed);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data<float>()[i] *= 0.05f;
+    return t;
+  };
+  Tensor x = random_tensor({1, 16, 14, 14}, 40), w0 = weights({32, 16, 1, 1}, 41),
+         wd = weights({256, 32, 1, 1}, 42), w3 = weights({256, 256, 3, 3}, 43),
+         w1 = weights({1024, 256, 1, 1}, 44), wa = weights({1024, 256, 1, 1}, 45),
+         b0 = random_tensor({32}, 46), bd = random_tensor({256}, 47), b3 = random_tensor({256}, 48),
+         b1 = random_tensor({1024}, 49), ba = random_tensor({1024}, 50);
+  const auto relu = [](Tensor t) {
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data<float>()[i] = std::max(t.data<float>()[i], 0.f);
+    return t;
+  };
+  // s = relu(stem(x)); d = relu(down(s)); h = relu(c3(d)); a = add(d);
+  // y = relu(relu(c1(h)) + a)
+  const Tensor s = relu(naive_conv(stem, x, w0, b0)), d = relu(naive_conv(down, s, wd, bd)),
+               h = relu(naive_conv(c3, d, w3, b3)), a = naive_conv(add, d, wa, ba);
+  Tensor ref = naive_conv(c1, h, w1, b1);
+  for (int64_t i = 0; i < ref.numel(); ++i)
+    ref.data<float>()[i] = std::max(std::max(ref.data<float>()[i], 0.f) + a.data<float>()[i], 0.f);
+  for (bool quantized : {false, true}) {
+    auto g = std::make_shared<Graph>();
+    g->source = "test";
+    g->inputs.push_back({.name = "X", .dtype = DType::f32});
+    g->initializers = {{"W0", w0}, {"B0", b0}, {"WD", wd}, {"BD", bd}, {"W3", w3},
+                       {"B3", b3}, {"W1", w1}, {"B1", b1}, {"WA", wa}, {"BA", ba}};
+    const auto conv = [&](const char *name, std::vector<std::string> ins, const char *out,
+                          int64_t pad, int64_t stride, bool act) {
+      Node n;
+      n.op_type = "FusedConv", n.domain = "qtune", n.name = name;
+      n.inputs = std::move(ins), n.outputs = {out};
+      n.attrs["pads"] = std::vector<int64_t>{pad, pad, pad, pad};
+      n.attrs["strides"] = std::vector<int64_t>{stride, stride};
+      if (act)
+        n.attrs["activation"] = std::string("Relu");
+      return n;
+    };
+    g->nodes.push_back(conv("stem", {"X", "W0", "B0"}, "S", 0, 1, true));
+    g->nodes.push_back(conv("down", {"S", "WD", "BD"}, "D", 0, 2, true));
+    g->nodes.push_back(conv("c3", {"D", "W3", "B3"}, "H", 1, 1, true));
+    g->nodes.push_back(conv("add", {"D", "WA", "BA"}, "A", 0, 1, false));
+    Node c1n = conv("c1", {"H", "W1", "B1", "A"}, "Y", 0, 1, true);
+    c1n.attrs["sum"] = int64_t{1};
+    c1n.attrs["post_activation"] = std::string("Relu");
+    g->nodes.push_back(c1n);
+    g->outputs.push_back({.name = "Y", .dtype = DType::f32});
+    if (quantized) { // a QuantizeLinear of the output: an int8 graph keeps oneDNN's bits
+      Node q;
+      q.name = "q", q.op_type = "QuantizeLinear", q.inputs = {"Y", "s"}, q.outputs = {"Yq"};
+      g->nodes.push_back(q);
+      g->initializers["s"] = Tensor::from_vector<float>({}, {0.1f});
+      g->outputs.push_back({.name = "Yq", .dtype = DType::u8});
+    }
+    Executor ex(g, {.threads = 2, .profile = true});
+    for (int run = 0; run < 2; ++run)
+      EXPECT_LT(test::max_abs_diff(ex.run({{"X", x}})[0], ref), 2e-5) << quantized << run;
+    const bool avx512 = kernels::ConvGemmF32::available() && !quantized;
+    for (const NodeProfile &n : ex.profile()) {
+      const bool gemm = n.implementation.find("gemm-tile") != std::string::npos;
+      // stem: 512 weights, down: 8 K; add: 1 MB like c1, but no Relu or sum
+      // needed to qualify, so it takes the tile conv too.
+      const bool want = avx512 && (n.name == "c3" || n.name == "c1" || n.name == "add");
+      EXPECT_EQ(gemm, want) << n.name << ": " << n.implementation;
+    }
   }
 }
 

@@ -19,6 +19,7 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/conv_gemm_f32.h"
 #include "runtime/kernels/silu.h"
 
 namespace qtune {
@@ -65,6 +66,7 @@ public:
     want_sigmoid_ = activation_ == "Sigmoid" && !has_sum_ && post_activation_.empty() &&
                     kernels::silu_inplace_is_fast();
     const_weights_ = env.is_constant(n.inputs.size() > 1 ? n.inputs[1] : "");
+    const_bias_ = n.inputs.size() < 3 || n.inputs[2].empty() || env.is_constant(n.inputs[2]);
     want_bf16_ = n.attr_string(kPrecisionAttr, "") == "bf16";
     // Validate activation names now so a bad model fails at load time.
     dnnl::post_ops probe;
@@ -133,6 +135,11 @@ public:
     const Shape &x = in[0].shape();
     const Shape &w = in[1].shape();
     auto f32 = memory::data_type::f32;
+    gemm_.reset();
+    if (gemm_pays(x, w)) {
+      prepare_gemm(in);
+      return;
+    }
     memory::dims w_dims = du::to_dims(w);
     if (group_ > 1) {
       w_dims[0] /= group_;
@@ -197,6 +204,8 @@ public:
   }
 
   void run(std::span<const Tensor> in, std::span<Tensor> out) override {
+    if (gemm_)
+      return run_gemm(in, out);
     dnnl::stream &s = du::stream(env_);
     if (!const_weights_)
       pack_weights(in[1]);
@@ -323,6 +332,75 @@ private:
     return ic >= 64 && oc >= 64 && ic % 16 == 0 && oc % 16 == 0 && pixels >= 28 * 28;
   }
 
+  // qtune's GEMM-tile conv (conv_gemm_f32.h) for stride-1 1x1 / 3x3 convs on
+  // small channels-last maps, where a conv's weights come from memory on
+  // every run and oneDNN's brgconv waits on them: ResNet-50's 7x7 and 14x14
+  // stages (bench_conv_fp32 BM_conv_gemm, cold weights). Constant weights
+  // and bias, a Relu or nothing around the sum, FP32 graphs only (other
+  // bits than oneDNN's, as Winograd).
+  bool gemm_pays(const Shape &x, const Shape &w) const {
+    const auto is_relu_or_none = [](const std::string &a) { return a.empty() || a == "Relu"; };
+    if (exact_fp32_ || !const_weights_ || !const_bias_ || want_bf16_ || group_ != 1 ||
+        x.size() != 4 || w[2] != w[3] || !is_relu_or_none(activation_) ||
+        !is_relu_or_none(post_activation_) || !kernels::ConvGemmF32::available())
+      return false;
+    // Its window: pad k / 2 before (after, as much as the output reads),
+    // stride 1 or 2 both ways.
+    const int64_t k = w[2], pad = k / 2, stride = win_.strides[0];
+    for (size_t i = 0; i < 2; ++i)
+      if (win_.strides[i] != stride || win_.dilations[i] != 1 || win_.pad_begin[i] != pad ||
+          y_shape_[2 + i] != (x[2 + i] + 2 * pad - k) / stride + 1)
+        return false;
+    const memory::desc nhwc(du::to_dims(x), memory::data_type::f32, memory::format_tag::nhwc);
+    return kernels::ConvGemmF32::fits(k, pad, stride, w[0], y_shape_[3]) &&
+           y_shape_[2] * y_shape_[3] <= (k == 1 ? kGemmMaxPixels1x1 : kGemmMaxPixels3x3) &&
+           w[0] * w[1] * k * k >= kGemmMinWeights && layout_of(0, x) == nhwc;
+  }
+
+  void prepare_gemm(std::span<const Tensor> in) {
+    dnnl::engine &eng = du::engine(env_);
+    const Shape &w = in[1].shape();
+    std::vector<float> bias;
+    if (in.size() > 2 && in[2].defined())
+      bias.assign(in[2].data<float>(), in[2].data<float>() + in[2].numel());
+    gemm_ = std::make_unique<kernels::ConvGemmF32>(in[1].data<float>(), w[0], w[1], w[2],
+                                                   win_.strides[0], std::move(bias));
+    impl_ = "qtune gemm-tile conv (f32, weights prefetched)";
+    dst_desc_ =
+        memory::desc(du::to_dims(y_shape_), memory::data_type::f32, memory::format_tag::nhwc);
+    dst_is_plain_ = dst_desc_ == du::plain_desc(y_shape_);
+    y_mem_ = memory(dst_desc_, eng, nullptr);
+    if (has_sum_) {
+      const memory::desc s_desc = layout_of(3, y_shape_);
+      sum_mem_ = memory(s_desc, eng, nullptr);
+      sum_copy_ = s_desc == dst_desc_;
+      sum_reorder_ = sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, y_mem_);
+    }
+  }
+
+  // The residual addend goes into the output first (unless the executor
+  // already placed the output over it), and the kernel adds it from there.
+  void run_gemm(std::span<const Tensor> in, std::span<Tensor> out) {
+    auto *y = static_cast<float *>(out[0].raw());
+    if (has_sum_ && sum_copy_ && out[0].raw() != in[3].raw()) {
+      std::memcpy(y, in[3].raw(), dst_desc_.get_size());
+    } else if (has_sum_ && !sum_copy_) {
+      dnnl::stream &s = du::stream(env_);
+      sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
+      y_mem_.set_data_handle(y);
+      sum_reorder_.execute(s, sum_mem_, y_mem_);
+      s.wait();
+    }
+    const Shape &x = in[0].shape();
+    const int64_t oh = y_shape_[2], ow = y_shape_[3];
+    const auto *src = static_cast<const float *>(in[0].raw());
+    for (int64_t n = 0; n < x[0]; ++n) {
+      float *yn = y + n * oh * ow * y_shape_[1];
+      gemm_->run(src + n * x[1] * x[2] * x[3], x[2], x[3], yn,
+                 {activation_ == "Relu", has_sum_ ? yn : nullptr, post_activation_ == "Relu"});
+    }
+  }
+
   memory::desc layout_of(size_t i, const Shape &shape) const {
     if (i < in_layouts_.size() && in_layouts_[i])
       return memory::desc(*in_layouts_[i]);
@@ -340,7 +418,19 @@ private:
   KernelEnv env_;
   std::string activation_, post_activation_;
   std::vector<float> activation_params_, post_activation_params_;
-  bool has_sum_ = false, const_weights_ = false, want_bf16_ = false, own_silu_ = false;
+  // Where the GEMM-tile conv pays (bench_conv_fp32 BM_conv_gemm, cold
+  // weights, 1 and 2 threads): 1x1 convs up to 14x14 (ResNet-50's 2048 x 512
+  // at 7x7 993 -> 689 us at 1 thread; at 28x28 even in the bench, 5-10 %
+  // slower in the model), 3x3 at 7x7 (512 x 512 2142 -> 1626 us; at 14x14
+  // even; at 28x28 oneDNN's Winograd is faster).
+  static constexpr int64_t kGemmMaxPixels1x1 = 14 * 14, kGemmMaxPixels3x3 = 7 * 7;
+  // and weights of 1 MB or more, the ones that stream from memory (MobileNetV2's
+  // 960 x 160 projection at 7x7, 0.6 MB, ran slower at 2 threads: 2.95 -> 3.34
+  // ms for the model).
+  static constexpr int64_t kGemmMinWeights = 256 * 1024;
+  bool has_sum_ = false, const_weights_ = false, const_bias_ = false, want_bf16_ = false,
+       own_silu_ = false;
+  std::unique_ptr<kernels::ConvGemmF32> gemm_;      // in place of conv_ when gemm_pays
   bool want_sigmoid_ = false, own_sigmoid_ = false; // the sigmoid pass, if the layout allows
   bool exact_fp32_ = false; // int8 graph: keep oneDNN's direct conv and post-ops
   std::string pd_error_;    // why the last make_pd() failed
