@@ -1,5 +1,5 @@
-// The two FP32 convolution choices of issue 12, each against what it replaces,
-// on the shapes that matter, 1 thread (oneDNN primitives built directly):
+// The FP32 convolution choices of issue 12, each against what it replaces,
+// on the shapes that matter (oneDNN primitives built directly):
 //   BM_conv1x1_silu/C/HW/mode  YOLOX-Nano's 1x1 conv + SiLU: mode 0 oneDNN's
 //       swish post-op (before), 1 the conv then qtune's SiLU pass (oneDNN's
 //       bits: int8 graphs), 2 the conv alone (what SiLU costs on top), 3 the
@@ -12,6 +12,9 @@
 //       tensors: alg 0 oneDNN's direct conv (before), 1 Winograd F(2x2,3x3)
 //       with the reorder from and back to channels-last it needs (now where
 //       HW >= 28)
+//   BM_conv_gemm/CI/CO/HW/K/mode/cold/threads/stride  ResNet-50's late convs:
+//       mode 0 oneDNN's direct conv, 1 qtune's GEMM-tile conv (ConvGemmF32),
+//       with weights cached (cold 0) or coming from memory (cold 1)
 //   build/bench/bench_conv_fp32 --benchmark_min_time=0.5
 #include <algorithm>
 #include <benchmark/benchmark.h>

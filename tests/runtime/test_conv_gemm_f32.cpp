@@ -1,10 +1,12 @@
-// kernels::ConvGemmF32 (f32 stride-1 1x1 / 3x3 conv as GEMM tiles with the
-// weights prefetched) against oneDNN 2.6's direct convolution of the same
+// kernels::ConvGemmF32 (f32 1x1 / 3x3 conv, stride 1 or 2, as GEMM tiles with
+// the weights prefetched) against oneDNN 2.6's direct convolution of the same
 // operands with its relu / sum / relu post-ops, channels-last. Not the same
 // bits (another summation order): within a few f32 roundings of the sum of
-// |terms| for every output. Table-driven over both kernel sizes, partial
-// thread splits, odd channel counts, maps that are not square, and the
-// addend read from the output itself (the executor's in-place residual).
+// |terms| for every output, NaN where oneDNN gives NaN. Table-driven over both
+// kernel sizes and strides, 7- and 14-pixel tiles, sums of one and of two
+// chunks per tap, channel groups split unevenly between two threads, odd
+// channel counts, maps that are not square, and the addend read from the
+// output itself (the executor's in-place residual).
 #include <cmath>
 #include <dnnl.hpp>
 #include <gtest/gtest.h>
@@ -25,19 +27,24 @@ struct Case {
   bool relu, sum, post_relu;
   int threads;
   int64_t stride = 1;
+  bool nan_input = false; // one input value NaN
   int64_t oh() const { return (h + 2 * (k / 2) - k) / stride + 1; }
   int64_t ow() const { return (w + 2 * (k / 2) - k) / stride + 1; }
 };
 
 const Case kCases[] = {
-    {48, 64, 7, 7, 3, true, false, false, 1},       {64, 96, 14, 14, 1, true, false, false, 2},
-    {32, 32, 5, 21, 3, false, true, true, 2},       {13, 64, 7, 14, 3, true, false, false, 1},
-    {256, 128, 7, 7, 1, false, true, true, 1},      {96, 256, 7, 7, 3, true, true, false, 2},
-    {512, 64, 14, 14, 1, false, false, false, 2},   {24, 160, 1, 7, 3, true, false, false, 1},
-    {64, 64, 14, 14, 3, true, false, false, 1, 2},  // 7x7 out, the last row and column padded
-    {40, 96, 13, 27, 3, false, true, false, 2, 2},  // 7x14 out, odd input: no end padding read
-    {128, 256, 14, 14, 1, false, true, true, 2, 2}, // ResNet's downsample
-    {16, 32, 27, 13, 1, true, false, false, 1, 2},  // 14x7 out from an odd map
+    {48, 64, 7, 7, 3, true, false, false, 1},        {64, 96, 14, 14, 1, true, false, false, 2},
+    {32, 32, 5, 21, 3, false, true, true, 2},        {13, 64, 7, 14, 3, true, false, false, 1},
+    {256, 128, 7, 7, 1, false, true, true, 1},       {96, 256, 7, 7, 3, true, true, false, 2},
+    {512, 64, 14, 14, 1, false, false, false, 2},    {24, 160, 1, 7, 3, true, false, false, 1},
+    {64, 64, 14, 14, 3, true, false, false, 1, 2},   // 7x7 out: no end padding read
+    {40, 96, 13, 27, 3, false, true, false, 2, 2},   // 7x14 out, odd input: end padding read
+    {128, 256, 14, 14, 1, false, true, true, 2, 2},  // ResNet's downsample
+    {16, 32, 27, 13, 1, true, false, false, 1, 2},   // 14x7 out from an odd map
+    {320, 64, 7, 7, 3, true, false, false, 2},       // 256 + 64 channels: two chunks per tap
+    {64, 96, 14, 14, 3, false, true, true, 2, 2},    // 3 groups on 2 threads
+    {96, 96, 28, 28, 1, true, false, false, 2, 2},   // 14-pixel tiles, stride 2, 2 threads
+    {48, 64, 7, 7, 3, true, true, true, 1, 1, true}, // a NaN through the Relus and the sum
 };
 
 // oneDNN's conv of x [1][cin][h][w] (channels-last) into y, y holding the
@@ -98,9 +105,11 @@ TEST(ConvGemmF32, MatchesOneDnnDirectConv) {
         e = scale * u(rng);
       return v;
     };
-    const std::vector<float> x = random(c.h * c.w * c.cin, 2.f),
-                             w = random(c.cout * c.cin * c.k * c.k, 0.1f), b = random(c.cout, 0.5f),
+    std::vector<float> x = random(c.h * c.w * c.cin, 2.f);
+    const std::vector<float> w = random(c.cout * c.cin * c.k * c.k, 0.1f), b = random(c.cout, 0.5f),
                              addend = random(c.oh() * c.ow() * c.cout, 1.f);
+    if (c.nan_input)
+      x[(3 * c.w + 4) * c.cin + 5] = NAN;
     std::vector<float> want = c.sum ? addend : std::vector<float>(addend.size());
     onednn_conv(c, x, w, b, want);
     // The bound: each output is a sum of cin * k * k products below 0.2 and
@@ -111,12 +120,15 @@ TEST(ConvGemmF32, MatchesOneDnnDirectConv) {
     std::vector<float> got = c.sum ? addend : std::vector<float>(addend.size(), NAN);
     conv.run(x.data(), c.h, c.w, got.data(),
              {c.relu, c.sum ? got.data() : nullptr, c.post_relu}); // the addend in place
-    int64_t bad = 0, negative = 0;
+    int64_t bad = 0, negative = 0, nans = 0;
     for (size_t i = 0; i < want.size(); ++i) {
-      bad += !(std::fabs(got[i] - want[i]) <= 1e-5f * (terms + 2.f));
+      const bool nan = std::isnan(want[i]);
+      bad += nan ? !std::isnan(got[i]) : !(std::fabs(got[i] - want[i]) <= 1e-5f * (terms + 2.f));
       negative += got[i] < 0.f;
+      nans += nan;
     }
     EXPECT_EQ(bad, 0);
+    EXPECT_EQ(nans > 0, c.nan_input); // a NaN reaches the 3x3 window's outputs
     if (c.post_relu || (c.relu && !c.sum))
       EXPECT_EQ(negative, 0);
     else

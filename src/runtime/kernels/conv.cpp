@@ -332,7 +332,7 @@ private:
     return ic >= 64 && oc >= 64 && ic % 16 == 0 && oc % 16 == 0 && pixels >= 28 * 28;
   }
 
-  // qtune's GEMM-tile conv (conv_gemm_f32.h) for stride-1 1x1 / 3x3 convs on
+  // qtune's GEMM-tile conv (conv_gemm_f32.h) for 1x1 / 3x3 convs on
   // small channels-last maps, where a conv's weights come from memory on
   // every run and oneDNN's brgconv waits on them: ResNet-50's 7x7 and 14x14
   // stages (bench_conv_fp32 BM_conv_gemm, cold weights). Constant weights

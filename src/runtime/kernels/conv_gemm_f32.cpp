@@ -21,6 +21,7 @@
 #include <cstring>
 #include <immintrin.h>
 #include <omp.h>
+#include <stdexcept>
 
 namespace qtune::kernels {
 namespace {
@@ -99,12 +100,12 @@ QTUNE_AVX512 void chunk(const Chunk &k, const float *bias, float *partial, const
 #pragma GCC unroll 2
     for (int b = 0; b < 2; ++b) {
       __m512 v = acc[r][b];
-      if (e.relu)
-        v = _mm512_max_ps(v, zero);
+      if (e.relu) // max(0, v), not max(v, 0): a NaN stays NaN, as in oneDNN's relu
+        v = _mm512_max_ps(zero, v);
       if (finish->addend)
         v = _mm512_add_ps(v, _mm512_loadu_ps(finish->addend + r * finish->ld + b * kLanes));
       if (e.post_relu)
-        v = _mm512_max_ps(v, zero);
+        v = _mm512_max_ps(zero, v);
       _mm512_storeu_ps(finish->y + r * finish->ld + b * kLanes, v);
     }
 }
@@ -153,6 +154,8 @@ void ConvGemmF32::run(const float *x, int64_t h, int64_t w, float *y, const Epil
     src = padded_.data();
   }
   const Map map{src, row, (rows - k_) / stride_ + 1, (row - k_) / stride_ + 1};
+  if (!fits(k_, k_ / 2, stride_, cout_, map.ow) || h < 1) // tiles would run past a row
+    throw std::invalid_argument("ConvGemmF32: an output width that is not a multiple of 7");
   const int threads = omp_get_max_threads();
   if (threads == 1 || omp_in_parallel() ||
       map.oh * map.ow * cin_ * cout_ * k_ * k_ < kParallelMacs) {
@@ -195,8 +198,8 @@ void ConvGemmF32::run_group(int64_t g, const Map &map, float *y, const Epilogue 
       int64_t t = 0;
       for (int64_t oh = 0; oh < map.oh; ++oh)
         for (int64_t ow = 0; ow < map.ow; ow += mr, ++t, done += n) {
-          const int64_t at = done * step; // this share's part of the next group
-          const bool ahead = at < next_bytes;
+          const int64_t at = done * step;                 // this share's part of the next group
+          const bool ahead = at + step * n <= next_bytes; // within the next group
           const Chunk k{
               map.src + (oh * map.row + ow) * stride_ * cin_ + shift + c0, stride_ * cin_,  n, w,
               ahead ? next + at : reinterpret_cast<const char *>(w),       ahead ? step : 0};

@@ -1,6 +1,6 @@
 #pragma once
-// An f32 stride-1 convolution, 1x1 or 3x3 with one pixel of zero padding, on
-// channels-last maps, as GEMM tiles on AVX-512 with the weights streamed
+// An f32 convolution, 1x1 or 3x3 with one pixel of zero padding, stride 1 or
+// 2, on channels-last maps, as GEMM tiles on AVX-512 with the weights streamed
 // ahead into L2. For the late layers of classification backbones (ResNet-50's
 // 7x7 and 14x14 maps): there a conv's weights (up to 9.4 MB) are used by few
 // pixels, come from memory on every run (the model's 102 MB of weights evict
@@ -21,13 +21,16 @@ public:
   static bool available();
   // Whether a conv of this geometry runs here: kernel 1x1 with no padding or
   // 3x3 with one pixel on every side, stride 1 or 2 (both ways), dilation 1,
-  // one group, an output width that is a multiple of 7 (a tile is 7 pixels
-  // of one row), output channels a multiple of 32.
+  // one group, an output width that is a multiple of 7 (a tile is 7 or 14
+  // pixels of one row), output channels a multiple of 32.
   static bool fits(int64_t k, int64_t pad, int64_t stride, int64_t cout, int64_t out_width);
 
   // w: [cout][cin][k][k] (ONNX order); bias: cout values or empty.
   ConvGemmF32(const float *w, int64_t cout, int64_t cin, int64_t k, int64_t stride,
               std::vector<float> bias);
+  // packed_shift_ aligns packed_'s own buffer: a copy would be misaligned.
+  ConvGemmF32(const ConvGemmF32 &) = delete;
+  ConvGemmF32 &operator=(const ConvGemmF32 &) = delete;
 
   // What follows the sum over taps: y = post(act(acc + bias) + addend), a
   // Relu or nothing for each; addend may be y itself (read before written).
@@ -36,7 +39,8 @@ public:
     const float *addend = nullptr;
     bool post_relu = false;
   };
-  // x: [h][w][cin], y: [oh][ow][cout] (one image, channels-last).
+  // x: [h][w][cin], y: [oh][ow][cout] (one image, channels-last). Throws
+  // std::invalid_argument for a map whose output does not fit().
   void run(const float *x, int64_t h, int64_t w, float *y, const Epilogue &e) const;
 
 private:
