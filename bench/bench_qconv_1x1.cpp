@@ -170,59 +170,34 @@ BENCHMARK(BM_qconv1x1_onednn_real)->Apply(mobilenet_shapes)->Unit(benchmark::kMi
 // the same clip_v2 and linear post-ops writing u8, which QConv runs otherwise.
 constexpr float kClipScale = 6.f / 255.f;
 
-void BM_qconv1x1_vnni_clip(benchmark::State &state) {
-  const Shape s = shape_of(state);
-  omp_set_num_threads(static_cast<int>(state.range(3)));
-  Operands o = operands(s);
-  qtune::kernels::Conv1x1U8 k(o.w.data(), s.cout, s.cin, o.bias, o.scale);
-  const float inf = std::numeric_limits<float>::infinity();
-  const qtune::kernels::ClampRequantize e{true, 1.f / kClipScale, 0.f,  0.f,
-                                          6.f,  nullptr,          -inf, inf};
-  for (auto _ : state) {
-    k.clamp_quantize(o.x.data(), s.pixels(), o.y.data(), e);
-    benchmark::DoNotOptimize(o.y.data());
-  }
-  state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
-}
-
-void BM_qconv1x1_onednn_clip(benchmark::State &state) {
-  const Shape s = shape_of(state);
-  omp_set_num_threads(static_cast<int>(state.range(3)));
-  Operands o = operands(s);
-  dnnl::post_ops ops;
-  ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, 0.f, 6.f);
-  ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / kClipScale, 0.f);
-  qtune::bench::OneDnnConv1x1 c(s.cin, s.cout, s.hw, s.hw, o.x.data(), o.w.data(), o.bias.data(),
-                                o.scale, o.y.data(), memory::data_type::u8, ops);
-  for (auto _ : state) {
-    c.run();
-    benchmark::DoNotOptimize(o.y.data());
-  }
-  state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
-  state.SetLabel(c.pd.impl_info_str());
-}
-
-// The same two with their weights cold, as in a model: each iteration runs the
-// next of enough copies (different weights) that ~96 MB of other weights pass
-// through the caches between two runs of one copy. In a model the weights of
-// the other convs and the activations do the same: on this VM a conv's weights
-// come back as slowly with 48 MB between two runs as with 200 MB (ResNet-50's
-// 2048 x 512 at 7x7 on oneDNN: 143 us warm, 220-236 us cold; 0.23-0.25 ms
-// in ResNet-50 QDQ's profile).
+// Weights cold, as in a model: each iteration runs the next of enough copies
+// (different weights) that ~96 MB of other weights pass through the caches
+// between two runs of one copy. In a model the weights of the other convs and
+// the activations do the same: on this VM a conv's weights come back as slowly
+// with 48 MB between two runs as with 200 MB (ResNet-50's 2048 x 512 at 7x7 on
+// oneDNN: 143 us warm, 220-236 us cold; 0.23-0.25 ms in ResNet-50 QDQ's
+// profile). One copy: weights in cache.
 int64_t cold_copies(const Shape &s) {
   return std::max<int64_t>(2, (int64_t{96} << 20) / (s.cin * s.cout));
 }
 
-void BM_qconv1x1_vnni_clip_cold(benchmark::State &state) {
+// Copy i's weights: the operands' plus i (wrapping), so no two copies share bytes.
+std::vector<int8_t> weights_of_copy(const Operands &o, int64_t i) {
+  std::vector<int8_t> w = o.w;
+  for (auto &v : w)
+    v = static_cast<int8_t>(v + i);
+  return w;
+}
+
+void vnni_clip(benchmark::State &state, int64_t copies) {
   const Shape s = shape_of(state);
   omp_set_num_threads(static_cast<int>(state.range(3)));
   Operands o = operands(s);
   std::vector<std::unique_ptr<qtune::kernels::Conv1x1U8>> ks;
-  for (int64_t i = 0; i < cold_copies(s); ++i) {
-    for (auto &v : o.w)
-      v = static_cast<int8_t>(v + 1);
+  for (int64_t i = 0; i < copies; ++i) {
+    const std::vector<int8_t> w = weights_of_copy(o, i);
     ks.push_back(
-        std::make_unique<qtune::kernels::Conv1x1U8>(o.w.data(), s.cout, s.cin, o.bias, o.scale));
+        std::make_unique<qtune::kernels::Conv1x1U8>(w.data(), s.cout, s.cin, o.bias, o.scale));
   }
   const float inf = std::numeric_limits<float>::infinity();
   const qtune::kernels::ClampRequantize e{true, 1.f / kClipScale, 0.f,  0.f,
@@ -235,7 +210,7 @@ void BM_qconv1x1_vnni_clip_cold(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
 }
 
-void BM_qconv1x1_onednn_clip_cold(benchmark::State &state) {
+void onednn_clip(benchmark::State &state, int64_t copies) {
   const Shape s = shape_of(state);
   omp_set_num_threads(static_cast<int>(state.range(3)));
   Operands o = operands(s);
@@ -243,11 +218,10 @@ void BM_qconv1x1_onednn_clip_cold(benchmark::State &state) {
   ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, 0.f, 6.f);
   ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / kClipScale, 0.f);
   std::vector<std::unique_ptr<qtune::bench::OneDnnConv1x1>> cs;
-  for (int64_t i = 0; i < cold_copies(s); ++i) {
-    for (auto &v : o.w)
-      v = static_cast<int8_t>(v + 1);
+  for (int64_t i = 0; i < copies; ++i) {
+    const std::vector<int8_t> w = weights_of_copy(o, i); // packed by the constructor
     cs.push_back(std::make_unique<qtune::bench::OneDnnConv1x1>(
-        s.cin, s.cout, s.hw, s.hw, o.x.data(), o.w.data(), o.bias.data(), o.scale, o.y.data(),
+        s.cin, s.cout, s.hw, s.hw, o.x.data(), w.data(), o.bias.data(), o.scale, o.y.data(),
         memory::data_type::u8, ops));
   }
   size_t i = 0;
@@ -257,6 +231,19 @@ void BM_qconv1x1_onednn_clip_cold(benchmark::State &state) {
   }
   state.SetItemsProcessed(state.iterations() * s.pixels() * s.cin * s.cout);
   state.SetLabel(cs[0]->pd.impl_info_str());
+}
+
+void BM_qconv1x1_vnni_clip(benchmark::State &state) {
+  vnni_clip(state, 1);
+}
+void BM_qconv1x1_onednn_clip(benchmark::State &state) {
+  onednn_clip(state, 1);
+}
+void BM_qconv1x1_vnni_clip_cold(benchmark::State &state) {
+  vnni_clip(state, cold_copies(shape_of(state)));
+}
+void BM_qconv1x1_onednn_clip_cold(benchmark::State &state) {
+  onednn_clip(state, cold_copies(shape_of(state)));
 }
 
 BENCHMARK(BM_qconv1x1_vnni_clip_cold)->Apply(resnet_shapes)->Unit(benchmark::kMicrosecond);

@@ -185,15 +185,7 @@ public:
     memory::desc y_plain = du::plain_desc(y_shape_);
     dst_is_plain_ = dst_desc_ == y_plain;
     y_mem_ = memory(dst_desc_, eng, nullptr);
-    if (has_sum_) {
-      memory::desc s_desc = layout_of(3, y_shape_);
-      sum_mem_ = memory(s_desc, eng, nullptr);
-      sum_copy_ = s_desc == dst_desc_;
-      // The SiLU+add pass reads the addend beside dst, in dst's layout.
-      sum_scratch_ = own_silu_ && !sum_copy_ ? memory(dst_desc_, eng) : memory();
-      sum_reorder_ =
-          sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, own_silu_ ? sum_scratch_ : y_mem_);
-    }
+    plan_sum();
 
     w_user_ = memory(memory::desc(w_dims, f32, du::plain_tag(w_dims.size())), eng, nullptr);
     weights_ = memory(pd.weights_desc(), eng);
@@ -222,14 +214,7 @@ public:
         addend = static_cast<const float *>(sum_scratch_.get_data_handle());
       }
     } else if (has_sum_) {
-      // The sum post-op reads the addend from dst.
-      if (sum_copy_) {
-        if (out[0].raw() != in[3].raw()) // not already there (output_may_overwrite_input)
-          std::memcpy(out[0].raw(), in[3].raw(), y_mem_.get_desc().get_size());
-      } else {
-        sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
-        sum_reorder_.execute(s, sum_mem_, y_mem_);
-      }
+      addend_into_output(in, out); // the sum post-op reads it from dst
     }
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, src_mem_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y_mem_}};
@@ -370,26 +355,17 @@ private:
         memory::desc(du::to_dims(y_shape_), memory::data_type::f32, memory::format_tag::nhwc);
     dst_is_plain_ = dst_desc_ == du::plain_desc(y_shape_);
     y_mem_ = memory(dst_desc_, eng, nullptr);
-    if (has_sum_) {
-      const memory::desc s_desc = layout_of(3, y_shape_);
-      sum_mem_ = memory(s_desc, eng, nullptr);
-      sum_copy_ = s_desc == dst_desc_;
-      sum_reorder_ = sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, y_mem_);
-    }
+    plan_sum();
   }
 
-  // The residual addend goes into the output first (unless the executor
-  // already placed the output over it), and the kernel adds it from there.
+  // The residual addend goes into the output first, and the kernel adds it
+  // from there.
   void run_gemm(std::span<const Tensor> in, std::span<Tensor> out) {
     auto *y = static_cast<float *>(out[0].raw());
-    if (has_sum_ && sum_copy_ && out[0].raw() != in[3].raw()) {
-      std::memcpy(y, in[3].raw(), dst_desc_.get_size());
-    } else if (has_sum_ && !sum_copy_) {
-      dnnl::stream &s = du::stream(env_);
-      sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
+    if (has_sum_) {
       y_mem_.set_data_handle(y);
-      sum_reorder_.execute(s, sum_mem_, y_mem_);
-      s.wait();
+      addend_into_output(in, out);
+      du::stream(env_).wait();
     }
     const Shape &x = in[0].shape();
     const int64_t oh = y_shape_[2], ow = y_shape_[3];
@@ -399,6 +375,34 @@ private:
       gemm_->run(src + n * x[1] * x[2] * x[3], x[2], x[3], yn,
                  {activation_ == "Relu", has_sum_ ? yn : nullptr, post_activation_ == "Relu"});
     }
+  }
+
+  // The addend's memory and, unless it arrives in dst's layout, its reorder:
+  // into dst (where oneDNN's sum post-op and the GEMM-tile conv read it) or,
+  // for the SiLU+add pass, into a scratch buffer in dst's layout.
+  void plan_sum() {
+    if (!has_sum_)
+      return;
+    dnnl::engine &eng = du::engine(env_);
+    const memory::desc s_desc = layout_of(3, y_shape_);
+    sum_mem_ = memory(s_desc, eng, nullptr);
+    sum_copy_ = s_desc == dst_desc_;
+    sum_scratch_ = own_silu_ && !sum_copy_ ? memory(dst_desc_, eng) : memory();
+    sum_reorder_ =
+        sum_copy_ ? dnnl::reorder() : dnnl::reorder(sum_mem_, own_silu_ ? sum_scratch_ : y_mem_);
+  }
+
+  // The addend into the output (y_mem_ set to it): copied, unless the
+  // executor already placed the output over it (output_may_overwrite_input),
+  // or reordered from its own layout.
+  void addend_into_output(std::span<const Tensor> in, std::span<Tensor> out) {
+    if (sum_copy_) {
+      if (out[0].raw() != in[3].raw())
+        std::memcpy(out[0].raw(), in[3].raw(), y_mem_.get_desc().get_size());
+      return;
+    }
+    sum_mem_.set_data_handle(const_cast<void *>(in[3].raw()));
+    sum_reorder_.execute(du::stream(env_), sum_mem_, y_mem_);
   }
 
   memory::desc layout_of(size_t i, const Shape &shape) const {

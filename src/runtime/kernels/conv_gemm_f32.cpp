@@ -23,6 +23,13 @@
 #include <omp.h>
 #include <stdexcept>
 
+#include "runtime/kernels/kernel_util.h"
+
+// GCC 12 warns about the self-initialised placeholder inside its own
+// _mm512_undefined_ps() that _mm512_max_ps passes through.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace qtune::kernels {
 namespace {
 
@@ -130,8 +137,8 @@ ConvGemmF32::ConvGemmF32(const float *w, int64_t cout, int64_t cin, int64_t k, i
   const int64_t taps = k * k, per_group = taps * cin * kGroup;
   // Aligned loads: the packing starts at the buffer's first 64-byte boundary.
   packed_.assign(static_cast<size_t>(groups_ * per_group + kLanes), 0.f);
-  const size_t shift = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64 / sizeof(float);
-  float *base = packed_.data() + shift;
+  packed_shift_ = to_64_byte_boundary(packed_.data());
+  float *base = packed_.data() + packed_shift_;
   for (int64_t g = 0; g < groups_; ++g)
     for (int64_t tap = 0; tap < taps; ++tap)
       for (int64_t c = 0; c < cin; ++c)
@@ -139,23 +146,20 @@ ConvGemmF32::ConvGemmF32(const float *w, int64_t cout, int64_t cin, int64_t k, i
           const int64_t o = g * kGroup + j;
           base[g * per_group + (tap * cin + c) * kGroup + j] = w[(o * cin + c) * taps + tap];
         }
-  packed_shift_ = shift;
 }
 
 void ConvGemmF32::run(const float *x, int64_t h, int64_t w, float *y, const Epilogue &e) const {
-  const float *src = x;
-  int64_t rows = h, row = w; // the input as read
-  if (k_ == 3) {             // a zero border of one pixel
-    rows = h + 2, row = w + 2;
+  const int64_t pad = k_ / 2, rows = h + 2 * pad, row = w + 2 * pad; // the input as read
+  Map map{x, row, (rows - k_) / stride_ + 1, (row - k_) / stride_ + 1};
+  if (!fits(k_, pad, stride_, cout_, map.ow) || h < 1) // tiles would run past a row
+    throw std::invalid_argument("ConvGemmF32: an output width that is not a multiple of 7");
+  if (pad) { // a zero border of one pixel
     padded_.assign(static_cast<size_t>(rows * row * cin_), 0.f);
     for (int64_t i = 0; i < h; ++i)
       std::memcpy(padded_.data() + ((i + 1) * row + 1) * cin_, x + i * w * cin_,
                   static_cast<size_t>(w * cin_) * sizeof(float));
-    src = padded_.data();
+    map.src = padded_.data();
   }
-  const Map map{src, row, (rows - k_) / stride_ + 1, (row - k_) / stride_ + 1};
-  if (!fits(k_, k_ / 2, stride_, cout_, map.ow) || h < 1) // tiles would run past a row
-    throw std::invalid_argument("ConvGemmF32: an output width that is not a multiple of 7");
   const int threads = omp_get_max_threads();
   if (threads == 1 || omp_in_parallel() ||
       map.oh * map.ow * cin_ * cout_ * k_ * k_ < kParallelMacs) {
@@ -186,8 +190,7 @@ void ConvGemmF32::run_group(int64_t g, const Map &map, float *y, const Epilogue 
   const char *next = reinterpret_cast<const char *>(panel + per_group);
   thread_local std::vector<float> partials;
   partials.resize(static_cast<size_t>(tiles * mr * kGroup + kLanes));
-  float *partial = partials.data() +
-                   (64 - reinterpret_cast<uintptr_t>(partials.data()) % 64) % 64 / sizeof(float);
+  float *partial = partials.data() + to_64_byte_boundary(partials.data());
   int64_t done = 0; // steps over one channel so far, over all tiles
   for (int64_t tap = 0; tap < taps; ++tap) {
     const int64_t shift = ((tap / k_) * map.row + tap % k_) * cin_;
@@ -215,3 +218,5 @@ void ConvGemmF32::run_group(int64_t g, const Map &map, float *y, const Epilogue 
 }
 
 } // namespace qtune::kernels
+
+#pragma GCC diagnostic pop

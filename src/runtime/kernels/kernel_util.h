@@ -19,6 +19,12 @@ namespace qtune::kernels {
 // (YOLOX's head: 1.2 MB), which a loop over rows alone gives to one thread.
 void copy_rows(void *dst, int64_t dp, const void *src, int64_t sp, int64_t rows, int64_t bytes);
 
+// Elements of T from p to the next 64-byte boundary (0 when p is on one): a
+// kernel over-allocates its vector by 64 bytes and starts aligned data there.
+template <typename T> size_t to_64_byte_boundary(const T *p) {
+  return (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64 / sizeof(T);
+}
+
 // Optional inputs may be missing from the span or passed as undefined tensors.
 inline bool has_input(std::span<const Tensor> in, size_t i) {
   return i < in.size() && in[i].defined();

@@ -30,6 +30,7 @@
 #include "qtune/error.h"
 #include "runtime/dnnl_util.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/lut_simd.h"
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qconv_1x1.h"
@@ -427,7 +428,7 @@ private:
     if (scratch.size() < n + 16)
       scratch.resize(n + 16);
     float *f32 = scratch.data();
-    f32 += (64 - reinterpret_cast<uintptr_t>(f32) % 64) % 64 / sizeof(float);
+    f32 += kernels::to_64_byte_boundary(f32);
     f32_dst_.set_data_handle(f32);
     args[DNNL_ARG_DST] = f32_dst_;
     conv_.execute(s, args);

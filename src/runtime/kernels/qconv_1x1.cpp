@@ -25,6 +25,7 @@
 #include <omp.h>
 #include <type_traits>
 
+#include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/silu_simd.h"
 
 #pragma GCC diagnostic push
@@ -336,7 +337,7 @@ Conv1x1U8::Conv1x1U8(const int8_t *w, int64_t cout, int64_t cin, const std::vect
   const int64_t lanes = blocks_ * kLanes;
   const int64_t groups = (blocks_ + kGroupBlocks - 1) / kGroupBlocks;
   packed_.assign(static_cast<size_t>(groups * cin * kGroupLanes + 64), 0);
-  packed_offset_ = (64 - reinterpret_cast<uintptr_t>(packed_.data()) % 64) % 64;
+  packed_offset_ = to_64_byte_boundary(packed_.data());
   int8_t *dst = packed_.data() + packed_offset_;
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t nb = std::min<int64_t>(kGroupBlocks, blocks_ - g * kGroupBlocks);

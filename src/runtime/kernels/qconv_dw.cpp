@@ -21,6 +21,7 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include "runtime/kernels/kernel_util.h"
 #include "runtime/kernels/silu_simd.h"
 
 #pragma GCC diagnostic push
@@ -43,8 +44,7 @@ constexpr int64_t kMinGroupBlocks = 4;   // 64 channels: the epilogue's 64-value
 // A 64-byte aligned, zero-filled float buffer.
 struct Floats {
   explicit Floats(size_t n) : raw(n + kLanes, 0.f) {
-    const auto misalign = reinterpret_cast<uintptr_t>(raw.data()) % 64;
-    data = raw.data() + (64 - misalign) % 64 / sizeof(float);
+    data = raw.data() + to_64_byte_boundary(raw.data());
   }
   std::vector<float> raw;
   float *data;
